@@ -1,0 +1,1 @@
+"""Reusable ComponentResources: one folder per capability, one module per cloud, one neutral Args."""

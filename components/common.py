@@ -1,0 +1,73 @@
+"""Types shared by every capability: where a component is placed and who may read what.
+
+These are the contract between the stack program and the components. Each capability folder
+(inference_cluster, secrets_vault, object_store, dns) takes a `Placement` in its Args and, where
+something must be readable by the inference workload, a `WorkloadIdentity`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+
+Cloud = Literal["aws", "gcp", "azure"]
+TYPE_PREFIX = "inference-failover"
+
+
+def type_token(module: str, type_name: str) -> str:
+    """`inference-failover:<module>:<Type>`, the token every component registers under."""
+    return f"{TYPE_PREFIX}:{module}:{type_name}"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a component's resources live, and the explicit provider that puts them there."""
+
+    cloud: Cloud
+    region: str
+    """aws/gcp region or azure location."""
+    provider: pulumi.ProviderResource
+    """Explicit provider for `cloud`; components pass it to every child, never a default provider."""
+    stack: str
+    """Stack name, used in physical names so two stacks never collide."""
+    gcp_project: str | None = None
+    """GCP only: project id."""
+    azure_resource_group: pulumi.Input[str] | None = None
+    """Azure only: name of the stack's resource group."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Labels/tags on every taggable resource (already sanitised for all three clouds)."""
+
+
+@dataclass(frozen=True)
+class WorkloadIdentity:
+    """The cloud identity the inference pods run as (IRSA role / GCP service account / Azure UAMI).
+
+    Vault and bucket components grant read access to exactly this principal and nothing wider.
+    """
+
+    cloud: Cloud
+    principal: pulumi.Output[str]
+    """aws: IAM role ARN; gcp: service-account email; azure: principal (object) id."""
+    name: pulumi.Output[str]
+    """aws: IAM role name (inline policies attach to it); gcp: service-account email;
+    azure: resource id of the user-assigned identity."""
+    client_id: pulumi.Output[str] | None
+    """azure only: client id, written into the ServiceAccount annotation."""
+    namespace: str
+    """Kubernetes namespace of the ServiceAccount bound to this identity."""
+    service_account: str
+    """Kubernetes ServiceAccount name bound to this identity."""
+
+
+_UNSAFE = re.compile(r"[^a-z0-9-]+")
+
+
+def physical_name(*parts: str, max_length: int = 63) -> str:
+    """A lowercase, dash-separated name valid for buckets, clusters and vaults on every cloud."""
+    name = _UNSAFE.sub("-", "-".join(parts).lower()).strip("-")
+    name = re.sub("-{2,}", "-", name)
+    return name[:max_length].rstrip("-")

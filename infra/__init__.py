@@ -1,0 +1,1 @@
+"""The stack program: typed config -> components -> outputs."""

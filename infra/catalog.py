@@ -1,0 +1,146 @@
+"""What each cloud offers: regions and GPU node shapes.
+
+The catalogue is deliberately small and explicit: a stack that asks for a GPU a cloud does not
+sell, or a node size that does not exist, fails at config time with the list of valid choices,
+instead of minutes into `pulumi up` with a provider error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal, get_args
+
+Cloud = Literal["aws", "gcp", "azure"]
+CLOUDS: Final[tuple[Cloud, ...]] = get_args(Cloud)
+
+
+@dataclass(frozen=True)
+class GpuShape:
+    """One GPU node size: the cloud's instance/machine/VM name and what it carries."""
+
+    machine_type: str
+    gpu_count: int
+    gpu_memory_gib: int
+    accelerator: str | None = None
+    """GCP only: the `guest_accelerators` type attached to `machine_type`."""
+
+
+# Neutral GPU name -> node shapes, per cloud. Smallest shape first.
+GPU_SHAPES: Final[dict[Cloud, dict[str, tuple[GpuShape, ...]]]] = {
+    "aws": {
+        "t4": (GpuShape("g4dn.xlarge", 1, 16), GpuShape("g4dn.12xlarge", 4, 16)),
+        "a10g": (
+            GpuShape("g5.xlarge", 1, 24),
+            GpuShape("g5.2xlarge", 1, 24),
+            GpuShape("g5.4xlarge", 1, 24),
+            GpuShape("g5.12xlarge", 4, 24),
+            GpuShape("g5.48xlarge", 8, 24),
+        ),
+        "l4": (
+            GpuShape("g6.xlarge", 1, 24),
+            GpuShape("g6.2xlarge", 1, 24),
+            GpuShape("g6.4xlarge", 1, 24),
+            GpuShape("g6.12xlarge", 4, 24),
+            GpuShape("g6.48xlarge", 8, 24),
+        ),
+        "l40s": (
+            GpuShape("g6e.xlarge", 1, 48),
+            GpuShape("g6e.12xlarge", 4, 48),
+            GpuShape("g6e.48xlarge", 8, 48),
+        ),
+        "a100": (GpuShape("p4d.24xlarge", 8, 40),),
+        "a100-80gb": (GpuShape("p4de.24xlarge", 8, 80),),
+        "h100": (GpuShape("p5.48xlarge", 8, 80),),
+    },
+    "gcp": {
+        "t4": (
+            GpuShape("n1-standard-8", 1, 16, "nvidia-tesla-t4"),
+            GpuShape("n1-standard-16", 2, 16, "nvidia-tesla-t4"),
+            GpuShape("n1-standard-32", 4, 16, "nvidia-tesla-t4"),
+        ),
+        "l4": (
+            GpuShape("g2-standard-8", 1, 24, "nvidia-l4"),
+            GpuShape("g2-standard-12", 1, 24, "nvidia-l4"),
+            GpuShape("g2-standard-16", 1, 24, "nvidia-l4"),
+            GpuShape("g2-standard-24", 2, 24, "nvidia-l4"),
+            GpuShape("g2-standard-48", 4, 24, "nvidia-l4"),
+            GpuShape("g2-standard-96", 8, 24, "nvidia-l4"),
+        ),
+        "a100": (
+            GpuShape("a2-highgpu-1g", 1, 40, "nvidia-tesla-a100"),
+            GpuShape("a2-highgpu-2g", 2, 40, "nvidia-tesla-a100"),
+            GpuShape("a2-highgpu-4g", 4, 40, "nvidia-tesla-a100"),
+            GpuShape("a2-highgpu-8g", 8, 40, "nvidia-tesla-a100"),
+        ),
+        "a100-80gb": (
+            GpuShape("a2-ultragpu-1g", 1, 80, "nvidia-a100-80gb"),
+            GpuShape("a2-ultragpu-2g", 2, 80, "nvidia-a100-80gb"),
+            GpuShape("a2-ultragpu-4g", 4, 80, "nvidia-a100-80gb"),
+            GpuShape("a2-ultragpu-8g", 8, 80, "nvidia-a100-80gb"),
+        ),
+        "h100": (GpuShape("a3-highgpu-8g", 8, 80, "nvidia-h100-80gb"),),
+    },
+    "azure": {
+        "t4": (
+            GpuShape("Standard_NC4as_T4_v3", 1, 16),
+            GpuShape("Standard_NC64as_T4_v3", 4, 16),
+        ),
+        "a100-80gb": (
+            GpuShape("Standard_NC24ads_A100_v4", 1, 80),
+            GpuShape("Standard_NC48ads_A100_v4", 2, 80),
+            GpuShape("Standard_NC96ads_A100_v4", 4, 80),
+        ),
+        "h100": (
+            GpuShape("Standard_NC40ads_H100_v5", 1, 94),
+            GpuShape("Standard_NC80adis_H100_v5", 2, 94),
+        ),
+    },
+}
+
+# Regions we accept per cloud. A typo ("us-east1" on aws) is the most common config mistake
+# and the provider error it causes is far from the key that caused it.
+REGIONS: Final[dict[Cloud, frozenset[str]]] = {
+    "aws": frozenset(
+        {
+            "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1",
+            "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-central-2",
+            "eu-north-1", "eu-south-1", "eu-south-2", "ap-south-1", "ap-northeast-1",
+            "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+            "sa-east-1", "me-central-1",
+        }
+    ),
+    "gcp": frozenset(
+        {
+            "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1",
+            "us-west2", "us-west3", "us-west4", "northamerica-northeast1",
+            "europe-west1", "europe-west2", "europe-west3", "europe-west4", "europe-west6",
+            "europe-west9", "europe-north1", "europe-central2", "asia-east1",
+            "asia-northeast1", "asia-northeast3", "asia-south1", "asia-southeast1",
+            "australia-southeast1", "southamerica-east1", "me-west1",
+        }
+    ),
+    "azure": frozenset(
+        {
+            "eastus", "eastus2", "westus", "westus2", "westus3", "centralus",
+            "southcentralus", "northcentralus", "canadacentral", "northeurope",
+            "westeurope", "uksouth", "francecentral", "germanywestcentral",
+            "swedencentral", "switzerlandnorth", "norwayeast", "japaneast",
+            "koreacentral", "southeastasia", "australiaeast", "centralindia",
+            "brazilsouth", "uaenorth",
+        }
+    ),
+}
+
+
+def gpu_types(cloud: Cloud) -> tuple[str, ...]:
+    return tuple(GPU_SHAPES[cloud])
+
+
+def shape_for(
+    cloud: Cloud, gpu_type: str, gpu_count: int, machine_type: str | None = None
+) -> GpuShape | None:
+    """The shape of `gpu_type` with exactly `gpu_count` GPUs (the smallest, or `machine_type`)."""
+    for shape in GPU_SHAPES[cloud].get(gpu_type, ()):
+        if shape.gpu_count == gpu_count and machine_type in (None, shape.machine_type):
+            return shape
+    return None

@@ -1,0 +1,425 @@
+"""Typed, validated stack configuration.
+
+`parse_config` is a pure function from the stack's raw config (what `pulumi config` holds, keys
+without the project namespace) to a frozen `StackConfig`. Every problem is collected and reported
+at once, each naming the key, the value given, what is allowed and where to fix it, so a user
+fixes a broken stack file in one round trip rather than one error per `pulumi up`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final, Literal, cast
+
+from infra.catalog import CLOUDS, GPU_SHAPES, REGIONS, Cloud, GpuShape, gpu_types, shape_for
+
+PROJECT: Final = "inference-failover"
+
+Role = Literal["primary", "standby"]
+Capacity = Literal["warm", "full"]
+Routing = Literal["failover", "weighted"]
+ROLES: Final[tuple[Role, ...]] = ("primary", "standby")
+CAPACITIES: Final[tuple[Capacity, ...]] = ("warm", "full")
+ROUTINGS: Final[tuple[Routing, ...]] = ("failover", "weighted")
+HEALTH_CHECK_INTERVALS: Final = (10, 30)
+
+# Every key the program reads. Anything else under our namespace is a typo and is reported.
+KNOWN_KEYS: Final = frozenset(
+    {
+        "cloud", "role", "region", "capacity", "gcpProject", "gpuType", "gpuCountPerNode",
+        "gpuInstanceType", "nodeCount", "maxNodeCount", "replicas", "servingImage",
+        "modelName", "modelPath", "secretNames", "dnsProvider", "dnsZone", "dnsRecord",
+        "dnsTtlSeconds", "dnsRouting", "trafficWeight", "healthCheckPath", "healthCheckPort",
+        "healthCheckIntervalSeconds", "healthCheckFailureThreshold", "dnsResourceGroup",
+        "dnsManagedZone", "primaryStack", "primaryCloud", "replicationIntervalMinutes",
+    }
+)
+
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_STACK_REF = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_SECRET_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9]{0,62}$")
+_GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    key: str
+    got: object
+    expected: str
+    fix: str
+
+    def __str__(self) -> str:
+        got = "nothing" if self.got is None else repr(self.got)
+        return f"stack config '{self.key}' must be {self.expected} (got {got}): {self.fix}"
+
+
+class ConfigError(ValueError):
+    """All problems found in one stack's config."""
+
+    def __init__(self, stack: str, problems: list[ConfigProblem]) -> None:
+        self.stack = stack
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"{len(problems)} {noun} in the config of stack '{stack}':\n{lines}")
+
+
+@dataclass(frozen=True)
+class GpuPool:
+    gpu_type: str
+    gpus_per_node: int
+    shape: GpuShape
+    node_count: int
+    """GPU nodes at full capacity."""
+    max_node_count: int
+
+
+@dataclass(frozen=True)
+class DnsSettings:
+    provider: Cloud
+    """Cloud holding the DNS authority; independent of the stack's own cloud."""
+    zone: str
+    record: str
+    ttl_seconds: int
+    routing: Routing
+    weight: int
+    """0-100: share of traffic this stack's record takes in weighted routing."""
+    health_check_path: str
+    health_check_port: int
+    health_check_interval_seconds: int
+    health_check_failure_threshold: int
+    azure_resource_group: str | None
+    """Azure only: resource group holding the zone; Traffic Manager lives there too."""
+    gcp_managed_zone: str
+    """GCP only: Cloud DNS managed-zone name; defaults to the zone with dots as dashes."""
+
+    @property
+    def fqdn(self) -> str:
+        return f"{self.record}.{self.zone}"
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stack: str
+    cloud: Cloud
+    role: Role
+    region: str
+    capacity: Capacity
+    gcp_project: str | None
+    gpu: GpuPool
+    replicas: int
+    """Inference replicas at full capacity (warm runs one)."""
+    serving_image: str
+    model_name: str
+    model_path: str
+    """Prefix inside this stack's model bucket, always ending in '/'."""
+    secret_names: tuple[str, ...]
+    dns: DnsSettings
+    primary_stack: str | None
+    primary_cloud: Cloud | None
+    replication_interval_minutes: int
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def is_standby(self) -> bool:
+        return self.role == "standby"
+
+    @property
+    def effective_replicas(self) -> int:
+        return 1 if self.capacity == "warm" else self.replicas
+
+    @property
+    def effective_node_count(self) -> int:
+        return 1 if self.capacity == "warm" else self.gpu.node_count
+
+    @property
+    def effective_max_node_count(self) -> int:
+        return 1 if self.capacity == "warm" else self.gpu.max_node_count
+
+    @property
+    def clouds_used(self) -> tuple[Cloud, ...]:
+        """Clouds this stack needs a provider for, own cloud first."""
+        used: list[Cloud] = [self.cloud]
+        for other in (self.dns.provider, self.primary_cloud):
+            if other is not None and other not in used:
+                used.append(other)
+        return tuple(used)
+
+
+class _Reader:
+    """Reads raw string config, recording a problem instead of raising."""
+
+    def __init__(self, raw: Mapping[str, str], stack: str) -> None:
+        self.raw = raw
+        self.stack = stack
+        self.problems: list[ConfigProblem] = []
+
+    def where(self, key: str, example: str | None = None) -> str:
+        if example is None:
+            return f"set it in Pulumi.{self.stack}.yaml"
+        return f"set it with `pulumi config set {key} {example} -s {self.stack}`"
+
+    def problem(self, key: str, got: object, expected: str, fix: str | None = None) -> None:
+        self.problems.append(ConfigProblem(key, got, expected, fix or self.where(key)))
+
+    def text(self, key: str, *, required: bool = True, example: str | None = None) -> str | None:
+        value = self.raw.get(key)
+        if value is None or value.strip() == "":
+            if required:
+                self.problem(key, None, "set", self.where(key, example))
+            return None
+        return value.strip()
+
+    def choice(
+        self, key: str, allowed: tuple[str, ...], *, required: bool = True
+    ) -> str | None:
+        value = self.text(key, required=required, example=allowed[0])
+        if value is not None and value not in allowed:
+            self.problem(key, value, f"one of {', '.join(allowed)}")
+            return None
+        return value
+
+    def integer(
+        self, key: str, *, low: int, high: int | None = None, default: int | None = None
+    ) -> int | None:
+        value = self.raw.get(key)
+        if value is None or value.strip() == "":
+            if default is None:
+                self.problem(key, None, _range(low, high), self.where(key, str(low)))
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            self.problem(key, value, f"an integer {_range(low, high)}")
+            return None
+        if number < low or (high is not None and number > high):
+            self.problem(key, number, _range(low, high))
+            return None
+        return number
+
+    def string_list(self, key: str, default: list[str]) -> list[str]:
+        value = self.raw.get(key)
+        if value is None:
+            return default
+        try:
+            items = json.loads(value)
+        except json.JSONDecodeError:
+            items = None
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            self.problem(key, value, "a list of strings", f"write it as a YAML list in Pulumi.{self.stack}.yaml")
+            return default
+        return items
+
+
+def _range(low: int, high: int | None) -> str:
+    return f"between {low} and {high}" if high is not None else f"at least {low}"
+
+
+def _image_is_pinned(image: str) -> bool:
+    if "@sha256:" in image:
+        return True
+    last = image.rsplit("/", 1)[-1]
+    return ":" in last and last.rsplit(":", 1)[1] not in ("", "latest")
+
+
+def parse_config(
+    raw: Mapping[str, str],
+    stack: str,
+    secret_keys: frozenset[str] = frozenset(),
+) -> StackConfig:
+    """Validate `raw` (un-namespaced keys) for `stack`; raise ConfigError listing every problem.
+
+    `secret_keys` are the un-namespaced keys that Pulumi holds as secrets; each of `secretNames`
+    must be one, so a secret value never sits in a stack file in plain text.
+    """
+    r = _Reader(raw, stack)
+    warnings: list[str] = []
+
+    for key in sorted(set(raw) - KNOWN_KEYS):
+        r.problem(key, raw[key], "a known key", f"remove it from Pulumi.{stack}.yaml (typo? known keys are in Pulumi.yaml)")
+
+    cloud = cast(Cloud | None, r.choice("cloud", CLOUDS))
+    role = cast(Role | None, r.choice("role", ROLES))
+
+    region = r.text("region", example={"gcp": "us-central1", "azure": "eastus"}.get(cloud or "", "us-east-1"))
+    if cloud is not None and region is not None and region not in REGIONS[cloud]:
+        r.problem("region", region, f"a {cloud} region such as {', '.join(sorted(REGIONS[cloud])[:4])}, ...")
+
+    capacity_raw = r.choice("capacity", CAPACITIES, required=False)
+    capacity = cast(Capacity, capacity_raw or ("warm" if role == "standby" else "full"))
+
+    dns_provider = cast(Cloud | None, r.choice("dnsProvider", CLOUDS))
+    primary_cloud = cast(Cloud | None, r.choice("primaryCloud", CLOUDS, required=role == "standby"))
+
+    gcp_project = r.text("gcpProject", required="gcp" in (cloud, dns_provider), example="my-project")
+    if gcp_project is not None and not _GCP_PROJECT.match(gcp_project):
+        r.problem("gcpProject", gcp_project, "a GCP project id (6-30 lowercase letters, digits, dashes)")
+
+    # GPU pool.
+    gpu_type = r.text("gpuType", example="l4")
+    gpus_per_node = r.integer("gpuCountPerNode", low=1, high=8, default=1)
+    override = r.text("gpuInstanceType", required=False)
+    shape: GpuShape | None = None
+    if cloud is not None and gpu_type is not None:
+        if gpu_type not in GPU_SHAPES[cloud]:
+            offered = {c: ", ".join(gpu_types(c)) for c in CLOUDS}
+            r.problem(
+                "gpuType", gpu_type, f"a GPU {cloud} offers: {offered[cloud]}",
+                f"pick one in Pulumi.{stack}.yaml (aws: {offered['aws']}; gcp: {offered['gcp']}; azure: {offered['azure']})",
+            )
+        elif gpus_per_node is not None:
+            shape = shape_for(cloud, gpu_type, gpus_per_node, override)
+            if shape is None:
+                options = [s for s in GPU_SHAPES[cloud][gpu_type] if override in (None, s.machine_type)]
+                key = "gpuInstanceType" if override and not options else "gpuCountPerNode"
+                choices = ", ".join(
+                    f"{s.machine_type} ({s.gpu_count} GPU)" for s in GPU_SHAPES[cloud][gpu_type]
+                )
+                r.problem(
+                    key, override if key == "gpuInstanceType" else gpus_per_node,
+                    f"a {gpu_type} node size {cloud} sells: {choices}",
+                )
+    node_count = r.integer("nodeCount", low=1, high=100, default=2)
+    max_nodes = r.integer("maxNodeCount", low=1, high=100, default=node_count or 1)
+    if node_count is not None and max_nodes is not None and max_nodes < node_count:
+        r.problem("maxNodeCount", max_nodes, f"at least nodeCount ({node_count})")
+    replicas = r.integer("replicas", low=1, high=100, default=2)
+    if replicas is not None and max_nodes is not None and replicas > max_nodes:
+        r.problem(
+            "replicas", replicas,
+            f"at most maxNodeCount ({max_nodes}): each replica takes a whole GPU node",
+            f"lower replicas or raise maxNodeCount in Pulumi.{stack}.yaml",
+        )
+
+    # Workload.
+    image = r.text("servingImage", example="vllm/vllm-openai:v0.11.0")
+    if image is not None and not _image_is_pinned(image):
+        r.problem("servingImage", image, "pinned to a version tag or @sha256 digest (not :latest)")
+    model_name = r.text("modelName", example="llama-3.1-8b-instruct")
+    model_path = r.text("modelPath", example="models/llama-3.1-8b-instruct/")
+    if model_path is not None:
+        if "://" in model_path or model_path.startswith("/") or ".." in model_path.split("/"):
+            r.problem(
+                "modelPath", model_path,
+                "a relative prefix inside this stack's model bucket, e.g. models/<name>/",
+                "copy the artefacts into the stack's bucket; the model is never pulled from a public hub",
+            )
+        elif not model_path.endswith("/"):
+            model_path += "/"
+
+    secret_names = r.string_list("secretNames", ["apiKey"])
+    for name in secret_names:
+        if not _SECRET_NAME.match(name) or name in KNOWN_KEYS:
+            r.problem("secretNames", name, "config key names (letters and digits) that are not other settings")
+        elif name not in raw:
+            r.problem(name, None, "set as a secret", f"run `pulumi config set --secret {name} <value> -s {stack}`")
+        elif name not in secret_keys:
+            r.problem(
+                name, "<plain text>", "a secret, not plain text",
+                f"run `pulumi config set --secret {name} <value> -s {stack}` and remove the plain value",
+            )
+
+    # DNS.
+    zone = r.text("dnsZone", example="example.com")
+    if zone is not None:
+        zone = zone.rstrip(".").lower()
+        if not _DNS_NAME.match(zone):
+            r.problem("dnsZone", zone, "a DNS zone name such as example.com")
+    record = r.text("dnsRecord", required=False) or "api"
+    if not _DNS_LABEL.match(record):
+        r.problem("dnsRecord", record, "one DNS label (lowercase letters, digits, dashes)")
+    ttl = r.integer("dnsTtlSeconds", low=1, high=60, default=30)
+    routing = cast(Routing, r.choice("dnsRouting", ROUTINGS, required=False) or "failover")
+    weight = r.integer("trafficWeight", low=0, high=100, default=100 if role == "primary" else 0)
+    hc_path = r.text("healthCheckPath", required=False) or "/health"
+    if not hc_path.startswith("/"):
+        r.problem("healthCheckPath", hc_path, "an absolute HTTP path such as /health")
+    hc_port = r.integer("healthCheckPort", low=1, high=65535, default=80)
+    hc_interval = r.integer("healthCheckIntervalSeconds", low=10, high=30, default=10)
+    if hc_interval is not None and hc_interval not in HEALTH_CHECK_INTERVALS:
+        r.problem("healthCheckIntervalSeconds", hc_interval, "10 or 30 (what Route 53 and Traffic Manager support)")
+    hc_threshold = r.integer("healthCheckFailureThreshold", low=1, high=9, default=3)
+    dns_rg = r.text("dnsResourceGroup", required=dns_provider == "azure", example="dns-rg")
+    managed_zone = r.text("dnsManagedZone", required=False) or (zone or "").replace(".", "-")
+
+    # Standby wiring.
+    primary_stack = r.text("primaryStack", required=role == "standby", example="acme/inference-failover/primary")
+    if primary_stack is not None:
+        if role == "primary":
+            r.problem("primaryStack", primary_stack, "unset on a primary stack", f"remove it from Pulumi.{stack}.yaml")
+        elif not _STACK_REF.match(primary_stack):
+            r.problem("primaryStack", primary_stack, "a fully qualified stack name org/project/stack")
+    if role == "primary" and raw.get("primaryCloud"):
+        r.problem("primaryCloud", raw["primaryCloud"], "unset on a primary stack", f"remove it from Pulumi.{stack}.yaml")
+    if role == "standby" and primary_cloud is not None and primary_cloud == cloud:
+        r.problem(
+            "primaryCloud", primary_cloud, f"a cloud other than this stack's ({cloud})",
+            "a standby on the primary's own cloud shares its failure domain; pick another cloud",
+        )
+    interval = r.integer("replicationIntervalMinutes", low=5, high=1440, default=15)
+
+    if role == "primary" and weight == 0:
+        warnings.append("trafficWeight is 0 on the primary: it serves only when the standby is unhealthy")
+
+    if r.problems:
+        raise ConfigError(stack, r.problems)
+
+    assert cloud and role and region and gpu_type and shape and image and model_name and model_path
+    assert dns_provider and zone and gpus_per_node and node_count and max_nodes and replicas
+    assert ttl and weight is not None and hc_port and hc_interval and hc_threshold and interval
+    return StackConfig(
+        stack=stack,
+        cloud=cloud,
+        role=role,
+        region=region,
+        capacity=capacity,
+        gcp_project=gcp_project,
+        gpu=GpuPool(gpu_type, gpus_per_node, shape, node_count, max_nodes),
+        replicas=replicas,
+        serving_image=image,
+        model_name=model_name,
+        model_path=model_path,
+        secret_names=tuple(secret_names),
+        dns=DnsSettings(
+            provider=dns_provider,
+            zone=zone,
+            record=record,
+            ttl_seconds=ttl,
+            routing=routing,
+            weight=weight,
+            health_check_path=hc_path,
+            health_check_port=hc_port,
+            health_check_interval_seconds=hc_interval,
+            health_check_failure_threshold=hc_threshold,
+            azure_resource_group=dns_rg,
+            gcp_managed_zone=managed_zone,
+        ),
+        primary_stack=primary_stack if role == "standby" else None,
+        primary_cloud=primary_cloud if role == "standby" else None,
+        replication_interval_minutes=interval,
+        warnings=tuple(warnings),
+    )
+
+
+def from_pulumi() -> StackConfig:
+    """Read the running stack's config (inside a Pulumi program or under mocks)."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{PROJECT}:"
+    raw: dict[str, str] = {}
+    secret_keys: set[str] = set()
+    # The language host (and our mocks harness) hand config over with set_all_config; older
+    # hosts used the PULUMI_CONFIG environment variable. Read both, explicit config winning.
+    everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    for full_key, value in everything.items():
+        if full_key.startswith(prefix):
+            key = full_key[len(prefix):]
+            raw[key] = value
+            if runtime_config.is_config_secret(full_key):
+                secret_keys.add(key)
+    return parse_config(raw, pulumi.get_stack(), frozenset(secret_keys))

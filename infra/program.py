@@ -1,0 +1,143 @@
+"""The stack program: typed config -> providers -> components -> outputs.
+
+Role drives behaviour: the primary serves traffic and owns the primary DNS record; the standby
+runs warm (one GPU node, one replica with the model loaded), owns the secondary record and pulls
+the primary's model artefacts into its own bucket. At run time the standby depends on nothing in
+the primary cloud: its cluster, vault, bucket copy and image all live on its own cloud.
+
+Each capability is wired in its own function so the data flow reads top to bottom:
+cluster (and its workload identity) -> model store + vault (grant that identity read) -> workload
+-> DNS record pointing at the workload's endpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components.common import Placement, WorkloadIdentity
+from components.dns import FailoverRecordArgs, create_failover_record
+from components.inference_cluster import (
+    InferenceClusterArgs,
+    InferenceWorkload,
+    InferenceWorkloadArgs,
+    create_inference_cluster,
+)
+from components.object_store import (
+    CrossCloudReplicationArgs,
+    ModelStoreArgs,
+    create_cross_cloud_replication,
+    create_model_store,
+)
+from components.secrets_vault import SecretsVaultArgs, create_secrets_vault
+from infra import outputs
+from infra.config import StackConfig
+from infra.providers import make_providers
+
+
+def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str, Any]:
+    """Create every resource of the stack and return its outputs (exported by __main__)."""
+    primary = pulumi.StackReference(cfg.primary_stack) if cfg.primary_stack else None
+    providers = make_providers(cfg, primary)
+    placement = providers.placement(cfg.cloud)
+    name = f"{cfg.role}"
+
+    cluster = create_inference_cluster(
+        name,
+        InferenceClusterArgs(
+            placement=placement,
+            gpu_type=cfg.gpu.gpu_type,
+            gpu_machine_type=cfg.gpu.shape.machine_type,
+            gpu_accelerator=cfg.gpu.shape.accelerator,
+            gpus_per_node=cfg.gpu.gpus_per_node,
+            gpu_node_count=cfg.effective_node_count,
+            gpu_max_node_count=cfg.effective_max_node_count,
+        ),
+    )
+    identity: WorkloadIdentity = cluster.identity
+
+    store = create_model_store(
+        name,
+        ModelStoreArgs(placement=placement, reader=identity),
+    )
+    vault = create_secrets_vault(
+        name,
+        SecretsVaultArgs(placement=placement, secrets=secrets, reader=identity),
+    )
+
+    replication = None
+    if primary is not None and cfg.primary_cloud is not None:
+        replication = create_cross_cloud_replication(
+            name,
+            CrossCloudReplicationArgs(
+                target=placement,
+                target_store=store,
+                source_cloud=cfg.primary_cloud,
+                source_store=primary.get_output(outputs.MODEL_STORE),
+                source_provider=providers.provider(cfg.primary_cloud),
+                interval_minutes=cfg.replication_interval_minutes,
+                target_cluster=cluster,
+            ),
+        )
+
+    workload = InferenceWorkload(
+        name,
+        InferenceWorkloadArgs(
+            cloud=cfg.cloud,
+            kubeconfig=cluster.kubeconfig,
+            identity=identity,
+            image=cfg.serving_image,
+            model_name=cfg.model_name,
+            model_uri=store.bucket_uri.apply(lambda uri: f"{uri.rstrip('/')}/{cfg.model_path}"),
+            replicas=cfg.effective_replicas,
+            gpus_per_replica=cfg.gpu.gpus_per_node,
+            secret_refs=vault.secret_refs,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[store, vault]),
+    )
+
+    record = create_failover_record(
+        name,
+        FailoverRecordArgs(
+            placement=providers.placement(cfg.dns.provider),
+            role=cfg.role,
+            stack_cloud=cfg.cloud,
+            zone=cfg.dns.zone,
+            record=cfg.dns.record,
+            endpoint_host=workload.endpoint_host,
+            ttl_seconds=cfg.dns.ttl_seconds,
+            routing=cfg.dns.routing,
+            weight=cfg.dns.weight,
+            health_check_path=cfg.dns.health_check_path,
+            health_check_port=cfg.dns.health_check_port,
+            health_check_interval_seconds=cfg.dns.health_check_interval_seconds,
+            health_check_failure_threshold=cfg.dns.health_check_failure_threshold,
+            azure_resource_group=cfg.dns.azure_resource_group,
+            gcp_managed_zone=cfg.dns.gcp_managed_zone,
+            primary_dns=primary.get_output(outputs.DNS) if primary is not None else None,
+        ),
+    )
+
+    result: dict[str, Any] = {
+        outputs.CLOUD: cfg.cloud,
+        outputs.ROLE: cfg.role,
+        outputs.REGION: cfg.region,
+        outputs.CAPACITY: cfg.capacity,
+        outputs.CLUSTER_NAME: cluster.cluster_name,
+        outputs.GPU_POOL_NAMES: cluster.gpu_pool_names,
+        outputs.KUBECONFIG: pulumi.Output.secret(cluster.kubeconfig),
+        outputs.WORKLOAD_IDENTITY: identity.principal,
+        outputs.ENDPOINT_HOST: workload.endpoint_host,
+        outputs.ENDPOINT_URL: workload.endpoint_url,
+        outputs.SERVICE_FQDN: cfg.dns.fqdn,
+        outputs.MODEL_BUCKET: store.bucket_name,
+        outputs.MODEL_BUCKET_URI: store.bucket_uri,
+        outputs.MODEL_URI: store.bucket_uri.apply(lambda uri: f"{uri.rstrip('/')}/{cfg.model_path}"),
+        outputs.MODEL_STORE: store.descriptor,
+        outputs.SECRET_IDS: vault.secret_refs,
+        outputs.DNS: record.descriptor,
+    }
+    if replication is not None:
+        result["replication"] = replication.descriptor
+    return result

@@ -1,0 +1,99 @@
+"""Explicit providers, one per cloud the stack touches; no resource ever uses a default provider.
+
+A stack touches its own cloud, the cloud of its DNS authority, and (standby only) the primary's
+cloud for the read-only side of replication. Each gets one named provider here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_azure_native as azure_native
+import pulumi_gcp as gcp
+
+from components.common import Cloud, Placement, physical_name
+from infra.config import PROJECT, StackConfig
+
+
+def tags_for(cfg: StackConfig) -> dict[str, str]:
+    # Lowercase letters, digits and dashes only: valid as AWS tags, GCP labels and Azure tags.
+    return {"app": PROJECT, "stack": physical_name(cfg.stack), "role": cfg.role, "managed-by": "pulumi"}
+
+
+@dataclass
+class Providers:
+    cfg: StackConfig
+    by_cloud: dict[Cloud, pulumi.ProviderResource]
+    azure_resource_group: pulumi.Output[str] | None = None
+    gcp_projects: dict[Cloud, str | None] = field(default_factory=dict)
+
+    def provider(self, cloud: Cloud) -> pulumi.ProviderResource:
+        return self.by_cloud[cloud]
+
+    def placement(self, cloud: Cloud) -> Placement:
+        """Where resources on `cloud` go: the stack's own region on its own cloud."""
+        own = cloud == self.cfg.cloud
+        return Placement(
+            cloud=cloud,
+            region=self.cfg.region if own else _DEFAULT_REGION[cloud],
+            provider=self.by_cloud[cloud],
+            stack=self.cfg.stack,
+            gcp_project=self.cfg.gcp_project,
+            azure_resource_group=self.azure_resource_group if own else None,
+            tags=tags_for(self.cfg),
+        )
+
+
+# Region for a provider on a cloud that is not the stack's own (DNS authority, replication
+# source). Route 53 and Traffic Manager are global; these only pick the API endpoint.
+_DEFAULT_REGION: dict[Cloud, str] = {"aws": "us-east-1", "gcp": "us-central1", "azure": "eastus"}
+
+
+def make_providers(cfg: StackConfig, primary: pulumi.StackReference | None) -> Providers:
+    by_cloud: dict[Cloud, pulumi.ProviderResource] = {}
+    tags = tags_for(cfg)
+    for cloud in cfg.clouds_used:
+        own = cloud == cfg.cloud
+        region: pulumi.Input[str] = cfg.region if own else _DEFAULT_REGION[cloud]
+        if not own and cloud == cfg.primary_cloud and primary is not None:
+            # The replication source lives in the primary's region.
+            region = primary.get_output("region").apply(str)
+        name = f"{cloud}-{'own' if own else 'peer'}"
+        if cloud == "aws":
+            by_cloud[cloud] = aws.Provider(
+                name,
+                aws.ProviderArgs(
+                    region=region,
+                    default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
+                ),
+            )
+        elif cloud == "gcp":
+            by_cloud[cloud] = gcp.Provider(
+                name,
+                gcp.ProviderArgs(
+                    project=cfg.gcp_project,
+                    region=region,
+                    default_labels=tags,
+                ),
+            )
+        else:
+            by_cloud[cloud] = azure_native.Provider(
+                name,
+                azure_native.ProviderArgs(location=region),
+            )
+
+    providers = Providers(cfg, by_cloud)
+    if cfg.cloud == "azure":
+        group = azure_native.resources.ResourceGroup(
+            "stack",
+            azure_native.resources.ResourceGroupArgs(
+                resource_group_name=physical_name(PROJECT, cfg.stack, cfg.region),
+                location=cfg.region,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(provider=by_cloud["azure"]),
+        )
+        providers.azure_resource_group = group.name
+    return providers
