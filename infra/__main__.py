@@ -6,10 +6,10 @@ from pathlib import Path
 # The language host puts infra/ on sys.path; the components live beside it at the project root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pulumi  # noqa: E402
+import pulumi
 
-from infra.config import PROJECT, from_pulumi  # noqa: E402
-from infra.program import build  # noqa: E402
+from infra.config import PROJECT, from_pulumi
+from infra.program import build
 
 cfg = from_pulumi()
 for warning in cfg.warnings:

@@ -29,12 +29,36 @@ HEALTH_CHECK_INTERVALS: Final = (10, 30)
 # Every key the program reads. Anything else under our namespace is a typo and is reported.
 KNOWN_KEYS: Final = frozenset(
     {
-        "cloud", "role", "region", "capacity", "gcpProject", "gpuType", "gpuCountPerNode",
-        "gpuInstanceType", "nodeCount", "maxNodeCount", "replicas", "servingImage",
-        "modelName", "modelPath", "secretNames", "dnsProvider", "dnsZone", "dnsRecord",
-        "dnsTtlSeconds", "dnsRouting", "trafficWeight", "healthCheckPath", "healthCheckPort",
-        "healthCheckIntervalSeconds", "healthCheckFailureThreshold", "dnsResourceGroup",
-        "dnsManagedZone", "primaryStack", "primaryCloud", "replicationIntervalMinutes",
+        "cloud",
+        "role",
+        "region",
+        "capacity",
+        "gcpProject",
+        "gpuType",
+        "gpuCountPerNode",
+        "gpuInstanceType",
+        "nodeCount",
+        "maxNodeCount",
+        "replicas",
+        "servingImage",
+        "modelName",
+        "modelPath",
+        "secretNames",
+        "dnsProvider",
+        "dnsZone",
+        "dnsRecord",
+        "dnsTtlSeconds",
+        "dnsRouting",
+        "trafficWeight",
+        "healthCheckPath",
+        "healthCheckPort",
+        "healthCheckIntervalSeconds",
+        "healthCheckFailureThreshold",
+        "dnsResourceGroup",
+        "dnsManagedZone",
+        "primaryStack",
+        "primaryCloud",
+        "replicationIntervalMinutes",
     }
 )
 
@@ -174,9 +198,7 @@ class _Reader:
             return None
         return value.strip()
 
-    def choice(
-        self, key: str, allowed: tuple[str, ...], *, required: bool = True
-    ) -> str | None:
+    def choice(self, key: str, allowed: tuple[str, ...], *, required: bool = True) -> str | None:
         value = self.text(key, required=required, example=allowed[0])
         if value is not None and value not in allowed:
             self.problem(key, value, f"one of {', '.join(allowed)}")
@@ -210,7 +232,9 @@ class _Reader:
         except json.JSONDecodeError:
             items = None
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            self.problem(key, value, "a list of strings", f"write it as a YAML list in Pulumi.{self.stack}.yaml")
+            self.problem(
+                key, value, "a list of strings", f"write it as a YAML list in Pulumi.{self.stack}.yaml"
+            )
             return default
         return items
 
@@ -239,9 +263,6 @@ def parse_config(
     r = _Reader(raw, stack)
     warnings: list[str] = []
 
-    for key in sorted(set(raw) - KNOWN_KEYS):
-        r.problem(key, raw[key], "a known key", f"remove it from Pulumi.{stack}.yaml (typo? known keys are in Pulumi.yaml)")
-
     cloud = cast(Cloud | None, r.choice("cloud", CLOUDS))
     role = cast(Role | None, r.choice("role", ROLES))
 
@@ -268,8 +289,12 @@ def parse_config(
         if gpu_type not in GPU_SHAPES[cloud]:
             offered = {c: ", ".join(gpu_types(c)) for c in CLOUDS}
             r.problem(
-                "gpuType", gpu_type, f"a GPU {cloud} offers: {offered[cloud]}",
-                f"pick one in Pulumi.{stack}.yaml (aws: {offered['aws']}; gcp: {offered['gcp']}; azure: {offered['azure']})",
+                "gpuType",
+                gpu_type,
+                f"a GPU {cloud} offers: {offered[cloud]}",
+                f"pick one in Pulumi.{stack}.yaml ("
+                + "; ".join(f"{c}: {offered[c]}" for c in CLOUDS)
+                + ")",
             )
         elif gpus_per_node is not None:
             shape = shape_for(cloud, gpu_type, gpus_per_node, override)
@@ -280,7 +305,8 @@ def parse_config(
                     f"{s.machine_type} ({s.gpu_count} GPU)" for s in GPU_SHAPES[cloud][gpu_type]
                 )
                 r.problem(
-                    key, override if key == "gpuInstanceType" else gpus_per_node,
+                    key,
+                    override if key == "gpuInstanceType" else gpus_per_node,
                     f"a {gpu_type} node size {cloud} sells: {choices}",
                 )
     node_count = r.integer("nodeCount", low=1, high=100, default=2)
@@ -290,7 +316,8 @@ def parse_config(
     replicas = r.integer("replicas", low=1, high=100, default=2)
     if replicas is not None and max_nodes is not None and replicas > max_nodes:
         r.problem(
-            "replicas", replicas,
+            "replicas",
+            replicas,
             f"at most maxNodeCount ({max_nodes}): each replica takes a whole GPU node",
             f"lower replicas or raise maxNodeCount in Pulumi.{stack}.yaml",
         )
@@ -304,7 +331,8 @@ def parse_config(
     if model_path is not None:
         if "://" in model_path or model_path.startswith("/") or ".." in model_path.split("/"):
             r.problem(
-                "modelPath", model_path,
+                "modelPath",
+                model_path,
                 "a relative prefix inside this stack's model bucket, e.g. models/<name>/",
                 "copy the artefacts into the stack's bucket; the model is never pulled from a public hub",
             )
@@ -314,14 +342,29 @@ def parse_config(
     secret_names = r.string_list("secretNames", ["apiKey"])
     for name in secret_names:
         if not _SECRET_NAME.match(name) or name in KNOWN_KEYS:
-            r.problem("secretNames", name, "config key names (letters and digits) that are not other settings")
+            r.problem(
+                "secretNames", name, "config key names (letters and digits) that are not other settings"
+            )
         elif name not in raw:
-            r.problem(name, None, "set as a secret", f"run `pulumi config set --secret {name} <value> -s {stack}`")
+            r.problem(
+                name, None, "set as a secret", f"run `pulumi config set --secret {name} <value> -s {stack}`"
+            )
         elif name not in secret_keys:
             r.problem(
-                name, "<plain text>", "a secret, not plain text",
+                name,
+                "<plain text>",
+                "a secret, not plain text",
                 f"run `pulumi config set --secret {name} <value> -s {stack}` and remove the plain value",
             )
+
+    for key in sorted(set(raw) - KNOWN_KEYS - set(secret_names)):
+        shown = "<secret>" if key in secret_keys else raw[key]
+        r.problem(
+            key,
+            shown,
+            "a known key",
+            f"remove it from Pulumi.{stack}.yaml (typo? known keys are in Pulumi.yaml)",
+        )
 
     # DNS.
     zone = r.text("dnsZone", example="example.com")
@@ -341,23 +384,39 @@ def parse_config(
     hc_port = r.integer("healthCheckPort", low=1, high=65535, default=80)
     hc_interval = r.integer("healthCheckIntervalSeconds", low=10, high=30, default=10)
     if hc_interval is not None and hc_interval not in HEALTH_CHECK_INTERVALS:
-        r.problem("healthCheckIntervalSeconds", hc_interval, "10 or 30 (what Route 53 and Traffic Manager support)")
+        r.problem(
+            "healthCheckIntervalSeconds", hc_interval, "10 or 30 (what Route 53 and Traffic Manager support)"
+        )
     hc_threshold = r.integer("healthCheckFailureThreshold", low=1, high=9, default=3)
     dns_rg = r.text("dnsResourceGroup", required=dns_provider == "azure", example="dns-rg")
     managed_zone = r.text("dnsManagedZone", required=False) or (zone or "").replace(".", "-")
 
     # Standby wiring.
-    primary_stack = r.text("primaryStack", required=role == "standby", example="acme/inference-failover/primary")
+    primary_stack = r.text(
+        "primaryStack", required=role == "standby", example="acme/inference-failover/primary"
+    )
     if primary_stack is not None:
         if role == "primary":
-            r.problem("primaryStack", primary_stack, "unset on a primary stack", f"remove it from Pulumi.{stack}.yaml")
+            r.problem(
+                "primaryStack",
+                primary_stack,
+                "unset on a primary stack",
+                f"remove it from Pulumi.{stack}.yaml",
+            )
         elif not _STACK_REF.match(primary_stack):
             r.problem("primaryStack", primary_stack, "a fully qualified stack name org/project/stack")
     if role == "primary" and raw.get("primaryCloud"):
-        r.problem("primaryCloud", raw["primaryCloud"], "unset on a primary stack", f"remove it from Pulumi.{stack}.yaml")
+        r.problem(
+            "primaryCloud",
+            raw["primaryCloud"],
+            "unset on a primary stack",
+            f"remove it from Pulumi.{stack}.yaml",
+        )
     if role == "standby" and primary_cloud is not None and primary_cloud == cloud:
         r.problem(
-            "primaryCloud", primary_cloud, f"a cloud other than this stack's ({cloud})",
+            "primaryCloud",
+            primary_cloud,
+            f"a cloud other than this stack's ({cloud})",
             "a standby on the primary's own cloud shares its failure domain; pick another cloud",
         )
     interval = r.integer("replicationIntervalMinutes", low=5, high=1440, default=15)
@@ -418,7 +477,7 @@ def from_pulumi() -> StackConfig:
     everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     for full_key, value in everything.items():
         if full_key.startswith(prefix):
-            key = full_key[len(prefix):]
+            key = full_key[len(prefix) :]
             raw[key] = value
             if runtime_config.is_config_secret(full_key):
                 secret_keys.add(key)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,12 @@ from pulumi.runtime.stack import run_pulumi_func
 from infra.config import PROJECT, StackConfig, from_pulumi
 from infra.mocks import CloudMocks
 
+Program = Callable[[StackConfig, dict[str, pulumi.Output[str]]], dict[str, Any]]
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_PLACEHOLDER = "offline-plan-placeholder-secret"
-_SECRET_SIG = rpc._special_sig_key  # noqa: SLF001 - the wire marker for secret values
-_SECRET_VAL = rpc._special_secret_sig  # noqa: SLF001
+_SECRET_SIG = rpc._special_sig_key
+_SECRET_VAL = rpc._special_secret_sig
 
 
 class ProgramError(RuntimeError):
@@ -59,7 +62,7 @@ def load_stack_config(
     project = yaml.safe_load((root / "Pulumi.yaml").read_text())
     stack_file = root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
-        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
         raise ProgramError(f"no stack file {stack_file.name}; stacks here: {', '.join(known)}")
     stack_doc = yaml.safe_load(stack_file.read_text()) or {}
 
@@ -103,6 +106,17 @@ class Registered:
     outputs: dict[str, Any] = field(default_factory=dict)
 
 
+def unwrap_secrets(value: Any) -> Any:
+    """Plain values with the wire's secret wrappers removed (which keys were secret is kept apart)."""
+    if isinstance(value, dict):
+        if value.get(_SECRET_SIG) == _SECRET_VAL:
+            return unwrap_secrets(value.get("value"))
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """MockMonitor that also remembers parent, provider and which inputs were secret."""
 
@@ -130,9 +144,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 parent=request.parent,
                 provider=request.provider,
                 custom=bool(request.custom),
-                inputs=rpc.deserialize_properties(request.object),
+                inputs=unwrap_secrets(rpc.deserialize_properties(request.object)),
                 secret_inputs=secret,
-                outputs=dict(state),
+                outputs=unwrap_secrets(dict(state)),
             )
         )
         return response
@@ -173,43 +187,44 @@ def run_stack(
     stack: str,
     overrides: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
+    *,
     stack_outputs: dict[str, dict[str, Any]] | None = None,
     root: Path = ROOT,
+    program: Program | None = None,
 ) -> ProgramRun:
     """Run the real program for `stack` under mocks and return what it registered.
 
     `stack_outputs` maps a StackReference name (org/project/stack) to the outputs it returns;
-    `run_pair` fills it with the primary's real mocked outputs.
+    `run_pair` fills it with the primary's real mocked outputs. `program` replaces
+    `infra.program.build` (only the harness's own tests do that).
     """
-    from infra.program import build
-
     config, secret_keys = load_stack_config(stack, root, overrides, secrets)
+    if program is None:
+        from infra.program import build as program
     log = _ErrorLog()
     logger = logging.getLogger(f"inference-failover.mocks.{stack}")
     logger.propagate = False
     logger.handlers = [log]
     mocks = CloudMocks(stack_outputs)
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, logger=logger, monitor=monitor)
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT, stack=stack, preview=False, logger=logger, monitor=monitor
+    )
     pulumi.runtime.set_all_config(config, secret_keys)
 
     cfg = from_pulumi()  # raises ConfigError before any resource exists: nothing half-applied
     exported: dict[str, Any] = {}
 
-    def program() -> None:
-        secret_values = {
-            name: pulumi.Output.secret(pulumi.Config(PROJECT).require(name)) for name in cfg.secret_names
-        }
-        result = build(cfg, secret_values)
-        resolved = pulumi.Output.from_input(result)
-        pulumi_mocks._sync_await(  # noqa: SLF001 - the same helper @pulumi.runtime.test uses
-            resolved.future()
-        )
-        exported.update(pulumi_mocks._sync_await(resolved.future()) or {})  # noqa: SLF001
+    def run() -> None:
+        config = pulumi.Config(PROJECT)
+        secret_values = {name: config.require_secret(name) for name in cfg.secret_names}
+        resolved = pulumi.Output.from_input(program(cfg, secret_values))
+        # The same helper @pulumi.runtime.test uses to wait for outputs under mocks.
+        exported.update(pulumi_mocks._sync_await(resolved.future()) or {})
 
     try:
-        pulumi_mocks._sync_await(run_pulumi_func(program))  # noqa: SLF001
-    except Exception as exc:  # noqa: BLE001 - re-raised with the engine's own errors attached
+        pulumi_mocks._sync_await(run_pulumi_func(run))
+    except Exception as exc:
         raise ProgramError(f"stack {stack!r} failed under mocks: {exc}\n" + "\n".join(log.errors)) from exc
     if log.errors:
         raise ProgramError(f"stack {stack!r} logged errors under mocks:\n" + "\n".join(log.errors))

@@ -29,7 +29,11 @@ def _aws_region(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
 
 @answers_call("aws:index/getAvailabilityZones:getAvailabilityZones")
 def _aws_zones(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-    return {"names": ["us-east-1a", "us-east-1b", "us-east-1c"], "zoneIds": ["use1-az1", "use1-az2", "use1-az4"], "id": "us-east-1"}
+    return {
+        "names": ["us-east-1a", "us-east-1b", "us-east-1c"],
+        "zoneIds": ["use1-az1", "use1-az2", "use1-az4"],
+        "id": "us-east-1",
+    }
 
 
 @answers_call("gcp:organizations/getProject:getProject")

@@ -1,0 +1,194 @@
+"""Offline plan: run the real program for a stack under mocks and list what it would create.
+
+    python -m infra.plan primary            # table for people
+    python -m infra.plan standby --json     # [{"urn","type","name","parent","inputs"}] for machines
+
+Needs no credentials and no pulumi CLI. The standby's StackReference is answered with the
+primary's own mocked outputs, so the plan shows the cross-stack wiring users will get.
+Secret values are masked everywhere; secrets a stack file does not hold (they are set with
+`pulumi config set --secret`) are filled with a placeholder and said so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from infra.config import PROJECT, ConfigError
+from infra.harness import (
+    ROOT,
+    SECRET_PLACEHOLDER,
+    ProgramError,
+    ProgramRun,
+    Registered,
+    load_stack_config,
+    run_stack,
+)
+
+MASK = "[secret]"
+
+# Inputs worth a glance in the table, most telling first.
+_KEY_SETTINGS = (
+    "instanceTypes",
+    "machineType",
+    "vmSize",
+    "amiType",
+    "scalingConfig",
+    "nodeCount",
+    "count",
+    "minCount",
+    "maxCount",
+    "initialNodeCount",
+    "autoscaling",
+    "guestAccelerators",
+    "replicas",
+    "kubernetesVersion",
+    "version",
+    "location",
+    "region",
+    "sku",
+    "kind",
+    "enableKeyRotation",
+    "rotationPeriod",
+    "ttl",
+    "type",
+    "failoverRoutingPolicy",
+    "weightedRoutingPolicy",
+    "trafficRoutingMethod",
+    "priority",
+    "weight",
+    "failureThreshold",
+    "requestInterval",
+    "resourcePath",
+    "schedule",
+    "storageClass",
+    "status",
+    "role",
+    "spec",
+)
+
+
+def _missing_secrets(stack: str) -> dict[str, str]:
+    config, secret_keys = load_stack_config(stack)
+    names = json.loads(config.get(f"{PROJECT}:secretNames", '["apiKey"]'))
+    return {n: SECRET_PLACEHOLDER for n in names if f"{PROJECT}:{n}" not in secret_keys}
+
+
+def plan_stack(stack: str) -> tuple[ProgramRun, list[str]]:
+    """The mocked run of `stack` (its primary first, for a standby) and notes for the reader."""
+    notes: list[str] = []
+    secrets = _missing_secrets(stack)
+    if secrets:
+        notes.append(
+            f"secrets {', '.join(sorted(secrets))} are not in Pulumi.{stack}.yaml; a placeholder stands in "
+            f"(set them with `pulumi config set --secret <name> <value> -s {stack}`)"
+        )
+    config, _ = load_stack_config(stack)
+    ref = config.get(f"{PROJECT}:primaryStack")
+    stack_outputs = None
+    if ref:
+        primary_stack = ref.rsplit("/", 1)[-1]
+        primary = run_stack(primary_stack, secrets=_missing_secrets(primary_stack))
+        stack_outputs = {ref: primary.outputs}
+        notes.append(f"StackReference {ref} answered with the mocked outputs of Pulumi.{primary_stack}.yaml")
+    run = run_stack(stack, secrets=secrets, stack_outputs=stack_outputs)
+    return run, notes + run.warnings
+
+
+def _mask(value: Any, secret_values: set[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _mask(v, secret_values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v, secret_values) for v in value]
+    if isinstance(value, str) and any(s in value for s in secret_values):
+        return MASK
+    return value
+
+
+def _masked_inputs(resource: Registered, secret_values: set[str]) -> dict[str, Any]:
+    inputs = {k: (MASK if k in resource.secret_inputs else v) for k, v in resource.inputs.items()}
+    return _mask(inputs, secret_values)
+
+
+def to_json(run: ProgramRun, secret_values: set[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "urn": r.urn,
+            "type": r.type,
+            "name": r.name,
+            "parent": r.parent or None,
+            "inputs": _masked_inputs(r, secret_values),
+        }
+        for r in run.resources
+    ]
+
+
+def _brief(value: Any, limit: int = 60) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def key_settings(inputs: dict[str, Any], limit: int = 3) -> str:
+    picked = [
+        f"{k}={_brief(inputs[k])}"
+        for k in _KEY_SETTINGS
+        if k in inputs and inputs[k] not in (None, "", [], {})
+    ]
+    return "  ".join(picked[:limit])
+
+
+def render_table(run: ProgramRun, notes: list[str], secret_values: set[str]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    names = {r.urn: r.name for r in run.resources}
+    table = Table(title=f"Offline plan for stack '{run.stack}' ({run.config.role} on {run.config.cloud})")
+    for column in ("#", "type", "name", "parent", "key settings"):
+        table.add_column(column, overflow="fold")
+    for index, r in enumerate(run.resources, 1):
+        table.add_row(
+            str(index),
+            r.type,
+            r.name,
+            names.get(r.parent, ""),
+            key_settings(_masked_inputs(r, secret_values)),
+        )
+    buffer = io.StringIO()
+    console = Console(width=200, file=buffer, no_color=True)
+    console.print(table)
+    for note in notes:
+        console.print(f"note: {note}", soft_wrap=True)
+    console.print(f"{len(run.resources)} resources; nothing was created (Pulumi mocks, no credentials used).")
+    return buffer.getvalue()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.plan", description=__doc__.split("\n\n")[0])
+    parser.add_argument("stack", help="stack name: primary, standby, or any Pulumi.<stack>.yaml here")
+    parser.add_argument("--json", action="store_true", help="machine-readable resource list")
+    args = parser.parse_args(argv)
+    try:
+        run, notes = plan_stack(args.stack)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ProgramError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    config, secret_keys = load_stack_config(args.stack)
+    secret_values = {config[k] for k in secret_keys} | {SECRET_PLACEHOLDER}
+    if args.json:
+        json.dump(to_json(run, secret_values), sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_table(run, notes, secret_values))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    raise SystemExit(main())

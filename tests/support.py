@@ -1,0 +1,45 @@
+"""Shared test helpers: cloud profiles and cached mocked runs of the real stack files.
+
+A profile is what a user changes in Pulumi.<stack>.yaml to move a stack to another cloud
+(cloud, region, a GPU that cloud sells). Everything else comes from the shipped stack files.
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import cache
+from typing import Any
+
+from infra.harness import ProgramRun, run_pair, run_stack
+
+CLOUDS = ("aws", "gcp", "azure")
+PROFILES: dict[str, dict[str, Any]] = {
+    "aws": {"cloud": "aws", "region": "us-east-1", "gpuType": "l4"},
+    "gcp": {"cloud": "gcp", "region": "us-central1", "gpuType": "l4", "gcpProject": "acme-inference-standby"},
+    "azure": {"cloud": "azure", "region": "eastus", "gpuType": "a100-80gb"},
+}
+PAIRS = [(p, s) for p, s in itertools.permutations(CLOUDS, 2)]
+PAIR_IDS = [f"{p}-to-{s}" for p, s in PAIRS]
+TEST_SECRETS = {"apiKey": "test-api-key-value"}
+
+
+def primary_overrides(primary: str) -> dict[str, Any]:
+    return dict(PROFILES[primary])
+
+
+def standby_overrides(primary: str, standby: str) -> dict[str, Any]:
+    return {**PROFILES[standby], "primaryCloud": primary}
+
+
+@cache
+def pair(primary: str, standby: str) -> tuple[ProgramRun, ProgramRun]:
+    """Mocked runs of both shipped stacks moved to (primary, standby); cached per session."""
+    return run_pair(primary_overrides(primary), standby_overrides(primary, standby), TEST_SECRETS)
+
+
+@cache
+def shipped(stack: str) -> ProgramRun:
+    """A mocked run of a shipped stack file exactly as it is (standby reads the shipped primary)."""
+    if stack == "standby":
+        return run_pair(secrets=TEST_SECRETS)[1]
+    return run_stack(stack, secrets=TEST_SECRETS)

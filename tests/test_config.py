@@ -1,0 +1,225 @@
+"""Stack config validation: the shipped files are valid; every bad input gets a precise message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.config import PROJECT, ConfigError, StackConfig, parse_config
+from infra.harness import load_stack_config
+
+SECRET = {"apiKey": "s3cr3t"}
+
+
+def shipped_raw(stack: str, **overrides: Any) -> tuple[dict[str, str], frozenset[str]]:
+    config, secret_keys = load_stack_config(stack, overrides=overrides, secrets=SECRET)
+    prefix = f"{PROJECT}:"
+    raw = {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)}
+    return raw, frozenset(k[len(prefix) :] for k in secret_keys)
+
+
+def parse(stack: str, **overrides: Any) -> StackConfig:
+    raw, secret_keys = shipped_raw(stack, **overrides)
+    return parse_config(raw, stack, secret_keys)
+
+
+def problems(stack: str, **overrides: Any) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse(stack, **overrides)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_shipped_primary_is_full_capacity_aws_with_l4_nodes() -> None:
+    cfg = parse("primary")
+    assert (cfg.cloud, cfg.role, cfg.region, cfg.capacity) == ("aws", "primary", "us-east-1", "full")
+    assert cfg.gpu.shape.machine_type == "g6.xlarge"
+    assert (cfg.effective_node_count, cfg.effective_replicas) == (2, 2)
+    assert cfg.dns.weight == 100
+    assert cfg.primary_stack is None
+
+
+def test_shipped_standby_is_warm_gcp_and_references_the_primary() -> None:
+    cfg = parse("standby")
+    assert (cfg.cloud, cfg.role, cfg.capacity) == ("gcp", "standby", "warm")
+    assert cfg.gpu.shape.machine_type == "g2-standard-8"
+    assert cfg.gpu.shape.accelerator == "nvidia-l4"
+    assert (cfg.effective_node_count, cfg.effective_max_node_count, cfg.effective_replicas) == (1, 1, 1)
+    assert cfg.primary_stack == "acme/inference-failover/primary"
+    assert cfg.primary_cloud == "aws"
+    assert cfg.dns.weight == 0
+    assert cfg.clouds_used == ("gcp", "aws")
+
+
+def test_fails_on_unknown_cloud_naming_key_value_choices_and_file() -> None:
+    found = problems("standby", cloud="awz")
+    assert (
+        "stack config 'cloud' must be one of aws, gcp, azure (got 'awz'): set it in Pulumi.standby.yaml"
+        in found
+    )
+
+
+def test_fails_on_missing_region_with_the_command_that_fixes_it() -> None:
+    found = problems("primary", region=None)
+    assert found == [
+        "stack config 'region' must be set (got nothing): "
+        "set it with `pulumi config set region us-east-1 -s primary`"
+    ]
+
+
+def test_fails_on_region_of_another_cloud() -> None:
+    (found,) = problems("primary", region="us-central1")
+    assert found.startswith("stack config 'region' must be a aws region such as")
+    assert "(got 'us-central1')" in found
+
+
+def test_fails_on_gpu_type_the_cloud_does_not_offer_and_lists_what_each_cloud_offers() -> None:
+    (found,) = problems("standby", gpuType="a10g")
+    assert (
+        "stack config 'gpuType' must be a GPU gcp offers: t4, l4, a100, a100-80gb, h100 (got 'a10g')" in found
+    )
+    assert "aws: t4, a10g, l4, l40s, a100, a100-80gb, h100" in found
+
+
+def test_fails_on_gpu_count_without_a_node_size_and_lists_sizes() -> None:
+    (found,) = problems("primary", gpuCountPerNode=3)
+    assert found.startswith(
+        "stack config 'gpuCountPerNode' must be a l4 node size aws sells: g6.xlarge (1 GPU)"
+    )
+    assert "(got 3)" in found
+
+
+def test_fails_on_instance_override_that_does_not_carry_the_gpu() -> None:
+    (found,) = problems("primary", gpuInstanceType="p5.48xlarge")
+    assert "stack config 'gpuInstanceType'" in found
+    assert "(got 'p5.48xlarge')" in found
+
+
+def test_instance_override_picks_a_bigger_host_with_the_same_gpu() -> None:
+    assert parse("primary", gpuInstanceType="g6.4xlarge").gpu.shape.machine_type == "g6.4xlarge"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("nodeCount", 0, "stack config 'nodeCount' must be between 1 and 100 (got 0)"),
+        ("nodeCount", -2, "stack config 'nodeCount' must be between 1 and 100 (got -2)"),
+        ("replicas", 0, "stack config 'replicas' must be between 1 and 100 (got 0)"),
+        ("gpuCountPerNode", 0, "stack config 'gpuCountPerNode' must be between 1 and 8 (got 0)"),
+        ("replicas", "two", "stack config 'replicas' must be an integer between 1 and 100 (got 'two')"),
+    ],
+)
+def test_fails_on_zero_negative_or_non_integer_counts(key: str, value: Any, expected: str) -> None:
+    found = problems("primary", **{key: value})
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_fails_when_replicas_exceed_the_node_ceiling() -> None:
+    (found,) = problems("primary", replicas=9)
+    assert "stack config 'replicas' must be at most maxNodeCount (4)" in found
+
+
+def test_fails_on_standby_without_a_primary_stack_reference() -> None:
+    found = problems("standby", primaryStack=None)
+    assert found == [
+        "stack config 'primaryStack' must be set (got nothing): "
+        "set it with `pulumi config set primaryStack acme/inference-failover/primary -s standby`"
+    ]
+
+
+def test_fails_on_primary_stack_that_is_not_fully_qualified() -> None:
+    (found,) = problems("standby", primaryStack="primary")
+    assert "must be a fully qualified stack name org/project/stack (got 'primary')" in found
+
+
+def test_fails_on_standby_on_the_primarys_own_cloud() -> None:
+    (found,) = problems("standby", primaryCloud="gcp")
+    assert "stack config 'primaryCloud' must be a cloud other than this stack's (gcp)" in found
+
+
+def test_fails_on_unpinned_serving_image() -> None:
+    (found,) = problems("primary", servingImage="vllm/vllm-openai:latest")
+    assert "must be pinned to a version tag or @sha256 digest" in found
+    assert problems("primary", servingImage="vllm/vllm-openai")
+
+
+def test_fails_on_model_path_pointing_at_a_public_hub() -> None:
+    (found,) = problems("primary", modelPath="hf://meta-llama/Llama-3.1-8B-Instruct")
+    assert "never pulled from a public hub" in found
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("trafficWeight", 101, "stack config 'trafficWeight' must be between 0 and 100 (got 101)"),
+        ("trafficWeight", -1, "stack config 'trafficWeight' must be between 0 and 100 (got -1)"),
+        ("dnsTtlSeconds", 300, "stack config 'dnsTtlSeconds' must be between 1 and 60 (got 300)"),
+        ("healthCheckIntervalSeconds", 20, "stack config 'healthCheckIntervalSeconds' must be 10 or 30"),
+        (
+            "healthCheckFailureThreshold",
+            10,
+            "stack config 'healthCheckFailureThreshold' must be between 1 and 9",
+        ),
+        ("dnsRouting", "geo", "stack config 'dnsRouting' must be one of failover, weighted (got 'geo')"),
+        ("dnsZone", "not a zone", "stack config 'dnsZone' must be a DNS zone name such as example.com"),
+    ],
+)
+def test_fails_on_invalid_dns_settings(key: str, value: Any, expected: str) -> None:
+    found = problems("primary", **{key: value})
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_fails_on_secret_that_was_never_set() -> None:
+    raw, _ = shipped_raw("primary")
+    del raw["apiKey"]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, "primary", frozenset())
+    assert [str(p) for p in caught.value.problems] == [
+        "stack config 'apiKey' must be set as a secret (got nothing): "
+        "run `pulumi config set --secret apiKey <value> -s primary`"
+    ]
+
+
+def test_fails_on_secret_stored_in_plain_text_without_echoing_it() -> None:
+    raw, _ = shipped_raw("primary")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, "primary", frozenset())
+    message = str(caught.value)
+    assert "'apiKey' must be a secret, not plain text" in message
+    assert "s3cr3t" not in message
+
+
+def test_fails_on_unknown_key_as_a_likely_typo() -> None:
+    (found,) = problems("primary", gpuTpye="l4")
+    assert found.startswith("stack config 'gpuTpye' must be a known key (got 'l4')")
+
+
+def test_reports_every_problem_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(
+            "standby",
+            cloud="awz",
+            region=None,
+            gpuType="x",
+            nodeCount=0,
+            primaryStack=None,
+            trafficWeight=200,
+        )
+    keys = [p.key for p in caught.value.problems]
+    assert keys == ["cloud", "region", "nodeCount", "trafficWeight", "primaryStack"]
+    assert str(caught.value).startswith(
+        "5 problems in the config of stack 'standby':\n  - stack config 'cloud'"
+    )
+
+
+def test_azure_dns_authority_needs_the_zone_resource_group() -> None:
+    (found,) = problems("primary", dnsProvider="azure")
+    assert found.startswith("stack config 'dnsResourceGroup' must be set")
+    assert (
+        parse("primary", dnsProvider="azure", dnsResourceGroup="dns-rg").dns.azure_resource_group == "dns-rg"
+    )
+
+
+def test_gcp_needs_a_project() -> None:
+    (found,) = problems("standby", gcpProject=None)
+    assert found.startswith("stack config 'gcpProject' must be set")
