@@ -292,9 +292,7 @@ def parse_config(
                 "gpuType",
                 gpu_type,
                 f"a GPU {cloud} offers: {offered[cloud]}",
-                f"pick one in Pulumi.{stack}.yaml ("
-                + "; ".join(f"{c}: {offered[c]}" for c in CLOUDS)
-                + ")",
+                f"pick one in Pulumi.{stack}.yaml (" + "; ".join(f"{c}: {offered[c]}" for c in CLOUDS) + ")",
             )
         elif gpus_per_node is not None:
             shape = shape_for(cloud, gpu_type, gpus_per_node, override)

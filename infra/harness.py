@@ -199,8 +199,6 @@ def run_stack(
     `infra.program.build` (only the harness's own tests do that).
     """
     config, secret_keys = load_stack_config(stack, root, overrides, secrets)
-    if program is None:
-        from infra.program import build as program
     log = _ErrorLog()
     logger = logging.getLogger(f"inference-failover.mocks.{stack}")
     logger.propagate = False
@@ -213,14 +211,20 @@ def run_stack(
     pulumi.runtime.set_all_config(config, secret_keys)
 
     cfg = from_pulumi()  # raises ConfigError before any resource exists: nothing half-applied
+    if program is None:
+        from infra.program import build
+
+        program = build
+    chosen: Program = program
     exported: dict[str, Any] = {}
 
     def run() -> None:
         config = pulumi.Config(PROJECT)
         secret_values = {name: config.require_secret(name) for name in cfg.secret_names}
-        resolved = pulumi.Output.from_input(program(cfg, secret_values))
+        resolved = pulumi.Output.from_input(chosen(cfg, secret_values))
         # The same helper @pulumi.runtime.test uses to wait for outputs under mocks.
-        exported.update(pulumi_mocks._sync_await(resolved.future()) or {})
+        value: dict[str, Any] | None = pulumi_mocks._sync_await(resolved.future())
+        exported.update(value or {})
 
     try:
         pulumi_mocks._sync_await(run_pulumi_func(run))

@@ -102,10 +102,10 @@ class CloudMocks(pulumi.runtime.Mocks):
             state.update(extra(args, state))
         return str(state.get("id", resource_id)), state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         answer = _CALLS.get(args.token)
         if answer is None:
             raise NotImplementedError(
                 f"no mock answer for invoke {args.token}: add one with @answers_call in infra/mock_outputs/"
             )
-        return answer(args)
+        return answer(args), None

@@ -16,6 +16,7 @@ import io
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from infra.config import PROJECT, ConfigError
@@ -72,30 +73,30 @@ _KEY_SETTINGS = (
 )
 
 
-def _missing_secrets(stack: str) -> dict[str, str]:
-    config, secret_keys = load_stack_config(stack)
+def _missing_secrets(stack: str, root: Path) -> dict[str, str]:
+    config, secret_keys = load_stack_config(stack, root)
     names = json.loads(config.get(f"{PROJECT}:secretNames", '["apiKey"]'))
     return {n: SECRET_PLACEHOLDER for n in names if f"{PROJECT}:{n}" not in secret_keys}
 
 
-def plan_stack(stack: str) -> tuple[ProgramRun, list[str]]:
+def plan_stack(stack: str, root: Path = ROOT) -> tuple[ProgramRun, list[str]]:
     """The mocked run of `stack` (its primary first, for a standby) and notes for the reader."""
     notes: list[str] = []
-    secrets = _missing_secrets(stack)
+    secrets = _missing_secrets(stack, root)
     if secrets:
         notes.append(
             f"secrets {', '.join(sorted(secrets))} are not in Pulumi.{stack}.yaml; a placeholder stands in "
             f"(set them with `pulumi config set --secret <name> <value> -s {stack}`)"
         )
-    config, _ = load_stack_config(stack)
+    config, _ = load_stack_config(stack, root)
     ref = config.get(f"{PROJECT}:primaryStack")
     stack_outputs = None
     if ref:
         primary_stack = ref.rsplit("/", 1)[-1]
-        primary = run_stack(primary_stack, secrets=_missing_secrets(primary_stack))
+        primary = run_stack(primary_stack, secrets=_missing_secrets(primary_stack, root), root=root)
         stack_outputs = {ref: primary.outputs}
         notes.append(f"StackReference {ref} answered with the mocked outputs of Pulumi.{primary_stack}.yaml")
-    run = run_stack(stack, secrets=secrets, stack_outputs=stack_outputs)
+    run = run_stack(stack, secrets=secrets, stack_outputs=stack_outputs, root=root)
     return run, notes + run.warnings
 
 
@@ -170,16 +171,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.plan", description=__doc__.split("\n\n")[0])
     parser.add_argument("stack", help="stack name: primary, standby, or any Pulumi.<stack>.yaml here")
     parser.add_argument("--json", action="store_true", help="machine-readable resource list")
+    parser.add_argument(
+        "--workdir", type=Path, default=ROOT, help="project directory (default: this checkout)"
+    )
     args = parser.parse_args(argv)
     try:
-        run, notes = plan_stack(args.stack)
+        run, notes = plan_stack(args.stack, args.workdir)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ProgramError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    config, secret_keys = load_stack_config(args.stack)
+    config, secret_keys = load_stack_config(args.stack, args.workdir)
     secret_values = {config[k] for k in secret_keys} | {SECRET_PLACEHOLDER}
     if args.json:
         json.dump(to_json(run, secret_values), sys.stdout, indent=2, default=str)

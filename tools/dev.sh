@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# One entry point for people and CI:
+#   tools/dev.sh plan    set up the venv, then render the offline plan of both stacks
+#   tools/dev.sh test    set up everything the tests need (venv, emulators, DNS server), run the suite
+#   tools/dev.sh lint    ruff and mypy on infra/, components/, cutover/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv
+PY="$VENV/bin/python"
+
+setup_python() {
+  if [ ! -x "$PY" ]; then
+    python3 -m venv "$VENV"
+  fi
+  # Skip the (slow) resolver run when the project's dependencies have not changed.
+  local stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    "$PY" -m pip install --quiet --upgrade pip
+    "$PY" -m pip install --quiet -e '.[dev]'
+    touch "$stamp"
+  fi
+}
+
+setup_test_servers() {
+  bash tools/install-emulators.sh
+  bash tools/install-dns-server.sh
+}
+
+case "${1:-}" in
+  plan)
+    setup_python
+    "$PY" -m infra.plan primary
+    "$PY" -m infra.plan standby
+    ;;
+  test)
+    setup_python
+    setup_test_servers
+    shift
+    "$PY" -m pytest "$@"
+    ;;
+  lint)
+    setup_python
+    "$VENV/bin/ruff" check .
+    "$VENV/bin/ruff" format --check .
+    "$VENV/bin/mypy"
+    ;;
+  *)
+    echo "usage: tools/dev.sh plan|test|lint" >&2
+    exit 2
+    ;;
+esac
