@@ -6,15 +6,37 @@ cloud for the read-only side of replication. Each gets one named provider here.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_azure_native as azure_native
-import pulumi_gcp as gcp
 
 from components.common import Cloud, Placement, physical_name
 from infra.config import PROJECT, StackConfig
+
+# Users install only the SDKs of the clouds they use (`pip install -e '.[aws,gcp]'`), so a cloud's
+# SDK is imported only when the stack touches that cloud.
+SDK: dict[Cloud, tuple[str, str]] = {
+    "aws": ("pulumi_aws", "aws"),
+    "gcp": ("pulumi_gcp", "gcp"),
+    "azure": ("pulumi_azure_native", "azure"),
+}
+
+
+class MissingCloudSdkError(ImportError):
+    """A stack uses a cloud whose Pulumi SDK extra is not installed."""
+
+
+def import_sdk(cloud: Cloud, why: str) -> ModuleType:
+    module, extra = SDK[cloud]
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingCloudSdkError(
+            f"{why} needs the {cloud} SDK ({module.replace('_', '-')}), which is not installed: "
+            f"run `pip install -e '.[{extra}]'` (extras: aws, gcp, azure, all)"
+        ) from exc
 
 
 def tags_for(cfg: StackConfig) -> dict[str, str]:
@@ -51,41 +73,59 @@ class Providers:
 _DEFAULT_REGION: dict[Cloud, str] = {"aws": "us-east-1", "gcp": "us-central1", "azure": "eastus"}
 
 
+def _aws_provider(
+    name: str, region: pulumi.Input[str], cfg: StackConfig, tags: dict[str, str]
+) -> pulumi.ProviderResource:
+    import pulumi_aws as aws
+
+    return aws.Provider(
+        name, aws.ProviderArgs(region=region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
+    )
+
+
+def _gcp_provider(
+    name: str, region: pulumi.Input[str], cfg: StackConfig, tags: dict[str, str]
+) -> pulumi.ProviderResource:
+    import pulumi_gcp as gcp
+
+    return gcp.Provider(name, gcp.ProviderArgs(project=cfg.gcp_project, region=region, default_labels=tags))
+
+
+def _azure_provider(
+    name: str, region: pulumi.Input[str], cfg: StackConfig, tags: dict[str, str]
+) -> pulumi.ProviderResource:
+    import pulumi_azure_native as azure_native
+
+    return azure_native.Provider(name, azure_native.ProviderArgs(location=region))
+
+
+_PROVIDER_FACTORIES = {"aws": _aws_provider, "gcp": _gcp_provider, "azure": _azure_provider}
+
+
 def make_providers(cfg: StackConfig, primary: pulumi.StackReference | None) -> Providers:
     by_cloud: dict[Cloud, pulumi.ProviderResource] = {}
     tags = tags_for(cfg)
     for cloud in cfg.clouds_used:
         own = cloud == cfg.cloud
+        why = (
+            f"stack config 'cloud' = {cloud}"
+            if own
+            else f"stack config 'dnsProvider' = {cloud}"
+            if cloud == cfg.dns.provider
+            else f"stack config 'primaryCloud' = {cloud}"
+        )
+        import_sdk(cloud, why)
         region: pulumi.Input[str] = cfg.region if own else _DEFAULT_REGION[cloud]
         if not own and cloud == cfg.primary_cloud and primary is not None:
             # The replication source lives in the primary's region.
             region = primary.get_output("region").apply(str)
         name = f"{cloud}-{'own' if own else 'peer'}"
-        if cloud == "aws":
-            by_cloud[cloud] = aws.Provider(
-                name,
-                aws.ProviderArgs(
-                    region=region,
-                    default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
-                ),
-            )
-        elif cloud == "gcp":
-            by_cloud[cloud] = gcp.Provider(
-                name,
-                gcp.ProviderArgs(
-                    project=cfg.gcp_project,
-                    region=region,
-                    default_labels=tags,
-                ),
-            )
-        else:
-            by_cloud[cloud] = azure_native.Provider(
-                name,
-                azure_native.ProviderArgs(location=region),
-            )
+        by_cloud[cloud] = _PROVIDER_FACTORIES[cloud](name, region, cfg, tags)
 
     providers = Providers(cfg, by_cloud)
     if cfg.cloud == "azure":
+        import pulumi_azure_native as azure_native
+
         group = azure_native.resources.ResourceGroup(
             "stack",
             azure_native.resources.ResourceGroupArgs(
