@@ -1,0 +1,43 @@
+"""Secrets vault: the stack's own copy of every configured secret, readable only by the workload.
+
+    vault = create_secrets_vault(name, SecretsVaultArgs(placement=..., secrets=..., reader=...))
+    vault.secret_refs  # {"apiKey": <ARN | projects/p/secrets/id | https://kv.vault.azure.net/secrets/apiKey>}
+
+aws: Secrets Manager + customer-managed KMS key; gcp: Secret Manager + Cloud KMS (CMEK);
+azure: Key Vault with RBAC. Each stack provisions the same secret names from its own config.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.secrets_vault.args import SecretsVault, SecretsVaultArgs
+from components.secrets_vault.aws import AwsSecretsVault
+from components.secrets_vault.azure import AzureSecretsVault
+from components.secrets_vault.gcp import GcpSecretsVault
+
+__all__ = [
+    "AwsSecretsVault",
+    "AzureSecretsVault",
+    "GcpSecretsVault",
+    "SecretsVault",
+    "SecretsVaultArgs",
+    "create_secrets_vault",
+]
+
+
+def create_secrets_vault(
+    name: str, args: SecretsVaultArgs, opts: pulumi.ResourceOptions | None = None
+) -> SecretsVault:
+    """The vault for `args.placement.cloud`; `name` prefixes every child resource's name."""
+    cloud = args.placement.cloud
+    if cloud == "aws":
+        return AwsSecretsVault(name, args, opts)
+    if cloud == "gcp":
+        return GcpSecretsVault(name, args, opts)
+    if cloud == "azure":
+        return AzureSecretsVault(name, args, opts)
+    raise ValueError(
+        f"secrets vault cloud must be one of aws, gcp, azure (got {cloud!r}): "
+        "set `cloud` in the stack's Pulumi.<stack>.yaml"
+    )

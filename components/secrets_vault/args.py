@@ -1,0 +1,138 @@
+"""Neutral inputs and outputs of the secrets vault, identical for every cloud.
+
+One vault per stack, in the stack's own cloud and region: the standby provisions the same secret
+names from its own config and never reads the primary's vault, so a primary outage cannot take
+the standby's secrets with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import pulumi
+
+from components.common import Placement, WorkloadIdentity
+
+MODULE: Final = "secrets_vault"
+
+# Valid as an AWS secret-name segment, a GCP secret id segment and an Azure Key Vault secret name;
+# the same rule infra/config.py applies to `secretNames`.
+SECRET_NAME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")
+KEY_ROTATION_DAYS_RANGE: Final = (90, 2560)
+"""AWS KMS accepts 90-2560 days; GCP accepts anything above one day, so AWS sets the bounds."""
+RECOVERY_WINDOW_DAYS_RANGE: Final = (7, 30)
+"""AWS Secrets Manager and KMS accept 7-30 days; Azure soft delete 7-90; GCP any duration."""
+
+
+@dataclass(frozen=True)
+class SecretsVaultArgs:
+    """What to store, where, and who may read it."""
+
+    placement: Placement
+    """Cloud, region and explicit provider of the vault; every child resource uses that provider."""
+    secrets: Mapping[str, pulumi.Output[str]]
+    """Config key (e.g. `apiKey`) -> secret value from `pulumi config set --secret`. Each becomes
+    one secret of the same name with one version holding the value; the value stays a Pulumi
+    secret on the wire, in state and in outputs. At least one is required."""
+    reader: WorkloadIdentity
+    """The inference workload's identity. It alone is granted read access, to exactly these
+    secrets (no wildcards), plus decrypt on the vault key only via the secrets service."""
+    key_rotation_period_days: int = 90
+    """Customer-managed key rotation is on with this period (AWS KMS rotation_period_in_days, GCP
+    Cloud KMS rotation_period). Azure Key Vault encrypts secrets with its own HSM-backed keys,
+    rotated by the service, so the value is unused there. Must be 90-2560."""
+    recovery_window_days: int = 30
+    """Deleted secrets and keys stay recoverable this long: AWS secret recovery window and KMS
+    deletion window, GCP secret-version destroy TTL and key-version destroy schedule, Azure
+    soft-delete retention (with purge protection, which Azure makes irreversible). Must be 7-30;
+    there is deliberately no force-delete."""
+    deletion_protection: bool = True
+    """On: the key, the vault and every secret are `protect`ed in Pulumi state and GCP secrets and
+    crypto keys carry their own deletion guard, so `pulumi destroy` or a rename fails instead of
+    deleting them. Set False only for throw-away stacks (drills); recovery windows still apply."""
+
+    def __post_init__(self) -> None:
+        problems = validate(self)
+        if problems:
+            lines = "\n".join(f"  - {p}" for p in problems)
+            raise ValueError(f"invalid SecretsVaultArgs for stack '{self.placement.stack}':\n{lines}")
+
+
+def validate(args: SecretsVaultArgs) -> list[str]:
+    """Every problem with `args`, each saying what was given, what is expected and how to fix it."""
+    problems: list[str] = []
+    stack = args.placement.stack
+    if not args.secrets:
+        problems.append(
+            "secrets is empty: the vault needs at least one secret for the workload (got none); "
+            f"list them in `secretNames` in Pulumi.{stack}.yaml (default ['apiKey']) and set each with "
+            f"`pulumi config set --secret <name> <value> -s {stack}`"
+        )
+    folded: dict[str, str] = {}
+    for name in args.secrets:
+        if not SECRET_NAME.match(name):
+            problems.append(
+                f"secret name {name!r} is not valid on every cloud: expected a letter then up to 62 "
+                f"letters or digits; rename it in `secretNames` in Pulumi.{stack}.yaml"
+            )
+        other = folded.setdefault(name.lower(), name)
+        if other != name:
+            problems.append(
+                f"secret names {other!r} and {name!r} differ only in case, but Azure Key Vault secret "
+                f"names are case-insensitive; rename one in `secretNames` in Pulumi.{stack}.yaml"
+            )
+    if args.reader.cloud != args.placement.cloud:
+        problems.append(
+            f"reader identity is on {args.reader.cloud} but the vault is on {args.placement.cloud}: "
+            "pass the workload identity of the cluster in the same stack and cloud"
+        )
+    low, high = KEY_ROTATION_DAYS_RANGE
+    if not low <= args.key_rotation_period_days <= high:
+        problems.append(
+            f"key_rotation_period_days must be between {low} and {high} "
+            f"(got {args.key_rotation_period_days}): AWS KMS rejects anything else"
+        )
+    low, high = RECOVERY_WINDOW_DAYS_RANGE
+    if not low <= args.recovery_window_days <= high:
+        problems.append(
+            f"recovery_window_days must be between {low} and {high} (got {args.recovery_window_days}): "
+            "AWS allows no longer window, and a shorter one (or 0, force delete) is not offered"
+        )
+    if args.placement.cloud == "gcp" and not args.placement.gcp_project:
+        problems.append(
+            f"placement.gcp_project is required on gcp (got {args.placement.gcp_project!r}): "
+            f"set `gcpProject` in Pulumi.{stack}.yaml"
+        )
+    if args.placement.cloud == "azure" and args.placement.azure_resource_group is None:
+        problems.append(
+            "placement.azure_resource_group is required on azure (got None): "
+            "build the placement with infra.providers.Providers.placement('azure')"
+        )
+    return problems
+
+
+class SecretsVault(pulumi.ComponentResource):
+    """Outputs every cloud's vault exposes (the classes in aws.py, gcp.py and azure.py)."""
+
+    secret_refs: pulumi.Output[dict[str, str]]
+    """Secret config name -> what the workload reads it by: the Secrets Manager secret ARN,
+    `projects/<project>/secrets/<secret-id>`, or `https://<vault>.vault.azure.net/secrets/<name>`."""
+    vault_id: pulumi.Output[str]
+    """aws: the KMS key ARN (Secrets Manager has no vault resource; the key is the boundary);
+    gcp: the Cloud KMS key ring id; azure: the Key Vault resource id."""
+    key_id: pulumi.Output[str] | None
+    """Customer-managed key encrypting the secrets: KMS key ARN or Cloud KMS crypto key id. None
+    on azure, where Key Vault encrypts secrets with its own service-managed HSM keys."""
+
+
+def sorted_names(args: SecretsVaultArgs) -> list[str]:
+    """Secret names in a stable order, so resource names and policies never reorder between runs."""
+    return sorted(args.secrets)
+
+
+def collect_refs(refs: Mapping[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
+    """One output mapping each secret name to its reference, in `sorted_names` order."""
+    return pulumi.Output.all(**refs).apply(lambda values: {str(k): str(v) for k, v in values.items()})

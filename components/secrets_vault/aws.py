@@ -1,0 +1,130 @@
+"""AWS: Secrets Manager secrets encrypted with a customer-managed, auto-rotating KMS key.
+
+The key keeps AWS's default key policy (the account may delegate use through IAM), so the only
+principal able to decrypt through Secrets Manager is the one an IAM policy names: the inference
+workload's role, via the inline policy below.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components.common import TYPE_PREFIX, type_token
+from components.secrets_vault.args import (
+    MODULE,
+    SecretsVault,
+    SecretsVaultArgs,
+    collect_refs,
+    sorted_names,
+)
+
+
+def secret_name(stack: str, secret: str) -> str:
+    """`inference-failover/<stack>/<secret>`: one namespace per stack, so stacks never collide."""
+    return f"{TYPE_PREFIX}/{stack}/{secret}"
+
+
+class AwsSecretsVault(SecretsVault):
+    def __init__(self, name: str, args: SecretsVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(type_token(MODULE, "AwsSecretsVault"), name, None, opts)
+        placement = args.placement
+        child = pulumi.ResourceOptions(parent=self, provider=placement.provider)
+        guarded = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(protect=args.deletion_protection)
+        )
+        tags = dict(placement.tags)
+
+        self.key = aws.kms.Key(
+            f"{name}-secrets-key",
+            aws.kms.KeyArgs(
+                description=f"Encrypts the {TYPE_PREFIX} secrets of stack {placement.stack}",
+                key_usage="ENCRYPT_DECRYPT",
+                customer_master_key_spec="SYMMETRIC_DEFAULT",
+                enable_key_rotation=True,
+                rotation_period_in_days=args.key_rotation_period_days,
+                deletion_window_in_days=args.recovery_window_days,
+                multi_region=False,
+                tags=tags,
+            ),
+            opts=guarded,
+        )
+        aws.kms.Alias(
+            f"{name}-secrets-key-alias",
+            aws.kms.AliasArgs(
+                name=f"alias/{TYPE_PREFIX}/{placement.stack}/secrets",
+                target_key_id=self.key.key_id,
+            ),
+            opts=child,
+        )
+
+        self.secrets: dict[str, aws.secretsmanager.Secret] = {}
+        self.versions: dict[str, aws.secretsmanager.SecretVersion] = {}
+        for secret in sorted_names(args):
+            resource = aws.secretsmanager.Secret(
+                f"{name}-{secret}",
+                aws.secretsmanager.SecretArgs(
+                    name=secret_name(placement.stack, secret),
+                    description=f"{secret} of the {TYPE_PREFIX} stack {placement.stack}",
+                    kms_key_id=self.key.arn,
+                    recovery_window_in_days=args.recovery_window_days,
+                    tags=tags,
+                ),
+                opts=guarded,
+            )
+            self.secrets[secret] = resource
+            self.versions[secret] = aws.secretsmanager.SecretVersion(
+                f"{name}-{secret}-version",
+                aws.secretsmanager.SecretVersionArgs(
+                    secret_id=resource.arn,
+                    secret_string=pulumi.Output.secret(args.secrets[secret]),
+                ),
+                opts=child,
+            )
+
+        # One statement per secret with a single action and resource: exact grants that read well
+        # in the console, and the shape the typed PolicyStatementArgs serialises reliably (its
+        # str-or-list fields reject lists in the Python SDK).
+        arns = [self.secrets[s].arn for s in sorted_names(args)]
+        statements = [
+            aws.iam.PolicyStatementArgs(
+                sid=f"Read{secret[0].upper()}{secret[1:]}",
+                effect=aws.iam.PolicyStatementEffect.ALLOW,
+                action="secretsmanager:GetSecretValue",
+                resource=self.secrets[secret].arn,
+            )
+            for secret in sorted_names(args)
+        ]
+        statements.append(
+            aws.iam.PolicyStatementArgs(
+                sid="DecryptThroughSecretsManagerOnly",
+                effect=aws.iam.PolicyStatementEffect.ALLOW,
+                action="kms:Decrypt",
+                resource=self.key.arn,
+                condition={
+                    "StringEquals": {
+                        "kms:ViaService": f"secretsmanager.{placement.region}.amazonaws.com",
+                        "kms:EncryptionContext:SecretARN": arns,
+                    }
+                },
+            )
+        )
+        self.read_policy = aws.iam.RolePolicy(
+            f"{name}-secrets-read",
+            aws.iam.RolePolicyArgs(
+                role=args.reader.name,
+                name=f"{TYPE_PREFIX}-{placement.stack}-secrets-read",
+                policy=aws.iam.PolicyDocumentArgs(
+                    version=aws.iam.PolicyDocumentVersion.POLICY_DOCUMENT_VERSION_2012_10_17,
+                    statement=statements,
+                ),
+            ),
+            opts=child,
+        )
+
+        self.secret_refs = collect_refs({s: r.arn for s, r in self.secrets.items()})
+        self.vault_id = self.key.arn
+        self.key_id = self.key.arn
+        self.register_outputs(
+            {"secret_refs": self.secret_refs, "vault_id": self.vault_id, "key_id": self.key_id}
+        )

@@ -1,0 +1,168 @@
+"""GCP: Secret Manager secrets, replicated only in the stack's region, under a rotating CMEK key.
+
+Secret Manager encrypts with the Cloud KMS key through its per-project service agent, which gets
+encrypter/decrypter on that one key. The workload's service account gets secretAccessor on each
+named secret (never on the project), so it can read exactly these secrets and nothing else.
+
+Rotation reminders (Secret Manager `rotation` + Pub/Sub `topics`) are deliberately not set: the
+values are owned by Pulumi config, so rotating means `pulumi config set --secret` and `pulumi up`
+in both stacks, and a reminder needs a Pub/Sub topic with a subscriber that nothing here provides.
+The key itself rotates on `key_rotation_period_days`.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.common import TYPE_PREFIX, physical_name, type_token
+from components.secrets_vault.args import (
+    MODULE,
+    SecretsVault,
+    SecretsVaultArgs,
+    collect_refs,
+    sorted_names,
+)
+
+_DAY_SECONDS = 86_400
+SECRET_MANAGER_API = "secretmanager.googleapis.com"
+CLOUD_KMS_API = "cloudkms.googleapis.com"
+KMS_ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
+
+
+def secret_id(stack: str, secret: str) -> str:
+    """`inference-failover-<stack>-<secret>`: stacks sharing a project never collide."""
+    return f"{physical_name(TYPE_PREFIX, stack)}-{secret}"
+
+
+def _seconds(days: int) -> str:
+    return f"{days * _DAY_SECONDS}s"
+
+
+class GcpSecretsVault(SecretsVault):
+    def __init__(self, name: str, args: SecretsVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(type_token(MODULE, "GcpSecretsVault"), name, None, opts)
+        placement = args.placement
+        project = placement.gcp_project
+        assert project is not None  # SecretsVaultArgs validation guarantees it on gcp
+        child = pulumi.ResourceOptions(parent=self, provider=placement.provider)
+        guarded = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(protect=args.deletion_protection)
+        )
+        labels = dict(placement.tags)
+
+        # A fresh project has neither API on; leaving them on at destroy never breaks anyone else.
+        apis = [
+            gcp.projects.Service(
+                f"{name}-{api.split('.')[0]}-api",
+                gcp.projects.ServiceArgs(service=api, project=project, disable_on_destroy=False),
+                opts=child,
+            )
+            for api in (SECRET_MANAGER_API, CLOUD_KMS_API)
+        ]
+        after_apis = pulumi.ResourceOptions(depends_on=apis)
+
+        # The agent only exists once asked for; it must exist before it can be granted the key.
+        agent = gcp.projects.ServiceIdentity(
+            f"{name}-secretmanager-agent",
+            gcp.projects.ServiceIdentityArgs(service=SECRET_MANAGER_API, project=project),
+            opts=pulumi.ResourceOptions.merge(child, after_apis),
+        )
+
+        # Key rings can never be deleted in GCP, so the ring is auto-named: a re-created stack
+        # gets a fresh ring instead of colliding with the old one.
+        self.key_ring = gcp.kms.KeyRing(
+            f"{name}-secrets",
+            gcp.kms.KeyRingArgs(location=placement.region, project=project),
+            opts=pulumi.ResourceOptions.merge(guarded, after_apis),
+        )
+        self.key = gcp.kms.CryptoKey(
+            f"{name}-secrets-key",
+            gcp.kms.CryptoKeyArgs(
+                name="secrets",
+                key_ring=self.key_ring.id,
+                purpose="ENCRYPT_DECRYPT",
+                rotation_period=_seconds(args.key_rotation_period_days),
+                destroy_scheduled_duration=_seconds(args.recovery_window_days),
+                deletion_policy="PREVENT" if args.deletion_protection else "DELETE",
+                version_template=gcp.kms.CryptoKeyVersionTemplateArgs(
+                    algorithm="GOOGLE_SYMMETRIC_ENCRYPTION",
+                    protection_level="SOFTWARE",
+                ),
+                labels=labels,
+            ),
+            opts=guarded,
+        )
+        agent_can_use_key = gcp.kms.CryptoKeyIAMMember(
+            f"{name}-secretmanager-agent-key-user",
+            gcp.kms.CryptoKeyIAMMemberArgs(
+                crypto_key_id=self.key.id,
+                role=KMS_ENCRYPTER_DECRYPTER,
+                member=agent.member,
+            ),
+            opts=child,
+        )
+
+        self.secrets: dict[str, gcp.secretmanager.Secret] = {}
+        self.versions: dict[str, gcp.secretmanager.SecretVersion] = {}
+        self.read_grants: dict[str, gcp.secretmanager.SecretIamMember] = {}
+        for secret in sorted_names(args):
+            resource = gcp.secretmanager.Secret(
+                f"{name}-{secret}",
+                gcp.secretmanager.SecretArgs(
+                    secret_id=secret_id(placement.stack, secret),
+                    project=project,
+                    replication=gcp.secretmanager.SecretReplicationArgs(
+                        user_managed=gcp.secretmanager.SecretReplicationUserManagedArgs(
+                            replicas=[
+                                gcp.secretmanager.SecretReplicationUserManagedReplicaArgs(
+                                    location=placement.region,
+                                    customer_managed_encryption=gcp.secretmanager.SecretReplicationUserManagedReplicaCustomerManagedEncryptionArgs(
+                                        kms_key_name=self.key.id,
+                                    ),
+                                )
+                            ]
+                        )
+                    ),
+                    version_destroy_ttl=_seconds(args.recovery_window_days),
+                    deletion_protection=args.deletion_protection,
+                    labels=labels,
+                ),
+                # Secret Manager checks the key grant when the secret is created.
+                opts=pulumi.ResourceOptions.merge(
+                    guarded, pulumi.ResourceOptions(depends_on=[agent_can_use_key])
+                ),
+            )
+            self.secrets[secret] = resource
+            self.versions[secret] = gcp.secretmanager.SecretVersion(
+                f"{name}-{secret}-version",
+                gcp.secretmanager.SecretVersionArgs(
+                    secret=resource.id,
+                    secret_data=pulumi.Output.secret(args.secrets[secret]),
+                    enabled=True,
+                ),
+                opts=child,
+            )
+            self.read_grants[secret] = gcp.secretmanager.SecretIamMember(
+                f"{name}-{secret}-read",
+                gcp.secretmanager.SecretIamMemberArgs(
+                    project=project,
+                    secret_id=resource.secret_id,
+                    role=SECRET_ACCESSOR,
+                    member=args.reader.principal.apply(lambda email: f"serviceAccount:{email}"),
+                ),
+                opts=child,
+            )
+
+        self.secret_refs = collect_refs(
+            {
+                s: pulumi.Output.concat("projects/", project, "/secrets/", r.secret_id)
+                for s, r in self.secrets.items()
+            }
+        )
+        self.vault_id = self.key_ring.id
+        self.key_id = self.key.id
+        self.register_outputs(
+            {"secret_refs": self.secret_refs, "vault_id": self.vault_id, "key_id": self.key_id}
+        )
