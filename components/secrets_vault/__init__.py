@@ -12,30 +12,29 @@ from __future__ import annotations
 import pulumi
 
 from components.secrets_vault.args import SecretsVault, SecretsVaultArgs
-from components.secrets_vault.aws import AwsSecretsVault
-from components.secrets_vault.azure import AzureSecretsVault
-from components.secrets_vault.gcp import GcpSecretsVault
 
-__all__ = [
-    "AwsSecretsVault",
-    "AzureSecretsVault",
-    "GcpSecretsVault",
-    "SecretsVault",
-    "SecretsVaultArgs",
-    "create_secrets_vault",
-]
+__all__ = ["SecretsVault", "SecretsVaultArgs", "create_secrets_vault"]
 
 
 def create_secrets_vault(
     name: str, args: SecretsVaultArgs, opts: pulumi.ResourceOptions | None = None
 ) -> SecretsVault:
-    """The vault for `args.placement.cloud`; `name` prefixes every child resource's name."""
+    """The vault for `args.placement.cloud`; `name` prefixes every child resource's name.
+
+    Each cloud's module (and so its Pulumi SDK) is imported only when a stack uses that cloud.
+    """
     cloud = args.placement.cloud
     if cloud == "aws":
+        from components.secrets_vault.aws import AwsSecretsVault
+
         return AwsSecretsVault(name, args, opts)
     if cloud == "gcp":
+        from components.secrets_vault.gcp import GcpSecretsVault
+
         return GcpSecretsVault(name, args, opts)
     if cloud == "azure":
+        from components.secrets_vault.azure import AzureSecretsVault
+
         return AzureSecretsVault(name, args, opts)
     raise ValueError(
         f"secrets vault cloud must be one of aws, gcp, azure (got {cloud!r}): "
