@@ -1,0 +1,94 @@
+"""Health-checked failover DNS for the service name, on the DNS authority's cloud.
+
+`create_failover_record(name, FailoverRecordArgs(...))` is called once in each stack, on the
+cloud named by `dnsProvider` (independent of the stack's own cloud); the primary stack's call
+makes the service name prefer its endpoint, the standby's adds its endpoint as the fallback.
+The returned component's `descriptor` is exported as the `dns` stack output (DnsDescriptor);
+the standby reads the primary's and refuses to apply when the two stacks disagree.
+
+Design decisions (details in each cloud module's docstring):
+
+- aws (Route 53): zone looked up with `get_zone`. Each stack creates its own health check and
+  its own weighted record (set identifier = stack). Failover = weights 100/0 (a weight-0 record
+  answers only when every other record is unhealthy); weighted = the configured weights with the
+  same fallback. IPv4 -> A record; AWS load balancer host name -> alias A; other host -> CNAME.
+- azure (Traffic Manager + Azure DNS): the primary creates the profile, its endpoint
+  (priority 1) and an alias CNAME record set in the existing zone (`dnsResourceGroup`); the
+  standby adds its endpoint (priority 2) to the primary's profile. Failover = `Priority`
+  routing, weighted = `Weighted` routing with Traffic Manager weight max(1, 10*w). IPv4 or
+  host-name endpoints.
+- gcp (Cloud DNS): the standby owns the one record set (`primary_backup` routing policy holding
+  both IPs) and its health check; the primary creates nothing and exports its IP. Failover =
+  `primary_backup`, weighted = the same with a trickle ratio. Host-name endpoints are not
+  supported by Cloud DNS health checks: error.
+
+- Switching failover <-> weighted never deletes a record on any cloud: Route 53 uses weighted
+  records in both modes (Route 53 rejects failover and weighted records side by side for one
+  name, and the two records belong to two stacks applied one after the other), Azure only changes
+  the primary's profile routing method, Cloud DNS only changes the trickle ratio.
+- Both stacks must agree on dnsProvider, dnsZone/dnsRecord, dnsRouting, dnsTtlSeconds and the
+  health check settings, and weighted routing needs a weight above 0 somewhere; the standby
+  checks this against the primary's descriptor and fails naming the keys. Apply the primary
+  first, then the standby, whenever DNS settings change.
+- TTL is at most 60 s everywhere (Route 53 alias answers carry the load balancer's 60 s).
+- Answering records and the Traffic Manager profile/endpoints are protected from deletion by
+  default (`deletion_protection`); health checks are not.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.dns.args import (
+    DnsDescriptor,
+    DnsError,
+    DnsProblem,
+    FailoverRecord,
+    FailoverRecordArgs,
+    Role,
+    Routing,
+    check_args,
+    warnings_for,
+)
+
+__all__ = [
+    "DnsDescriptor",
+    "DnsError",
+    "DnsProblem",
+    "FailoverRecord",
+    "FailoverRecordArgs",
+    "Role",
+    "Routing",
+    "create_failover_record",
+]
+
+
+def create_failover_record(
+    name: str, args: FailoverRecordArgs, opts: pulumi.ResourceOptions | None = None
+) -> FailoverRecord:
+    """This stack's side of the health-checked service name, on `args.placement.cloud`.
+
+    Raises DnsError (naming the stack config keys) before any resource exists when the settings
+    are invalid; disagreements with the primary stack fail the standby before anything changes.
+    Each cloud's module (and so its Pulumi SDK) is imported only when a stack uses that cloud.
+    """
+    check_args(args)
+    for warning in warnings_for(args):
+        pulumi.log.warn(warning)
+    cloud = args.placement.cloud
+    if cloud == "aws":
+        from components.dns.aws import AwsFailoverRecord
+
+        return AwsFailoverRecord(name, args, opts)
+    if cloud == "gcp":
+        from components.dns.gcp import GcpFailoverRecord
+
+        return GcpFailoverRecord(name, args, opts)
+    if cloud == "azure":
+        from components.dns.azure import AzureFailoverRecord
+
+        return AzureFailoverRecord(name, args, opts)
+    raise DnsError(
+        args.placement.stack,
+        [DnsProblem("dnsProvider", cloud, "one of aws, gcp, azure", "set it in both stack files")],
+    )

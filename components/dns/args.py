@@ -1,0 +1,471 @@
+"""Neutral inputs, checks and the exported descriptor of the DNS failover component.
+
+Everything here is cloud-independent: the Args every cloud module takes, the rules both stacks
+must agree on, how an endpoint is classified (IPv4 address or host name), and the shape of the
+`dns` stack output. The cloud modules only translate these decisions into resources.
+
+Errors name the stack config key a user has to change (the component is only ever configured
+from stack config, see infra/program.py), collect every problem at once, and say how to fix it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal, TypedDict
+
+import pulumi
+
+from components.common import Cloud, Placement
+
+Role = Literal["primary", "standby"]
+Routing = Literal["failover", "weighted"]
+EndpointKind = Literal["ipv4", "hostname"]
+
+ROLES: Final[tuple[Role, ...]] = ("primary", "standby")
+ROUTINGS: Final[tuple[Routing, ...]] = ("failover", "weighted")
+HEALTH_CHECK_INTERVALS_SECONDS: Final = (10, 30)
+MAX_TTL_SECONDS: Final = 60
+GCP_MIN_INTERVAL_SECONDS: Final = 30
+"""GCP only accepts health checks with `source_regions` (required for external endpoints in Cloud
+DNS routing policies) when they probe every 30 s or slower."""
+
+# Args field -> the stack config key that sets it (infra/program.py), for error messages.
+CONFIG_KEYS: Final[Mapping[str, str]] = {
+    "provider": "dnsProvider",
+    "role": "role",
+    "zone": "dnsZone",
+    "record": "dnsRecord",
+    "fqdn": "dnsZone/dnsRecord",
+    "ttl_seconds": "dnsTtlSeconds",
+    "routing": "dnsRouting",
+    "weight": "trafficWeight",
+    "health_check_path": "healthCheckPath",
+    "health_check_port": "healthCheckPort",
+    "health_check_interval_seconds": "healthCheckIntervalSeconds",
+    "health_check_failure_threshold": "healthCheckFailureThreshold",
+    "azure_resource_group": "dnsResourceGroup",
+    "gcp_managed_zone": "dnsManagedZone",
+    "primary_dns": "primaryStack",
+    "endpoint": "endpointHost",  # a stack output (the workload's load balancer), not config
+}
+
+
+@dataclass(frozen=True)
+class FailoverRecordArgs:
+    """One stack's side of the health-checked service name `<record>.<zone>`.
+
+    The primary stack and the standby stack each create one of these with the same DNS settings
+    and their own endpoint; together they make the failover (or weighted) answer for the name.
+    """
+
+    placement: Placement
+    """Where the DNS resources live: the DNS authority's cloud (`dnsProvider`), independent of
+    the stack's own cloud. Its provider is passed to every child resource."""
+    role: Role
+    """primary: this stack's endpoint is answered first (priority 1 / the primary target);
+    standby: answered when the primary is unhealthy (priority 2 / the backup target)."""
+    stack_cloud: Cloud
+    """Cloud the endpoint runs on (only recorded in the descriptor and in names)."""
+    zone: str
+    """DNS zone that already exists at the authority, e.g. example.com; it is looked up, never
+    created or changed."""
+    record: str
+    """Label inside `zone` that clients resolve, e.g. api."""
+    endpoint_host: pulumi.Input[str]
+    """This stack's load balancer: a host name (AWS ELB/NLB) or an IPv4 address (GCP, Azure).
+    IPv4 is answered with an A record; an AWS load balancer host name with an alias A record;
+    any other host name with a CNAME (Route 53 and Traffic Manager only)."""
+    ttl_seconds: int = 30
+    """TTL of every answer for the service name, 1-60 s so resolvers notice a failover quickly.
+    Route 53 alias answers (AWS load balancers) carry the load balancer's own 60 s TTL."""
+    routing: Routing = "failover"
+    """failover: all traffic to the primary while it is healthy, to the standby otherwise.
+    weighted: traffic split by `weight` among healthy endpoints, still falling back to the other
+    stack when one is unhealthy. Must be the same in both stacks (the standby checks it)."""
+    weight: int | None = None
+    """Share of traffic 0-100 this stack takes with `routing='weighted'`; unset means 100 for the
+    primary and 0 for the standby. Ignored (with a warning) with `routing='failover'`. A weight of
+    0 keeps the endpoint as a health-checked fallback; both stacks at 0 is rejected."""
+    health_check_path: str = "/health"
+    """HTTP path every health check requests; must answer 2xx/3xx when the stack can serve."""
+    health_check_port: int = 80
+    """Port every health check probes; 443 probes with HTTPS, anything else with plain HTTP."""
+    health_check_interval_seconds: int = 10
+    """Seconds between probes: 10 or 30 (Route 53, Traffic Manager). Cloud DNS requires 30."""
+    health_check_failure_threshold: int = 3
+    """Consecutive failed probes (1-9) before an endpoint is taken out of DNS answers."""
+    azure_resource_group: str | None = None
+    """Azure only (required there): resource group holding the Azure DNS zone; the primary's
+    Traffic Manager profile is created in it too."""
+    gcp_managed_zone: str | None = None
+    """GCP only: Cloud DNS managed-zone name; unset means the zone with dots as dashes."""
+    primary_dns: pulumi.Input[Any] | None = None
+    """Standby only (required there): the primary stack's exported `dns` descriptor, read through
+    its StackReference. The standby checks that both stacks agree on every DNS setting and, on
+    Azure and GCP, uses it to join the primary's profile / record set."""
+    deletion_protection: bool = True
+    """The answering records (and the Traffic Manager profile) are protected: `pulumi destroy`
+    or a replacement fails until this is set False and applied, because losing them is an outage.
+    Health checks are not protected; they are recreated in seconds."""
+    gcp_health_check_regions: tuple[str, str, str] = ("us-central1", "us-east4", "europe-west1")
+    """GCP only: the three regions Cloud DNS probes external endpoints from (GCP requires exactly
+    three). Spread over two continents so one regional problem cannot fail a healthy endpoint."""
+
+    @property
+    def fqdn(self) -> str:
+        return f"{self.record}.{self.zone}"
+
+    @property
+    def effective_weight(self) -> int:
+        """The weight this stack's answer gets: fixed 100/0 in failover, configured in weighted."""
+        default = 100 if self.role == "primary" else 0
+        if self.routing == "failover" or self.weight is None:
+            return default
+        return self.weight
+
+    @property
+    def managed_zone(self) -> str:
+        return self.gcp_managed_zone or self.zone.replace(".", "-")
+
+    @property
+    def probe_protocol(self) -> Literal["HTTP", "HTTPS"]:
+        return "HTTPS" if self.health_check_port == 443 else "HTTP"
+
+    @property
+    def probe_timeout_seconds(self) -> int:
+        """Time a probe may take: half the interval at 10 s, 10 s at 30 s (within every cloud's
+        limits: Traffic Manager 5-9 s at 10 s and 5-10 s at 30 s; GCP at most the interval)."""
+        return 5 if self.health_check_interval_seconds == 10 else 10
+
+
+class FailoverRecord(pulumi.ComponentResource):
+    """What every cloud's record exposes (the classes in aws.py, gcp.py and azure.py)."""
+
+    descriptor: pulumi.Output[dict[str, Any]]
+    """The `dns` stack output: what this stack set up at the DNS authority (see DnsDescriptor)."""
+
+
+@dataclass(frozen=True)
+class DnsProblem:
+    key: str
+    """Stack config key to change (or stack output, see `source`)."""
+    got: object
+    expected: str
+    fix: str
+    source: Literal["config", "output"] = "config"
+    """config: a stack config key; output: a value another component produced (the endpoint)."""
+
+    def __str__(self) -> str:
+        got = "nothing" if self.got is None else repr(self.got)
+        return f"stack {self.source} '{self.key}' must be {self.expected} (got {got}): {self.fix}"
+
+
+class DnsError(ValueError):
+    """Every problem found in one stack's DNS settings, reported at once."""
+
+    def __init__(self, stack: str, problems: list[DnsProblem]) -> None:
+        self.stack = stack
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"{len(problems)} DNS {noun} in stack '{stack}':\n{lines}")
+
+
+class HealthCheckDescriptor(TypedDict):
+    protocol: str
+    port: int
+    path: str
+    intervalSeconds: int
+    failureThreshold: int
+
+
+class DnsDescriptor(TypedDict, total=False):
+    """The `dns` stack output: what this stack set up at the DNS authority.
+
+    The standby reads the primary's through its StackReference; the cutover CLI reads both.
+    Keys marked per cloud appear only for that `provider`.
+    """
+
+    provider: str
+    """DNS authority: aws, gcp or azure."""
+    fqdn: str
+    """The service name clients resolve."""
+    zone: str
+    role: str
+    stack: str
+    stackCloud: str
+    routing: str
+    weight: int
+    """Effective share 0-100 this stack's answer gets (100/0 in failover routing)."""
+    ttlSeconds: int
+    endpoint: str
+    """This stack's load balancer host name or IP, as answered/probed."""
+    endpointKind: str
+    """ipv4 or hostname."""
+    healthCheck: HealthCheckDescriptor
+    """Probe settings (both stacks must agree; the standby checks)."""
+    serviceRecordOwner: str
+    """Which stack owns the record for the service name: 'each' (Route 53: one weighted record
+    per stack), 'primary' (Azure: the CNAME and Traffic Manager profile) or 'standby' (Cloud
+    DNS: one record set holding both targets)."""
+    recordSetIds: list[str]
+    """Record sets this stack created at the authority."""
+    healthCheckIds: list[str]
+    """Health checks this stack created (Route 53 / GCP health check ids)."""
+    # aws
+    zoneId: str
+    setIdentifier: str
+    recordType: str
+    """A (IPv4 or alias to a load balancer) or CNAME (other host names)."""
+    # azure
+    trafficManager: dict[str, Any]
+    """profileName, resourceGroup, fqdn (the CNAME target), profileId, routingMethod, endpointName,
+    endpointId, priority, endpointWeight."""
+    # gcp
+    managedZone: str
+    project: str
+    primaryBackup: dict[str, Any]
+    """Standby only: primary and backup IPs and the trickle ratio of the Cloud DNS record set."""
+
+
+def endpoint_kind(host: str) -> EndpointKind | None:
+    """ipv4 or hostname; None for anything that can be neither (IPv6, empty, URL)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "hostname" if _HOSTNAME.match(host) else None
+    return "ipv4" if address.version == 4 else None
+
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+
+
+def check_args(args: FailoverRecordArgs) -> None:
+    """Raise DnsError listing every static problem of `args` (before any resource exists)."""
+    stack = args.placement.stack
+    problems: list[DnsProblem] = []
+
+    def add(field_name: str, got: object, expected: str, fix: str | None = None) -> None:
+        key = CONFIG_KEYS[field_name]
+        problems.append(DnsProblem(key, got, expected, fix or f"set it in Pulumi.{stack}.yaml"))
+
+    if args.role not in ROLES:
+        add("role", args.role, "one of primary, standby")
+    if args.routing not in ROUTINGS:
+        add("routing", args.routing, "one of failover, weighted")
+    if not 1 <= args.ttl_seconds <= MAX_TTL_SECONDS:
+        add(
+            "ttl_seconds",
+            args.ttl_seconds,
+            f"between 1 and {MAX_TTL_SECONDS}",
+            "a longer TTL keeps resolvers on a dead endpoint after failover; lower it",
+        )
+    if args.weight is not None and not 0 <= args.weight <= 100:
+        add("weight", args.weight, "between 0 and 100 (a percentage share)")
+    if not args.health_check_path.startswith("/"):
+        add("health_check_path", args.health_check_path, "an absolute HTTP path such as /health")
+    if not 1 <= args.health_check_port <= 65535:
+        add("health_check_port", args.health_check_port, "a TCP port between 1 and 65535")
+    if args.health_check_interval_seconds not in HEALTH_CHECK_INTERVALS_SECONDS:
+        add(
+            "health_check_interval_seconds",
+            args.health_check_interval_seconds,
+            "10 or 30 (what Route 53 and Traffic Manager support)",
+        )
+    elif args.placement.cloud == "gcp" and args.health_check_interval_seconds < GCP_MIN_INTERVAL_SECONDS:
+        add(
+            "health_check_interval_seconds",
+            args.health_check_interval_seconds,
+            f"{GCP_MIN_INTERVAL_SECONDS} when dnsProvider is gcp",
+            "Cloud DNS probes external endpoints with a health check from three source regions, "
+            "and GCP only allows those every 30 s or slower; set healthCheckIntervalSeconds: 30 "
+            "in both stack files (or use dnsProvider aws/azure for 10 s probes)",
+        )
+    if not 1 <= args.health_check_failure_threshold <= 9:
+        add("health_check_failure_threshold", args.health_check_failure_threshold, "between 1 and 9")
+    if args.placement.cloud == "azure" and not args.azure_resource_group:
+        add(
+            "azure_resource_group",
+            args.azure_resource_group,
+            "the resource group of the Azure DNS zone when dnsProvider is azure",
+        )
+    if args.placement.cloud == "gcp" and not args.placement.gcp_project:
+        problems.append(
+            DnsProblem(
+                "gcpProject",
+                None,
+                "set when dnsProvider is gcp",
+                f"set the project of the Cloud DNS zone in Pulumi.{stack}.yaml",
+            )
+        )
+    if args.role == "standby" and args.primary_dns is None:
+        add("primary_dns", None, "set on a standby (its DNS side joins the primary's)")
+    if args.role == "primary" and args.primary_dns is not None:
+        add("primary_dns", "<a stack reference>", "unset on a primary stack")
+    if problems:
+        raise DnsError(stack, problems)
+
+
+def warnings_for(args: FailoverRecordArgs) -> list[str]:
+    """Settings that are valid but do nothing, said once per run."""
+    default = 100 if args.role == "primary" else 0
+    if args.routing == "failover" and args.weight is not None and args.weight != default:
+        return [
+            f"trafficWeight={args.weight} is ignored with dnsRouting=failover: the primary answers "
+            "while healthy and the standby only when it is not; set dnsRouting: weighted in both "
+            "stacks to split traffic"
+        ]
+    return []
+
+
+def health_check_descriptor(args: FailoverRecordArgs) -> HealthCheckDescriptor:
+    return {
+        "protocol": args.probe_protocol,
+        "port": args.health_check_port,
+        "path": args.health_check_path,
+        "intervalSeconds": args.health_check_interval_seconds,
+        "failureThreshold": args.health_check_failure_threshold,
+    }
+
+
+def base_descriptor(args: FailoverRecordArgs) -> dict[str, Any]:
+    """Descriptor keys every cloud shares (values may be Outputs; resolve with from_input)."""
+    return {
+        "provider": args.placement.cloud,
+        "fqdn": args.fqdn,
+        "zone": args.zone,
+        "role": args.role,
+        "stack": args.placement.stack,
+        "stackCloud": args.stack_cloud,
+        "routing": args.routing,
+        "weight": args.effective_weight,
+        "ttlSeconds": args.ttl_seconds,
+        "endpoint": args.endpoint_host,
+        "healthCheck": health_check_descriptor(args),
+    }
+
+
+def _agreement(args: FailoverRecordArgs) -> dict[str, tuple[str, object]]:
+    """Settings both stacks must share: descriptor key -> (config key, this stack's value)."""
+    agreed: dict[str, tuple[str, object]] = {
+        "provider": (CONFIG_KEYS["provider"], args.placement.cloud),
+        "fqdn": (CONFIG_KEYS["fqdn"], args.fqdn),
+        "routing": (CONFIG_KEYS["routing"], args.routing),
+        "ttlSeconds": (CONFIG_KEYS["ttl_seconds"], args.ttl_seconds),
+    }
+    agreed["healthCheck.path"] = (CONFIG_KEYS["health_check_path"], args.health_check_path)
+    agreed["healthCheck.port"] = (CONFIG_KEYS["health_check_port"], args.health_check_port)
+    agreed["healthCheck.intervalSeconds"] = (
+        CONFIG_KEYS["health_check_interval_seconds"],
+        args.health_check_interval_seconds,
+    )
+    agreed["healthCheck.failureThreshold"] = (
+        CONFIG_KEYS["health_check_failure_threshold"],
+        args.health_check_failure_threshold,
+    )
+    if args.placement.cloud == "azure":
+        agreed["trafficManager.resourceGroup"] = (
+            CONFIG_KEYS["azure_resource_group"],
+            args.azure_resource_group,
+        )
+    if args.placement.cloud == "gcp":
+        agreed["managedZone"] = (CONFIG_KEYS["gcp_managed_zone"], args.managed_zone)
+        agreed["project"] = ("gcpProject", args.placement.gcp_project)
+    return agreed
+
+
+def _plain(value: object) -> object:
+    # Numbers come back from a StackReference as floats (30.0); compare and print them as ints.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _lookup(descriptor: Mapping[str, Any], dotted: str) -> object:
+    value: object = descriptor
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def check_against_primary(args: FailoverRecordArgs, primary: object) -> Mapping[str, Any]:
+    """The standby's check that the primary's `dns` output agrees with its own settings.
+
+    Returns the primary's descriptor; raises DnsError naming every key that differs. A routing
+    mode, TTL or probe that differs between the stacks would make one side's settings silently
+    win (Azure's profile and Cloud DNS's record set each hold both endpoints), so it is an error.
+    """
+    stack = args.placement.stack
+    if not isinstance(primary, Mapping) or not primary.get("provider"):
+        raise DnsError(
+            stack,
+            [
+                DnsProblem(
+                    "primaryStack",
+                    type(primary).__name__ if primary is not None else None,
+                    "a primary stack that exports a 'dns' output",
+                    "deploy the primary stack first (`pulumi up -s <primary>`), then the standby",
+                )
+            ],
+        )
+    problems: list[DnsProblem] = []
+    primary_stack = primary.get("stack", "primary")
+    if primary.get("role") != "primary":
+        problems.append(
+            DnsProblem(
+                "primaryStack",
+                f"a {primary.get('role')} stack ({primary_stack})",
+                "the primary stack",
+                f"point primaryStack in Pulumi.{stack}.yaml at the stack whose role is primary",
+            )
+        )
+    for descriptor_key, (config_key, ours) in _agreement(args).items():
+        theirs = _plain(_lookup(primary, descriptor_key))
+        if theirs != ours:
+            problems.append(
+                DnsProblem(
+                    config_key,
+                    ours,
+                    f"the same as in the primary stack '{primary_stack}' ({theirs!r})",
+                    f"set {config_key} to one value in Pulumi.{primary_stack}.yaml and Pulumi.{stack}.yaml, "
+                    "apply the primary first, then the standby",
+                )
+            )
+    both_weighted = args.routing == "weighted" and primary.get("routing") == "weighted"
+    if both_weighted and int(primary.get("weight", 0)) + args.effective_weight == 0:
+        problems.append(
+            DnsProblem(
+                CONFIG_KEYS["weight"],
+                0,
+                f"above 0 in at least one stack (the primary '{primary_stack}' has 0 too)",
+                "with every weight at 0 no stack is preferred and traffic splits evenly; give the "
+                "stack that should serve a weight above 0",
+            )
+        )
+    if problems:
+        raise DnsError(stack, problems)
+    return primary
+
+
+def endpoint_problem(host: str, *, ipv4_only: bool, whose: str) -> DnsProblem | None:
+    """Why `host` cannot be answered/probed, or None."""
+    kind = endpoint_kind(host)
+    if kind is None:
+        return DnsProblem(
+            CONFIG_KEYS["endpoint"],
+            host,
+            f"an IPv4 address or DNS host name ({whose}'s load balancer)",
+            "check the inference Service's load balancer status; IPv6-only endpoints are not supported",
+            source="output",
+        )
+    if ipv4_only and kind != "ipv4":
+        return DnsProblem(
+            "dnsProvider",
+            "gcp",
+            f"aws or azure while {whose} answers on the host name {host!r}",
+            "Cloud DNS routing policies health-check external endpoints only by IP address (no host "
+            "names, no CNAME targets); set dnsProvider to aws or azure in both stack files, or give "
+            "the inference service a static IPv4 address",
+        )
+    return None

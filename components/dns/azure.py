@@ -1,0 +1,199 @@
+"""Azure: a Traffic Manager profile with one external endpoint per stack, behind Azure DNS.
+
+Design (settled here, see also components/dns/__init__.py):
+
+- **The primary owns the profile and the service record.** It creates the Traffic Manager
+  profile (in `azure_resource_group`, the resource group of the existing Azure DNS zone) with the
+  monitor settings from config (protocol by port, port, path, 10/30 s interval, timeout,
+  tolerated failures = failure threshold - 1, since Traffic Manager marks an endpoint degraded on
+  the failure *after* the tolerated ones) and the DNS TTL from config, its own external endpoint
+  (priority 1), and the record for the service name in the Azure DNS zone: a CNAME record set
+  that is an **alias** of the profile (`target_resource`), so it resolves to the profile's
+  `<name>.trafficmanager.net` FQDN and is emptied, not left dangling, if the profile is ever
+  deleted (a dangling CNAME to trafficmanager.net can be claimed by anyone).
+- **The standby adds its own external endpoint (priority 2) to the primary's profile**, using the
+  profile name and resource group from the primary's `dns` descriptor (StackReference). The
+  dependency is on the primary *stack's outputs* and on Azure (the DNS authority), not on the
+  primary's cloud: if the primary runs on AWS or GCP and that cloud is down, the standby can
+  still be applied. Two consequences, both documented for operators: the primary must be applied
+  first; and if the primary ever replaces its profile, Azure deletes the standby's endpoint with
+  it, so run `pulumi up --refresh` on the standby afterwards. The profile declares no inline
+  `endpoints`, so the primary's updates never remove the standby's endpoint.
+- Every endpoint carries both a priority (1 primary, 2 standby) and a weight, and only the
+  profile's routing method (owned by the primary) picks which is used: `Priority` for
+  `routing='failover'`, `Weighted` for `routing='weighted'`. Changing mode is one update of the
+  primary's profile; the standby only has to agree (it checks the primary's descriptor).
+- Traffic Manager weights are 1-1000 and cannot be 0, so weight w (0-100) maps to max(1, 10*w):
+  a standby at 0 keeps answering when the primary is unhealthy, but also gets about 1 in 1000
+  answers while it is healthy (weighted mode only; failover mode sends it nothing). Both stacks
+  at 0 is rejected.
+- Endpoints may be IPv4 addresses or host names (Traffic Manager probes and answers either).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from components.common import TYPE_PREFIX, physical_name, type_token
+from components.dns.args import (
+    DnsError,
+    FailoverRecord,
+    FailoverRecordArgs,
+    base_descriptor,
+    check_against_primary,
+    endpoint_kind,
+    endpoint_problem,
+)
+
+tm = azure_native.trafficmanager
+
+PRIORITY = {"primary": 1, "standby": 2}
+
+
+def traffic_manager_weight(weight: int) -> int:
+    """Traffic Manager's 1-1000 weight for a 0-100 share (0 becomes the smallest weight, 1)."""
+    return max(1, 10 * weight)
+
+
+def profile_name(args: FailoverRecordArgs) -> str:
+    """Also the relative DNS name under trafficmanager.net, which is global across Azure."""
+    return physical_name(TYPE_PREFIX, args.fqdn)
+
+
+class AzureFailoverRecord(FailoverRecord):
+    """Primary: profile + endpoint + alias record; standby: its endpoint in the primary's profile."""
+
+    def __init__(
+        self, name: str, args: FailoverRecordArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(type_token("dns", "AzureFailoverRecord"), name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=args.placement.provider)
+        protected = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(protect=args.deletion_protection)
+        )
+        stack = args.placement.stack
+        resource_group = args.azure_resource_group or ""
+
+        def checked_endpoint(host: str) -> str:
+            host = host.strip().rstrip(".").lower()
+            problem = endpoint_problem(host, ipv4_only=False, whose=f"stack '{stack}'")
+            if problem is not None:
+                raise DnsError(stack, [problem])
+            return host
+
+        endpoint = pulumi.Output.from_input(args.endpoint_host).apply(checked_endpoint)
+        self.profile: tm.Profile | None = None
+        self.record_set: azure_native.dns.RecordSet | None = None
+        traffic_manager: dict[str, Any]
+
+        if args.role == "primary":
+            method = (
+                tm.TrafficRoutingMethod.PRIORITY
+                if args.routing == "failover"
+                else tm.TrafficRoutingMethod.WEIGHTED
+            )
+            self.profile = tm.Profile(
+                f"{name}-profile",
+                tm.ProfileArgs(
+                    resource_group_name=resource_group,
+                    # Named from the checked endpoint, so nothing is created when the check fails.
+                    profile_name=endpoint.apply(lambda _: profile_name(args)),
+                    location="global",
+                    profile_status=tm.ProfileStatus.ENABLED,
+                    traffic_routing_method=method,
+                    dns_config=tm.DnsConfigArgs(relative_name=profile_name(args), ttl=args.ttl_seconds),
+                    monitor_config=tm.MonitorConfigArgs(
+                        protocol=tm.MonitorProtocol(args.probe_protocol),
+                        port=args.health_check_port,
+                        path=args.health_check_path,
+                        interval_in_seconds=args.health_check_interval_seconds,
+                        timeout_in_seconds=args.probe_timeout_seconds,
+                        tolerated_number_of_failures=args.health_check_failure_threshold - 1,
+                    ),
+                    traffic_view_enrollment_status=tm.TrafficViewEnrollmentStatus.DISABLED,
+                    tags=dict(args.placement.tags),
+                ),
+                opts=protected,
+            )
+            profile_fqdn = self.profile.dns_config.apply(lambda c: c.fqdn if c else None)
+            traffic_manager = {
+                "profileName": self.profile.name,
+                "resourceGroup": resource_group,
+                "fqdn": profile_fqdn,
+                "profileId": self.profile.id,
+                "routingMethod": method.value,
+            }
+            # From the profile's output, so the endpoint waits for the profile to exist.
+            profile_ref: pulumi.Input[str] = self.profile.name.apply(lambda n: n or profile_name(args))
+            profile_group: pulumi.Input[str] = resource_group
+        else:
+
+            def joined_profile(primary: object) -> Mapping[str, Any]:
+                checked = check_against_primary(args, primary)
+                return dict(checked.get("trafficManager") or {})
+
+            joined = pulumi.Output.from_input(args.primary_dns).apply(joined_profile)
+            traffic_manager = {
+                "profileName": joined.apply(lambda t: t.get("profileName")),
+                "resourceGroup": joined.apply(lambda t: t.get("resourceGroup")),
+                "fqdn": joined.apply(lambda t: t.get("fqdn")),
+                "routingMethod": joined.apply(lambda t: t.get("routingMethod")),
+            }
+            profile_ref = joined.apply(lambda t: str(t["profileName"]))
+            profile_group = joined.apply(lambda t: str(t["resourceGroup"]))
+
+        self.endpoint = tm.Endpoint(
+            f"{name}-endpoint",
+            tm.EndpointInitArgs(
+                resource_group_name=profile_group,
+                profile_name=profile_ref,
+                endpoint_name=physical_name(stack, args.stack_cloud),
+                endpoint_type="ExternalEndpoints",
+                target=endpoint,
+                endpoint_status=tm.EndpointStatus.ENABLED,
+                always_serve=tm.AlwaysServe.DISABLED,
+                priority=PRIORITY[args.role],
+                weight=traffic_manager_weight(args.effective_weight),
+            ),
+            opts=protected,
+        )
+        traffic_manager |= {
+            "endpointName": self.endpoint.name,
+            "endpointId": self.endpoint.id,
+            "priority": PRIORITY[args.role],
+            "endpointWeight": traffic_manager_weight(args.effective_weight),
+        }
+
+        record_ids: list[pulumi.Output[str]] = []
+        if self.profile is not None:
+            self.record_set = azure_native.dns.RecordSet(
+                f"{name}-record",
+                azure_native.dns.RecordSetArgs(
+                    resource_group_name=resource_group,
+                    zone_name=args.zone,
+                    relative_record_set_name=args.record,
+                    record_type="CNAME",
+                    ttl=args.ttl_seconds,
+                    target_resource=azure_native.dns.SubResourceArgs(id=self.profile.id),
+                    metadata=dict(args.placement.tags),
+                ),
+                opts=protected,
+            )
+            record_ids.append(self.record_set.id)
+
+        self.descriptor = pulumi.Output.from_input(
+            {
+                **base_descriptor(args),
+                "endpoint": endpoint,
+                "endpointKind": endpoint.apply(lambda h: endpoint_kind(h) or "unknown"),
+                "serviceRecordOwner": "primary",
+                "recordSetIds": record_ids,
+                "healthCheckIds": [],
+                "trafficManager": traffic_manager,
+            }
+        )
+        self.register_outputs({"descriptor": self.descriptor})
