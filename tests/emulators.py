@@ -12,6 +12,7 @@ Use them from a test module with
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
@@ -258,19 +259,24 @@ def unique_bucket_name(label: str) -> str:
 # --- clients for test code (the code under test builds its own) ---------------------------------
 
 
-def s3_client(emulator: Emulator) -> Any:
-    """A boto3 S3 client for the moto server."""
+@functools.cache
+def _s3_client(endpoint_url: str) -> Any:
     import boto3  # type: ignore[import-untyped]
     from botocore.config import Config  # type: ignore[import-untyped]
 
     return boto3.session.Session().client(
         "s3",
-        endpoint_url=emulator.endpoint_url,
+        endpoint_url=endpoint_url,
         region_name="us-east-1",
         aws_access_key_id="emulator",
         aws_secret_access_key="emulator",
         config=Config(s3={"addressing_style": "path"}),
     )
+
+
+def s3_client(emulator: Emulator) -> Any:
+    """A boto3 S3 client for the moto server (one per server: building clients is slow)."""
+    return _s3_client(emulator.endpoint_url)
 
 
 def gcs_client(emulator: Emulator) -> Any:

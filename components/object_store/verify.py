@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -420,8 +422,18 @@ def _s3_full_object_checksum(head: Mapping[str, Any], field_name: str, expected_
 # --- S3 ---------------------------------------------------------------------------------------
 
 
-def _s3_client(location: StoreLocation, retries: int, timeout_seconds: float) -> Any:
+_SESSION_LOCK = threading.Lock()
+
+
+@functools.cache
+def _boto3_session() -> Any:
+    """One session per process: it caches the loaded service models that make clients slow to build."""
     import boto3  # type: ignore[import-untyped]
+
+    return boto3.session.Session()
+
+
+def _s3_client(location: StoreLocation, retries: int, timeout_seconds: float) -> Any:
     from botocore.config import Config  # type: ignore[import-untyped]
 
     config = Config(
@@ -431,19 +443,23 @@ def _s3_client(location: StoreLocation, retries: int, timeout_seconds: float) ->
         s3={"addressing_style": "path"} if location.endpoint_url else {},
         max_pool_connections=_HEAD_WORKERS,
     )
-    if location.endpoint_url is None:
-        return boto3.session.Session().client("s3", region_name=location.region, config=config)
-    has_credentials = os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")
-    # Emulators accept any key; without credentials in the environment, avoid the default chain's
-    # slow instance-metadata lookups and sign with a placeholder.
-    keys = {} if has_credentials else {"aws_access_key_id": "emulator", "aws_secret_access_key": "emulator"}
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=location.endpoint_url,
-        region_name=location.region or "us-east-1",
-        config=config,
-        **keys,
-    )
+    with _SESSION_LOCK:  # a boto3 session is not thread-safe; clients are
+        session = _boto3_session()
+        if location.endpoint_url is None:
+            return session.client("s3", region_name=location.region, config=config)
+        has_credentials = os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")
+        # Emulators accept any key; without credentials in the environment, avoid the default
+        # chain's slow instance-metadata lookups and sign with a placeholder.
+        keys = (
+            {} if has_credentials else {"aws_access_key_id": "emulator", "aws_secret_access_key": "emulator"}
+        )
+        return session.client(
+            "s3",
+            endpoint_url=location.endpoint_url,
+            region_name=location.region or "us-east-1",
+            config=config,
+            **keys,
+        )
 
 
 def _inventory_s3(
