@@ -1,0 +1,227 @@
+"""Read-only checks of both sides: what the stacks say, what the endpoints answer, store parity.
+
+`load_sides` reads each stack's outputs and cutover config through `StackOps`; `status` probes
+both endpoints, compares the models they serve, checks the object stores are in parity (with
+`components.object_store.verify`) and reads the current DNS answer for the service name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cutover.dns_check import DnsObservation, observe
+from cutover.plan import CAPACITY, ROUTING, SIDES, WEIGHT, Side, StackState
+from cutover.probes import SideProbe, probe_side
+from cutover.stack_ops import StackOps
+
+# Output names (see infra/outputs.py); repeated here so the CLI never imports the stack program.
+ENDPOINT_URL = "endpointUrl"
+ENDPOINT_HOST = "endpointHost"
+SERVICE_FQDN = "serviceFqdn"
+MODEL_STORE = "modelStore"
+
+
+@dataclass(frozen=True)
+class SideInfo:
+    side: Side
+    stack: str
+    state: StackState
+    outputs: Mapping[str, Any]
+    model_name: str | None
+    model_path: str | None
+
+    @property
+    def endpoint_url(self) -> str | None:
+        value = self.outputs.get(ENDPOINT_URL)
+        return str(value) if value else None
+
+    @property
+    def endpoint_host(self) -> str | None:
+        value = self.outputs.get(ENDPOINT_HOST)
+        if value:
+            return str(value)
+        if self.endpoint_url:
+            from urllib.parse import urlparse
+
+            return urlparse(self.endpoint_url).hostname
+        return None
+
+    @property
+    def fqdn(self) -> str | None:
+        value = self.outputs.get(SERVICE_FQDN)
+        return str(value) if value else None
+
+    @property
+    def model_store(self) -> Mapping[str, Any] | None:
+        value = self.outputs.get(MODEL_STORE)
+        return value if isinstance(value, Mapping) else None
+
+
+def read_state(ops: StackOps, side: Side, stack: str) -> StackState:
+    return StackState(
+        side=side,
+        stack=stack,
+        role=ops.get_config(stack, "role") or side,
+        capacity=ops.get_config(stack, CAPACITY),
+        routing=ops.get_config(stack, ROUTING),
+        weight=ops.get_config(stack, WEIGHT),
+    )
+
+
+def read_states(ops: StackOps, stacks: Mapping[str, str]) -> dict[Side, StackState]:
+    return {side: read_state(ops, side, stacks[side]) for side in SIDES}
+
+
+def load_sides(ops: StackOps, stacks: Mapping[str, str]) -> dict[Side, SideInfo]:
+    sides: dict[Side, SideInfo] = {}
+    for side in SIDES:
+        stack = stacks[side]
+        sides[side] = SideInfo(
+            side=side,
+            stack=stack,
+            state=read_state(ops, side, stack),
+            outputs=ops.outputs(stack),
+            model_name=ops.get_config(stack, "modelName"),
+            model_path=ops.get_config(stack, "modelPath"),
+        )
+    return sides
+
+
+def service_fqdn(sides: Mapping[Side, SideInfo]) -> str | None:
+    return sides["primary"].fqdn or sides["standby"].fqdn
+
+
+def endpoint_hosts(sides: Mapping[Side, SideInfo]) -> dict[Side, str | None]:
+    return {side: info.endpoint_host for side, info in sides.items()}
+
+
+@dataclass(frozen=True)
+class ParityResult:
+    checked: bool
+    """False when the check could not run at all (skipped, verifier or outputs missing)."""
+    in_parity: bool
+    summary: str
+    report: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "in_parity": self.in_parity,
+            "summary": self.summary,
+            "report": dict(self.report) if self.report is not None else None,
+        }
+
+
+def store_parity(source: SideInfo, target: SideInfo) -> ParityResult:
+    """Does `target`'s model store hold everything `source`'s does (under each stack's modelPath)?"""
+    if source.model_store is None or target.model_store is None:
+        missing = [i.stack for i in (source, target) if i.model_store is None]
+        return ParityResult(False, False, f"no modelStore output on stack {', '.join(missing)}")
+    try:
+        from components.object_store.verify import StoreLocation, verify_parity
+    except ImportError as exc:
+        return ParityResult(False, False, f"the object-store verifier is not installed ({exc})")
+    try:
+        report = verify_parity(
+            StoreLocation.from_descriptor(dict(source.model_store), prefix=source.model_path or ""),
+            StoreLocation.from_descriptor(dict(target.model_store), prefix=target.model_path or ""),
+        )
+    except Exception as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return ParityResult(False, False, f"verifying {source.stack} -> {target.stack} failed: {text}")
+    details = report.to_dict()
+    if report.in_parity:
+        return ParityResult(True, True, f"{target.stack} holds everything {source.stack} holds", details)
+    counts = ", ".join(
+        f"{len(getattr(report, name))} {name}"
+        for name in ("missing", "different", "extra", "unverifiable")
+        if getattr(report, name)
+    )
+    return ParityResult(
+        True, False, f"{target.stack} is not in parity with {source.stack}: {counts}", details
+    )
+
+
+@dataclass
+class StatusReport:
+    sides: Mapping[Side, SideInfo]
+    probes: Mapping[Side, SideProbe]
+    model_parity: bool
+    store: ParityResult | None
+    dns: DnsObservation | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "problems": self.problems,
+            "sides": {
+                side: {
+                    "stack": info.stack,
+                    "config": info.state.to_dict(),
+                    "endpointUrl": info.endpoint_url,
+                    "model": info.model_name,
+                    "probe": self.probes[side].to_dict(),
+                }
+                for side, info in self.sides.items()
+            },
+            "model_parity": self.model_parity,
+            "store_parity": self.store.to_dict() if self.store is not None else None,
+            "dns": self.dns.to_dict() if self.dns is not None else None,
+        }
+
+
+def status(
+    sides: Mapping[Side, SideInfo],
+    dns_server: str | None = None,
+    skip_store_parity: bool = False,
+    probe_timeout_seconds: float = 5.0,
+    dns_samples: int = 5,
+) -> StatusReport:
+    problems: list[str] = []
+    probes = {
+        side: probe_side(info.endpoint_url, info.model_name, probe_timeout_seconds)
+        for side, info in sides.items()
+    }
+    for side, probe in probes.items():
+        problems.extend(f"{side} ({sides[side].stack}): {p}" for p in probe.problems)
+        if probe.expected_model is None:
+            problems.append(
+                f"{side} ({sides[side].stack}): no modelName in the stack config to compare against"
+            )
+
+    names = {info.model_name for info in sides.values()}
+    served = [set(p.models) for p in probes.values()]
+    model_parity = len(names) == 1 and None not in names and all(names <= s for s in served)
+    if len(names) != 1:
+        problems.append(
+            "the stacks configure different models: "
+            + ", ".join(f"{i.stack}={i.model_name}" for i in sides.values())
+        )
+
+    store: ParityResult | None = None
+    if not skip_store_parity:
+        store = store_parity(sides["primary"], sides["standby"])
+        if not store.in_parity:
+            problems.append(f"object stores: {store.summary}")
+
+    dns: DnsObservation | None = None
+    fqdn = service_fqdn(sides)
+    if fqdn is None:
+        problems.append("no serviceFqdn output on either stack")
+    else:
+        dns = observe(fqdn, endpoint_hosts(sides), dns_server, dns_samples)
+        issue = dns.check(frozenset(SIDES))
+        if issue:
+            problems.append(f"DNS: {issue}")
+        else:
+            for side in sorted(dns.sides_seen):
+                if not probes[side].ok:
+                    problems.append(f"DNS: {fqdn} sends traffic to {side}, which is not serving")
+    return StatusReport(sides, probes, model_parity, store, dns, problems)

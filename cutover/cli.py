@@ -1,0 +1,520 @@
+"""`failover`: status, plan, execute, resume, rollback, failback, drill, replication.
+
+Tables for people, `--json` for machines (progress then goes to stderr), one-line errors with the
+fix, named exit codes (`cutover.errors.ExitCode`), tracebacks only with `--debug`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from cutover.checks import load_sides, status, store_parity
+from cutover.dns_check import parse_server
+from cutover.errors import CutoverError, ExitCode, PrecheckFailed, Unhealthy, UsageError
+from cutover.journal import DEFAULT_NAME, FINISHED, Journal, RunSpec, require_journal
+from cutover.plan import DEFAULT_PERCENTS, Step, parse_percents
+from cutover.probes import API_KEY_ENV
+from cutover.runner import Runner, Settings, timings
+from cutover.stack_ops import AutomationStackOps, FileStackOps, StackOps, pulumi_cli, require_pulumi_cli
+
+EPILOG = f"""\
+exit codes: {", ".join(f"{int(c)} {c.name}" for c in ExitCode)}.
+/v1/models is probed with `Authorization: Bearer ${API_KEY_ENV}` when that variable is set.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(int(ExitCode.USAGE), f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="failover",
+        description="Move inference traffic between the primary and standby stacks, safely and resumably.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=Path.cwd(), help="project root with Pulumi.yaml (default: cwd)"
+    )
+    parser.add_argument("--primary-stack", default="primary", help="primary stack name (default: primary)")
+    parser.add_argument("--standby-stack", default="standby", help="standby stack name (default: standby)")
+    parser.add_argument(
+        "--primary-outputs",
+        type=Path,
+        metavar="FILE",
+        help="primary outputs from `pulumi stack output --json --show-secrets -s <stack>`",
+    )
+    parser.add_argument("--standby-outputs", type=Path, metavar="FILE", help="standby outputs, likewise")
+    parser.add_argument(
+        "--dns-server", metavar="HOST[:PORT]", help="resolver to query (default: system resolver)"
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument(
+        "--journal", type=Path, metavar="FILE", help=f"run journal (default: {DEFAULT_NAME} in --workdir)"
+    )
+    # Timing knobs shared by everything that verifies; defaults suit real clouds.
+    parser.add_argument(
+        "--verify-timeout-seconds",
+        type=float,
+        default=120.0,
+        help="how long a step's verification may retry (default: 120)",
+    )
+    parser.add_argument(
+        "--poll-interval-seconds", type=float, default=2.0, help="between retries (default: 2)"
+    )
+    parser.add_argument("--dns-samples", type=int, default=5, help="DNS queries per check (default: 5)")
+
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        # Also accept --json after the subcommand; SUPPRESS keeps the global value otherwise.
+        command.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        return command
+
+    def steps_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--steps",
+            default=",".join(map(str, DEFAULT_PERCENTS)),
+            metavar="10,50,100",
+            help="percent of traffic on the target after each shift (default: 10,50,100)",
+        )
+
+    def run_options(command: argparse.ArgumentParser, soak: bool = True) -> None:
+        steps_option(command)
+        command.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
+        command.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        command.add_argument(
+            "--skip-store-parity",
+            action="store_true",
+            help="pre-checks skip object-store parity (e.g. the primary cloud is down)",
+        )
+        if soak:
+            command.add_argument(
+                "--soak-seconds",
+                type=float,
+                default=60.0,
+                help="keep probing after each shift before the next (default: 60)",
+            )
+
+    status_cmd = add("status", "Health of both sides, model and store parity, current DNS answer.")
+    status_cmd.add_argument(
+        "--skip-store-parity", action="store_true", help="do not compare the object stores"
+    )
+
+    plan_cmd = add("plan", "Print the ordered steps of a cutover without changing anything.")
+    plan_cmd.add_argument("--to", choices=("standby", "primary"), required=True)
+    steps_option(plan_cmd)
+
+    execute = add("execute", "Cut traffic over to a side: pre-checks, scale-up, staged shift, demotion.")
+    execute.add_argument("--to", choices=("standby", "primary"), required=True)
+    run_options(execute)
+
+    add("resume", "Continue the journal's interrupted run.")
+
+    rollback = add("rollback", "Undo the completed steps of the journal's run, newest first.")
+    rollback.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
+
+    failback = add("failback", "Shorthand for `execute --to primary`.")
+    run_options(failback)
+
+    drill = add("drill", "Cut over to standby, hold, verify, fail back; report measured durations.")
+    run_options(drill)
+    drill.add_argument(
+        "--hold-seconds",
+        type=float,
+        default=120.0,
+        help="how long to serve from standby before failing back (default: 120)",
+    )
+
+    add("replication", "Object-store parity only (missing / different / extra / unverifiable).")
+    return parser
+
+
+@dataclass
+class Context:
+    args: argparse.Namespace
+    out: Console
+    err: Console
+    ops_override: StackOps | None
+
+    @property
+    def json(self) -> bool:
+        return bool(self.args.json)
+
+    @property
+    def stacks(self) -> dict[str, str]:
+        return {"primary": self.args.primary_stack, "standby": self.args.standby_stack}
+
+    @property
+    def journal_path(self) -> Path:
+        return self.args.journal or self.args.workdir / DEFAULT_NAME
+
+    def say(self, message: str) -> None:
+        (self.err if self.json else self.out).print(escape(message), highlight=False)
+
+    def ops(self, write: bool) -> StackOps:
+        if self.ops_override is not None:
+            return self.ops_override
+        files: dict[str, Path] = {}
+        if self.args.primary_outputs:
+            files[self.args.primary_stack] = self.args.primary_outputs
+        if self.args.standby_outputs:
+            files[self.args.standby_stack] = self.args.standby_outputs
+        if write:
+            return AutomationStackOps(self.args.workdir, files, on_output=self._pulumi_output)
+        if len(files) == 2 or pulumi_cli() is None:
+            # Reads the stack files directly; outputs of a stack without a file need the CLI.
+            return FileStackOps(self.args.workdir, files)
+        return AutomationStackOps(self.args.workdir, files)
+
+    def _pulumi_output(self, line: str) -> None:
+        if self.args.debug:
+            self.err.print(escape(line.rstrip()), highlight=False)
+
+    def settings(self, **overrides: Any) -> Settings:
+        return Settings(
+            dns_server=self.args.dns_server,
+            dns_samples=self.args.dns_samples,
+            verify_timeout_seconds=self.args.verify_timeout_seconds,
+            poll_interval_seconds=self.args.poll_interval_seconds,
+            soak_seconds=getattr(self.args, "soak_seconds", 0.0),
+            skip_store_parity=getattr(self.args, "skip_store_parity", False),
+            **overrides,
+        )
+
+    def runner(self, write: bool) -> Runner:
+        return Runner(self.ops(write), self.stacks, self.journal_path, settings=self.settings(), say=self.say)
+
+    def emit(self, data: dict[str, Any]) -> None:
+        print(json.dumps(data, indent=2, default=str))
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def _never(_: str) -> bool:
+    return False
+
+
+def _mark(ok: bool) -> str:
+    return "[green]ok[/green]" if ok else "[red]FAIL[/red]"
+
+
+def _plan_table(title: str, steps: Sequence[Step], done: Callable[[str], bool] = lambda _: False) -> Table:
+    table = Table(title=title, show_lines=True)
+    table.add_column("#", justify="right")
+    table.add_column("step")
+    table.add_column("what")
+    table.add_column("actions (in order)")
+    table.add_column("weights after")
+    for number, step in enumerate(steps, 1):
+        actions = "\n".join(escape(a.describe()) for a in step.actions()) or "(checks only)"
+        weights = ", ".join(f"{side} {w}" for side, w in step.weights.items()) if step.weights else ""
+        name = f"{step.id} [dim](done)[/dim]" if done(step.id) else step.id
+        table.add_row(str(number), name, escape(step.title), actions, weights)
+    return table
+
+
+def _plan_dict(steps: Sequence[Step]) -> list[dict[str, Any]]:
+    return [step.to_dict() for step in steps]
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def cmd_status(ctx: Context) -> int:
+    sides = load_sides(ctx.ops(write=False), ctx.stacks)
+    report = status(sides, ctx.args.dns_server, ctx.args.skip_store_parity, dns_samples=ctx.args.dns_samples)
+    if ctx.json:
+        ctx.emit(report.to_dict())
+    else:
+        table = Table(title="failover status")
+        for column in ("side", "stack", "capacity", "routing", "weight", "endpoint", "health", "model"):
+            table.add_column(column)
+        for side, info in sides.items():
+            probe = report.probes[side]
+            health = _mark(probe.healthy) + (
+                f" {probe.latency_ms:.0f} ms" if probe.latency_ms is not None else ""
+            )
+            model = _mark(probe.serves_model) + f" {escape(str(info.model_name))}"
+            table.add_row(
+                side,
+                escape(info.stack),
+                info.state.effective_capacity,
+                info.state.effective_routing,
+                str(info.state.effective_weight),
+                escape(info.endpoint_url or "-"),
+                health,
+                model,
+            )
+        ctx.out.print(table)
+        ctx.out.print(f"model parity: {_mark(report.model_parity)}")
+        if report.store is None:
+            ctx.out.print("store parity: skipped")
+        else:
+            ctx.out.print(f"store parity: {_mark(report.store.in_parity)} {escape(report.store.summary)}")
+        if report.dns is not None:
+            dns = report.dns
+            ctx.out.print(f"DNS {escape(dns.fqdn)} @ {escape(dns.server)}: {escape(dns.describe())}")
+        for problem in report.problems:
+            ctx.out.print(f"[red]problem:[/red] {escape(problem)}")
+    if not report.ok:
+        raise _ReportedError(
+            Unhealthy(f"{len(report.problems)} problem(s) found", "see the list above"), report.to_dict()
+        )
+    return int(ExitCode.OK)
+
+
+class _ReportedError(Exception):
+    """An error already rendered in full; main only sets the exit code (and the JSON if asked)."""
+
+    def __init__(self, error: CutoverError, data: dict[str, Any] | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.data = data
+
+
+def cmd_replication(ctx: Context) -> int:
+    sides = load_sides(ctx.ops(write=False), ctx.stacks)
+    result = store_parity(sides["primary"], sides["standby"])
+    if ctx.json:
+        ctx.emit(result.to_dict())
+    else:
+        ctx.out.print(
+            f"store parity {escape(sides['primary'].stack)} -> {escape(sides['standby'].stack)}: "
+            f"{_mark(result.in_parity)} {escape(result.summary)}"
+        )
+        report = result.report or {}
+        for name in ("missing", "different", "extra", "unverifiable"):
+            items = report.get(name) or []
+            if items:
+                shown = ", ".join(str(i) for i in items[:20]) + (" ..." if len(items) > 20 else "")
+                ctx.out.print(f"  {name} ({len(items)}): {escape(shown)}")
+    if not result.in_parity:
+        raise _ReportedError(Unhealthy(result.summary, "see `failover replication` output"), result.to_dict())
+    return int(ExitCode.OK)
+
+
+def _spec(ctx: Context, command: str, to: str) -> RunSpec:
+    return RunSpec(
+        "drill" if command == "drill" else "execute", to, parse_percents(ctx.args.steps), ctx.stacks
+    )
+
+
+def cmd_plan(ctx: Context) -> int:
+    spec = _spec(ctx, "execute", ctx.args.to)
+    steps = Runner(ctx.ops(write=False), ctx.stacks, ctx.journal_path).plan(spec)
+    if ctx.json:
+        ctx.emit({"spec": spec.to_dict(), "plan": _plan_dict(steps)})
+    else:
+        ctx.out.print(_plan_table(f"plan: {spec.describe()}", steps))
+    return int(ExitCode.OK)
+
+
+def _confirm(ctx: Context, question: str) -> None:
+    if ctx.args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"{question} needs confirmation and stdin is not a terminal", "pass --yes to run without asking"
+        )
+    answer = ctx.err.input(f"{escape(question)} [y/N] ")
+    if answer.strip().lower() not in ("y", "yes"):
+        raise UsageError("not confirmed; nothing was changed", "answer y, or pass --yes")
+
+
+def _run(ctx: Context, spec: RunSpec) -> int:
+    hold = float(getattr(ctx.args, "hold_seconds", 0.0))
+    if ctx.args.dry_run:
+        runner = Runner(
+            ctx.ops(write=False), ctx.stacks, ctx.journal_path, settings=ctx.settings(), say=ctx.say
+        )
+        journal = Journal.load(ctx.journal_path)
+        done: Callable[[str], bool] = _never
+        if journal is not None and journal.status == "running" and journal.spec == spec:
+            resuming, steps, done = True, journal.plan, journal.is_step_completed
+        else:
+            resuming, steps, done = False, runner.plan(spec, hold), _never
+        pending = [s for s in steps if not done(s.id)]
+        checks = runner.prechecks(pending[0]) if pending and pending[0].kind == "precheck" else []
+        if ctx.json:
+            ctx.emit(
+                {
+                    "dry_run": True,
+                    "spec": spec.to_dict(),
+                    "resuming": resuming,
+                    "plan": _plan_dict(steps),
+                    "pending": [s.id for s in pending],
+                    "prechecks": [c.to_dict() for c in checks],
+                }
+            )
+        else:
+            ctx.out.print(
+                _plan_table(f"dry run: {spec.describe()}" + (" (resuming)" if resuming else ""), steps, done)
+            )
+            for check in checks:
+                ctx.out.print(f"pre-check {check.name}: {_mark(check.ok)} {escape(check.detail)}")
+            ctx.out.print("dry run: nothing was changed")
+        failed = [c for c in checks if not c.ok]
+        if failed:
+            error = PrecheckFailed(
+                "pre-checks would fail: " + "; ".join(c.detail for c in failed), "see `failover status`"
+            )
+            if not ctx.json:
+                ctx.err.print(f"[red]error:[/red] {escape(error.message)}")
+            raise _ReportedError(error, {})
+        return int(ExitCode.OK)
+
+    runner = ctx.runner(write=True)
+    journal, resumed = runner.open_run(spec, lambda: runner.plan(spec, hold))
+    if not resumed:
+        steps = journal.plan
+        if not ctx.json:
+            ctx.out.print(_plan_table(f"run {journal.run_id}: {spec.describe()}", steps))
+        try:
+            _confirm(ctx, f"run these {len(steps)} steps on stacks {', '.join(spec.stacks.values())}?")
+        except UsageError:
+            journal.set_status("aborted", {"step": "", "reason": "not confirmed"})
+            raise
+    result = runner.run(journal, resumed)
+    return _finish(ctx, result.to_dict(), journal)
+
+
+def _finish(ctx: Context, data: dict[str, Any], journal: Journal) -> int:
+    if ctx.json:
+        ctx.emit(data)
+    else:
+        table = Table(title=f"run {journal.run_id}: {journal.status}")
+        table.add_column("step")
+        table.add_column("seconds", justify="right")
+        for step_id, seconds in data["timings"]["steps_seconds"].items():
+            table.add_row(escape(step_id), f"{seconds:.1f}")
+        for move, seconds in data["timings"]["rto_seconds"].items():
+            table.add_row(f"[bold]RTO {escape(move)}[/bold]", f"[bold]{seconds:.1f}[/bold]")
+        ctx.out.print(table)
+    return int(ExitCode.OK)
+
+
+def cmd_execute(ctx: Context) -> int:
+    return _run(ctx, _spec(ctx, "execute", ctx.args.to))
+
+
+def cmd_failback(ctx: Context) -> int:
+    return _run(ctx, _spec(ctx, "execute", "primary"))
+
+
+def cmd_drill(ctx: Context) -> int:
+    return _run(ctx, _spec(ctx, "drill", "standby"))
+
+
+def cmd_resume(ctx: Context) -> int:
+    journal = require_journal(ctx.journal_path, "resume")
+    if journal.status in FINISHED:
+        ctx.say(f"run {journal.run_id} ({journal.spec.describe()}) is {journal.status}; nothing to resume")
+        if ctx.json:
+            ctx.emit({"run_id": journal.run_id, "status": journal.status, "resumed": False})
+        return int(ExitCode.OK)
+    runner = ctx.runner(write=True)
+    if journal.status == "rolling-back":
+        runner.rollback(journal, reason="resumed")
+        return _finish(
+            ctx, {"run_id": journal.run_id, "status": journal.status, "timings": timings(journal)}, journal
+        )
+    result = runner.run(journal, resumed=True)
+    return _finish(ctx, result.to_dict(), journal)
+
+
+def cmd_rollback(ctx: Context) -> int:
+    journal = require_journal(ctx.journal_path, "roll back")
+    if journal.status == "rolled-back":
+        ctx.say(f"run {journal.run_id} is already rolled back; nothing to do")
+        if ctx.json:
+            ctx.emit({"run_id": journal.run_id, "status": journal.status, "undo": []})
+        return int(ExitCode.OK)
+    if ctx.args.dry_run:
+        undo = Runner(ctx.ops(write=False), ctx.stacks, ctx.journal_path).undo_plan(journal)
+        if ctx.json:
+            ctx.emit({"dry_run": True, "run_id": journal.run_id, "undo": _plan_dict(undo)})
+        else:
+            ctx.out.print(_plan_table(f"dry run: roll back run {journal.run_id}", undo, lambda sid: False))
+            ctx.out.print("dry run: nothing was changed")
+        return int(ExitCode.OK)
+    runner = ctx.runner(write=True)
+    undo = runner.rollback(journal, reason="requested with `failover rollback`")
+    if ctx.json:
+        ctx.emit({"run_id": journal.run_id, "status": journal.status, "undo": _plan_dict(undo)})
+    return int(ExitCode.OK)
+
+
+COMMANDS: dict[str, Callable[[Context], int]] = {
+    "status": cmd_status,
+    "plan": cmd_plan,
+    "execute": cmd_execute,
+    "resume": cmd_resume,
+    "rollback": cmd_rollback,
+    "failback": cmd_failback,
+    "drill": cmd_drill,
+    "replication": cmd_replication,
+}
+
+
+def run(argv: Sequence[str] | None = None, ops: StackOps | None = None) -> int:
+    """Parse `argv` and run the command; returns the exit code. `ops` replaces the stack access."""
+    args = build_parser().parse_args(argv)
+    out = Console(highlight=False, soft_wrap=False, width=160 if not sys.stdout.isatty() else None)
+    err = Console(stderr=True, highlight=False, width=160 if not sys.stderr.isatty() else None)
+    ctx = Context(args, out, err, ops)
+    try:
+        if args.dns_server:
+            parse_server(args.dns_server)
+        if not args.workdir.is_dir():
+            raise UsageError(f"--workdir {args.workdir} is not a directory", "pass the project root")
+        return COMMANDS[args.command](ctx)
+    except _ReportedError as quiet:
+        if ctx.json and quiet.data is None:
+            ctx.emit(quiet.error.to_dict())
+        return int(quiet.error.exit_code)
+    except CutoverError as exc:
+        if args.debug:
+            traceback.print_exc()
+        err.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False)
+        if exc.fix:
+            err.print(f"[bold]fix:[/bold] {escape(exc.fix)}", highlight=False)
+        if ctx.json:
+            ctx.emit(exc.to_dict())
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print(
+            "[red]interrupted[/red]: the journal records every completed action; "
+            "`failover resume` continues, `failover rollback` undoes"
+        )
+        return int(ExitCode.ERROR)
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exc()
+        err.print(f"[red]unexpected error:[/red] {escape(type(exc).__name__)}: {escape(str(exc))}")
+        err.print("[bold]fix:[/bold] rerun with --debug for the traceback and report it")
+        return int(ExitCode.ERROR)
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    sys.exit(run(argv))
+
+
+__all__ = ["build_parser", "main", "require_pulumi_cli", "run"]
