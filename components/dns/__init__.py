@@ -26,10 +26,12 @@ Design decisions (details in each cloud module's docstring):
   records in both modes (Route 53 rejects failover and weighted records side by side for one
   name, and the two records belong to two stacks applied one after the other), Azure only changes
   the primary's profile routing method, Cloud DNS only changes the trickle ratio.
-- Both stacks must agree on dnsProvider, dnsZone/dnsRecord, dnsRouting, dnsTtlSeconds and the
-  health check settings, and weighted routing needs a weight above 0 somewhere; the standby
-  checks this against the primary's descriptor and fails naming the keys. Apply the primary
-  first, then the standby, whenever DNS settings change.
+- Both stacks must agree on dnsProvider, dnsZone/dnsRecord, dnsTtlSeconds and the health check
+  settings, and weighted routing needs a weight above 0 somewhere; the standby checks this
+  against the primary's descriptor and fails naming the keys (apply the primary first when these
+  change). dnsRouting must agree too, except at weights primary 100 / standby 0, where both modes
+  route identically on every authority: a mode switch is made there and may be applied to the
+  two stacks in either order (the standby warns until both match).
 - TTL is at most 60 s everywhere (Route 53 alias answers carry the load balancer's 60 s).
 - Answering records and the Traffic Manager profile/endpoints are protected from deletion by
   default (`deletion_protection`); health checks are not.

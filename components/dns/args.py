@@ -84,7 +84,9 @@ class FailoverRecordArgs:
     routing: Routing = "failover"
     """failover: all traffic to the primary while it is healthy, to the standby otherwise.
     weighted: traffic split by `weight` among healthy endpoints, still falling back to the other
-    stack when one is unhealthy. Must be the same in both stacks (the standby checks it)."""
+    stack when one is unhealthy. Must be the same in both stacks (the standby checks it), except
+    at weights primary 100 / standby 0, where both modes route the same: a switch of mode can be
+    applied to the two stacks in either order there."""
     weight: int | None = None
     """Share of traffic 0-100 this stack takes with `routing='weighted'`; unset means 100 for the
     primary and 0 for the standby. Ignored (with a warning) with `routing='failover'`. A weight of
@@ -353,7 +355,6 @@ def _agreement(args: FailoverRecordArgs) -> dict[str, tuple[str, object]]:
     agreed: dict[str, tuple[str, object]] = {
         "provider": (CONFIG_KEYS["provider"], args.placement.cloud),
         "fqdn": (CONFIG_KEYS["fqdn"], args.fqdn),
-        "routing": (CONFIG_KEYS["routing"], args.routing),
         "ttlSeconds": (CONFIG_KEYS["ttl_seconds"], args.ttl_seconds),
     }
     agreed["healthCheck.path"] = (CONFIG_KEYS["health_check_path"], args.health_check_path)
@@ -392,9 +393,10 @@ def _lookup(descriptor: Mapping[str, Any], dotted: str) -> object:
 def check_against_primary(args: FailoverRecordArgs, primary: object) -> Mapping[str, Any]:
     """The standby's check that the primary's `dns` output agrees with its own settings.
 
-    Returns the primary's descriptor; raises DnsError naming every key that differs. A routing
-    mode, TTL or probe that differs between the stacks would make one side's settings silently
-    win (Azure's profile and Cloud DNS's record set each hold both endpoints), so it is an error.
+    Returns the primary's descriptor; raises DnsError naming every key that differs. A TTL or
+    probe that differs between the stacks would make one side's settings silently win (Azure's
+    profile and Cloud DNS's record set each hold both endpoints), so it is an error; for the
+    routing mode see `_routing_problems`.
     """
     stack = args.placement.stack
     if not isinstance(primary, Mapping) or not primary.get("provider"):
@@ -432,6 +434,7 @@ def check_against_primary(args: FailoverRecordArgs, primary: object) -> Mapping[
                     "apply the primary first, then the standby",
                 )
             )
+    problems += _routing_problems(args, primary)
     both_weighted = args.routing == "weighted" and primary.get("routing") == "weighted"
     if both_weighted and int(primary.get("weight", 0)) + args.effective_weight == 0:
         problems.append(
@@ -446,6 +449,41 @@ def check_against_primary(args: FailoverRecordArgs, primary: object) -> Mapping[
     if problems:
         raise DnsError(stack, problems)
     return primary
+
+
+def _routing_problems(args: FailoverRecordArgs, primary: Mapping[str, Any]) -> list[DnsProblem]:
+    """dnsRouting must match the primary's, except in the one state where the mode changes nothing.
+
+    Two stacks are applied one after the other, so switching dnsRouting always passes through a
+    moment where they differ. With the primary at weight 100 and the standby at 0 both modes route
+    identically on every authority (primary answers, standby only when it is unhealthy), so that
+    state is allowed with a warning, in either apply order. Any other mismatch would move traffic
+    differently from what one stack file says, and is an error.
+    """
+    theirs = primary.get("routing")
+    if theirs == args.routing:
+        return []
+    primary_weight = _plain(primary.get("weight"))
+    primary_stack = primary.get("stack", "primary")
+    if primary_weight == 100 and args.effective_weight == 0:
+        pulumi.log.warn(
+            f"dnsRouting is {args.routing!r} here and {theirs!r} on the primary stack '{primary_stack}': "
+            "harmless while the weights are 100/0 (both modes route the same), but apply the other "
+            "stack to finish the switch"
+        )
+        return []
+    return [
+        DnsProblem(
+            CONFIG_KEYS["routing"],
+            args.routing,
+            f"the same as in the primary stack '{primary_stack}' ({theirs!r}) while traffic is split "
+            f"(trafficWeight: primary {primary_weight}, standby {args.effective_weight})",
+            f"set dnsRouting to one value in Pulumi.{primary_stack}.yaml and "
+            f"Pulumi.{args.placement.stack}.yaml and apply both; switch routing only at weights "
+            "primary 100 / standby 0, "
+            "where both modes route the same",
+        )
+    ]
 
 
 def endpoint_problem(host: str, *, ipv4_only: bool, whose: str) -> DnsProblem | None:

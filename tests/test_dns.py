@@ -1,0 +1,400 @@
+"""DNS failover component: the real program on the real stack files, with dnsProvider moved
+to each DNS authority (including one that is neither stack's cloud).
+
+Expected endpoints are taken from each run's own `endpointHost` output, never hard-coded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import pytest
+from pulumi.runtime.settings import SETTINGS
+
+from infra import outputs
+from infra.config import PROJECT
+from infra.harness import ProgramError, ProgramRun, Registered, load_stack_config, run_stack
+from tests.support import TEST_SECRETS, primary_overrides, standby_overrides
+
+# Probe settings that differ from the schema defaults, so a test cannot pass on defaults alone.
+PROBE: dict[str, Any] = {
+    "healthCheckPath": "/v1/models",
+    "healthCheckPort": 8000,
+    "healthCheckIntervalSeconds": 30,
+    "healthCheckFailureThreshold": 2,
+    "dnsTtlSeconds": 45,
+}
+# What each DNS authority needs besides dnsProvider; identical in both stacks.
+AUTHORITY: dict[str, dict[str, Any]] = {
+    "aws": {"dnsProvider": "aws"},
+    "azure": {"dnsProvider": "azure", "dnsResourceGroup": "dns-rg"},
+    # One gcpProject key serves a GCP stack and the Cloud DNS zone: use the GCP profile's.
+    "gcp": {"dnsProvider": "gcp", "gcpProject": "acme-inference-standby"},
+}
+PROVIDER_TYPE = {
+    "aws": "pulumi:providers:aws",
+    "gcp": "pulumi:providers:gcp",
+    "azure": "pulumi:providers:azure-native",
+}
+COMPONENT = {
+    "aws": "inference-failover:dns:AwsFailoverRecord",
+    "gcp": "inference-failover:dns:GcpFailoverRecord",
+    "azure": "inference-failover:dns:AzureFailoverRecord",
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    authority: str
+    primary: str
+    standby: str
+    primary_extra: tuple[tuple[str, Any], ...] = ()
+    standby_extra: tuple[tuple[str, Any], ...] = ()
+
+    def overrides(self, role: str) -> dict[str, Any]:
+        base = (
+            primary_overrides(self.primary)
+            if role == "primary"
+            else standby_overrides(self.primary, self.standby)
+        )
+        extra = self.primary_extra if role == "primary" else self.standby_extra
+        return {**base, **PROBE, **AUTHORITY[self.authority], **dict(extra)}
+
+
+def scenario(authority: str, primary: str, standby: str, **both: Any) -> Scenario:
+    items = tuple(sorted(both.items()))
+    return Scenario(authority, primary, standby, items, items)
+
+
+@cache
+def primary_run(s: Scenario) -> ProgramRun:
+    return run_stack("primary", s.overrides("primary"), TEST_SECRETS)
+
+
+@cache
+def standby_run(s: Scenario) -> ProgramRun:
+    overrides = s.overrides("standby")
+    ref = load_stack_config("standby", overrides=overrides)[0][f"{PROJECT}:primaryStack"]
+    return run_stack("standby", overrides, TEST_SECRETS, stack_outputs={ref: primary_run(s).outputs})
+
+
+def program_error(run: Any) -> str:
+    """The error text of a run that must fail."""
+    with pytest.raises(ProgramError) as caught:
+        run()
+    # A run that fails after registering resources leaves its failed output tasks in Pulumi's
+    # global settings, where the next run in this process would await them; drop them.
+    SETTINGS.outputs.clear()
+    return str(caught.value)
+
+
+def dns_resources(run: ProgramRun) -> list[Registered]:
+    (component,) = [r for r in run.resources if r.type.startswith("inference-failover:dns:")]
+    return [r for r in run.resources if r.parent == component.urn]
+
+
+def endpoint(run: ProgramRun) -> str:
+    host = run.outputs[outputs.ENDPOINT_HOST]
+    assert host, "the workload exported no endpoint"
+    return str(host)
+
+
+# Route 53 (aws). gcp -> azure: both endpoints are IPs, and the authority is neither stack's cloud.
+ROUTE53 = scenario("aws", "gcp", "azure")
+ROUTE53_ALIAS = scenario("aws", "aws", "gcp")
+ROUTE53_WEIGHTED = scenario("aws", "gcp", "azure", dnsRouting="weighted")
+TRAFFIC_MANAGER = scenario("azure", "aws", "gcp")
+TRAFFIC_MANAGER_WEIGHTED = scenario("azure", "aws", "gcp", dnsRouting="weighted")
+CLOUD_DNS = scenario("gcp", "azure", "gcp")
+CLOUD_DNS_WEIGHTED = scenario("gcp", "azure", "gcp", dnsRouting="weighted")
+WEIGHTS = {"primary": 70, "standby": 30}
+
+
+def weighted(s: Scenario) -> Scenario:
+    return Scenario(
+        s.authority,
+        s.primary,
+        s.standby,
+        (*s.primary_extra, ("trafficWeight", WEIGHTS["primary"])),
+        (*s.standby_extra, ("trafficWeight", WEIGHTS["standby"])),
+    )
+
+
+@pytest.mark.parametrize(
+    "s",
+    [ROUTE53, ROUTE53_ALIAS, TRAFFIC_MANAGER, CLOUD_DNS],
+    ids=["route53", "route53-alias", "azure", "gcp"],
+)
+def test_dns_resources_live_on_the_dns_authority_under_the_component(s: Scenario) -> None:
+    for run in (primary_run(s), standby_run(s)):
+        (component,) = [r for r in run.resources if r.type.startswith("inference-failover:dns:")]
+        assert component.type == COMPONENT[s.authority]
+        children = dns_resources(run)
+        # Provider reference: urn:pulumi:<stack>::<project>::<type chain>::<name>::<id>.
+        providers = {(r.provider.split("::")[2].split("$")[-1], r.provider.split("::")[3]) for r in children}
+        own = "own" if s.authority == run.config.cloud else "peer"
+        assert providers <= {(PROVIDER_TYPE[s.authority], f"{s.authority}-{own}")}, providers
+        assert all(r.name.startswith(f"{run.config.role}-") for r in children)
+
+
+# --- Route 53 -----------------------------------------------------------------------------------
+
+
+def _route53(run: ProgramRun) -> tuple[Registered, Registered]:
+    return run.one("aws:route53/healthCheck:HealthCheck"), run.one("aws:route53/record:Record")
+
+
+def test_route53_health_checks_probe_each_endpoint_with_configured_settings() -> None:
+    for run in (primary_run(ROUTE53), standby_run(ROUTE53)):
+        check, record = _route53(run)
+        assert check.inputs["type"] == "HTTP"
+        assert check.inputs["ipAddress"] == endpoint(run)
+        assert check.inputs["fqdn"] == "api.example.com"  # Host header sent to the IP
+        assert check.inputs["resourcePath"] == PROBE["healthCheckPath"]
+        assert check.inputs["port"] == PROBE["healthCheckPort"]
+        assert check.inputs["requestInterval"] == PROBE["healthCheckIntervalSeconds"]
+        assert check.inputs["failureThreshold"] == PROBE["healthCheckFailureThreshold"]
+        assert record.inputs["healthCheckId"] == check.outputs["id"]
+
+
+def test_route53_records_answer_each_stack_endpoint_with_short_ttl() -> None:
+    for run in (primary_run(ROUTE53), standby_run(ROUTE53)):
+        _, record = _route53(run)
+        assert record.inputs["name"] == "api.example.com"
+        assert record.inputs["type"] == "A"
+        assert record.inputs["records"] == [endpoint(run)]
+        assert record.inputs["ttl"] == PROBE["dnsTtlSeconds"] <= 60
+        assert record.inputs["setIdentifier"] == run.stack
+        assert record.inputs["zoneId"] == run.outputs[outputs.DNS]["zoneId"]
+
+
+def test_route53_failover_prefers_primary_and_keeps_standby_at_weight_zero() -> None:
+    """Failover is weighted 100/0: a weight-0 record answers only when every other is unhealthy."""
+    weights = {}
+    for run in (primary_run(ROUTE53), standby_run(ROUTE53)):
+        _, record = _route53(run)
+        weights[run.config.role] = record.inputs["weightedRoutingPolicies"][0]["weight"]
+        assert "failoverRoutingPolicies" not in record.inputs
+    assert weights == {"primary": 100, "standby": 0}
+
+
+def test_route53_weighted_routing_carries_configured_weights() -> None:
+    s = weighted(ROUTE53_WEIGHTED)
+    weights = {}
+    for run in (primary_run(s), standby_run(s)):
+        _, record = _route53(run)
+        weights[run.config.role] = record.inputs["weightedRoutingPolicies"][0]["weight"]
+        assert run.outputs[outputs.DNS]["routing"] == "weighted"
+        assert run.outputs[outputs.DNS]["weight"] == WEIGHTS[run.config.role]
+    assert weights == WEIGHTS
+
+
+def test_route53_aliases_an_aws_load_balancer_host_name_so_it_can_pair_with_an_ip() -> None:
+    primary, standby = primary_run(ROUTE53_ALIAS), standby_run(ROUTE53_ALIAS)
+    check, record = _route53(primary)
+    host = endpoint(primary)
+    assert record.inputs["type"] == "A"
+    assert [a["name"] for a in record.inputs["aliases"]] == [host]
+    assert record.inputs["aliases"][0]["zoneId"].startswith("Z")
+    assert "ttl" not in record.inputs and "records" not in record.inputs
+    assert check.inputs["fqdn"] == host and "ipAddress" not in check.inputs
+    _, standby_record = _route53(standby)
+    assert standby_record.inputs["type"] == "A"
+    assert standby_record.inputs["records"] == [endpoint(standby)]
+
+
+# --- Azure Traffic Manager + Azure DNS ------------------------------------------------------------
+
+
+def test_traffic_manager_profile_monitors_with_configured_settings() -> None:
+    profile = primary_run(TRAFFIC_MANAGER).one("azure-native:trafficmanager:Profile")
+    monitor = profile.inputs["monitorConfig"]
+    assert monitor["protocol"] == "HTTP"
+    assert monitor["path"] == PROBE["healthCheckPath"]
+    assert monitor["port"] == PROBE["healthCheckPort"]
+    assert monitor["intervalInSeconds"] == PROBE["healthCheckIntervalSeconds"]
+    # Traffic Manager degrades an endpoint on the failure after the tolerated ones.
+    assert monitor["toleratedNumberOfFailures"] == PROBE["healthCheckFailureThreshold"] - 1
+    assert monitor["timeoutInSeconds"] < monitor["intervalInSeconds"]
+    assert profile.inputs["dnsConfig"]["ttl"] == PROBE["dnsTtlSeconds"] <= 60
+    assert profile.inputs["trafficRoutingMethod"] == "Priority"
+    assert profile.inputs["resourceGroupName"] == "dns-rg"
+    assert standby_run(TRAFFIC_MANAGER).of_type("azure-native:trafficmanager:Profile") == []
+
+
+def test_traffic_manager_primary_is_priority_one_and_standby_joins_its_profile_as_two() -> None:
+    primary, standby = primary_run(TRAFFIC_MANAGER), standby_run(TRAFFIC_MANAGER)
+    profile = primary.one("azure-native:trafficmanager:Profile")
+    ends = {run.config.role: run.one("azure-native:trafficmanager:Endpoint") for run in (primary, standby)}
+    assert ends["primary"].inputs["priority"] == 1
+    assert ends["standby"].inputs["priority"] == 2
+    for run in (primary, standby):
+        end = ends[run.config.role]
+        assert end.inputs["target"] == endpoint(run)
+        assert end.inputs["endpointType"] == "ExternalEndpoints"
+        assert end.inputs["endpointStatus"] == "Enabled"
+        assert end.inputs["profileName"] == profile.outputs["name"]
+        assert end.inputs["resourceGroupName"] == "dns-rg"
+
+
+def test_azure_dns_service_record_is_an_alias_cname_to_the_profile() -> None:
+    primary = primary_run(TRAFFIC_MANAGER)
+    profile = primary.one("azure-native:trafficmanager:Profile")
+    record = primary.one("azure-native:dns:RecordSet")
+    assert record.inputs["recordType"] == "CNAME"
+    assert record.inputs["zoneName"] == "example.com"
+    assert record.inputs["relativeRecordSetName"] == "api"
+    assert record.inputs["ttl"] == PROBE["dnsTtlSeconds"]
+    assert record.inputs["targetResource"]["id"] == profile.outputs["id"]
+    tm = primary.outputs[outputs.DNS]["trafficManager"]
+    assert tm["fqdn"] == profile.outputs["dnsConfig"]["fqdn"]
+    assert tm["fqdn"].endswith(".trafficmanager.net")
+    assert standby_run(TRAFFIC_MANAGER).of_type("azure-native:dns:RecordSet") == []
+
+
+def test_traffic_manager_weighted_routing_carries_configured_weights() -> None:
+    s = weighted(TRAFFIC_MANAGER_WEIGHTED)
+    primary, standby = primary_run(s), standby_run(s)
+    assert primary.one("azure-native:trafficmanager:Profile").inputs["trafficRoutingMethod"] == "Weighted"
+    for run in (primary, standby):
+        end = run.one("azure-native:trafficmanager:Endpoint")
+        assert end.inputs["weight"] == 10 * WEIGHTS[run.config.role]  # 1-1000 scale
+
+
+# --- Cloud DNS ----------------------------------------------------------------------------------
+
+
+def test_cloud_dns_health_check_probes_with_configured_settings() -> None:
+    check = standby_run(CLOUD_DNS).one("gcp:compute/healthCheck:HealthCheck")
+    assert check.inputs["httpHealthCheck"]["requestPath"] == PROBE["healthCheckPath"]
+    assert check.inputs["httpHealthCheck"]["port"] == PROBE["healthCheckPort"]
+    assert check.inputs["checkIntervalSec"] == PROBE["healthCheckIntervalSeconds"]
+    assert check.inputs["unhealthyThreshold"] == PROBE["healthCheckFailureThreshold"]
+    assert len(check.inputs["sourceRegions"]) == 3  # required for external endpoints
+    assert check.inputs["project"] == "acme-inference-standby"
+
+
+def test_cloud_dns_standby_owns_one_record_set_with_primary_target_first() -> None:
+    primary, standby = primary_run(CLOUD_DNS), standby_run(CLOUD_DNS)
+    assert dns_resources(primary) == []
+    assert primary.outputs[outputs.DNS]["serviceRecordOwner"] == "standby"
+    record = standby.one("gcp:dns/recordSet:RecordSet")
+    check = standby.one("gcp:compute/healthCheck:HealthCheck")
+    assert record.inputs["name"] == "api.example.com."
+    assert record.inputs["type"] == "A"
+    assert record.inputs["ttl"] == PROBE["dnsTtlSeconds"] <= 60
+    assert record.inputs["managedZone"] == "example-com"
+    policy = record.inputs["routingPolicy"]
+    assert policy["healthCheck"] == check.outputs["id"]
+    backup = policy["primaryBackup"]
+    assert backup["primary"]["externalEndpoints"] == [endpoint(primary)]
+    assert [g["healthCheckedTargets"]["externalEndpoints"] for g in backup["backupGeos"]] == [
+        [endpoint(standby)]
+    ]
+    assert backup["trickleRatio"] == 0
+
+
+def test_cloud_dns_weighted_routing_trickles_the_standby_share() -> None:
+    s = weighted(CLOUD_DNS_WEIGHTED)
+    record = standby_run(s).one("gcp:dns/recordSet:RecordSet")
+    share = WEIGHTS["standby"] / (WEIGHTS["primary"] + WEIGHTS["standby"])
+    assert record.inputs["routingPolicy"]["primaryBackup"]["trickleRatio"] == pytest.approx(share)
+    assert primary_run(s).outputs[outputs.DNS]["weight"] == WEIGHTS["primary"]
+
+
+# --- What the stacks export ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("s", [ROUTE53, TRAFFIC_MANAGER, CLOUD_DNS], ids=["aws", "azure", "gcp"])
+def test_dns_output_describes_what_each_stack_created(s: Scenario) -> None:
+    for run in (primary_run(s), standby_run(s)):
+        dns = run.outputs[outputs.DNS]
+        assert dns["provider"] == s.authority
+        assert dns["fqdn"] == run.outputs[outputs.SERVICE_FQDN]
+        assert dns["role"] == run.config.role
+        assert dns["endpoint"] == endpoint(run)
+        assert dns["routing"] == "failover"
+        assert dns["healthCheck"]["path"] == PROBE["healthCheckPath"]
+        created_records = [
+            r.outputs["id"]
+            for r in dns_resources(run)
+            if r.type
+            in ("aws:route53/record:Record", "gcp:dns/recordSet:RecordSet", "azure-native:dns:RecordSet")
+        ]
+        assert dns["recordSetIds"] == created_records
+
+
+def test_weight_is_ignored_with_failover_routing_and_says_so() -> None:
+    s = scenario("aws", "gcp", "azure", trafficWeight=40)
+    run = primary_run(s)
+    _, record = _route53(run)
+    assert record.inputs["weightedRoutingPolicies"][0]["weight"] == 100
+    assert any("trafficWeight=40 is ignored with dnsRouting=failover" in w for w in run.warnings)
+
+
+# --- Bad inputs fail clearly --------------------------------------------------------------------
+
+
+CLOUDS_FOR = {"aws": ("gcp", "azure"), "azure": ("aws", "gcp"), "gcp": ("azure", "gcp")}
+
+
+@pytest.mark.parametrize("authority", ["aws", "azure", "gcp"])
+def test_standby_fails_when_routing_differs_from_the_primary_while_traffic_is_split(authority: str) -> None:
+    s = Scenario(authority, *CLOUDS_FOR[authority], (), (("dnsRouting", "weighted"), ("trafficWeight", 30)))
+    message = program_error(lambda: standby_run(s))
+    assert (
+        "stack config 'dnsRouting' must be the same as in the primary stack 'primary' ('failover') while "
+        "traffic is split (trafficWeight: primary 100, standby 30) (got 'weighted')" in message
+    )
+    assert "switch routing only at weights primary 100 / standby 0" in message
+
+
+@pytest.mark.parametrize(
+    ("primary_routing", "standby_routing"), [("failover", "weighted"), ("weighted", "failover")]
+)
+def test_routing_switch_at_weights_100_0_applies_in_either_order(
+    primary_routing: str, standby_routing: str
+) -> None:
+    """Both modes route identically at 100/0, so the cutover may apply either stack first."""
+    s = Scenario(
+        "azure", "aws", "gcp", (("dnsRouting", primary_routing),), (("dnsRouting", standby_routing),)
+    )
+    standby = standby_run(s)
+    end = standby.one("azure-native:trafficmanager:Endpoint")
+    assert (end.inputs["priority"], end.inputs["weight"]) == (2, 1)
+    assert any(
+        f"dnsRouting is '{standby_routing}' here and '{primary_routing}' on the primary stack" in w
+        for w in standby.warnings
+    )
+
+
+def test_standby_fails_when_every_weight_is_zero() -> None:
+    s = scenario("aws", "gcp", "azure", dnsRouting="weighted", trafficWeight=0)
+    message = program_error(lambda: standby_run(s))
+    assert "stack config 'trafficWeight' must be above 0 in at least one stack" in message
+
+
+def test_standby_fails_when_probe_settings_differ_from_the_primary() -> None:
+    s = Scenario("azure", "aws", "gcp", (), (("healthCheckPath", "/ready"), ("dnsTtlSeconds", 60)))
+    message = program_error(lambda: standby_run(s))
+    assert "2 DNS problems in stack 'standby'" in message
+    assert "'healthCheckPath' must be the same as in the primary stack 'primary' ('/v1/models')" in message
+    assert "'dnsTtlSeconds' must be the same as in the primary stack 'primary' (45) (got 60)" in message
+
+
+def test_cloud_dns_rejects_a_host_name_endpoint() -> None:
+    s = scenario("gcp", "aws", "gcp")
+    message = program_error(lambda: primary_run(s))
+    assert (
+        "stack config 'dnsProvider' must be aws or azure while stack 'primary' answers on the host name"
+        in message
+    )
+    assert "Cloud DNS routing policies health-check external endpoints only by IP address" in message
+
+
+def test_cloud_dns_rejects_ten_second_probes() -> None:
+    s = scenario("gcp", "azure", "gcp", healthCheckIntervalSeconds=10)
+    message = program_error(lambda: primary_run(s))
+    assert "stack config 'healthCheckIntervalSeconds' must be 30 when dnsProvider is gcp (got 10)" in message
