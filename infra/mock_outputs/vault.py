@@ -53,11 +53,16 @@ def _kms_key(args: Args, state: dict[str, Any]) -> dict[str, Any]:
 
 @outputs_for("aws:kms/alias:Alias")
 def _kms_alias(args: Args, state: dict[str, Any]) -> dict[str, Any]:
-    name = args.inputs["name"]
+    name = args.inputs.get("name") or f"alias/{args.name}"
+    target = str(_plain(args.inputs.get("targetKeyId", "")))
+    key_arn = (
+        target if target.startswith("arn:") else f"arn:aws:kms:{_aws_region(args)}:{ACCOUNT_ID}:key/{target}"
+    )
     return {
         "id": name,
+        "name": name,
         "arn": f"arn:aws:kms:{_aws_region(args)}:{ACCOUNT_ID}:{name}",
-        "targetKeyArn": f"arn:aws:kms:{_aws_region(args)}:{ACCOUNT_ID}:key/{args.inputs['targetKeyId']}",
+        "targetKeyArn": key_arn,
     }
 
 
