@@ -455,3 +455,25 @@ def test_model_store_descriptors_of_two_clouds_verify_against_the_emulators(
     )
 
     assert report.identical and report.verified_count == len(MODEL_FILES)
+
+
+def test_s3_etag_of_an_sse_kms_object_is_not_taken_as_md5(make_store: Callable[..., Store]) -> None:
+    # The model bucket encrypts with KMS by default, where S3's ETag is not the content's MD5.
+    store = make_store("aws")
+    data = MODEL_FILES["config.json"]
+    for key, metadata in (
+        ("kms.json", {}),
+        ("kms-rclone.json", {RCLONE_MD5_METADATA_KEY: hashlib.md5(data).hexdigest()}),
+    ):
+        store._client.put_object(
+            Bucket=store.bucket,
+            Key=store.full_key(key),
+            Body=data,
+            ServerSideEncryption="aws:kms",
+            Metadata=metadata,
+        )
+
+    found = inventory(store.location)
+
+    assert found["kms.json"].md5 is None
+    assert found["kms-rclone.json"].md5 == hashlib.md5(data).hexdigest()

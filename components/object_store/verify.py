@@ -239,7 +239,9 @@ class ParityReport:
 
     @property
     def in_parity(self) -> bool:
-        """True when every source object is in the target with verified-equal contents."""
+        """True when every source object is in the target with verified-equal contents.
+
+        An empty source is trivially in parity: callers expecting a model check `source_count`."""
         return not (self.missing or self.different or self.unverifiable)
 
     @property
