@@ -1,0 +1,253 @@
+"""GCP side of cross-cloud replication: keyless read of a GCS bucket, writes into the standby's.
+
+Read side (the primary's bucket, created with the standby's `source_provider`): a workload
+identity pool whose OIDC provider trusts the standby cluster's issuer, restricted by attribute
+condition to exactly the replication service account, and `roles/storage.objectViewer` on the
+primary bucket for that one federated principal (direct resource access: no service account,
+no key). Write side (the standby on GKE): a service account bound to the replication Kubernetes
+service account through GKE Workload Identity, with `roles/storage.objectUser` on its own bucket;
+or, for Storage Transfer Service, the transfer service agent's sink roles on that bucket.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.common import physical_name
+from components.object_store.args import ACCOUNT, BUCKET, PROJECT_NUMBER
+
+READ_ROLE: Final = "roles/storage.objectViewer"
+WRITE_ROLE: Final = "roles/storage.objectUser"
+TRANSFER_SINK_ROLES: Final = ("roles/storage.legacyBucketWriter", "roles/storage.objectViewer")
+"""What Storage Transfer Service's agent needs on the sink bucket (list, get, create, overwrite)."""
+TRANSFER_API: Final = "storagetransfer.googleapis.com"
+TRANSFER_START_DATE: Final = (2025, 1, 1)
+"""Fixed so the job does not change on every `pulumi up`; past dates start on the next day."""
+
+
+@dataclass(frozen=True)
+class FederatedGcsRead:
+    pool: gcp.iam.WorkloadIdentityPool
+    provider: gcp.iam.WorkloadIdentityPoolProvider
+    binding: gcp.storage.BucketIAMMember
+    principal: pulumi.Output[str]
+    token_audience: pulumi.Output[str]
+    """`aud` of the projected Kubernetes token: the provider's default allowed audience."""
+    credential_config: pulumi.Output[str]
+    """Google external-account credential file (no secret in it: it points at the token file)."""
+
+
+def read_access_for_cluster(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    source: pulumi.Output[Mapping[str, Any]],
+    provider: pulumi.ProviderResource,
+    issuer_url: pulumi.Output[str],
+    subject: str,
+    token_path: str,
+    stack: str,
+) -> FederatedGcsRead:
+    """objectViewer on the primary bucket for one service account of the standby cluster."""
+    opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+    project = source.apply(lambda d: str(d[ACCOUNT]))
+    number = source.apply(lambda d: str(d[PROJECT_NUMBER]))
+    pool_id = physical_name(stack, "replication", max_length=32)
+    provider_id = physical_name(stack, "cluster", max_length=32)
+    pool = gcp.iam.WorkloadIdentityPool(
+        f"{name}-standby-cluster",
+        gcp.iam.WorkloadIdentityPoolArgs(
+            workload_identity_pool_id=pool_id,
+            project=project,
+            display_name=f"{stack} model replication"[:32],
+            description=f"Standby stack {stack}: its cluster reads the model bucket (read-only)",
+        ),
+        opts=opts,
+    )
+    pool_provider = gcp.iam.WorkloadIdentityPoolProvider(
+        f"{name}-standby-cluster",
+        gcp.iam.WorkloadIdentityPoolProviderArgs(
+            workload_identity_pool_id=pool.workload_identity_pool_id,
+            workload_identity_pool_provider_id=provider_id,
+            project=project,
+            display_name=f"{stack} cluster"[:32],
+            attribute_mapping={"google.subject": "assertion.sub"},
+            attribute_condition=f"assertion.sub == '{subject}'",
+            oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(issuer_uri=issuer_url),
+        ),
+        opts=opts,
+    )
+    provider_path = number.apply(
+        lambda n: f"projects/{n}/locations/global/workloadIdentityPools/{pool_id}/providers/{provider_id}"
+    )
+    principal = number.apply(
+        lambda n: (
+            f"principal://iam.googleapis.com/projects/{n}/locations/global/workloadIdentityPools/"
+            f"{pool_id}/subject/{subject}"
+        )
+    )
+    binding = gcp.storage.BucketIAMMember(
+        f"{name}-source-read",
+        gcp.storage.BucketIAMMemberArgs(
+            bucket=source.apply(lambda d: str(d[BUCKET])), role=READ_ROLE, member=principal
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[pool_provider]),
+    )
+    credential_config = provider_path.apply(
+        lambda path: json.dumps(
+            {
+                "type": "external_account",
+                "audience": f"//iam.googleapis.com/{path}",
+                "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+                "token_url": "https://sts.googleapis.com/v1/token",
+                "credential_source": {"file": token_path, "format": {"type": "text"}},
+            },
+            indent=2,
+        )
+    )
+    return FederatedGcsRead(
+        pool=pool,
+        provider=pool_provider,
+        binding=binding,
+        principal=principal,
+        token_audience=provider_path.apply(lambda path: f"https://iam.googleapis.com/{path}"),
+        credential_config=credential_config,
+    )
+
+
+def write_identity_for_cluster(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    project: str,
+    bucket_name: pulumi.Output[str],
+    provider: pulumi.ProviderResource,
+    namespace: str,
+    service_account: str,
+    stack: str,
+) -> tuple[gcp.serviceaccount.Account, list[pulumi.Resource]]:
+    """A GCP service account the replication pods run as (GKE Workload Identity), objectUser on
+    the standby's own bucket only."""
+    opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+    account = gcp.serviceaccount.Account(
+        f"{name}-target-write",
+        gcp.serviceaccount.AccountArgs(
+            account_id=physical_name(stack, "replicator", max_length=30),
+            project=project,
+            display_name=f"Model replication of stack {stack}",
+            description="Writes copies of the primary's model artefacts into this stack's bucket",
+        ),
+        opts=opts,
+    )
+    workload_binding = gcp.serviceaccount.IAMMember(
+        f"{name}-target-write-workload-identity",
+        gcp.serviceaccount.IAMMemberArgs(
+            service_account_id=account.name,
+            role="roles/iam.workloadIdentityUser",
+            member=f"serviceAccount:{project}.svc.id.goog[{namespace}/{service_account}]",
+        ),
+        opts=opts,
+    )
+    bucket_binding = gcp.storage.BucketIAMMember(
+        f"{name}-target-write",
+        gcp.storage.BucketIAMMemberArgs(
+            bucket=bucket_name,
+            role=WRITE_ROLE,
+            member=account.email.apply(lambda email: f"serviceAccount:{email}"),
+        ),
+        opts=opts,
+    )
+    return account, [workload_binding, bucket_binding]
+
+
+@dataclass(frozen=True)
+class TransferAgent:
+    email: pulumi.Output[str]
+    subject_id: pulumi.Output[str]
+    grants: list[pulumi.Resource]
+
+
+def transfer_agent(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    project: str,
+    bucket_name: pulumi.Output[str],
+    provider: pulumi.ProviderResource,
+) -> TransferAgent:
+    """Enable Storage Transfer Service, look up its service agent and give it the sink roles."""
+    opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+    api = gcp.projects.Service(
+        f"{name}-storagetransfer-api",
+        gcp.projects.ServiceArgs(service=TRANSFER_API, project=project, disable_on_destroy=False),
+        opts=opts,
+    )
+    agent = gcp.storage.get_transfer_project_service_account_output(
+        project=project,
+        opts=pulumi.InvokeOutputOptions(parent=parent, provider=provider, depends_on=[api]),
+    )
+    grants: list[pulumi.Resource] = [api]
+    for role in TRANSFER_SINK_ROLES:
+        grants.append(
+            gcp.storage.BucketIAMMember(
+                f"{name}-transfer-sink-{role.rsplit('.', 1)[-1].lower()}",
+                gcp.storage.BucketIAMMemberArgs(
+                    bucket=bucket_name,
+                    role=role,
+                    member=agent.email.apply(lambda email: f"serviceAccount:{email}"),
+                ),
+                opts=opts,
+            )
+        )
+    return TransferAgent(email=agent.email, subject_id=agent.subject_id, grants=grants)
+
+
+def transfer_job(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    project: str,
+    description: pulumi.Input[str],
+    source: gcp.storage.TransferJobTransferSpecArgs,
+    interval_minutes: int,
+    paused: bool,
+    provider: pulumi.ProviderResource,
+    depends_on: list[pulumi.Resource],
+) -> gcp.storage.TransferJob:
+    """The recurring transfer job; `source` carries the data source and the GCS sink."""
+    year, month, day = TRANSFER_START_DATE
+    return gcp.storage.TransferJob(
+        f"{name}-transfer",
+        gcp.storage.TransferJobArgs(
+            description=description,
+            project=project,
+            transfer_spec=source,
+            schedule=gcp.storage.TransferJobScheduleArgs(
+                schedule_start_date=gcp.storage.TransferJobScheduleScheduleStartDateArgs(
+                    year=year, month=month, day=day
+                ),
+                repeat_interval=f"{interval_minutes * 60}s",
+            ),
+            status="DISABLED" if paused else "ENABLED",
+            logging_config=gcp.storage.TransferJobLoggingConfigArgs(
+                log_actions=["FIND", "COPY"], log_action_states=["FAILED"]
+            ),
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=depends_on),
+    )
+
+
+def transfer_options() -> gcp.storage.TransferJobTransferSpecTransferOptionsArgs:
+    """Copy new and changed objects; never delete on either side (a deletion on the primary, or
+    a corruption, must not erase the standby's last good copy)."""
+    return gcp.storage.TransferJobTransferSpecTransferOptionsArgs(
+        overwrite_when="DIFFERENT",
+        delete_objects_unique_in_sink=False,
+        delete_objects_from_source_after_transfer=False,
+    )
