@@ -85,7 +85,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         name,
         InferenceWorkloadArgs(
             cloud=cfg.cloud,
-            kubeconfig=cluster.kubeconfig,
+            k8s_provider=cluster.k8s_provider,
             identity=identity,
             image=cfg.serving_image,
             model_name=cfg.model_name,

@@ -1,0 +1,266 @@
+"""Neutral arguments of the inference cluster and its workload, shared by every cloud module.
+
+The names that tie the cluster to the workload (namespace, service account, GPU node label and
+taint) live here, so the identity the cluster binds and the pods the workload runs always agree.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.common import Cloud, Placement, WorkloadIdentity
+
+MODULE: Final = "inference_cluster"
+
+KUBERNETES_VERSION: Final = "1.35"
+"""Minor version of every cluster; the workload's manifests are validated against this schema."""
+
+NAMESPACE: Final = "inference"
+"""Namespace of the inference workload; the cloud identity trusts only its service account."""
+SERVICE_ACCOUNT: Final = "inference-server"
+"""ServiceAccount the inference pods run as, bound to the cloud identity."""
+
+POOL_LABEL: Final = "inference-failover/pool"
+"""Node label naming the pool a node belongs to; the workload selects `POOL_LABEL=gpu`."""
+GPU_POOL: Final = "gpu"
+SYSTEM_POOL: Final = "system"
+GPU_TYPE_LABEL: Final = "inference-failover/gpu-type"
+"""Node label carrying the neutral GPU name (l4, a100-80gb, ...) for operators and selectors."""
+GPU_TAINT_KEY: Final = "nvidia.com/gpu"
+GPU_TAINT_VALUE: Final = "present"
+"""GPU nodes carry `nvidia.com/gpu=present:NoSchedule`, so only pods that tolerate it land there."""
+
+NVIDIA_DEVICE_PLUGIN_IMAGE: Final = "nvcr.io/nvidia/k8s-device-plugin:v0.18.2"
+"""EKS and AKS install the driver but not the device plugin that advertises `nvidia.com/gpu`."""
+
+_K8S_MINOR = re.compile(r"^1\.\d{2}$")
+
+
+class InferenceClusterArgsError(ValueError):
+    """Every problem found in one InferenceClusterArgs / InferenceWorkloadArgs, reported at once."""
+
+    def __init__(self, what: str, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid {what}:\n{lines}")
+
+
+@dataclass(frozen=True)
+class InferenceClusterArgs:
+    """A managed Kubernetes cluster with a tainted GPU pool and a CPU system pool.
+
+    Secure defaults: private (no public IP) nodes, workload identity / IRSA, cloud-IAM-only API
+    authentication, encrypted node disks and Kubernetes secrets, deletion protection.
+    """
+
+    placement: Placement
+    """Cloud, region and the explicit provider every child resource uses."""
+    gpu_type: str
+    """Neutral GPU name from infra.catalog (t4, l4, a100-80gb, ...); labels the GPU nodes."""
+    gpu_machine_type: str
+    """Instance type / machine type / VM size of the GPU nodes (g6.xlarge, g2-standard-8, ...)."""
+    gpu_accelerator: str | None
+    """GCP only, required there: the guest accelerator attached to each node (nvidia-l4, ...).
+    Ignored on aws and azure, where the instance type carries the GPUs."""
+    gpus_per_node: int
+    """GPUs each GPU node carries (1-8); one inference replica takes a whole node."""
+    gpu_node_count: int
+    """GPU nodes that always run (the autoscaling floor). The program passes 1 for warm capacity,
+    so the warm standby keeps exactly one node with the model loaded."""
+    gpu_max_node_count: int
+    """Autoscaling ceiling of the GPU pool; at least `gpu_node_count`. On EKS, which has no
+    built-in autoscaler, it is the ceiling an installed autoscaler may use."""
+    kubernetes_version: str = KUBERNETES_VERSION
+    """Kubernetes minor version (`1.35`); patch versions follow the cloud's upgrade channel."""
+    system_node_count: int = 2
+    """CPU nodes for cluster add-ons (CoreDNS, device plugin, metrics). On gcp the cluster is
+    regional and the system pool runs one node per zone of the region instead."""
+    system_machine_type: str | None = None
+    """CPU node size; None picks m6i.large / e2-standard-4 / Standard_D4ds_v5."""
+    gpu_node_disk_size_gib: int = 300
+    """Boot disk of each GPU node: holds the serving image and the model copy (encrypted)."""
+    api_allowed_cidrs: tuple[str, ...] = ()
+    """CIDRs that may reach the Kubernetes API endpoint. Empty (default): any address, but every
+    request still needs cloud IAM credentials; the deployer (CI, a laptop) runs outside the VPC,
+    so the endpoint cannot be private-only. Set your CI egress ranges to narrow it."""
+    deletion_protection: bool = True
+    """Cluster deletion protection on (EKS/GKE flag; `protect` on AKS). Set False for throwaway
+    test stacks, then `pulumi destroy` works in one step."""
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        cloud = self.placement.cloud
+        for field_name in ("gpus_per_node", "gpu_node_count", "gpu_max_node_count", "system_node_count"):
+            value = getattr(self, field_name)
+            if value < 1:
+                problems.append(f"{field_name} must be at least 1 (got {value}): pass a positive count")
+        if self.gpus_per_node > 8:
+            problems.append(f"gpus_per_node must be at most 8 (got {self.gpus_per_node}): no node sells more")
+        if self.gpu_max_node_count < self.gpu_node_count:
+            problems.append(
+                f"gpu_max_node_count must be at least gpu_node_count ({self.gpu_node_count}) "
+                f"(got {self.gpu_max_node_count}): raise maxNodeCount in the stack config"
+            )
+        if not self.gpu_machine_type:
+            problems.append("gpu_machine_type must be set (got ''): pick a shape from infra.catalog")
+        if cloud == "gcp":
+            if not self.gpu_accelerator:
+                problems.append(
+                    f"gpu_accelerator is required on gcp (got {self.gpu_accelerator!r}): pass the "
+                    "catalogue shape's accelerator, e.g. nvidia-l4 for g2-standard-8"
+                )
+            if not self.placement.gcp_project:
+                problems.append("placement.gcp_project is required on gcp (got nothing): set gcpProject")
+        if cloud == "azure" and self.placement.azure_resource_group is None:
+            problems.append(
+                "placement.azure_resource_group is required on azure (got nothing): "
+                "use Providers.placement('azure'), which creates the stack's resource group"
+            )
+        if not _K8S_MINOR.match(self.kubernetes_version):
+            problems.append(
+                f"kubernetes_version must be a minor version such as {KUBERNETES_VERSION} "
+                f"(got {self.kubernetes_version!r}): patch versions are managed by the cloud"
+            )
+        if self.gpu_node_disk_size_gib < 100:
+            problems.append(
+                f"gpu_node_disk_size_gib must be at least 100 (got {self.gpu_node_disk_size_gib}): "
+                "the serving image and the model copy live on it"
+            )
+        for cidr in self.api_allowed_cidrs:
+            try:
+                ipaddress.ip_network(cidr)
+            except ValueError:
+                problems.append(
+                    f"api_allowed_cidrs entry must be a CIDR such as 203.0.113.0/24 (got {cidr!r})"
+                )
+        if problems:
+            raise InferenceClusterArgsError("InferenceClusterArgs", problems)
+
+
+class InferenceCluster(Protocol):
+    """What every cloud's cluster component exposes (EKS, GKE and AKS alike)."""
+
+    identity: WorkloadIdentity
+    """Cloud identity of the inference pods (IRSA role / GCP service account / Azure UAMI)."""
+    kubeconfig: pulumi.Output[str]
+    """Secret kubeconfig using the cloud CLI's exec credential plugin (no static tokens)."""
+    cluster_name: pulumi.Output[str]
+    gpu_pool_names: pulumi.Output[list[str]]
+    oidc_issuer_url: pulumi.Output[str]
+    """Issuer of the cluster's service-account tokens, for keyless federation into other clouds."""
+    k8s_provider: k8s.Provider
+    """Explicit Kubernetes provider built from `kubeconfig`; reuse it for in-cluster objects."""
+
+
+@dataclass(frozen=True)
+class InferenceWorkloadArgs:
+    """An OpenAI-compatible server (vLLM) on the GPU pool, behind a LoadBalancer Service.
+
+    The model is copied from the stack's own bucket by an init container running as the workload
+    identity; the server never reaches a public model hub (HF_HUB_OFFLINE=1).
+    """
+
+    cloud: Cloud
+    """Cloud of the cluster: picks the identity annotation, the fetch image and LB annotations."""
+    k8s_provider: k8s.Provider
+    """The cluster's explicit Kubernetes provider (InferenceCluster.k8s_provider)."""
+    identity: WorkloadIdentity
+    """Cloud identity the pods run as; its namespace and service account are created here."""
+    image: str
+    """Serving image, pinned by version tag or @sha256 digest (never :latest)."""
+    model_name: str
+    """Name the server exposes on /v1/models (`--served-model-name`)."""
+    model_uri: pulumi.Input[str]
+    """The stack's own copy of the model: s3://bucket/prefix/, gs://bucket/prefix/ or
+    https://<account>.blob.core.windows.net/<container>/prefix/; must match `cloud`."""
+    replicas: int
+    """Server replicas (the program passes 1 for warm capacity). Each takes a whole GPU node."""
+    gpus_per_replica: int
+    """GPUs per replica: the `nvidia.com/gpu` limit and vLLM's tensor-parallel size."""
+    secret_refs: pulumi.Input[Mapping[str, str]]
+    """Secret config name -> cloud secret reference (Secrets Manager ARN,
+    projects/<p>/secrets/<id>, https://<vault>.vault.azure.net/secrets/<name>). Each is read
+    with the workload identity into an in-memory volume as a file named after the config name."""
+    api_key_secret: str | None = "apiKey"
+    """Secret (a key of `secret_refs`) that guards /v1 (vLLM's API key; /health stays open for
+    health checks). The server refuses to start without it. None serves /v1 unauthenticated."""
+    server_port: int = 8000
+    """Container port of the server; NetworkPolicy admits ingress to this port only."""
+    service_port: int = 80
+    """Load balancer port; keep it equal to the DNS health check port (healthCheckPort)."""
+    model_volume_size_gib: int = 150
+    """Size limit of the pod-local volume the model is copied into (also the pod's
+    ephemeral-storage request, so the scheduler picks a node with room for it)."""
+    model_load_budget_seconds: int = 2400
+    """How long the server may take to load the model before the startup probe gives up."""
+    model_download_budget_seconds: int = 1800
+    """Time allowed for copying the model from the bucket; with the load budget it bounds the
+    Deployment's progress deadline and how long `pulumi up` waits for readiness."""
+    cpu_request_millicores: int = 2000
+    memory_request_gib: int = 8
+    """Memory request of the server. No limit: a replica owns its GPU node (taint + one GPU
+    request per node), and an OOM kill mid-load costs a full reload."""
+    fetch_image: str | None = None
+    """Image of the init containers that copy the model and secrets; None picks the pinned
+    cloud CLI (aws-cli / google-cloud-cli / azure-cli). Must be pinned like `image`."""
+    extra_server_args: tuple[str, ...] = ()
+    """Extra vLLM flags, e.g. ("--max-model-len", "8192")."""
+    wait_for_ready: bool = True
+    """`pulumi up` waits until every replica has copied and loaded the model and is ready (up
+    to the download + load budgets). Set False when the bucket is filled after the deploy (a
+    first standby deploy waiting for replication); readiness is then left to health checks."""
+    load_balancer_source_cidrs: tuple[str, ...] = ()
+    """Client CIDRs the load balancer admits. Empty (default): any address, since clients and
+    the DNS health checkers are on the internet; /v1 is guarded by the API key."""
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if not _is_pinned(self.image):
+            problems.append(f"image must be pinned to a version tag or @sha256 digest (got {self.image!r})")
+        if self.fetch_image is not None and not _is_pinned(self.fetch_image):
+            problems.append(
+                f"fetch_image must be pinned to a version tag or digest (got {self.fetch_image!r})"
+            )
+        if self.replicas < 1:
+            problems.append(f"replicas must be at least 1 (got {self.replicas}): warm capacity runs one")
+        if not 1 <= self.gpus_per_replica <= 8:
+            problems.append(f"gpus_per_replica must be between 1 and 8 (got {self.gpus_per_replica})")
+        if not self.model_name.strip():
+            problems.append("model_name must be set (got ''): it is what clients pass as `model`")
+        for field_name in ("server_port", "service_port"):
+            port = getattr(self, field_name)
+            if not 1 <= port <= 65535:
+                problems.append(f"{field_name} must be a TCP port 1-65535 (got {port})")
+        if self.model_load_budget_seconds < 60 or self.model_download_budget_seconds < 60:
+            problems.append(
+                "model_load_budget_seconds and model_download_budget_seconds must be at least 60 "
+                f"(got {self.model_load_budget_seconds}, {self.model_download_budget_seconds})"
+            )
+        if self.model_volume_size_gib < 1:
+            problems.append(f"model_volume_size_gib must be at least 1 (got {self.model_volume_size_gib})")
+        for cidr in self.load_balancer_source_cidrs:
+            try:
+                ipaddress.ip_network(cidr)
+            except ValueError:
+                problems.append(f"load_balancer_source_cidrs entry must be a CIDR (got {cidr!r})")
+        if self.identity.cloud != self.cloud:
+            problems.append(
+                f"identity is a {self.identity.cloud} identity but the workload runs on {self.cloud}: "
+                "pass the cluster's own identity (InferenceCluster.identity)"
+            )
+        if problems:
+            raise InferenceClusterArgsError("InferenceWorkloadArgs", problems)
+
+
+def _is_pinned(image: str) -> bool:
+    if "@sha256:" in image:
+        return True
+    last = image.rsplit("/", 1)[-1]
+    return ":" in last and last.rsplit(":", 1)[1] not in ("", "latest")

@@ -1,0 +1,350 @@
+"""GKE: a regional VPC-native cluster with private nodes, Workload Identity, Dataplane V2 and a
+tainted GPU node pool whose driver GKE installs."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.common import WorkloadIdentity, type_token
+from components.inference_cluster.args import (
+    GPU_POOL,
+    GPU_TAINT_KEY,
+    GPU_TAINT_VALUE,
+    GPU_TYPE_LABEL,
+    MODULE,
+    NAMESPACE,
+    POOL_LABEL,
+    SERVICE_ACCOUNT,
+    SYSTEM_POOL,
+    InferenceClusterArgs,
+)
+from components.inference_cluster.shared import base_name, exec_kubeconfig, kubernetes_provider, short_name
+
+NODES_CIDR = "10.10.0.0/20"
+PODS_RANGE = ("pods", "10.64.0.0/14")
+SERVICES_RANGE = ("services", "10.68.0.0/20")
+SYSTEM_MACHINE_TYPE = "e2-standard-4"
+SYSTEM_DISK_GB = 50
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+# Least privilege for nodes instead of the default compute service account (project Editor).
+_NODE_ROLES = (
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+    "roles/monitoring.viewer",
+    "roles/stackdriver.resourceMetadata.writer",
+    "roles/autoscaling.metricsWriter",
+    "roles/artifactregistry.reader",
+)
+
+
+def gke_issuer_url(project: str, location: str, cluster: str) -> str:
+    """Issuer of a GKE cluster's service-account tokens (its OIDC discovery document lives here)."""
+    return f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{cluster}"
+
+
+def _node_config(
+    *,
+    machine_type: str,
+    disk_size_gb: int,
+    service_account: pulumi.Input[str],
+    labels: dict[str, str],
+    resource_labels: dict[str, str],
+    taints: list[gcp.container.NodePoolNodeConfigTaintArgs] | None = None,
+    accelerators: list[gcp.container.NodePoolNodeConfigGuestAcceleratorArgs] | None = None,
+) -> gcp.container.NodePoolNodeConfigArgs:
+    return gcp.container.NodePoolNodeConfigArgs(
+        machine_type=machine_type,
+        image_type="COS_CONTAINERD",
+        disk_size_gb=disk_size_gb,
+        disk_type="pd-balanced",
+        service_account=service_account,
+        oauth_scopes=[CLOUD_PLATFORM_SCOPE],
+        labels=labels,
+        resource_labels=resource_labels,
+        taints=taints,
+        guest_accelerators=accelerators,
+        # Pods see the GKE metadata server (Workload Identity), never the node's credentials.
+        workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
+            mode="GKE_METADATA"
+        ),
+        shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
+            enable_secure_boot=True, enable_integrity_monitoring=True
+        ),
+        metadata={"disable-legacy-endpoints": "true"},
+    )
+
+
+class GkeInferenceCluster(pulumi.ComponentResource):
+    """Regional GKE cluster with Workload Identity and a GPU node pool; see InferenceClusterArgs."""
+
+    def __init__(
+        self, name: str, args: InferenceClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(type_token(MODULE, "GkeInferenceCluster"), name, None, opts)
+        placement = args.placement
+        project = placement.gcp_project or ""  # validated by InferenceClusterArgs
+        region = placement.region
+        child = pulumi.ResourceOptions(parent=self, provider=placement.provider)
+        base = base_name(name, placement)
+        labels = dict(placement.tags)
+
+        apis = [
+            gcp.projects.Service(
+                f"{name}-{api.split('.')[0]}-api",
+                gcp.projects.ServiceArgs(project=project, service=api, disable_on_destroy=False),
+                opts=child,
+            )
+            for api in ("compute.googleapis.com", "container.googleapis.com")
+        ]
+        after_apis = child.merge(pulumi.ResourceOptions(depends_on=apis))
+
+        # Network: one regional subnet with secondary ranges (VPC-native), Cloud NAT for egress
+        # from private nodes (image pulls, model bucket via Private Google Access).
+        network = gcp.compute.Network(
+            f"{name}-network",
+            gcp.compute.NetworkArgs(
+                name=short_name(base, "net", 63),
+                project=project,
+                auto_create_subnetworks=False,
+                routing_mode="REGIONAL",
+            ),
+            opts=after_apis,
+        )
+        subnet = gcp.compute.Subnetwork(
+            f"{name}-nodes",
+            gcp.compute.SubnetworkArgs(
+                name=short_name(base, "nodes", 63),
+                project=project,
+                region=region,
+                network=network.id,
+                ip_cidr_range=NODES_CIDR,
+                private_ip_google_access=True,
+                secondary_ip_ranges=[
+                    gcp.compute.SubnetworkSecondaryIpRangeArgs(
+                        range_name=PODS_RANGE[0], ip_cidr_range=PODS_RANGE[1]
+                    ),
+                    gcp.compute.SubnetworkSecondaryIpRangeArgs(
+                        range_name=SERVICES_RANGE[0], ip_cidr_range=SERVICES_RANGE[1]
+                    ),
+                ],
+            ),
+            opts=child,
+        )
+        router = gcp.compute.Router(
+            f"{name}-router",
+            gcp.compute.RouterArgs(
+                name=short_name(base, "router", 63), project=project, region=region, network=network.id
+            ),
+            opts=child,
+        )
+        gcp.compute.RouterNat(
+            f"{name}-nat",
+            gcp.compute.RouterNatArgs(
+                name=short_name(base, "nat", 63),
+                project=project,
+                region=region,
+                router=router.name,
+                nat_ip_allocate_option="AUTO_ONLY",
+                source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
+                log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"),
+            ),
+            opts=child,
+        )
+
+        node_sa = gcp.serviceaccount.Account(
+            f"{name}-nodes",
+            gcp.serviceaccount.AccountArgs(
+                account_id=short_name(base, "nodes", 30),
+                display_name=f"GKE nodes of {base}",
+                project=project,
+            ),
+            opts=after_apis,
+        )
+        node_member = pulumi.Output.concat("serviceAccount:", node_sa.email)
+        node_roles = [
+            gcp.projects.IAMMember(
+                f"{name}-nodes-{role.split('/')[1].replace('.', '-').lower()}",
+                gcp.projects.IAMMemberArgs(project=project, role=role, member=node_member),
+                opts=child,
+            )
+            for role in _NODE_ROLES
+        ]
+
+        cluster_name = short_name(base, "gke", 40)
+        cluster = gcp.container.Cluster(
+            f"{name}-cluster",
+            gcp.container.ClusterArgs(
+                name=cluster_name,
+                project=project,
+                location=region,
+                network=network.id,
+                subnetwork=subnet.id,
+                networking_mode="VPC_NATIVE",
+                ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
+                    cluster_secondary_range_name=PODS_RANGE[0],
+                    services_secondary_range_name=SERVICES_RANGE[0],
+                ),
+                private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
+                    enable_private_nodes=True,
+                    # The deployer runs outside the VPC; the endpoint still requires Google IAM.
+                    enable_private_endpoint=False,
+                ),
+                master_authorized_networks_config=(
+                    gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
+                        cidr_blocks=[
+                            gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
+                                cidr_block=cidr, display_name=f"allowed-{i}"
+                            )
+                            for i, cidr in enumerate(args.api_allowed_cidrs)
+                        ]
+                    )
+                    if args.api_allowed_cidrs
+                    else None
+                ),
+                master_auth=gcp.container.ClusterMasterAuthArgs(
+                    client_certificate_config=gcp.container.ClusterMasterAuthClientCertificateConfigArgs(
+                        issue_client_certificate=False
+                    )
+                ),
+                workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
+                    workload_pool=f"{project}.svc.id.goog"
+                ),
+                # Dataplane V2 enforces NetworkPolicy (the workload's ingress/egress rules).
+                datapath_provider="ADVANCED_DATAPATH",
+                release_channel=gcp.container.ClusterReleaseChannelArgs(channel="REGULAR"),
+                min_master_version=args.kubernetes_version,
+                enable_shielded_nodes=True,
+                enable_legacy_abac=False,
+                remove_default_node_pool=True,
+                initial_node_count=1,
+                deletion_protection=args.deletion_protection,
+                resource_labels=labels,
+            ),
+            opts=after_apis,
+        )
+
+        system_pool = gcp.container.NodePool(
+            f"{name}-system",
+            gcp.container.NodePoolArgs(
+                name=SYSTEM_POOL,
+                project=project,
+                location=region,
+                cluster=cluster.id,
+                # Per zone of the regional cluster: one small node in each zone.
+                node_count=1,
+                management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+                node_config=_node_config(
+                    machine_type=args.system_machine_type or SYSTEM_MACHINE_TYPE,
+                    disk_size_gb=SYSTEM_DISK_GB,
+                    service_account=node_sa.email,
+                    labels={POOL_LABEL: SYSTEM_POOL},
+                    resource_labels=labels,
+                ),
+            ),
+            opts=child.merge(pulumi.ResourceOptions(depends_on=node_roles)),
+        )
+        gpu_pool = gcp.container.NodePool(
+            f"{name}-gpu",
+            gcp.container.NodePoolArgs(
+                name=GPU_POOL,
+                project=project,
+                location=region,
+                cluster=cluster.id,
+                # Totals across the region's zones; ANY puts nodes wherever GPUs are available.
+                autoscaling=gcp.container.NodePoolAutoscalingArgs(
+                    total_min_node_count=args.gpu_node_count,
+                    total_max_node_count=args.gpu_max_node_count,
+                    location_policy="ANY",
+                ),
+                management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+                # One GPU node at a time, no surge node that needs spare GPU capacity.
+                upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(
+                    strategy="SURGE", max_surge=0, max_unavailable=1
+                ),
+                node_config=_node_config(
+                    machine_type=args.gpu_machine_type,
+                    disk_size_gb=args.gpu_node_disk_size_gib,
+                    service_account=node_sa.email,
+                    labels={POOL_LABEL: GPU_POOL, GPU_TYPE_LABEL: args.gpu_type},
+                    resource_labels=labels,
+                    taints=[
+                        gcp.container.NodePoolNodeConfigTaintArgs(
+                            key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect="NO_SCHEDULE"
+                        )
+                    ],
+                    accelerators=[
+                        gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
+                            type=args.gpu_accelerator or "",
+                            count=args.gpus_per_node,
+                            # GKE installs the driver (and runs its own device plugin).
+                            gpu_driver_installation_config=(
+                                gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
+                                    gpu_driver_version="LATEST"
+                                )
+                            ),
+                        )
+                    ],
+                ),
+            ),
+            opts=child.merge(pulumi.ResourceOptions(depends_on=node_roles)),
+        )
+
+        # The inference pods' identity, impersonable only by the inference service account.
+        workload_sa = gcp.serviceaccount.Account(
+            f"{name}-workload",
+            gcp.serviceaccount.AccountArgs(
+                account_id=short_name(base, "workload", 30),
+                display_name=f"Inference pods of {base} ({NAMESPACE}/{SERVICE_ACCOUNT})",
+                project=project,
+            ),
+            opts=after_apis,
+        )
+        gcp.serviceaccount.IAMMember(
+            f"{name}-workload-identity",
+            gcp.serviceaccount.IAMMemberArgs(
+                service_account_id=workload_sa.name,
+                role="roles/iam.workloadIdentityUser",
+                member=f"serviceAccount:{project}.svc.id.goog[{NAMESPACE}/{SERVICE_ACCOUNT}]",
+            ),
+            # The workload pool exists once the cluster does.
+            opts=child.merge(pulumi.ResourceOptions(depends_on=[cluster])),
+        )
+
+        ca_data = cluster.master_auth.apply(lambda auth: auth.cluster_ca_certificate or "")
+        kubeconfig = pulumi.Output.all(cluster.name, cluster.endpoint, ca_data).apply(
+            lambda a: exec_kubeconfig(
+                cluster=a[0],
+                server=f"https://{a[1]}",
+                ca_data_b64=a[2],
+                command="gke-gcloud-auth-plugin",
+                args=[],
+                install_hint="Install it: gcloud components install gke-gcloud-auth-plugin",
+                provide_cluster_info=True,
+            )
+        )
+
+        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
+        self.cluster_name: pulumi.Output[str] = cluster.name
+        self.gpu_pool_names: pulumi.Output[list[str]] = pulumi.Output.all(gpu_pool.name).apply(list)
+        self.oidc_issuer_url: pulumi.Output[str] = cluster.name.apply(
+            lambda cluster_id: gke_issuer_url(project, region, cluster_id)
+        )
+        self.identity = WorkloadIdentity(
+            cloud="gcp",
+            principal=workload_sa.email,
+            name=workload_sa.email,
+            client_id=None,
+            namespace=NAMESPACE,
+            service_account=SERVICE_ACCOUNT,
+        )
+        self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [system_pool, gpu_pool])
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "kubeconfig": self.kubeconfig,
+                "gpuPoolNames": self.gpu_pool_names,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+                "workloadServiceAccount": workload_sa.email,
+            }
+        )

@@ -1,0 +1,616 @@
+"""The inference workload: an OpenAI-compatible server (vLLM) on the GPU pool.
+
+One pod = one init container that copies the model and the secrets from this stack's own bucket
+and vault with the workload identity, then the server serving that local copy. Nothing is pulled
+from a public model hub: the bucket is the only source (HF_HUB_OFFLINE=1 makes sure of it).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.common import Cloud, type_token
+from components.inference_cluster.args import (
+    GPU_POOL,
+    GPU_TAINT_KEY,
+    MODULE,
+    POOL_LABEL,
+    InferenceClusterArgsError,
+    InferenceWorkloadArgs,
+)
+
+SERVER_NAME: Final = "inference-server"
+MODEL_ROOT: Final = "/models"
+SECRETS_DIR: Final = "/run/secrets/inference"
+HEALTH_PATH: Final = "/health"
+STARTUP_PERIOD_SECONDS: Final = 10
+USER_ID: Final = 1000
+SHM_SIZE: Final = "8Gi"
+"""/dev/shm for NCCL between tensor-parallel workers; memory-backed."""
+SERVER_TMP_SIZE: Final = "20Gi"
+"""Compile caches (torch inductor, triton) on a writable volume; the root filesystem is read-only."""
+
+FETCH_IMAGES: Final[dict[Cloud, str]] = {
+    "aws": "public.ecr.aws/aws-cli/aws-cli:2.31.39",
+    "gcp": "gcr.io/google.com/cloudsdktool/google-cloud-cli:540.0.0-stable",
+    "azure": "mcr.microsoft.com/azure-cli:2.75.0",
+}
+"""Pinned cloud CLIs that read the model bucket and the vault as the workload identity."""
+
+_FETCH_ENV: Final[dict[Cloud, dict[str, str]]] = {
+    "aws": {"AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "10", "AWS_RETRY_MODE": "adaptive"},
+    "gcp": {"CLOUDSDK_CONFIG": "/tmp/gcloud", "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"},
+    "azure": {"AZURE_CONFIG_DIR": "/tmp/azure", "AZURE_CORE_COLLECT_TELEMETRY": "false"},
+}
+
+# Everything that could make the server or its libraries reach a hub or phone home.
+_OFFLINE_ENV: Final = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "VLLM_NO_USAGE_STATS": "1",
+    "DO_NOT_TRACK": "1",
+}
+
+_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<prefix>.*)$")
+_GS_URI = re.compile(r"^gs://(?P<bucket>[a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/(?P<prefix>.*)$")
+_BLOB_URI = re.compile(
+    r"^https://(?P<account>[a-z0-9]{3,24})\.blob\.core\.windows\.net/(?P<container>[a-z0-9-]{3,63})/(?P<prefix>.*)$"
+)
+_AWS_SECRET = re.compile(r"^arn:aws[a-z-]*:secretsmanager:(?P<region>[a-z0-9-]+):\d{12}:secret:.+$")
+_GCP_SECRET = re.compile(
+    r"^projects/(?P<project>[^/]+)/secrets/(?P<secret>[^/]+)(/versions/(?P<version>[^/]+))?$"
+)
+_AZURE_SECRET = re.compile(
+    r"^https://[a-z0-9-]{3,24}\.vault\.azure\.net/secrets/[A-Za-z0-9-]{1,127}(/[0-9a-f]{32})?$"
+)
+_SECRET_FILE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
+
+_URI_SHAPES: Final[dict[Cloud, str]] = {
+    "aws": "s3://<bucket>/<prefix>/",
+    "gcp": "gs://<bucket>/<prefix>/",
+    "azure": "https://<account>.blob.core.windows.net/<container>/<prefix>/",
+}
+_SECRET_SHAPES: Final[dict[Cloud, str]] = {
+    "aws": "a Secrets Manager ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)",
+    "gcp": "projects/<project>/secrets/<id>",
+    "azure": "https://<vault>.vault.azure.net/secrets/<name>",
+}
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where the model lives in the stack's bucket, and where the pod serves it from."""
+
+    cloud: Cloud
+    uri: str
+    """Normalised: always ends in '/'."""
+    prefix: str
+    location: str
+    """aws/gcp: bucket; azure: storage account."""
+    container: str | None = None
+    """azure only: blob container."""
+
+    @property
+    def local_dir(self) -> str:
+        # `az storage blob download-batch` keeps the blob path under the destination.
+        if self.cloud == "azure" and self.prefix:
+            return f"{MODEL_ROOT}/model/{self.prefix.rstrip('/')}"
+        return f"{MODEL_ROOT}/model"
+
+
+def parse_model_uri(cloud: Cloud, uri: str) -> ModelSource:
+    """Check that `uri` is a bucket on the workload's own cloud (never a model hub)."""
+    normalised = uri if uri.endswith("/") else f"{uri}/"
+    pattern = {"aws": _S3_URI, "gcp": _GS_URI, "azure": _BLOB_URI}[cloud]
+    match = pattern.match(normalised)
+    if match is None or ".." in match["prefix"].split("/"):
+        raise InferenceClusterArgsError(
+            "InferenceWorkloadArgs",
+            [
+                f"model_uri must be this stack's {cloud} bucket, {_URI_SHAPES[cloud]} (got {uri!r}): "
+                "copy the model into the stack's own model bucket; it is never pulled from a public hub"
+            ],
+        )
+    if cloud == "azure":
+        return ModelSource(cloud, normalised, match["prefix"], match["account"], match["container"])
+    return ModelSource(cloud, normalised, match["prefix"], match["bucket"])
+
+
+def _secret_command(cloud: Cloud, name: str, ref: str) -> str:
+    target = shlex.quote(f"{SECRETS_DIR}/{name}")
+    if cloud == "aws":
+        match = _AWS_SECRET.match(ref)
+        if match:
+            return (
+                f"aws secretsmanager get-secret-value --region {shlex.quote(match['region'])} "
+                f"--secret-id {shlex.quote(ref)} --query SecretString --output text > {target}"
+            )
+    elif cloud == "gcp":
+        match = _GCP_SECRET.match(ref)
+        if match:
+            return (
+                f"gcloud secrets versions access {shlex.quote(match['version'] or 'latest')} "
+                f"--secret={shlex.quote(match['secret'])} --project={shlex.quote(match['project'])} "
+                f"> {target}"
+            )
+    else:
+        match = _AZURE_SECRET.match(ref)
+        if match:
+            return f"az keyvault secret show --id {shlex.quote(ref)} --query value --output tsv > {target}"
+    raise InferenceClusterArgsError(
+        "InferenceWorkloadArgs",
+        [
+            f"secret_refs[{name!r}] must be {_SECRET_SHAPES[cloud]} (got {ref!r}): "
+            "pass the vault component's secret_refs"
+        ],
+    )
+
+
+def fetch_script(source: ModelSource, secret_refs: Mapping[str, str], api_key_secret: str | None) -> str:
+    """Shell run by the init container: read the secrets, then copy the model, as the workload identity.
+
+    The copy is a sync, so a restarted pod on the same node resumes instead of starting over; a
+    missing config.json fails the pod (and Kubernetes retries), e.g. while the standby's bucket
+    is still being filled by replication.
+    """
+    problems = [
+        f"secret_refs key {name!r} must be a config key name (letters, digits, - and _)"
+        for name in secret_refs
+        if not _SECRET_FILE.match(name)
+    ]
+    if api_key_secret is not None and api_key_secret not in secret_refs:
+        problems.append(
+            f"secret_refs must contain the API key secret {api_key_secret!r} (got {sorted(secret_refs)}): "
+            f"add {api_key_secret} to secretNames and set it with "
+            f"`pulumi config set --secret {api_key_secret} <value>`"
+        )
+    if problems:
+        raise InferenceClusterArgsError("InferenceWorkloadArgs", problems)
+
+    cloud = source.cloud
+    model_dir = shlex.quote(f"{MODEL_ROOT}/model")
+    lines = ["set -eu", "umask 077"]
+    if cloud == "azure":
+        lines.append(
+            'az login --service-principal --username "$AZURE_CLIENT_ID" --tenant "$AZURE_TENANT_ID" '
+            '--federated-token "$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --allow-no-subscriptions --output none'
+        )
+    lines += [_secret_command(cloud, name, ref) for name, ref in sorted(secret_refs.items())]
+    lines.append(f"mkdir -p {model_dir}")
+    if cloud == "aws":
+        lines.append(f"aws s3 sync {shlex.quote(source.uri)} {model_dir} --only-show-errors --no-progress")
+    elif cloud == "gcp":
+        lines.append(f"gcloud storage rsync --recursive {shlex.quote(source.uri)} {model_dir}")
+    else:
+        lines.append(
+            f"az storage blob download-batch --auth-mode login --account-name {shlex.quote(source.location)} "
+            f"--source {shlex.quote(source.container or '')} --pattern {shlex.quote(source.prefix + '*')} "
+            f"--destination {model_dir} --overwrite true --max-connections 8 --output none"
+        )
+    config = shlex.quote(f"{source.local_dir}/config.json")
+    missing = f"no model at {source.uri} (config.json missing): copy the model into this stack's bucket"
+    lines.append(f"test -s {config} || {{ echo {shlex.quote(missing)} >&2; exit 1; }}")
+    return "\n".join(lines) + "\n"
+
+
+def server_script(
+    *,
+    model_dir: str,
+    model_name: str,
+    port: int,
+    tensor_parallel: int,
+    api_key_secret: str | None,
+    extra_args: Sequence[str],
+) -> str:
+    """Start vLLM on the local model copy. The API key goes in through the environment
+    (VLLM_API_KEY, the same as --api-key) so it never shows in the process list."""
+    lines = ["set -eu"]
+    if api_key_secret is not None:
+        key_file = shlex.quote(f"{SECRETS_DIR}/{api_key_secret}")
+        lines.append(f'VLLM_API_KEY="$(cat {key_file})"')
+        lines.append(f'test -n "$VLLM_API_KEY" || {{ echo "empty API key in {key_file}" >&2; exit 1; }}')
+        lines.append("export VLLM_API_KEY")
+    command = [
+        "vllm",
+        "serve",
+        model_dir,
+        "--served-model-name",
+        model_name,
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(port),
+        "--tensor-parallel-size",
+        str(tensor_parallel),
+        *extra_args,
+    ]
+    lines.append("exec " + " ".join(shlex.quote(part) for part in command))
+    return "\n".join(lines) + "\n"
+
+
+def load_balancer_annotations(cloud: Cloud) -> dict[str, str]:
+    """Internet-facing L4 load balancer whose own health check probes the server's /health."""
+    if cloud == "aws":
+        return {
+            "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+            "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+            "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "http",
+            "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": HEALTH_PATH,
+        }
+    if cloud == "azure":
+        return {"service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": HEALTH_PATH}
+    return {}
+
+
+def lb_host(status: k8s.core.v1.outputs.ServiceStatus | None, service: str) -> str:
+    """Hostname (AWS NLB) or IP (GCP, Azure) of the Service's load balancer."""
+    ingress = status.load_balancer.ingress if status and status.load_balancer else None
+    if not ingress:
+        raise ValueError(
+            f"Service {service} has no load balancer address: check `kubectl describe service {service}` "
+            "for cloud load balancer errors (quota, subnet tags)"
+        )
+    host = ingress[0].hostname or ingress[0].ip
+    if not host:
+        raise ValueError(f"Service {service} load balancer ingress has neither hostname nor ip: {ingress[0]}")
+    return host
+
+
+def _empty_dir(name: str, size: str, memory: bool = False) -> k8s.core.v1.VolumeArgs:
+    return k8s.core.v1.VolumeArgs(
+        name=name,
+        empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory" if memory else None, size_limit=size),
+    )
+
+
+def _env(values: Mapping[str, str]) -> list[k8s.core.v1.EnvVarArgs]:
+    return [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in values.items()]
+
+
+def _locked_down() -> k8s.core.v1.SecurityContextArgs:
+    return k8s.core.v1.SecurityContextArgs(
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        run_as_non_root=True,
+        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+    )
+
+
+def _health_probe(period: int, timeout: int, failures: int) -> k8s.core.v1.ProbeArgs:
+    return k8s.core.v1.ProbeArgs(
+        http_get=k8s.core.v1.HTTPGetActionArgs(path=HEALTH_PATH, port="http"),
+        period_seconds=period,
+        timeout_seconds=timeout,
+        failure_threshold=failures,
+    )
+
+
+class InferenceWorkload(pulumi.ComponentResource):
+    """Namespace, ServiceAccount, Deployment, LoadBalancer Service, PodDisruptionBudget and
+    NetworkPolicy of the inference server; see InferenceWorkloadArgs."""
+
+    endpoint_host: pulumi.Output[str]
+    endpoint_url: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: InferenceWorkloadArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(type_token(MODULE, "InferenceWorkload"), name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
+        identity = args.identity
+        namespace_name = identity.namespace
+        labels = {"app.kubernetes.io/name": SERVER_NAME, "app.kubernetes.io/instance": name}
+        common = {
+            **labels,
+            "app.kubernetes.io/part-of": "inference-failover",
+            "app.kubernetes.io/managed-by": "pulumi",
+        }
+
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            k8s.core.v1.NamespaceInitArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=namespace_name,
+                    labels={
+                        "app.kubernetes.io/part-of": "inference-failover",
+                        "pod-security.kubernetes.io/enforce": "restricted",
+                        "pod-security.kubernetes.io/enforce-version": "latest",
+                    },
+                )
+            ),
+            opts=child,
+        )
+        in_namespace = child.merge(pulumi.ResourceOptions(depends_on=[namespace]))
+
+        annotations: dict[str, pulumi.Input[str]]
+        if args.cloud == "aws":
+            annotations = {"eks.amazonaws.com/role-arn": identity.principal}
+        elif args.cloud == "gcp":
+            annotations = {"iam.gke.io/gcp-service-account": identity.principal}
+        else:
+            if identity.client_id is None:
+                raise InferenceClusterArgsError(
+                    "InferenceWorkloadArgs",
+                    ["identity.client_id is required on azure: pass the AKS cluster's identity"],
+                )
+            annotations = {"azure.workload.identity/client-id": identity.client_id}
+        service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-service-account",
+            k8s.core.v1.ServiceAccountInitArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=identity.service_account,
+                    namespace=namespace_name,
+                    labels=common,
+                    annotations=annotations,
+                ),
+                automount_service_account_token=False,
+            ),
+            opts=in_namespace,
+        )
+
+        source = pulumi.Output.from_input(args.model_uri).apply(lambda uri: parse_model_uri(args.cloud, uri))
+        refs = pulumi.Output.from_input(args.secret_refs).apply(dict)
+        fetch = pulumi.Output.all(source, refs).apply(lambda a: fetch_script(a[0], a[1], args.api_key_secret))
+        serve = source.apply(
+            lambda s: server_script(
+                model_dir=s.local_dir,
+                model_name=args.model_name,
+                port=args.server_port,
+                tensor_parallel=args.gpus_per_replica,
+                api_key_secret=args.api_key_secret,
+                extra_args=args.extra_server_args,
+            )
+        )
+
+        pod_labels: dict[str, str] = dict(common)
+        if args.cloud == "azure":
+            # The AKS workload identity webhook injects the federated token only into labelled pods.
+            pod_labels["azure.workload.identity/use"] = "true"
+        startup_failures = math.ceil(args.model_load_budget_seconds / STARTUP_PERIOD_SECONDS)
+        rollout_seconds = args.model_download_budget_seconds + args.model_load_budget_seconds + 300
+        model_size = f"{args.model_volume_size_gib}Gi"
+        gpu = str(args.gpus_per_replica)
+
+        server = k8s.core.v1.ContainerArgs(
+            name="server",
+            image=args.image,
+            command=["/bin/sh", "-ec"],
+            args=[serve],
+            ports=[
+                k8s.core.v1.ContainerPortArgs(name="http", container_port=args.server_port, protocol="TCP")
+            ],
+            env=_env({**_OFFLINE_ENV, "HOME": "/tmp", "USER": "vllm", "XDG_CACHE_HOME": "/tmp/.cache"}),
+            resources=k8s.core.v1.ResourceRequirementsArgs(
+                requests={
+                    "cpu": f"{args.cpu_request_millicores}m",
+                    "memory": f"{args.memory_request_gib}Gi",
+                    "ephemeral-storage": model_size,
+                    "nvidia.com/gpu": gpu,
+                },
+                limits={"nvidia.com/gpu": gpu},
+            ),
+            # Startup allows the full model load; liveness/readiness only start after it passes.
+            startup_probe=_health_probe(STARTUP_PERIOD_SECONDS, 5, startup_failures),
+            readiness_probe=_health_probe(10, 5, 3),
+            liveness_probe=_health_probe(15, 10, 4),
+            # Let the load balancer stop sending new requests before the server stops.
+            lifecycle=k8s.core.v1.LifecycleArgs(
+                pre_stop=k8s.core.v1.LifecycleHandlerArgs(
+                    exec_=k8s.core.v1.ExecActionArgs(command=["/bin/sh", "-c", "sleep 10"])
+                )
+            ),
+            security_context=_locked_down(),
+            volume_mounts=[
+                k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_ROOT, read_only=True),
+                k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR, read_only=True),
+                k8s.core.v1.VolumeMountArgs(name="server-tmp", mount_path="/tmp"),
+                k8s.core.v1.VolumeMountArgs(name="shm", mount_path="/dev/shm"),
+            ],
+        )
+        fetcher = k8s.core.v1.ContainerArgs(
+            name="fetch-model",
+            image=args.fetch_image or FETCH_IMAGES[args.cloud],
+            command=["/bin/sh", "-ec"],
+            args=[fetch],
+            env=_env({"HOME": "/tmp", **_FETCH_ENV[args.cloud]}),
+            resources=k8s.core.v1.ResourceRequirementsArgs(
+                requests={"cpu": "1", "memory": "2Gi"}, limits={"memory": "4Gi"}
+            ),
+            security_context=_locked_down(),
+            volume_mounts=[
+                k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_ROOT),
+                k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR),
+                # Separate scratch space: the CLI's token cache never reaches the server's /tmp.
+                k8s.core.v1.VolumeMountArgs(name="fetch-tmp", mount_path="/tmp"),
+            ],
+        )
+        deployment_annotations = {"pulumi.com/skipAwait": "true"} if not args.wait_for_ready else {}
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-server",
+            k8s.apps.v1.DeploymentInitArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=SERVER_NAME,
+                    namespace=namespace_name,
+                    labels=common,
+                    annotations=deployment_annotations,
+                ),
+                spec=k8s.apps.v1.DeploymentSpecArgs(
+                    replicas=args.replicas,
+                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+                    # Without this, Kubernetes declares the rollout failed after 10 minutes,
+                    # long before a large model is copied and loaded.
+                    progress_deadline_seconds=rollout_seconds,
+                    # Replace in place, never surge: a surge replica needs a spare GPU node the
+                    # pool (one node when warm) does not have.
+                    strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                        type="RollingUpdate",
+                        rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
+                            max_surge=0, max_unavailable=1
+                        ),
+                    ),
+                    template=k8s.core.v1.PodTemplateSpecArgs(
+                        metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels),
+                        spec=k8s.core.v1.PodSpecArgs(
+                            service_account_name=identity.service_account,
+                            # The cloud identity comes from the projected token / metadata server;
+                            # the server never needs the Kubernetes API.
+                            automount_service_account_token=False,
+                            node_selector={POOL_LABEL: GPU_POOL},
+                            tolerations=[
+                                k8s.core.v1.TolerationArgs(
+                                    key=GPU_TAINT_KEY, operator="Exists", effect="NoSchedule"
+                                )
+                            ],
+                            topology_spread_constraints=[
+                                k8s.core.v1.TopologySpreadConstraintArgs(
+                                    max_skew=1,
+                                    topology_key="topology.kubernetes.io/zone",
+                                    when_unsatisfiable="ScheduleAnyway",
+                                    label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+                                )
+                            ],
+                            security_context=k8s.core.v1.PodSecurityContextArgs(
+                                run_as_non_root=True,
+                                run_as_user=USER_ID,
+                                run_as_group=USER_ID,
+                                fs_group=USER_ID,
+                                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+                            ),
+                            termination_grace_period_seconds=60,
+                            init_containers=[fetcher],
+                            containers=[server],
+                            volumes=[
+                                _empty_dir("model", model_size),
+                                _empty_dir("secrets", "1Mi", memory=True),
+                                _empty_dir("server-tmp", SERVER_TMP_SIZE),
+                                _empty_dir("fetch-tmp", "1Gi"),
+                                _empty_dir("shm", SHM_SIZE, memory=True),
+                            ],
+                        ),
+                    ),
+                ),
+            ),
+            opts=in_namespace.merge(
+                pulumi.ResourceOptions(
+                    depends_on=[service_account],
+                    custom_timeouts=pulumi.CustomTimeouts(
+                        create=f"{rollout_seconds // 60}m", update=f"{rollout_seconds // 60}m"
+                    ),
+                )
+            ),
+        )
+
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            k8s.core.v1.ServiceInitArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=SERVER_NAME,
+                    namespace=namespace_name,
+                    labels=common,
+                    annotations=load_balancer_annotations(args.cloud),
+                ),
+                spec=k8s.core.v1.ServiceSpecArgs(
+                    type="LoadBalancer",
+                    selector=labels,
+                    external_traffic_policy="Cluster",
+                    load_balancer_source_ranges=list(args.load_balancer_source_cidrs) or None,
+                    ports=[
+                        k8s.core.v1.ServicePortArgs(
+                            name="http", port=args.service_port, target_port="http", protocol="TCP"
+                        )
+                    ],
+                ),
+            ),
+            opts=in_namespace,
+        )
+
+        # maxUnavailable 1 (not minAvailable = replicas, not maxUnavailable 0): with one warm
+        # replica anything stricter blocks every node drain, so node upgrades and repairs would
+        # hang forever. With N replicas it still keeps N-1 serving. AlwaysAllow lets a pod that
+        # never became ready (model still loading, bad node) be evicted too.
+        pdb = k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            k8s.policy.v1.PodDisruptionBudgetInitArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=SERVER_NAME, namespace=namespace_name, labels=common
+                ),
+                spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                    max_unavailable=1,
+                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+                    unhealthy_pod_eviction_policy="AlwaysAllow",
+                ),
+            ),
+            opts=in_namespace,
+        )
+
+        egress = [
+            # DNS (CoreDNS / NodeLocal DNS), then HTTPS only: bucket, vault, STS / Entra ID.
+            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                ports=[
+                    k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol="UDP"),
+                    k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol="TCP"),
+                ]
+            ),
+            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=443, protocol="TCP")]
+            ),
+        ]
+        if args.cloud == "gcp":
+            # Workload Identity tokens come from the GKE metadata server on the node.
+            egress += [
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[
+                        k8s.networking.v1.NetworkPolicyPeerArgs(
+                            ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr)
+                        )
+                    ],
+                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP")],
+                )
+                for cidr, port in (("169.254.169.254/32", 80), ("169.254.169.252/32", 988))
+            ]
+        network_policy = k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy",
+            k8s.networking.v1.NetworkPolicyInitArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=SERVER_NAME, namespace=namespace_name, labels=common
+                ),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+                    policy_types=["Ingress", "Egress"],
+                    ingress=[
+                        k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                            ports=[
+                                k8s.networking.v1.NetworkPolicyPortArgs(port=args.server_port, protocol="TCP")
+                            ]
+                        )
+                    ],
+                    egress=egress,
+                ),
+            ),
+            opts=in_namespace,
+        )
+
+        self.endpoint_host = service.status.apply(lambda status: lb_host(status, SERVER_NAME))
+        self.endpoint_url = self.endpoint_host.apply(lambda host: f"http://{host}:{args.service_port}")
+        self.namespace = namespace
+        self.deployment = deployment
+        self.service = service
+        self.register_outputs(
+            {
+                "endpointHost": self.endpoint_host,
+                "endpointUrl": self.endpoint_url,
+                "namespace": namespace_name,
+                "deployment": deployment.metadata.name,
+                "podDisruptionBudget": pdb.metadata.name,
+                "networkPolicy": network_policy.metadata.name,
+            }
+        )
