@@ -146,6 +146,13 @@ class Store:
         return [line for line in self.emulator.log_tail(max_chars=10**7).splitlines() if marker in line]
 
 
+@pytest.fixture(autouse=True)
+def _no_azure_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's real Azure key in the shell must not be sent to Azurite (nor break the tests)."""
+    monkeypatch.delenv("AZURE_STORAGE_KEY", raising=False)
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING", raising=False)
+
+
 @pytest.fixture
 def make_store(request: pytest.FixtureRequest) -> Iterator[Callable[..., Store]]:
     def make(cloud: Cloud, prefix: str = PREFIX) -> Store:
@@ -477,3 +484,23 @@ def test_s3_etag_of_an_sse_kms_object_is_not_taken_as_md5(make_store: Callable[.
 
     assert found["kms.json"].md5 is None
     assert found["kms-rclone.json"].md5 == hashlib.md5(data).hexdigest()
+
+
+def test_azure_key_from_a_connection_string_for_the_account_is_used(
+    make_store: Callable[..., Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store("azure")
+    store.put("config.json", MODEL_FILES["config.json"])
+    wrong_key = base64.b64encode(b"not the account key").decode()
+    monkeypatch.setenv(
+        "AZURE_STORAGE_CONNECTION_STRING",
+        f"DefaultEndpointsProtocol=http;AccountName=otheraccount;AccountKey={wrong_key}",
+    )
+    assert sorted(inventory(store.location)) == ["config.json"]  # another account's key is ignored
+
+    monkeypatch.setenv(
+        "AZURE_STORAGE_CONNECTION_STRING",
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={wrong_key}",
+    )
+    with pytest.raises(StoreAccessDeniedError):
+        inventory(store.location)

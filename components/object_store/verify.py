@@ -667,11 +667,15 @@ def _last_path_segment(url: str | None) -> str | None:
 
 
 def _azure_credential(location: StoreLocation) -> Any:
-    """Account key from AZURE_STORAGE_KEY, Azurite's dev key in emulator mode, else Entra ID."""
+    """In order: AZURE_STORAGE_KEY; the AccountKey of AZURE_STORAGE_CONNECTION_STRING when its
+    AccountName is this account; Azurite's dev key in emulator mode; else Entra ID
+    (DefaultAzureCredential: az login, workload identity, managed identity...)."""
     from azure.core.credentials import AzureNamedKeyCredential
 
     account = location.azure_account
-    key = os.environ.get("AZURE_STORAGE_KEY")
+    key = os.environ.get("AZURE_STORAGE_KEY") or _connection_string_key(
+        os.environ.get("AZURE_STORAGE_CONNECTION_STRING", ""), account
+    )
     if key:
         return AzureNamedKeyCredential(account, key)
     if location.endpoint_url:
@@ -679,7 +683,8 @@ def _azure_credential(location: StoreLocation) -> Any:
             return AzureNamedKeyCredential(account, _AZURITE_KEY)
         raise StoreAccessDeniedError(
             f"{location}: emulator endpoint for account {account!r} but no key: set AZURE_STORAGE_KEY "
-            f"to the account key (Azurite's default account is {AZURITE_ACCOUNT})",
+            "or AZURE_STORAGE_CONNECTION_STRING with the account key (Azurite's default account "
+            f"is {AZURITE_ACCOUNT})",
             location,
         )
     try:
@@ -691,6 +696,17 @@ def _azure_credential(location: StoreLocation) -> Any:
             location,
         ) from exc
     return DefaultAzureCredential()
+
+
+def _connection_string_key(connection_string: str, account: str) -> str | None:
+    parts: dict[str, str] = {}
+    for part in connection_string.split(";"):
+        name, separator, value = part.partition("=")  # values (base64 keys) may contain '='
+        if separator:
+            parts[name.strip()] = value.strip()
+    if parts.get("AccountName") == account:
+        return parts.get("AccountKey") or None
+    return None
 
 
 def _inventory_azure(
