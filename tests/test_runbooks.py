@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import re
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -267,6 +268,8 @@ def failover_problems(command: Command) -> list[str]:
         with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
             namespace = parser.parse_args(argv)
     except SystemExit as exc:
+        if exc.code == 0:  # --help
+            return []
         message = stderr.getvalue().strip().splitlines()
         return [
             f"{command.where()}\n  does not parse with cutover.cli.build_parser() (exit {exc.code}): "
@@ -587,3 +590,67 @@ def test_config_checks_catch_unknown_keys_plain_secrets_and_invalid_values() -> 
     ]
     assert config_value_problems(moved) == []
     assert config_value_problems(moved[1:2])  # eastus is no aws region while the stack is on aws
+
+
+# --- kubectl names ------------------------------------------------------------------------------------
+
+
+def kubectl_problems(command: Command) -> list[str]:
+    """Namespaces, workload names and node labels a kubectl line uses exist in the components."""
+    from components.inference_cluster.args import GPU_POOL, GPU_TYPE_LABEL, NAMESPACE, POOL_LABEL, SYSTEM_POOL
+    from components.inference_cluster.workload import SERVER_NAME
+    from components.object_store.args import CrossCloudReplicationArgs
+    from components.object_store.replication import CRONJOB_NAME
+
+    replication = {f.name: f.default for f in fields(CrossCloudReplicationArgs)}
+    namespaces = {NAMESPACE, str(replication["namespace"])}
+    workloads = {"deployment": {SERVER_NAME}, "cronjob": {CRONJOB_NAME}}
+    labels: dict[str, set[str] | None] = {POOL_LABEL: {GPU_POOL, SYSTEM_POOL}, GPU_TYPE_LABEL: None}
+    words = [_substitute(w) for w in command.argv[1:]]
+    problems: list[str] = []
+
+    def bad(what: str, got: str, known: object) -> None:
+        problems.append(f"{command.where()}\n  {what} {got!r} is not in the components (known: {known})")
+
+    namespace = _flag_value(words, "-n", "--namespace")
+    if namespace is not None and namespace not in namespaces:
+        bad("namespace", namespace, sorted(namespaces))
+    for i, word in enumerate(words):
+        # deployment/NAME, cronjob/NAME, also inside --from=cronjob/NAME
+        kind, _, name = word.rpartition("=")[2].partition("/")
+        if name and kind in workloads and name not in workloads[kind]:
+            bad(kind, name, sorted(workloads[kind]))
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if word in ("-l", "--selector", "-L", "--label-columns") and after:
+            key, _, value = after.partition("=")
+            allowed = labels.get(key)
+            if key not in labels:
+                bad("node label", key, sorted(labels))
+            elif value and allowed is not None and value not in allowed:
+                bad(f"value of {key}", value, sorted(allowed))
+    # `kubectl patch cronjob NAME`: a kind followed by a separate name.
+    with_values = ("-n", "--namespace", "--kubeconfig", "-c", "-l", "-L", "-p", "-o", "--tail", "--sort-by")
+    positional = _positionals(words, with_values)
+    for kind, name in itertools.pairwise(positional):
+        if kind in workloads and name not in workloads[kind]:
+            bad(kind, name, sorted(workloads[kind]))
+    return problems
+
+
+@pytest.mark.parametrize("page", documents())
+def test_kubectl_names_match_the_components(page: str) -> None:
+    commands = [c for c in commands_in(RUNBOOKS / page) if c.argv[0] == "kubectl"]
+    problems = [p for c in commands for p in kubectl_problems(c)]
+    assert not problems, "\n".join(problems)
+
+
+def test_kubectl_check_catches_a_wrong_namespace_workload_or_label() -> None:
+    def command(text: str) -> Command:
+        return Command("sample.md", 5, text, tuple(shlex.split(text)))
+
+    good = "kubectl -n inference rollout restart deployment/inference-server"
+    assert kubectl_problems(command(good)) == []
+    assert kubectl_problems(command("kubectl -n default get pods"))
+    assert kubectl_problems(command("kubectl -n inference rollout restart deployment/vllm"))
+    assert kubectl_problems(command("kubectl -n model-replication patch cronjob replicate -p {}"))
+    assert kubectl_problems(command("kubectl get nodes -l inference-failover/pool=gpus"))
