@@ -31,6 +31,8 @@ class SideInfo:
     outputs: Mapping[str, Any]
     model_name: str | None
     model_path: str | None
+    store_endpoint: str | None = None
+    """Object-store endpoint override (S3-compatible gateway or emulator); None = the cloud's own."""
 
     @property
     def endpoint_url(self) -> str | None:
@@ -74,7 +76,9 @@ def read_states(ops: StackOps, stacks: Mapping[str, str]) -> dict[Side, StackSta
     return {side: read_state(ops, side, stacks[side]) for side in SIDES}
 
 
-def load_sides(ops: StackOps, stacks: Mapping[str, str]) -> dict[Side, SideInfo]:
+def load_sides(
+    ops: StackOps, stacks: Mapping[str, str], store_endpoints: Mapping[str, str | None] | None = None
+) -> dict[Side, SideInfo]:
     sides: dict[Side, SideInfo] = {}
     for side in SIDES:
         stack = stacks[side]
@@ -85,6 +89,7 @@ def load_sides(ops: StackOps, stacks: Mapping[str, str]) -> dict[Side, SideInfo]
             outputs=ops.outputs(stack),
             model_name=ops.get_config(stack, "modelName"),
             model_path=ops.get_config(stack, "modelPath"),
+            store_endpoint=(store_endpoints or {}).get(side),
         )
     return sides
 
@@ -125,8 +130,12 @@ def store_parity(source: SideInfo, target: SideInfo) -> ParityResult:
         return ParityResult(False, False, f"the object-store verifier is not installed ({exc})")
     try:
         report = verify_parity(
-            StoreLocation.from_descriptor(dict(source.model_store), prefix=source.model_path or ""),
-            StoreLocation.from_descriptor(dict(target.model_store), prefix=target.model_path or ""),
+            StoreLocation.from_descriptor(
+                dict(source.model_store), prefix=source.model_path or "", endpoint_url=source.store_endpoint
+            ),
+            StoreLocation.from_descriptor(
+                dict(target.model_store), prefix=target.model_path or "", endpoint_url=target.store_endpoint
+            ),
         )
     except Exception as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

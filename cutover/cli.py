@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--poll-interval-seconds", type=float, default=2.0, help="between retries (default: 2)"
     )
     parser.add_argument("--dns-samples", type=int, default=5, help="DNS queries per check (default: 5)")
+    for side in ("primary", "standby"):
+        parser.add_argument(
+            f"--{side}-store-endpoint",
+            metavar="URL",
+            help=f"object-store endpoint of the {side} model store for parity checks "
+            "(S3-compatible gateway or emulator; default: the cloud's own)",
+        )
 
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -165,6 +172,10 @@ class Context:
     def journal_path(self) -> Path:
         return self.args.journal or self.args.workdir / DEFAULT_NAME
 
+    @property
+    def store_endpoints(self) -> dict[str, str | None]:
+        return {"primary": self.args.primary_store_endpoint, "standby": self.args.standby_store_endpoint}
+
     def say(self, message: str) -> None:
         (self.err if self.json else self.out).print(escape(message), highlight=False)
 
@@ -195,6 +206,7 @@ class Context:
             poll_interval_seconds=self.args.poll_interval_seconds,
             soak_seconds=getattr(self.args, "soak_seconds", 0.0),
             skip_store_parity=getattr(self.args, "skip_store_parity", False),
+            store_endpoints=self.store_endpoints,
             **overrides,
         )
 
@@ -239,7 +251,7 @@ def _plan_dict(steps: Sequence[Step]) -> list[dict[str, Any]]:
 
 
 def cmd_status(ctx: Context) -> int:
-    sides = load_sides(ctx.ops(write=False), ctx.stacks)
+    sides = load_sides(ctx.ops(write=False), ctx.stacks, ctx.store_endpoints)
     report = status(sides, ctx.args.dns_server, ctx.args.skip_store_parity, dns_samples=ctx.args.dns_samples)
     if ctx.json:
         ctx.emit(report.to_dict())
@@ -291,7 +303,7 @@ class _ReportedError(Exception):
 
 
 def cmd_replication(ctx: Context) -> int:
-    sides = load_sides(ctx.ops(write=False), ctx.stacks)
+    sides = load_sides(ctx.ops(write=False), ctx.stacks, ctx.store_endpoints)
     result = store_parity(sides["primary"], sides["standby"])
     if ctx.json:
         ctx.emit(result.to_dict())
@@ -476,7 +488,10 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
 
 def run(argv: Sequence[str] | None = None, ops: StackOps | None = None) -> int:
     """Parse `argv` and run the command; returns the exit code. `ops` replaces the stack access."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, or a usage error already printed by argparse
+        return int(exit_.code or 0) if isinstance(exit_.code, int | None) else int(ExitCode.USAGE)
     out = Console(highlight=False, soft_wrap=False, width=160 if not sys.stdout.isatty() else None)
     err = Console(stderr=True, highlight=False, width=160 if not sys.stderr.isatty() else None)
     ctx = Context(args, out, err, ops)

@@ -58,6 +58,8 @@ class Settings:
     """After each traffic shift verifies, keep probing the target this long before the next."""
     skip_store_parity: bool = False
     """Pre-checks skip object-store parity (e.g. the primary cloud is down and cannot be listed)."""
+    store_endpoints: Mapping[str, str | None] = field(default_factory=dict)
+    """side -> object-store endpoint override (S3-compatible gateway or emulator)."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ class Runner:
     @property
     def sides(self) -> dict[Side, SideInfo]:
         if self._sides is None:
-            self._sides = load_sides(self.ops, self.stacks)
+            self._sides = load_sides(self.ops, self.stacks, self.settings.store_endpoints)
         return self._sides
 
     def plan(self, spec: RunSpec, hold_seconds: float = 0.0) -> list[Step]:

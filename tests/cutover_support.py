@@ -23,8 +23,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import dns.resolver
+import pytest
 import yaml
 
+from cutover import cli
 from cutover.stack_ops import PROJECT, ApplySummary
 from tests.dns_server import PowerDns
 
@@ -233,14 +236,31 @@ class Sides:
 _next_host = iter(range(2, 250))
 
 
-def make_sides(dns: PowerDns) -> Iterator[Sides]:
-    """Generator for a fixture: fresh servers on fresh loopback addresses and a fresh zone."""
+@pytest.fixture
+def sides(powerdns: PowerDns) -> Iterator[Sides]:
+    """Fresh model servers on fresh loopback addresses, a fresh zone, the shipped stack config."""
     primary = ModelServer(f"127.0.0.{next(_next_host)}")
     standby = ModelServer(f"127.0.0.{next(_next_host)}")
-    zone = dns.new_zone()
-    stacks = SimulatedStacks(dns, f"api.{zone}", {"primary": primary, "standby": standby})
+    zone = powerdns.new_zone()
+    stacks = SimulatedStacks(powerdns, f"api.{zone}", {"primary": primary, "standby": standby})
     try:
-        yield Sides(dns, primary, standby, stacks)
+        yield Sides(powerdns, primary, standby, stacks)
     finally:
         primary.stop()
         standby.stop()
+
+
+def run(sides: Sides, journal: Path, *command: str, **timing: float) -> int:
+    """Run the `failover` CLI against the simulated stacks; returns the exit code."""
+    return cli.run(sides.argv(*command, journal=journal, **timing), ops=sides.stacks)
+
+
+def answers(sides: Sides, samples: int = 12) -> set[str]:
+    """Every address PowerDNS answers for the service name over `samples` queries."""
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = ["127.0.0.1"]
+    resolver.port = sides.dns.dns_port
+    found: set[str] = set()
+    for _ in range(samples):
+        found.update(r.address for r in resolver.resolve(sides.stacks.fqdn, "A"))
+    return found

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import itertools
+import os
 import secrets
 import shutil
 import signal
@@ -232,9 +233,15 @@ class PowerDns:
 
 @pytest.fixture(scope="session")
 def powerdns() -> Iterator[PowerDns]:
-    """A running PowerDNS for the whole session; skips (with the install command) if absent."""
+    """A running PowerDNS for the whole session.
+
+    Skips (with the install command) when PowerDNS is not installed; fails instead when CI or
+    REQUIRE_DNS_SERVER is set, so CI can never silently skip the DNS tests.
+    """
     reason = missing_reason()
     if reason is not None:
+        if os.environ.get("CI") or os.environ.get("REQUIRE_DNS_SERVER"):
+            pytest.fail(f"{reason} (CI/REQUIRE_DNS_SERVER is set, so this is an error, not a skip)")
         pytest.skip(reason)
     with PowerDns() as server:
         yield server

@@ -9,46 +9,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from cutover import cli
 from cutover.errors import ExitCode
 from cutover.journal import Journal
-from tests.cutover_support import InjectedCrash, Sides, make_sides, shipped_config
-from tests.dns_server import PowerDns, missing_reason
-
-pytestmark = pytest.mark.skipif(missing_reason() is not None, reason=missing_reason() or "")
-
-
-@pytest.fixture(scope="module")
-def powerdns() -> Iterator[PowerDns]:
-    with PowerDns() as server:
-        yield server
-
-
-@pytest.fixture
-def sides(powerdns: PowerDns) -> Iterator[Sides]:
-    yield from make_sides(powerdns)
-
-
-def run(sides: Sides, journal: Path, *command: str, **timing: float) -> int:
-    return cli.run(sides.argv(*command, journal=journal, **timing), ops=sides.stacks)
-
-
-def answers(sides: Sides, samples: int = 12) -> set[str]:
-    import dns.resolver
-
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers = ["127.0.0.1"]
-    resolver.port = sides.dns.dns_port
-    found: set[str] = set()
-    for _ in range(samples):
-        found.update(r.address for r in resolver.resolve(sides.stacks.fqdn, "A"))
-    return found
-
+from tests.cutover_support import InjectedCrash, Sides, answers, run, shipped_config
+from tests.cutover_support import sides as sides  # noqa: PLC0414 (pytest fixture)
+from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
 
 EXECUTE = ("execute", "--to", "standby", "--yes", "--soak-seconds", "0", "--skip-store-parity")
 

@@ -1,0 +1,194 @@
+"""Cutover plans from the shipped stack files: order, minimal changes, exact undo."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from cutover.checks import read_states
+from cutover.errors import UsageError
+from cutover.plan import (
+    Side,
+    StackState,
+    Step,
+    parse_percents,
+    plan_cutover,
+    plan_drill,
+    plan_undo,
+    serving_side,
+)
+from cutover.stack_ops import FileStackOps
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS = {"primary": "primary", "standby": "standby"}
+
+
+def shipped_states() -> dict[Side, StackState]:
+    return read_states(FileStackOps(ROOT, {}), STACKS)
+
+
+def apply_steps(states: Mapping[Side, StackState], steps: Sequence[Step]) -> dict[Side, StackState]:
+    """The states once every change of `steps` is made (checking each change's `before`)."""
+    now = dict(states)
+    for step in steps:
+        for change in step.changes:
+            assert now[change.side].raw(change.key) == change.before, f"{step.id}: stale before in {change}"
+            now[change.side] = now[change.side].with_value(change.key, change.after)
+    return now
+
+
+def test_shipped_stacks_have_the_primary_serving() -> None:
+    states = shipped_states()
+
+    assert serving_side(states) == "primary"
+    assert states["standby"].effective_capacity == "warm"
+    assert states["primary"].effective_routing == "failover"
+
+
+def test_cutover_to_standby_orders_scale_up_routing_shifts_then_demotion() -> None:
+    steps, after = plan_cutover(shipped_states(), "standby", (10, 50, 100))
+
+    assert [s.id for s in steps] == [
+        "precheck",
+        "scale-up",
+        "routing",
+        "shift-10",
+        "shift-50",
+        "shift-100",
+        "demote",
+    ]
+    assert [c.describe() for c in steps[1].changes] == ["standby: capacity warm -> full"]
+    assert [c.describe() for c in steps[2].changes] == [
+        "standby: dnsRouting (unset) -> weighted",
+        "primary: dnsRouting (unset) -> weighted",
+    ]
+    assert [dict(s.weights) for s in steps[3:6]] == [
+        {"primary": 90, "standby": 10},
+        {"primary": 50, "standby": 50},
+        {"primary": 0, "standby": 100},
+    ]
+    assert [c.describe() for c in steps[-1].changes] == ["primary: capacity full -> warm"]
+    assert serving_side(after) == "standby"
+    assert after["primary"].effective_capacity == "warm"
+
+
+def test_each_shift_applies_the_stack_gaining_traffic_first() -> None:
+    steps, _ = plan_cutover(shipped_states(), "standby", (10, 50, 100))
+    shifts = [s for s in steps if s.kind == "shift"]
+
+    assert {s.applies for s in shifts} == {("standby", "primary")}
+    assert [a.describe() for a in shifts[0].actions()] == [
+        "pulumi config set standby: trafficWeight (unset) -> 10",
+        "pulumi up -s standby",
+        "pulumi config set primary: trafficWeight (unset) -> 90",
+        "pulumi up -s primary",
+    ]
+    back, _ = plan_cutover(apply_steps(shipped_states(), steps), "primary", (25, 100))
+    assert {s.applies for s in back if s.kind == "shift"} == {("primary", "standby")}
+
+
+def test_failback_after_cutover_restores_the_shipped_config_exactly() -> None:
+    shipped = shipped_states()
+    out, after = plan_cutover(shipped, "standby", (10, 50, 100))
+    back, home = plan_cutover(after, "primary", (10, 50, 100))
+
+    assert apply_steps(apply_steps(shipped, out), back) == shipped == home
+    assert [s.id for s in back] == [
+        "precheck",
+        "scale-up",
+        "shift-10",
+        "shift-50",
+        "shift-100",
+        "restore-routing",
+        "demote",
+    ]
+
+
+def test_plan_continues_from_a_partial_shift() -> None:
+    states = dict(shipped_states())
+    sides: tuple[Side, ...] = ("primary", "standby")
+    for side in sides:
+        states[side] = states[side].with_value("dnsRouting", "weighted").with_value("trafficWeight", "50")
+    states["standby"] = states["standby"].with_value("capacity", "full")
+
+    steps, _ = plan_cutover(states, "standby", (10, 50, 100))
+
+    assert [s.id for s in steps] == ["precheck", "shift-100", "demote"]
+
+
+def test_plan_to_the_side_already_serving_only_checks() -> None:
+    steps, after = plan_cutover(shipped_states(), "primary")
+
+    assert [s.id for s in steps] == ["precheck"]
+    assert after == shipped_states()
+
+
+def test_drill_plan_goes_out_holds_and_comes_back() -> None:
+    steps = plan_drill(shipped_states(), (50, 100), hold_seconds=30)
+
+    ids = [s.id for s in steps]
+    assert ids[: ids.index("hold")] == [
+        "cutover/precheck",
+        "cutover/scale-up",
+        "cutover/routing",
+        "cutover/shift-50",
+        "cutover/shift-100",
+        "cutover/demote",
+    ]
+    assert ids[ids.index("hold") + 1 :][-2:] == ["failback/restore-routing", "failback/demote"]
+    assert steps[ids.index("hold")].hold_seconds == 30
+    assert apply_steps(shipped_states(), steps) == shipped_states()
+
+
+def test_undo_of_completed_steps_restores_previous_values_newest_first() -> None:
+    steps, _ = plan_cutover(shipped_states(), "standby", (10, 50, 100))
+    done = [a.id for s in steps[:5] for a in s.actions()]  # through shift-50
+
+    undo = plan_undo(steps, done)
+
+    assert [s.id for s in undo] == ["undo/shift-10+shift-50", "undo/routing", "undo/scale-up"]
+    assert [a.describe() for a in undo[0].actions()] == [
+        "pulumi config rm primary: trafficWeight 50 -> (unset)",
+        "pulumi up -s primary",
+        "pulumi config rm standby: trafficWeight 50 -> (unset)",
+        "pulumi up -s standby",
+    ]
+    after = apply_steps(apply_steps(shipped_states(), steps[:5]), undo)
+    assert after == shipped_states()
+
+
+def test_undo_of_a_half_done_step_reverts_only_what_was_done() -> None:
+    steps, _ = plan_cutover(shipped_states(), "standby", (10, 100))
+    shift = next(s for s in steps if s.id == "shift-10")
+    done = [a.id for s in steps[: steps.index(shift)] for a in s.actions()]
+    done += [a.id for a in shift.actions()[:3]]  # standby set+up, primary set, no primary up
+
+    undo = plan_undo(steps, done)
+
+    assert [a.describe() for a in undo[0].actions()] == [
+        "pulumi config rm standby: trafficWeight 10 -> (unset)",
+        "pulumi up -s standby",
+        "pulumi config rm primary: trafficWeight 90 -> (unset)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("10,50", "must end at 100"),
+        ("50,10,100", "must rise strictly"),
+        ("0,100", "must rise strictly, each between 1 and 100"),
+        ("ten,100", "comma-separated integers"),
+    ],
+)
+def test_steps_option_rejects_what_would_not_move_all_traffic(text: str, problem: str) -> None:
+    with pytest.raises(UsageError, match=problem) as caught:
+        parse_percents(text)
+    assert "--steps 10,50,100" in caught.value.fix
+
+
+def test_steps_option_accepts_a_single_jump() -> None:
+    assert parse_percents("100") == (100,)
+    assert parse_percents("5, 25, 100") == (5, 25, 100)
