@@ -8,16 +8,18 @@ would really create, not on a hand-built component.
 from __future__ import annotations
 
 import json
+import re
+from functools import cache
 from typing import Any
 
 import pytest
 
-from components.secrets_vault.azure import KEY_VAULT_SECRETS_USER_ROLE_ID
+from components.secrets_vault.azure import KEY_VAULT_SECRETS_USER_ROLE_ID, key_vault_name
 from infra import outputs
 from infra.config import ConfigError, StackConfig
 from infra.harness import ProgramRun, Registered, run_stack
 from infra.mocks import AZURE_TENANT
-from tests.support import CLOUDS, PAIR_IDS, PAIRS, TEST_SECRETS, pair
+from tests.support import CLOUDS, PAIR_IDS, PAIRS, PROFILES, TEST_SECRETS, pair
 
 VAULT_TYPE_PREFIX = "inference-failover:secrets_vault:"
 SECRET_TYPE = {
@@ -223,6 +225,59 @@ def test_secret_value_sits_only_in_the_secret_inputs_of_the_vault(primary: str, 
         }
         assert carriers == {(holder_type, value_key)}
         assert value not in json.dumps(run.outputs[outputs.SECRET_IDS])
+
+
+TWO_SECRETS = {"apiKey": "test-api-key-value", "hfToken": "test-hf-token-value"}
+
+
+@cache
+def with_two_secrets(cloud: str) -> ProgramRun:
+    """The shipped primary moved to `cloud`, provisioning two secrets instead of one."""
+    overrides = {**PROFILES[cloud], "secretNames": sorted(TWO_SECRETS)}
+    return run_stack("primary", overrides=overrides, secrets=TWO_SECRETS)
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_every_listed_secret_gets_its_own_secret_version_and_read_grant(cloud: str) -> None:
+    run = with_two_secrets(cloud)
+    refs = run.outputs[outputs.SECRET_IDS]
+    secrets = secrets_by_name(run)
+    assert set(refs) == set(secrets) == set(TWO_SECRETS)
+    holder_type, value_key = VALUE_HOLDER[cloud]
+    held = {}
+    for holder in children(run, holder_type):
+        assert value_key in holder.secret_inputs
+        value = holder.inputs[value_key]
+        held[holder.name] = value["value"] if cloud == "azure" else value
+    assert sorted(held.values()) == sorted(TWO_SECRETS.values())
+    grant_type, grant_target = {
+        "aws": ("aws:iam/rolePolicy:RolePolicy", None),
+        "gcp": ("gcp:secretmanager/secretIamMember:SecretIamMember", "secretId"),
+        "azure": ("azure-native:authorization:RoleAssignment", "scope"),
+    }[cloud]
+    grants = children(run, grant_type)
+    if grant_target is None:
+        statements = only(grants).inputs["policy"]["Statement"]
+        arns = sorted(s.outputs["arn"] for s in secrets.values())
+        reads = [st["Resource"] for st in statements if st["Action"] == "secretsmanager:GetSecretValue"]
+        [decrypt] = [st for st in statements if st["Action"] == "kms:Decrypt"]
+        assert sorted(reads) == arns
+        assert sorted(decrypt["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"]) == arns
+    else:
+        key = "secretId" if cloud == "gcp" else "id"
+        targets = sorted(g.inputs[grant_target] for g in grants)
+        assert targets == sorted(s.outputs[key] for s in secrets.values())
+
+
+def test_key_vault_names_fit_24_characters_and_differ_per_subscription() -> None:
+    long_stack = "inference-failover-production-eu-west-standby"
+    name = key_vault_name(long_stack, "westeurope", "sub-a")
+    assert len(name) == 24
+    assert re.fullmatch(r"kv-[a-z0-9-]+-[0-9a-f]{8}", name) and "--" not in name
+    assert name == key_vault_name(long_stack, "westeurope", "sub-a")
+    assert name != key_vault_name(long_stack, "westeurope", "sub-b")
+    assert name != key_vault_name(long_stack, "northeurope", "sub-a")
+    assert key_vault_name("Prod_Stack", "eastus", "sub-a").startswith("kv-prod-stack-")
 
 
 # --- read access ----------------------------------------------------------------------------
