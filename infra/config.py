@@ -59,6 +59,7 @@ KNOWN_KEYS: Final = frozenset(
         "primaryStack",
         "primaryCloud",
         "replicationIntervalMinutes",
+        "replicationPaused",
     }
 )
 
@@ -146,6 +147,8 @@ class StackConfig:
     primary_stack: str | None
     primary_cloud: Cloud | None
     replication_interval_minutes: int
+    replication_paused: bool = False
+    """Standby only: copying from the primary is suspended (CronJob suspended / transfer job disabled)."""
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -418,6 +421,14 @@ def parse_config(
             "a standby on the primary's own cloud shares its failure domain; pick another cloud",
         )
     interval = r.integer("replicationIntervalMinutes", low=5, high=1440, default=15)
+    paused = r.choice("replicationPaused", ("false", "true"), required=False) == "true"
+    if paused and role == "primary":
+        r.problem(
+            "replicationPaused",
+            True,
+            "unset on a primary stack (replication runs in the standby)",
+            f"remove it from Pulumi.{stack}.yaml",
+        )
 
     if role == "primary" and weight == 0:
         warnings.append("trafficWeight is 0 on the primary: it serves only when the standby is unhealthy")
@@ -458,6 +469,7 @@ def parse_config(
         primary_stack=primary_stack if role == "standby" else None,
         primary_cloud=primary_cloud if role == "standby" else None,
         replication_interval_minutes=interval,
+        replication_paused=paused,
         warnings=tuple(warnings),
     )
 

@@ -78,6 +78,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
                 source_provider=providers.provider(cfg.primary_cloud),
                 interval_minutes=cfg.replication_interval_minutes,
                 target_cluster=cluster,
+                paused=cfg.replication_paused,
             ),
         )
 
