@@ -22,7 +22,7 @@ from rich.table import Table
 from cutover.checks import load_sides, status, store_parity
 from cutover.dns_check import parse_server
 from cutover.errors import CutoverError, ExitCode, PrecheckFailed, Unhealthy, UsageError
-from cutover.journal import DEFAULT_NAME, FINISHED, Journal, RunSpec, require_journal
+from cutover.journal import DEFAULT_NAME, FINISHED, Journal, RunSpec, require_journal, run_lock
 from cutover.plan import DEFAULT_PERCENTS, Step, parse_percents
 from cutover.probes import API_KEY_ENV
 from cutover.runner import Runner, Settings, timings
@@ -357,9 +357,9 @@ def _run(ctx: Context, spec: RunSpec) -> int:
         runner = Runner(
             ctx.ops(write=False), ctx.stacks, ctx.journal_path, settings=ctx.settings(), say=ctx.say
         )
-        journal = Journal.load(ctx.journal_path)
+        journal = runner.resumable(spec)
         done: Callable[[str], bool] = _never
-        if journal is not None and journal.status == "running" and journal.spec == spec:
+        if journal is not None:
             resuming, steps, done = True, journal.plan, journal.is_step_completed
         else:
             resuming, steps, done = False, runner.plan(spec, hold), _never
@@ -394,6 +394,11 @@ def _run(ctx: Context, spec: RunSpec) -> int:
         return int(ExitCode.OK)
 
     runner = ctx.runner(write=True)
+    with run_lock(ctx.journal_path):
+        return _run_locked(ctx, runner, spec, hold)
+
+
+def _run_locked(ctx: Context, runner: Runner, spec: RunSpec, hold: float) -> int:
     journal, resumed = runner.open_run(spec, lambda: runner.plan(spec, hold))
     if not resumed:
         steps = journal.plan
@@ -443,6 +448,15 @@ def cmd_resume(ctx: Context) -> int:
             ctx.emit({"run_id": journal.run_id, "status": journal.status, "resumed": False})
         return int(ExitCode.OK)
     runner = ctx.runner(write=True)
+    with run_lock(ctx.journal_path):
+        return _resume_locked(ctx, runner, journal)
+
+
+def _resume_locked(ctx: Context, runner: Runner, journal: Journal) -> int:
+    journal = require_journal(ctx.journal_path, "resume")  # re-read under the lock
+    if journal.status in FINISHED:
+        ctx.say(f"run {journal.run_id} finished while waiting: {journal.status}")
+        return int(ExitCode.OK)
     if journal.status == "rolling-back":
         runner.rollback(journal, reason="resumed")
         return _finish(
@@ -468,7 +482,9 @@ def cmd_rollback(ctx: Context) -> int:
             ctx.out.print("dry run: nothing was changed")
         return int(ExitCode.OK)
     runner = ctx.runner(write=True)
-    undo = runner.rollback(journal, reason="requested with `failover rollback`")
+    with run_lock(ctx.journal_path):
+        journal = require_journal(ctx.journal_path, "roll back")  # re-read under the lock
+        undo = runner.rollback(journal, reason="requested with `failover rollback`")
     if ctx.json:
         ctx.emit({"run_id": journal.run_id, "status": journal.status, "undo": _plan_dict(undo)})
     return int(ExitCode.OK)

@@ -27,7 +27,10 @@ DEFAULT_TIMEOUT_SECONDS = 2.0
 
 def parse_server(text: str) -> tuple[str, int]:
     """`HOST`, `HOST:PORT` or `[IPv6]:PORT` -> (address, port)."""
-    fix = "pass --dns-server as an IP address with an optional port, e.g. 8.8.8.8 or 127.0.0.1:5353"
+    fix = (
+        "pass --dns-server as an IP address with an optional port, e.g. 127.0.0.1:5353; to ask the "
+        "zone's authority directly use its address: dig +short $(dig +short NS <zone> | head -1)"
+    )
     host, port = text, 53
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")

@@ -11,11 +11,12 @@ plan and its progress.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import tempfile
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -233,6 +234,34 @@ class Journal:
         self.data["rollback"]["completed_at"] = now_iso()
         self.data["status"] = "rolled-back"
         self.save()
+
+
+@contextlib.contextmanager
+def run_lock(path: Path) -> Iterator[None]:
+    """Hold `<journal>.lock` while changing stacks, so two runs on this machine never interleave.
+
+    (Runs from different machines are kept apart by Pulumi's own per-stack update lock.)
+    """
+    lock_path = path.with_name(path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise JournalConflict(
+                f"another failover run holds {lock_path} (pid {holder})",
+                "wait for it to finish (or stop it; its journal lets `failover resume` continue)",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def require_journal(path: Path, purpose: str) -> Journal:

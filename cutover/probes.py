@@ -110,7 +110,9 @@ def probe_side(
                 problems.append(f"GET {base}/v1/models answered {response.status_code}, expected 200")
             else:
                 models = _model_ids(response)
-                if expected_model is not None and expected_model not in models:
+                if expected_model is None:
+                    problems.append("the stack config has no modelName to look for on /v1/models")
+                elif expected_model not in models:
                     shown = ", ".join(models) or "nothing"
                     problems.append(f"{base}/v1/models lists {shown}, not {expected_model}")
         except httpx.HTTPError as exc:

@@ -140,27 +140,35 @@ class Runner:
 
     # --- journal handling ------------------------------------------------------------------
 
+    def resumable(self, spec: RunSpec) -> Journal | None:
+        """The unfinished journal of this same run, None if there is none; a different one conflicts."""
+        journal = Journal.load(self.journal_path)
+        if journal is None or journal.status in FINISHED:
+            return None
+        if journal.status == "rolling-back":
+            raise JournalConflict(
+                f"journal {self.journal_path} holds run {journal.run_id} ({journal.spec.describe()}) "
+                "whose rollback did not finish",
+                "finish it with `failover rollback`, then start again",
+            )
+        if journal.spec != spec:
+            raise JournalConflict(
+                f"journal {self.journal_path} holds unfinished run {journal.run_id} "
+                f"({journal.spec.describe()}), not {spec.describe()}",
+                "continue it with `failover resume`, undo it with `failover rollback`, or, if you are "
+                f"sure nothing is in progress, move the file away (mv {self.journal_path} "
+                f"{self.journal_path}.old)",
+            )
+        return journal
+
     def open_run(self, spec: RunSpec, plan: Callable[[], list[Step]]) -> tuple[Journal, bool]:
         """The journal for `spec`: the unfinished one if it is the same run, else a new one."""
-        journal = Journal.load(self.journal_path)
-        if journal is not None and journal.status not in FINISHED:
-            if journal.status == "rolling-back":
-                raise JournalConflict(
-                    f"journal {self.journal_path} holds run {journal.run_id} ({journal.spec.describe()}) "
-                    "whose rollback did not finish",
-                    "finish it with `failover rollback`, then start again",
-                )
-            if journal.spec != spec:
-                raise JournalConflict(
-                    f"journal {self.journal_path} holds unfinished run {journal.run_id} "
-                    f"({journal.spec.describe()}), not {spec.describe()}",
-                    "continue it with `failover resume`, undo it with `failover rollback`, or, if you are "
-                    f"sure nothing is in progress, move the file away (mv {self.journal_path} "
-                    f"{self.journal_path}.old)",
-                )
-            return journal, True
+        journal = self.resumable(spec)
         if journal is not None:
-            journal.archive()
+            return journal, True
+        finished = Journal.load(self.journal_path)
+        if finished is not None:
+            finished.archive()
         states = read_states(self.ops, self.stacks)
         return Journal.create(
             self.journal_path, spec, plan(), {s: st.to_dict() for s, st in states.items()}
@@ -168,7 +176,7 @@ class Runner:
 
     # --- running ---------------------------------------------------------------------------
 
-    def run(self, journal: Journal, resumed: bool, hold_override: float | None = None) -> RunResult:
+    def run(self, journal: Journal, resumed: bool) -> RunResult:
         result = RunResult(journal, resumed)
         if resumed:
             self.say(f"resuming run {journal.run_id} ({journal.spec.describe()})")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cutover.errors import ExitCode
-from cutover.journal import Journal
+from cutover.journal import Journal, run_lock
 from tests.cutover_support import InjectedCrash, Sides, answers, run, shipped_config
 from tests.cutover_support import sides as sides  # noqa: PLC0414 (pytest fixture)
 from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
@@ -294,3 +294,61 @@ def test_status_exits_unhealthy_when_the_standby_serves_another_model(
     assert code == ExitCode.UNHEALTHY
     out = capsys.readouterr().out
     assert "lists mistral-7b-instruct, not llama-3.1-8b-instruct" in out
+
+
+def test_a_second_run_while_one_holds_the_lock_is_refused(
+    sides: Sides, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal_path = tmp_path / "j.json"
+    with run_lock(journal_path):
+        code = run(sides, journal_path, *EXECUTE)
+
+    assert code == ExitCode.JOURNAL_CONFLICT
+    assert sides.stacks.calls == []
+    assert f"another failover run holds {journal_path}.lock" in capsys.readouterr().err
+
+
+def test_dry_run_reports_a_conflicting_unfinished_run(sides: Sides, tmp_path: Path) -> None:
+    journal_path = tmp_path / "j.json"
+    sides.stacks.crash_at = 3
+    with pytest.raises(InjectedCrash):
+        run(sides, journal_path, *EXECUTE)
+
+    code = run(sides, journal_path, "execute", "--to", "primary", "--dry-run", "--skip-store-parity")
+
+    assert code == ExitCode.JOURNAL_CONFLICT
+    assert len(sides.stacks.calls) == 3
+
+
+def test_a_rollback_interrupted_by_a_crash_is_finished_by_resume_without_repeats(
+    sides: Sides, tmp_path: Path
+) -> None:
+    journal_path = tmp_path / "j.json"
+    shipped = {stack: dict(cfg) for stack, cfg in sides.stacks.config.items()}
+    sides.stacks.on_up = lambda stack: setattr(
+        sides.standby, "healthy", sides.stacks.applied["standby"].get("trafficWeight") != "50"
+    )
+    sides.stacks.crash_at = 16  # inside the automatic rollback, after the primary got its weight back
+
+    with pytest.raises(InjectedCrash):
+        run(sides, journal_path, *EXECUTE, verify_timeout_seconds=0.3)
+    interrupted = Journal.load(journal_path)
+    assert interrupted is not None and interrupted.status == "rolling-back"
+
+    assert run(sides, journal_path, "resume") == ExitCode.OK
+
+    assert sides.stacks.calls[14:] == [
+        ("rm", "primary", "trafficWeight"),
+        ("up", "primary"),
+        ("rm", "standby", "trafficWeight"),
+        ("up", "standby"),
+        ("rm", "primary", "dnsRouting"),
+        ("up", "primary"),
+        ("rm", "standby", "dnsRouting"),
+        ("up", "standby"),
+        ("set", "standby", "capacity", "warm"),
+        ("up", "standby"),
+    ]
+    assert sides.stacks.applied == shipped
+    finished = Journal.load(journal_path)
+    assert finished is not None and finished.status == "rolled-back"
