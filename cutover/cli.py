@@ -477,6 +477,8 @@ def cmd_rollback(ctx: Context) -> int:
         undo = Runner(ctx.ops(write=False), ctx.stacks, ctx.journal_path).undo_plan(journal)
         if ctx.json:
             ctx.emit({"dry_run": True, "run_id": journal.run_id, "undo": _plan_dict(undo)})
+        elif not undo:
+            ctx.out.print(f"run {journal.run_id} changed nothing that needs undoing")
         else:
             ctx.out.print(_plan_table(f"dry run: roll back run {journal.run_id}", undo, lambda sid: False))
             ctx.out.print("dry run: nothing was changed")
