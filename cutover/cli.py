@@ -11,7 +11,7 @@ import json
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -440,6 +440,9 @@ def cmd_drill(ctx: Context) -> int:
     return _run(ctx, _spec(ctx, "drill", "standby"))
 
 
+RESUMED_OPTIONS = frozenset({"soak_seconds", "skip_store_parity"})
+
+
 def cmd_resume(ctx: Context) -> int:
     journal = require_journal(ctx.journal_path, "resume")
     if journal.status in FINISHED:
@@ -447,7 +450,9 @@ def cmd_resume(ctx: Context) -> int:
         if ctx.json:
             ctx.emit({"run_id": journal.run_id, "status": journal.status, "resumed": False})
         return int(ExitCode.OK)
-    runner = ctx.runner(write=True)
+    # Carry on as the run was started (same soak, same parity decision).
+    settings = replace(ctx.settings(), **{k: v for k, v in journal.options.items() if k in RESUMED_OPTIONS})
+    runner = Runner(ctx.ops(write=True), ctx.stacks, ctx.journal_path, settings=settings, say=ctx.say)
     with run_lock(ctx.journal_path):
         return _resume_locked(ctx, runner, journal)
 

@@ -113,7 +113,13 @@ class Journal:
         return Journal(path, data)
 
     @staticmethod
-    def create(path: Path, spec: RunSpec, plan: Sequence[Step], states: Mapping[str, Any]) -> Journal:
+    def create(
+        path: Path,
+        spec: RunSpec,
+        plan: Sequence[Step],
+        states: Mapping[str, Any],
+        options: Mapping[str, Any] | None = None,
+    ) -> Journal:
         journal = Journal(
             path,
             {
@@ -124,6 +130,7 @@ class Journal:
                 "created_at": now_iso(),
                 "updated_at": now_iso(),
                 "states_before": dict(states),
+                "options": dict(options or {}),
                 "plan": [step.to_dict() for step in plan],
                 "done_actions": {},
                 "steps": {},
@@ -157,6 +164,11 @@ class Journal:
     @property
     def status(self) -> Status:
         return cast(Status, self.data["status"])
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """Run options (soak, parity skip) that `failover resume` carries on with."""
+        return cast(dict[str, Any], self.data.get("options") or {})
 
     @property
     def plan(self) -> list[Step]:

@@ -371,13 +371,18 @@ def plan_cutover(
     return steps, now
 
 
+def phase(step_id: str) -> str:
+    """The part of a run a step belongs to: 'cutover' or 'failback' in a drill, '' otherwise."""
+    return step_id.split("/", 1)[0] if "/" in step_id else ""
+
+
 def plan_drill(
     states: States, percents: Sequence[int] = DEFAULT_PERCENTS, hold_seconds: float = 120.0
 ) -> list[Step]:
     """Cut over to standby, hold while verifying, cut back to primary: one plan, one journal."""
     out, after = plan_cutover(states, "standby", percents, prefix="cutover/")
     hold = Step(
-        "hold",
+        "cutover/hold",
         "hold",
         f"hold on standby for {hold_seconds:g}s, verifying",
         "standby",

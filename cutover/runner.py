@@ -35,6 +35,7 @@ from cutover.plan import (
     Side,
     Step,
     other,
+    phase,
     plan_cutover,
     plan_drill,
     plan_undo,
@@ -170,9 +171,12 @@ class Runner:
         if finished is not None:
             finished.archive()
         states = read_states(self.ops, self.stacks)
-        return Journal.create(
-            self.journal_path, spec, plan(), {s: st.to_dict() for s, st in states.items()}
-        ), False
+        options = {
+            "soak_seconds": self.settings.soak_seconds,
+            "skip_store_parity": self.settings.skip_store_parity,
+        }
+        before: dict[str, Any] = {s: st.to_dict() for s, st in states.items()}
+        return Journal.create(self.journal_path, spec, plan(), before, options), False
 
     # --- running ---------------------------------------------------------------------------
 
@@ -313,18 +317,35 @@ class Runner:
         reason = "; ".join(f"{c.name}: {c.detail}" for c in failed)
         for check in failed:
             self.say(f"  FAIL {check.name}: {check.detail}")
-        if step.kind == "precheck" and not journal.done_actions:
-            journal.set_status("aborted", {"step": step.id, "reason": reason})
-            raise PrecheckFailed(
-                f"pre-checks failed, nothing was changed: {reason}",
+        if step.kind == "precheck":
+            fix = (
                 "see `failover status`; fix the target side (or pass --skip-store-parity if the stores "
-                "cannot be listed), then run the same command again",
+                "cannot be listed), then run the same command again"
+            )
+            if not journal.done_actions:
+                journal.set_status("aborted", {"step": step.id, "reason": reason})
+                raise PrecheckFailed(f"pre-checks failed, nothing was changed: {reason}", fix)
+            # A later phase's pre-check (a drill's failback): stay where traffic is now.
+            journal.data["failure"] = {"step": step.id, "reason": reason}
+            journal.save()
+            raise PrecheckFailed(
+                f"pre-checks of {step.id} failed: {reason}; traffic stays on {other(step.target)}",
+                f"fix {step.target}, then `failover resume`; or `failover rollback` to undo the run",
             )
         journal.data["failure"] = {"step": step.id, "reason": reason}
-        undone = self.rollback(journal, reason=f"verification of {step.id} failed")
+        # Undo the phase that failed: a drill's failback that fails leaves traffic on the standby
+        # it came from rather than sending it to the primary that just failed verification.
+        current = phase(step.id)
+        undone = self.rollback(
+            journal,
+            reason=f"verification of {step.id} failed",
+            undo=plan_undo([s for s in journal.plan if phase(s.id) == current], journal.done_actions),
+        )
+        where = serving_side(read_states(self.ops, self.stacks))
         raise VerifyFailedRolledBack(
             f"verification of step {step.id} failed ({reason}); rolled back automatically: "
-            + ("; ".join(s.title for s in undone) or "nothing had changed"),
+            + ("; ".join(s.title for s in undone) or "nothing had changed")
+            + (f"; traffic is on {where}" if where else ""),
             f"see `failover status`, fix {step.target}, then run the command again (it plans afresh)",
         )
 
@@ -334,8 +355,10 @@ class Runner:
             return existing
         return plan_undo(journal.plan, journal.done_actions)
 
-    def rollback(self, journal: Journal, reason: str) -> list[Step]:
-        undo = self.undo_plan(journal)
+    def rollback(self, journal: Journal, reason: str, undo: list[Step] | None = None) -> list[Step]:
+        """Undo the run (or the given undo steps), recording progress; resumable."""
+        if journal.rollback_plan is not None or undo is None:
+            undo = self.undo_plan(journal)
         journal.start_rollback(undo, reason)
         self.say(f"rolling back run {journal.run_id}: {reason}")
         try:

@@ -262,7 +262,7 @@ def test_drill_goes_to_standby_and_back_and_reports_rto(
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == "completed"
     assert set(report["timings"]["rto_seconds"]) == {"cutover", "failback"}
-    assert report["timings"]["steps_seconds"]["hold"] >= 0.2
+    assert report["timings"]["steps_seconds"]["cutover/hold"] >= 0.2
     assert {sides.standby.host} in seen_on_standby
     for stack in ("primary", "standby"):
         assert sides.stacks.applied[stack] == shipped_config(stack)
@@ -352,3 +352,50 @@ def test_a_rollback_interrupted_by_a_crash_is_finished_by_resume_without_repeats
     assert sides.stacks.applied == shipped
     finished = Journal.load(journal_path)
     assert finished is not None and finished.status == "rolled-back"
+
+
+DRILL = ("drill", "--yes", "--soak-seconds", "0", "--hold-seconds", "0", "--skip-store-parity")
+
+
+def test_drill_whose_failback_fails_verification_leaves_traffic_on_the_standby(
+    sides: Sides, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def primary_breaks_when_it_takes_traffic_back(stack: str) -> None:
+        if stack == "primary" and sides.stacks.applied["primary"].get("trafficWeight") == "10":
+            sides.primary.healthy = False
+
+    sides.stacks.on_up = primary_breaks_when_it_takes_traffic_back
+
+    code = run(sides, tmp_path / "d.json", *DRILL, verify_timeout_seconds=0.3)
+
+    assert code == ExitCode.VERIFY_FAILED_ROLLED_BACK
+    assert "traffic is on standby" in capsys.readouterr().err
+    applied = sides.stacks.applied
+    assert (applied["standby"]["trafficWeight"], applied["primary"]["trafficWeight"]) == ("100", "0")
+    assert (applied["standby"]["capacity"], applied["primary"]["capacity"]) == ("full", "warm")
+    assert answers(sides) == {sides.standby.host}
+
+
+def test_drill_waits_on_standby_when_the_primary_fails_its_failback_precheck(
+    sides: Sides, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal_path = tmp_path / "d.json"
+
+    def primary_dies_after_demotion(stack: str) -> None:
+        if stack == "primary" and sides.stacks.applied["primary"].get("capacity") == "warm":
+            sides.primary.healthy = False
+
+    sides.stacks.on_up = primary_dies_after_demotion
+    assert run(sides, journal_path, *DRILL) == ExitCode.PRECHECK_FAILED
+    assert "traffic stays on standby" in capsys.readouterr().err
+    assert answers(sides) == {sides.standby.host}
+    waiting = Journal.load(journal_path)
+    assert waiting is not None and waiting.status == "running"
+
+    sides.stacks.on_up = None
+    sides.primary.healthy = True
+    assert run(sides, journal_path, "resume") == ExitCode.OK
+
+    for stack in ("primary", "standby"):
+        assert sides.stacks.applied[stack] == shipped_config(stack)
+    assert answers(sides) == {sides.primary.host}

@@ -129,7 +129,7 @@ def test_drill_plan_goes_out_holds_and_comes_back() -> None:
     steps = plan_drill(shipped_states(), (50, 100), hold_seconds=30)
 
     ids = [s.id for s in steps]
-    assert ids[: ids.index("hold")] == [
+    assert ids[: ids.index("cutover/hold")] == [
         "cutover/precheck",
         "cutover/scale-up",
         "cutover/routing",
@@ -137,8 +137,8 @@ def test_drill_plan_goes_out_holds_and_comes_back() -> None:
         "cutover/shift-100",
         "cutover/demote",
     ]
-    assert ids[ids.index("hold") + 1 :][-2:] == ["failback/restore-routing", "failback/demote"]
-    assert steps[ids.index("hold")].hold_seconds == 30
+    assert ids[ids.index("cutover/hold") + 1 :][-2:] == ["failback/restore-routing", "failback/demote"]
+    assert steps[ids.index("cutover/hold")].hold_seconds == 30
     assert apply_steps(shipped_states(), steps) == shipped_states()
 
 
