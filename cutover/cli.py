@@ -195,8 +195,8 @@ class Context:
         return AutomationStackOps(self.args.workdir, files)
 
     def _pulumi_output(self, line: str) -> None:
-        if self.args.debug:
-            self.err.print(escape(line.rstrip()), highlight=False)
+        # `pulumi up` of a GPU pool takes minutes: show its progress (on stderr, so --json stays clean).
+        self.err.print(f"[dim]    | {escape(line.rstrip())}[/dim]", highlight=False)
 
     def settings(self, **overrides: Any) -> Settings:
         return Settings(
