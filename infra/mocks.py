@@ -108,4 +108,4 @@ class CloudMocks(pulumi.runtime.Mocks):
             raise NotImplementedError(
                 f"no mock answer for invoke {args.token}: add one with @answers_call in infra/mock_outputs/"
             )
-        return answer(args), None
+        return answer(args), []
