@@ -6,6 +6,7 @@ Expected endpoints are taken from each run's own `endpointHost` output, never ha
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -68,9 +69,14 @@ def scenario(authority: str, primary: str, standby: str, **both: Any) -> Scenari
     return Scenario(authority, primary, standby, items, items)
 
 
-@cache
 def primary_run(s: Scenario) -> ProgramRun:
-    return run_stack("primary", s.overrides("primary"), TEST_SECRETS)
+    return _primary(s.authority, s.primary, s.primary_extra)
+
+
+@cache
+def _primary(authority: str, cloud: str, extra: tuple[tuple[str, Any], ...]) -> ProgramRun:
+    # Keyed by the primary's own config, so scenarios differing only in the standby share it.
+    return run_stack("primary", Scenario(authority, cloud, cloud, extra).overrides("primary"), TEST_SECRETS)
 
 
 @cache
@@ -101,10 +107,11 @@ def endpoint(run: ProgramRun) -> str:
     return str(host)
 
 
-# Route 53 (aws). gcp -> azure: both endpoints are IPs, and the authority is neither stack's cloud.
-ROUTE53 = scenario("aws", "gcp", "azure")
-ROUTE53_ALIAS = scenario("aws", "aws", "gcp")
-ROUTE53_WEIGHTED = scenario("aws", "gcp", "azure", dnsRouting="weighted")
+# One pair per authority; Traffic Manager's (aws -> gcp) is neither stack's cloud. Route 53's
+# pair answers an AWS load balancer host name (primary) and a GCP IP (standby) under one name.
+# The Route 53 primary sets trafficWeight, which failover routing must ignore.
+ROUTE53 = Scenario("aws", "aws", "gcp", (("trafficWeight", 40),))
+ROUTE53_WEIGHTED = scenario("aws", "aws", "gcp", dnsRouting="weighted")
 TRAFFIC_MANAGER = scenario("azure", "aws", "gcp")
 TRAFFIC_MANAGER_WEIGHTED = scenario("azure", "aws", "gcp", dnsRouting="weighted")
 CLOUD_DNS = scenario("gcp", "azure", "gcp")
@@ -122,11 +129,7 @@ def weighted(s: Scenario) -> Scenario:
     )
 
 
-@pytest.mark.parametrize(
-    "s",
-    [ROUTE53, ROUTE53_ALIAS, TRAFFIC_MANAGER, CLOUD_DNS],
-    ids=["route53", "route53-alias", "azure", "gcp"],
-)
+@pytest.mark.parametrize("s", [ROUTE53, TRAFFIC_MANAGER, CLOUD_DNS], ids=["aws", "azure", "gcp"])
 def test_dns_resources_live_on_the_dns_authority_under_the_component(s: Scenario) -> None:
     for run in (primary_run(s), standby_run(s)):
         (component,) = [r for r in run.resources if r.type.startswith("inference-failover:dns:")]
@@ -147,27 +150,49 @@ def _route53(run: ProgramRun) -> tuple[Registered, Registered]:
 
 
 def test_route53_health_checks_probe_each_endpoint_with_configured_settings() -> None:
-    for run in (primary_run(ROUTE53), standby_run(ROUTE53)):
+    primary, standby = primary_run(ROUTE53), standby_run(ROUTE53)
+    for run in (primary, standby):
         check, record = _route53(run)
         assert check.inputs["type"] == "HTTP"
-        assert check.inputs["ipAddress"] == endpoint(run)
-        assert check.inputs["fqdn"] == "api.example.com"  # Host header sent to the IP
         assert check.inputs["resourcePath"] == PROBE["healthCheckPath"]
         assert check.inputs["port"] == PROBE["healthCheckPort"]
         assert check.inputs["requestInterval"] == PROBE["healthCheckIntervalSeconds"]
         assert check.inputs["failureThreshold"] == PROBE["healthCheckFailureThreshold"]
         assert record.inputs["healthCheckId"] == check.outputs["id"]
+    # The AWS load balancer is probed by its host name, the GCP IP by address.
+    primary_check, _ = _route53(primary)
+    assert primary_check.inputs["fqdn"] == endpoint(primary)
+    assert "ipAddress" not in primary_check.inputs
+    standby_check, _ = _route53(standby)
+    assert standby_check.inputs["ipAddress"] == endpoint(standby)
+    assert standby_check.inputs["fqdn"] == "api.example.com"  # the Host header sent to the IP
 
 
-def test_route53_records_answer_each_stack_endpoint_with_short_ttl() -> None:
+def test_route53_records_answer_the_service_name_for_each_stack() -> None:
     for run in (primary_run(ROUTE53), standby_run(ROUTE53)):
         _, record = _route53(run)
         assert record.inputs["name"] == "api.example.com"
         assert record.inputs["type"] == "A"
-        assert record.inputs["records"] == [endpoint(run)]
-        assert record.inputs["ttl"] == PROBE["dnsTtlSeconds"] <= 60
         assert record.inputs["setIdentifier"] == run.stack
         assert record.inputs["zoneId"] == run.outputs[outputs.DNS]["zoneId"]
+
+
+def test_route53_standby_record_points_at_the_standby_ip_with_short_ttl() -> None:
+    standby = standby_run(ROUTE53)
+    _, record = _route53(standby)
+    assert record.inputs["records"] == [endpoint(standby)]
+    assert record.inputs["ttl"] == PROBE["dnsTtlSeconds"] <= 60
+
+
+def test_route53_aliases_the_aws_load_balancer_so_it_pairs_with_an_ip() -> None:
+    """A CNAME could not share the name with the standby's A record; the alias is an A record."""
+    primary = primary_run(ROUTE53)
+    _, record = _route53(primary)
+    (alias,) = record.inputs["aliases"]
+    assert alias["name"] == endpoint(primary)
+    assert re.fullmatch(r"Z[0-9A-Z]{8,32}", alias["zoneId"])  # the load balancer's hosted zone
+    assert alias["evaluateTargetHealth"] is False
+    assert "ttl" not in record.inputs and "records" not in record.inputs  # alias answers use the LB's 60 s
 
 
 def test_route53_failover_prefers_primary_and_keeps_standby_at_weight_zero() -> None:
@@ -180,6 +205,13 @@ def test_route53_failover_prefers_primary_and_keeps_standby_at_weight_zero() -> 
     assert weights == {"primary": 100, "standby": 0}
 
 
+def test_trafficweight_is_ignored_with_failover_routing_and_says_so() -> None:
+    run = primary_run(ROUTE53)
+    assert run.config.dns.weight == 40
+    assert run.outputs[outputs.DNS]["weight"] == 100
+    assert any("trafficWeight=40 is ignored with dnsRouting=failover" in w for w in run.warnings)
+
+
 def test_route53_weighted_routing_carries_configured_weights() -> None:
     s = weighted(ROUTE53_WEIGHTED)
     weights = {}
@@ -189,20 +221,6 @@ def test_route53_weighted_routing_carries_configured_weights() -> None:
         assert run.outputs[outputs.DNS]["routing"] == "weighted"
         assert run.outputs[outputs.DNS]["weight"] == WEIGHTS[run.config.role]
     assert weights == WEIGHTS
-
-
-def test_route53_aliases_an_aws_load_balancer_host_name_so_it_can_pair_with_an_ip() -> None:
-    primary, standby = primary_run(ROUTE53_ALIAS), standby_run(ROUTE53_ALIAS)
-    check, record = _route53(primary)
-    host = endpoint(primary)
-    assert record.inputs["type"] == "A"
-    assert [a["name"] for a in record.inputs["aliases"]] == [host]
-    assert record.inputs["aliases"][0]["zoneId"].startswith("Z")
-    assert "ttl" not in record.inputs and "records" not in record.inputs
-    assert check.inputs["fqdn"] == host and "ipAddress" not in check.inputs
-    _, standby_record = _route53(standby)
-    assert standby_record.inputs["type"] == "A"
-    assert standby_record.inputs["records"] == [endpoint(standby)]
 
 
 # --- Azure Traffic Manager + Azure DNS ------------------------------------------------------------
@@ -326,18 +344,10 @@ def test_dns_output_describes_what_each_stack_created(s: Scenario) -> None:
         assert dns["recordSetIds"] == created_records
 
 
-def test_weight_is_ignored_with_failover_routing_and_says_so() -> None:
-    s = scenario("aws", "gcp", "azure", trafficWeight=40)
-    run = primary_run(s)
-    _, record = _route53(run)
-    assert record.inputs["weightedRoutingPolicies"][0]["weight"] == 100
-    assert any("trafficWeight=40 is ignored with dnsRouting=failover" in w for w in run.warnings)
-
-
 # --- Bad inputs fail clearly --------------------------------------------------------------------
 
 
-CLOUDS_FOR = {"aws": ("gcp", "azure"), "azure": ("aws", "gcp"), "gcp": ("azure", "gcp")}
+CLOUDS_FOR = {"aws": ("aws", "gcp"), "azure": ("aws", "gcp"), "gcp": ("azure", "gcp")}
 
 
 @pytest.mark.parametrize("authority", ["aws", "azure", "gcp"])
@@ -371,7 +381,7 @@ def test_routing_switch_at_weights_100_0_applies_in_either_order(
 
 
 def test_standby_fails_when_every_weight_is_zero() -> None:
-    s = scenario("aws", "gcp", "azure", dnsRouting="weighted", trafficWeight=0)
+    s = scenario("aws", "aws", "gcp", dnsRouting="weighted", trafficWeight=0)
     message = program_error(lambda: standby_run(s))
     assert "stack config 'trafficWeight' must be above 0 in at least one stack" in message
 
@@ -395,6 +405,6 @@ def test_cloud_dns_rejects_a_host_name_endpoint() -> None:
 
 
 def test_cloud_dns_rejects_ten_second_probes() -> None:
-    s = scenario("gcp", "azure", "gcp", healthCheckIntervalSeconds=10)
+    s = scenario("gcp", "gcp", "azure", healthCheckIntervalSeconds=10)
     message = program_error(lambda: primary_run(s))
     assert "stack config 'healthCheckIntervalSeconds' must be 30 when dnsProvider is gcp (got 10)" in message

@@ -92,7 +92,8 @@ class FailoverRecordArgs:
     primary and 0 for the standby. Ignored (with a warning) with `routing='failover'`. A weight of
     0 keeps the endpoint as a health-checked fallback; both stacks at 0 is rejected."""
     health_check_path: str = "/health"
-    """HTTP path every health check requests; must answer 2xx/3xx when the stack can serve."""
+    """HTTP path every health check requests; must answer HTTP 200 when the stack can serve
+    (Route 53 also accepts other 2xx/3xx; Traffic Manager and GCP health checks want 200)."""
     health_check_port: int = 80
     """Port every health check probes; 443 probes with HTTPS, anything else with plain HTTP."""
     health_check_interval_seconds: int = 10
