@@ -78,8 +78,18 @@ def _aws_provider(
 ) -> pulumi.ProviderResource:
     import pulumi_aws as aws
 
+    peer = not name.endswith("-own")
     return aws.Provider(
-        name, aws.ProviderArgs(region=region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
+        name,
+        aws.ProviderArgs(
+            region=region,
+            default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
+            # A peer provider (DNS authority or replication source) must not make `pulumi up` fail
+            # at start-up when the primary's AWS region is the one in an outage: skip the STS
+            # credential check; unchanged resources behind it are then never called.
+            skip_credentials_validation=peer,
+            skip_region_validation=peer,
+        ),
     )
 
 
