@@ -26,6 +26,8 @@ READ_ACTIONS: Final = ("s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", 
 
 
 def _issuer_host(issuer_url: str) -> str:
+    # IAM keys web-identity conditions by the issuer without scheme or trailing slash (AKS issuers
+    # end in '/').
     return issuer_url.removeprefix("https://").rstrip("/")
 
 
