@@ -13,6 +13,8 @@ from components.object_store.verify import (
     StoreLocation,
     compare,
 )
+from infra import outputs
+from tests.support import PAIR_IDS, PAIRS, pair
 
 MD5_A = hashlib.md5(b"a").hexdigest()
 MD5_B = hashlib.md5(b"b").hexdigest()
@@ -178,3 +180,18 @@ def test_prefix_is_a_folder_not_a_string_prefix() -> None:
     assert StoreLocation("aws", "b", prefix="models/llama").key_prefix == "models/llama/"
     assert StoreLocation("aws", "b", prefix="/models/llama/").key_prefix == "models/llama/"
     assert StoreLocation("aws", "b").key_prefix == ""
+
+
+@pytest.mark.parametrize(("primary_cloud", "standby_cloud"), PAIRS, ids=PAIR_IDS)
+def test_model_store_output_of_both_stacks_is_a_verifier_location(
+    primary_cloud: str, standby_cloud: str
+) -> None:
+    # The cutover CLI builds the verifier's locations from each stack's `modelStore` output.
+    for run in pair(primary_cloud, standby_cloud):
+        location = StoreLocation.from_descriptor(
+            run.outputs[outputs.MODEL_STORE], prefix=run.config.model_path
+        )
+        assert location.cloud == run.config.cloud
+        assert location.bucket == run.outputs[outputs.MODEL_BUCKET]
+        assert location.uri == f"{run.outputs[outputs.MODEL_BUCKET_URI].rstrip('/')}/{location.key_prefix}"
+        assert location.endpoint_url is None
