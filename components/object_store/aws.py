@@ -243,7 +243,6 @@ class AwsModelStore(ModelStore):
                                 "Effect": "Allow",
                                 "Principal": {"Service": "s3.amazonaws.com"},
                                 "Action": "sts:AssumeRole",
-                                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
                             }
                         ],
                     }
