@@ -21,6 +21,7 @@ import pulumi
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 
 from infra.config import PROJECT, StackConfig, from_pulumi
@@ -104,6 +105,9 @@ class Registered:
     secret_inputs: frozenset[str]
     """Top-level input names whose values were secret on the wire."""
     outputs: dict[str, Any] = field(default_factory=dict)
+    protect: bool = False
+    retain_on_delete: bool = False
+    ignore_changes: tuple[str, ...] = ()
 
 
 def unwrap_secrets(value: Any) -> Any:
@@ -147,6 +151,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 inputs=unwrap_secrets(rpc.deserialize_properties(request.object)),
                 secret_inputs=secret,
                 outputs=unwrap_secrets(dict(state)),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                ignore_changes=tuple(request.ignoreChanges),
             )
         )
         return response
@@ -199,6 +206,8 @@ def run_stack(
     `infra.program.build` (only the harness's own tests do that).
     """
     config, secret_keys = load_stack_config(stack, root, overrides, secrets)
+    # A previous run that failed part-way leaves its pending outputs behind; start clean.
+    pulumi_settings.SETTINGS.outputs.clear()
     log = _ErrorLog()
     logger = logging.getLogger(f"inference-failover.mocks.{stack}")
     logger.propagate = False

@@ -95,3 +95,29 @@ def test_exceptions_inside_the_program_surface_as_program_errors() -> None:
 
     with pytest.raises(ProgramError, match="boom in component"):
         run_stack("primary", secrets=TEST_SECRETS, program=program)
+
+
+def test_records_resource_options_that_protect_state() -> None:
+    def program(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str, Any]:
+        provider = aws.Provider("aws-own", aws.ProviderArgs(region=cfg.region))
+        aws.s3.Bucket(
+            "models",
+            aws.s3.BucketArgs(bucket="m"),
+            opts=pulumi.ResourceOptions(provider=provider, protect=True, ignore_changes=["tags"]),
+        )
+        return {}
+
+    bucket = run_stack("primary", secrets=TEST_SECRETS, program=program).one("aws:s3/bucket:Bucket")
+    assert bucket.protect is True
+    assert bucket.ignore_changes == ("tags",)
+
+
+def test_a_failed_run_does_not_poison_the_next_one() -> None:
+    def failing(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str, Any]:
+        _bucket_program(cfg, secrets)
+        raise RuntimeError("fails after registering resources")
+
+    with pytest.raises(ProgramError):
+        run_stack("primary", secrets=TEST_SECRETS, program=failing)
+    run = run_stack("primary", secrets=TEST_SECRETS, program=_bucket_program)
+    assert run.outputs["bucket"] == "models-primary"
