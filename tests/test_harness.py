@@ -111,13 +111,3 @@ def test_records_resource_options_that_protect_state() -> None:
     assert bucket.protect is True
     assert bucket.ignore_changes == ("tags",)
 
-
-def test_a_failed_run_does_not_poison_the_next_one() -> None:
-    def failing(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str, Any]:
-        _bucket_program(cfg, secrets)
-        raise RuntimeError("fails after registering resources")
-
-    with pytest.raises(ProgramError):
-        run_stack("primary", secrets=TEST_SECRETS, program=failing)
-    run = run_stack("primary", secrets=TEST_SECRETS, program=_bucket_program)
-    assert run.outputs["bucket"] == "models-primary"
