@@ -487,6 +487,11 @@ def test_pausing_replication_on_the_primary_is_a_config_error() -> None:
         run_stack("primary", {"replicationPaused": True}, TEST_SECRETS)
 
 
+def test_replication_paused_must_be_a_boolean() -> None:
+    with pytest.raises(ConfigError, match=r"'replicationPaused' must be one of false, true \(got 'maybe'\)"):
+        run_stack("standby", {**standby_overrides("aws", "gcp"), "replicationPaused": "maybe"}, TEST_SECRETS)
+
+
 def test_interval_no_mechanism_can_honour_fails_naming_the_config_key() -> None:
     with pytest.raises(ProgramError) as failure:
         standby_with("aws", "azure", replicationIntervalMinutes=45)
