@@ -190,6 +190,15 @@ class PowerDns:
         )
         return zone
 
+    def ensure_zone(self, zone: str) -> str:
+        """Create `zone` (e.g. the shipped example.com) unless this server already has it."""
+        assert self._api is not None, "PowerDns.start() first"
+        if self._api.get(f"/servers/localhost/zones/{zone}.").status_code != 200:
+            self._call(
+                "POST", "/zones", {"name": f"{zone}.", "kind": "Native", "nameservers": [f"ns1.{zone}."]}
+            )
+        return zone
+
     def _rrset(self, fqdn: str, rtype: str, contents: Sequence[str], ttl_seconds: int) -> dict[str, object]:
         rrset: dict[str, object] = {"name": fqdn.rstrip(".") + ".", "type": rtype, "ttl": ttl_seconds}
         if contents:

@@ -9,19 +9,22 @@ outputs describe them as the object_store component does, and the CLI reaches th
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from cutover.cli import run as run_cli
 from cutover.errors import ExitCode
-from tests.cutover_support import MODEL, Sides, run
+from tests.cutover_support import MODEL, ROOT, Sides, run
 from tests.cutover_support import sides as sides  # noqa: PLC0414 (pytest fixture)
 from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
 from tests.emulators import Emulator, gcs_client, s3_client, unique_bucket_name
 from tests.emulators import fake_gcs as fake_gcs  # noqa: PLC0414 (pytest fixture)
 from tests.emulators import moto_s3 as moto_s3  # noqa: PLC0414 (pytest fixture)
+from tests.support import shipped
 
 PREFIX = f"models/{MODEL}/"
 FILES = {
@@ -54,6 +57,13 @@ class Stores:
 
     def delete_standby(self, name: str) -> None:
         gcs_client(self.gcs).bucket(self.gcs_bucket).blob(PREFIX + name).delete()
+
+
+@pytest.fixture
+def no_pulumi_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
 
 
 @pytest.fixture
@@ -163,3 +173,43 @@ def test_cutover_proceeds_when_the_stores_are_in_parity(sides: Sides, stores: St
 
     assert code == ExitCode.OK
     assert sides.stacks.applied["standby"]["trafficWeight"] == "100"
+
+
+@pytest.mark.usefixtures("no_pulumi_cli")
+def test_status_from_the_real_programs_outputs_files_without_pulumi(
+    sides: Sides, stores: Stores, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Outputs exactly as the real program exports them (mocks harness on the shipped stack
+    # files), as `pulumi stack output --json --show-secrets` would print them; only what points
+    # at the cloud is moved to the local stand-ins: the load balancers and the bucket names.
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    args = ["--workdir", str(workdir), "--dns-server", sides.dns.address, *stores.argv()]
+    servers = {"primary": sides.primary, "standby": sides.standby}
+    buckets = {"primary": stores.s3_bucket, "standby": stores.gcs_bucket}
+    for stack in ("primary", "standby"):
+        shutil.copy(ROOT / f"Pulumi.{stack}.yaml", workdir)
+        exported = json.loads(json.dumps(shipped(stack).outputs, default=str))
+        exported["endpointHost"] = servers[stack].host
+        exported["endpointUrl"] = servers[stack].url
+        exported["modelStore"]["bucket"] = buckets[stack]
+        path = tmp_path / f"{stack}.json"
+        path.write_text(json.dumps(exported))
+        args += [f"--{stack}-outputs", str(path)]
+    shutil.copy(ROOT / "Pulumi.yaml", workdir)
+    fqdn = shipped("primary").outputs["serviceFqdn"]
+    sides.dns.ensure_zone(fqdn.split(".", 1)[1])
+    sides.dns.set_records(fqdn, "A", [sides.primary.host])
+
+    code = run_cli([*args, "status", "--json"])
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["problems"] == []
+    assert code == ExitCode.OK
+    assert report["dns"]["fqdn"] == "api.example.com"
+    assert report["dns"]["sides_seen"] == ["primary"]
+    assert report["store_parity"]["report"]["verified_count"] == len(FILES)
+    assert {side: report["sides"][side]["config"]["capacity"] for side in ("primary", "standby")} == {
+        "primary": "full",
+        "standby": "warm",
+    }
