@@ -188,6 +188,9 @@ def test_standby_copies_the_primarys_actual_bucket_into_its_own(primary: str, st
     (cronjob,) = of_type(replication_of(standby_run), CRONJOB)
     (container,) = pod_spec(cronjob)["containers"]
     assert container["args"][:3] == ["copy", f"source:{source['bucket']}", f"target:{target_bucket}"]
+    # Copies, never deletes; checksums decide what to copy; metadata (sha256) travels along.
+    assert {"--checksum", "--metadata"} <= set(container["args"])
+    assert not {"sync", "--delete-after", "--delete-during"} & set(container["args"])
     env = env_of(cronjob)
     rclone_type = {"aws": "s3", "gcp": "google cloud storage", "azure": "azureblob"}
     assert env["RCLONE_CONFIG_SOURCE_TYPE"] == rclone_type[primary]

@@ -464,6 +464,9 @@ class CrossCloudReplication(pulumi.ComponentResource):
                 source_path,
                 target_path,
                 "--checksum",
+                # Carry user metadata (the sha256 the artefacts are uploaded with) so the parity
+                # verifier can compare objects across clouds whose native checksums differ.
+                "--metadata",
                 "--transfers=8",
                 "--checkers=16",
                 "--fast-list",
