@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+
+from components.common import WorkloadIdentity
 from components.dns import FailoverRecordArgs, create_failover_record
 from components.inference_cluster import (
     InferenceClusterArgs,
@@ -29,8 +31,6 @@ from components.object_store import (
     create_model_store,
 )
 from components.secrets_vault import SecretsVaultArgs, create_secrets_vault
-
-from components.common import WorkloadIdentity
 from infra import outputs
 from infra.config import StackConfig
 from infra.providers import make_providers

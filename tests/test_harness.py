@@ -110,4 +110,3 @@ def test_records_resource_options_that_protect_state() -> None:
     bucket = run_stack("primary", secrets=TEST_SECRETS, program=program).one("aws:s3/bucket:Bucket")
     assert bucket.protect is True
     assert bucket.ignore_changes == ("tags",)
-
