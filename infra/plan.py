@@ -32,45 +32,47 @@ from infra.harness import (
 
 MASK = "[secret]"
 
-# Inputs worth a glance in the table, most telling first.
+# Inputs worth a glance in the table, most telling first. Types with nested settings that
+# matter (GPU pools, workloads) name dotted paths; everything else falls back to the generic list.
+_KEY_PATHS: dict[str, tuple[str, ...]] = {
+    "aws:eks/nodeGroup:NodeGroup": ("instanceTypes", "amiType", "scalingConfig", "taints.0.key"),
+    "gcp:container/nodePool:NodePool": (
+        "nodeConfig.machineType",
+        "nodeConfig.guestAccelerators.0.type",
+        "nodeConfig.guestAccelerators.0.count",
+        "autoscaling.totalMinNodeCount",
+        "autoscaling.totalMaxNodeCount",
+        "nodeCount",
+    ),
+    "azure-native:containerservice:AgentPool": ("vmSize", "count", "minCount", "maxCount", "nodeTaints"),
+    "kubernetes:apps/v1:Deployment": (
+        "spec.replicas",
+        "spec.template.spec.containers.0.image",
+        "spec.template.spec.containers.0.resources.limits",
+    ),
+    "kubernetes:batch/v1:CronJob": ("spec.schedule", "spec.suspend"),
+    "kubernetes:core/v1:Service": ("spec.type", "spec.ports.0.port"),
+    "kubernetes:policy/v1:PodDisruptionBudget": ("spec.maxUnavailable", "spec.minAvailable"),
+}
 _KEY_SETTINGS = (
-    "instanceTypes",
-    "machineType",
-    "vmSize",
-    "amiType",
-    "scalingConfig",
-    "nodeCount",
-    "count",
-    "minCount",
-    "maxCount",
-    "initialNodeCount",
-    "autoscaling",
-    "guestAccelerators",
-    "replicas",
-    "kubernetesVersion",
-    "version",
-    "location",
-    "region",
-    "sku",
-    "kind",
-    "enableKeyRotation",
-    "rotationPeriod",
-    "ttl",
-    "type",
-    "failoverRoutingPolicy",
-    "weightedRoutingPolicy",
-    "trafficRoutingMethod",
-    "priority",
-    "weight",
-    "failureThreshold",
-    "requestInterval",
-    "resourcePath",
-    "schedule",
-    "storageClass",
-    "status",
-    "role",
-    "spec",
-)
+    "instanceTypes", "machineType", "vmSize", "amiType", "scalingConfig", "nodeCount", "count",
+    "minCount", "maxCount", "initialNodeCount", "autoscaling", "guestAccelerators", "replicas",
+    "kubernetesVersion", "version", "location", "region", "sku", "kind", "enableKeyRotation",
+    "rotationPeriod", "ttl", "type", "failoverRoutingPolicy", "weightedRoutingPolicy",
+    "trafficRoutingMethod", "priority", "weight", "failureThreshold", "requestInterval",
+    "resourcePath", "schedule", "storageClass", "status", "role",
+)  # fmt: skip
+
+
+def _lookup(inputs: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(inputs, list) and part.isdigit() and int(part) < len(inputs):
+            inputs = inputs[int(part)]
+        elif isinstance(inputs, dict) and part in inputs:
+            inputs = inputs[part]
+        else:
+            return None
+    return inputs
 
 
 def _missing_secrets(stack: str, root: Path) -> dict[str, str]:
@@ -128,16 +130,29 @@ def to_json(run: ProgramRun, secret_values: set[str]) -> list[dict[str, Any]]:
     ]
 
 
+def _integral(value: Any) -> Any:
+    """Mocks hand numbers back as floats; show 2.0 as 2."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
 def _brief(value: Any, limit: int = 60) -> str:
+    value = _integral(value)
     text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def key_settings(inputs: dict[str, Any], limit: int = 3) -> str:
+def key_settings(type_token: str, inputs: dict[str, Any], limit: int = 4) -> str:
+    paths = _KEY_PATHS.get(type_token, _KEY_SETTINGS)
     picked = [
-        f"{k}={_brief(inputs[k])}"
-        for k in _KEY_SETTINGS
-        if k in inputs and inputs[k] not in (None, "", [], {})
+        f"{[part for part in path.split('.') if not part.isdigit()][-1]}={_brief(value)}"
+        for path in paths
+        if (value := _lookup(inputs, path)) not in (None, "", [], {})
     ]
     return "  ".join(picked[:limit])
 
@@ -146,7 +161,8 @@ def render_table(run: ProgramRun, notes: list[str], secret_values: set[str]) -> 
     from rich.console import Console
     from rich.table import Table
 
-    names = {r.urn: r.name for r in run.resources}
+    # Child components share their parent's name, so the parent column shows Type(name).
+    names = {r.urn: f"{r.type.rsplit(':', 1)[-1]}({r.name})" for r in run.resources}
     table = Table(title=f"Offline plan for stack '{run.stack}' ({run.config.role} on {run.config.cloud})")
     for column in ("#", "type", "name", "parent", "key settings"):
         table.add_column(column, overflow="fold")
@@ -156,7 +172,7 @@ def render_table(run: ProgramRun, notes: list[str], secret_values: set[str]) -> 
             r.type,
             r.name,
             names.get(r.parent, ""),
-            key_settings(_masked_inputs(r, secret_values)),
+            key_settings(r.type, _masked_inputs(r, secret_values)),
         )
     buffer = io.StringIO()
     console = Console(width=200, file=buffer, no_color=True)

@@ -5,9 +5,9 @@ runs warm (one GPU node, one replica with the model loaded), owns the secondary 
 the primary's model artefacts into its own bucket. At run time the standby depends on nothing in
 the primary cloud: its cluster, vault, bucket copy and image all live on its own cloud.
 
-Each capability is wired in its own function so the data flow reads top to bottom:
-cluster (and its workload identity) -> model store + vault (grant that identity read) -> workload
--> DNS record pointing at the workload's endpoint.
+The data flow reads top to bottom: cluster (and its workload identity) -> model store + vault
+(each grants that identity read access) -> [standby: replication from the primary's store] ->
+workload -> DNS record pointing at the workload's endpoint.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     primary = pulumi.StackReference(cfg.primary_stack) if cfg.primary_stack else None
     providers = make_providers(cfg, primary)
     placement = providers.placement(cfg.cloud)
-    name = f"{cfg.role}"
+    name = cfg.role
 
     cluster = create_inference_cluster(
         name,
@@ -65,6 +65,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         name,
         SecretsVaultArgs(placement=placement, secrets=secrets, reader=identity),
     )
+    model_uri = store.bucket_uri.apply(lambda uri: f"{uri.rstrip('/')}/{cfg.model_path}")
 
     replication = None
     if primary is not None and cfg.primary_cloud is not None:
@@ -90,7 +91,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             identity=identity,
             image=cfg.serving_image,
             model_name=cfg.model_name,
-            model_uri=store.bucket_uri.apply(lambda uri: f"{uri.rstrip('/')}/{cfg.model_path}"),
+            model_uri=model_uri,
             replicas=cfg.effective_replicas,
             gpus_per_replica=cfg.gpu.gpus_per_node,
             secret_refs=vault.secret_refs,
@@ -134,11 +135,11 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         outputs.SERVICE_FQDN: cfg.dns.fqdn,
         outputs.MODEL_BUCKET: store.bucket_name,
         outputs.MODEL_BUCKET_URI: store.bucket_uri,
-        outputs.MODEL_URI: store.bucket_uri.apply(lambda uri: f"{uri.rstrip('/')}/{cfg.model_path}"),
+        outputs.MODEL_URI: model_uri,
         outputs.MODEL_STORE: store.descriptor,
         outputs.SECRET_IDS: vault.secret_refs,
         outputs.DNS: record.descriptor,
     }
     if replication is not None:
-        result["replication"] = replication.descriptor
+        result[outputs.REPLICATION] = replication.descriptor
     return result
