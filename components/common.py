@@ -7,10 +7,11 @@ something must be readable by the inference workload, a `WorkloadIdentity`.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 
@@ -71,3 +72,27 @@ def physical_name(*parts: str, max_length: int = 63) -> str:
     name = _UNSAFE.sub("-", "-".join(parts).lower()).strip("-")
     name = re.sub("-{2,}", "-", name)
     return name[:max_length].rstrip("-")
+
+
+def create_for_cloud(
+    package: str,
+    class_names: Mapping[str, str],
+    *,
+    cloud: str,
+    name: str,
+    args: Any,
+    opts: pulumi.ResourceOptions | None,
+    config_key: str = "cloud",
+) -> Any:
+    """Instantiate `<package>.<cloud>.<class>`, importing that cloud's module (and SDK) only now.
+
+    Users install only the SDK extras of the clouds they use, so no capability imports a cloud
+    module before a stack asks for that cloud.
+    """
+    if cloud not in class_names:
+        raise ValueError(
+            f"stack config '{config_key}' must be one of {', '.join(class_names)} (got {cloud!r}): "
+            "set it in the stack's Pulumi.<stack>.yaml"
+        )
+    module = importlib.import_module(f"{package}.{cloud}")
+    return getattr(module, class_names[cloud])(name, args, opts)

@@ -39,8 +39,11 @@ Design decisions (details in each cloud module's docstring):
 
 from __future__ import annotations
 
+from typing import cast
+
 import pulumi
 
+from components.common import create_for_cloud
 from components.dns.args import (
     DnsDescriptor,
     DnsError,
@@ -77,20 +80,13 @@ def create_failover_record(
     check_args(args)
     for warning in warnings_for(args):
         pulumi.log.warn(warning)
-    cloud = args.placement.cloud
-    if cloud == "aws":
-        from components.dns.aws import AwsFailoverRecord
-
-        return AwsFailoverRecord(name, args, opts)
-    if cloud == "gcp":
-        from components.dns.gcp import GcpFailoverRecord
-
-        return GcpFailoverRecord(name, args, opts)
-    if cloud == "azure":
-        from components.dns.azure import AzureFailoverRecord
-
-        return AzureFailoverRecord(name, args, opts)
-    raise DnsError(
-        args.placement.stack,
-        [DnsProblem("dnsProvider", cloud, "one of aws, gcp, azure", "set it in both stack files")],
+    component = create_for_cloud(
+        __name__,
+        {"aws": "AwsFailoverRecord", "gcp": "GcpFailoverRecord", "azure": "AzureFailoverRecord"},
+        cloud=args.placement.cloud,
+        name=name,
+        args=args,
+        opts=opts,
+        config_key="dnsProvider",
     )
+    return cast(FailoverRecord, component)

@@ -7,8 +7,11 @@ InferenceWorkload("primary", InferenceWorkloadArgs(cloud=..., k8s_provider=clust
 
 from __future__ import annotations
 
+from typing import cast
+
 import pulumi
 
+from components.common import create_for_cloud
 from components.inference_cluster.args import (
     GPU_POOL,
     GPU_TAINT_KEY,
@@ -50,19 +53,12 @@ def create_inference_cluster(
 
     Each cloud's module (and so its Pulumi SDK) is imported only when a stack uses that cloud.
     """
-    cloud = args.placement.cloud
-    if cloud == "aws":
-        from components.inference_cluster.aws import EksInferenceCluster
-
-        return EksInferenceCluster(name, args, opts)
-    if cloud == "gcp":
-        from components.inference_cluster.gcp import GkeInferenceCluster
-
-        return GkeInferenceCluster(name, args, opts)
-    if cloud == "azure":
-        from components.inference_cluster.azure import AksInferenceCluster
-
-        return AksInferenceCluster(name, args, opts)
-    raise ValueError(
-        f"placement.cloud must be one of aws, gcp, azure (got {cloud!r}): fix the stack's 'cloud'"
+    component = create_for_cloud(
+        __name__,
+        {"aws": "EksInferenceCluster", "gcp": "GkeInferenceCluster", "azure": "AksInferenceCluster"},
+        cloud=args.placement.cloud,
+        name=name,
+        args=args,
+        opts=opts,
     )
+    return cast(InferenceCluster, component)

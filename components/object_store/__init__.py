@@ -18,8 +18,11 @@ separate module of this package and is not imported here.
 
 from __future__ import annotations
 
+from typing import cast
+
 import pulumi
 
+from components.common import create_for_cloud
 from components.object_store.args import (
     CrossCloudReplicationArgs,
     ModelStore,
@@ -55,23 +58,15 @@ def create_model_store(
     name: str, args: ModelStoreArgs, opts: pulumi.ResourceOptions | None = None
 ) -> ModelStore:
     """The model store for `args.placement.cloud`; `name` prefixes every child resource's name."""
-    cloud = args.placement.cloud
-    if cloud == "aws":
-        from components.object_store.aws import AwsModelStore
-
-        return AwsModelStore(name, args, opts)
-    if cloud == "gcp":
-        from components.object_store.gcp import GcpModelStore
-
-        return GcpModelStore(name, args, opts)
-    if cloud == "azure":
-        from components.object_store.azure import AzureModelStore
-
-        return AzureModelStore(name, args, opts)
-    raise ValueError(
-        f"model store cloud must be one of aws, gcp, azure (got {cloud!r}): "
-        "set `cloud` in the stack's Pulumi.<stack>.yaml"
+    component = create_for_cloud(
+        __name__,
+        {"aws": "AwsModelStore", "gcp": "GcpModelStore", "azure": "AzureModelStore"},
+        cloud=args.placement.cloud,
+        name=name,
+        args=args,
+        opts=opts,
     )
+    return cast(ModelStore, component)
 
 
 def create_cross_cloud_replication(

@@ -9,8 +9,11 @@ azure: Key Vault with RBAC. Each stack provisions the same secret names from its
 
 from __future__ import annotations
 
+from typing import cast
+
 import pulumi
 
+from components.common import create_for_cloud
 from components.secrets_vault.args import SecretsVault, SecretsVaultArgs
 
 __all__ = ["SecretsVault", "SecretsVaultArgs", "create_secrets_vault"]
@@ -23,20 +26,12 @@ def create_secrets_vault(
 
     Each cloud's module (and so its Pulumi SDK) is imported only when a stack uses that cloud.
     """
-    cloud = args.placement.cloud
-    if cloud == "aws":
-        from components.secrets_vault.aws import AwsSecretsVault
-
-        return AwsSecretsVault(name, args, opts)
-    if cloud == "gcp":
-        from components.secrets_vault.gcp import GcpSecretsVault
-
-        return GcpSecretsVault(name, args, opts)
-    if cloud == "azure":
-        from components.secrets_vault.azure import AzureSecretsVault
-
-        return AzureSecretsVault(name, args, opts)
-    raise ValueError(
-        f"secrets vault cloud must be one of aws, gcp, azure (got {cloud!r}): "
-        "set `cloud` in the stack's Pulumi.<stack>.yaml"
+    component = create_for_cloud(
+        __name__,
+        {"aws": "AwsSecretsVault", "gcp": "GcpSecretsVault", "azure": "AzureSecretsVault"},
+        cloud=args.placement.cloud,
+        name=name,
+        args=args,
+        opts=opts,
     )
+    return cast(SecretsVault, component)
