@@ -60,6 +60,7 @@ KNOWN_KEYS: Final = frozenset(
         "primaryCloud",
         "replicationIntervalMinutes",
         "replicationPaused",
+        "waitForModel",
     }
 )
 
@@ -148,6 +149,8 @@ class StackConfig:
     primary_cloud: Cloud | None
     replication_interval_minutes: int
     replication_paused: bool = False
+    wait_for_model: bool = False
+    """`pulumi up` waits for every replica to load the model (needs the model in the bucket)."""
     """Standby only: copying from the primary is suspended (CronJob suspended / transfer job disabled)."""
     warnings: tuple[str, ...] = field(default=())
 
@@ -421,6 +424,7 @@ def parse_config(
             "a standby on the primary's own cloud shares its failure domain; pick another cloud",
         )
     interval = r.integer("replicationIntervalMinutes", low=5, high=1440, default=15)
+    wait_for_model = r.choice("waitForModel", ("false", "true"), required=False) == "true"
     paused = r.choice("replicationPaused", ("false", "true"), required=False) == "true"
     if paused and role == "primary":
         r.problem(
@@ -470,6 +474,7 @@ def parse_config(
         primary_cloud=primary_cloud if role == "standby" else None,
         replication_interval_minutes=interval,
         replication_paused=paused,
+        wait_for_model=wait_for_model,
         warnings=tuple(warnings),
     )
 

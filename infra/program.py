@@ -95,6 +95,9 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             replicas=cfg.effective_replicas,
             gpus_per_replica=cfg.gpu.gpus_per_node,
             secret_refs=vault.secret_refs,
+            # An empty bucket (first deploy, standby before its first replication) would
+            # otherwise hold `pulumi up` for the whole model-load budget and then fail.
+            wait_for_ready=cfg.wait_for_model,
         ),
         opts=pulumi.ResourceOptions(depends_on=[store, vault]),
     )

@@ -223,3 +223,10 @@ def test_azure_dns_authority_needs_the_zone_resource_group() -> None:
 def test_gcp_needs_a_project() -> None:
     (found,) = problems("standby", gcpProject=None)
     assert found.startswith("stack config 'gcpProject' must be set")
+
+
+def test_wait_for_model_is_off_unless_set_and_must_be_a_boolean() -> None:
+    assert parse("primary").wait_for_model is False
+    assert parse("primary", waitForModel=True).wait_for_model is True
+    (found,) = problems("primary", waitForModel="yes")
+    assert found.startswith("stack config 'waitForModel' must be one of false, true (got 'yes')")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from infra import outputs
-from infra.harness import ROOT, ProgramRun, Registered
+from infra.harness import ROOT, ProgramRun, Registered, run_stack
 from infra.plan import MASK
 from infra.plan import main as plan_main
 from tests.support import PAIR_IDS, PAIRS, TEST_SECRETS, pair, shipped
@@ -167,3 +167,11 @@ def test_plan_reports_bad_config_and_exits_non_zero(tmp_path: Path, capsys: Any)
         "stack config 'cloud' must be one of aws, gcp, azure (got 'awz'): set it in Pulumi.primary.yaml"
         in err
     )
+
+
+@pytest.mark.parametrize("wait", [False, True])
+def test_first_deploy_does_not_wait_for_a_model_the_bucket_does_not_hold_yet(wait: bool) -> None:
+    run = run_stack("primary", overrides={"waitForModel": wait}, secrets=TEST_SECRETS)
+    deployment = run.one("kubernetes:apps/v1:Deployment")
+    annotations = deployment.inputs["metadata"].get("annotations", {})
+    assert ("pulumi.com/skipAwait" in annotations) is not wait
