@@ -108,6 +108,8 @@ class Registered:
     protect: bool = False
     retain_on_delete: bool = False
     ignore_changes: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()
+    """URNs this resource waits for (depends_on and resources its inputs came from)."""
 
 
 def unwrap_secrets(value: Any) -> Any:
@@ -154,6 +156,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 ignore_changes=tuple(request.ignoreChanges),
+                dependencies=tuple(request.dependencies),
             )
         )
         return response

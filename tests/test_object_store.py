@@ -214,6 +214,22 @@ def test_gcs_bucket_is_dual_region_versioned_cmek_uniform_and_private(where: Whe
 
 
 @pytest.mark.parametrize("where", stacks_on("gcp"))
+def test_gcs_key_ring_waits_for_cloud_kms_and_has_no_fixed_name(where: Where) -> None:
+    """Fresh projects have Cloud KMS off, and GCP never deletes a key ring: a fixed name would
+    make a re-created stack fail with AlreadyExists."""
+    run = run_of(where)
+    (ring,) = store_resources(run, "gcp:kms/keyRing:KeyRing")
+    (api,) = [
+        r
+        for r in store_resources(run, "gcp:projects/service:Service")
+        if r.inputs["service"] == "cloudkms.googleapis.com"
+    ]
+    assert api.urn in ring.dependencies
+    assert api.inputs["disableOnDestroy"] is False
+    assert "name" not in ring.inputs
+
+
+@pytest.mark.parametrize("where", stacks_on("gcp"))
 def test_gcs_reader_is_object_viewer_on_this_bucket_only(where: Where) -> None:
     run = run_of(where)
     (bucket,) = store_resources(run, "gcp:storage/bucket:Bucket")

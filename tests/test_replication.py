@@ -531,3 +531,30 @@ def test_primary_descriptor_on_another_cloud_or_incomplete_is_rejected() -> None
         checked_source(
             {"cloud": "aws", "bucket": "b", "region": "us-east-1", "account": "1"}, "aws", "standby"
         )
+
+
+FEDERATION_ANCHOR = {
+    "aws": ("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:iam/role:Role", "target-write"),
+    "gcp": (
+        "gcp:container/cluster:Cluster",
+        "gcp:serviceaccount/iAMMember:IAMMember",
+        "target-write-workload-identity",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("primary", "standby"),
+    [(p, s) for p, s in PAIRS if s in FEDERATION_ANCHOR],
+    ids=[f"{p}-to-{s}" for p, s in PAIRS if s in FEDERATION_ANCHOR],
+)
+def test_replication_trust_waits_for_the_standby_clusters_identity_federation(
+    primary: str, standby: str
+) -> None:
+    """A real apply rejects a trust naming an OIDC provider / WI pool that does not exist yet."""
+    _, standby_run = pair(primary, standby)
+    anchor_type, trust_type, suffix = FEDERATION_ANCHOR[standby]
+    anchors = [r for r in standby_run.of_type(anchor_type) if "replication" not in r.name]
+    assert len(anchors) == 1, [r.name for r in anchors]
+    (trust,) = [r for r in standby_run.of_type(trust_type) if r.name.endswith(suffix)]
+    assert anchors[0].urn in trust.dependencies

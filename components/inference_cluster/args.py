@@ -148,6 +148,10 @@ class InferenceCluster(Protocol):
     """What every cloud's cluster component exposes (EKS, GKE and AKS alike)."""
 
     identity: WorkloadIdentity
+    federation_ready: pulumi.Resource
+    """Created once trust in the cluster's tokens can be granted (EKS OIDC provider, GKE
+    cluster and its Workload Identity pool, AKS cluster and its issuer); grants that federate
+    this cluster's service accounts depend on it."""
     """Cloud identity of the inference pods (IRSA role / GCP service account / Azure UAMI)."""
     kubeconfig: pulumi.Output[str]
     """Secret kubeconfig using the cloud CLI's exec credential plugin (no static tokens)."""

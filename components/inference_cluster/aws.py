@@ -437,6 +437,8 @@ class EksInferenceCluster(pulumi.ComponentResource):
             service_account=SERVICE_ACCOUNT,
         )
         self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [system_pool, gpu_pool])
+        # IAM accepts trust policies naming the issuer only once its OIDC provider exists.
+        self.federation_ready: pulumi.Resource = oidc
         self.device_plugin = nvidia_device_plugin(name, self, self.k8s_provider)
         self.register_outputs(
             {

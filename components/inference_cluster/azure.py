@@ -266,6 +266,8 @@ class AksInferenceCluster(pulumi.ComponentResource):
             service_account=SERVICE_ACCOUNT,
         )
         self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [gpu_pool, deployer_admin])
+        # The OIDC issuer that federated credentials name exists once the cluster does.
+        self.federation_ready: pulumi.Resource = cluster
         self.device_plugin = nvidia_device_plugin(name, self, self.k8s_provider)
         self.register_outputs(
             {

@@ -339,6 +339,8 @@ class GkeInferenceCluster(pulumi.ComponentResource):
             service_account=SERVICE_ACCOUNT,
         )
         self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [system_pool, gpu_pool])
+        # <project>.svc.id.goog (the Workload Identity pool) exists once the cluster does.
+        self.federation_ready: pulumi.Resource = cluster
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,

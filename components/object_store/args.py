@@ -149,6 +149,11 @@ class ReplicationCluster(Protocol):
         ...
 
     @property
+    def federation_ready(self) -> pulumi.Resource:
+        """Created once the cluster's tokens can be trusted; federation grants depend on it."""
+        ...
+
+    @property
     def k8s_provider(self) -> pulumi.ProviderResource:
         """Explicit Kubernetes provider for the cluster; the replication CronJob uses it."""
         ...

@@ -162,14 +162,22 @@ class GcpModelStore(ModelStore):
         protect = pulumi.ResourceOptions(protect=args.deletion_protection)
         invoke = pulumi.InvokeOutputOptions(parent=self, provider=placement.provider)
 
+        # A fresh project has Cloud KMS off; leaving it on at destroy never breaks anyone else.
+        kms_api = gcp.projects.Service(
+            f"{name}-models-cloudkms-api",
+            gcp.projects.ServiceArgs(
+                service="cloudkms.googleapis.com", project=project, disable_on_destroy=False
+            ),
+            opts=own,
+        )
+        # Key rings can never be deleted in GCP: no fixed name, so a re-created stack does not
+        # collide with the ring its predecessor left behind (Pulumi adds a random suffix).
         key_ring = gcp.kms.KeyRing(
             f"{name}-models",
-            gcp.kms.KeyRingArgs(
-                name=physical_name(placement.stack, "models"),
-                location=dual.kms_location,
-                project=project,
+            gcp.kms.KeyRingArgs(location=dual.kms_location, project=project),
+            opts=pulumi.ResourceOptions.merge(own, protect).merge(
+                pulumi.ResourceOptions(depends_on=[kms_api])
             ),
-            opts=pulumi.ResourceOptions.merge(own, protect),
         )
         self.key = gcp.kms.CryptoKey(
             f"{name}-models",

@@ -627,6 +627,7 @@ class CrossCloudReplication(pulumi.ComponentResource):
                 issuer_url=issuer,
                 subject=subject,
                 stack=stack,
+                after=[args.target_cluster.federation_ready],
             )
             return _PodSide(
                 env={
@@ -654,6 +655,7 @@ class CrossCloudReplication(pulumi.ComponentResource):
                 namespace=args.namespace,
                 service_account=SERVICE_ACCOUNT,
                 stack=stack,
+                after=[args.target_cluster.federation_ready],
             )
             # GKE Workload Identity: the metadata server answers as this account; no token file.
             return _PodSide(

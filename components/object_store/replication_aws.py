@@ -11,7 +11,7 @@ issuer). Write side (the standby's own bucket): an IRSA role for the replication
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import pulumi
@@ -162,6 +162,7 @@ def write_role_for_cluster(
     issuer_url: pulumi.Output[str],
     subject: str,
     stack: str,
+    after: Sequence[pulumi.Resource] = (),
 ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
     """IRSA role of the replication service account: write into the standby's own bucket only.
 
@@ -174,6 +175,7 @@ def write_role_for_cluster(
         )
     )
     opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+    trust_opts = opts.merge(pulumi.ResourceOptions(depends_on=list(after)))
     role = aws.iam.Role(
         f"{name}-target-write",
         aws.iam.RoleArgs(
@@ -181,7 +183,7 @@ def write_role_for_cluster(
             assume_role_policy=trust,
             max_session_duration=3600,
         ),
-        opts=opts,
+        opts=trust_opts,
     )
     policy = aws.iam.RolePolicy(
         f"{name}-target-write",

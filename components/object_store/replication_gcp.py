@@ -12,7 +12,7 @@ or, for Storage Transfer Service, the transfer service agent's sink roles on tha
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -131,6 +131,7 @@ def write_identity_for_cluster(
     namespace: str,
     service_account: str,
     stack: str,
+    after: Sequence[pulumi.Resource] = (),
 ) -> tuple[gcp.serviceaccount.Account, list[pulumi.Resource]]:
     """A GCP service account the replication pods run as (GKE Workload Identity), objectUser on
     the standby's own bucket only."""
@@ -143,7 +144,8 @@ def write_identity_for_cluster(
             display_name=f"Model replication of stack {stack}",
             description="Writes copies of the primary's model artefacts into this stack's bucket",
         ),
-        opts=opts,
+        # After the cluster: its creation enabled the IAM and container APIs this relies on.
+        opts=opts.merge(pulumi.ResourceOptions(depends_on=list(after))),
     )
     workload_binding = gcp.serviceaccount.IAMMember(
         f"{name}-target-write-workload-identity",
@@ -152,7 +154,7 @@ def write_identity_for_cluster(
             role="roles/iam.workloadIdentityUser",
             member=f"serviceAccount:{project}.svc.id.goog[{namespace}/{service_account}]",
         ),
-        opts=opts,
+        opts=opts.merge(pulumi.ResourceOptions(depends_on=list(after))),
     )
     bucket_binding = gcp.storage.BucketIAMMember(
         f"{name}-target-write",
