@@ -25,20 +25,23 @@ class GpuShape:
     """GCP only: the `guest_accelerators` type attached to `machine_type`."""
 
 
-# Neutral GPU name -> node shapes, per cloud. Smallest shape first.
+# Neutral GPU name -> node shapes, per cloud. The first shape with the asked GPU count is the
+# default: for one A10G/L4 that is the 2xlarge, because the xlarge's 16 GiB of host memory is
+# too little to stage an 8B bf16 model (16 GB) next to the server's shared memory; the xlarge
+# stays selectable with gpuInstanceType.
 GPU_SHAPES: Final[dict[Cloud, dict[str, tuple[GpuShape, ...]]]] = {
     "aws": {
         "t4": (GpuShape("g4dn.xlarge", 1, 16), GpuShape("g4dn.12xlarge", 4, 16)),
         "a10g": (
-            GpuShape("g5.xlarge", 1, 24),
             GpuShape("g5.2xlarge", 1, 24),
+            GpuShape("g5.xlarge", 1, 24),
             GpuShape("g5.4xlarge", 1, 24),
             GpuShape("g5.12xlarge", 4, 24),
             GpuShape("g5.48xlarge", 8, 24),
         ),
         "l4": (
-            GpuShape("g6.xlarge", 1, 24),
             GpuShape("g6.2xlarge", 1, 24),
+            GpuShape("g6.xlarge", 1, 24),
             GpuShape("g6.4xlarge", 1, 24),
             GpuShape("g6.12xlarge", 4, 24),
             GpuShape("g6.48xlarge", 8, 24),

@@ -33,7 +33,7 @@ def problems(stack: str, **overrides: Any) -> list[str]:
 def test_shipped_primary_is_full_capacity_aws_with_l4_nodes() -> None:
     cfg = parse("primary")
     assert (cfg.cloud, cfg.role, cfg.region, cfg.capacity) == ("aws", "primary", "us-east-1", "full")
-    assert cfg.gpu.shape.machine_type == "g6.xlarge"
+    assert cfg.gpu.shape.machine_type == "g6.2xlarge"
     assert (cfg.effective_node_count, cfg.effective_replicas) == (2, 2)
     assert cfg.dns.weight == 100
     assert cfg.primary_stack is None
@@ -84,7 +84,7 @@ def test_fails_on_gpu_type_the_cloud_does_not_offer_and_lists_what_each_cloud_of
 def test_fails_on_gpu_count_without_a_node_size_and_lists_sizes() -> None:
     (found,) = problems("primary", gpuCountPerNode=3)
     assert found.startswith(
-        "stack config 'gpuCountPerNode' must be a l4 node size aws sells: g6.xlarge (1 GPU)"
+        "stack config 'gpuCountPerNode' must be a l4 node size aws sells: g6.2xlarge (1 GPU)"
     )
     assert "(got 3)" in found
 

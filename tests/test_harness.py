@@ -34,7 +34,7 @@ def test_program_sees_the_shipped_stack_file_and_schema_defaults() -> None:
     assert run.config.region == "us-east-1"  # from Pulumi.primary.yaml
     assert run.config.dns.health_check_path == "/health"  # schema default in Pulumi.yaml
     bucket = run.one("aws:s3/bucket:Bucket")
-    assert bucket.inputs["tags"] == {"gpu": "g6.xlarge"}
+    assert bucket.inputs["tags"] == {"gpu": "g6.2xlarge"}
     assert run.outputs["bucket"] == "models-primary"
     assert run.outputs["arn"].startswith("arn:aws:s3:")
 

@@ -134,7 +134,7 @@ def test_plan_command_renders_each_shipped_stack(stack: str, capsys: Any) -> Non
     text = capsys.readouterr().out
     assert f"Offline plan for stack '{stack}'" in text
     expected = {
-        "primary": ["aws:eks/cluster:Cluster", '["g6.xlarge"]', "replicas=2"],
+        "primary": ["aws:eks/cluster:Cluster", '["g6.2xlarge"]', "replicas=2"],
         "standby": [
             "gcp:container/cluster:Cluster",
             "machineType=g2-standard-8",
