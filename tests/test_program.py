@@ -175,3 +175,18 @@ def test_first_deploy_does_not_wait_for_a_model_the_bucket_does_not_hold_yet(wai
     deployment = run.one("kubernetes:apps/v1:Deployment")
     annotations = deployment.inputs["metadata"].get("annotations", {})
     assert ("pulumi.com/skipAwait" in annotations) is not wait
+
+
+def test_pulumi_entry_point_registers_the_same_stack_as_the_harness() -> None:
+    """`pulumi up` runs infra/__main__.py (Pulumi.yaml `main: infra/`); it must build the same stack."""
+    import runpy
+
+    def entry_point(cfg: Any, secrets: Any) -> dict[str, Any]:
+        runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__")
+        return {}
+
+    run = run_stack("primary", secrets=TEST_SECRETS, program=entry_point)
+    expected = shipped("primary")
+    assert sorted((r.type, r.name) for r in run.resources) == sorted(
+        (r.type, r.name) for r in expected.resources
+    )
