@@ -144,64 +144,137 @@ def test_dns_resources_live_on_the_dns_authority_under_the_component(s: Scenario
 
 # --- Route 53 -----------------------------------------------------------------------------------
 
+RECORD = "aws:route53/record:Record"
+POOL = "api-pool.example.com"  # <dnsRecord>-pool.<dnsZone>
+# A pair whose standby is the AWS load balancer (alias A) and whose primary is a GCP IP.
+ROUTE53_LB_STANDBY = Scenario("aws", "gcp", "aws")
+ROUTING_POLICY_KEYS = (
+    "weightedRoutingPolicies",
+    "failoverRoutingPolicies",
+    "latencyRoutingPolicies",
+    "geolocationRoutingPolicies",
+    "geoproximityRoutingPolicy",
+    "cidrRoutingPolicy",
+    "multivalueAnswerRoutingPolicy",
+)
 
-def _route53(run: ProgramRun) -> tuple[Registered, Registered]:
-    return run.one("aws:route53/healthCheck:HealthCheck"), run.one("aws:route53/record:Record")
+
+@dataclass(frozen=True)
+class Route53Side:
+    check: Registered
+    pool: Registered
+    service: Registered
+
+
+def _route53(run: ProgramRun) -> Route53Side:
+    by_name = {r.inputs["name"]: r for r in run.of_type(RECORD)}
+    assert len(by_name) == 2, sorted(by_name)
+    service = by_name[run.outputs[outputs.SERVICE_FQDN]]
+    return Route53Side(run.one("aws:route53/healthCheck:HealthCheck"), by_name[POOL], service)
+
+
+def routing_policy(record: Registered) -> str:
+    (policy,) = [key for key in ROUTING_POLICY_KEYS if record.inputs.get(key)] or ["simple"]
+    return policy
 
 
 def test_route53_health_checks_probe_each_endpoint_with_configured_settings() -> None:
     primary, standby = primary_run(ROUTE53), standby_run(ROUTE53)
     for run in (primary, standby):
-        check, record = _route53(run)
+        check = _route53(run).check
         assert check.inputs["type"] == "HTTP"
         assert check.inputs["resourcePath"] == PROBE["healthCheckPath"]
         assert check.inputs["port"] == PROBE["healthCheckPort"]
         assert check.inputs["requestInterval"] == PROBE["healthCheckIntervalSeconds"]
         assert check.inputs["failureThreshold"] == PROBE["healthCheckFailureThreshold"]
-        assert record.inputs["healthCheckId"] == check.outputs["id"]
     # The AWS load balancer is probed by its host name, the GCP IP by address.
-    primary_check, _ = _route53(primary)
+    primary_check = _route53(primary).check
     assert primary_check.inputs["fqdn"] == endpoint(primary)
     assert "ipAddress" not in primary_check.inputs
-    standby_check, _ = _route53(standby)
+    standby_check = _route53(standby).check
     assert standby_check.inputs["ipAddress"] == endpoint(standby)
     assert standby_check.inputs["fqdn"] == "api.example.com"  # the Host header sent to the IP
 
 
-def test_route53_records_answer_the_service_name_for_each_stack() -> None:
+def test_route53_pool_holds_one_health_checked_record_per_stack_under_the_pool_name() -> None:
     for run in (primary_run(ROUTE53), standby_run(ROUTE53)):
-        _, record = _route53(run)
-        assert record.inputs["name"] == "api.example.com"
-        assert record.inputs["type"] == "A"
-        assert record.inputs["setIdentifier"] == run.stack
-        assert record.inputs["zoneId"] == run.outputs[outputs.DNS]["zoneId"]
+        side = _route53(run)
+        dns = run.outputs[outputs.DNS]
+        assert dns["poolFqdn"] == side.pool.inputs["name"] == POOL
+        assert side.pool.inputs["type"] == "A"
+        assert side.pool.inputs["setIdentifier"] == run.stack
+        assert side.pool.inputs["zoneId"] == dns["zoneId"]
+        assert side.pool.inputs["healthCheckId"] == side.check.outputs["id"]
+        assert side.pool.protect
 
 
-def test_route53_standby_record_points_at_the_standby_ip_with_short_ttl() -> None:
+def test_route53_primary_service_record_is_failover_primary_aliasing_the_pool() -> None:
+    primary = primary_run(ROUTE53)
+    side = _route53(primary)
+    zone_id = primary.outputs[outputs.DNS]["zoneId"]
+    record = side.service.inputs
+    assert record["name"] == "api.example.com"
+    assert record["type"] == "A"
+    assert record["setIdentifier"] == primary.stack
+    assert record["failoverRoutingPolicies"] == [{"type": "PRIMARY"}]
+    assert record["aliases"] == [{"name": POOL, "zoneId": zone_id, "evaluateTargetHealth": True}]
+    assert record["zoneId"] == zone_id
+    # Health comes from the pool members' checks; an alias takes no TTL or values.
+    assert not {"healthCheckId", "ttl", "records", "weightedRoutingPolicies"} & record.keys()
+    assert side.pool.urn in side.service.dependencies  # the alias target exists first
+    assert side.service.protect
+
+
+def test_route53_standby_service_record_is_failover_secondary_to_its_own_ip() -> None:
     standby = standby_run(ROUTE53)
-    _, record = _route53(standby)
-    assert record.inputs["records"] == [endpoint(standby)]
-    assert record.inputs["ttl"] == PROBE["dnsTtlSeconds"] <= 60
+    side = _route53(standby)
+    record = side.service.inputs
+    assert record["name"] == "api.example.com"
+    assert record["type"] == "A"
+    assert record["setIdentifier"] == standby.stack
+    assert record["failoverRoutingPolicies"] == [{"type": "SECONDARY"}]
+    assert record["records"] == [endpoint(standby)]
+    assert record["ttl"] == PROBE["dnsTtlSeconds"] <= 60
+    assert record["healthCheckId"] == side.check.outputs["id"]
+    assert "aliases" not in record
 
 
 def test_route53_aliases_the_aws_load_balancer_so_it_pairs_with_an_ip() -> None:
-    """A CNAME could not share the name with the standby's A record; the alias is an A record."""
+    """A CNAME could not share a name with the other stack's A record; the alias is an A record."""
     primary = primary_run(ROUTE53)
-    _, record = _route53(primary)
-    (alias,) = record.inputs["aliases"]
+    pool = _route53(primary).pool
+    (alias,) = pool.inputs["aliases"]
     assert alias["name"] == endpoint(primary)
     assert re.fullmatch(r"Z[0-9A-Z]{8,32}", alias["zoneId"])  # the load balancer's hosted zone
     assert alias["evaluateTargetHealth"] is False
-    assert "ttl" not in record.inputs and "records" not in record.inputs  # alias answers use the LB's 60 s
+    assert "ttl" not in pool.inputs and "records" not in pool.inputs  # alias answers use the LB's 60 s
 
 
-def test_route53_failover_prefers_primary_and_keeps_standby_at_weight_zero() -> None:
-    """Failover is weighted 100/0: a weight-0 record answers only when every other is unhealthy."""
+def test_route53_standby_load_balancer_answers_secondary_with_an_alias() -> None:
+    primary, standby = primary_run(ROUTE53_LB_STANDBY), standby_run(ROUTE53_LB_STANDBY)
+    side = _route53(standby)
+    record = side.service.inputs
+    assert record["failoverRoutingPolicies"] == [{"type": "SECONDARY"}]
+    assert record["type"] == "A"
+    (alias,) = record["aliases"]
+    assert alias["name"] == endpoint(standby)
+    assert re.fullmatch(r"Z[0-9A-Z]{8,32}", alias["zoneId"])
+    assert alias["evaluateTargetHealth"] is False
+    assert record["healthCheckId"] == side.check.outputs["id"]
+    assert not {"ttl", "records"} & record.keys()
+    # The primary's IP is answered in the pool by address with the configured TTL.
+    pool = _route53(primary).pool.inputs
+    assert (pool["records"], pool["ttl"]) == ([endpoint(primary)], PROBE["dnsTtlSeconds"])
+    assert _route53(primary).service.inputs["aliases"][0]["name"] == POOL
+
+
+def test_route53_failover_pool_prefers_primary_and_keeps_standby_at_weight_zero() -> None:
+    """A weight-0 pool member answers only when every member with weight above 0 is unhealthy."""
     weights = {}
     for run in (primary_run(ROUTE53), standby_run(ROUTE53)):
-        _, record = _route53(run)
-        weights[run.config.role] = record.inputs["weightedRoutingPolicies"][0]["weight"]
-        assert "failoverRoutingPolicies" not in record.inputs
+        pool = _route53(run).pool
+        weights[run.config.role] = pool.inputs["weightedRoutingPolicies"][0]["weight"]
+        assert routing_policy(pool) == "weightedRoutingPolicies"
     assert weights == {"primary": 100, "standby": 0}
 
 
@@ -212,15 +285,61 @@ def test_trafficweight_is_ignored_with_failover_routing_and_says_so() -> None:
     assert any("trafficWeight=40 is ignored with dnsRouting=failover" in w for w in run.warnings)
 
 
-def test_route53_weighted_routing_carries_configured_weights() -> None:
+def test_route53_weighted_routing_carries_configured_weights_in_the_pool() -> None:
     s = weighted(ROUTE53_WEIGHTED)
     weights = {}
     for run in (primary_run(s), standby_run(s)):
-        _, record = _route53(run)
-        weights[run.config.role] = record.inputs["weightedRoutingPolicies"][0]["weight"]
+        weights[run.config.role] = _route53(run).pool.inputs["weightedRoutingPolicies"][0]["weight"]
         assert run.outputs[outputs.DNS]["routing"] == "weighted"
         assert run.outputs[outputs.DNS]["weight"] == WEIGHTS[run.config.role]
     assert weights == WEIGHTS
+
+
+def test_route53_routing_mode_switch_only_changes_pool_weights() -> None:
+    """Failover <-> weighted never changes a record's routing policy, so no record is replaced."""
+    s = weighted(ROUTE53_WEIGHTED)
+    for failover_run, weighted_run in (
+        (primary_run(ROUTE53), primary_run(s)),
+        (standby_run(ROUTE53), standby_run(s)),
+    ):
+        before, after = _route53(failover_run), _route53(weighted_run)
+        assert before.service.inputs == after.service.inputs
+        assert before.check.inputs == after.check.inputs
+        policy = "weightedRoutingPolicies"
+        assert {k: v for k, v in before.pool.inputs.items() if k != policy} == {
+            k: v for k, v in after.pool.inputs.items() if k != policy
+        }
+        assert before.pool.inputs[policy] != after.pool.inputs[policy]
+
+
+@pytest.mark.parametrize(
+    "s", [ROUTE53, weighted(ROUTE53_WEIGHTED), ROUTE53_LB_STANDBY], ids=["failover", "weighted", "lb-standby"]
+)
+def test_route53_no_name_ever_holds_two_routing_policies(s: Scenario) -> None:
+    by_name: dict[str, list[Registered]] = {}
+    for run in (primary_run(s), standby_run(s)):
+        for record in run.of_type(RECORD):
+            by_name.setdefault(record.inputs["name"], []).append(record)
+    assert sorted(by_name) == sorted(["api.example.com", POOL])
+    for name, records in by_name.items():
+        assert len({routing_policy(r) for r in records}) == 1, name
+        assert len({r.inputs["type"] for r in records}) == 1, name
+        assert sorted(r.inputs["setIdentifier"] for r in records) == ["primary", "standby"], name
+    assert {routing_policy(r) for r in by_name[POOL]} == {"weightedRoutingPolicies"}
+    service = by_name["api.example.com"]
+    assert sorted(r.inputs["failoverRoutingPolicies"][0]["type"] for r in service) == ["PRIMARY", "SECONDARY"]
+
+
+def test_route53_output_names_both_layers_records() -> None:
+    for run in (primary_run(ROUTE53), standby_run(ROUTE53)):
+        dns, side = run.outputs[outputs.DNS], _route53(run)
+        assert dns["poolRecordId"] == side.pool.outputs["id"]
+        assert dns["serviceRecordId"] == side.service.outputs["id"]
+        assert dns["recordSetIds"] == [side.pool.outputs["id"], side.service.outputs["id"]]
+        assert dns["healthCheckIds"] == [side.check.outputs["id"]]
+        assert dns["failoverType"] == {"primary": "PRIMARY", "standby": "SECONDARY"}[run.config.role]
+        assert dns["setIdentifier"] == run.stack
+        assert dns["recordType"] == "A"
 
 
 # --- Azure Traffic Manager + Azure DNS ------------------------------------------------------------

@@ -211,9 +211,10 @@ class DnsDescriptor(TypedDict, total=False):
     healthCheck: HealthCheckDescriptor
     """Probe settings (both stacks must agree; the standby checks)."""
     serviceRecordOwner: str
-    """Which stack owns the record for the service name: 'each' (Route 53: one weighted record
-    per stack), 'primary' (Azure: the CNAME and Traffic Manager profile) or 'standby' (Cloud
-    DNS: one record set holding both targets)."""
+    """Which stack owns the record for the service name: 'each' (Route 53: each stack its
+    FAILOVER record, PRIMARY aliasing the weighted pool or SECONDARY, and its weighted pool
+    member), 'primary' (Azure: the CNAME and Traffic Manager profile) or 'standby' (Cloud DNS:
+    one record set holding both targets)."""
     recordSetIds: list[str]
     """Record sets this stack created at the authority."""
     healthCheckIds: list[str]
@@ -222,7 +223,15 @@ class DnsDescriptor(TypedDict, total=False):
     zoneId: str
     setIdentifier: str
     recordType: str
-    """A (IPv4 or alias to a load balancer) or CNAME (other host names)."""
+    """A (IPv4 or alias to a load balancer) or CNAME (other host names), in both layers."""
+    poolFqdn: str
+    """The weighted pool name `<record>-pool.<zone>` the service PRIMARY aliases."""
+    poolRecordId: str
+    """This stack's weighted record in the pool."""
+    serviceRecordId: str
+    """This stack's FAILOVER record for the service name."""
+    failoverType: str
+    """PRIMARY (the primary stack, alias to the pool) or SECONDARY (the standby's own endpoint)."""
     # azure
     trafficManager: dict[str, Any]
     """profileName, resourceGroup, fqdn (the CNAME target), profileId, routingMethod, endpointName,

@@ -1,36 +1,44 @@
-"""Route 53: one health-checked weighted record per stack for the service name.
+"""Route 53: a failover pair for the service name in front of a weighted pool of both stacks.
 
 Design (settled here, see also components/dns/__init__.py):
 
 - The hosted zone already exists; it is looked up by name with the `aws.route53.get_zone` invoke
   (public zones only) and never changed.
-- Each stack owns exactly its own two resources: a `HealthCheck` probing its endpoint (configured
-  protocol/port/path/interval/threshold) and a `Record` for the service name with
-  `set_identifier=<stack>` and that health check attached. Nothing of one stack lives in the
-  other's state, so either stack can be applied while the other's cloud is down.
-- **Both routing modes use weighted records.** Route 53 rejects two records of one name and type
-  with different routing policies, and the two records belong to two stacks that are applied one
-  after the other. With native FAILOVER/PRIMARY+SECONDARY records, moving to weighted (or back)
-  would need one stack's record deleted first: a window with no standby, or a failed apply. With
-  weighted records on both sides a mode change, a staged shift (100/0 -> 90/10 -> 0/100) and a
-  failback are plain weight updates that each stack applies on its own, in any order.
-  Failover semantics come from Route 53's rule for weighted records with health checks: records
-  with weight 0 are answered only when every record with a weight above 0 is unhealthy. So
-  `routing='failover'` is primary weight 100 / standby weight 0: the primary answers while
-  healthy, the standby as soon as the primary's check fails, and back when it recovers (the
-  same as FAILOVER records, including "if all are unhealthy, answer the primary").
-  `routing='weighted'` uses the configured weights with the same fallback. Both weights 0 is
-  rejected by the standby (Route 53 would split evenly).
+- Two names, two layers, and each name holds exactly one routing policy:
+  - **Pool** `<record>-pool.<zone>` (e.g. api-pool.example.com): one health-checked *weighted*
+    record per stack (`set_identifier=<stack>`, its own `HealthCheck` attached).
+    `routing='failover'` is primary weight 100 / standby weight 0; `routing='weighted'` uses the
+    configured weights. Both weights 0 is rejected by the standby (Route 53 would split evenly).
+  - **Service** `<record>.<zone>` (what clients resolve): a *failover* pair. The primary stack
+    owns the PRIMARY record, an alias to the pool name in the same hosted zone with
+    `evaluate_target_health` on, so it is healthy while any pool member is; the standby stack
+    owns the SECONDARY record, pointing straight at its own endpoint with its health check.
+- Each stack owns exactly its own resources (health check, pool record, service record). Nothing
+  of one stack lives in the other's state, so either stack can be applied while the other's
+  cloud is down.
+- Why this shape: Route 53 rejects two records of one name and type with different routing
+  policies, and the records belong to two stacks applied one after the other. Here the service
+  name is *always* a failover pair and the pool name *always* weighted, so a mode switch
+  (failover <-> weighted), a staged shift (100/0 -> 90/10 -> 0/100) and a failback never change
+  a routing policy: they are pool weight updates that each stack applies on its own, in any
+  order. Failover works at both layers: when the primary endpoint is unhealthy the pool answers
+  the standby (Route 53 answers weight-0 records when every record with a weight above 0 is
+  unhealthy), and when the whole pool is unhealthy the service name's SECONDARY answers.
 - Endpoint kinds: an IPv4 address gets an A record (TTL from config, at most 60 s) and a health
   check by IP (the service name is sent as Host header). An AWS load balancer host name (NLB
   `*.elb.<region>.amazonaws.com`, ALB/CLB `*.<region>.elb.amazonaws.com`) gets an **alias A**
   record to the load balancer (hosted zone id from `aws.lb`/`aws.elb.get_hosted_zone_id`) and a
-  health check by FQDN. Alias, not CNAME, because the other stack's record is usually an A record
-  (GCP/Azure IPs) and Route 53 cannot hold a CNAME and an A record for one name; the alias answer
-  carries the load balancer's own 60 s TTL. Any other host name gets a CNAME, which only works if
-  the other stack's endpoint is a host name too; the standby checks that and fails clearly.
-- `evaluate_target_health` is off: the configured HTTP probe alone decides health, so DNS and the
-  cutover CLI's probe agree on what "healthy" means.
+  health check by FQDN. Alias, not CNAME, because the other stack's records are usually A records
+  (GCP/Azure IPs) and Route 53 cannot hold a CNAME and an A record for one name; alias answers
+  carry their target's TTL (the load balancer's 60 s, the pool's configured TTL). Any other host
+  name gets a CNAME (and the primary's service alias is then of type CNAME to the CNAME pool),
+  which only works if the other stack's endpoint is a host name too: the standby checks that and
+  fails clearly, since neither the pool's weighted records nor the service name's failover pair
+  can mix a CNAME and an A record.
+- `evaluate_target_health` is off on aliases to load balancers: the configured HTTP probe alone
+  decides an endpoint's health, so DNS and the cutover CLI's probe agree on what "healthy" means.
+  It is on only on the service PRIMARY's alias to the pool, which has no probe of its own and
+  follows the pool members' health checks.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Final, Literal, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -93,8 +101,39 @@ def route53_target(host: str) -> Route53Target | None:
     return Route53Target(host, kind)
 
 
+POOL_SUFFIX: Final = "-pool"
+"""Appended to the record label to name the weighted pool: api -> api-pool.<zone>."""
+
+
+def pool_fqdn(args: FailoverRecordArgs) -> str:
+    """The weighted pool's name, e.g. api-pool.example.com (the service PRIMARY aliases it)."""
+    return f"{args.record}{POOL_SUFFIX}.{args.zone}"
+
+
+@dataclass(frozen=True)
+class EndpointAnswer:
+    """The fields of a Route 53 record that answer with this stack's endpoint: `records` and
+    `ttl` for a plain record, or `aliases` (never with ttl/records) for an AWS load balancer."""
+
+    records: list[str] | None
+    ttl: int | None
+    aliases: list[aws.route53.RecordAliasArgs] | None
+
+
+def endpoint_answer(target: Route53Target, lb_zone_id: str | None, ttl_seconds: int) -> EndpointAnswer:
+    if target.is_alias and lb_zone_id is not None:
+        # evaluate_target_health off: the stack's configured HTTP probe alone decides health.
+        alias = aws.route53.RecordAliasArgs(
+            name=target.host, zone_id=lb_zone_id, evaluate_target_health=False
+        )
+        return EndpointAnswer(None, None, [alias])
+    return EndpointAnswer([target.host], ttl_seconds, None)
+
+
 class AwsFailoverRecord(FailoverRecord):
-    """This stack's weighted, health-checked Route 53 record for the service name."""
+    """This stack's Route 53 side: a health check, its weighted member of the pool and its half
+    (PRIMARY alias to the pool, or SECONDARY to its own endpoint) of the service name's failover
+    pair."""
 
     def __init__(
         self, name: str, args: FailoverRecordArgs, opts: pulumi.ResourceOptions | None = None
@@ -125,8 +164,10 @@ class AwsFailoverRecord(FailoverRecord):
                                 f"{host} (a {target.record_type} record)",
                                 f"answerable with the record type of the primary stack's record "
                                 f"({theirs} for {descriptor.get('endpoint')})",
-                                "Route 53 cannot answer one name with a CNAME and an A record; give both "
-                                "stacks IPv4 or AWS load balancer endpoints, or use dnsProvider azure",
+                                f"Route 53 cannot make a CNAME and an A record weighted partners in the pool "
+                                f"{pool_fqdn(args)} or FAILOVER partners for {args.fqdn}; give both stacks "
+                                "IPv4 or AWS load balancer endpoints (answered as A / alias A), or set "
+                                "dnsProvider: azure in both stack files",
                                 source="output",
                             )
                         ],
@@ -150,11 +191,20 @@ class AwsFailoverRecord(FailoverRecord):
 
         alias_zone = target.apply(alias_zone_id)
 
-        def aliases(values: list[Any]) -> list[aws.route53.RecordAliasArgs] | None:
-            t, lb_zone = cast(Route53Target, values[0]), cast("str | None", values[1])
-            if not t.is_alias or lb_zone is None:
-                return None
-            return [aws.route53.RecordAliasArgs(name=t.host, zone_id=lb_zone, evaluate_target_health=False)]
+        answer: pulumi.Output[EndpointAnswer] = pulumi.Output.all(target, alias_zone).apply(
+            lambda values: endpoint_answer(
+                cast(Route53Target, values[0]), cast("str | None", values[1]), args.ttl_seconds
+            )
+        )
+        record_type = target.apply(lambda t: t.record_type)
+        records = cast("pulumi.Input[Sequence[str]]", answer.apply(lambda a: a.records))
+        ttl = cast("pulumi.Input[int]", answer.apply(lambda a: a.ttl))
+        endpoint_aliases = cast(
+            "pulumi.Input[Sequence[aws.route53.RecordAliasArgs]]", answer.apply(lambda a: a.aliases)
+        )
+        protected = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(protect=args.deletion_protection)
+        )
 
         self.health_check = aws.route53.HealthCheck(
             f"{name}-health",
@@ -171,30 +221,59 @@ class AwsFailoverRecord(FailoverRecord):
             ),
             opts=child,
         )
-        self.record = aws.route53.Record(
-            f"{name}-record",
+        # Pool layer: this stack's weighted member of <record>-pool.<zone>.
+        pool = pool_fqdn(args)
+        self.pool_record = aws.route53.Record(
+            f"{name}-pool-record",
             aws.route53.RecordArgs(
                 zone_id=zone.zone_id,
-                name=args.fqdn,
-                type=target.apply(lambda t: t.record_type),
+                name=pool,
+                type=record_type,
                 set_identifier=stack,
                 weighted_routing_policies=[
                     aws.route53.RecordWeightedRoutingPolicyArgs(weight=args.effective_weight)
                 ],
                 health_check_id=self.health_check.id,
-                records=cast(
-                    "pulumi.Input[Sequence[str]]", target.apply(lambda t: None if t.is_alias else [t.host])
-                ),
-                ttl=cast(
-                    "pulumi.Input[int]", target.apply(lambda t: None if t.is_alias else args.ttl_seconds)
-                ),
-                aliases=cast(
-                    "pulumi.Input[Sequence[aws.route53.RecordAliasArgs]]",
-                    pulumi.Output.all(target, alias_zone).apply(aliases),
-                ),
+                records=records,
+                ttl=ttl,
+                aliases=endpoint_aliases,
             ),
+            opts=protected,
+        )
+        # Service layer: this stack's half of the failover pair clients resolve.
+        failover_type: Literal["PRIMARY", "SECONDARY"] = "PRIMARY" if args.role == "primary" else "SECONDARY"
+        failover = [aws.route53.RecordFailoverRoutingPolicyArgs(type=failover_type)]
+        if failover_type == "PRIMARY":
+            # An alias to the pool, healthy while any pool member is (no probe of its own).
+            service_args = aws.route53.RecordArgs(
+                zone_id=zone.zone_id,
+                name=args.fqdn,
+                type=record_type,
+                set_identifier=stack,
+                failover_routing_policies=failover,
+                aliases=[
+                    aws.route53.RecordAliasArgs(name=pool, zone_id=zone.zone_id, evaluate_target_health=True)
+                ],
+            )
+        else:
+            # Straight at this stack's endpoint, with its own probe: answers when the pool cannot.
+            service_args = aws.route53.RecordArgs(
+                zone_id=zone.zone_id,
+                name=args.fqdn,
+                type=record_type,
+                set_identifier=stack,
+                failover_routing_policies=failover,
+                health_check_id=self.health_check.id,
+                records=records,
+                ttl=ttl,
+                aliases=endpoint_aliases,
+            )
+        self.record = aws.route53.Record(
+            f"{name}-record",
+            service_args,
+            # Route 53 only accepts an alias to a name that already has records: the pool first.
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(protect=args.deletion_protection)
+                protected, pulumi.ResourceOptions(depends_on=[self.pool_record])
             ),
         )
 
@@ -203,11 +282,15 @@ class AwsFailoverRecord(FailoverRecord):
                 **base_descriptor(args),
                 "endpointKind": target.apply(lambda t: t.kind),
                 "serviceRecordOwner": "each",
-                "recordSetIds": [self.record.id],
+                "recordSetIds": [self.pool_record.id, self.record.id],
                 "healthCheckIds": [self.health_check.id],
                 "zoneId": zone.zone_id,
                 "setIdentifier": stack,
-                "recordType": target.apply(lambda t: t.record_type),
+                "recordType": record_type,
+                "poolFqdn": pool,
+                "poolRecordId": self.pool_record.id,
+                "serviceRecordId": self.record.id,
+                "failoverType": failover_type,
             }
         )
         self.register_outputs({"descriptor": self.descriptor})
