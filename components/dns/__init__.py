@@ -8,10 +8,12 @@ the standby reads the primary's and refuses to apply when the two stacks disagre
 
 Design decisions (details in each cloud module's docstring):
 
-- aws (Route 53): zone looked up with `get_zone`. Each stack creates its own health check and
-  its own weighted record (set identifier = stack). Failover = weights 100/0 (a weight-0 record
-  answers only when every other record is unhealthy); weighted = the configured weights with the
-  same fallback. IPv4 -> A record; AWS load balancer host name -> alias A; other host -> CNAME.
+- aws (Route 53): zone looked up with `get_zone`. Two layers, so no name ever mixes routing
+  policies: the pool name `<record>-pool` holds one health-checked weighted record per stack
+  (failover = weights 100/0, weighted = the configured weights; a weight-0 record answers when
+  every other is unhealthy); the service name `<record>` is a FAILOVER pair: the primary's
+  PRIMARY aliases the pool (evaluate_target_health), the standby's SECONDARY points at its own
+  endpoint with its own health check. IPv4 -> A; AWS load balancer host -> alias A.
 - azure (Traffic Manager + Azure DNS): the primary creates the profile, its endpoint
   (priority 1) and an alias CNAME record set in the existing zone (`dnsResourceGroup`); the
   standby adds its endpoint (priority 2) to the primary's profile. Failover = `Priority`
@@ -22,10 +24,9 @@ Design decisions (details in each cloud module's docstring):
   `primary_backup`, weighted = the same with a trickle ratio. Host-name endpoints are not
   supported by Cloud DNS health checks: error.
 
-- Switching failover <-> weighted never deletes a record on any cloud: Route 53 uses weighted
-  records in both modes (Route 53 rejects failover and weighted records side by side for one
-  name, and the two records belong to two stacks applied one after the other), Azure only changes
-  the primary's profile routing method, Cloud DNS only changes the trickle ratio.
+- Switching failover <-> weighted never deletes a record on any cloud: Route 53 only changes pool
+  weights (the service name stays a FAILOVER pair), Azure only changes the primary's profile
+  routing method, Cloud DNS only changes the trickle ratio.
 - Both stacks must agree on dnsProvider, dnsZone/dnsRecord, dnsTtlSeconds and the health check
   settings, and weighted routing needs a weight above 0 somewhere; the standby checks this
   against the primary's descriptor and fails naming the keys (apply the primary first when these
