@@ -556,13 +556,7 @@ class CrossCloudReplication(pulumi.ComponentResource):
                 stack=stack,
             )
             return _PodSide(
-                env={
-                    "AWS_ROLE_ARN": role.arn,
-                    "AWS_WEB_IDENTITY_TOKEN_FILE": _token_path("aws"),
-                    "AWS_ROLE_SESSION_NAME": CRONJOB_NAME,
-                    "AWS_REGION": source.apply(lambda d: str(d[REGION])),
-                    "AWS_STS_REGIONAL_ENDPOINTS": "regional",
-                },
+                env=_aws_env(role.arn, source.apply(lambda d: str(d[REGION]))),
                 tokens={"token": replication_aws.STS_AUDIENCE},
                 principal=role.arn,
                 depends_on=[role, policy, oidc],
@@ -630,13 +624,7 @@ class CrossCloudReplication(pulumi.ComponentResource):
                 after=[args.target_cluster.federation_ready],
             )
             return _PodSide(
-                env={
-                    "AWS_ROLE_ARN": role.arn,
-                    "AWS_WEB_IDENTITY_TOKEN_FILE": _token_path("aws"),
-                    "AWS_ROLE_SESSION_NAME": CRONJOB_NAME,
-                    "AWS_REGION": target.region,
-                    "AWS_STS_REGIONAL_ENDPOINTS": "regional",
-                },
+                env=_aws_env(role.arn, target.region),
                 tokens={"token": replication_aws.STS_AUDIENCE},
                 principal=role.arn,
                 depends_on=[role, policy],
@@ -692,6 +680,17 @@ class CrossCloudReplication(pulumi.ComponentResource):
             principal=blob.principal_id,
             depends_on=[blob.identity, blob.credential, blob.assignment],
         )
+
+
+def _aws_env(role_arn: pulumi.Input[str], region: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+    """IRSA-style web identity: the projected token file is exchanged for `role_arn` in `region`."""
+    return {
+        "AWS_ROLE_ARN": role_arn,
+        "AWS_WEB_IDENTITY_TOKEN_FILE": _token_path("aws"),
+        "AWS_ROLE_SESSION_NAME": CRONJOB_NAME,
+        "AWS_REGION": region,
+        "AWS_STS_REGIONAL_ENDPOINTS": "regional",
+    }
 
 
 def _azure_env(client_id: pulumi.Input[str], tenant_id: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
