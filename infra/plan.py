@@ -75,27 +75,28 @@ def _lookup(inputs: Any, path: str) -> Any:
     return inputs
 
 
-def _missing_secrets(stack: str, root: Path) -> dict[str, str]:
-    config, secret_keys = load_stack_config(stack, root)
-    names = json.loads(config.get(f"{PROJECT}:secretNames", '["apiKey"]'))
-    return {n: SECRET_PLACEHOLDER for n in names if f"{PROJECT}:{n}" not in secret_keys}
+def _config_and_missing_secrets(stack: str, root: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The stack's config, and a placeholder for each secretNames entry its file does not hold."""
+    config, secret_keys = load_stack_config(stack, root)  # secretNames always set: schema default
+    names = json.loads(config[f"{PROJECT}:secretNames"])
+    return config, {n: SECRET_PLACEHOLDER for n in names if f"{PROJECT}:{n}" not in secret_keys}
 
 
 def plan_stack(stack: str, root: Path = ROOT) -> tuple[ProgramRun, list[str]]:
     """The mocked run of `stack` (its primary first, for a standby) and notes for the reader."""
     notes: list[str] = []
-    secrets = _missing_secrets(stack, root)
+    config, secrets = _config_and_missing_secrets(stack, root)
     if secrets:
         notes.append(
             f"secrets {', '.join(sorted(secrets))} are not in Pulumi.{stack}.yaml; a placeholder stands in "
             f"(set them with `pulumi config set --secret <name> <value> -s {stack}`)"
         )
-    config, _ = load_stack_config(stack, root)
     ref = config.get(f"{PROJECT}:primaryStack")
     stack_outputs = None
     if ref:
         primary_stack = ref.rsplit("/", 1)[-1]
-        primary = run_stack(primary_stack, secrets=_missing_secrets(primary_stack, root), root=root)
+        _, primary_secrets = _config_and_missing_secrets(primary_stack, root)
+        primary = run_stack(primary_stack, secrets=primary_secrets, root=root)
         stack_outputs = {ref: primary.outputs}
         notes.append(f"StackReference {ref} answered with the mocked outputs of Pulumi.{primary_stack}.yaml")
     run = run_stack(stack, secrets=secrets, stack_outputs=stack_outputs, root=root)
@@ -199,8 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProgramError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    config, secret_keys = load_stack_config(args.stack, args.workdir)
-    secret_values = {config[k] for k in secret_keys} | {SECRET_PLACEHOLDER}
+    # Offline, every secret value is the placeholder: secure values cannot be decrypted here and
+    # unset ones are filled with it.
+    secret_values = {SECRET_PLACEHOLDER}
     if args.json:
         json.dump(to_json(run, secret_values), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
