@@ -52,7 +52,9 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             gpu_accelerator=cfg.gpu.shape.accelerator,
             gpus_per_node=cfg.gpu.gpus_per_node,
             gpu_node_count=cfg.effective_node_count,
-            gpu_max_node_count=cfg.effective_max_node_count,
+            # Constant across capacity: a cut-over changes replicas, never the pool's bounds.
+            gpu_max_node_count=cfg.gpu.max_node_count,
+            gpu_zones=cfg.gpu.zones,
         ),
     )
     identity: WorkloadIdentity = cluster.identity
