@@ -131,6 +131,7 @@ def wait_for_api_access(kubeconfig: str, *, what: str, timeout_seconds: float = 
                 "(`az role assignment list --scope <cluster id> --assignee <your object id>`), that "
                 "`kubelogin` and `az login` work, then run `pulumi up` again"
             )
-        _sleep(delay)
-        waited += delay
+        step = min(delay, timeout_seconds - waited)
+        _sleep(step)
+        waited += step
         delay = min(delay * 2, MAX_DELAY_SECONDS)
