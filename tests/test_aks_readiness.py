@@ -73,7 +73,7 @@ def api_server() -> Iterator[tuple[str, list[str]]]:
     seen: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server API
+        def do_GET(self) -> None:
             seen.append(f"{self.headers.get('Authorization')} {self.path}")
             status = 403 if len(seen) <= 2 else 200
             body = json.dumps({"kind": "Status" if status == 403 else "Namespace"}).encode()
@@ -130,8 +130,8 @@ def test_real_probe_retries_403_with_the_exec_plugins_token(
     # Without the wait the first call is what a fresh apply would get.
     assert readiness.probe_api(kubeconfig).status == 403
     slept: list[float] = []
-    monkeypatch.setattr(readiness, "_probe", readiness.probe_api)
-    monkeypatch.setattr(readiness, "_sleep", slept.append)
+    monkeypatch.setattr(readiness._hooks, "probe", readiness.probe_api)
+    monkeypatch.setattr(readiness._hooks, "sleep", slept.append)
     monkeypatch.setattr(readiness.pulumi.runtime, "is_dry_run", lambda: False)
     assert readiness.wait_for_api_access(kubeconfig, what="test cluster") == kubeconfig
     assert seen == ["Bearer token-from-plugin /api/v1/namespaces/kube-system"] * 3
@@ -144,8 +144,8 @@ def test_unreachable_server_and_failing_plugin_are_retried_then_reported(
     kubeconfig = _kubeconfig("http://127.0.0.1:9", tmp_path / "plugin.py")
     answer = readiness.probe_api(kubeconfig)
     assert answer.status is None
-    monkeypatch.setattr(readiness, "_probe", readiness.probe_api)
-    monkeypatch.setattr(readiness, "_sleep", lambda seconds: None)
+    monkeypatch.setattr(readiness._hooks, "probe", readiness.probe_api)
+    monkeypatch.setattr(readiness._hooks, "sleep", lambda seconds: None)
     monkeypatch.setattr(readiness.pulumi.runtime, "is_dry_run", lambda: False)
     with pytest.raises(readiness.ApiAccessError, match=r"after 60 s and 5 attempts \(last: no answer"):
         readiness.wait_for_api_access(kubeconfig, what="test cluster", timeout_seconds=60)
@@ -153,5 +153,5 @@ def test_unreachable_server_and_failing_plugin_are_retried_then_reported(
 
 def test_preview_does_not_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(readiness.pulumi.runtime, "is_dry_run", lambda: True)
-    monkeypatch.setattr(readiness, "_probe", lambda kubeconfig: pytest.fail("probed during a preview"))
+    monkeypatch.setattr(readiness._hooks, "probe", lambda kubeconfig: pytest.fail("probed during a preview"))
     assert readiness.wait_for_api_access("kubeconfig", what="x") == "kubeconfig"

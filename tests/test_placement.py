@@ -114,7 +114,12 @@ def test_azure_sku_restrictions_and_zoneless_locations() -> None:
     assert azure_offered_zones(east2, "Standard_NC40ads_H100_v5", "eastus2") == ["1", "2", "3"]
     # westus has no availability zones: offered, regional.
     assert azure_offered_zones(recorded_compute_skus("sub", "westus"), "Standard_NC4as_T4_v3", "westus") == []
-    assert azure_offered_zones(recorded_compute_skus("sub", "brazilsouth"), "Standard_NC24ads_A100_v4", "brazilsouth") is None
+    assert (
+        azure_offered_zones(
+            recorded_compute_skus("sub", "brazilsouth"), "Standard_NC24ads_A100_v4", "brazilsouth"
+        )
+        is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -165,14 +170,24 @@ def test_gpu_zones_override_places_the_pool_there() -> None:
     ("cloud", "zones", "expected"),
     [
         ("aws", ["use1-az5"], "remove use1-az5"),
-        ("gcp", ["us-central1-f"], "zones of us-central1 where g2-standard-8 (l4) with nvidia-l4 is offered: "
-         "us-central1-a, us-central1-b, us-central1-c (got ['us-central1-f'])"),
-        ("azure", ["1", "2"], "zones of eastus where Standard_NC24ads_A100_v4 (a100-80gb) is offered: 2, 3 "
-         "(got ['1', '2']): remove 1"),
+        (
+            "gcp",
+            ["us-central1-f"],
+            "zones of us-central1 where g2-standard-8 (l4) with nvidia-l4 is offered: "
+            "us-central1-a, us-central1-b, us-central1-c (got ['us-central1-f'])",
+        ),
+        (
+            "azure",
+            ["1", "2"],
+            "zones of eastus where Standard_NC24ads_A100_v4 (a100-80gb) is offered: 2, 3 "
+            "(got ['1', '2']): remove 1",
+        ),
     ],
     ids=["aws", "gcp", "azure"],
 )
-def test_gpu_zones_where_the_gpu_is_not_offered_are_refused(cloud: str, zones: list[str], expected: str) -> None:
+def test_gpu_zones_where_the_gpu_is_not_offered_are_refused(
+    cloud: str, zones: list[str], expected: str
+) -> None:
     with pytest.raises(ProgramError) as caught:
         _primary(cloud, gpuZones=zones)
     assert "stack config 'gpuZones' must be" in str(caught.value)
@@ -188,7 +203,9 @@ def test_gpu_zones_where_the_gpu_is_not_offered_are_refused(cloud: str, zones: l
     ],
     ids=["aws", "gcp", "azure"],
 )
-def test_gpu_zones_outside_the_region_fail_at_config_time(cloud: str, zones: list[str], expected: str) -> None:
+def test_gpu_zones_outside_the_region_fail_at_config_time(
+    cloud: str, zones: list[str], expected: str
+) -> None:
     found = problems("primary", **primary_overrides(cloud), gpuZones=zones)
     assert [p for p in found if p.startswith("stack config 'gpuZones' must be") and expected in p], found
 
@@ -213,7 +230,7 @@ def arm_server() -> Iterator[tuple[str, list[str]]]:
     }
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server API
+        def do_GET(self) -> None:
             seen.append(f"{self.headers['Authorization']} {self.path}")
             body = json.dumps(pages[self.path.split("?")[0]]).replace("NEXT", base).encode()
             self.send_response(200)
@@ -238,6 +255,8 @@ def test_arm_compute_skus_reads_every_page_with_the_bearer_token(arm_server: tup
     records = arm_compute_skus("sub-1", "eastus", endpoint=base, token="tok")
     assert [r["name"] for r in records] == [r["name"] for r in recorded_compute_skus("sub-1", "eastus")]
     assert azure_offered_zones(records, "Standard_NC24ads_A100_v4", "eastus") == ["2", "3"]
-    assert seen[0].startswith("Bearer tok /subscriptions/sub-1/providers/Microsoft.Compute/skus?api-version=2021-07-01")
+    assert seen[0].startswith(
+        "Bearer tok /subscriptions/sub-1/providers/Microsoft.Compute/skus?api-version=2021-07-01"
+    )
     assert "location+eq+%27eastus%27" in seen[0]
     assert seen[1] == "Bearer tok /page2"

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from components.inference_cluster import GPU_NODE_FLOOR, POOL_LABEL
-from components.inference_cluster.autoscaler import CHART, CHART_REPO, CHART_VERSION, IMAGE_TAG
 from components.inference_cluster.args import KUBERNETES_VERSION
+from components.inference_cluster.autoscaler import CHART, CHART_REPO, CHART_VERSION, IMAGE_TAG
 from infra.harness import ProgramRun
 from tests.support import CLOUDS
 from tests.test_inference_cluster_support import (
@@ -62,7 +62,9 @@ def test_old_design_would_fail_the_eks_cutover() -> None:
 def _eks_autoscaler(run: ProgramRun) -> tuple[dict[str, object], dict[str, object], dict[str, object]]:
     (release,) = [r for r in run.resources if r.type == "kubernetes:helm.sh/v3:Release"]
     (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.name.endswith("-cluster-autoscaler")]
-    (policy,) = [r for r in run.of_type("aws:iam/rolePolicy:RolePolicy") if r.name.endswith("-cluster-autoscaler")]
+    (policy,) = [
+        r for r in run.of_type("aws:iam/rolePolicy:RolePolicy") if r.name.endswith("-cluster-autoscaler")
+    ]
     return release.inputs, role.inputs | {"arn": role.outputs["arn"]}, json.loads(policy.inputs["policy"])
 
 
@@ -70,11 +72,15 @@ def _eks_autoscaler(run: ProgramRun) -> tuple[dict[str, object], dict[str, objec
 def test_eks_installs_the_cluster_autoscaler_from_the_pinned_official_chart(capacity: str) -> None:
     run = full_primary("aws") if capacity == "full" else warm_variant("aws")
     release, role, _ = _eks_autoscaler(run)
-    assert (release["chart"], release["version"], release["repositoryOpts"]["repo"]) == (
-        CHART,
-        CHART_VERSION,
-        CHART_REPO,
-    ) == ("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler")
+    assert (
+        (release["chart"], release["version"], release["repositoryOpts"]["repo"])
+        == (
+            CHART,
+            CHART_VERSION,
+            CHART_REPO,
+        )
+        == ("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler")
+    )
     values = release["values"]
     # The autoscaler's minor version matches the cluster's.
     assert IMAGE_TAG.removeprefix("v").rsplit(".", 1)[0] == KUBERNETES_VERSION

@@ -20,7 +20,11 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
-from components.inference_cluster.placement import gke_gpu_zones, gke_initial_nodes_per_zone, gke_node_locations
+from components.inference_cluster.placement import (
+    gke_gpu_zones,
+    gke_initial_nodes_per_zone,
+    gke_node_locations,
+)
 from components.inference_cluster.shared import base_name, exec_kubeconfig, kubernetes_provider, short_name
 
 NODES_CIDR = "10.10.0.0/20"
@@ -263,7 +267,9 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 # Per zone of node_locations: the pool starts warm (a node with the GPU is up
                 # before the workload lands); afterwards the autoscaler owns the size.
                 initial_node_count=gpu_locations.apply(
-                    lambda zones: gke_initial_nodes_per_zone(args.gpu_node_count, len(zones), args.gpu_max_node_count)
+                    lambda zones: gke_initial_nodes_per_zone(
+                        args.gpu_node_count, len(zones), args.gpu_max_node_count
+                    )
                 ),
                 # Totals across the zones; ANY puts nodes wherever GPUs are available. The bounds
                 # do not depend on capacity, so a cut-over changes replicas, not the pool.
@@ -303,7 +309,9 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 ),
             ),
             # initialNodeCount only applies at creation; changing it would replace the pool.
-            opts=child.merge(pulumi.ResourceOptions(depends_on=node_roles, ignore_changes=["initialNodeCount"])),
+            opts=child.merge(
+                pulumi.ResourceOptions(depends_on=node_roles, ignore_changes=["initialNodeCount"])
+            ),
         )
 
         # The inference pods' identity, impersonable only by the inference service account.

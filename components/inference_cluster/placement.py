@@ -71,7 +71,11 @@ def choose_zones(
                 region,
                 f"a region where {what} is offered",
                 f"{source} lists it in no usable zone of {region}"
-                + (f" (refused for the cluster: {', '.join(sorted(refused & set(offered)))})" if refused & set(offered) else "")
+                + (
+                    f" (refused for the cluster: {', '.join(sorted(refused & set(offered)))})"
+                    if refused & set(offered)
+                    else ""
+                )
                 + "; pick another region, or another gpuType / gpuInstanceType, in the stack file",
             )
         )
@@ -145,7 +149,9 @@ def eks_zone_plan(
     import pulumi_aws as aws
 
     offerings = aws.ec2.get_instance_type_offerings_output(
-        filters=[aws.ec2.GetInstanceTypeOfferingsFilterArgs(name="instance-type", values=[args.gpu_machine_type])],
+        filters=[
+            aws.ec2.GetInstanceTypeOfferingsFilterArgs(name="instance-type", values=[args.gpu_machine_type])
+        ],
         location_type="availability-zone-id",
         opts=opts,
     )
@@ -198,7 +204,9 @@ def gke_gpu_zones(args: InferenceClusterArgs, opts: pulumi.InvokeOutputOptions) 
         answers = [
             gcp.compute.get_machine_types_output(
                 project=project, zone=zone, filter=f'name = "{machine}"', opts=opts
-            ).machine_types.apply(lambda types, zone=zone: zone if _offers(types, machine, args.gpu_accelerator) else "")
+            ).machine_types.apply(
+                lambda types, zone=zone: zone if _offers(types, machine, args.gpu_accelerator) else ""
+            )
             for zone in sorted(names)
         ]
         return pulumi.Output.all(*answers).apply(lambda found: [z for z in found if z])
@@ -249,7 +257,9 @@ def azure_offered_zones(records: Sequence[dict[str, Any]], vm_size: str, locatio
         if sku.get("resourceType") != "virtualMachines" or sku.get("name", "").lower() != vm_size.lower():
             continue
         zones: set[str] = set()
-        here = [i for i in sku.get("locationInfo") or [] if str(i.get("location", "")).lower() == location.lower()]
+        here = [
+            i for i in sku.get("locationInfo") or [] if str(i.get("location", "")).lower() == location.lower()
+        ]
         if not here:
             return None
         for info in here:
@@ -273,38 +283,48 @@ def _arm_token() -> str:
     env = os.environ
     if env.get("ARM_CLIENT_ID") and env.get("ARM_CLIENT_SECRET") and env.get("ARM_TENANT_ID"):
         # The azure-native provider's own service-principal settings.
-        credential: Any = ClientSecretCredential(env["ARM_TENANT_ID"], env["ARM_CLIENT_ID"], env["ARM_CLIENT_SECRET"])
+        credential: Any = ClientSecretCredential(
+            env["ARM_TENANT_ID"], env["ARM_CLIENT_ID"], env["ARM_CLIENT_SECRET"]
+        )
     else:
         credential = DefaultAzureCredential(exclude_interactive_browser_credential=True)
     return str(credential.get_token(f"{ARM_ENDPOINT}/.default").token)
 
 
-def arm_compute_skus(subscription: str, location: str, *, endpoint: str = ARM_ENDPOINT, token: str | None = None) -> list[dict[str, Any]]:
+def arm_compute_skus(
+    subscription: str, location: str, *, endpoint: str = ARM_ENDPOINT, token: str | None = None
+) -> list[dict[str, Any]]:
     """GET Microsoft.Compute/skus for one location (all pages), as `az vm list-skus` does.
 
     azure-native has no invoke for this API (checked in pulumi-azure-native 3.29), so the
     program calls ARM itself with the deployer's credentials.
     """
-    query = urllib.parse.urlencode({"api-version": COMPUTE_SKUS_API_VERSION, "$filter": f"location eq '{location}'"})
+    query = urllib.parse.urlencode(
+        {"api-version": COMPUTE_SKUS_API_VERSION, "$filter": f"location eq '{location}'"}
+    )
     url: str | None = f"{endpoint}/subscriptions/{subscription}/providers/Microsoft.Compute/skus?{query}"
     bearer = token or _arm_token()
     records: list[dict[str, Any]] = []
     while url:
         request = urllib.request.Request(url, headers={"Authorization": f"Bearer {bearer}"})
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - https ARM endpoint
+        with urllib.request.urlopen(request, timeout=60) as response:
             page = json.load(response)
         records += page.get("value") or []
         url = page.get("nextLink")
     return records
 
 
-_sku_source: SkuSource = arm_compute_skus
+@dataclass
+class _Hooks:
+    sku_source: SkuSource = arm_compute_skus
+
+
+_hooks = _Hooks()
 
 
 def use_sku_source(source: SkuSource) -> SkuSource:
     """Replace where Compute SKUs come from (the mocks answer from recorded tables); returns the old."""
-    global _sku_source
-    previous, _sku_source = _sku_source, source
+    previous, _hooks.sku_source = _hooks.sku_source, source
     return previous
 
 
@@ -313,8 +333,8 @@ def aks_gpu_zones(args: InferenceClusterArgs, subscription: pulumi.Output[str]) 
 
     def lookup(sub: str) -> list[str]:
         try:
-            records = _sku_source(sub, region)
-        except Exception as exc:  # noqa: BLE001 - any transport/credential failure gets one clear message
+            records = _hooks.sku_source(sub, region)
+        except Exception as exc:
             raise PlacementError(
                 f"could not list the Compute SKUs of {region} for subscription {sub} ({exc}): "
                 "sign in with `az login` (or set ARM_CLIENT_ID/ARM_CLIENT_SECRET/ARM_TENANT_ID) and retry"

@@ -52,8 +52,13 @@ Probe = Callable[[str], Answer]
 def _exec_token(user: dict[str, Any]) -> str:
     spec = user.get("exec") or {}
     env = {**os.environ, **{e["name"]: e["value"] for e in spec.get("env") or []}}
-    done = subprocess.run(  # noqa: S603 - the kubeconfig's own credential plugin, as kubectl runs it
-        [spec["command"], *spec.get("args", [])], capture_output=True, text=True, env=env, timeout=120, check=False
+    done = subprocess.run(
+        [spec["command"], *spec.get("args", [])],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"{spec['command']} exited {done.returncode}: {done.stderr.strip()[:300]}")
@@ -84,7 +89,7 @@ def probe_api(kubeconfig: str) -> Answer:
                 os.unlink(handle.name)
     request = urllib.request.Request(f"{server}{PROBE_PATH}", headers={"Authorization": f"Bearer {token}"})
     try:
-        with urllib.request.urlopen(request, timeout=30, context=context_ssl) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30, context=context_ssl) as response:
             return Answer(response.status, "ok")
     except urllib.error.HTTPError as exc:
         return Answer(exc.code, exc.read(300).decode(errors="replace"))
@@ -92,17 +97,23 @@ def probe_api(kubeconfig: str) -> Answer:
         return Answer(None, str(exc))
 
 
-_probe: Probe = probe_api
-_sleep: Callable[[float], None] = time.sleep
+@dataclass
+class _Hooks:
+    probe: Probe = probe_api
+    sleep: Callable[[float], None] = time.sleep
 
 
-def use_probe(probe: Probe, sleep: Callable[[float], None] | None = None) -> tuple[Probe, Callable[[float], None]]:
-    """Replace the API probe (and sleep) — the mocks play an API server; returns the old pair."""
-    global _probe, _sleep
-    previous = (_probe, _sleep)
-    _probe = probe
+_hooks = _Hooks()
+
+
+def use_probe(
+    probe: Probe, sleep: Callable[[float], None] | None = None
+) -> tuple[Probe, Callable[[float], None]]:
+    """Replace the API probe (and sleep): the mocks play an API server. Returns the old pair."""
+    previous = (_hooks.probe, _hooks.sleep)
+    _hooks.probe = probe
     if sleep is not None:
-        _sleep = sleep
+        _hooks.sleep = sleep
     return previous
 
 
@@ -119,7 +130,7 @@ def wait_for_api_access(kubeconfig: str, *, what: str, timeout_seconds: float = 
     delay = FIRST_DELAY_SECONDS
     attempts = 0
     while True:
-        answer = _probe(kubeconfig)
+        answer = _hooks.probe(kubeconfig)
         attempts += 1
         if answer.status is not None and answer.status not in (401, 403):
             return kubeconfig
@@ -132,6 +143,6 @@ def wait_for_api_access(kubeconfig: str, *, what: str, timeout_seconds: float = 
                 "`kubelogin` and `az login` work, then run `pulumi up` again"
             )
         step = min(delay, timeout_seconds - waited)
-        _sleep(step)
+        _hooks.sleep(step)
         waited += step
         delay = min(delay * 2, MAX_DELAY_SECONDS)

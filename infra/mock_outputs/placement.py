@@ -146,8 +146,10 @@ GCP_ZONES: dict[str, tuple[str, ...]] = {
 GCP_SERIES: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "g2": (
         "nvidia-l4",
-        ("us-central1-a", "us-central1-b", "us-central1-c", "us-east4-a", "us-east4-c")
-        + ("europe-west4-a", "europe-west4-b", "europe-west4-c"),
+        (
+            *("us-central1-a", "us-central1-b", "us-central1-c", "us-east4-a", "us-east4-c"),
+            *("europe-west4-a", "europe-west4-b", "europe-west4-c"),
+        ),
     ),
     "a2-highgpu": ("nvidia-tesla-a100", ("us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f")),
     "a2-ultragpu": ("nvidia-a100-80gb", ("us-central1-a", "us-central1-c", "us-east4-c", "europe-west4-a")),
@@ -157,7 +159,7 @@ GCP_SERIES: dict[str, tuple[str | None, tuple[str, ...]]] = {
 
 
 def _series(machine: str) -> str:
-    family = machine.split("-")[0]
+    family = machine.split("-", maxsplit=1)[0]
     return family if family in ("g2", "n1") else "-".join(machine.split("-")[:2])
 
 
@@ -165,7 +167,11 @@ def _series(machine: str) -> str:
 def _gcp_zones(call: Call) -> dict[str, Any]:
     region = _region_of(call, "us-central1")
     project = call.args.get("project", "mock-project")
-    return {"id": f"projects/{project}/regions/{region}", "names": list(GCP_ZONES.get(region, ())), "project": project}
+    return {
+        "id": f"projects/{project}/regions/{region}",
+        "names": list(GCP_ZONES.get(region, ())),
+        "project": project,
+    }
 
 
 @answers_call("gcp:compute/getMachineTypes:getMachineTypes")
@@ -208,7 +214,11 @@ def _gcp_machine_types(call: Call) -> dict[str, Any]:
 AZURE_SKU_ZONES: dict[str, dict[str, tuple[str, ...]]] = {
     "Standard_NC4as_T4_v3": {"eastus": ("1", "2", "3"), "westus": (), "brazilsouth": ("1", "2", "3")},
     "Standard_NC64as_T4_v3": {"eastus": ("1", "2", "3"), "westus": ()},
-    "Standard_NC24ads_A100_v4": {"eastus": ("2", "3"), "eastus2": ("1", "2", "3"), "westeurope": ("1", "2", "3")},
+    "Standard_NC24ads_A100_v4": {
+        "eastus": ("2", "3"),
+        "eastus2": ("1", "2", "3"),
+        "westeurope": ("1", "2", "3"),
+    },
     "Standard_NC48ads_A100_v4": {"eastus": ("2", "3"), "eastus2": ("1", "2", "3")},
     "Standard_NC96ads_A100_v4": {"eastus": ("2", "3"), "eastus2": ("1", "2", "3")},
     "Standard_NC40ads_H100_v5": {"eastus": ("1", "2", "3"), "eastus2": ("1", "2", "3")},
@@ -232,7 +242,9 @@ def recorded_compute_skus(subscription: str, location: str) -> list[dict[str, An
                 "name": size,
                 "tier": "Standard",
                 "locations": [location],
-                "locationInfo": [{"location": location, "zones": list(locations[location]), "zoneDetails": []}],
+                "locationInfo": [
+                    {"location": location, "zones": list(locations[location]), "zoneDetails": []}
+                ],
                 "restrictions": [
                     {
                         "type": "Zone",
@@ -267,7 +279,9 @@ def _mock_api_server(kubeconfig: str) -> readiness.Answer:
     answered = API_CALLS.setdefault(server, [])
     status = 403 if len(answered) < REFUSED_CALLS_BEFORE_PROPAGATION else 200
     answered.append(status)
-    return readiness.Answer(status, "Forbidden: role assignment not yet propagated" if status == 403 else "ok")
+    return readiness.Answer(
+        status, "Forbidden: role assignment not yet propagated" if status == 403 else "ok"
+    )
 
 
 readiness.use_probe(_mock_api_server, sleep=lambda seconds: None)
