@@ -200,26 +200,31 @@ def gke_gpu_zones(args: InferenceClusterArgs, opts: pulumi.InvokeOutputOptions) 
     machine = args.gpu_machine_type
     zones = gcp.compute.get_zones_output(project=project, region=region, status="UP", opts=opts)
 
-    def per_zone(names: list[str]) -> pulumi.Output[list[str]]:
-        answers = [
-            gcp.compute.get_machine_types_output(
-                project=project, zone=zone, filter=f'name = "{machine}"', opts=opts
-            ).machine_types.apply(
-                lambda types, zone=zone: zone if _offers(types, machine, args.gpu_accelerator) else ""
-            )
-            for zone in sorted(names)
-        ]
-        return pulumi.Output.all(*answers).apply(lambda found: [z for z in found if z])
+    def zone_if_offered(zone: str) -> pulumi.Output[str]:
+        types = gcp.compute.get_machine_types_output(
+            project=project, zone=zone, filter=f'name = "{machine}"', opts=opts
+        ).machine_types
 
-    return zones.names.apply(per_zone).apply(
-        lambda offered: choose_zones(
+        def pick(found: Sequence[Any]) -> str:
+            return zone if _offers(found, machine, args.gpu_accelerator) else ""
+
+        return types.apply(pick)
+
+    def per_zone(names: list[str]) -> pulumi.Output[list[str]]:
+        answers = [zone_if_offered(zone) for zone in sorted(names)]
+        return pulumi.Output.all(*answers).apply(lambda found: [str(z) for z in found if z])
+
+    def place(offered: list[str]) -> list[str]:
+        return choose_zones(
             offered=offered,
             override=args.gpu_zones,
             region=region,
             what=f"{shape_label(args)} with {args.gpu_accelerator}",
             source="Compute Engine machineTypes.list per zone",
         )
-    )
+
+    offered: pulumi.Output[list[str]] = zones.names.apply(per_zone)
+    return offered.apply(place)
 
 
 def _offers(types: Sequence[Any], machine: str, accelerator: str | None) -> bool:
