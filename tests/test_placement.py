@@ -260,3 +260,36 @@ def test_arm_compute_skus_reads_every_page_with_the_bearer_token(arm_server: tup
     )
     assert "location+eq+%27eastus%27" in seen[0]
     assert seen[1] == "Bearer tok /page2"
+
+
+def test_a_zone_incident_does_not_move_the_gpu_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The cut-over's `pulumi up` runs during an incident; a zone reported impaired / DOWN then
+    # must not change subnets (EKS refuses a new AZ set) or node_locations.
+    from infra.mock_outputs import placement as mocked
+
+    before_aws = _primary("aws").outputs["gpuZones"]
+    before_gcp = _primary("gcp").outputs["gpuZones"]
+    monkeypatch.setattr(mocked, "AWS_IMPAIRED", {"use1-az2"})
+    monkeypatch.setattr(mocked, "GCP_DOWN", {"us-central1-b"})
+    assert _primary("aws").outputs["gpuZones"] == before_aws == ["use1-az1", "use1-az2", "use1-az4"]
+    assert (
+        _primary("gcp").outputs["gpuZones"]
+        == before_gcp
+        == ["us-central1-a", "us-central1-b", "us-central1-c"]
+    )
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
+def test_chosen_gpu_zones_are_a_stack_output_to_pin(cloud: str) -> None:
+    run = full_primary(cloud)
+    pool = gpu_pool(run)
+    zones = run.outputs["gpuZones"]
+    if cloud == "aws":
+        subnets = _subnets_by_id(run)
+        assert sorted({subnets[i]["availabilityZoneId"] for i in pool.inputs["subnetIds"]}) == zones
+    elif cloud == "gcp":
+        assert pool.inputs["nodeLocations"] == zones
+    else:
+        assert pool.inputs["availabilityZones"] == zones
+    # Pinning them reproduces the same placement.
+    assert _primary(cloud, gpuZones=zones).outputs["gpuZones"] == zones

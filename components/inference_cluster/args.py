@@ -174,6 +174,8 @@ class InferenceCluster(Protocol):
     """Issuer of the cluster's service-account tokens, for keyless federation into other clouds."""
     k8s_provider: k8s.Provider
     """Explicit Kubernetes provider built from `kubeconfig`; reuse it for in-cluster objects."""
+    gpu_zones: pulumi.Output[list[str]]
+    """Zones the GPU pool uses, chosen where the cloud offers the GPU shape (or `gpu_zones`)."""
 
 
 @dataclass(frozen=True)

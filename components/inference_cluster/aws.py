@@ -443,6 +443,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
             list
         )
         self.oidc_issuer_url: pulumi.Output[str] = issuer_url
+        self.gpu_zones: pulumi.Output[list[str]] = zone_plan.apply(lambda plan: list(plan.gpu_zone_ids))
         self.identity = WorkloadIdentity(
             cloud="aws",
             principal=workload_role.arn,

@@ -178,6 +178,8 @@ class AksInferenceCluster(pulumi.ComponentResource):
             opts=child.merge(pulumi.ResourceOptions(protect=args.deletion_protection)),
         )
 
+        # Zones where this subscription may run the VM size (Compute SKUs, at plan time).
+        gpu_zones = aks_gpu_zones(args, client.subscription_id)
         gpu_pool = _create(
             containerservice.AgentPool,
             f"{name}-gpu",
@@ -195,8 +197,7 @@ class AksInferenceCluster(pulumi.ComponentResource):
                 # Bounds never change with capacity (see GPU_NODE_FLOOR).
                 min_count=GPU_NODE_FLOOR,
                 max_count=args.gpu_max_node_count,
-                # Zones where this subscription may run the VM size (Compute SKUs, at plan time).
-                availability_zones=aks_gpu_zones(args, client.subscription_id),
+                availability_zones=gpu_zones,
                 os_disk_size_gb=args.gpu_node_disk_size_gib,
                 enable_node_public_ip=False,
                 gpu_profile=containerservice.GPUProfileArgs(driver="Install"),
@@ -267,6 +268,7 @@ class AksInferenceCluster(pulumi.ComponentResource):
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
         self.cluster_name: pulumi.Output[str] = cluster.name
         self.gpu_pool_names: pulumi.Output[list[str]] = pulumi.Output.all(gpu_pool.name).apply(list)
+        self.gpu_zones: pulumi.Output[list[str]] = gpu_zones
         self.oidc_issuer_url: pulumi.Output[str] = issuer_url
         self.identity = WorkloadIdentity(
             cloud="azure",

@@ -351,6 +351,7 @@ class GkeInferenceCluster(pulumi.ComponentResource):
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
         self.cluster_name: pulumi.Output[str] = cluster.name
         self.gpu_pool_names: pulumi.Output[list[str]] = pulumi.Output.all(gpu_pool.name).apply(list)
+        self.gpu_zones: pulumi.Output[list[str]] = gpu_locations
         self.oidc_issuer_url: pulumi.Output[str] = cluster.name.apply(
             lambda cluster_id: gke_issuer_url(project, region, cluster_id)
         )

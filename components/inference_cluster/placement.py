@@ -155,8 +155,9 @@ def eks_zone_plan(
         location_type="availability-zone-id",
         opts=opts,
     )
+    # No state filter: a zone that is "impaired" during an incident must not move the subnets
+    # (and so the cluster) on the `pulumi up` of a cut-over.
     zones = aws.get_availability_zones_output(
-        state="available",
         filters=[aws.GetAvailabilityZonesFilterArgs(name="zone-type", values=["availability-zone"])],
         opts=opts,
     )
@@ -198,7 +199,9 @@ def gke_gpu_zones(args: InferenceClusterArgs, opts: pulumi.InvokeOutputOptions) 
     project = args.placement.gcp_project
     region = args.placement.region
     machine = args.gpu_machine_type
-    zones = gcp.compute.get_zones_output(project=project, region=region, status="UP", opts=opts)
+    # No status filter: a zone that is DOWN during an incident must not change node_locations
+    # on the `pulumi up` of a cut-over.
+    zones = gcp.compute.get_zones_output(project=project, region=region, opts=opts)
 
     def zone_if_offered(zone: str) -> pulumi.Output[str]:
         types = gcp.compute.get_machine_types_output(

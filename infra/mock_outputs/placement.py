@@ -72,6 +72,10 @@ AWS_OFFERINGS: dict[str, dict[str, tuple[str, ...]]] = {
     "p5": {"us-east-1": ("use1-az4", "use1-az6"), "us-east-2": ("use2-az3",), "us-west-2": ("usw2-az4",)},
 }
 
+# Zones the mock account sees as impaired (an AZ incident): DescribeAvailabilityZones then
+# reports state "impaired", and a `state=available` filter drops them. Empty unless a test sets it.
+AWS_IMPAIRED: set[str] = set()
+
 # Provider id -> region, recorded when the explicit provider is registered: invokes carry the
 # provider reference, not the region.
 _PROVIDER_REGION: dict[str, str] = {}
@@ -96,6 +100,8 @@ def _region_of(call: Call, default: str) -> str:
 def _aws_zones(call: Call) -> dict[str, Any]:
     region = _region_of(call, "us-east-1")
     excluded = set(call.args.get("excludeZoneIds") or [])
+    if call.args.get("state") == "available":
+        excluded |= AWS_IMPAIRED
     # This mock account's names map to IDs shifted by one, as real accounts' names are shuffled.
     ids = [z for z in AWS_ZONE_IDS.get(region, ()) if z not in excluded]
     letters = "abcdef"
@@ -158,6 +164,10 @@ GCP_SERIES: dict[str, tuple[str | None, tuple[str, ...]]] = {
 }
 
 
+# Zones reported DOWN (a zone incident); a `status=UP` filter drops them. Empty unless a test sets it.
+GCP_DOWN: set[str] = set()
+
+
 def _series(machine: str) -> str:
     family = machine.split("-", maxsplit=1)[0]
     return family if family in ("g2", "n1") else "-".join(machine.split("-")[:2])
@@ -167,11 +177,9 @@ def _series(machine: str) -> str:
 def _gcp_zones(call: Call) -> dict[str, Any]:
     region = _region_of(call, "us-central1")
     project = call.args.get("project", "mock-project")
-    return {
-        "id": f"projects/{project}/regions/{region}",
-        "names": list(GCP_ZONES.get(region, ())),
-        "project": project,
-    }
+    up_only = call.args.get("status") == "UP"
+    names = [z for z in GCP_ZONES.get(region, ()) if not (up_only and z in GCP_DOWN)]
+    return {"id": f"projects/{project}/regions/{region}", "names": names, "project": project}
 
 
 @answers_call("gcp:compute/getMachineTypes:getMachineTypes")
