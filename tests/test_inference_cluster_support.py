@@ -149,7 +149,12 @@ def start_size(pool: Registered) -> int:
 
 
 def kubernetes_objects(run: ProgramRun) -> list[Registered]:
-    return [r for r in run.resources if r.type.startswith("kubernetes:")]
+    """Kubernetes API objects (Helm releases are provider-side installs, not objects)."""
+    return [
+        r
+        for r in run.resources
+        if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh/")
+    ]
 
 
 def k8s_object(run: ProgramRun, kind: str, name: str = "inference-server") -> dict[str, Any]:
