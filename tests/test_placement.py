@@ -20,6 +20,7 @@ from components.inference_cluster.placement import (
     PlacementError,
     arm_compute_skus,
     azure_offered_zones,
+    gce_accelerator_zones,
     gke_initial_nodes_per_zone,
     gke_node_locations,
     plan_eks_zones,
@@ -136,8 +137,8 @@ def test_azure_sku_restrictions_and_zoneless_locations() -> None:
             "gcp",
             {"region": "northamerica-northeast1"},
             "stack config 'region' must be a region where g2-standard-8 (l4) with nvidia-l4 is offered "
-            "(got 'northamerica-northeast1'): Compute Engine machineTypes.list per zone lists it in no "
-            "usable zone of northamerica-northeast1; pick another region",
+            "(got 'northamerica-northeast1'): Compute Engine machineTypes.list and acceleratorTypes "
+            "per zone lists it in no usable zone of northamerica-northeast1; pick another region",
         ),
         (
             "azure",
@@ -293,3 +294,68 @@ def test_chosen_gpu_zones_are_a_stack_output_to_pin(cloud: str) -> None:
         assert pool.inputs["availabilityZones"] == zones
     # Pinning them reproduces the same placement.
     assert _primary(cloud, gpuZones=zones).outputs["gpuZones"] == zones
+
+
+def test_gke_n1_shapes_need_the_attached_gpu_in_the_zone() -> None:
+    # n1-standard-16 exists in every europe-west4 zone, the T4 only in b and c.
+    from infra.mock_outputs import placement as mocked
+
+    mocked.ACCELERATOR_LOOKUPS.clear()
+    run = _primary("gcp", region="europe-west4", gpuType="t4", gpuCountPerNode=2)
+    assert gpu_pool(run).inputs["nodeLocations"] == ["europe-west4-b", "europe-west4-c"]
+    assert mocked.ACCELERATOR_LOOKUPS == [("acme-inference-standby", "nvidia-tesla-t4")]
+
+
+def test_gke_bundled_gpu_shapes_need_no_extra_lookup() -> None:
+    from infra.mock_outputs import placement as mocked
+
+    mocked.ACCELERATOR_LOOKUPS.clear()
+    _primary("gcp")
+    assert mocked.ACCELERATOR_LOOKUPS == []
+
+
+@pytest.fixture
+def gce_server() -> Iterator[tuple[str, list[str]]]:
+    seen: list[str] = []
+    pages = {
+        None: {
+            "items": {
+                "zones/us-central1-a": {"acceleratorTypes": [{"name": "nvidia-tesla-t4"}]},
+                "zones/us-central1-d": {"warning": {"code": "NO_RESULTS_ON_PAGE"}},
+            },
+            "nextPageToken": "p2",
+        },
+        "p2": {"items": {"zones/europe-west4-b": {"acceleratorTypes": [{"name": "nvidia-tesla-t4"}]}}},
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            from urllib.parse import parse_qs, urlparse
+
+            seen.append(f"{self.headers['Authorization']} {self.path}")
+            token = parse_qs(urlparse(self.path).query).get("pageToken", [None])[0]
+            body = json.dumps(pages[token]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_gce_accelerator_zones_reads_every_page(gce_server: tuple[str, list[str]]) -> None:
+    base, seen = gce_server
+    zones = gce_accelerator_zones("proj-1", "nvidia-tesla-t4", endpoint=base, token="tok")
+    assert zones == ["europe-west4-b", "us-central1-a"]
+    assert seen[0].startswith(
+        "Bearer tok /compute/v1/projects/proj-1/aggregated/acceleratorTypes?filter=name"
+    )
+    assert "pageToken=p2" in seen[1]

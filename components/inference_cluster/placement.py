@@ -192,42 +192,51 @@ def gke_gpu_zones(args: InferenceClusterArgs, opts: pulumi.InvokeOutputOptions) 
     """Zones of the region whose machine types include the GPU machine type with its accelerator.
 
     Accelerator-optimised types (g2, a2, a3) exist only in zones with their GPU and report it as
-    a bundled accelerator; the check requires that accelerator when the type reports one.
+    a bundled accelerator. N1 types report none (the GPU is attached), so for them the zones must
+    also list the accelerator type (acceleratorTypes.aggregatedList, which pulumi-gcp has no
+    invoke for).
     """
     import pulumi_gcp as gcp
 
-    project = args.placement.gcp_project
+    project = args.placement.gcp_project or ""
     region = args.placement.region
     machine = args.gpu_machine_type
     # No status filter: a zone that is DOWN during an incident must not change node_locations
     # on the `pulumi up` of a cut-over.
     zones = gcp.compute.get_zones_output(project=project, region=region, opts=opts)
 
-    def zone_if_offered(zone: str) -> pulumi.Output[str]:
+    def zone_answer(zone: str) -> pulumi.Output[tuple[str, bool, bool]]:
         types = gcp.compute.get_machine_types_output(
             project=project, zone=zone, filter=f'name = "{machine}"', opts=opts
         ).machine_types
 
-        def pick(found: Sequence[Any]) -> str:
-            return zone if _offers(found, machine, args.gpu_accelerator) else ""
+        def pick(found: Sequence[Any]) -> tuple[str, bool, bool]:
+            return zone, _offers(found, machine, args.gpu_accelerator), _bundles(found, machine)
 
         return types.apply(pick)
 
-    def per_zone(names: list[str]) -> pulumi.Output[list[str]]:
-        answers = [zone_if_offered(zone) for zone in sorted(names)]
-        return pulumi.Output.all(*answers).apply(lambda found: [str(z) for z in found if z])
+    def per_zone(names: list[str]) -> pulumi.Output[list[tuple[str, bool, bool]]]:
+        return pulumi.Output.all(*[zone_answer(zone) for zone in sorted(names)]).apply(list)
 
-    def place(offered: list[str]) -> list[str]:
+    def place(answers: list[tuple[str, bool, bool]]) -> list[str]:
+        offered = [zone for zone, ok, _ in answers if ok]
+        if offered and not any(bundled for _, ok, bundled in answers if ok) and args.gpu_accelerator:
+            with_gpu = set(_lookup_accelerator_zones(project, args.gpu_accelerator))
+            offered = [zone for zone in offered if zone in with_gpu]
         return choose_zones(
             offered=offered,
             override=args.gpu_zones,
             region=region,
             what=f"{shape_label(args)} with {args.gpu_accelerator}",
-            source="Compute Engine machineTypes.list per zone",
+            source="Compute Engine machineTypes.list and acceleratorTypes per zone",
         )
 
-    offered: pulumi.Output[list[str]] = zones.names.apply(per_zone)
-    return offered.apply(place)
+    answers: pulumi.Output[list[tuple[str, bool, bool]]] = zones.names.apply(per_zone)
+    return answers.apply(place)
+
+
+def _bundles(types: Sequence[Any], machine: str) -> bool:
+    return any(entry.name == machine and entry.accelerators for entry in types)
 
 
 def _offers(types: Sequence[Any], machine: str, accelerator: str | None) -> bool:
@@ -249,6 +258,62 @@ def gke_node_locations(zones: Sequence[str], max_total: int) -> list[str]:
     """At most `max_total` zones, so one initial node per zone never exceeds the ceiling (a warm
     pool, ceiling 1, starts with exactly one node)."""
     return list(zones[: max(1, min(len(zones), max_total))])
+
+
+GCE_ENDPOINT: Final = "https://compute.googleapis.com"
+CLOUD_PLATFORM_SCOPE: Final = "https://www.googleapis.com/auth/cloud-platform"
+
+AcceleratorSource = Callable[[str, str], list[str]]
+"""(project, accelerator type) -> zones that offer it."""
+
+
+def _gce_token() -> str:
+    import google.auth
+    import google.auth.transport.requests
+
+    raw = os.environ.get("GOOGLE_CREDENTIALS")  # the gcp provider's own credentials setting
+    if raw:
+        from google.oauth2 import service_account
+
+        credentials: Any = service_account.Credentials.from_service_account_info(
+            json.loads(raw), scopes=[CLOUD_PLATFORM_SCOPE]
+        )
+    else:
+        credentials, _ = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
+    credentials.refresh(google.auth.transport.requests.Request())
+    return str(credentials.token)
+
+
+def gce_accelerator_zones(
+    project: str, accelerator: str, *, endpoint: str = GCE_ENDPOINT, token: str | None = None
+) -> list[str]:
+    """Zones listing `accelerator` in acceleratorTypes.aggregatedList (all pages)."""
+    bearer = token or _gce_token()
+    base = f"{endpoint}/compute/v1/projects/{project}/aggregated/acceleratorTypes"
+    query = {"filter": f'name = "{accelerator}"', "returnPartialSuccess": "true"}
+    zones: set[str] = set()
+    while True:
+        request = urllib.request.Request(
+            f"{base}?{urllib.parse.urlencode(query)}", headers={"Authorization": f"Bearer {bearer}"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            page = json.load(response)
+        for scope, entry in (page.get("items") or {}).items():
+            if any(t.get("name") == accelerator for t in entry.get("acceleratorTypes") or []):
+                zones.add(scope.removeprefix("zones/"))
+        if not page.get("nextPageToken"):
+            return sorted(zones)
+        query["pageToken"] = page["nextPageToken"]
+
+
+def _lookup_accelerator_zones(project: str, accelerator: str) -> list[str]:
+    try:
+        return _hooks.accelerator_source(project, accelerator)
+    except Exception as exc:
+        raise PlacementError(
+            f"could not list where {accelerator} is offered in project {project} ({exc}): sign in "
+            "with `gcloud auth application-default login` (or set GOOGLE_CREDENTIALS) and retry"
+        ) from exc
 
 
 # --- Azure --------------------------------------------------------------------------------------
@@ -325,6 +390,7 @@ def arm_compute_skus(
 @dataclass
 class _Hooks:
     sku_source: SkuSource = arm_compute_skus
+    accelerator_source: AcceleratorSource = gce_accelerator_zones
 
 
 _hooks = _Hooks()
@@ -333,6 +399,12 @@ _hooks = _Hooks()
 def use_sku_source(source: SkuSource) -> SkuSource:
     """Replace where Compute SKUs come from (the mocks answer from recorded tables); returns the old."""
     previous, _hooks.sku_source = _hooks.sku_source, source
+    return previous
+
+
+def use_accelerator_source(source: AcceleratorSource) -> AcceleratorSource:
+    """Replace where GCE accelerator zones come from (the mocks answer from tables); returns the old."""
+    previous, _hooks.accelerator_source = _hooks.accelerator_source, source
     return previous
 
 

@@ -164,6 +164,28 @@ GCP_SERIES: dict[str, tuple[str | None, tuple[str, ...]]] = {
 }
 
 
+# Accelerator type -> zones listing it, as `gcloud compute accelerator-types list
+# --filter="name=<type>"` shows them (the GPU regions and zones page above); recorded 2026-12-02.
+# Only consulted for N1 shapes, whose machine types do not carry the GPU.
+GCP_ACCELERATOR_ZONES: dict[str, tuple[str, ...]] = {
+    "nvidia-tesla-t4": (
+        *("us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"),
+        *("us-east4-a", "us-east4-b", "us-east4-c", "europe-west4-b", "europe-west4-c"),
+        *("northamerica-northeast1-a", "northamerica-northeast1-c"),
+    ),
+    **{accelerator: zones for accelerator, zones in GCP_SERIES.values() if accelerator},
+}
+ACCELERATOR_LOOKUPS: list[tuple[str, str]] = []
+"""(project, accelerator) of every acceleratorTypes lookup the program made (for tests)."""
+
+
+def recorded_accelerator_zones(project: str, accelerator: str) -> list[str]:
+    ACCELERATOR_LOOKUPS.append((project, accelerator))
+    return sorted(GCP_ACCELERATOR_ZONES.get(accelerator, ()))
+
+
+placement.use_accelerator_source(recorded_accelerator_zones)
+
 # Zones reported DOWN (a zone incident); a `status=UP` filter drops them. Empty unless a test sets it.
 GCP_DOWN: set[str] = set()
 
