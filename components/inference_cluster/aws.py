@@ -386,8 +386,9 @@ class EksInferenceCluster(pulumi.ComponentResource):
                 labels={POOL_LABEL: SYSTEM_POOL},
                 update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             ),
-            # The cluster autoscaler owns the live size between min and max; a second `pulumi up`
-            # must not reset it (nor fail: EKS refuses desired below a raised min only if we send it).
+            # The cluster autoscaler owns the live size; a later `pulumi up` must not reset it. Any
+            # scaling change still sends the last applied desired size, which EKS refuses outside
+            # [min, max]: so the bounds never change with capacity (GPU_NODE_FLOOR).
             opts=child.merge(pulumi.ResourceOptions(depends_on=node_deps, ignore_changes=[DESIRED_SIZE])),
         )
         gpu_pool = aws.eks.NodeGroup(
@@ -419,8 +420,9 @@ class EksInferenceCluster(pulumi.ComponentResource):
                 update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
                 node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=True),
             ),
-            # The cluster autoscaler owns the live size between min and max; a second `pulumi up`
-            # must not reset it (nor fail: EKS refuses desired below a raised min only if we send it).
+            # The cluster autoscaler owns the live size; a later `pulumi up` must not reset it. Any
+            # scaling change still sends the last applied desired size, which EKS refuses outside
+            # [min, max]: so the bounds never change with capacity (GPU_NODE_FLOOR).
             opts=child.merge(pulumi.ResourceOptions(depends_on=node_deps, ignore_changes=[DESIRED_SIZE])),
         )
 
