@@ -63,7 +63,20 @@ def test_eks_gpu_in_one_zone_still_gives_the_cluster_two_zones() -> None:
     )
     # use1-az3 is refused by EKS even though EC2 sells the type there.
     assert plan.gpu_zone_ids == ("use1-az6",)
-    assert plan.subnet_zone_ids == ("use1-az6", "use1-az1", "use1-az6")
+    assert plan.subnet_zone_ids == ("use1-az6", "use1-az1", "use1-az2")
+
+
+def test_eks_subnets_wrap_only_when_the_region_has_too_few_zones() -> None:
+    plan = plan_eks_zones(
+        gpu_offered=["usw1-az1", "usw1-az3"],
+        region_zone_ids=["usw1-az1", "usw1-az2", "usw1-az3"],
+        override=(),
+        region="us-west-1",
+        what="g4dn.xlarge (t4)",
+        subnet_count=3,
+    )
+    assert plan.gpu_zone_ids == ("usw1-az1", "usw1-az3")
+    assert plan.subnet_zone_ids == ("usw1-az1", "usw1-az3", "usw1-az1")
 
 
 def test_eks_refused_zone_in_gpu_zones_names_the_reason() -> None:
@@ -359,3 +372,15 @@ def test_gce_accelerator_zones_reads_every_page(gce_server: tuple[str, list[str]
         "Bearer tok /compute/v1/projects/proj-1/aggregated/acceleratorTypes?filter=name"
     )
     assert "pageToken=p2" in seen[1]
+
+
+def test_eks_cluster_spans_three_distinct_zones_when_the_gpu_is_in_two() -> None:
+    run = _primary("aws", region="ca-central-1")  # g6 in cac1-az1/az2 only; cac1-az3 refused
+    subnets = _subnets_by_id(run)
+    zones = [s["availabilityZoneId"] for s in subnets.values() if "private" in s["tags"]["Name"]]
+    assert sorted(zones) == ["cac1-az1", "cac1-az2", "cac1-az4"]
+    gpu_zones = {subnets[i]["availabilityZoneId"] for i in gpu_pool(run).inputs["subnetIds"]}
+    assert gpu_zones == {"cac1-az1", "cac1-az2"} == set(run.outputs["gpuZones"])
+    # EC2 reports each subnet's zone name too; in this account names and IDs do not line up.
+    names = {s.outputs["availabilityZone"] for s in run.of_type("aws:ec2/subnet:Subnet")}
+    assert names == {"ca-central-1b", "ca-central-1c", "ca-central-1a"}

@@ -107,8 +107,9 @@ class EksZonePlan:
     gpu_zone_ids: tuple[str, ...]
     """Zone IDs the GPU node group uses: where EC2 offers the instance type and EKS accepts."""
     subnet_zone_ids: tuple[str, ...]
-    """Zone ID of each of the `subnet_count` subnet pairs: the GPU zones first, then other EKS
-    zones, so the cluster has the two zones EKS requires even when the GPU is in one."""
+    """Zone ID of each of the `subnet_count` subnet pairs: the GPU zones first, then other zones
+    EKS accepts, all distinct where the region has enough (the control plane and a load
+    balancer take one subnet per zone); at least the two zones EKS requires."""
 
 
 def plan_eks_zones(
@@ -129,7 +130,7 @@ def plan_eks_zones(
         refused=EKS_UNSUPPORTED_ZONE_IDS,
     )
     others = [z for z in sorted(region_zone_ids) if z not in gpu and z not in EKS_UNSUPPORTED_ZONE_IDS]
-    cluster = list(gpu) + others[: max(0, EKS_MIN_CLUSTER_ZONES - len(gpu))]
+    cluster = list(gpu) + others[: max(0, subnet_count - len(gpu))]
     if len(cluster) < EKS_MIN_CLUSTER_ZONES:
         raise PlacementError(
             _problem(

@@ -96,17 +96,34 @@ def _region_of(call: Call, default: str) -> str:
     return _PROVIDER_REGION.get(call.provider.rsplit("::", 1)[-1], default)
 
 
+def aws_zone_names(region: str) -> dict[str, str]:
+    """Zone ID -> zone name in this mock account: shifted by one letter, as real accounts'
+    names are shuffled (us-east-1a is not use1-az1)."""
+    ids = AWS_ZONE_IDS.get(region, ())
+    return {zone_id: f"{region}{'abcdef'[(i + 1) % len(ids)]}" for i, zone_id in enumerate(ids)}
+
+
 @answers_call("aws:index/getAvailabilityZones:getAvailabilityZones")
 def _aws_zones(call: Call) -> dict[str, Any]:
     region = _region_of(call, "us-east-1")
     excluded = set(call.args.get("excludeZoneIds") or [])
     if call.args.get("state") == "available":
         excluded |= AWS_IMPAIRED
-    # This mock account's names map to IDs shifted by one, as real accounts' names are shuffled.
+    names = aws_zone_names(region)
     ids = [z for z in AWS_ZONE_IDS.get(region, ()) if z not in excluded]
-    letters = "abcdef"
-    names = [f"{region}{letters[(i + 1) % len(ids)]}" for i in range(len(ids))]
-    return {"names": names, "zoneIds": ids, "id": region, "groupNames": [region] * len(ids)}
+    return {"names": [names[z] for z in ids], "zoneIds": ids, "id": region, "groupNames": [region] * len(ids)}
+
+
+@outputs_for("aws:ec2/subnet:Subnet")
+def _subnet(args: Args, state: dict[str, Any]) -> dict[str, Any]:
+    """EC2 reports both the zone name and the zone ID of a subnet, whichever one it was given."""
+    region = _PROVIDER_REGION.get(str(args.provider).rsplit("::", 1)[-1], "us-east-1")
+    names = aws_zone_names(region)
+    zone_id = args.inputs.get("availabilityZoneId")
+    if zone_id:
+        return {"availabilityZone": names.get(zone_id, f"{region}?")}
+    ids = {name: zone for zone, name in names.items()}
+    return {"availabilityZoneId": ids.get(str(args.inputs.get("availabilityZone")), "")}
 
 
 @answers_call("aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings")
