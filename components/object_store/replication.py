@@ -79,6 +79,15 @@ MANAGED_TARGETS: Final[frozenset[Cloud]] = frozenset({"gcp"})
 Transfer Service). AWS DataSync and Azure Storage Mover need keys, SAS tokens or agents for
 another cloud's storage, so copies into aws and azure run as a CronJob."""
 INTERVAL_KEY: Final = "replicationIntervalMinutes"
+RCLONE_COMPARE_FLAGS: Final = ("--metadata",)
+"""How the CronJob decides an object changed: rclone's default, size and modification time
+(S3 Last-Modified or rclone's mtime metadata), and the hash as well where both sides share one.
+Every overwrite on the primary gets a new Last-Modified, so a new model version of the same size
+(a fine-tune) is copied. Not `--checksum`: with no hash common to both sides it compares sizes
+only, and an S3 object in this project's SSE-KMS bucket, or uploaded in parts (every multi-GB
+shard), has no MD5 (its ETag is not one), so same-size changes were never copied.
+`--metadata` carries the artefacts' `sha256` user metadata where the target backend supports it
+(S3, Azure Blob; rclone's GCS backend has no metadata support)."""
 
 
 class ReplicationScheduleError(ValueError):
@@ -191,6 +200,9 @@ def _rclone_remote(
             "ENV_AUTH": "true",
             "REGION": region,
             "NO_CHECK_BUCKET": "true",
+            # Explicit: rclone otherwise carries the source's tier over, and an Azure blob's
+            # "Hot" is not an S3 storage class (S3 answers InvalidStorageClass to every copy).
+            "STORAGE_CLASS": "STANDARD",
         }
     elif cloud == "gcp":
         settings = {
@@ -463,10 +475,7 @@ class CrossCloudReplication(pulumi.ComponentResource):
                 "copy",
                 source_path,
                 target_path,
-                "--checksum",
-                # Carry user metadata (the sha256 the artefacts are uploaded with) so the parity
-                # verifier can compare objects across clouds whose native checksums differ.
-                "--metadata",
+                *RCLONE_COMPARE_FLAGS,
                 "--transfers=8",
                 "--checkers=16",
                 "--fast-list",

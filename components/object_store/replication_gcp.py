@@ -247,7 +247,12 @@ def transfer_job(
 
 def transfer_options() -> gcp.storage.TransferJobTransferSpecTransferOptionsArgs:
     """Copy new and changed objects; never delete on either side (a deletion on the primary, or
-    a corruption, must not erase the standby's last good copy)."""
+    a corruption, must not erase the standby's last good copy).
+
+    DIFFERENT overwrites a sink object whose source has a different ETag or checksum. Every new
+    upload gets a new ETag on S3 (SSE-KMS and multipart ETags are opaque but change with each
+    upload) and on Azure Blob, so a same-size new model version is copied; unlike rclone's
+    `--checksum`, this never falls back to comparing sizes."""
     return gcp.storage.TransferJobTransferSpecTransferOptionsArgs(
         overwrite_when="DIFFERENT",
         delete_objects_unique_in_sink=False,
