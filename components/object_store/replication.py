@@ -265,6 +265,7 @@ class CrossCloudReplication(pulumi.ComponentResource):
     ) -> tuple[dict[str, pulumi.Input[str]], pulumi.Input[str], pulumi.Input[str]]:
         import pulumi_gcp as gcp
 
+        from components.gcp_apis import apis_of
         from components.object_store import replication_gcp
         from components.object_store.gcp import GcpModelStore
 
@@ -272,7 +273,12 @@ class CrossCloudReplication(pulumi.ComponentResource):
         target = args.target
         source = self.source
         agent = replication_gcp.transfer_agent(
-            self, prefix, project=store.project, bucket_name=store.bucket_name, provider=target.provider
+            self,
+            prefix,
+            project=store.project,
+            bucket_name=store.bucket_name,
+            provider=target.provider,
+            apis=apis_of(target.gcp_apis, target.stack, "Storage Transfer Service replication"),
         )
         sink = gcp.storage.TransferJobTransferSpecGcsDataSinkArgs(bucket_name=store.bucket_name)
         depends_on: list[pulumi.Resource] = list(agent.grants)
@@ -582,6 +588,7 @@ class CrossCloudReplication(pulumi.ComponentResource):
                 subject=subject,
                 token_path=_token_path("gcp"),
                 stack=stack,
+                name_suffix=args.target.name_suffix,
             )
             return _PodSide(
                 env={"GOOGLE_APPLICATION_CREDENTIALS": f"{GCP_CREDENTIALS_DIR}/credentials.json"},
