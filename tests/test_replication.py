@@ -440,6 +440,8 @@ def test_hourly_copies_into_gcp_use_storage_transfer_service_keylessly(primary: 
     assert job.inputs["status"] == "ENABLED"
     assert spec["gcsDataSink"]["bucketName"] == standby_run.outputs[outputs.MODEL_BUCKET]
     assert spec["transferOptions"]["deleteObjectsUniqueInSink"] is False
+    # A different ETag (every new upload on S3 and Azure) overwrites: a same-size new version too.
+    assert spec["transferOptions"]["overwriteWhen"] == "DIFFERENT"
     assert keys_anywhere(job.inputs) & FORBIDDEN_INPUTS == set()
     on_primary = on_cloud(replication, primary)
     if primary == "aws":
