@@ -5,6 +5,7 @@ before its users, and no name a cloud still holds after a destroy is asked for a
 from __future__ import annotations
 
 from collections import Counter
+from functools import cache
 from typing import Any
 
 import pytest
@@ -78,13 +79,31 @@ def enabled_services(run: ProgramRun) -> dict[str, Registered]:
     return {str(s.inputs["service"]): s for s in run.of_type(SERVICE)}
 
 
-def gcp_runs() -> list[tuple[str, ProgramRun]]:
-    runs = []
-    for (primary, standby), pair_id in zip(PAIRS, PAIR_IDS, strict=True):
-        if "gcp" in (primary, standby):
-            for role, run in zip(("primary", "standby"), pair(primary, standby), strict=True):
-                runs.append((f"{pair_id}-{role}", run))
-    return runs
+CLOUD_DNS = {"dnsProvider": "gcp", "gcpProject": "acme-inference-standby", "healthCheckIntervalSeconds": 30}
+"""Cloud DNS as the authority: a stack on another cloud then uses GCP for DNS only."""
+
+
+@cache
+def cloud_dns_pair(primary: str, standby: str) -> tuple[ProgramRun, ProgramRun]:
+    return run_pair(
+        {**primary_overrides(primary), **CLOUD_DNS},
+        {**standby_overrides(primary, standby), **CLOUD_DNS},
+        TEST_SECRETS,
+    )
+
+
+# (primary, standby, role, dns on gcp): every stack that touches GCP, plus Cloud DNS stacks.
+GCP_CASES = [
+    *((p, s, role, False) for p, s in PAIRS if "gcp" in (p, s) for role in ("primary", "standby")),
+    ("azure", "gcp", "primary", True),
+    ("gcp", "azure", "standby", True),
+]
+GCP_CASE_IDS = [f"{p}-to-{s}-{role}{'-cloud-dns' if dns else ''}" for p, s, role, dns in GCP_CASES]
+
+
+def gcp_case(primary: str, standby: str, role: str, dns: bool) -> ProgramRun:
+    runs = cloud_dns_pair(primary, standby) if dns else pair(primary, standby)
+    return runs[0 if role == "primary" else 1]
 
 
 # --- default providers ----------------------------------------------------------------------------
@@ -139,8 +158,11 @@ def test_the_api_table_covers_what_the_stacks_use() -> None:
     assert required <= set(GCP_APIS)
 
 
-@pytest.mark.parametrize(("label", "run"), gcp_runs(), ids=[label for label, _ in gcp_runs()])
-def test_each_gcp_api_is_enabled_exactly_once_in_one_place(label: str, run: ProgramRun) -> None:
+@pytest.mark.parametrize(("primary", "standby", "role", "dns"), GCP_CASES, ids=GCP_CASE_IDS)
+def test_each_gcp_api_is_enabled_exactly_once_in_one_place(
+    primary: str, standby: str, role: str, dns: bool
+) -> None:
+    run = gcp_case(primary, standby, role, dns)
     services = run.of_type(SERVICE)
     if run.config.cloud != "gcp" and run.config.dns.provider != "gcp":
         assert services == [] and run.of_type(APIS_COMPONENT) == []
@@ -153,8 +175,9 @@ def test_each_gcp_api_is_enabled_exactly_once_in_one_place(label: str, run: Prog
     assert {str(s.inputs["service"]).removesuffix(".googleapis.com") for s in services} <= set(GCP_APIS)
 
 
-@pytest.mark.parametrize(("label", "run"), gcp_runs(), ids=[label for label, _ in gcp_runs()])
-def test_every_gcp_resource_waits_for_its_api(label: str, run: ProgramRun) -> None:
+@pytest.mark.parametrize(("primary", "standby", "role", "dns"), GCP_CASES, ids=GCP_CASE_IDS)
+def test_every_gcp_resource_waits_for_its_api(primary: str, standby: str, role: str, dns: bool) -> None:
+    run = gcp_case(primary, standby, role, dns)
     services = enabled_services(run)
     missing = []
     for resource in run.resources:

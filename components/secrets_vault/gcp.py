@@ -59,13 +59,12 @@ class GcpSecretsVault(SecretsVault):
             child, pulumi.ResourceOptions(protect=args.deletion_protection)
         )
         labels = dict(placement.tags)
-        after_apis = pulumi.ResourceOptions()
 
         # The agent only exists once asked for; it must exist before it can be granted the key.
         agent = gcp.projects.ServiceIdentity(
             f"{name}-secretmanager-agent",
             gcp.projects.ServiceIdentityArgs(service=SECRET_MANAGER_API, project=project),
-            opts=pulumi.ResourceOptions.merge(child, after_apis),
+            opts=child,
         )
 
         # Key rings can never be deleted in GCP, so the ring is auto-named: a re-created stack
@@ -73,7 +72,7 @@ class GcpSecretsVault(SecretsVault):
         self.key_ring = gcp.kms.KeyRing(
             f"{name}-secrets",
             gcp.kms.KeyRingArgs(location=placement.region, project=project),
-            opts=pulumi.ResourceOptions.merge(guarded, after_apis),
+            opts=guarded,
         )
         self.key = gcp.kms.CryptoKey(
             f"{name}-secrets-key",
