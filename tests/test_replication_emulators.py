@@ -165,6 +165,16 @@ class Bucket:
             return data
         return azure_service_client(self.emulator).get_blob_client(self.name, key).download_blob().readall()
 
+    def sha256_metadata(self, key: str) -> str | None:
+        if self.cloud == "aws":
+            head = s3_client(self.emulator).head_object(Bucket=self.name, Key=key)
+            return head["Metadata"].get("sha256")
+        if self.cloud == "gcp":
+            blob = gcs_client(self.emulator).bucket(self.name).get_blob(key)
+            return (blob.metadata or {}).get("sha256")
+        props = azure_service_client(self.emulator).get_blob_client(self.name, key).get_blob_properties()
+        return props.metadata.get("sha256")
+
     def delete_prefix(self, prefix: str) -> None:
         if self.cloud == "aws":
             client = s3_client(self.emulator)
@@ -275,6 +285,13 @@ def test_a_same_size_new_model_version_is_replicated_and_an_unchanged_one_is_not
     # Nothing changed: nothing is copied again (cross-cloud egress is paid per byte).
     assert copied(rendered_copy.run()) == []
     assert rendered_copy.target.read(key) == fine_tune
+
+    # The artefact's sha256 travels with it between S3 and Azure Blob, whose rclone backends
+    # read and write user metadata; rclone's GCS backend does neither, so a copy from or into
+    # GCS carries no sha256 (a GCS copy has GCS's own MD5 and CRC32C).
+    travels = "gcp" not in (rendered_copy.source.cloud, rendered_copy.target.cloud)
+    expected = hashlib.sha256(fine_tune).hexdigest() if travels else None
+    assert rendered_copy.target.sha256_metadata(key) == expected
 
 
 def test_the_cronjob_does_not_compare_by_checksum_alone() -> None:

@@ -86,8 +86,8 @@ Every overwrite on the primary gets a new Last-Modified, so a new model version 
 (a fine-tune) is copied. Not `--checksum`: with no hash common to both sides it compares sizes
 only, and an S3 object in this project's SSE-KMS bucket, or uploaded in parts (every multi-GB
 shard), has no MD5 (its ETag is not one), so same-size changes were never copied.
-`--metadata` carries the artefacts' `sha256` user metadata where the target backend supports it
-(S3, Azure Blob; rclone's GCS backend has no metadata support)."""
+`--metadata` carries the artefacts' `sha256` user metadata between S3 and Azure Blob (rclone's GCS
+backend reads and writes no user metadata, so nothing travels from or into GCS)."""
 
 
 class ReplicationScheduleError(ValueError):
