@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components.gcp_apis import GCP_APIS, GcpApis, UnknownGcpApiError
+from components.gcp_apis import GCP_APIS, GcpApis, UnknownGcpApiError, apis_of
 from components.naming import SOFT_DELETED, suffixed
+from infra.config import PROJECT
 from infra.harness import (
     DISABLE_DEFAULT_PROVIDERS,
     ROOT,
@@ -342,3 +343,27 @@ def test_a_suffixed_name_keeps_the_suffix_whole_within_the_limit() -> None:
     assert suffixed("standby-replication", "abc123", 32) == "standby-replication-abc123"
     with pytest.raises(ValueError, match="leaves no room"):
         suffixed("kv", "abcdef", 6)
+
+
+def test_storage_transfer_api_of_the_previous_version_is_adopted_through_an_alias() -> None:
+    primary_run = pair("aws", "gcp")[0]
+    ref = load_stack_config("standby")[0][f"{PROJECT}:primaryStack"]
+    run = run_stack(
+        "standby",
+        {**standby_overrides("aws", "gcp"), "replicationIntervalMinutes": 60},
+        TEST_SECRETS,
+        stack_outputs={ref: primary_run.outputs},
+    )
+    service = enabled_services(run)["storagetransfer.googleapis.com"]
+    old = (
+        f"urn:pulumi:{run.stack}::{PROJECT}::inference-failover:object_store:CrossCloudReplication"
+        f"${SERVICE}::standby-replication-storagetransfer-api"
+    )
+    assert old in service.aliases
+
+
+def test_a_component_placed_on_gcp_without_gcp_apis_says_what_to_pass() -> None:
+    with pytest.raises(
+        ValueError, match=r"the GKE cluster of stack 'primary' needs Placement\(gcp_apis=\.\.\.\)"
+    ):
+        apis_of(None, "primary", "the GKE cluster")
