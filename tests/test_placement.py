@@ -384,3 +384,15 @@ def test_eks_cluster_spans_three_distinct_zones_when_the_gpu_is_in_two() -> None
     # EC2 reports each subnet's zone name too; in this account names and IDs do not line up.
     names = {s.outputs["availabilityZone"] for s in run.of_type("aws:ec2/subnet:Subnet")}
     assert names == {"ca-central-1b", "ca-central-1c", "ca-central-1a"}
+
+
+def test_azure_location_without_zones_gives_a_regional_pool_and_refuses_gpu_zones() -> None:
+    run = _primary("azure", region="westus", gpuType="t4")
+    assert gpu_pool(run).inputs.get("availabilityZones") in (None, [])
+    assert run.outputs["gpuZones"] == []
+    with pytest.raises(ProgramError) as caught:
+        _primary("azure", region="westus", gpuType="t4", gpuZones=["1"])
+    assert (
+        "stack config 'gpuZones' must be unset in westus, which offers Standard_NC4as_T4_v3 (t4) without "
+        "availability zones (got ['1']): remove gpuZones from the stack file"
+    ) in str(caught.value)

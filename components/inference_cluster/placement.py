@@ -421,8 +421,17 @@ def aks_gpu_zones(args: InferenceClusterArgs, subscription: pulumi.Output[str]) 
                 "sign in with `az login` (or set ARM_CLIENT_ID/ARM_CLIENT_SECRET/ARM_TENANT_ID) and retry"
             ) from exc
         offered = azure_offered_zones(records, args.gpu_machine_type, region)
-        if offered == [] and not args.gpu_zones:
-            return []  # a location without availability zones: the pool is regional
+        if offered == []:  # a location without availability zones: the pool is regional
+            if args.gpu_zones:
+                raise PlacementError(
+                    _problem(
+                        "gpuZones",
+                        list(args.gpu_zones),
+                        f"unset in {region}, which offers {shape_label(args)} without availability zones",
+                        "remove gpuZones from the stack file",
+                    )
+                )
+            return []
         return choose_zones(
             offered=offered or [],
             override=args.gpu_zones,
