@@ -396,3 +396,11 @@ def test_azure_location_without_zones_gives_a_regional_pool_and_refuses_gpu_zone
         "stack config 'gpuZones' must be unset in westus, which offers Standard_NC4as_T4_v3 (t4) without "
         "availability zones (got ['1']): remove gpuZones from the stack file"
     ) in str(caught.value)
+
+
+def test_every_aws_region_knows_its_zone_id_prefix() -> None:
+    from infra.catalog import AWS_ZONE_ID_PREFIX, REGIONS, zone_in_region
+
+    assert set(REGIONS["aws"]) <= set(AWS_ZONE_ID_PREFIX)
+    assert zone_in_region("aws", "ap-northeast-1", "apne1-az4")
+    assert not zone_in_region("aws", "ap-northeast-1", "apne2-az1")
