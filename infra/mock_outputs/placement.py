@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 
 from components.inference_cluster import placement, readiness
-from infra.mocks import answers_call, outputs_for
+from infra.mocks import answers_call, outputs_for, provider_region
 
 Args = pulumi.runtime.MockResourceArgs
 Call = pulumi.runtime.MockCallArgs
@@ -76,24 +76,12 @@ AWS_OFFERINGS: dict[str, dict[str, tuple[str, ...]]] = {
 # reports state "impaired", and a `state=available` filter drops them. Empty unless a test sets it.
 AWS_IMPAIRED: set[str] = set()
 
-# Provider id -> region, recorded when the explicit provider is registered: invokes carry the
-# provider reference, not the region.
-_PROVIDER_REGION: dict[str, str] = {}
-
-
-@outputs_for("pulumi:providers:aws", "pulumi:providers:gcp", "pulumi:providers:azure-native")
-def _provider(args: Args, state: dict[str, Any]) -> dict[str, Any]:
-    region = args.inputs.get("region") or args.inputs.get("location")
-    if isinstance(region, str):
-        _PROVIDER_REGION[str(state.get("id", f"{args.name}-id"))] = region
-    return {}
-
 
 def _region_of(call: Call, default: str) -> str:
     explicit = call.args.get("region")
     if explicit:
         return str(explicit)
-    return _PROVIDER_REGION.get(call.provider.rsplit("::", 1)[-1], default)
+    return provider_region(call.provider, default)
 
 
 def aws_zone_names(region: str) -> dict[str, str]:
@@ -117,7 +105,7 @@ def _aws_zones(call: Call) -> dict[str, Any]:
 @outputs_for("aws:ec2/subnet:Subnet")
 def _subnet(args: Args, state: dict[str, Any]) -> dict[str, Any]:
     """EC2 reports both the zone name and the zone ID of a subnet, whichever one it was given."""
-    region = _PROVIDER_REGION.get(str(args.provider).rsplit("::", 1)[-1], "us-east-1")
+    region = provider_region(args.provider, "us-east-1")
     names = aws_zone_names(region)
     zone_id = args.inputs.get("availabilityZoneId")
     if zone_id:
