@@ -59,6 +59,7 @@ from components.dns.args import (
     FailoverRecordArgs,
     base_descriptor,
     check_against_primary,
+    endpoint_addresses,
     endpoint_kind,
     endpoint_problem,
 )
@@ -77,6 +78,12 @@ class Route53Target:
     load_balancer: Literal["network", "application", None] = None
     """Type of AWS load balancer behind a host name (alias target), if it is one."""
     region: str | None = None
+    addresses: tuple[str, ...] = ()
+    """IPv4 endpoints only: every address answered (the host first); empty means just the host."""
+
+    @property
+    def answers(self) -> list[str]:
+        return list(self.addresses) if self.addresses else [self.host]
 
     @property
     def is_alias(self) -> bool:
@@ -127,7 +134,7 @@ def endpoint_answer(target: Route53Target, lb_zone_id: str | None, ttl_seconds: 
             name=target.host, zone_id=lb_zone_id, evaluate_target_health=False
         )
         return EndpointAnswer(None, None, [alias])
-    return EndpointAnswer([target.host], ttl_seconds, None)
+    return EndpointAnswer(target.answers, ttl_seconds, None)
 
 
 class AwsFailoverRecord(FailoverRecord):
@@ -144,7 +151,7 @@ class AwsFailoverRecord(FailoverRecord):
         invoke = pulumi.InvokeOutputOptions(parent=self, provider=provider)
         stack = args.placement.stack
 
-        def classify(host: str, primary: object) -> Route53Target:
+        def classify(host: str, primary: object, addresses: list[str]) -> Route53Target:
             # Runs before any resource input resolves: a bad endpoint or a disagreement with the
             # primary stops the stack before Route 53 is touched.
             target = route53_target(host)
@@ -152,6 +159,15 @@ class AwsFailoverRecord(FailoverRecord):
                 problem = endpoint_problem(host, ipv4_only=False, whose=f"stack '{stack}'")
                 assert problem is not None  # route53_target only rejects what endpoint_problem does
                 raise DnsError(stack, [problem])
+            if target.kind == "ipv4":
+                problems = [
+                    p
+                    for a in addresses
+                    if (p := endpoint_problem(a, ipv4_only=False, whose=f"stack '{stack}'")) is not None
+                ]
+                if problems:
+                    raise DnsError(stack, problems)
+                target = Route53Target(host, "ipv4", addresses=tuple(addresses))
             if args.role == "standby":
                 descriptor = check_against_primary(args, primary)
                 theirs = descriptor.get("recordType")
@@ -174,9 +190,10 @@ class AwsFailoverRecord(FailoverRecord):
                     )
             return target
 
-        target: pulumi.Output[Route53Target] = pulumi.Output.all(args.endpoint_host, args.primary_dns).apply(
-            lambda values: classify(values[0], values[1])
-        )
+        addresses = endpoint_addresses(args)
+        target: pulumi.Output[Route53Target] = pulumi.Output.all(
+            args.endpoint_host, args.primary_dns, addresses
+        ).apply(lambda values: classify(values[0], values[1], values[2]))
 
         zone = aws.route53.get_zone_output(name=args.zone, private_zone=False, opts=invoke)
 

@@ -238,11 +238,17 @@ def server_script(
 
 
 def load_balancer_annotations(cloud: Cloud) -> dict[str, str]:
-    """Internet-facing L4 load balancer whose own health check probes the server's /health."""
+    """Internet-facing L4 load balancer whose own health check probes the server's /health.
+
+    aws: an NLB built by the AWS Load Balancer Controller (`external`), targeting pod IPs, with
+    cross-zone load balancing so every Elastic IP reaches every replica.
+    """
     if cloud == "aws":
         return {
-            "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+            "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
             "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+            "service.beta.kubernetes.io/aws-load-balancer-attributes": "load_balancing.cross_zone.enabled=true",
             "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "http",
             "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": HEALTH_PATH,
         }
@@ -263,6 +269,16 @@ def lb_host(status: k8s.core.v1.outputs.ServiceStatus | None, service: str) -> s
     if not host:
         raise ValueError(f"Service {service} load balancer ingress has neither hostname nor ip: {ingress[0]}")
     return host
+
+
+def _first_address(addresses: Sequence[str], cloud: Cloud) -> str:
+    if not addresses or not addresses[0]:
+        # RuntimeError, not ValueError: Pulumi would prefix a ValueError with an Output's repr.
+        raise RuntimeError(
+            f"the {cloud} static public address has no IP yet (got {list(addresses)}): check the "
+            "address resource in the cluster component (Elastic IP / reserved address / public IP)"
+        )
+    return addresses[0]
 
 
 def _empty_dir(name: str, size: str, memory: bool = False) -> k8s.core.v1.VolumeArgs:
@@ -299,6 +315,8 @@ class InferenceWorkload(pulumi.ComponentResource):
     NetworkPolicy of the inference server; see InferenceWorkloadArgs."""
 
     endpoint_host: pulumi.Output[str]
+    endpoint_addresses: pulumi.Output[list[str]]
+    """Every address clients may reach the Service on (static: all of them; else the one)."""
     endpoint_url: pulumi.Output[str]
 
     def __init__(
@@ -509,6 +527,7 @@ class InferenceWorkload(pulumi.ComponentResource):
             ),
         )
 
+        address = args.public_address
         service = k8s.core.v1.Service(
             f"{name}-service",
             k8s.core.v1.ServiceInitArgs(
@@ -516,10 +535,13 @@ class InferenceWorkload(pulumi.ComponentResource):
                     name=SERVER_NAME,
                     namespace=namespace_name,
                     labels=common,
-                    annotations=load_balancer_annotations(args.cloud),
+                    annotations={**load_balancer_annotations(args.cloud), **dict(address.service_annotations)}
+                    if address
+                    else load_balancer_annotations(args.cloud),
                 ),
                 spec=k8s.core.v1.ServiceSpecArgs(
                     type="LoadBalancer",
+                    load_balancer_class=address.load_balancer_class if address else None,
                     selector=labels,
                     external_traffic_policy="Cluster",
                     load_balancer_source_ranges=list(args.load_balancer_source_cidrs) or None,
@@ -530,7 +552,7 @@ class InferenceWorkload(pulumi.ComponentResource):
                     ],
                 ),
             ),
-            opts=in_namespace,
+            opts=in_namespace.merge(pulumi.ResourceOptions(depends_on=list(address.ready) if address else [])),
         )
 
         # maxUnavailable 1 (not minAvailable = replicas, not maxUnavailable 0): with one warm
@@ -599,7 +621,13 @@ class InferenceWorkload(pulumi.ComponentResource):
             opts=in_namespace,
         )
 
-        self.endpoint_host = service.status.apply(lambda status: lb_host(status, SERVER_NAME))
+        if address is not None:
+            # The static address, known before the Service exists and kept across its re-creation.
+            self.endpoint_addresses = address.addresses
+            self.endpoint_host = address.addresses.apply(lambda ips: _first_address(ips, args.cloud))
+        else:
+            self.endpoint_host = service.status.apply(lambda status: lb_host(status, SERVER_NAME))
+            self.endpoint_addresses = self.endpoint_host.apply(lambda host: [host])
         self.endpoint_url = self.endpoint_host.apply(lambda host: f"http://{host}:{args.service_port}")
         self.namespace = namespace
         self.deployment = deployment
