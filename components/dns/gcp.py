@@ -98,7 +98,9 @@ class GcpFailoverRecord(FailoverRecord):
                 whose = f"the primary stack '{checked.get('stack')}'"
                 hosts = primary_addresses(checked)
                 problems = [
-                    p for host in hosts if (p := endpoint_problem(host, ipv4_only=True, whose=whose)) is not None
+                    p
+                    for host in hosts
+                    if (p := endpoint_problem(host, ipv4_only=True, whose=whose)) is not None
                 ]
                 if problems:
                     raise DnsError(stack, problems)

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.common import WorkloadIdentity, type_token
+from components.inference_cluster import aws_lb
 from components.inference_cluster.args import (
     GPU_POOL,
     GPU_TAINT_KEY,
@@ -22,7 +23,6 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
-from components.inference_cluster import aws_lb
 from components.inference_cluster.public_address import PublicAddress
 from components.inference_cluster.shared import (
     base_name,

@@ -130,7 +130,10 @@ def controller_policy(partition: str, region: str, account: str, cluster_name: s
             },
             {
                 "Effect": "Allow",
-                "Action": ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
+                "Action": [
+                    "elasticloadbalancing:CreateLoadBalancer",
+                    "elasticloadbalancing:CreateTargetGroup",
+                ],
                 "Resource": nlb_and_groups,
                 "Condition": tagging_ours,
             },
@@ -185,7 +188,9 @@ def controller_policy(partition: str, region: str, account: str, cluster_name: s
     }
 
 
-def controller_values(cluster_name: str, region: str, vpc_id: str, role_arn: str, node_selector: dict[str, str]) -> dict[str, Any]:
+def controller_values(
+    cluster_name: str, region: str, vpc_id: str, role_arn: str, node_selector: dict[str, str]
+) -> dict[str, Any]:
     """Chart values: NLB-only controller, identity by IRSA, no metadata-service lookups."""
     return {
         "clusterName": cluster_name,

@@ -12,6 +12,7 @@ import pulumi_azure_native as azure_native
 import yaml
 
 from components.common import WorkloadIdentity, type_token
+from components.inference_cluster import azure_address
 from components.inference_cluster.args import (
     GPU_POOL,
     GPU_TAINT_KEY,
@@ -24,7 +25,6 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
-from components.inference_cluster import azure_address
 from components.inference_cluster.public_address import PublicAddress
 from components.inference_cluster.shared import (
     base_name,

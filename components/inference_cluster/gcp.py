@@ -7,6 +7,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.common import WorkloadIdentity, type_token
+from components.inference_cluster import gcp_address
 from components.inference_cluster.args import (
     GPU_POOL,
     GPU_TAINT_KEY,
@@ -19,7 +20,6 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
-from components.inference_cluster import gcp_address
 from components.inference_cluster.public_address import PublicAddress
 from components.inference_cluster.shared import base_name, exec_kubeconfig, kubernetes_provider, short_name
 

@@ -4,11 +4,12 @@ DNS answers.
 Each cloud module creates its addresses as stack resources, so they exist (and are known) before
 the LoadBalancer Service does and outlive any re-creation of it:
 
-| cloud | address resource                                   | how the Service gets it                                   |
-|-------|----------------------------------------------------|-----------------------------------------------------------|
-| aws   | one Elastic IP per public subnet (one per AZ)      | AWS Load Balancer Controller: `eip-allocations` + `subnets` |
-| gcp   | one reserved regional EXTERNAL address (Premium)   | `networking.gke.io/load-balancer-ip-addresses` (its name)  |
-| azure | one Standard-SKU static public IP in the stack RG  | `azure-pip-name` + `azure-load-balancer-resource-group`    |
+- aws: one Elastic IP per public subnet (one per AZ); the AWS Load Balancer Controller puts
+  them on the NLB (`aws-load-balancer-eip-allocations` + `aws-load-balancer-subnets`).
+- gcp: one reserved regional EXTERNAL address (Premium tier), named in the Service with
+  `networking.gke.io/load-balancer-ip-addresses`.
+- azure: one Standard-SKU static public IP in the stack's resource group, named with
+  `azure-pip-name` + `azure-load-balancer-resource-group`.
 
 DNS records and health checks take `addresses` straight from these resources (never from the
 Service status), so a re-created Service or load balancer keeps every record valid.

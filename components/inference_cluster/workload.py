@@ -248,7 +248,9 @@ def load_balancer_annotations(cloud: Cloud) -> dict[str, str]:
             "service.beta.kubernetes.io/aws-load-balancer-type": "external",
             "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
             "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
-            "service.beta.kubernetes.io/aws-load-balancer-attributes": "load_balancing.cross_zone.enabled=true",
+            "service.beta.kubernetes.io/aws-load-balancer-attributes": (
+                "load_balancing.cross_zone.enabled=true"
+            ),
             "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "http",
             "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": HEALTH_PATH,
         }
@@ -552,7 +554,9 @@ class InferenceWorkload(pulumi.ComponentResource):
                     ],
                 ),
             ),
-            opts=in_namespace.merge(pulumi.ResourceOptions(depends_on=list(address.ready) if address else [])),
+            opts=in_namespace.merge(
+                pulumi.ResourceOptions(depends_on=list(address.ready) if address else [])
+            ),
         )
 
         # maxUnavailable 1 (not minAvailable = replicas, not maxUnavailable 0): with one warm
