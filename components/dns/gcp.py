@@ -23,8 +23,9 @@ Design (settled here, see also components/dns/__init__.py):
 
 What GCP does not support (errors, not silent workarounds):
 - Health checks of host names or CNAME targets: external endpoints in Cloud DNS routing policies
-  are IP addresses only. A stack whose endpoint is a host name (an AWS load balancer) fails with
-  an error naming dnsProvider; use Route 53 or Traffic Manager for such pairs.
+  are IP addresses only. The stacks answer on static IPv4 addresses (AWS: the NLB's Elastic IPs,
+  all of them listed as external endpoints), so every pair works; an endpoint given as a host
+  name fails with an error naming dnsProvider.
 - Probes every 10 s: health checks for external endpoints need `source_regions` (exactly three),
   and GCP then requires `check_interval_sec` >= 30, so healthCheckIntervalSeconds must be 30.
 - IPv6-only endpoints (not supported by this component on any cloud).

@@ -300,9 +300,13 @@ def static_address(
         "service.beta.kubernetes.io/aws-load-balancer-subnets",
         "service.beta.kubernetes.io/aws-load-balancer-eip-allocations",
     )
+
+    def annotation(key: str) -> pulumi.Output[str]:
+        return annotations.apply(lambda a: a[key])
+
     return PublicAddress(
         addresses=pulumi.Output.all(*[e.public_ip for e in eips]).apply(list),
-        service_annotations={key: annotations.apply(lambda a, k=key: a[k]) for key in keys},
+        service_annotations={key: annotation(key) for key in keys},
         load_balancer_class=LOAD_BALANCER_CLASS,
         ready=(release, *eips),
     )
