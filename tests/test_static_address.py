@@ -154,10 +154,12 @@ def test_addresses_outlive_the_service_and_dns_never_waits_for_it(cloud: str) ->
     addresses = [r for r in run.of_type(address_types[cloud]) if "-nat-" not in r.name]
     cluster_component = next(r for r in run.resources if r.type.endswith("InferenceCluster"))
     assert all(r.parent == cluster_component.urn for r in addresses)
-    if cloud != "aws":
-        assert all(r.protect for r in addresses)
+    assert addresses and all(r.protect for r in addresses)
     service = next(r for r in run.of_type(SERVICE) if r.inputs["spec"]["type"] == "LoadBalancer")
     assert {r.urn for r in addresses} <= set(service.dependencies)
+    # An existing Service without the class is replaced (the field is immutable), name freed first.
+    assert service.replace_on_changes == ("spec.loadBalancerClass",)
+    assert service.delete_before_replace
     for record in (r for r in run.resources if r.parent.endswith("FailoverRecord::primary") and r.custom):
         assert service.urn not in record.dependencies
 

@@ -460,6 +460,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
             ),
             node_selector={POOL_LABEL: SYSTEM_POOL},
             tags=tags,
+            protect=args.deletion_protection,
         )
         self.register_outputs(
             {

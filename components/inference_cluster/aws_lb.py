@@ -242,6 +242,7 @@ def static_address(
     controller_trust_policy: pulumi.Output[str],
     node_selector: dict[str, str],
     tags: dict[str, str],
+    protect: bool,
 ) -> PublicAddress:
     """One Elastic IP per public subnet, the controller's IRSA role and the controller itself."""
     child = pulumi.ResourceOptions(parent=parent, provider=provider)
@@ -250,7 +251,8 @@ def static_address(
         aws.ec2.Eip(
             f"{name}-lb-{i}",
             aws.ec2.EipArgs(domain="vpc", tags={**tags, "Name": f"{base}-lb-{i}"}),
-            opts=child,
+            # DNS records point here: losing an address would strand them.
+            opts=child.merge(pulumi.ResourceOptions(protect=protect)),
         )
         for i in range(len(public_subnet_ids))
     ]

@@ -555,7 +555,13 @@ class InferenceWorkload(pulumi.ComponentResource):
                 ),
             ),
             opts=in_namespace.merge(
-                pulumi.ResourceOptions(depends_on=list(address.ready) if address else [])
+                pulumi.ResourceOptions(
+                    depends_on=list(address.ready) if address else [],
+                    # loadBalancerClass is immutable: a change (e.g. a stack created before static
+                    # addresses) replaces the Service; its fixed name means delete first.
+                    replace_on_changes=["spec.loadBalancerClass"],
+                    delete_before_replace=True,
+                )
             ),
         )
 
