@@ -7,13 +7,15 @@ apply the profile must hold both endpoints, each aimed at its stack's static add
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import pytest
+from pulumi.runtime.settings import SETTINGS
 
 from infra import outputs
 from infra.config import PROJECT
-from infra.harness import ProgramRun, load_stack_config, run_stack
+from infra.harness import ProgramError, ProgramRun, load_stack_config, run_stack
 from tests.arm_traffic_manager import ENDPOINT, PROFILE, ArmError, TrafficManagerArm
 from tests.support import (
     AUTHORITY_OVERRIDES,
@@ -134,3 +136,19 @@ def test_standby_endpoint_needs_the_primary_profile_first() -> None:
     _, standby = combination(*PAIR, "azure")
     with pytest.raises(ArmError, match="ParentResourceNotFound"):
         TrafficManagerArm().apply(standby)
+
+
+def test_standby_refuses_an_endpoint_name_the_primary_already_uses() -> None:
+    """Same name in one profile = one endpoint: the standby's PUT would overwrite the primary's."""
+    primary, standby = combination(*PAIR, "azure")
+    clashing = copy.deepcopy(primary.outputs)
+    clashing[outputs.DNS]["trafficManager"]["endpointName"] = _endpoint_name(standby)
+    overrides = {**standby_overrides(*PAIR), **AUTHORITY_OVERRIDES["azure"]}
+    ref = load_stack_config("standby", overrides=overrides)[0][f"{PROJECT}:primaryStack"]
+    with pytest.raises(ProgramError) as caught:
+        run_stack("standby", overrides, TEST_SECRETS, stack_outputs={ref: clashing})
+    SETTINGS.outputs.clear()
+    message = str(caught.value)
+    assert f"Traffic Manager endpoint is also named '{_endpoint_name(standby)}'" in message
+    assert "give the two stacks different stack names" in message
+    assert "Output object at" not in message
