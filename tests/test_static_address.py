@@ -242,3 +242,30 @@ def test_a_failing_dns_check_never_shows_internal_output_text() -> None:
     message = str(caught.value)
     assert "stack config 'dnsTtlSeconds' must be the same as in the primary stack 'primary' (30)" in message
     assert "Output object at" not in message and "While processing input" not in message
+
+
+def test_an_ephemeral_load_balancer_address_fails_the_apply_naming_both() -> None:
+    """GKE/AKS must put the reserved address on the load balancer; anything else is an error."""
+    import pulumi_kubernetes as k8s
+
+    from components.inference_cluster.workload import check_bound_address
+
+    def status(ip: str) -> k8s.core.v1.outputs.ServiceStatus:
+        ingress = k8s.core.v1.outputs.LoadBalancerIngress(ip=ip)
+        return k8s.core.v1.outputs.ServiceStatus(
+            load_balancer=k8s.core.v1.outputs.LoadBalancerStatus(ingress=[ingress])
+        )
+
+    assert check_bound_address(["34.1.2.3"], status("34.1.2.3"), "gcp") == "34.1.2.3"
+    with pytest.raises(
+        RuntimeError, match=r"got load balancer address 35\.9\.9\.9 but DNS points at .*34\.1\.2\.3"
+    ):
+        check_bound_address(["34.1.2.3"], status("35.9.9.9"), "gcp")
+
+
+@pytest.mark.parametrize("cloud", ["gcp", "azure"])
+def test_the_mocked_cloud_puts_the_reserved_address_on_the_load_balancer(cloud: str) -> None:
+    run = pair(cloud, "aws")[0]
+    service = next(r for r in run.of_type(SERVICE) if r.inputs["spec"]["type"] == "LoadBalancer")
+    (ingress,) = service.outputs["status"]["loadBalancer"]["ingress"]
+    assert ingress["ip"] == static_addresses(run)[0]

@@ -263,14 +263,30 @@ def lb_host(status: k8s.core.v1.outputs.ServiceStatus | None, service: str) -> s
     """Hostname (AWS NLB) or IP (GCP, Azure) of the Service's load balancer."""
     ingress = status.load_balancer.ingress if status and status.load_balancer else None
     if not ingress:
-        raise ValueError(
+        raise RuntimeError(
             f"Service {service} has no load balancer address: check `kubectl describe service {service}` "
             "for cloud load balancer errors (quota, subnet tags)"
         )
     host = ingress[0].hostname or ingress[0].ip
     if not host:
-        raise ValueError(f"Service {service} load balancer ingress has neither hostname nor ip: {ingress[0]}")
+        raise RuntimeError(
+            f"Service {service} load balancer ingress has neither hostname nor ip: {ingress[0]}"
+        )
     return host
+
+
+def check_bound_address(
+    addresses: Sequence[str], status: k8s.core.v1.outputs.ServiceStatus | None, cloud: Cloud
+) -> str:
+    """The load balancer's address, which must be the reserved one DNS points at."""
+    actual = lb_host(status, SERVER_NAME)
+    if actual not in addresses:
+        raise RuntimeError(
+            f"Service {SERVER_NAME} got load balancer address {actual} but DNS points at the stack's "
+            f"static address {', '.join(addresses)} ({cloud}): check `kubectl describe service "
+            f"{SERVER_NAME} -n inference` for why the reserved address was not used"
+        )
+    return actual
 
 
 def _first_address(addresses: Sequence[str], cloud: Cloud) -> str:
@@ -631,10 +647,19 @@ class InferenceWorkload(pulumi.ComponentResource):
             opts=in_namespace,
         )
 
+        bound: pulumi.Output[str] | None = None
         if address is not None:
             # The static address, known before the Service exists and kept across its re-creation.
             self.endpoint_addresses = address.addresses
             self.endpoint_host = address.addresses.apply(lambda ips: _first_address(ips, args.cloud))
+            if args.cloud != "aws":  # an NLB reports its host name, not its Elastic IPs
+                # Fails the apply if the cloud put another address on the load balancer than the
+                # one DNS answers (an unsupported annotation, the address used elsewhere).
+                addresses = address.addresses
+                # Chained, not Output.all: `status` is typed (ServiceStatus) only through its own apply.
+                bound = service.status.apply(
+                    lambda status: addresses.apply(lambda ips: check_bound_address(ips, status, args.cloud))
+                )
         else:
             self.endpoint_host = service.status.apply(lambda status: lb_host(status, SERVER_NAME))
             self.endpoint_addresses = self.endpoint_host.apply(lambda host: [host])
@@ -645,6 +670,7 @@ class InferenceWorkload(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "endpointHost": self.endpoint_host,
+                "boundAddress": bound,
                 "endpointUrl": self.endpoint_url,
                 "namespace": namespace_name,
                 "deployment": deployment.metadata.name,

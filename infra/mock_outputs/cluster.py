@@ -238,10 +238,25 @@ def _service(args: Args, state: dict[str, Any]) -> dict[str, Any]:
         )
         octets = [int(digest[i : i + 2], 16) for i in (0, 2)]
         ingress = {"ip": f"{first}.{octets[0]}.{octets[1]}.17"}
+    # GKE and AKS put a reserved address named in the annotations on the forwarding rule / frontend.
+    reserved = _reserved_ip(annotations)
+    if reserved is not None:
+        ingress = {"ip": reserved}
     return {"status": {"loadBalancer": {"ingress": [ingress]}}}
 
 
 # --- Static public addresses (EIPs, reserved GCP address, Azure public IP) ----------------------
+
+# Reserved addresses by cloud and name, as the cloud resolves a name given in a Service annotation.
+_RESERVED: dict[tuple[str, str], str] = {}
+
+
+def _reserved_ip(annotations: dict[str, Any]) -> str | None:
+    gke = str(annotations.get("networking.gke.io/load-balancer-ip-addresses") or "").split(",")[0].strip()
+    if gke:
+        return _RESERVED.get(("gcp", gke))
+    aks = str(annotations.get("service.beta.kubernetes.io/azure-pip-name") or "")
+    return _RESERVED.get(("azure", aks)) if aks else None
 
 
 def _public_ipv4(first_octets: tuple[int, ...], *parts: str) -> str:
@@ -273,10 +288,12 @@ def _gcp_address(args: Args, state: dict[str, Any]) -> dict[str, Any]:
     region = args.inputs.get("region", "us-central1")
     name = args.inputs.get("name") or args.name
     address_id = f"projects/{project}/regions/{region}/addresses/{name}"
+    ip = _public_ipv4((34,), project, region, str(name))
+    _RESERVED[("gcp", str(name))] = ip
     return {
         "id": address_id,
         "selfLink": f"https://www.googleapis.com/compute/v1/{address_id}",
-        "address": _public_ipv4((34,), project, region, str(name)),
+        "address": ip,
         "addressType": args.inputs.get("addressType", "EXTERNAL"),
         "networkTier": args.inputs.get("networkTier", "PREMIUM"),
         "status": "RESERVED",
@@ -286,11 +303,13 @@ def _gcp_address(args: Args, state: dict[str, Any]) -> dict[str, Any]:
 @outputs_for("azure-native:network:PublicIPAddress")
 def _azure_public_ip(args: Args, state: dict[str, Any]) -> dict[str, Any]:
     name = args.inputs.get("publicIpAddressName") or args.name
+    ip = _public_ipv4((20,), str(name))
+    _RESERVED[("azure", str(name))] = ip
     return {
         "id": _azure_id(args, "Microsoft.Network/publicIPAddresses", str(name)),
         "name": name,
         # Static allocation assigns the address at creation (dynamic would leave it empty).
-        "ipAddress": _public_ipv4((20,), str(name)),
+        "ipAddress": ip,
         "provisioningState": "Succeeded",
     }
 
