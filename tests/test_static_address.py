@@ -102,9 +102,11 @@ def test_aws_nlb_gets_one_elastic_ip_per_public_subnet_through_the_controller() 
     assert k8s_object(run, "Service")["spec"]["loadBalancerClass"] == "service.k8s.aws/nlb"
 
 
-def test_eip_count_must_match_the_subnets() -> None:
-    with pytest.raises(ValueError, match="one Elastic IP per subnet"):
-        aws_lb.eip_annotations(["eipalloc-1"], ["subnet-1", "subnet-2"])
+def test_eip_count_must_match_the_subnets_one_per_zone() -> None:
+    with pytest.raises(RuntimeError, match="one Elastic IP per subnet"):
+        aws_lb.eip_annotations(["eipalloc-1"], ["subnet-1", "subnet-2"], ["use1-az1", "use1-az2"])
+    with pytest.raises(RuntimeError, match="different availability zones"):
+        aws_lb.eip_annotations(["eipalloc-1", "eipalloc-2"], ["subnet-1", "subnet-2"], ["us-east-1a"] * 2)
 
 
 def test_gke_service_names_the_reserved_regional_address() -> None:

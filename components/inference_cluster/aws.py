@@ -455,6 +455,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
             cluster_name=cluster.name,
             vpc_id=vpc.id,
             public_subnet_ids=[s.id for s in public_subnets],
+            public_subnet_zones=[s.availability_zone for s in public_subnets],
             controller_trust_policy=pulumi.Output.all(oidc.arn, issuer_url).apply(
                 lambda a: irsa_trust_policy(a[0], a[1], aws_lb.NAMESPACE, aws_lb.SERVICE_ACCOUNT)
             ),

@@ -223,13 +223,24 @@ def controller_values(
     }
 
 
-def eip_annotations(allocation_ids: Sequence[str], subnet_ids: Sequence[str]) -> dict[str, str]:
+def eip_annotations(
+    allocation_ids: Sequence[str], subnet_ids: Sequence[str], zones: Sequence[str]
+) -> dict[str, str]:
     """The Service annotations that make the controller build an internet-facing NLB on exactly
-    these subnets with exactly these Elastic IPs (one per subnet, same count by construction)."""
+    these subnets with exactly these Elastic IPs (one per subnet, same count by construction).
+
+    Raises RuntimeError (a ValueError would reach the user wrapped in Pulumi's Output text) when
+    the controller would reject the NLB: a count mismatch, or two subnets in one AZ.
+    """
     if len(allocation_ids) != len(subnet_ids) or not subnet_ids:
-        raise ValueError(
+        raise RuntimeError(
             f"the NLB needs one Elastic IP per subnet (got {len(allocation_ids)} allocations for "
             f"{len(subnet_ids)} subnets): the controller rejects a mismatch"
+        )
+    if len(set(zones)) != len(zones):
+        raise RuntimeError(
+            f"the NLB's public subnets must be in different availability zones (got {', '.join(zones)}): "
+            "an NLB takes one subnet per AZ; the region offers fewer zones than the stack's subnets"
         )
     return {
         "service.beta.kubernetes.io/aws-load-balancer-subnets": ",".join(subnet_ids),
@@ -248,6 +259,7 @@ def static_address(
     cluster_name: pulumi.Output[str],
     vpc_id: pulumi.Output[str],
     public_subnet_ids: Sequence[pulumi.Output[str]],
+    public_subnet_zones: Sequence[pulumi.Output[str]],
     controller_trust_policy: pulumi.Output[str],
     node_selector: dict[str, str],
     tags: dict[str, str],
@@ -305,8 +317,10 @@ def static_address(
         opts=pulumi.ResourceOptions(parent=parent, provider=k8s_provider, depends_on=[policy]),
     )
     annotations = pulumi.Output.all(
-        pulumi.Output.all(*[e.allocation_id for e in eips]), pulumi.Output.all(*public_subnet_ids)
-    ).apply(lambda a: eip_annotations(a[0], a[1]))
+        pulumi.Output.all(*[e.allocation_id for e in eips]),
+        pulumi.Output.all(*public_subnet_ids),
+        pulumi.Output.all(*public_subnet_zones),
+    ).apply(lambda a: eip_annotations(a[0], a[1], a[2]))
     keys = (
         "service.beta.kubernetes.io/aws-load-balancer-subnets",
         "service.beta.kubernetes.io/aws-load-balancer-eip-allocations",
