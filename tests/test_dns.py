@@ -161,15 +161,31 @@ ROUTING_POLICY_KEYS = (
 @dataclass(frozen=True)
 class Route53Side:
     check: Registered
+    """The probe of the stack's first address."""
     pool: Registered
     service: Registered
+    record_check: Registered
+    """The check the records carry: `check`, or the CALCULATED one over every address's probe."""
+    checks: list[Registered]
+    """Every health check of the stack, in creation order."""
 
 
 def _route53(run: ProgramRun) -> Route53Side:
     by_name = {r.inputs["name"]: r for r in run.of_type(RECORD)}
     assert len(by_name) == 2, sorted(by_name)
     service = by_name[run.outputs[outputs.SERVICE_FQDN]]
-    return Route53Side(run.one("aws:route53/healthCheck:HealthCheck"), by_name[POOL], service)
+
+    # <role>-health, <role>-health-1, ..., <role>-health-any: the order the descriptor lists them.
+    def order(check: Registered) -> int:
+        last = check.name.rsplit("-", 1)[1]
+        if last.isdigit():
+            return int(last)
+        return 99 if last == "any" else 0
+
+    checks = sorted(run.of_type("aws:route53/healthCheck:HealthCheck"), key=order)
+    (first,) = [c for c in checks if c.name == f"{run.config.role}-health"]
+    (record_check,) = [c for c in checks if c.outputs["id"] == by_name[POOL].inputs["healthCheckId"]]
+    return Route53Side(first, by_name[POOL], service, record_check, checks)
 
 
 def routing_policy(record: Registered) -> str:
@@ -200,7 +216,7 @@ def test_route53_pool_holds_one_health_checked_record_per_stack_under_the_pool_n
         assert side.pool.inputs["type"] == "A"
         assert side.pool.inputs["setIdentifier"] == run.stack
         assert side.pool.inputs["zoneId"] == dns["zoneId"]
-        assert side.pool.inputs["healthCheckId"] == side.check.outputs["id"]
+        assert side.pool.inputs["healthCheckId"] == side.record_check.outputs["id"]
         assert side.pool.protect
 
 
@@ -231,7 +247,7 @@ def test_route53_standby_service_record_is_failover_secondary_to_its_own_ip() ->
     assert record["failoverRoutingPolicies"] == [{"type": "SECONDARY"}]
     assert record["records"] == [endpoint(standby)]
     assert record["ttl"] == PROBE["dnsTtlSeconds"] <= 60
-    assert record["healthCheckId"] == side.check.outputs["id"]
+    assert record["healthCheckId"] == side.record_check.outputs["id"]
     assert "aliases" not in record
 
 
@@ -252,7 +268,7 @@ def test_route53_standby_on_aws_answers_secondary_with_its_elastic_ips() -> None
     assert record["failoverRoutingPolicies"] == [{"type": "SECONDARY"}]
     assert (record["type"], record["records"]) == ("A", standby.outputs[outputs.ENDPOINT_ADDRESSES])
     assert record["ttl"] == PROBE["dnsTtlSeconds"]
-    assert record["healthCheckId"] == side.check.outputs["id"]
+    assert record["healthCheckId"] == side.record_check.outputs["id"]
     assert "aliases" not in record
     # The primary's IP is answered in the pool by address with the configured TTL.
     pool = _route53(primary).pool.inputs
@@ -340,7 +356,7 @@ def test_route53_output_names_both_layers_records() -> None:
         assert dns["poolRecordId"] == side.pool.outputs["id"]
         assert dns["serviceRecordId"] == side.service.outputs["id"]
         assert dns["recordSetIds"] == [side.pool.outputs["id"], side.service.outputs["id"]]
-        assert dns["healthCheckIds"] == [side.check.outputs["id"]]
+        assert dns["healthCheckIds"] == [c.outputs["id"] for c in side.checks]
         assert dns["failoverType"] == {"primary": "PRIMARY", "standby": "SECONDARY"}[run.config.role]
         assert dns["setIdentifier"] == run.stack
         assert dns["recordType"] == "A"

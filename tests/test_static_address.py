@@ -24,6 +24,7 @@ GCP_ADDRESS = "gcp:compute/address:Address"
 AZURE_PIP = "azure-native:network:PublicIPAddress"
 SERVICE = "kubernetes:core/v1:Service"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+ROUTE53_CHECK = "aws:route53/healthCheck:HealthCheck"
 
 
 def load_balancer_eips(run: ProgramRun) -> list[Registered]:
@@ -41,12 +42,17 @@ def static_addresses(run: ProgramRun) -> list[str]:
     return [run.one(AZURE_PIP).outputs["ipAddress"]]
 
 
+def address_probes(run: ProgramRun) -> list[Registered]:
+    """The stack's per-address Route 53 probes in address order (<role>-health, -health-1, ...)."""
+    probes = [c for c in run.of_type(ROUTE53_CHECK) if c.inputs["type"] != "CALCULATED"]
+    return sorted(probes, key=lambda c: int(c.name.rsplit("-", 1)[1]) if c.name[-1].isdigit() else 0)
+
+
 def _dns_targets(run: ProgramRun, authority: str, peer: ProgramRun | None) -> None:
     """Assert every DNS resource of `run` targets static addresses (peer: the primary's run)."""
     own = static_addresses(run)
     if authority == "aws":
-        check = run.one("aws:route53/healthCheck:HealthCheck").inputs
-        assert check["ipAddress"] == own[0]
+        assert [c.inputs["ipAddress"] for c in address_probes(run)] == own  # one probe per address
         for record in run.of_type("aws:route53/record:Record"):
             if "aliases" in record.inputs:  # the primary's service record aliases the pool name
                 assert record.inputs["aliases"][0]["name"].startswith("api-pool.")
@@ -271,3 +277,24 @@ def test_the_mocked_cloud_puts_the_reserved_address_on_the_load_balancer(cloud: 
     service = next(r for r in run.of_type(SERVICE) if r.inputs["spec"]["type"] == "LoadBalancer")
     (ingress,) = service.outputs["status"]["loadBalancer"]["ingress"]
     assert ingress["ip"] == static_addresses(run)[0]
+
+
+def test_route53_keeps_an_aws_stack_healthy_while_any_elastic_ip_answers() -> None:
+    """One AZ's NLB node down must not fail the whole stack over: a CALCULATED check over one
+    probe per Elastic IP, healthy at one passing child, is what the records carry."""
+    run = combination("aws", "gcp", "aws")[0]
+    checks = run.of_type(ROUTE53_CHECK)
+    (any_address,) = [c for c in checks if c.inputs["type"] == "CALCULATED"]
+    probes = address_probes(run)
+    assert any_address.inputs["childHealthThreshold"] == 1
+    assert any_address.inputs["childHealthchecks"] == [c.outputs["id"] for c in probes]
+    assert [c.inputs["ipAddress"] for c in probes] == static_addresses(run)
+    assert all(c.inputs["fqdn"] == "api.example.com" for c in probes)  # the Host header
+    pool = next(
+        r for r in run.of_type("aws:route53/record:Record") if r.inputs["name"].startswith("api-pool.")
+    )
+    assert pool.inputs["healthCheckId"] == any_address.outputs["id"]
+    # A one-address stack keeps its single probe on the records.
+    gcp_side = combination("aws", "gcp", "aws")[1]
+    (single,) = gcp_side.of_type(ROUTE53_CHECK)
+    assert single.inputs["ipAddress"] == static_addresses(gcp_side)[0]

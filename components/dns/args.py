@@ -83,6 +83,11 @@ class FailoverRecordArgs:
     Elastic IP per AZ). Route 53 and Cloud DNS answer (and Cloud DNS probes) all of them; Traffic
     Manager and Route 53 probe `endpoint_host`, which reaches every replica like the others (the
     load balancers balance across zones). None: `endpoint_host` alone."""
+    endpoint_address_count: int = 1
+    """How many addresses `endpoint_addresses` holds, known when the stack is written (AWS: one
+    Elastic IP per public subnet). Route 53 probes each with its own health check and treats the
+    stack as healthy while any of them passes (a CALCULATED check), so one AZ's load balancer
+    node going down does not fail the whole stack over."""
     ttl_seconds: int = 30
     """TTL of every answer for the service name, 1-60 s so resolvers notice a failover quickly.
     Route 53 alias answers (AWS load balancers) carry the load balancer's own 60 s TTL."""

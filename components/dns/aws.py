@@ -137,6 +137,10 @@ def endpoint_answer(target: Route53Target, lb_zone_id: str | None, ttl_seconds: 
     return EndpointAnswer(target.answers, ttl_seconds, None)
 
 
+def _nth_answer(target: pulumi.Output[Route53Target], index: int) -> pulumi.Output[str]:
+    return target.apply(lambda t: t.answers[index])
+
+
 class AwsFailoverRecord(FailoverRecord):
     """This stack's Route 53 side: a health check, its weighted member of the pool and its half
     (PRIMARY alias to the pool, or SECONDARY to its own endpoint) of the service name's failover
@@ -165,6 +169,17 @@ class AwsFailoverRecord(FailoverRecord):
                     for a in addresses
                     if (p := endpoint_problem(a, ipv4_only=False, whose=f"stack '{stack}'")) is not None
                 ]
+                if len(addresses) != args.endpoint_address_count:
+                    problems.append(
+                        DnsProblem(
+                            "endpointAddresses",
+                            addresses,
+                            f"{args.endpoint_address_count} addresses (one health check each)",
+                            "pass FailoverRecordArgs.endpoint_address_count equal to the number of "
+                            "static addresses of the load balancer",
+                            source="output",
+                        )
+                    )
                 if problems:
                     raise DnsError(stack, problems)
                 target = Route53Target(host, "ipv4", addresses=tuple(addresses))
@@ -238,6 +253,38 @@ class AwsFailoverRecord(FailoverRecord):
             ),
             opts=child,
         )
+        # One more probe per further address, and a CALCULATED check that passes while any does.
+        self.address_checks = [self.health_check] + [
+            aws.route53.HealthCheck(
+                f"{name}-health-{index}",
+                aws.route53.HealthCheckArgs(
+                    type=args.probe_protocol,
+                    ip_address=_nth_answer(target, index),
+                    fqdn=args.fqdn,
+                    port=args.health_check_port,
+                    resource_path=args.health_check_path,
+                    request_interval=args.health_check_interval_seconds,
+                    failure_threshold=args.health_check_failure_threshold,
+                    tags={"Name": f"{args.fqdn} {stack} on {args.stack_cloud} address {index}"},
+                ),
+                opts=child,
+            )
+            for index in range(1, args.endpoint_address_count)
+        ]
+        self.any_address_check: aws.route53.HealthCheck | None = None
+        record_check: pulumi.Output[str] = self.health_check.id
+        if len(self.address_checks) > 1:
+            self.any_address_check = aws.route53.HealthCheck(
+                f"{name}-health-any",
+                aws.route53.HealthCheckArgs(
+                    type="CALCULATED",
+                    child_healthchecks=[c.id for c in self.address_checks],
+                    child_health_threshold=1,
+                    tags={"Name": f"{args.fqdn} {stack} on {args.stack_cloud} (any address)"},
+                ),
+                opts=child,
+            )
+            record_check = self.any_address_check.id
         # Pool layer: this stack's weighted member of <record>-pool.<zone>.
         pool = pool_fqdn(args)
         self.pool_record = aws.route53.Record(
@@ -250,7 +297,7 @@ class AwsFailoverRecord(FailoverRecord):
                 weighted_routing_policies=[
                     aws.route53.RecordWeightedRoutingPolicyArgs(weight=args.effective_weight)
                 ],
-                health_check_id=self.health_check.id,
+                health_check_id=record_check,
                 records=records,
                 ttl=ttl,
                 aliases=endpoint_aliases,
@@ -280,7 +327,7 @@ class AwsFailoverRecord(FailoverRecord):
                 type=record_type,
                 set_identifier=stack,
                 failover_routing_policies=failover,
-                health_check_id=self.health_check.id,
+                health_check_id=record_check,
                 records=records,
                 ttl=ttl,
                 aliases=endpoint_aliases,
@@ -300,7 +347,10 @@ class AwsFailoverRecord(FailoverRecord):
                 "endpointKind": target.apply(lambda t: t.kind),
                 "serviceRecordOwner": "each",
                 "recordSetIds": [self.pool_record.id, self.record.id],
-                "healthCheckIds": [self.health_check.id],
+                "healthCheckIds": [
+                    *(c.id for c in self.address_checks),
+                    *([self.any_address_check.id] if self.any_address_check else []),
+                ],
                 "zoneId": zone.zone_id,
                 "setIdentifier": stack,
                 "recordType": record_type,

@@ -330,6 +330,7 @@ def static_address(
         return annotations.apply(lambda a: a[key])
 
     return PublicAddress(
+        count=len(eips),
         addresses=pulumi.Output.all(*[e.public_ip for e in eips]).apply(list),
         service_annotations={key: annotation(key) for key in keys},
         load_balancer_class=LOAD_BALANCER_CLASS,

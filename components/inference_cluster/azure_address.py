@@ -78,6 +78,7 @@ def static_address(
         opts=opts,
     )
     return PublicAddress(
+        count=1,
         addresses=address.ip_address.apply(lambda ip: [ip] if ip else []),
         service_annotations={
             PIP_NAME_ANNOTATION: address.name,

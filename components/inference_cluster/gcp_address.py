@@ -53,6 +53,7 @@ def static_address(
         opts=opts.merge(pulumi.ResourceOptions(protect=protect)),
     )
     return PublicAddress(
+        count=1,
         addresses=address.address.apply(lambda ip: [ip]),
         service_annotations={ADDRESS_ANNOTATION: address.name},
         load_balancer_class=LOAD_BALANCER_CLASS,

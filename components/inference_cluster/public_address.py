@@ -30,6 +30,9 @@ class PublicAddress:
     addresses: pulumi.Output[list[str]]
     """Every static IPv4 address the load balancer answers on (aws: one per AZ, in subnet order;
     gcp, azure: one). DNS answers all of them; single-target probes use the first."""
+    count: int
+    """How many addresses `addresses` holds; fixed when the stack is written (DNS creates one
+    health check per address)."""
     service_annotations: Mapping[str, pulumi.Input[str]]
     """Annotations that bind the LoadBalancer Service to these addresses."""
     load_balancer_class: str | None = None
