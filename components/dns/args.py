@@ -80,9 +80,9 @@ class FailoverRecordArgs:
     any other host name with a CNAME (Route 53 and Traffic Manager only)."""
     endpoint_addresses: pulumi.Input[Sequence[str]] | None = None
     """Every static IPv4 address of this stack's load balancer, `endpoint_host` first (AWS: one
-    Elastic IP per AZ). Route 53 and Cloud DNS answer (and Cloud DNS probes) all of them; Traffic
-    Manager and Route 53 probe `endpoint_host`, which reaches every replica like the others (the
-    load balancers balance across zones). None: `endpoint_host` alone."""
+    Elastic IP per AZ). Route 53 and Cloud DNS answer and probe all of them; Traffic Manager
+    (one target per endpoint) answers and probes `endpoint_host`, which reaches every replica like
+    the others (the load balancers balance across zones). None: `endpoint_host` alone."""
     endpoint_address_count: int = 1
     """How many addresses `endpoint_addresses` holds, known when the stack is written (AWS: one
     Elastic IP per public subnet). Route 53 probes each with its own health check and treats the
