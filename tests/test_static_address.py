@@ -298,3 +298,17 @@ def test_route53_keeps_an_aws_stack_healthy_while_any_elastic_ip_answers() -> No
     gcp_side = combination("aws", "gcp", "aws")[1]
     (single,) = gcp_side.of_type(ROUTE53_CHECK)
     assert single.inputs["ipAddress"] == static_addresses(gcp_side)[0]
+
+
+def test_load_balancer_controller_may_only_tag_load_balancers_of_this_cluster() -> None:
+    run = pair("aws", "gcp")[0]
+    cluster_name = run.one("aws:eks/cluster:Cluster").inputs["name"]
+    for statement in _statements(run):
+        tagging = {"elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"} & set(
+            _as_list(statement["Action"])
+        )
+        on_balancers = [
+            r for r in _as_list(statement["Resource"]) if ":loadbalancer/" in r or ":targetgroup/" in r
+        ]
+        if tagging and on_balancers:
+            assert cluster_name in json.dumps(statement["Condition"])

@@ -183,10 +183,14 @@ def controller_policy(partition: str, region: str, account: str, cluster_name: s
                     "elasticloadbalancing:DeleteListener",
                     "elasticloadbalancing:ModifyListener",
                     "elasticloadbalancing:ModifyListenerAttributes",
-                    "elasticloadbalancing:AddTags",
-                    "elasticloadbalancing:RemoveTags",
                 ],
                 "Resource": [f"{elb}:loadbalancer/net/*/*", f"{elb}:listener/net/*/*/*"],
+            },
+            {
+                # Tags on listeners only; load balancers and target groups are tagged above.
+                "Effect": "Allow",
+                "Action": ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+                "Resource": f"{elb}:listener/net/*/*/*",
             },
             {
                 "Effect": "Allow",
