@@ -149,7 +149,7 @@ def start_size(pool: Registered) -> int:
 
 
 def kubernetes_objects(run: ProgramRun) -> list[Registered]:
-    """Kubernetes API objects (Helm releases are provider-side installs, not objects)."""
+    # A Helm release is not a Kubernetes object (its chart renders them in the cluster).
     return [
         r
         for r in run.resources
