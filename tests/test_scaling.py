@@ -60,7 +60,11 @@ def test_old_design_would_fail_the_eks_cutover() -> None:
 
 
 def _eks_autoscaler(run: ProgramRun) -> tuple[dict[str, object], dict[str, object], dict[str, object]]:
-    (release,) = [r for r in run.resources if r.type == "kubernetes:helm.sh/v3:Release"]
+    (release,) = [
+        r
+        for r in run.resources
+        if r.type == "kubernetes:helm.sh/v3:Release" and r.name.endswith("-cluster-autoscaler")
+    ]
     (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.name.endswith("-cluster-autoscaler")]
     (policy,) = [
         r for r in run.of_type("aws:iam/rolePolicy:RolePolicy") if r.name.endswith("-cluster-autoscaler")
@@ -125,4 +129,7 @@ def test_gke_and_aks_use_their_managed_autoscaler_with_min_and_max(cloud: str) -
         assert pool.inputs["enableAutoScaling"] is True
     assert pool_size(pool) == (1, 4)
     # No second autoscaler fights the managed one.
-    assert not [r for r in full_primary(cloud).resources if r.type == "kubernetes:helm.sh/v3:Release"]
+    releases = [
+        r.inputs["chart"] for r in full_primary(cloud).resources if r.type == "kubernetes:helm.sh/v3:Release"
+    ]
+    assert "cluster-autoscaler" not in releases
