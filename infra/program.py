@@ -94,6 +94,9 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             model_uri=model_uri,
             replicas=cfg.effective_replicas,
             gpus_per_replica=cfg.gpu.gpus_per_node,
+            tensor_parallel_size=cfg.serving.tensor_parallel_size if cfg.serving else None,
+            max_model_len=cfg.serving.max_model_len if cfg.serving else None,
+            gpu_memory_utilization=cfg.serving.gpu_memory_utilization if cfg.serving else None,
             secret_refs=vault.secret_refs,
             # An empty bucket (first deploy, standby before its first replication) would
             # otherwise hold `pulumi up` for the whole model-load budget and then fail.

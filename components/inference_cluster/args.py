@@ -215,7 +215,14 @@ class InferenceWorkloadArgs:
     """Image of the init containers that copy the model and secrets; None picks the pinned
     cloud CLI (aws-cli / google-cloud-cli / azure-cli). Must be pinned like `image`."""
     extra_server_args: tuple[str, ...] = ()
-    """Extra vLLM flags, e.g. ("--max-model-len", "8192")."""
+    """Extra vLLM flags, e.g. ("--enable-prefix-caching",)."""
+    tensor_parallel_size: int | None = None
+    """GPUs the model is sharded over (--tensor-parallel-size); None: all `gpus_per_replica`."""
+    max_model_len: int | None = None
+    """Longest sequence the server accepts (--max-model-len); None: the model's trained context,
+    which vLLM refuses when its KV cache does not fit (infra/fit.py checks it)."""
+    gpu_memory_utilization: float | None = None
+    """Share of GPU memory vLLM may use (--gpu-memory-utilization); None: vLLM's 0.9."""
     wait_for_ready: bool = True
     """`pulumi up` waits until every replica has copied and loaded the model and is ready (up
     to the download + load budgets). Set False when the bucket is filled after the deploy (a
@@ -236,6 +243,17 @@ class InferenceWorkloadArgs:
             problems.append(f"replicas must be at least 1 (got {self.replicas}): warm capacity runs one")
         if not 1 <= self.gpus_per_replica <= 8:
             problems.append(f"gpus_per_replica must be between 1 and 8 (got {self.gpus_per_replica})")
+        if self.tensor_parallel_size is not None and not 1 <= self.tensor_parallel_size <= self.gpus_per_replica:
+            problems.append(
+                f"tensor_parallel_size must be between 1 and gpus_per_replica ({self.gpus_per_replica}) "
+                f"(got {self.tensor_parallel_size})"
+            )
+        if self.max_model_len is not None and self.max_model_len < 1:
+            problems.append(f"max_model_len must be a positive token count (got {self.max_model_len})")
+        if self.gpu_memory_utilization is not None and not 0 < self.gpu_memory_utilization <= 1:
+            problems.append(
+                f"gpu_memory_utilization must be greater than 0 and at most 1 (got {self.gpu_memory_utilization})"
+            )
         if not self.model_name.strip():
             problems.append("model_name must be set (got ''): it is what clients pass as `model`")
         for field_name in ("server_port", "service_port"):
