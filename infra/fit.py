@@ -90,7 +90,9 @@ def estimate(
 ) -> FitEstimate:
     budget = gpu_gib * utilization
     weights = spec.weights_gib / tensor_parallel
-    overhead = ACTIVATION_PEAK_GIB + (NON_TORCH_GIB if tensor_parallel == 1 else NON_TORCH_TENSOR_PARALLEL_GIB)
+    overhead = ACTIVATION_PEAK_GIB + (
+        NON_TORCH_GIB if tensor_parallel == 1 else NON_TORCH_TENSOR_PARALLEL_GIB
+    )
     kv = budget - weights - overhead
     tokens = int(kv * 2**30 // spec.kv_bytes_per_token(tensor_parallel)) if kv > 0 else 0
     return FitEstimate(gpu_gib, budget, weights, overhead, kv, tokens, max_model_len)
@@ -127,41 +129,47 @@ def smallest_shape(
     return gpu_type, shape, size
 
 
-def _model_spec(raw: Mapping[str, str], stack: str, model_name: str | None) -> tuple[ModelSpec | None, list[Problem]]:
-    value = raw.get("modelSpec")
+def _model_spec(
+    raw: Mapping[str, str], stack: str, model_name: str | None
+) -> tuple[ModelSpec | None, list[Problem]]:
+    """The catalogue entry named by modelSpec (or modelName), or the numbers modelSpec declares."""
+    value = (raw.get("modelSpec") or "").strip()
     names = ", ".join(MODELS)
-    fields = ", ".join(SPEC_FIELDS)
-    declare = f"declare it in Pulumi.{stack}.yaml as modelSpec: {{{fields}}} (from the model's config.json)"
-    if value is None or value.strip() == "":
+    declare = (
+        f"declare it in Pulumi.{stack}.yaml as modelSpec: {{{', '.join(SPEC_FIELDS)}}} "
+        "(from the model's config.json)"
+    )
+    parsed: object
+    if not value:
         if model_name is None:
             return None, []
-        if model_name.lower() in MODELS:
-            return MODELS[model_name.lower()], []
-        return None, [
-            (
-                "modelSpec",
-                None,
-                f"set, because modelName {model_name!r} is not in the model catalogue ({names})",
-                f"set modelSpec to a catalogue name, or {declare}",
-            )
-        ]
-    try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError:
-        parsed = value.strip()
+        parsed = model_name
+        problem: Problem = (
+            "modelSpec",
+            None,
+            f"set, because modelName {model_name!r} is not in the model catalogue ({names})",
+            f"set modelSpec to a catalogue name, or {declare}",
+        )
+    else:
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        problem = ("modelSpec", parsed, f"a catalogue model ({names}) or an object", declare)
     if isinstance(parsed, str):
-        if parsed.lower() in MODELS:
-            return MODELS[parsed.lower()], []
-        return None, [("modelSpec", parsed, f"a catalogue model ({names}) or an object", declare)]
+        spec = MODELS.get(parsed.lower())
+        return (spec, []) if spec else (None, [problem])
     if not isinstance(parsed, dict):
-        return None, [("modelSpec", value, "a catalogue model name or an object", declare)]
+        return None, [problem]
     try:
         return ModelSpec.from_config(model_name or "model", parsed), []
     except ValueError as exc:
         return None, [("modelSpec", parsed, f"a valid model description: {exc}", declare)]
 
 
-def _number(raw: Mapping[str, str], key: str, kind: type, low: float, high: float) -> tuple[object, Problem | None]:
+def _number(
+    raw: Mapping[str, str], key: str, kind: type, low: float, high: float
+) -> tuple[object, Problem | None]:
     value = raw.get(key)
     if value is None or value.strip() == "":
         return None, None
@@ -235,12 +243,24 @@ def read_serving(
             return None, problems
     fit = estimate(spec, gib, util, size, max_len)
     if not fit.fits:
-        problems.append(_does_not_fit(stack, cloud, gpu_type, shape, spec, util, size, fit))
+        problems.append(
+            _does_not_fit(
+                stack=stack,
+                cloud=cloud,
+                gpu_type=gpu_type,
+                shape=shape,
+                spec=spec,
+                util=util,
+                size=size,
+                fit=fit,
+            )
+        )
         return None, problems
     return ServingSettings(spec, max_len, util, size, fit), []
 
 
 def _does_not_fit(
+    *,
     stack: str,
     cloud: Cloud,
     gpu_type: str,

@@ -12,12 +12,13 @@ workload -> DNS record pointing at the workload's endpoint.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 
 from components.common import WorkloadIdentity
 from components.dns import FailoverRecordArgs, create_failover_record
+from components.image_registry import ImageRegistryArgs, RegistryCredentials, create_image_registry
 from components.inference_cluster import (
     InferenceClusterArgs,
     InferenceWorkload,
@@ -32,7 +33,7 @@ from components.object_store import (
 )
 from components.secrets_vault import SecretsVaultArgs, create_secrets_vault
 from infra import outputs
-from infra.config import StackConfig
+from infra.config import DOCKER_HUB_TOKEN, PROJECT, StackConfig
 from infra.providers import make_providers
 
 
@@ -56,6 +57,20 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         ),
     )
     identity: WorkloadIdentity = cluster.identity
+
+    # The serving image comes from the stack's own registry, never a third party at scale-up time.
+    credentials = None
+    if cfg.docker_hub_username is not None and cfg.cloud == "aws":
+        token = pulumi.Config(PROJECT).require_secret(DOCKER_HUB_TOKEN)
+        credentials = RegistryCredentials(username=cfg.docker_hub_username, token=token)
+    registry = create_image_registry(
+        name,
+        ImageRegistryArgs(
+            placement=placement, image=cfg.serving_image, puller=cluster.image_puller, credentials=credentials
+        ),
+        # On gcp the Artifact Registry API is enabled with the cluster's APIs.
+        opts=pulumi.ResourceOptions(depends_on=[cast(pulumi.Resource, cluster)]),
+    )
 
     store = create_model_store(
         name,
@@ -89,7 +104,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             cloud=cfg.cloud,
             k8s_provider=cluster.k8s_provider,
             identity=identity,
-            image=cfg.serving_image,
+            image=registry.image,
             model_name=cfg.model_name,
             model_uri=model_uri,
             replicas=cfg.effective_replicas,
@@ -142,6 +157,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         outputs.MODEL_BUCKET: store.bucket_name,
         outputs.MODEL_BUCKET_URI: store.bucket_uri,
         outputs.MODEL_URI: model_uri,
+        outputs.SERVING_IMAGE: registry.image,
         outputs.MODEL_STORE: store.descriptor,
         outputs.SECRET_IDS: vault.secret_refs,
         outputs.DNS: record.descriptor,

@@ -149,7 +149,7 @@ def test_fails_on_standby_on_the_primarys_own_cloud() -> None:
 )
 def test_fails_on_serving_image_without_a_digest(image: str) -> None:
     (found,) = problems("primary", servingImage=image)
-    assert found.startswith(f"stack config 'servingImage' must be pinned by digest: ")
+    assert found.startswith("stack config 'servingImage' must be pinned by digest: ")
     assert repr(image) in found
     assert "@sha256:<64 hex digits>" in found and "Pulumi.primary.yaml" in found
 

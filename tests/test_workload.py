@@ -82,7 +82,9 @@ def test_schema_validation_rejects_an_unknown_field() -> None:
 def test_server_runs_the_pinned_image_on_whole_gpu_nodes(primary: str, standby: str, role: str) -> None:
     run = stack_run(primary, standby, role)
     server = container(run, "server")
-    assert server["image"] == run.config.serving_image
+    # The configured digest, from the stack's own registry (tests/test_image_registry.py).
+    assert server["image"] == run.outputs[outputs.SERVING_IMAGE]
+    assert server["image"].endswith(run.config.serving_image.split("@", 1)[1])
     gpus = str(run.config.gpu.gpus_per_node)
     assert server["resources"]["limits"]["nvidia.com/gpu"] == gpus
     assert server["resources"]["requests"]["nvidia.com/gpu"] == gpus
@@ -306,7 +308,7 @@ def test_fetch_image_is_the_pinned_cli_of_the_stacks_cloud(primary: str, standby
 def test_workload_refuses_to_run_without_its_api_key_secret() -> None:
     overrides = {**primary_overrides("aws"), "secretNames": ["hfReadToken"]}
     with pytest.raises(ProgramError) as caught:
-        run_stack("primary", overrides, secrets={"hfReadToken": "placeholder"})
+        run_stack("primary", overrides, secrets={"hfReadToken": "placeholder", "dockerHubAccessToken": "t"})
     message = str(caught.value)
     assert "secret_refs must contain the API key secret 'apiKey'" in message
     assert "hfReadToken" in message and "pulumi config set --secret apiKey" in message

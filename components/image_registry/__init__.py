@@ -38,8 +38,8 @@ class ImageRegistry(Protocol):
 
     image: pulumi.Output[str]
     """The serving image in this stack's registry, pinned by the same digest as the config."""
-    pull_ready: list[pulumi.Resource]
-    """The cache and the nodes' pull grant: the workload waits for them before it pulls."""
+    pull_ready: list[pulumi.CustomResource]
+    """The cache and the nodes' pull grant; `image` already depends on them."""
 
 
 def create_image_registry(

@@ -114,6 +114,12 @@ def cache_problem(cloud: Cloud, ref: ImageRef) -> str | None:
     return None
 
 
+def pulled_after(image: pulumi.Output[str], ready: list[pulumi.CustomResource]) -> pulumi.Output[str]:
+    """`image`, carrying a dependency on `ready`: whatever uses it (the Deployment) is created only
+    once the cache exists and the nodes may pull from it."""
+    return pulumi.Output.all(image, *[r.id for r in ready]).apply(lambda values: str(values[0]))
+
+
 @dataclass(frozen=True)
 class RegistryCredentials:
     """Upstream account the cache pulls with (a Docker Hub user and access token)."""
@@ -152,7 +158,12 @@ class ImageRegistryArgs:
             why = cache_problem(cloud, ref)
             if why:
                 problems.append(f"image must be {why} (got {self.image!r})")
-            elif cloud == "aws" and ref.upstream and ref.upstream.ecr_needs_credentials and not self.credentials:
+            elif (
+                cloud == "aws"
+                and ref.upstream
+                and ref.upstream.ecr_needs_credentials
+                and not self.credentials
+            ):
                 problems.append(
                     f"credentials are required on aws for {ref.host} (ECR pull-through cache only "
                     "authenticates with a Secrets Manager secret): set dockerHubUsername and the "

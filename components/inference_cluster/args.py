@@ -41,6 +41,7 @@ NVIDIA_DEVICE_PLUGIN_IMAGE: Final = "nvcr.io/nvidia/k8s-device-plugin:v0.18.2"
 """EKS and AKS install the driver but not the device plugin that advertises `nvidia.com/gpu`."""
 
 _K8S_MINOR = re.compile(r"^1\.\d{2}$")
+_DIGEST_PINNED = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
 class InferenceClusterArgsError(ValueError):
@@ -161,6 +162,9 @@ class InferenceCluster(Protocol):
     """Issuer of the cluster's service-account tokens, for keyless federation into other clouds."""
     k8s_provider: k8s.Provider
     """Explicit Kubernetes provider built from `kubeconfig`; reuse it for in-cluster objects."""
+    image_puller: pulumi.Output[str]
+    """The identity the GPU nodes pull images with (aws: node IAM role name; gcp: node service
+    account email; azure: kubelet identity object id), for the stack's image registry grant."""
 
 
 @dataclass(frozen=True)
@@ -177,8 +181,9 @@ class InferenceWorkloadArgs:
     """The cluster's explicit Kubernetes provider (InferenceCluster.k8s_provider)."""
     identity: WorkloadIdentity
     """Cloud identity the pods run as; its namespace and service account are created here."""
-    image: str
-    """Serving image, pinned by version tag or @sha256 digest (never :latest)."""
+    image: pulumi.Input[str]
+    """Serving image pinned by @sha256 digest, normally the stack's registry copy
+    (ImageRegistry.image); a plain string is checked here, an Output by its producer."""
     model_name: str
     """Name the server exposes on /v1/models (`--served-model-name`)."""
     model_uri: pulumi.Input[str]
@@ -233,8 +238,8 @@ class InferenceWorkloadArgs:
 
     def __post_init__(self) -> None:
         problems: list[str] = []
-        if not _is_pinned(self.image):
-            problems.append(f"image must be pinned to a version tag or @sha256 digest (got {self.image!r})")
+        if isinstance(self.image, str) and not _DIGEST_PINNED.search(self.image):
+            problems.append(f"image must be pinned by digest, <image>@sha256:<64 hex> (got {self.image!r})")
         if self.fetch_image is not None and not _is_pinned(self.fetch_image):
             problems.append(
                 f"fetch_image must be pinned to a version tag or digest (got {self.fetch_image!r})"
@@ -243,7 +248,10 @@ class InferenceWorkloadArgs:
             problems.append(f"replicas must be at least 1 (got {self.replicas}): warm capacity runs one")
         if not 1 <= self.gpus_per_replica <= 8:
             problems.append(f"gpus_per_replica must be between 1 and 8 (got {self.gpus_per_replica})")
-        if self.tensor_parallel_size is not None and not 1 <= self.tensor_parallel_size <= self.gpus_per_replica:
+        if (
+            self.tensor_parallel_size is not None
+            and not 1 <= self.tensor_parallel_size <= self.gpus_per_replica
+        ):
             problems.append(
                 f"tensor_parallel_size must be between 1 and gpus_per_replica ({self.gpus_per_replica}) "
                 f"(got {self.tensor_parallel_size})"
@@ -252,7 +260,8 @@ class InferenceWorkloadArgs:
             problems.append(f"max_model_len must be a positive token count (got {self.max_model_len})")
         if self.gpu_memory_utilization is not None and not 0 < self.gpu_memory_utilization <= 1:
             problems.append(
-                f"gpu_memory_utilization must be greater than 0 and at most 1 (got {self.gpu_memory_utilization})"
+                "gpu_memory_utilization must be greater than 0 and at most 1 "
+                f"(got {self.gpu_memory_utilization})"
             )
         if not self.model_name.strip():
             problems.append("model_name must be set (got ''): it is what clients pass as `model`")

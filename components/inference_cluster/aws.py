@@ -436,6 +436,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
             namespace=NAMESPACE,
             service_account=SERVICE_ACCOUNT,
         )
+        self.image_puller: pulumi.Output[str] = node_role.name
         self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [system_pool, gpu_pool])
         # IAM accepts trust policies naming the issuer only once its OIDC provider exists.
         self.federation_ready: pulumi.Resource = oidc

@@ -34,7 +34,9 @@ _NODE_ROLES = (
     "roles/monitoring.viewer",
     "roles/stackdriver.resourceMetadata.writer",
     "roles/autoscaling.metricsWriter",
-    "roles/artifactregistry.reader",
+    # Image streaming with a non-default node service account (GKE image-streaming requirements);
+    # image reads are granted on the stack's Artifact Registry repository, not project-wide.
+    "roles/serviceusage.serviceUsageConsumer",
 )
 
 
@@ -52,6 +54,7 @@ def _node_config(
     resource_labels: dict[str, str],
     taints: list[gcp.container.NodePoolNodeConfigTaintArgs] | None = None,
     accelerators: list[gcp.container.NodePoolNodeConfigGuestAcceleratorArgs] | None = None,
+    image_streaming: bool = False,
 ) -> gcp.container.NodePoolNodeConfigArgs:
     return gcp.container.NodePoolNodeConfigArgs(
         machine_type=machine_type,
@@ -72,6 +75,8 @@ def _node_config(
             enable_secure_boot=True, enable_integrity_monitoring=True
         ),
         metadata={"disable-legacy-endpoints": "true"},
+        # Image streaming: containers start while the (Artifact Registry) image streams in.
+        gcfs_config=gcp.container.NodePoolNodeConfigGcfsConfigArgs(enabled=True) if image_streaming else None,
     )
 
 
@@ -95,7 +100,13 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 gcp.projects.ServiceArgs(project=project, service=api, disable_on_destroy=False),
                 opts=child,
             )
-            for api in ("compute.googleapis.com", "container.googleapis.com")
+            for api in (
+                "compute.googleapis.com",
+                "container.googleapis.com",
+                # The serving image's remote repository, and GKE image streaming of it.
+                "artifactregistry.googleapis.com",
+                "containerfilesystem.googleapis.com",
+            )
         ]
         after_apis = child.merge(pulumi.ResourceOptions(depends_on=apis))
 
@@ -268,6 +279,7 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                     service_account=node_sa.email,
                     labels={POOL_LABEL: GPU_POOL, GPU_TYPE_LABEL: args.gpu_type},
                     resource_labels=labels,
+                    image_streaming=True,
                     taints=[
                         gcp.container.NodePoolNodeConfigTaintArgs(
                             key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect="NO_SCHEDULE"
@@ -338,6 +350,7 @@ class GkeInferenceCluster(pulumi.ComponentResource):
             namespace=NAMESPACE,
             service_account=SERVICE_ACCOUNT,
         )
+        self.image_puller: pulumi.Output[str] = node_sa.email
         self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [system_pool, gpu_pool])
         # <project>.svc.id.goog (the Workload Identity pool) exists once the cluster does.
         self.federation_ready: pulumi.Resource = cluster

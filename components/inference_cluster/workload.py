@@ -444,7 +444,11 @@ class InferenceWorkload(pulumi.ComponentResource):
             ),
             security_context=_locked_down(),
             volume_mounts=[
-                *([k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_ROOT, read_only=True)] if copies else []),
+                *(
+                    [k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_ROOT, read_only=True)]
+                    if copies
+                    else []
+                ),
                 k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR, read_only=True),
                 k8s.core.v1.VolumeMountArgs(name="server-tmp", mount_path="/tmp"),
                 k8s.core.v1.VolumeMountArgs(name="shm", mount_path="/dev/shm"),

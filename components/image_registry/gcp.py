@@ -1,0 +1,76 @@
+"""Artifact Registry remote repository of the serving image's upstream, in the stack's region.
+
+Images in Artifact Registry are also what GKE image streaming serves (the GPU pool has it on),
+so a new node starts the server before the whole ~10 GB image has been pulled.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.common import physical_name, type_token
+from components.image_registry.args import MODULE, ImageRegistryArgs, parse_image, pulled_after
+
+REPOSITORY_ID_MAX = 63
+
+
+class ArtifactRegistryImageCache(pulumi.ComponentResource):
+    """Remote Docker repository plus the GPU nodes' read grant on that repository only."""
+
+    def __init__(
+        self, name: str, args: ImageRegistryArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(type_token(MODULE, "ArtifactRegistryImageCache"), name, None, opts)
+        placement = args.placement
+        project = placement.gcp_project or ""
+        child = pulumi.ResourceOptions(parent=self, provider=placement.provider)
+        ref = parse_image(args.image)
+        support = ref.upstream
+        assert support is not None  # checked by ImageRegistryArgs
+        repository_id = physical_name(
+            "inference", placement.stack, ref.host.split(".")[0], max_length=REPOSITORY_ID_MAX
+        )
+        if support.artifact_registry.startswith("https://"):
+            docker = gcp.artifactregistry.RepositoryRemoteRepositoryConfigDockerRepositoryArgs(
+                custom_repository=gcp.artifactregistry.RepositoryRemoteRepositoryConfigDockerRepositoryCustomRepositoryArgs(
+                    uri=support.artifact_registry
+                )
+            )
+        else:
+            docker = gcp.artifactregistry.RepositoryRemoteRepositoryConfigDockerRepositoryArgs(
+                public_repository=support.artifact_registry
+            )
+        repository = gcp.artifactregistry.Repository(
+            f"{name}-image-cache",
+            gcp.artifactregistry.RepositoryArgs(
+                project=project,
+                location=placement.region,
+                repository_id=repository_id,
+                format="DOCKER",
+                mode="REMOTE_REPOSITORY",
+                description=f"Pull-through cache of {ref.host} for the inference stack {placement.stack}",
+                remote_repository_config=gcp.artifactregistry.RepositoryRemoteRepositoryConfigArgs(
+                    description=ref.host, docker_repository=docker
+                ),
+                labels=dict(placement.tags),
+            ),
+            opts=child,
+        )
+        grant = gcp.artifactregistry.RepositoryIamMember(
+            f"{name}-nodes-read-images",
+            gcp.artifactregistry.RepositoryIamMemberArgs(
+                project=project,
+                location=placement.region,
+                repository=repository.name,
+                role="roles/artifactregistry.reader",
+                member=pulumi.Output.concat("serviceAccount:", args.puller),
+            ),
+            opts=child,
+        )
+        image = repository.repository_id.apply(
+            lambda repo: f"{placement.region}-docker.pkg.dev/{project}/{repo}/{ref.path}@{ref.digest}"
+        )
+        self.pull_ready: list[pulumi.CustomResource] = [repository, grant]
+        self.image: pulumi.Output[str] = pulled_after(image, self.pull_ready)
+        self.register_outputs({"image": self.image, "repository": repository.id})
