@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from infra.capacity import render_estimate
 from infra.config import DOCKER_HUB_TOKEN, PROJECT, ConfigError
 from infra.harness import (
     ROOT,
@@ -210,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_table(run, notes, secret_values))
+        sys.stdout.write(render_estimate(run.config))
     return 0
 
 
