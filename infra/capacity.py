@@ -170,9 +170,8 @@ def render_estimate(cfg: StackConfig) -> str:
         f"1 -> {cfg.replicas} replicas; new nodes start in parallel): {_minutes(low)}-{_minutes(high)} min",
     ]
     for term in terms:
-        lines.append(
-            f"  {term.name:<18} {_minutes(term.low_seconds):>5}-{_minutes(term.high_seconds):<5} min  {term.source}"
-        )
+        span = f"{_minutes(term.low_seconds):>5}-{_minutes(term.high_seconds):<5}"
+        lines.append(f"  {term.name:<18} {span} min  {term.source}")
     lines.append("  Measure the real figures in the quarterly drill (runbooks/quarterly-drill.md).")
     if cfg.serving is not None:
         fit = cfg.serving.estimate
