@@ -297,7 +297,7 @@ def _image_supply(
             "set on aws: ECR's pull-through cache only reaches Docker Hub with an account",
             r.where("dockerHubUsername", "<docker-hub-user>"),
         )
-    if (needs or user is not None) and DOCKER_HUB_TOKEN not in secret_keys:
+    if needs and DOCKER_HUB_TOKEN not in secret_keys:
         shown = None if DOCKER_HUB_TOKEN not in raw else "<plain text>"
         r.problem(
             DOCKER_HUB_TOKEN,
@@ -381,6 +381,11 @@ def parse_config(
     # Workload.
     image = r.text("servingImage", example="vllm/vllm-openai:v0.11.0@sha256:<digest>")
     docker_hub_user = _image_supply(r, raw, secret_keys, image, cloud)
+    if docker_hub_user is not None and cloud in ("gcp", "azure"):
+        warnings.append(
+            f"dockerHubUsername is not used on {cloud}: its registry cache pulls each image digest once, "
+            "anonymously"
+        )
     model_name = r.text("modelName", example="llama-3.1-8b-instruct")
     model_path = r.text("modelPath", example="models/llama-3.1-8b-instruct/")
     if model_path is not None:

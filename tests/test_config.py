@@ -179,8 +179,10 @@ def test_aws_needs_docker_hub_credentials_for_the_pull_through_cache() -> None:
     (message,) = [str(p) for p in caught.value.problems]
     assert message.startswith("stack config 'dockerHubAccessToken' must be set as a secret")
     assert "pulumi config set --secret dockerHubAccessToken <token> -s primary" in message
-    # gcp and azure caches pull anonymously when no account is given.
+    # gcp and azure caches pull anonymously; an account set there is said to be unused.
     assert parse("standby").docker_hub_username is None
+    standby = parse("standby", dockerHubUsername="acme-ci")
+    assert any(w.startswith("dockerHubUsername is not used on gcp") for w in standby.warnings)
 
 
 def test_fails_on_model_path_pointing_at_a_public_hub() -> None:
