@@ -72,6 +72,7 @@ def test_aws_caches_docker_hub_with_credentials_ecr_can_read() -> None:
         if v.inputs["secretId"] == secret.outputs["id"]
     ]
     assert "secretString" in version.secret_inputs
+    assert version.urn in rule.dependencies  # ECR validates the credentials when the rule is created
     assert json.loads(version.inputs["secretString"]) == {
         "username": "acme-ci",
         "accessToken": TEST_SECRETS["dockerHubAccessToken"],

@@ -49,6 +49,7 @@ class EcrImageCache(pulumi.ComponentResource):
         prefix = physical_name("inference", placement.stack, max_length=ECR_PREFIX_MAX)
 
         credential_arn: pulumi.Output[str] | None = None
+        rule_deps: list[pulumi.Resource] = []
         if args.credentials is not None:
             # ECR decrypts this secret itself and only with the AWS managed key aws/secretsmanager
             # ("You must use the default aws/secretsmanager encryption key", ECR user guide,
@@ -64,7 +65,7 @@ class EcrImageCache(pulumi.ComponentResource):
                 opts=child,
             )
             credentials = args.credentials
-            aws.secretsmanager.SecretVersion(
+            version = aws.secretsmanager.SecretVersion(
                 f"{name}-upstream-credentials",
                 aws.secretsmanager.SecretVersionArgs(
                     secret_id=secret.id,
@@ -77,6 +78,7 @@ class EcrImageCache(pulumi.ComponentResource):
                 opts=child,
             )
             credential_arn = secret.arn
+            rule_deps.append(version)
         rule = aws.ecr.PullThroughCacheRule(
             f"{name}-pull-through-cache",
             aws.ecr.PullThroughCacheRuleArgs(
@@ -84,7 +86,8 @@ class EcrImageCache(pulumi.ComponentResource):
                 upstream_registry_url=support.ecr_url,
                 credential_arn=credential_arn,
             ),
-            opts=child,
+            # ECR checks the upstream credentials when the rule is created: the secret needs its value.
+            opts=child.merge(pulumi.ResourceOptions(depends_on=rule_deps)),
         )
         identity = aws.get_caller_identity_output(
             opts=pulumi.InvokeOutputOptions(parent=self, provider=placement.provider)
