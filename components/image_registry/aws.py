@@ -1,5 +1,10 @@
 """ECR pull-through cache of the serving image: the GPU nodes pull it from this account's registry
-in the stack's region, by digest; ECR fetches it from the upstream once, on the first pull."""
+in the stack's region, by digest; ECR fetches it from the upstream once, on the first pull.
+
+No lazy pulling on EKS here: SOCI needs the soci-snapshotter on the node (not part of the EKS
+AL2023 NVIDIA AMI's managed node group settings) and a SOCI index pushed next to each image, which
+a pull-through cache repository does not get. The full pull comes from ECR in the same region.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,10 @@
 Standard tier: artifact cache works on every tier (Basic, Standard, Premium); Standard has the
 higher read throughput a failover scale-out needs. Admin user and anonymous pull are off: only
 the AKS kubelet identity, with AcrPull on this registry alone, pulls.
+
+No AKS artifact streaming: it is a preview feature (excluded from SLAs), needs ACR Premium with
+streaming artifacts generated per image, and serves only pulls by tag, while the Deployment pulls
+by digest (learn.microsoft.com/azure/aks/artifact-streaming, read 2026-12-02).
 """
 
 from __future__ import annotations
