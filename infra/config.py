@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
-from components.image_registry.args import cache_problem, parse_image
+from components.image_registry.args import cache_problem, needs_credentials, parse_image
 from infra.catalog import CLOUDS, GPU_SHAPES, REGIONS, Cloud, GpuShape, gpu_types, shape_for
 from infra.fit import ServingSettings, read_serving
 
@@ -265,6 +265,13 @@ def _range(low: int, high: int | None) -> str:
     return f"between {low} and {high}" if high is not None else f"at least {low}"
 
 
+def _needs_account(image: str | None, cloud: Cloud | None) -> bool:
+    try:
+        return image is not None and cloud is not None and needs_credentials(cloud, image)
+    except ValueError:
+        return True  # a malformed image is reported by _image_supply
+
+
 def _image_supply(
     r: _Reader, raw: Mapping[str, str], secret_keys: frozenset[str], image: str | None, cloud: Cloud | None
 ) -> str | None:
@@ -289,7 +296,7 @@ def _image_supply(
     if why:
         r.problem("servingImage", image, why, "mirror the image to one of those registries")
         return user
-    needs = cloud == "aws" and ref.upstream is not None and ref.upstream.ecr_needs_credentials
+    needs = needs_credentials(cloud, image)
     if needs and user is None:
         r.problem(
             "dockerHubUsername",
@@ -381,9 +388,9 @@ def parse_config(
     # Workload.
     image = r.text("servingImage", example="vllm/vllm-openai:v0.11.0@sha256:<digest>")
     docker_hub_user = _image_supply(r, raw, secret_keys, image, cloud)
-    if docker_hub_user is not None and cloud in ("gcp", "azure"):
+    if docker_hub_user is not None and (cloud in ("gcp", "azure") or not _needs_account(image, cloud)):
         warnings.append(
-            f"dockerHubUsername is not used on {cloud}: its registry cache pulls each image digest once, "
+            f"dockerHubUsername is not used here: the {cloud} registry cache pulls this image's digest once, "
             "anonymously"
         )
     model_name = r.text("modelName", example="llama-3.1-8b-instruct")

@@ -19,6 +19,7 @@ import pulumi
 from components.common import WorkloadIdentity
 from components.dns import FailoverRecordArgs, create_failover_record
 from components.image_registry import ImageRegistryArgs, RegistryCredentials, create_image_registry
+from components.image_registry.args import needs_credentials
 from components.inference_cluster import (
     InferenceClusterArgs,
     InferenceWorkload,
@@ -60,7 +61,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
 
     # The serving image comes from the stack's own registry, never a third party at scale-up time.
     credentials = None
-    if cfg.docker_hub_username is not None and cfg.cloud == "aws":
+    if cfg.docker_hub_username is not None and needs_credentials(cfg.cloud, cfg.serving_image):
         token = pulumi.Config(PROJECT).require_secret(DOCKER_HUB_TOKEN)
         credentials = RegistryCredentials(username=cfg.docker_hub_username, token=token)
     registry = create_image_registry(

@@ -190,3 +190,19 @@ def test_image_references_are_split_like_registries_do() -> None:
     quay = parse_image("quay.io/acme/server:1.2@" + DIGEST)
     assert (quay.host, quay.path) == ("quay.io", "acme/server")
     assert parse_image("localhost:5000/x@" + DIGEST).host == "localhost:5000"
+
+
+def test_aws_caches_a_public_registry_without_credentials() -> None:
+    from infra.harness import run_stack
+    from tests.support import primary_overrides
+
+    image = "quay.io/acme/vllm-openai:v0.11.0@" + DIGEST
+    run = run_stack("primary", {**primary_overrides("aws"), "servingImage": image}, TEST_SECRETS)
+    rule = run.one("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    assert rule.inputs["upstreamRegistryUrl"] == "quay.io" and "credentialArn" not in rule.inputs
+    assert not [
+        s
+        for s in run.of_type("aws:secretsmanager/secret:Secret")
+        if s.outputs["name"].startswith(SECRET_PREFIX)
+    ]
+    assert container(run, "server")["image"].endswith(f"/inference-primary/acme/vllm-openai@{DIGEST}")

@@ -120,6 +120,12 @@ def pulled_after(image: pulumi.Output[str], ready: list[pulumi.CustomResource]) 
     return pulumi.Output.all(image, *[r.id for r in ready]).apply(lambda values: str(values[0]))
 
 
+def needs_credentials(cloud: Cloud, image: str) -> bool:
+    """The stack's cache can only reach `image`'s registry with an account (ECR and Docker Hub)."""
+    support = parse_image(image).upstream
+    return cloud == "aws" and support is not None and support.ecr_needs_credentials
+
+
 @dataclass(frozen=True)
 class RegistryCredentials:
     """Upstream account the cache pulls with (a Docker Hub user and access token)."""
