@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
-from components.image_registry.args import cache_problem, needs_credentials, parse_image
+from components.image_registry.args import cache_problem, needs_credentials, parse_image, uses_credentials
 from infra.catalog import CLOUDS, GPU_SHAPES, REGIONS, Cloud, GpuShape, gpu_types, shape_for
 from infra.fit import ServingSettings, read_serving
 
@@ -265,9 +265,9 @@ def _range(low: int, high: int | None) -> str:
     return f"between {low} and {high}" if high is not None else f"at least {low}"
 
 
-def _needs_account(image: str | None, cloud: Cloud | None) -> bool:
+def _uses_account(image: str | None, cloud: Cloud | None) -> bool:
     try:
-        return image is not None and cloud is not None and needs_credentials(cloud, image)
+        return image is None or cloud is None or uses_credentials(cloud, image)
     except ValueError:
         return True  # a malformed image is reported by _image_supply
 
@@ -304,7 +304,9 @@ def _image_supply(
             "set on aws: ECR's pull-through cache only reaches Docker Hub with an account",
             r.where("dockerHubUsername", "<docker-hub-user>"),
         )
-    if needs and DOCKER_HUB_TOKEN not in secret_keys:
+    if (
+        needs or (user is not None and uses_credentials(cloud, image))
+    ) and DOCKER_HUB_TOKEN not in secret_keys:
         shown = None if DOCKER_HUB_TOKEN not in raw else "<plain text>"
         r.problem(
             DOCKER_HUB_TOKEN,
@@ -388,7 +390,7 @@ def parse_config(
     # Workload.
     image = r.text("servingImage", example="vllm/vllm-openai:v0.11.0@sha256:<digest>")
     docker_hub_user = _image_supply(r, raw, secret_keys, image, cloud)
-    if docker_hub_user is not None and (cloud in ("gcp", "azure") or not _needs_account(image, cloud)):
+    if docker_hub_user is not None and not _uses_account(image, cloud):
         warnings.append(
             f"dockerHubUsername is not used here: the {cloud} registry cache pulls this image's digest once, "
             "anonymously"

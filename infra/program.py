@@ -19,7 +19,7 @@ import pulumi
 from components.common import WorkloadIdentity
 from components.dns import FailoverRecordArgs, create_failover_record
 from components.image_registry import ImageRegistryArgs, RegistryCredentials, create_image_registry
-from components.image_registry.args import needs_credentials
+from components.image_registry.args import uses_credentials
 from components.inference_cluster import (
     InferenceClusterArgs,
     InferenceWorkload,
@@ -59,20 +59,6 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     )
     identity: WorkloadIdentity = cluster.identity
 
-    # The serving image comes from the stack's own registry, never a third party at scale-up time.
-    credentials = None
-    if cfg.docker_hub_username is not None and needs_credentials(cfg.cloud, cfg.serving_image):
-        token = pulumi.Config(PROJECT).require_secret(DOCKER_HUB_TOKEN)
-        credentials = RegistryCredentials(username=cfg.docker_hub_username, token=token)
-    registry = create_image_registry(
-        name,
-        ImageRegistryArgs(
-            placement=placement, image=cfg.serving_image, puller=cluster.image_puller, credentials=credentials
-        ),
-        # On gcp the Artifact Registry API is enabled with the cluster's APIs.
-        opts=pulumi.ResourceOptions(depends_on=[cast(pulumi.Resource, cluster)]),
-    )
-
     store = create_model_store(
         name,
         ModelStoreArgs(placement=placement, reader=identity),
@@ -81,6 +67,20 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         name,
         SecretsVaultArgs(placement=placement, secrets=secrets, reader=identity),
     )
+    # The serving image comes from the stack's own registry, never a third party at scale-up time.
+    credentials = None
+    if cfg.docker_hub_username is not None and uses_credentials(cfg.cloud, cfg.serving_image):
+        token = pulumi.Config(PROJECT).require_secret(DOCKER_HUB_TOKEN)
+        credentials = RegistryCredentials(username=cfg.docker_hub_username, token=token)
+    registry = create_image_registry(
+        name,
+        ImageRegistryArgs(
+            placement=placement, image=cfg.serving_image, puller=cluster.image_puller, credentials=credentials
+        ),
+        # gcp: Artifact Registry API enabled with the cluster, Secret Manager API with the vault.
+        opts=pulumi.ResourceOptions(depends_on=[cast(pulumi.Resource, cluster), vault]),
+    )
+
     model_uri = store.bucket_uri.apply(lambda uri: f"{uri.rstrip('/')}/{cfg.model_path}")
 
     replication = None

@@ -181,8 +181,10 @@ def test_aws_needs_docker_hub_credentials_for_the_pull_through_cache() -> None:
     assert "pulumi config set --secret dockerHubAccessToken <token> -s primary" in message
     # gcp and azure caches pull anonymously; an account set there is said to be unused.
     assert parse("standby").docker_hub_username is None
-    standby = parse("standby", dockerHubUsername="acme-ci")
-    assert any(w.startswith("dockerHubUsername is not used here: the gcp") for w in standby.warnings)
+    standby = parse(
+        "standby", cloud="azure", region="eastus", gpuType="a100-80gb", dockerHubUsername="acme-ci"
+    )
+    assert any(w.startswith("dockerHubUsername is not used here: the azure") for w in standby.warnings)
     quay = parse("primary", servingImage="quay.io/acme/vllm:v1@sha256:" + "b" * 64)
     assert any(w.startswith("dockerHubUsername is not used here: the aws") for w in quay.warnings)
 

@@ -206,3 +206,39 @@ def test_aws_caches_a_public_registry_without_credentials() -> None:
         if s.outputs["name"].startswith(SECRET_PREFIX)
     ]
     assert container(run, "server")["image"].endswith(f"/inference-primary/acme/vllm-openai@{DIGEST}")
+
+
+def test_gcp_cache_pulls_docker_hub_with_the_account_when_one_is_given() -> None:
+    from infra.harness import run_pair
+    from tests.support import primary_overrides, standby_overrides
+
+    _, run = run_pair(
+        primary_overrides("aws"),
+        {**standby_overrides("aws", "gcp"), "dockerHubUsername": "acme-ci"},
+        TEST_SECRETS,
+    )
+    repo = run.one("gcp:artifactregistry/repository:Repository")
+    creds = repo.inputs["remoteRepositoryConfig"]["upstreamCredentials"]["usernamePasswordCredentials"]
+    (version,) = [
+        v
+        for v in run.of_type("gcp:secretmanager/secretVersion:SecretVersion")
+        if v.outputs["name"] == creds["passwordSecretVersion"]
+    ]
+    assert (
+        creds["username"] == "acme-ci"
+        and version.inputs["secretData"] == TEST_SECRETS["dockerHubAccessToken"]
+    )
+    assert "secretData" in version.secret_inputs
+    # Only Artifact Registry's service agent may read the token, not the pods.
+    grants = [
+        g
+        for g in run.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
+        if g.inputs["secretId"] == version.inputs["secret"]
+    ]
+    assert [g.inputs["member"] for g in grants] == [
+        "serviceAccount:service-987654321098@gcp-sa-artifactregistry.iam.gserviceaccount.com"
+    ]
+    assert grants[0].urn in repo.dependencies
+    # Without an account the remote repository pulls anonymously (the shipped standby).
+    shipped_repo = _run_on("gcp").one("gcp:artifactregistry/repository:Repository")
+    assert "upstreamCredentials" not in shipped_repo.inputs["remoteRepositoryConfig"]

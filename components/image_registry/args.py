@@ -126,6 +126,11 @@ def needs_credentials(cloud: Cloud, image: str) -> bool:
     return cloud == "aws" and support is not None and support.ecr_needs_credentials
 
 
+def uses_credentials(cloud: Cloud, image: str) -> bool:
+    """The stack's cache pulls `image`'s registry with the Docker Hub account when one is given."""
+    return parse_image(image).host == "docker.io" and cloud in ("aws", "gcp")
+
+
 @dataclass(frozen=True)
 class RegistryCredentials:
     """Upstream account the cache pulls with (a Docker Hub user and access token)."""
@@ -150,8 +155,9 @@ class ImageRegistryArgs:
     """The node identity that pulls: aws node IAM role name, gcp node service-account email,
     azure kubelet identity object id (InferenceCluster.image_puller)."""
     credentials: RegistryCredentials | None = None
-    """Upstream credentials. Required for Docker Hub on aws (ECR insists); optional elsewhere,
-    where the cache pulls anonymously once per digest (then serves every node itself)."""
+    """Upstream credentials. Required for Docker Hub on aws (ECR insists); optional on gcp, where
+    they lift Docker Hub's anonymous rate limit for the cache's upstream fetches; not used on azure
+    (the cache pulls each digest once, anonymously, then serves every node itself)."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []

@@ -41,6 +41,59 @@ class ArtifactRegistryImageCache(pulumi.ComponentResource):
             docker = gcp.artifactregistry.RepositoryRemoteRepositoryConfigDockerRepositoryArgs(
                 public_repository=support.artifact_registry
             )
+        upstream_credentials = None
+        repo_deps: list[pulumi.Resource] = []
+        if args.credentials is not None:
+            # The Artifact Registry service agent reads the token from Secret Manager on each
+            # upstream fetch; nothing else may (the pods' identity is not granted it).
+            credentials = args.credentials
+            secret = gcp.secretmanager.Secret(
+                f"{name}-upstream-credentials",
+                gcp.secretmanager.SecretArgs(
+                    secret_id=physical_name(repository_id, "upstream-token", max_length=255),
+                    project=project,
+                    replication=gcp.secretmanager.SecretReplicationArgs(
+                        user_managed=gcp.secretmanager.SecretReplicationUserManagedArgs(
+                            replicas=[
+                                gcp.secretmanager.SecretReplicationUserManagedReplicaArgs(
+                                    location=placement.region
+                                )
+                            ]
+                        )
+                    ),
+                    labels=dict(placement.tags),
+                ),
+                opts=child,
+            )
+            version = gcp.secretmanager.SecretVersion(
+                f"{name}-upstream-credentials",
+                gcp.secretmanager.SecretVersionArgs(
+                    secret=secret.id, secret_data=pulumi.Output.secret(credentials.token)
+                ),
+                opts=child,
+            )
+            agent = gcp.projects.ServiceIdentity(
+                f"{name}-artifactregistry-agent",
+                gcp.projects.ServiceIdentityArgs(service="artifactregistry.googleapis.com", project=project),
+                opts=child,
+            )
+            agent_reads = gcp.secretmanager.SecretIamMember(
+                f"{name}-artifactregistry-agent-reads-token",
+                gcp.secretmanager.SecretIamMemberArgs(
+                    project=project,
+                    secret_id=secret.id,
+                    role="roles/secretmanager.secretAccessor",
+                    member=agent.member,
+                ),
+                opts=child,
+            )
+            ar = gcp.artifactregistry
+            upstream_credentials = ar.RepositoryRemoteRepositoryConfigUpstreamCredentialsArgs(
+                username_password_credentials=ar.RepositoryRemoteRepositoryConfigUpstreamCredentialsUsernamePasswordCredentialsArgs(
+                    username=credentials.username, password_secret_version=version.name
+                )
+            )
+            repo_deps.append(agent_reads)
         repository = gcp.artifactregistry.Repository(
             f"{name}-image-cache",
             gcp.artifactregistry.RepositoryArgs(
@@ -51,11 +104,11 @@ class ArtifactRegistryImageCache(pulumi.ComponentResource):
                 mode="REMOTE_REPOSITORY",
                 description=f"Pull-through cache of {ref.host} for the inference stack {placement.stack}",
                 remote_repository_config=gcp.artifactregistry.RepositoryRemoteRepositoryConfigArgs(
-                    description=ref.host, docker_repository=docker
+                    description=ref.host, docker_repository=docker, upstream_credentials=upstream_credentials
                 ),
                 labels=dict(placement.tags),
             ),
-            opts=child,
+            opts=child.merge(pulumi.ResourceOptions(depends_on=repo_deps)),
         )
         grant = gcp.artifactregistry.RepositoryIamMember(
             f"{name}-nodes-read-images",
