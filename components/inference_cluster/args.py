@@ -171,8 +171,9 @@ class InferenceCluster(Protocol):
 class InferenceWorkloadArgs:
     """An OpenAI-compatible server (vLLM) on the GPU pool, behind a LoadBalancer Service.
 
-    The model is copied from the stack's own bucket by an init container running as the workload
-    identity; the server never reaches a public model hub (HF_HUB_OFFLINE=1).
+    The model is read from the stack's own bucket as the workload identity: streamed by the server
+    on aws and gcp, copied by an init container first on azure; the server never reaches a public
+    model hub (HF_HUB_OFFLINE=1).
     """
 
     cloud: Cloud

@@ -1,8 +1,10 @@
 """The inference workload: an OpenAI-compatible server (vLLM) on the GPU pool.
 
-One pod = one init container that copies the model and the secrets from this stack's own bucket
-and vault with the workload identity, then the server serving that local copy. Nothing is pulled
-from a public model hub: the bucket is the only source (HF_HUB_OFFLINE=1 makes sure of it).
+One pod = one init container that reads the secrets from this stack's vault with the workload
+identity, then the server. On AWS and GCP the server streams the weights straight from the stack's
+bucket (Run:ai Model Streamer, same identity); on Azure the init container copies the model to
+the node first and the server reads that copy. Nothing is pulled from a public model hub: the
+bucket is the only source (HF_HUB_OFFLINE=1 makes sure of it).
 """
 
 from __future__ import annotations
