@@ -92,6 +92,15 @@ def test_aws_nodes_may_import_only_into_the_cache_prefix() -> None:
     (statement,) = json.loads(grant.inputs["policy"])["Statement"]
     assert sorted(statement["Action"]) == ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
     assert statement["Resource"] == f"arn:aws:ecr:us-east-1:{ACCOUNT_ID}:repository/{prefix}/*"
+    managed = {
+        a.inputs["policyArn"].rsplit("/", 1)[1]
+        for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.inputs["role"] == node_role
+    }
+    assert (
+        "AmazonEC2ContainerRegistryPullOnly" in managed
+        and "AmazonEC2ContainerRegistryReadOnly" not in managed
+    )
 
 
 def test_gcp_remote_repository_of_docker_hub_readable_by_the_nodes_only() -> None:

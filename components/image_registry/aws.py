@@ -23,7 +23,7 @@ SECRET_PREFIX = "ecr-pullthroughcache/"
 
 
 def node_pull_policy(account: str, region: str, prefix: str) -> str:
-    """What a node needs beyond AmazonEC2ContainerRegistryReadOnly to pull through the cache: create
+    """What a node needs beyond AmazonEC2ContainerRegistryPullOnly to pull through the cache: create
     the cached repository on the first pull and import the upstream image, under our prefix only."""
     return json.dumps(
         {

@@ -42,7 +42,9 @@ SYSTEM_DISK_GIB = 50
 _NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
     "AmazonEKS_CNI_Policy",
-    "AmazonEC2ContainerRegistryReadOnly",
+    # Pull only (what the EKS node role docs name), not ReadOnly's describe/list of every repository;
+    # the pull-through cache's import rights are granted under the stack's prefix alone.
+    "AmazonEC2ContainerRegistryPullOnly",
 )
 
 
