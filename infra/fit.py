@@ -213,34 +213,12 @@ def read_serving(
             )
         )
         return None, problems
-    valid = [n for n in range(1, gpus + 1) if valid_tensor_parallel(spec, n)]
     gib = gpu_memory_gib(gpu_type, shape)
-    if tensor_parallel is None:
-        fits_one = estimate(spec, gib, util, 1, max_len).fits
-        size = 1 if fits_one else max(valid)
-    else:
-        size = int(tensor_parallel)  # type: ignore[call-overload]
-        if size > gpus:
-            problems.append(
-                (
-                    "tensorParallelSize",
-                    size,
-                    f"at most gpuCountPerNode ({gpus}): a replica runs on one node",
-                    f"lower tensorParallelSize or raise gpuCountPerNode in Pulumi.{stack}.yaml",
-                )
-            )
-        elif size not in valid:
-            problems.append(
-                (
-                    "tensorParallelSize",
-                    size,
-                    f"a divisor of {spec.name}'s {spec.attention_heads} attention heads that also splits "
-                    f"its {spec.kv_heads} KV heads evenly: one of {', '.join(map(str, valid))}",
-                    f"set tensorParallelSize to one of {', '.join(map(str, valid))} in Pulumi.{stack}.yaml",
-                )
-            )
-        if problems:
-            return None, problems
+    size, tp_problems = _tensor_parallel(
+        stack, spec, tensor_parallel, gpus, fits_one_gpu=estimate(spec, gib, util, 1, max_len).fits
+    )
+    if size is None:
+        return None, problems + tp_problems
     fit = estimate(spec, gib, util, size, max_len)
     if not fit.fits:
         problems.append(
@@ -257,6 +235,38 @@ def read_serving(
         )
         return None, problems
     return ServingSettings(spec, max_len, util, size, fit), []
+
+
+def _tensor_parallel(
+    stack: str, spec: ModelSpec, requested: object, gpus: int, *, fits_one_gpu: bool
+) -> tuple[int | None, list[Problem]]:
+    """The requested tensor parallelism if vLLM accepts it, else the default: 1 when the model fits
+    one GPU, otherwise the most GPUs of the node that split the attention heads evenly."""
+    valid = [n for n in range(1, gpus + 1) if valid_tensor_parallel(spec, n)]
+    if requested is None:
+        return (1 if fits_one_gpu else max(valid)), []
+    size = int(requested)  # type: ignore[call-overload]
+    if size > gpus:
+        return None, [
+            (
+                "tensorParallelSize",
+                size,
+                f"at most gpuCountPerNode ({gpus}): a replica runs on one node",
+                f"lower tensorParallelSize or raise gpuCountPerNode in Pulumi.{stack}.yaml",
+            )
+        ]
+    if size not in valid:
+        choices = ", ".join(map(str, valid))
+        return None, [
+            (
+                "tensorParallelSize",
+                size,
+                f"a divisor of {spec.name}'s {spec.attention_heads} attention heads that also splits "
+                f"its {spec.kv_heads} KV heads evenly: one of {choices}",
+                f"set tensorParallelSize to one of {choices} in Pulumi.{stack}.yaml",
+            )
+        ]
+    return size, []
 
 
 def _does_not_fit(
