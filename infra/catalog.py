@@ -210,7 +210,7 @@ def shape_for(
 # H100 80GB reports total_gpu_memory 79.22 GiB (81,121 MiB) against nvidia-smi's 81,559 MiB
 # (github.com/vllm-project/vllm/pull/10511, 2024-12-14). Read 2026-12-02.
 GPU_MEMORY_MIB: Final[dict[tuple[str, int], int]] = {
-    ("t4", 16): 15360,
+    ("t4", 16): 15109,  # 15360 on older drivers; the lower figure newer drivers report
     ("a10g", 24): 23028,
     ("l4", 24): 23034,
     ("l40s", 48): 46068,
@@ -220,8 +220,9 @@ GPU_MEMORY_MIB: Final[dict[tuple[str, int], int]] = {
     ("h100", 94): 95830,  # H100 NVL (Azure NC H100 v5)
 }
 GPU_MEMORY_SOURCE: Final = (
-    "nvidia-smi memory.total per board (NVIDIA T4/A10G/L4/L40S/A100/H100 product briefs give GB); "
-    "CUDA-visible total = that minus 438 MiB, per vLLM's H100 profiling log (vllm-project/vllm#10511)"
+    "nvidia-smi memory.total per board, as public nvidia-smi captures on these cloud GPUs show it "
+    "(NVIDIA product briefs give marketed GB); CUDA-visible total = that minus 438 MiB, per vLLM's "
+    "H100 profiling log (vllm-project/vllm#10511)"
 )
 CUDA_RESERVED_MIB: Final = 438
 
