@@ -12,7 +12,7 @@ workload -> DNS record pointing at the workload's endpoint.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import pulumi
 
@@ -37,6 +37,8 @@ from infra import outputs
 from infra.config import DOCKER_HUB_TOKEN, PROJECT, StackConfig
 from infra.providers import make_providers
 
+REPLICATION_SOURCE_APIS = ("iam", "sts")
+
 
 def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str, Any]:
     """Create every resource of the stack and return its outputs (exported by __main__)."""
@@ -44,6 +46,10 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     providers = make_providers(cfg, primary)
     placement = providers.placement(cfg.cloud)
     name = cfg.role
+    if providers.gcp_apis is not None and cfg.cloud == "gcp" and cfg.role == "primary":
+        # A standby on another cloud reads this project's model bucket through a workload
+        # identity pool it creates here (iam) and exchanges its tokens through STS (sts).
+        providers.gcp_apis.enable(*REPLICATION_SOURCE_APIS)
 
     cluster = create_inference_cluster(
         name,
@@ -77,8 +83,6 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         ImageRegistryArgs(
             placement=placement, image=cfg.serving_image, puller=cluster.image_puller, credentials=credentials
         ),
-        # gcp: Artifact Registry API enabled with the cluster, Secret Manager API with the vault.
-        opts=pulumi.ResourceOptions(depends_on=[cast(pulumi.Resource, cluster), vault]),
     )
 
     model_uri = store.bucket_uri.apply(lambda uri: f"{uri.rstrip('/')}/{cfg.model_path}")

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.common import physical_name, type_token
+from components.gcp_apis import apis_of
 from components.image_registry.args import MODULE, ImageRegistryArgs, parse_image, pulled_after
 
 REPOSITORY_ID_MAX = 63
@@ -24,7 +25,12 @@ class ArtifactRegistryImageCache(pulumi.ComponentResource):
         super().__init__(type_token(MODULE, "ArtifactRegistryImageCache"), name, None, opts)
         placement = args.placement
         project = placement.gcp_project or ""
-        child = pulumi.ResourceOptions(parent=self, provider=placement.provider)
+        # Every child waits for its APIs (enabled once per project by the stack's GcpApis).
+        needed = (
+            ("artifactregistry", "secretmanager") if args.credentials is not None else ("artifactregistry",)
+        )
+        apis = apis_of(placement.gcp_apis, placement.stack, "the image registry").enable(*needed)
+        child = pulumi.ResourceOptions(parent=self, provider=placement.provider, depends_on=apis)
         ref = parse_image(args.image)
         support = ref.upstream
         assert support is not None  # checked by ImageRegistryArgs
