@@ -64,7 +64,8 @@ def test_aws_caches_docker_hub_with_credentials_ecr_can_read() -> None:
     ]
     # ECR reads only secrets named ecr-pullthroughcache/... and encrypted with aws/secretsmanager.
     assert secret.outputs["name"].startswith(SECRET_PREFIX)
-    assert "name" not in secret.inputs  # name_prefix: no 30-day name collision after a destroy
+    # The stack instance's random suffix: no name collision with the deleted secret after a destroy.
+    assert re.fullmatch(rf"{SECRET_PREFIX}inference-primary-docker\.io-[0-9a-f]+", secret.inputs["name"])
     assert "kmsKeyId" not in secret.inputs
     (version,) = [
         v

@@ -15,10 +15,12 @@ import pulumi_aws as aws
 
 from components.common import physical_name, type_token
 from components.image_registry.args import MODULE, ImageRegistryArgs, parse_image, pulled_after
+from components.naming import with_suffix
 
 ECR_PREFIX_MAX = 30
 """ECR's limit on a pull-through cache rule's repository prefix."""
 SECRET_PREFIX = "ecr-pullthroughcache/"
+SECRET_NAME_MAX = 512
 """ECR only accepts upstream credentials from secrets named with this prefix."""
 
 
@@ -59,11 +61,14 @@ class EcrImageCache(pulumi.ComponentResource):
             # ECR decrypts this secret itself and only with the AWS managed key aws/secretsmanager
             # ("You must use the default aws/secretsmanager encryption key", ECR user guide,
             # pull-through-cache-creating-secret): the one secret here without our own KMS key.
-            # name_prefix: a destroyed secret's name stays reserved for its recovery window.
+            # The stack instance's suffix: a destroyed secret's name stays reserved for its
+            # recovery window (components/naming.py).
             secret = aws.secretsmanager.Secret(
                 f"{name}-upstream-credentials",
                 aws.secretsmanager.SecretArgs(
-                    name_prefix=f"{SECRET_PREFIX}{prefix}-",
+                    name=with_suffix(
+                        f"{SECRET_PREFIX}{prefix}-{ref.host}", placement.name_suffix, max_length=512
+                    ),
                     description=f"{ref.host} account ECR's pull-through cache {prefix}/ pulls with",
                     tags=dict(placement.tags),
                 ),
