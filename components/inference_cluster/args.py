@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common import Cloud, Placement, WorkloadIdentity
+from components.inference_cluster.public_address import PublicAddress
 
 MODULE: Final = "inference_cluster"
 
@@ -165,6 +166,9 @@ class InferenceCluster(Protocol):
     image_puller: pulumi.Output[str]
     """The identity the GPU nodes pull images with (aws: node IAM role name; gcp: node service
     account email; azure: kubelet identity object id), for the stack's image registry grant."""
+    public_address: PublicAddress
+    """The stack's static public addresses (EIPs / reserved address / public IP) and how the
+    inference Service binds to them; DNS points at these."""
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,11 @@ class InferenceWorkloadArgs:
     load_balancer_source_cidrs: tuple[str, ...] = ()
     """Client CIDRs the load balancer admits. Empty (default): any address, since clients and
     the DNS health checkers are on the internet; /v1 is guarded by the API key."""
+    # Static public address (issue 9, item 2).
+    public_address: PublicAddress | None = None
+    """The cluster's static addresses (InferenceCluster.public_address): the Service is bound to
+    them and `endpoint_host` is the first of them, known without waiting for the Service. None:
+    an ephemeral load balancer address read from the Service status."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []
