@@ -36,3 +36,5 @@ GPU_ZONES: Final = "gpuZones"
 """Zones of the GPU pool chosen from the cloud's offerings (aws zone IDs, gcp zones, azure zone
 numbers). Copy them into the `gpuZones` config once deployed, so a later change in what the cloud
 offers never moves the pool's subnets or zones."""
+SERVING_IMAGE: Final = "servingImage"
+"""The serving image in this stack's own registry, pinned by digest (what the nodes pull)."""

@@ -51,7 +51,9 @@ DESIRED_SIZE = "scalingConfig.desiredSize"
 _NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
     "AmazonEKS_CNI_Policy",
-    "AmazonEC2ContainerRegistryReadOnly",
+    # Pull only (what the EKS node role docs name), not ReadOnly's describe/list of every repository;
+    # the pull-through cache's import rights are granted under the stack's prefix alone.
+    "AmazonEC2ContainerRegistryPullOnly",
 )
 
 
@@ -458,6 +460,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
             namespace=NAMESPACE,
             service_account=SERVICE_ACCOUNT,
         )
+        self.image_puller: pulumi.Output[str] = node_role.name
         self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [system_pool, gpu_pool])
         self.autoscaler = eks_cluster_autoscaler(
             name,
