@@ -387,13 +387,13 @@ def test_eks_cluster_spans_three_distinct_zones_when_the_gpu_is_in_two() -> None
 
 
 def test_azure_location_without_zones_gives_a_regional_pool_and_refuses_gpu_zones() -> None:
-    run = _primary("azure", region="westus", gpuType="t4")
+    run = _primary("azure", region="westus", gpuType="t4", gpuCountPerNode=4)
     assert gpu_pool(run).inputs.get("availabilityZones") in (None, [])
     assert run.outputs["gpuZones"] == []
     with pytest.raises(ProgramError) as caught:
-        _primary("azure", region="westus", gpuType="t4", gpuZones=["1"])
+        _primary("azure", region="westus", gpuType="t4", gpuCountPerNode=4, gpuZones=["1"])
     assert (
-        "stack config 'gpuZones' must be unset in westus, which offers Standard_NC4as_T4_v3 (t4) without "
+        "stack config 'gpuZones' must be unset in westus, which offers Standard_NC64as_T4_v3 (t4) without "
         "availability zones (got ['1']): remove gpuZones from the stack file"
     ) in str(caught.value)
 
