@@ -61,6 +61,10 @@ KNOWN_KEYS: Final = frozenset(
         "replicationIntervalMinutes",
         "replicationPaused",
         "waitForModel",
+        # Operations: recovery targets and the write-once audit store (infra/targets.py, audit).
+        "rtoTargetSeconds",
+        "rpoTargetMinutes",
+        "auditRetentionDays",
     }
 )
 
@@ -153,6 +157,12 @@ class StackConfig:
     """`pulumi up` waits for every replica to load the model (needs the model in the bucket)."""
     """Standby only: copying from the primary is suspended (CronJob suspended / transfer job disabled)."""
     warnings: tuple[str, ...] = field(default=())
+    rto_target_seconds: int | None = None
+    """Automatic DNS failover must complete within this (None: no target); see infra/targets.py."""
+    rpo_target_minutes: int | None = None
+    """Standby only: model artefacts may lag the primary by at most this (None: no target)."""
+    audit_retention_days: int = 365
+    """Each audit record is write-once (object lock / locked retention / immutability) this long."""
 
     @property
     def is_standby(self) -> bool:
@@ -434,6 +444,11 @@ def parse_config(
             f"remove it from Pulumi.{stack}.yaml",
         )
 
+    # Operations: recovery targets (checked against the config in infra/targets.py) and audit retention.
+    rto_target = r.integer("rtoTargetSeconds", low=1, high=86400, default=0) or None
+    rpo_target = r.integer("rpoTargetMinutes", low=1, high=10080, default=0) or None
+    audit_days = r.integer("auditRetentionDays", low=1, high=36500, default=365)
+
     if role == "primary" and weight == 0:
         warnings.append("trafficWeight is 0 on the primary: it serves only when the standby is unhealthy")
 
@@ -476,6 +491,9 @@ def parse_config(
         replication_paused=paused,
         wait_for_model=wait_for_model,
         warnings=tuple(warnings),
+        rto_target_seconds=rto_target,
+        rpo_target_minutes=rpo_target,
+        audit_retention_days=audit_days or 365,
     )
 
 
