@@ -110,10 +110,13 @@ def _schema(root: Path) -> tuple[dict[str, Any], list[Problem]]:
     return {str(k): v for k, v in config.items() if isinstance(v, dict)}, []
 
 
-def _yaml_problem(name: str, exc: yaml.YAMLError) -> Problem:
+def _yaml_problem(name: str, exc: yaml.YAMLError, text: str = "") -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else 0
     what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow; no mark
+        line = text[: exc.position].count("\n") + 1
+        what = f"character {exc.character!r} is not allowed in YAML"
     hint = (
         " (YAML indents with spaces, never tabs)"
         if "\\t" in what or "\t" in what or "tab" in what.lower()
@@ -145,12 +148,13 @@ def read_stack_file(root: Path, stack: str, schema: Mapping[str, Any]) -> StackF
             f"create it with `pulumi stack init {stack}` or check the stack name",
         )
         return result
+    text = ""
     try:
         text = result.path.read_text()
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        result.problems.append(_yaml_problem(result.name, exc))
+        result.problems.append(_yaml_problem(result.name, exc, text))
         result.broken = True
         return result
     except (OSError, UnicodeDecodeError) as exc:
