@@ -48,7 +48,13 @@ def messages(tmp: Path) -> list[str]:
 def run_module(*argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", *argv],
+        check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -215,6 +221,7 @@ def test_json_into_a_closed_pipe_is_not_a_traceback() -> None:
         proc = subprocess.run(
             f"{sys.executable} -m {module} | head -c 1",
             shell=True,
+            check=False,
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -244,9 +251,10 @@ _scalars = st.one_of(
     st.sampled_from(["aws", "gcp", "azure", "primary", "standby", "l4", "warm", "30", "", "0x"]),
 )
 _values = st.recursive(
-    _scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
 )
-_keys = st.sampled_from(sorted(KNOWN_KEYS) + ["apiKey", "typoKey", "aws:region"])
+_keys = st.sampled_from([*sorted(KNOWN_KEYS), "apiKey", "typoKey", "aws:region"])
 
 
 def _located(problem: Problem) -> bool:
@@ -276,7 +284,7 @@ def test_any_mutation_of_a_real_stack_file_is_reported_never_raised(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.one_of(st.text(max_size=80), _values.map(lambda v: yaml.safe_dump(v))))
+@given(text=st.one_of(st.text(max_size=80), _values.map(yaml.safe_dump)))
 def test_any_text_as_a_stack_file_is_reported_never_raised(
     tmp_path_factory: pytest.TempPathFactory, text: str
 ) -> None:
