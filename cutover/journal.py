@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from cutover.errors import JournalConflict, UsageError
+from cutover.errors import JournalConflict, StackLocked, UsageError
 from cutover.plan import Step
 
 FORMAT_VERSION = 1
@@ -261,19 +261,30 @@ def run_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise JournalConflict(
-                f"another failover run holds {lock_path} (pid {holder})",
-                "wait for it to finish (or stop it; its journal lets `failover resume` continue)",
+            holder = handle.read().strip() or "pid unknown"
+            raise StackLocked(
+                f"another failover run holds {lock_path} ({holder})",
+                "wait for it to finish; `failover resume` is not the fix while it runs (it would wait on "
+                "the same lock). If that process is gone for good, its journal lets `failover resume` "
+                "continue its run",
             ) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(str(os.getpid()))
+        handle.write(f"pid {os.getpid()}, user {_os_user()}, since {now_iso()}")
         handle.flush()
         try:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def require_journal(path: Path, purpose: str) -> Journal:
