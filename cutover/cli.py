@@ -10,8 +10,9 @@ import argparse
 import json
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -19,11 +20,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cutover.checks import load_sides, status, store_parity
+from cutover.checks import SideInfo, StatusReport, load_sides, status, store_parity
 from cutover.dns_check import parse_server
 from cutover.errors import CutoverError, ExitCode, PrecheckFailed, Unhealthy, UsageError
 from cutover.journal import DEFAULT_NAME, FINISHED, Journal, RunSpec, require_journal, run_lock
-from cutover.plan import DEFAULT_PERCENTS, Step, parse_percents
+from cutover.plan import DEFAULT_PERCENTS, Side, Step, parse_percents
 from cutover.probes import API_KEY_ENV
 from cutover.runner import Runner, Settings, timings
 from cutover.stack_ops import AutomationStackOps, FileStackOps, StackOps, pulumi_cli, require_pulumi_cli
@@ -78,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--poll-interval-seconds", type=float, default=2.0, help="between retries (default: 2)"
     )
     parser.add_argument("--dns-samples", type=int, default=5, help="DNS queries per check (default: 5)")
+    parser.add_argument(
+        "--probe-timeout-seconds",
+        type=float,
+        default=5.0,
+        help="per HTTP probe; both sides are probed at once (default: 5)",
+    )
     for side in ("primary", "standby"):
         parser.add_argument(
             f"--{side}-store-endpoint",
@@ -177,7 +184,13 @@ class Context:
         return {"primary": self.args.primary_store_endpoint, "standby": self.args.standby_store_endpoint}
 
     def say(self, message: str) -> None:
-        (self.err if self.json else self.out).print(escape(message), highlight=False)
+        (self.err if self.json else self.out).print(
+            f"{stamp()} {escape(message)}", highlight=False, soft_wrap=True
+        )
+
+    def line(self, markup: str) -> None:
+        """One human line (rich markup allowed), timestamped like every other."""
+        self.out.print(f"{stamp()} {markup}", highlight=False, soft_wrap=True)
 
     def ops(self, write: bool) -> StackOps:
         if self.ops_override is not None:
@@ -196,12 +209,13 @@ class Context:
 
     def _pulumi_output(self, line: str) -> None:
         # `pulumi up` of a GPU pool takes minutes: show its progress (on stderr, so --json stays clean).
-        self.err.print(f"[dim]    | {escape(line.rstrip())}[/dim]", highlight=False)
+        self.err.print(f"[dim]{stamp()}     | {escape(line.rstrip())}[/dim]", highlight=False)
 
     def settings(self, **overrides: Any) -> Settings:
         return Settings(
             dns_server=self.args.dns_server,
             dns_samples=self.args.dns_samples,
+            probe_timeout_seconds=self.args.probe_timeout_seconds,
             verify_timeout_seconds=self.args.verify_timeout_seconds,
             poll_interval_seconds=self.args.poll_interval_seconds,
             soak_seconds=getattr(self.args, "soak_seconds", 0.0),
@@ -218,6 +232,11 @@ class Context:
 
 
 # --- rendering -----------------------------------------------------------------------------
+
+
+def stamp() -> str:
+    """UTC time of a human line, to the second (incident timelines are written from these)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _never(_: str) -> bool:
@@ -250,47 +269,72 @@ def _plan_dict(steps: Sequence[Step]) -> list[dict[str, Any]]:
 # --- commands ------------------------------------------------------------------------------
 
 
+def _journal_or_none(ctx: Context) -> Journal | None:
+    try:
+        return Journal.load(ctx.journal_path)
+    except CutoverError as exc:
+        ctx.say(f"note: journal ignored: {exc.message}")
+        return None
+
+
 def cmd_status(ctx: Context) -> int:
     sides = load_sides(ctx.ops(write=False), ctx.stacks, ctx.store_endpoints)
-    report = status(sides, ctx.args.dns_server, ctx.args.skip_store_parity, dns_samples=ctx.args.dns_samples)
+    report = status(
+        sides,
+        ctx.args.dns_server,
+        ctx.args.skip_store_parity,
+        probe_timeout_seconds=ctx.args.probe_timeout_seconds,
+        dns_samples=ctx.args.dns_samples,
+        journal=_journal_or_none(ctx),
+    )
     if ctx.json:
-        ctx.emit(report.to_dict())
+        ctx.emit({"checked_at": stamp(), **report.to_dict()})
     else:
-        table = Table(title="failover status")
-        for column in ("side", "stack", "capacity", "routing", "weight", "endpoint", "health", "model"):
-            table.add_column(column)
-        for side, info in sides.items():
-            probe = report.probes[side]
-            health = _mark(probe.healthy) + (
-                f" {probe.latency_ms:.0f} ms" if probe.latency_ms is not None else ""
-            )
-            model = _mark(probe.serves_model) + f" {escape(str(info.model_name))}"
-            table.add_row(
-                side,
-                escape(info.stack),
-                info.state.effective_capacity,
-                info.state.effective_routing,
-                str(info.state.effective_weight),
-                escape(info.endpoint_url or "-"),
-                health,
-                model,
-            )
-        ctx.out.print(table)
-        ctx.out.print(f"model parity: {_mark(report.model_parity)}")
-        if report.store is None:
-            ctx.out.print("store parity: skipped")
-        else:
-            ctx.out.print(f"store parity: {_mark(report.store.in_parity)} {escape(report.store.summary)}")
-        if report.dns is not None:
-            dns = report.dns
-            ctx.out.print(f"DNS {escape(dns.fqdn)} @ {escape(dns.server)}: {escape(dns.describe())}")
-        for problem in report.problems:
-            ctx.out.print(f"[red]problem:[/red] {escape(problem)}")
+        _print_status(ctx, sides, report)
     if not report.ok:
         raise _ReportedError(
             Unhealthy(f"{len(report.problems)} problem(s) found", "see the list above"), report.to_dict()
         )
     return int(ExitCode.OK)
+
+
+def _print_status(ctx: Context, sides: Mapping[Side, SideInfo], report: StatusReport) -> None:
+    table = Table(title=f"failover status at {stamp()}")
+    for column in ("side", "stack", "capacity", "routing", "weight", "endpoint", "health", "model"):
+        table.add_column(column)
+    for side, info in sides.items():
+        probe = report.probes[side]
+        health = _mark(probe.healthy) + (
+            f" {probe.latency_ms:.0f} ms" if probe.latency_ms is not None else ""
+        )
+        model = _mark(probe.serves_model) + f" {escape(str(info.model_name))}"
+        table.add_row(
+            side,
+            escape(info.stack),
+            info.state.effective_capacity,
+            info.state.effective_routing,
+            str(info.state.effective_weight),
+            escape(info.endpoint_url or "-"),
+            health,
+            model,
+        )
+    ctx.out.print(table)
+    ctx.line(f"[bold]{escape(report.headline)}[/bold]")
+    ctx.line(f"model parity: {_mark(report.model_parity)}")
+    if report.store is None:
+        ctx.line("store parity: skipped")
+    else:
+        ctx.line(f"store parity: {_mark(report.store.in_parity)} {escape(report.store.summary)}")
+    if report.dns is not None:
+        dns = report.dns
+        ctx.line(f"DNS {escape(dns.fqdn)} @ {escape(dns.server)}: {escape(dns.describe())}")
+    for note in report.expected:
+        ctx.line(f"[yellow]expected:[/yellow] {escape(note)}")
+    for problem in report.problems:
+        ctx.line(f"[red]problem:[/red] {escape(problem)}")
+    ctx.line(
+        "[green]status: ok[/green]" if report.ok else f"[red]status: {len(report.problems)} problem(s)[/red]"
+    )
 
 
 class _ReportedError(Exception):
@@ -308,7 +352,7 @@ def cmd_replication(ctx: Context) -> int:
     if ctx.json:
         ctx.emit(result.to_dict())
     else:
-        ctx.out.print(
+        ctx.line(
             f"store parity {escape(sides['primary'].stack)} -> {escape(sides['standby'].stack)}: "
             f"{_mark(result.in_parity)} {escape(result.summary)}"
         )
@@ -317,7 +361,7 @@ def cmd_replication(ctx: Context) -> int:
             items = report.get(name) or []
             if items:
                 shown = ", ".join(str(i) for i in items[:20]) + (" ..." if len(items) > 20 else "")
-                ctx.out.print(f"  {name} ({len(items)}): {escape(shown)}")
+                ctx.line(f"  {name} ({len(items)}): {escape(shown)}")
     if not result.in_parity:
         raise _ReportedError(Unhealthy(result.summary, "see `failover replication` output"), result.to_dict())
     return int(ExitCode.OK)
@@ -381,15 +425,15 @@ def _run(ctx: Context, spec: RunSpec) -> int:
                 _plan_table(f"dry run: {spec.describe()}" + (" (resuming)" if resuming else ""), steps, done)
             )
             for check in checks:
-                ctx.out.print(f"pre-check {check.name}: {_mark(check.ok)} {escape(check.detail)}")
-            ctx.out.print("dry run: nothing was changed")
+                ctx.line(f"pre-check {check.name}: {_mark(check.ok)} {escape(check.detail)}")
+            ctx.line("dry run: nothing was changed")
         failed = [c for c in checks if not c.ok]
         if failed:
             error = PrecheckFailed(
                 "pre-checks would fail: " + "; ".join(c.detail for c in failed), "see `failover status`"
             )
             if not ctx.json:
-                ctx.err.print(f"[red]error:[/red] {escape(error.message)}")
+                ctx.err.print(f"{stamp()} [red]error:[/red] {escape(error.message)}")
             raise _ReportedError(error, {})
         return int(ExitCode.OK)
 
@@ -483,10 +527,10 @@ def cmd_rollback(ctx: Context) -> int:
         if ctx.json:
             ctx.emit({"dry_run": True, "run_id": journal.run_id, "undo": _plan_dict(undo)})
         elif not undo:
-            ctx.out.print(f"run {journal.run_id} changed nothing that needs undoing")
+            ctx.line(f"run {journal.run_id} changed nothing that needs undoing")
         else:
             ctx.out.print(_plan_table(f"dry run: roll back run {journal.run_id}", undo, lambda sid: False))
-            ctx.out.print("dry run: nothing was changed")
+            ctx.line("dry run: nothing was changed")
         return int(ExitCode.OK)
     runner = ctx.runner(write=True)
     with run_lock(ctx.journal_path):
@@ -531,23 +575,23 @@ def run(argv: Sequence[str] | None = None, ops: StackOps | None = None) -> int:
     except CutoverError as exc:
         if args.debug:
             traceback.print_exc()
-        err.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False)
+        err.print(f"{stamp()} [red]error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
         if exc.fix:
-            err.print(f"[bold]fix:[/bold] {escape(exc.fix)}", highlight=False)
+            err.print(f"{stamp()} [bold]fix:[/bold] {escape(exc.fix)}", highlight=False, soft_wrap=True)
         if ctx.json:
             ctx.emit(exc.to_dict())
         return int(exc.exit_code)
     except KeyboardInterrupt:
         err.print(
-            "[red]interrupted[/red]: the journal records every completed action; "
+            f"{stamp()} [red]interrupted[/red]: the journal records every completed action; "
             "`failover resume` continues, `failover rollback` undoes"
         )
         return int(ExitCode.ERROR)
     except Exception as exc:
         if args.debug:
             traceback.print_exc()
-        err.print(f"[red]unexpected error:[/red] {escape(type(exc).__name__)}: {escape(str(exc))}")
-        err.print("[bold]fix:[/bold] rerun with --debug for the traceback and report it")
+        err.print(f"{stamp()} [red]unexpected error:[/red] {escape(type(exc).__name__)}: {escape(str(exc))}")
+        err.print(f"{stamp()} [bold]fix:[/bold] rerun with --debug for the traceback and report it")
         return int(ExitCode.ERROR)
 
 
