@@ -39,7 +39,7 @@ LOCKED_CLOUD = (
 )
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:  # noqa: PLR0911 - one answer per command
     if log := os.environ.get("FAKE_PULUMI_LOG"):
         with open(log, "a") as handle:
             handle.write(json.dumps(argv) + "\n")
