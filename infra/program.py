@@ -16,6 +16,7 @@ from typing import Any
 
 import pulumi
 
+from components.audit import AuditStoreArgs, create_audit_store
 from components.common import WorkloadIdentity
 from components.dns import FailoverRecordArgs, create_failover_record
 from components.inference_cluster import (
@@ -64,6 +65,10 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     vault = create_secrets_vault(
         name,
         SecretsVaultArgs(placement=placement, secrets=secrets, reader=identity),
+    )
+    audit = create_audit_store(
+        name,
+        AuditStoreArgs(placement=placement, model_store=store, retention_days=cfg.audit_retention_days),
     )
     model_uri = store.bucket_uri.apply(lambda uri: f"{uri.rstrip('/')}/{cfg.model_path}")
 
@@ -142,6 +147,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         outputs.MODEL_STORE: store.descriptor,
         outputs.SECRET_IDS: vault.secret_refs,
         outputs.DNS: record.descriptor,
+        outputs.AUDIT_STORE: audit.descriptor,
     }
     if replication is not None:
         result[outputs.REPLICATION] = replication.descriptor
