@@ -7,10 +7,12 @@ fix, named exit codes (`cutover.errors.ExitCode`), tracebacks only with `--debug
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
 import json
 import sys
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from cutover.audit import (
+    AUDIT_STORE_OUTPUT,
+    AuditStoreError,
+    AuditTrail,
+    ChainReport,
+    backend_for,
+    matches,
+    open_trail,
+    read_chain,
+    require_reason,
+    summarize,
+)
 from cutover.checks import SideInfo, StatusReport, load_sides, status, store_parity
 from cutover.dns_check import parse_server
 from cutover.errors import CutoverError, ExitCode, PrecheckFailed, Unhealthy, UsageError
@@ -64,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--dns-server", metavar="HOST[:PORT]", help="resolver to query (default: system resolver)"
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    parser.add_argument(
+        "--reason", help="why (required by every command that changes stacks; written to the audit trail)"
+    )
+    parser.add_argument("--ticket", help="incident or change ticket, written to the audit trail")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument(
         "--journal", type=Path, metavar="FILE", help=f"run journal (default: {DEFAULT_NAME} in --workdir)"
@@ -101,6 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         return command
 
+    def audit_options(command: argparse.ArgumentParser) -> None:
+        # Also accepted before the command; SUPPRESS keeps the global value otherwise.
+        command.add_argument(
+            "--reason",
+            default=argparse.SUPPRESS,
+            help="why this change is made (required; goes to the audit store of every reachable stack)",
+        )
+        command.add_argument(
+            "--ticket", default=argparse.SUPPRESS, help="incident/change ticket for the audit trail"
+        )
+
     def steps_option(command: argparse.ArgumentParser) -> None:
         command.add_argument(
             "--steps",
@@ -111,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def run_options(command: argparse.ArgumentParser, soak: bool = True) -> None:
         steps_option(command)
+        audit_options(command)
         command.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
         command.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         command.add_argument(
@@ -139,10 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     execute.add_argument("--to", choices=("standby", "primary"), required=True)
     run_options(execute)
 
-    add("resume", "Continue the journal's interrupted run.")
+    audit_options(add("resume", "Continue the journal's interrupted run."))
 
     rollback = add("rollback", "Undo the completed steps of the journal's run, newest first.")
     rollback.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
+    audit_options(rollback)
 
     failback = add("failback", "Shorthand for `execute --to primary`.")
     run_options(failback)
@@ -157,6 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add("replication", "Object-store parity only (missing / different / extra / unverifiable).")
+
+    audit = add("audit", "List, filter and verify the audit records in each stack's write-once store.")
+    audit.add_argument("--stack", help="only this stack's store (default: every reachable stack)")
+    audit.add_argument("--run", dest="run_id", metavar="RUN_ID", help="only records of this run")
+    audit.add_argument("--command", dest="audit_command", metavar="NAME", help="e.g. execute, drill")
+    audit.add_argument("--outcome", help="e.g. completed, failed, rolled-back")
+    audit.add_argument("--since", metavar="ISO-TIME", help="records at or after this UTC time")
+    audit.add_argument(
+        "--verify", action="store_true", help="check each store's hash chain; exit 7 if it is broken"
+    )
+    audit.add_argument("--format", choices=("table", "csv", "json"), default="table")
     return parser
 
 
@@ -437,13 +479,15 @@ def _run(ctx: Context, spec: RunSpec) -> int:
             raise _ReportedError(error, {})
         return int(ExitCode.OK)
 
+    require_reason(ctx.args.command, ctx.args.reason)
     runner = ctx.runner(write=True)
-    with run_lock(ctx.journal_path):
-        return _run_locked(ctx, runner, spec, hold)
+    with run_lock(ctx.journal_path), _audited(ctx, runner, ctx.args.command) as trail:
+        return _run_locked(ctx, runner, spec, hold, trail)
 
 
-def _run_locked(ctx: Context, runner: Runner, spec: RunSpec, hold: float) -> int:
+def _run_locked(ctx: Context, runner: Runner, spec: RunSpec, hold: float, trail: AuditTrail) -> int:
     journal, resumed = runner.open_run(spec, lambda: runner.plan(spec, hold))
+    trail.context["run_id"] = journal.run_id
     if not resumed:
         steps = journal.plan
         if not ctx.json:
@@ -453,11 +497,17 @@ def _run_locked(ctx: Context, runner: Runner, spec: RunSpec, hold: float) -> int
         except UsageError:
             journal.set_status("aborted", {"step": "", "reason": "not confirmed"})
             raise
+    trail.append({"event": "run-started", "outcome": "started", "spec": spec.to_dict(), "resumed": resumed})
     result = runner.run(journal, resumed)
-    return _finish(ctx, result.to_dict(), journal)
+    return _finish(ctx, result.to_dict(), journal, trail)
 
 
-def _finish(ctx: Context, data: dict[str, Any], journal: Journal) -> int:
+def _finish(ctx: Context, data: dict[str, Any], journal: Journal, trail: AuditTrail | None = None) -> int:
+    if trail is not None:
+        written = trail.append(
+            {"event": "run-finished", "outcome": journal.status, "timings": data.get("timings")}
+        )
+        data = {**data, "audit": [vars(r) for r in written]}
     if ctx.json:
         ctx.emit(data)
     else:
@@ -495,24 +545,26 @@ def cmd_resume(ctx: Context) -> int:
             ctx.emit({"run_id": journal.run_id, "status": journal.status, "resumed": False})
         return int(ExitCode.OK)
     # Carry on as the run was started (same soak, same parity decision).
+    require_reason("resume", ctx.args.reason)
     settings = replace(ctx.settings(), **{k: v for k, v in journal.options.items() if k in RESUMED_OPTIONS})
     runner = Runner(ctx.ops(write=True), ctx.stacks, ctx.journal_path, settings=settings, say=ctx.say)
-    with run_lock(ctx.journal_path):
-        return _resume_locked(ctx, runner, journal)
+    with run_lock(ctx.journal_path), _audited(ctx, runner, "resume") as trail:
+        return _resume_locked(ctx, runner, journal, trail)
 
 
-def _resume_locked(ctx: Context, runner: Runner, journal: Journal) -> int:
+def _resume_locked(ctx: Context, runner: Runner, journal: Journal, trail: AuditTrail) -> int:
     journal = require_journal(ctx.journal_path, "resume")  # re-read under the lock
+    trail.context["run_id"] = journal.run_id
     if journal.status in FINISHED:
         ctx.say(f"run {journal.run_id} finished while waiting: {journal.status}")
         return int(ExitCode.OK)
+    trail.append({"event": "run-resumed", "outcome": "started", "spec": journal.spec.to_dict()})
     if journal.status == "rolling-back":
         runner.rollback(journal, reason="resumed")
-        return _finish(
-            ctx, {"run_id": journal.run_id, "status": journal.status, "timings": timings(journal)}, journal
-        )
+        data = {"run_id": journal.run_id, "status": journal.status, "timings": timings(journal)}
+        return _finish(ctx, data, journal, trail)
     result = runner.run(journal, resumed=True)
-    return _finish(ctx, result.to_dict(), journal)
+    return _finish(ctx, result.to_dict(), journal, trail)
 
 
 def cmd_rollback(ctx: Context) -> int:
@@ -532,13 +584,136 @@ def cmd_rollback(ctx: Context) -> int:
             ctx.out.print(_plan_table(f"dry run: roll back run {journal.run_id}", undo, lambda sid: False))
             ctx.line("dry run: nothing was changed")
         return int(ExitCode.OK)
+    require_reason("rollback", ctx.args.reason)
     runner = ctx.runner(write=True)
-    with run_lock(ctx.journal_path):
+    with run_lock(ctx.journal_path), _audited(ctx, runner, "rollback") as trail:
         journal = require_journal(ctx.journal_path, "roll back")  # re-read under the lock
+        trail.context["run_id"] = journal.run_id
+        trail.append({"event": "rollback-started", "outcome": "started", "spec": journal.spec.to_dict()})
         undo = runner.rollback(journal, reason="requested with `failover rollback`")
     if ctx.json:
         ctx.emit({"run_id": journal.run_id, "status": journal.status, "undo": _plan_dict(undo)})
     return int(ExitCode.OK)
+
+
+def _trail(ctx: Context, ops: StackOps, command: str) -> AuditTrail:
+    """The audit trail over both stacks' stores; a stack that cannot be read is noted, not fatal."""
+    descriptors: dict[str, Any] = {}
+    clouds: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    for stack in ctx.stacks.values():
+        try:
+            found = ops.outputs(stack)
+            descriptors[stack] = found.get(AUDIT_STORE_OUTPUT)
+            clouds[stack] = str(found.get("cloud") or ops.get_config(stack, "cloud") or "")
+        except CutoverError as exc:
+            failed[stack] = f"outputs of stack '{stack}' unreadable: {exc.message}"
+    endpoints = {stack: ctx.store_endpoints[side] for side, stack in ctx.stacks.items()}
+    context = {"command": command, "reason": ctx.args.reason, "ticket": ctx.args.ticket}
+    trail = open_trail(
+        {s: d for s, d in descriptors.items()},
+        endpoints,
+        {s: c for s, c in clouds.items() if c},
+        context,
+        warn=lambda text: ctx.say(f"warning: {text}"),
+    )
+    trail.unreachable.update(failed)
+    return trail
+
+
+@contextlib.contextmanager
+def _audited(ctx: Context, runner: Runner, command: str) -> Iterator[AuditTrail]:
+    """Every step of the run goes to the audit trail, and so does how the run ended."""
+    trail = _trail(ctx, runner.ops, command)
+    runner.audit = trail.append
+    try:
+        yield trail
+    except CutoverError as exc:
+        trail.append({"event": "run-stopped", "outcome": exc.exit_code.name.lower(), "error": exc.message})
+        raise
+    except KeyboardInterrupt:
+        trail.append({"event": "run-stopped", "outcome": "interrupted"})
+        raise
+
+
+def cmd_audit(ctx: Context) -> int:
+    ops = ctx.ops(write=False)
+    stacks = [ctx.args.stack] if ctx.args.stack else list(ctx.stacks.values())
+    side_of = {stack: side for side, stack in ctx.stacks.items()}
+    reports: dict[str, ChainReport] = {}
+    problems: list[str] = []
+    for stack in stacks:
+        try:
+            descriptor = ops.outputs(stack).get(AUDIT_STORE_OUTPUT)
+            if not descriptor:
+                raise AuditStoreError(f"stack '{stack}' has no {AUDIT_STORE_OUTPUT} output (deploy it first)")
+            store = backend_for(descriptor, ctx.store_endpoints.get(side_of.get(stack, ""), None))
+            reports[stack] = read_chain(store)
+        except (AuditStoreError, CutoverError) as exc:
+            problems.append(f"{stack}: {getattr(exc, 'message', None) or exc}")
+    filters = {
+        "run_id": ctx.args.run_id,
+        "command": ctx.args.audit_command,
+        "outcome": ctx.args.outcome,
+        "since": ctx.args.since,
+    }
+    shown = {stack: [r for r in report.records if matches(r, filters)] for stack, report in reports.items()}
+    broken = [f"{stack}: {p}" for stack, report in reports.items() for p in report.problems]
+    data = {
+        "stores": {stack: {**reports[stack].to_dict(), "records": shown[stack]} for stack in reports},
+        "unreadable": problems,
+        "chain_ok": not broken,
+    }
+    if ctx.json or ctx.args.format == "json":
+        ctx.emit(data)
+    elif ctx.args.format == "csv":
+        _audit_csv(shown)
+    else:
+        _audit_tables(ctx, reports, shown)
+    for problem in problems:
+        ctx.err.print(f"{stamp()} [yellow]unreadable:[/yellow] {escape(problem)}", soft_wrap=True)
+    if ctx.args.verify:
+        for problem in broken:
+            ctx.err.print(f"{stamp()} [red]chain broken:[/red] {escape(problem)}", soft_wrap=True)
+        if broken or not reports:
+            raise _ReportedError(
+                Unhealthy(f"audit chain check failed ({len(broken)} problem(s))", "see the list above"), data
+            )
+        if not ctx.json and ctx.args.format == "table":
+            counts = ", ".join(f"{stack} {len(r.records)} records" for stack, r in reports.items())
+            ctx.line(f"[green]audit chain intact[/green]: {escape(counts)}")
+    return int(ExitCode.OK)
+
+
+def _audit_tables(ctx: Context, reports: Mapping[str, ChainReport], shown: Mapping[str, list[Any]]) -> None:
+    for stack, records in shown.items():
+        table = Table(title=f"audit records of stack {stack} ({reports[stack].store}) at {stamp()}")
+        rows = summarize(records)
+        columns = (
+            "seq",
+            "recorded_at",
+            "command",
+            "run_id",
+            "event",
+            "step",
+            "outcome",
+            "operator",
+            "reason",
+        )
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*(escape(row[c]) for c in columns))
+        ctx.out.print(table)
+
+
+def _audit_csv(shown: Mapping[str, list[Any]]) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["stack", "seq", "recorded_at", "command", "run_id", "event", "step", "outcome",
+                     "operator", "reason", "ticket"])  # fmt: skip
+    for stack, records in shown.items():
+        for row in summarize(records):
+            writer.writerow([stack, *row.values()])
 
 
 COMMANDS: dict[str, Callable[[Context], int]] = {
@@ -550,6 +725,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "failback": cmd_failback,
     "drill": cmd_drill,
     "replication": cmd_replication,
+    "audit": cmd_audit,
 }
 
 

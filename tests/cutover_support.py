@@ -215,8 +215,10 @@ class Sides:
     stacks: SimulatedStacks
 
     def argv(self, *command: str, journal: Path, **timing: float) -> list[str]:
-        """CLI arguments with fast timings (verification retries for 3 s, no soak)."""
+        """CLI arguments with fast timings (verification retries for 3 s, no soak) and a reason."""
         return [
+            "--reason",
+            "test run",
             "--workdir",
             str(ROOT),
             "--dns-server",

@@ -26,7 +26,17 @@ from tests.cutover_support import sides as sides  # noqa: PLC0414 (pytest fixtur
 from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
-EXECUTE = ("execute", "--to", "standby", "--yes", "--soak-seconds", "0", "--skip-store-parity")
+EXECUTE = (
+    "execute",
+    "--to",
+    "standby",
+    "--yes",
+    "--soak-seconds",
+    "0",
+    "--skip-store-parity",
+    "--reason",
+    "test",
+)
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ")
 
 
