@@ -112,6 +112,17 @@ class S3Backend:
             raise self._wrap(exc) from exc
 
 
+GCS_TIMEOUT_SECONDS = 10.0
+
+
+def _gcs_retry() -> Any:
+    from google.api_core.retry import Retry
+    from google.cloud.storage.retry import DEFAULT_RETRY
+
+    # The library default keeps retrying for 120 s; an audit write must not hold up a cutover.
+    return Retry(predicate=DEFAULT_RETRY._predicate, timeout=GCS_TIMEOUT_SECONDS)
+
+
 class GcsBackend:
     def __init__(self, descriptor: Mapping[str, Any], endpoint_url: str | None = None) -> None:
         from components.object_store.verify import _gcs_client
@@ -129,20 +140,27 @@ class GcsBackend:
 
     def list_keys(self) -> list[str]:
         try:
-            return sorted(blob.name for blob in self.bucket.list_blobs(prefix=PREFIX))
+            blobs = self.bucket.list_blobs(prefix=PREFIX, timeout=GCS_TIMEOUT_SECONDS, retry=_gcs_retry())
+            return sorted(blob.name for blob in blobs)
         except Exception as exc:
             raise self._wrap(exc) from exc
 
     def read(self, key: str) -> bytes:
         try:
-            return bytes(self.bucket.blob(key).download_as_bytes())
+            return bytes(
+                self.bucket.blob(key).download_as_bytes(timeout=GCS_TIMEOUT_SECONDS, retry=_gcs_retry())
+            )
         except Exception as exc:
             raise self._wrap(exc) from exc
 
     def create(self, key: str, body: bytes) -> None:
         try:
             self.bucket.blob(key).upload_from_string(
-                body, content_type="application/json", if_generation_match=0
+                body,
+                content_type="application/json",
+                if_generation_match=0,
+                timeout=GCS_TIMEOUT_SECONDS,
+                retry=_gcs_retry(),
             )
         except Exception as exc:
             raise self._wrap(exc) from exc
@@ -156,7 +174,13 @@ class AzureBackend:
 
         self.location = _location(descriptor, endpoint_url)
         credential = _azure_credential(self.location)
-        service = BlobServiceClient(_azure_account_url(self.location), credential=credential)
+        service = BlobServiceClient(
+            _azure_account_url(self.location),
+            credential=credential,
+            retry_total=2,
+            connection_timeout=10,
+            read_timeout=10,
+        )
         self.container = service.get_container_client(self.location.bucket)
         self.name = f"{_azure_account_url(self.location)}/{self.location.bucket}/{PREFIX}"
 
@@ -248,12 +272,15 @@ class AuditTrail:
     def append(self, event: Mapping[str, Any]) -> list[AppendResult]:
         results = [AppendResult(stack, False, why) for stack, why in self.unreachable.items()]
         body = {**self.context, **event, "recorded_at": now_iso()}
-        for stack, store in self.stores.items():
+        for stack, store in list(self.stores.items()):
             try:
                 seq = append_record(store, body)
                 results.append(AppendResult(stack, True, f"{store.name} record {seq}"))
             except (AuditStoreError, RecordExistsError) as exc:
                 results.append(AppendResult(stack, False, str(exc)))
+                # Its cloud is probably down: do not make every later step wait for it again.
+                del self.stores[stack]
+                self.unreachable[stack] = f"skipped after an earlier failure: {exc}"
         for failed in (r for r in results if not r.ok):
             self.warn(f"audit record not written to stack {failed.stack}: {failed.detail}")
         return results
