@@ -3,12 +3,11 @@ and Azurite, and end to end through the `failover` CLI.
 
 What each emulator enforces (measured by the tests below, moto 5.2, fake-gcs-server, Azurite 3):
 
-| guarantee                                    | moto (S3)  | fake-gcs-server | Azurite |
-|----------------------------------------------|------------|-----------------|---------|
-| second write of the same record refused      | yes (412)  | yes (412)       | yes (409) |
-| (create-only precondition the CLI sends)     |            |                 |         |
-| deleting a record under the bucket's lock    | refused    | NOT enforced    | NOT enforced |
-|                                              | (Object Lock COMPLIANCE) | (retention policy ignored) | (immutability API not implemented) |
+- a second write of the same record (the create-only precondition the CLI sends) is refused by
+  all three: moto 412 PreconditionFailed, fake-gcs-server 412, Azurite 409 BlobAlreadyExists;
+- deleting a record under the bucket's lock is refused by moto (Object Lock COMPLIANCE: AccessDenied)
+  only; fake-gcs-server ignores retention policies and Azurite does not implement immutability
+  policies ("Current API is not implemented yet"), so both let a delete through.
 
 So the bucket-level lock is proven on moto only; on GCS and Azure it rests on the component's
 configuration (tests/test_audit_store.py) and the clouds' documented behaviour, and the hash chain
@@ -237,7 +236,7 @@ def test_execute_writes_who_why_and_every_step_to_both_stacks_audit_stores(
         report = read_chain(store.backend())
         assert report.ok
         events = [r["event"] for r in report.records]
-        assert [e["event"] for e in events][0] == "run-started"
+        assert events[0]["event"] == "run-started"
         assert [e["step"] for e in events if e["event"] == "step"] == [
             "precheck", "scale-up", "routing", "shift-10", "shift-50", "shift-100", "demote"
         ]  # fmt: skip
