@@ -40,6 +40,7 @@ from cutover.errors import CutoverError, ExitCode, PrecheckFailed, Unhealthy, Us
 from cutover.journal import DEFAULT_NAME, FINISHED, Journal, RunSpec, require_journal, run_lock
 from cutover.plan import DEFAULT_PERCENTS, Side, Step, parse_percents
 from cutover.probes import API_KEY_ENV
+from cutover.rotate import NEW_KEY_ENV, KeyRotation, Keys, plan_rotation, spec_for
 from cutover.runner import Runner, Settings, timings
 from cutover.stack_ops import AutomationStackOps, FileStackOps, StackOps, pulumi_cli, require_pulumi_cli
 
@@ -188,6 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add("replication", "Object-store parity only (missing / different / extra / unverifiable).")
+
+    rotate = add(
+        "rotate-key",
+        "Rotate the API key on both stacks with a two-key overlap, then revoke the old one "
+        f"(keys from ${API_KEY_ENV} and ${NEW_KEY_ENV}).",
+    )
+    rotate.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
+    rotate.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    audit_options(rotate)
 
     audit = add("audit", "List, filter and verify the audit records in each stack's write-once store.")
     audit.add_argument("--stack", help="only this stack's store (default: every reachable stack)")
@@ -546,6 +556,8 @@ def cmd_resume(ctx: Context) -> int:
         return int(ExitCode.OK)
     # Carry on as the run was started (same soak, same parity decision).
     require_reason("resume", ctx.args.reason)
+    if journal.spec.command == "rotate-key":
+        return _rotate(ctx, Keys.from_env(journal.options), "resume")
     settings = replace(ctx.settings(), **{k: v for k, v in journal.options.items() if k in RESUMED_OPTIONS})
     runner = Runner(ctx.ops(write=True), ctx.stacks, ctx.journal_path, settings=settings, say=ctx.say)
     with run_lock(ctx.journal_path), _audited(ctx, runner, "resume") as trail:
@@ -585,6 +597,21 @@ def cmd_rollback(ctx: Context) -> int:
             ctx.line("dry run: nothing was changed")
         return int(ExitCode.OK)
     require_reason("rollback", ctx.args.reason)
+    if journal.spec.command == "rotate-key":
+        rotation = KeyRotation(
+            ctx.ops(write=True),
+            ctx.stacks,
+            Keys.from_env(journal.options),
+            settings=ctx.settings(),
+            say=ctx.say,
+        )
+        with run_lock(ctx.journal_path), _audited(ctx, rotation, "rollback") as trail:
+            journal = require_journal(ctx.journal_path, "roll back")
+            trail.context["run_id"] = journal.run_id
+            undo = rotation.rollback(journal, "requested with `failover rollback`")
+        if ctx.json:
+            ctx.emit({"run_id": journal.run_id, "status": journal.status, "undo": _plan_dict(undo)})
+        return int(ExitCode.OK)
     runner = ctx.runner(write=True)
     with run_lock(ctx.journal_path), _audited(ctx, runner, "rollback") as trail:
         journal = require_journal(ctx.journal_path, "roll back")  # re-read under the lock
@@ -621,8 +648,64 @@ def _trail(ctx: Context, ops: StackOps, command: str) -> AuditTrail:
     return trail
 
 
+def cmd_rotate_key(ctx: Context) -> int:
+    keys = Keys.from_env()
+    spec = spec_for(ctx.stacks)
+    if ctx.args.dry_run:
+        steps = plan_rotation(ctx.stacks, keys)
+        if ctx.json:
+            ctx.emit({"dry_run": True, "spec": spec.to_dict(), "plan": _plan_dict(steps)})
+        else:
+            ctx.out.print(_plan_table(f"dry run: {spec.describe()}", steps))
+            ctx.line("dry run: nothing was changed")
+        return int(ExitCode.OK)
+    require_reason("rotate-key", ctx.args.reason)
+    return _rotate(ctx, keys, "rotate-key")
+
+
+def _rotate(ctx: Context, keys: Keys, command: str) -> int:
+    ops = ctx.ops(write=True)
+    rotation = KeyRotation(ops, ctx.stacks, keys, settings=ctx.settings(), say=ctx.say)
+    spec = spec_for(ctx.stacks)
+    with run_lock(ctx.journal_path), _audited(ctx, rotation, command) as trail:
+        journal = Runner(ops, ctx.stacks, ctx.journal_path).resumable(spec)
+        if journal is None:
+            if command == "resume":
+                raise UsageError("the rotation finished while waiting; nothing to resume")
+            finished = Journal.load(ctx.journal_path)
+            if finished is not None:
+                finished.archive()
+            steps = plan_rotation(ctx.stacks, keys)
+            journal = Journal.create(ctx.journal_path, spec, steps, {}, keys.options())
+            if not ctx.json:
+                ctx.out.print(_plan_table(f"run {journal.run_id}: {spec.describe()}", steps))
+            try:
+                _confirm(ctx, f"rotate the API key on stacks {', '.join(spec.stacks.values())}?")
+            except UsageError:
+                journal.set_status("aborted", {"step": "", "reason": "not confirmed"})
+                raise
+        else:
+            Keys.from_env(journal.options)  # the same keys the run started with
+        trail.context["run_id"] = journal.run_id
+        trail.append({"event": "run-started", "outcome": "started", "spec": spec.to_dict()})
+        if journal.status == "rolling-back":
+            rotation.rollback(journal, "resumed")
+            result: dict[str, Any] = {"run_id": journal.run_id, "status": journal.status}
+        else:
+            result = rotation.run(journal)
+        written = trail.append({"event": "run-finished", **result, "outcome": journal.status})
+    result["audit"] = [vars(r) for r in written]
+    if ctx.json:
+        ctx.emit(result)
+    elif "old_key_refused_after_seconds" in result:
+        ctx.line(
+            f"[bold]old key refused everywhere after {result['old_key_refused_after_seconds']:.1f}s[/bold]"
+        )
+    return int(ExitCode.OK)
+
+
 @contextlib.contextmanager
-def _audited(ctx: Context, runner: Runner, command: str) -> Iterator[AuditTrail]:
+def _audited(ctx: Context, runner: Runner | KeyRotation, command: str) -> Iterator[AuditTrail]:
     """Every step of the run goes to the audit trail, and so does how the run ended."""
     trail = _trail(ctx, runner.ops, command)
     runner.audit = trail.append
@@ -726,6 +809,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "drill": cmd_drill,
     "replication": cmd_replication,
     "audit": cmd_audit,
+    "rotate-key": cmd_rotate_key,
 }
 
 

@@ -39,7 +39,7 @@ def now_iso() -> str:
 class RunSpec:
     """What identifies a run: the same spec resumes, a different one conflicts."""
 
-    command: Literal["execute", "drill"]
+    command: Literal["execute", "drill", "rotate-key"]
     to: str
     percents: tuple[int, ...]
     stacks: Mapping[str, str]
@@ -64,6 +64,8 @@ class RunSpec:
         stacks = ", ".join(f"{side}={name}" for side, name in self.stacks.items())
         if self.command == "drill":
             return f"drill (steps {steps}; {stacks})"
+        if self.command == "rotate-key":
+            return f"rotate-key ({stacks})"
         return f"execute --to {self.to} --steps {steps} ({stacks})"
 
 

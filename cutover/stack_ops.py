@@ -64,6 +64,10 @@ class StackOps(Protocol):
 
     def set_config(self, stack: str, key: str, value: str) -> None: ...
 
+    def set_secret_config(self, stack: str, key: str, value: str) -> None:
+        """`pulumi config set --secret`: the value is encrypted in the stack file, never printed."""
+        ...
+
     def remove_config(self, stack: str, key: str) -> None: ...
 
     def up(self, stack: str) -> ApplySummary:
@@ -153,6 +157,9 @@ class FileStackOps:
         )
 
     def set_config(self, stack: str, key: str, value: str) -> None:
+        raise self._refuse(stack, f"set {key}")
+
+    def set_secret_config(self, stack: str, key: str, value: str) -> None:
         raise self._refuse(stack, f"set {key}")
 
     def remove_config(self, stack: str, key: str) -> None:
