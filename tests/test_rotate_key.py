@@ -29,10 +29,10 @@ def keys_of(sides: Sides, stack: str) -> set[str]:
 def keyed(sides: Sides, monkeypatch: pytest.MonkeyPatch) -> Sides:
     """Both stacks hold apiKey=OLD; each server accepts exactly the keys its applied config names."""
     servers = {"primary": sides.primary, "standby": sides.standby}
-    for stack in servers:
+    for stack, server in servers.items():
         sides.stacks.config[stack]["apiKey"] = OLD
         sides.stacks.applied[stack]["apiKey"] = OLD
-        servers[stack].api_keys = {OLD}
+        server.api_keys = {OLD}
     sides.stacks.on_up = lambda stack: setattr(servers[stack], "api_keys", keys_of(sides, stack))
     monkeypatch.setenv("FAILOVER_API_KEY", OLD)
     monkeypatch.setenv("FAILOVER_NEW_API_KEY", NEW)
