@@ -76,7 +76,7 @@ class S3Backend:
         self.name = f"s3://{self.bucket}/{PREFIX}"
 
     def _wrap(self, exc: Exception) -> Exception:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
         code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
         if code in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
@@ -117,7 +117,7 @@ GCS_TIMEOUT_SECONDS = 10.0
 
 def _gcs_retry() -> Any:
     from google.api_core.retry import Retry
-    from google.cloud.storage.retry import DEFAULT_RETRY
+    from google.cloud.storage.retry import DEFAULT_RETRY  # type: ignore[import-untyped]
 
     # The library default keeps retrying for 120 s; an audit write must not hold up a cutover.
     return Retry(predicate=DEFAULT_RETRY._predicate, timeout=GCS_TIMEOUT_SECONDS)

@@ -30,7 +30,9 @@ def children(run: ProgramRun, parent: Registered, type_token: str) -> list[Regis
 
 
 @pytest.mark.parametrize("where", STACKS)
-def test_every_stack_has_an_audit_store_in_its_own_cloud_exported_for_the_cli(where: tuple[str, str, int]) -> None:
+def test_every_stack_has_an_audit_store_in_its_own_cloud_exported_for_the_cli(
+    where: tuple[str, str, int],
+) -> None:
     run = run_of(where)
     cloud = where[where[2]]
     component = run.one(AUDIT_TYPE[cloud])
@@ -55,7 +57,9 @@ def _aws(run: ProgramRun) -> None:
     model_key = run.outputs[outputs.MODEL_STORE]["kmsKeyArn"]
     assert default == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": model_key}
     [block] = children(run, audit, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-    assert all(block.inputs[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "restrictPublicBuckets"))
+    assert all(
+        block.inputs[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "restrictPublicBuckets")
+    )
     [versioning] = children(run, audit, "aws:s3/bucketVersioning:BucketVersioning")
     assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
     assert versioning.urn in lock.dependencies
