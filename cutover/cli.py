@@ -37,6 +37,9 @@ from cutover.audit import (
 from cutover.checks import SideInfo, StatusReport, load_sides, status, store_parity
 from cutover.dns_check import parse_server
 from cutover.errors import CutoverError, ExitCode, PrecheckFailed, Unhealthy, UsageError
+from cutover.inventory import FORMATS, last_completed_drill
+from cutover.inventory import render as render_inventory
+from cutover.inventory import rows as inventory_rows
 from cutover.journal import DEFAULT_NAME, FINISHED, Journal, RunSpec, require_journal, run_lock
 from cutover.plan import DEFAULT_PERCENTS, Side, Step, parse_percents
 from cutover.probes import API_KEY_ENV
@@ -198,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
     rotate.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     audit_options(rotate)
+
+    inventory = add(
+        "inventory", "Per stack: cloud, region, GPUs, model, auth, secrets, DNS, failover plan, RTO/RPO."
+    )
+    inventory.add_argument("--format", choices=FORMATS, default="table")
 
     audit = add("audit", "List, filter and verify the audit records in each stack's write-once store.")
     audit.add_argument("--stack", help="only this stack's store (default: every reachable stack)")
@@ -648,6 +656,28 @@ def _trail(ctx: Context, ops: StackOps, command: str) -> AuditTrail:
     return trail
 
 
+def cmd_inventory(ctx: Context) -> int:
+    ops = ctx.ops(write=False)
+    outputs: dict[str, dict[str, Any]] = {}
+    drills: dict[str, str | None] = {}
+    for side, stack in ctx.stacks.items():
+        try:
+            outputs[stack] = ops.outputs(stack)
+        except CutoverError as exc:
+            ctx.err.print(f"{stamp()} note: outputs of {escape(stack)} unavailable: {escape(exc.message)}")
+            continue
+        descriptor = outputs[stack].get(AUDIT_STORE_OUTPUT)
+        if descriptor:
+            try:
+                chain = read_chain(backend_for(descriptor, ctx.store_endpoints.get(side)))
+                drills[stack] = last_completed_drill(chain.records)
+            except AuditStoreError as exc:
+                drills[stack] = f"unknown (audit store unreadable: {exc})"
+    found = inventory_rows(ctx.args.workdir, ctx.stacks, outputs, drills)
+    sys.stdout.write(render_inventory(found, "json" if ctx.json else ctx.args.format))
+    return int(ExitCode.OK)
+
+
 def cmd_rotate_key(ctx: Context) -> int:
     keys = Keys.from_env()
     spec = spec_for(ctx.stacks)
@@ -810,6 +840,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "replication": cmd_replication,
     "audit": cmd_audit,
     "rotate-key": cmd_rotate_key,
+    "inventory": cmd_inventory,
 }
 
 

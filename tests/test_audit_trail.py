@@ -297,3 +297,40 @@ def test_audit_verify_exits_7_when_a_record_was_deleted(
 
     assert code == ExitCode.UNHEALTHY
     assert "standby: records 4..4 are missing before record 5 (deleted?)" in capsys.readouterr().err
+
+
+DRILL = ("drill", "--yes", "--soak-seconds", "0", "--hold-seconds", "0", "--skip-store-parity")
+
+
+def test_inventory_shows_both_stacks_and_the_last_completed_drill_from_the_audit_store(
+    audited: tuple[Sides, list[str], Store, Store], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sides, endpoints, primary, _ = audited
+    journal = tmp_path / "j.json"
+    assert run(sides, journal, *endpoints, "inventory", "--format", "json") == ExitCode.OK
+    before = json.loads(capsys.readouterr().out)
+    assert [row["last_drill"] for row in before] == ["never (no completed drill in the audit store)"] * 2
+
+    assert run(sides, journal, *endpoints, *DRILL, "--reason", "quarterly drill") == ExitCode.OK
+    finished = [r["event"] for r in read_chain(primary.backend()).records][-1]
+    assert finished["event"] == "run-finished" and finished["outcome"] == "completed"
+    capsys.readouterr()
+
+    assert run(sides, journal, *endpoints, "inventory", "--format", "json") == ExitCode.OK
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["stack"], r["role"], r["cloud"], r["region"]) for r in rows] == [
+        ("primary", "primary", "aws", "us-east-1"),
+        ("standby", "standby", "gcp", "us-central1"),
+    ]
+    assert rows[0]["last_drill"] == finished["recorded_at"]
+    assert rows[0]["service"] == "api.example.com" and rows[0]["dns_authority"] == "Route 53"
+    assert rows[1]["rpo"].startswith("no target; worst case 20 min")
+    assert rows[0]["rto_target"].startswith("no target; detection 60s")
+
+    for fmt in ("csv", "yaml", "table"):
+        assert run(sides, journal, *endpoints, "inventory", "--format", fmt) == ExitCode.OK
+        text = capsys.readouterr().out
+        assert "us-central1" in text
+    assert run(sides, journal, *endpoints, "inventory", "--format", "csv") == ExitCode.OK
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("service,stack,role,cloud,region,cluster,gpu,model") and len(lines) == 3
