@@ -436,11 +436,30 @@ def _spec(ctx: Context, command: str, to: str) -> RunSpec:
 def cmd_plan(ctx: Context) -> int:
     spec = _spec(ctx, "execute", ctx.args.to)
     steps = Runner(ctx.ops(write=False), ctx.stacks, ctx.journal_path).plan(spec)
+    budgets = _budgets(ctx)
     if ctx.json:
-        ctx.emit({"spec": spec.to_dict(), "plan": _plan_dict(steps)})
+        ctx.emit({"spec": spec.to_dict(), "plan": _plan_dict(steps), "budgets": budgets})
     else:
         ctx.out.print(_plan_table(f"plan: {spec.describe()}", steps))
+        for stack, lines in budgets.items():
+            for line in lines:
+                ctx.line(f"{escape(stack)}: {escape(line)}")
     return int(ExitCode.OK)
+
+
+def _budgets(ctx: Context) -> dict[str, list[str]]:
+    """The RTO and RPO budgets each stack's config allows (infra.targets), when its file validates."""
+    from infra.check import check_stacks
+    from infra.targets import budgets
+
+    checked = check_stacks(ctx.args.workdir, list(ctx.stacks.values()))
+    return {
+        stack: budgets(f.parsed).describe()
+        if f.parsed is not None
+        else [f"not checked: {len(f.problems)} problem(s)"]
+        for stack, f in checked.files.items()
+        if stack in ctx.stacks.values()
+    }
 
 
 def _confirm(ctx: Context, question: str) -> None:
@@ -878,6 +897,8 @@ def run(argv: Sequence[str] | None = None, ops: StackOps | None = None) -> int:
             "`failover resume` continues, `failover rollback` undoes"
         )
         return int(ExitCode.ERROR)
+    except BrokenPipeError:
+        raise  # the reader went away (`| head`): main ends quietly
     except Exception as exc:
         if args.debug:
             traceback.print_exc()
@@ -887,7 +908,10 @@ def run(argv: Sequence[str] | None = None, ops: StackOps | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    sys.exit(run(argv))
+    from infra.check import run_quietly_on_broken_pipe
+
+    # `failover --json status | head` closes the pipe early: end quietly, not in a traceback.
+    sys.exit(run_quietly_on_broken_pipe(run, argv))
 
 
 __all__ = ["build_parser", "main", "require_pulumi_cli", "run"]

@@ -231,3 +231,33 @@ def test_a_hung_side_costs_one_probe_timeout_not_one_per_check(
     assert "timed out after 2s" in capsys.readouterr().out
     # Before: /health and /v1/models one after the other, each side in turn (>= 4 s here).
     assert elapsed < 3.5, elapsed
+
+
+def test_plan_prints_both_budgets_and_json_carries_them(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.run(["--workdir", str(ROOT), "--json", "plan", "--to", "standby"]) == ExitCode.OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["budgets"]["primary"] == [
+        "RTO budget (automatic failover detection): Route 53: 10 s interval x 3 failures + 30 s TTL = 60 s "
+        "(no rtoTargetSeconds set)"
+    ]
+    assert data["budgets"]["standby"][1].startswith(
+        "RPO budget (worst case): 15 min replication interval + 5 min"
+    )
+
+
+def test_json_into_a_closed_pipe_ends_quietly() -> None:
+    import os
+    import subprocess
+
+    proc = subprocess.run(
+        f"{sys.executable} -m cutover --json plan --to standby | head -c 1",
+        shell=True,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.stdout == "{"
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
