@@ -467,7 +467,7 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
         rows.append(
             {
                 "seq": str(record.get("seq", "")),
-                "recorded_at": str(event.get("recorded_at", "")),
+                "recorded_at": str(event.get("recorded_at", ""))[:19].replace("T", " "),
                 "command": str(event.get("command", "")),
                 "run_id": str(event.get("run_id", "")),
                 "event": str(event.get("event", "")),

@@ -428,7 +428,7 @@ def check_stacks(root: Path, stacks: Sequence[str] = ("primary", "standby")) -> 
         if stack_file.parsed is not None and stack_file.parsed.role == "standby":
             check_pair(stack_file, files)
     _check_targets(files)
-    found = [p for f in files.values() for p in f.problems]
+    found = sorted((p for f in files.values() for p in f.problems), key=lambda p: (p.file, p.line or 10**9))
     return CheckResult(files, found, [n for f in files.values() for n in f.notes])
 
 
