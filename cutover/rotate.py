@@ -240,18 +240,36 @@ class KeyRotation:
             journal.step_completed(step.id, {"checks": [c.to_dict() for c in checks]})
         journal.set_status("completed")
         refused_at = _parse(journal.step_record("promote").get("completed_at"))
-        result = {
+        result: dict[str, Any] = {
             "run_id": journal.run_id,
             "status": journal.status,
             "old_key_refused_after_seconds": round((refused_at - started).total_seconds(), 3),
             "new_key_sha256": fingerprint(self.keys.new),
         }
+        target = self._rto_target()
+        if target is not None:
+            result["rto_target_seconds"] = target
+            result["within_rto"] = result["old_key_refused_after_seconds"] <= target
+            if not result["within_rto"]:
+                self.say(
+                    f"warning: revoking the old key took {result['old_key_refused_after_seconds']:.1f}s, "
+                    f"more than rtoTargetSeconds ({target}s)"
+                )
         self.say(
             f"run {journal.run_id} completed: the old key is refused everywhere "
             f"{result['old_key_refused_after_seconds']:.1f}s after the rotation started; "
             f"clients and {API_KEY_ENV} now need the new key"
         )
         return result
+
+    def _rto_target(self) -> int | None:
+        """The strictest rtoTargetSeconds of the two stacks (None when neither sets one)."""
+        found = []
+        for stack in self.stacks.values():
+            value = self.ops.get_config(stack, "rtoTargetSeconds")
+            if value and value.isdigit():
+                found.append(int(value))
+        return min(found) if found else None
 
     def _audit(self, journal: Journal, step: Step, outcome: str, checks: list[Check]) -> None:
         if self.audit is not None:

@@ -292,3 +292,22 @@ def test_any_text_as_a_stack_file_is_reported_never_raised(
     (tmp / "Pulumi.standby.yaml").write_text(text)
     result = check_stacks(tmp)
     assert all(_located(p) and _no_internal_reprs(p) for p in result.problems)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "config:\n  inference-failover:cloud: [aws\n",
+        "config:\n\tinference-failover:cloud: aws\n",
+        '"just a string"\n',
+        "config:\n  - a\n",
+        "config:\n  inference-failover:secretNames: apiKey\n",
+        "inference-failover:cloud: aws\n",
+    ],
+)
+def test_offline_plan_of_a_malformed_file_exits_2_without_a_traceback(tmp_path: Path, text: str) -> None:
+    project(tmp_path)
+    (tmp_path / "Pulumi.primary.yaml").write_text(text)
+    proc = run_module("infra.plan", "primary", "--workdir", str(tmp_path))
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "Pulumi.primary.yaml" in proc.stderr

@@ -86,10 +86,13 @@ def test_rotate_key_stages_both_keys_then_revokes_the_old_one_everywhere(
 def test_rotate_key_json_reports_the_time_until_the_old_key_is_refused(
     keyed: Sides, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    keyed.stacks.config["primary"]["rtoTargetSeconds"] = "300"
     assert run(keyed, tmp_path / "j.json", "--json", *ROTATE) == ExitCode.OK
     result = json.loads(capsys.readouterr().out)
     assert result["status"] == "completed"
     assert 0 < result["old_key_refused_after_seconds"] < 30
+    assert result["rto_target_seconds"] == 300 and result["within_rto"] is True
+    assert [r["ok"] for r in result["audit"]] == [False, False]  # no auditStore outputs here: said so
 
 
 def test_a_rotation_killed_mid_way_resumes_without_repeating_an_action(keyed: Sides, tmp_path: Path) -> None:
