@@ -173,6 +173,7 @@ class AzureBackend:
         from components.object_store.verify import _azure_account_url, _azure_credential
 
         self.location = _location(descriptor, endpoint_url)
+        self.retention_days = int(descriptor.get("retentionDays") or 0)
         credential = _azure_credential(self.location)
         service = BlobServiceClient(
             _azure_account_url(self.location),
@@ -205,7 +206,17 @@ class AzureBackend:
 
     def create(self, key: str, body: bytes) -> None:
         try:
-            self.container.upload_blob(key, body, overwrite=False)  # If-None-Match: *
+            kwargs: dict[str, Any] = {}
+            if self.retention_days:
+                from datetime import UTC, datetime, timedelta
+
+                from azure.storage.blob import ImmutabilityPolicy
+
+                # The account's default policy is Unlocked (Azure creates none Locked); this record's
+                # own policy is Locked: nobody can shorten it or delete the version before it ends.
+                until = datetime.now(UTC) + timedelta(days=self.retention_days)
+                kwargs["immutability_policy"] = ImmutabilityPolicy(expiry_time=until, policy_mode="Locked")
+            self.container.upload_blob(key, body, overwrite=False, **kwargs)  # If-None-Match: *
         except Exception as exc:
             raise self._wrap(exc) from exc
 

@@ -75,6 +75,10 @@ def _gcp(run: ProgramRun) -> None:
     assert bucket.inputs["location"] == model["location"]  # CMEK key location must match
     assert bucket.inputs["publicAccessPrevention"] == "enforced"
     assert bucket.inputs["uniformBucketLevelAccess"] is True and bucket.protect
+    model_store = run.one("inference-failover:object_store:GcpModelStore")
+    assert model_store.urn in bucket.dependencies or any(
+        r.urn in bucket.dependencies for r in run.children_of(model_store.urn)
+    )  # the CMEK grant exists before the bucket
 
 
 def _azure(run: ProgramRun) -> None:
@@ -85,7 +89,7 @@ def _azure(run: ProgramRun) -> None:
         "enabled": True,
         "immutabilityPolicy": {
             "immutabilityPeriodSinceCreationInDays": 365,
-            "state": "Locked",
+            "state": "Unlocked",  # Azure creates no Locked policy; each record is locked by the CLI
             "allowProtectedAppendWrites": False,
         },
     }

@@ -109,7 +109,12 @@ def store(request: pytest.FixtureRequest) -> Store:
     emulator = request.getfixturevalue("azurite")
     return Store(
         "azure",
-        {"cloud": "azure", "bucket": azure_container(emulator), "account": AZURITE_ACCOUNT},
+        {
+            "cloud": "azure",
+            "bucket": azure_container(emulator),
+            "account": AZURITE_ACCOUNT,
+            "retentionDays": 1,
+        },
         emulator.endpoint_url,
     )
 

@@ -9,9 +9,10 @@ model store's customer-managed key, public access blocked, TLS only.
 gcp: GCS bucket with a *locked* retention policy (objects cannot be deleted or overwritten until
 they are `retention_days` old; the policy itself can never be removed or shortened), CMEK with the
 model store's Cloud KMS key (same location), uniform access, public access prevention.
-azure: its own storage account with account-level version immutability and a *locked* time-based
-retention policy (versions cannot be deleted or overwritten until `retention_days` old), Entra auth
-only, infrastructure encryption.
+azure: its own storage account with version-level immutability: an account default policy of
+`retention_days` (Unlocked: Azure cannot create it Locked) and a *Locked* policy the CLI sets on
+every record it writes (that version cannot be deleted or overwritten, nor its policy shortened,
+until `retention_days` old); Entra auth only, infrastructure encryption, Microsoft-managed keys.
 
 The `failover` CLI (cutover/audit.py) appends one JSON record per step, each carrying the hash of
 the previous one, so a deleted or edited record breaks the chain.

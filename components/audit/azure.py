@@ -34,8 +34,12 @@ class AzureAuditStore(AuditStore):
         client = azure_native.authorization.get_client_config_output(
             opts=pulumi.InvokeOutputOptions(parent=self, provider=placement.provider)
         )
-        # Version-level immutability has to be enabled when the account is created; the account
-        # default policy is Locked at once (a locked policy can only be lengthened, never removed).
+        # Version-level immutability has to be enabled when the account is created. Azure creates an
+        # account default policy only Disabled or Unlocked ("Only a policy in an Unlocked state can
+        # transition to a Locked state"), so a Locked default would fail the first `pulumi up`. The
+        # default is therefore Unlocked (every new version is immutable for retention_days; an
+        # account owner could still shorten it), and the failover CLI writes each record with its
+        # own Locked version-level policy, which nobody can shorten or remove.
         self.account = azure_native.storage.StorageAccount(
             f"{name}-audit",
             azure_native.storage.StorageAccountArgs(
@@ -66,7 +70,7 @@ class AzureAuditStore(AuditStore):
                     enabled=True,
                     immutability_policy=azure_native.storage.AccountImmutabilityPolicyPropertiesArgs(
                         immutability_period_since_creation_in_days=args.retention_days,
-                        state=azure_native.storage.AccountImmutabilityPolicyState.LOCKED,
+                        state=azure_native.storage.AccountImmutabilityPolicyState.UNLOCKED,
                         allow_protected_append_writes=False,
                     ),
                 ),
@@ -102,6 +106,6 @@ class AzureAuditStore(AuditStore):
             uri=self.account.name.apply(lambda a: f"https://{a}.blob.core.windows.net/{CONTAINER_NAME}"),
             account=self.account.name,
             args=args,
-            lock="azure-locked-version-immutability",
+            lock="azure-version-immutability-locked-per-record",
         )
         self.register_outputs({"bucketName": self.bucket_name, "descriptor": self.descriptor})

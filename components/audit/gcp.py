@@ -48,7 +48,11 @@ class GcpAuditStore(AuditStore):
                 force_destroy=False,
                 labels=dict(placement.tags),
             ),
-            opts=pulumi.ResourceOptions.merge(own, pulumi.ResourceOptions(protect=args.deletion_protection)),
+            # The model store grants the GCS service agent the key; a bucket created before that
+            # grant fails its first `pulumi up` (CMEK check), so wait for the whole model store.
+            opts=pulumi.ResourceOptions.merge(
+                own, pulumi.ResourceOptions(protect=args.deletion_protection, depends_on=[args.model_store])
+            ),
         )
         self.bucket_name = self.bucket.name
         self.descriptor = descriptor(
