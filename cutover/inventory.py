@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,7 @@ def render(found: list[dict[str, str]], fmt: str) -> str:
     return buffer.getvalue()
 
 
-def last_completed_drill(records: list[Mapping[str, Any]]) -> str | None:
+def last_completed_drill(records: Sequence[Mapping[str, Any]]) -> str | None:
     finished = [
         str((r.get("event") or {}).get("recorded_at"))
         for r in records
