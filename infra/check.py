@@ -443,6 +443,32 @@ def _check_targets(files: Mapping[str, StackFile]) -> None:
                 stack_file.add(key, message)
 
 
+def program_checks(cfg: StackConfig, root: Path) -> list[str]:
+    """The same per-authority, cross-stack and target rules for the config `pulumi up` hands the
+    program (infra/__main__.py), so they fail before any resource instead of half-way through.
+
+    The other stack is read from its file in `root`; when that file is not there (the stacks live
+    in different checkouts) only this stack's rules run.
+    """
+    schema, problems = _schema(root)
+    if problems:
+        return []
+    this = StackFile(cfg.stack, root / f"Pulumi.{cfg.stack}.yaml", parsed=cfg)
+    if this.path.is_file():
+        this.lines = read_stack_file(root, cfg.stack, schema).lines
+    _check_authority(this)
+    files = {cfg.stack: this}
+    if cfg.primary_stack is not None:
+        name = cfg.primary_stack.rsplit("/", 1)[-1]
+        if (root / f"Pulumi.{name}.yaml").is_file() and name != cfg.stack:
+            files[name] = read_stack_file(root, name, schema)
+            check_stack(files[name])
+        if name in files or name == cfg.stack:
+            check_pair(this, files)
+    _check_targets({cfg.stack: this})
+    return [str(p) for p in this.problems]
+
+
 # --- command line -------------------------------------------------------------------------------
 
 

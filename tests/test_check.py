@@ -311,3 +311,40 @@ def test_offline_plan_of_a_malformed_file_exits_2_without_a_traceback(tmp_path: 
     proc = run_module("infra.plan", "primary", "--workdir", str(tmp_path))
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "Pulumi.primary.yaml" in proc.stderr
+
+
+# --- the same rules inside `pulumi up` (infra/__main__.py) ---------------------------------------
+
+
+def _entry_point(cfg: Any, secrets: Any) -> dict[str, Any]:
+    import runpy
+
+    runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__")
+    return {}
+
+
+def _standby_through_entry_point(**overrides: Any) -> Any:
+    from infra.harness import run_stack
+    from tests.support import TEST_SECRETS, shipped
+
+    primary = shipped("primary")
+    ref = "acme/inference-failover/primary"
+    return run_stack(
+        "standby", overrides, TEST_SECRETS, stack_outputs={ref: primary.outputs}, program=_entry_point
+    )
+
+
+def test_pulumi_up_of_the_shipped_standby_passes_the_program_checks() -> None:
+    run = _standby_through_entry_point()
+    assert run.resources
+
+
+def test_pulumi_up_refuses_a_cross_stack_disagreement_before_any_resource_without_internal_text() -> None:
+    from infra.harness import ProgramError
+
+    with pytest.raises(ProgramError) as raised:
+        _standby_through_entry_point(dnsZone="example.org", primaryCloud="azure")
+    text = str(raised.value)
+    assert "Pulumi.standby.yaml:19: stack config 'dnsZone' must be the same in both stacks" in text
+    assert "'primaryCloud' must be the primary's cloud (aws, in Pulumi.primary.yaml)" in text
+    assert " object at 0x" not in text and "Traceback" not in text
