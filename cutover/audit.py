@@ -90,6 +90,33 @@ class S3Backend:
         except Exception as exc:
             raise self._wrap(exc) from exc
 
+    def tampered(self) -> list[str]:
+        """Records whose history shows a change: more than one version, or a delete marker.
+
+        Object Lock keeps the original version, so even an overwrite or delete of the newest record
+        (which no later record's hash covers) shows up here.
+        """
+        try:
+            pages = self.client.get_paginator("list_object_versions").paginate(
+                Bucket=self.bucket, Prefix=PREFIX
+            )
+            versions: dict[str, int] = {}
+            deleted: set[str] = set()
+            for page in pages:
+                for item in page.get("Versions", []):
+                    versions[item["Key"]] = versions.get(item["Key"], 0) + 1
+                deleted.update(item["Key"] for item in page.get("DeleteMarkers", []))
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+        found = [
+            f"{key} has {n} versions: it was overwritten" for key, n in sorted(versions.items()) if n > 1
+        ]
+        found += [
+            f"{key} has a delete marker: it was deleted (the locked version remains)"
+            for key in sorted(deleted)
+        ]
+        return found
+
     def read(self, key: str) -> bytes:
         try:
             return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
@@ -354,6 +381,9 @@ def read_chain(store: AuditBackend) -> ChainReport:
             problems.append(f"record {key} says it is record {record.get('seq')} (edited or moved?)")
         records.append(record)
         expected, prev_hash = seq + 1, sha256(body)
+    history = getattr(store, "tampered", None)
+    if callable(history):
+        problems.extend(history())
     return ChainReport(store.name, records, problems)
 
 

@@ -154,6 +154,21 @@ def test_moto_object_lock_refuses_deleting_a_record_version(moto_s3: Emulator) -
         client.delete_object(Bucket=bucket, Key=record_key(1), VersionId=head["VersionId"])
 
 
+def test_on_s3_even_the_newest_record_cannot_be_edited_or_deleted_unnoticed(moto_s3: Emulator) -> None:
+    bucket = locked_s3_bucket(moto_s3)
+    backend = S3Backend({"cloud": "aws", "bucket": bucket}, moto_s3.endpoint_url)
+    for n in range(3):
+        append_record(backend, {"n": n})
+    client = s3_client(moto_s3)
+    client.put_object(Bucket=bucket, Key=record_key(3), Body=b'{"forged": true}')  # a new version
+    client.delete_object(Bucket=bucket, Key=record_key(2))  # a delete marker; the version stays
+
+    problems = read_chain(backend).problems
+
+    assert f"{record_key(3)} has 2 versions: it was overwritten" in problems
+    assert f"{record_key(2)} has a delete marker: it was deleted (the locked version remains)" in problems
+
+
 def test_fake_gcs_and_azurite_do_not_enforce_bucket_locks_so_the_chain_catches_deletes(
     fake_gcs: Emulator, azurite: Emulator
 ) -> None:
@@ -262,6 +277,18 @@ def test_execute_writes_who_why_and_every_step_to_both_stacks_audit_stores(
     out = capsys.readouterr().out
     assert "audit chain intact: primary 9 records, standby 9 records" in out
     assert "shift-100" in out and "primary outage" in out
+
+    run_id = read_chain(primary.backend()).records[0]["event"]["run_id"]
+    assert run(sides, tmp_path / "j.json", *endpoints, "audit", "--format", "csv", "--run", run_id) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0].startswith(
+        "stack,seq,recorded_at,command,run_id,event,step,outcome,operator,reason,ticket"
+    )
+    assert len(rows) == 1 + 2 * 9 and all(f",{run_id}," in row for row in rows[1:])
+    assert (
+        run(sides, tmp_path / "j.json", *endpoints, "audit", "--format", "csv", "--since", "2999-01-01") == 0
+    )
+    assert len(capsys.readouterr().out.splitlines()) == 1
 
 
 def test_state_changing_commands_refuse_to_run_without_a_reason(sides: Sides, tmp_path: Path) -> None:
