@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -132,13 +133,34 @@ def plan_rotation(stacks: Mapping[str, str], keys: Keys) -> list[Step]:
     ]
 
 
-def key_status(url: str | None, key: str, timeout_seconds: float) -> str:
-    """'accepted', 'refused' (401/403) or what went wrong, for GET /v1/models with `key`."""
+def key_status(
+    url: str | None,
+    key: str,
+    timeout_seconds: float,
+    *,
+    service_name: str | None = None,
+    ca_bundle: str | None = None,
+    allow_http: bool = True,
+) -> str:
+    """'accepted', 'refused' (401/403) or what went wrong, for GET /v1/models with `key`.
+
+    Like the status probes: each side's own address, the service name as SNI and Host (the
+    edge's certificate is for it), the system CAs or `ca_bundle`.
+    """
     if not url:
         return "no endpointUrl output"
+    scheme = url.split("://", 1)[0].lower()
+    if scheme != "https" and not allow_http:
+        return f"refused to send a key to {url} over plain HTTP"
+    headers = {"Authorization": f"Bearer {key}"}
+    extensions: dict[str, Any] = {}
+    if service_name and scheme == "https":
+        headers["Host"] = service_name
+        extensions["sni_hostname"] = service_name
+    verify = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else _tls()
     try:
-        with httpx.Client(timeout=timeout_seconds, verify=_tls(), follow_redirects=False) as client:
-            response = client.get(f"{url.rstrip('/')}/v1/models", headers={"Authorization": f"Bearer {key}"})
+        with httpx.Client(timeout=timeout_seconds, verify=verify, follow_redirects=False) as client:
+            response = client.get(f"{url.rstrip('/')}/v1/models", headers=headers, extensions=extensions)
     except httpx.HTTPError as exc:
         return f"request failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
     if response.status_code == 200:
@@ -180,11 +202,21 @@ class KeyRotation:
     def _checks(self, wanted: Mapping[str, str]) -> list[Check]:
         """One check per side and key: wanted maps 'old'/'new' to 'accepted' or 'refused'."""
         checks = []
+        # The CLI's TLS settings for the edges (CA bundle, plain HTTP for local tests only), when
+        # this version of Settings carries them.
+        tls = getattr(self.settings, "probe_tls", None)
         for side in SIDES:
-            url = self.sides[side].endpoint_url
+            info = self.sides[side]
             for which, expected in wanted.items():
                 key = self.keys.old if which == "old" else self.keys.new
-                got = key_status(url, key, self.settings.probe_timeout_seconds)
+                got = key_status(
+                    info.endpoint_url,
+                    key,
+                    self.settings.probe_timeout_seconds,
+                    service_name=info.fqdn,
+                    ca_bundle=getattr(tls, "ca_bundle", None),
+                    allow_http=tls is None or bool(getattr(tls, "insecure_http", True)),
+                )
                 checks.append(
                     Check(f"{side} {which} key", got == expected, f"{which} key {got} (want {expected})")
                 )
