@@ -453,13 +453,15 @@ def _budgets(ctx: Context) -> dict[str, list[str]]:
     from infra.targets import budgets
 
     checked = check_stacks(ctx.args.workdir, list(ctx.stacks.values()))
-    return {
-        stack: budgets(f.parsed).describe()
-        if f.parsed is not None
-        else [f"not checked: {len(f.problems)} problem(s)"]
-        for stack, f in checked.files.items()
-        if stack in ctx.stacks.values()
-    }
+    found: dict[str, list[str]] = {}
+    for stack in ctx.stacks.values():
+        file = checked.files[stack.rsplit("/", 1)[-1]]
+        found[stack] = (
+            budgets(file.parsed).describe()
+            if file.parsed is not None
+            else [f"not checked: {len(file.problems)} problem(s) (`python -m infra.check`)"]
+        )
+    return found
 
 
 def _confirm(ctx: Context, question: str) -> None:

@@ -65,7 +65,7 @@ def rows(
         )
     found = []
     for stack in stacks.values():
-        cfg = checked.files[stack].parsed
+        cfg = checked.files[stack.rsplit("/", 1)[-1]].parsed
         assert cfg is not None
         out = outputs.get(stack, {})
         b = budgets(cfg)

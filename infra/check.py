@@ -411,7 +411,8 @@ def check_stacks(root: Path, stacks: Sequence[str] = ("primary", "standby")) -> 
     if problems:
         return CheckResult({}, problems, [])
     files: dict[str, StackFile] = {}
-    queue = list(dict.fromkeys(stacks))
+    # org/stack and org/project/stack name the same Pulumi.<stack>.yaml.
+    queue = list(dict.fromkeys(stack.rsplit("/", 1)[-1] for stack in stacks))
     while queue:
         stack = queue.pop(0)
         if stack in files:

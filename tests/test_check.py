@@ -348,3 +348,8 @@ def test_pulumi_up_refuses_a_cross_stack_disagreement_before_any_resource_withou
     assert "Pulumi.standby.yaml:19: stack config 'dnsZone' must be the same in both stacks" in text
     assert "'primaryCloud' must be the primary's cloud (aws, in Pulumi.primary.yaml)" in text
     assert " object at 0x" not in text and "Traceback" not in text
+
+
+def test_qualified_stack_names_read_the_same_stack_files() -> None:
+    result = check_stacks(ROOT, ["acme/primary", "acme/inference-failover/standby"])
+    assert result.ok and sorted(result.files) == ["primary", "standby"]
