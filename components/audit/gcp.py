@@ -9,13 +9,16 @@ import pulumi_gcp as gcp
 
 from components.audit.args import MODULE, AuditStore, AuditStoreArgs, descriptor
 from components.common import type_token
+from components.gcp_apis import apis_of
 
 
 class GcpAuditStore(AuditStore):
     def __init__(self, name: str, args: AuditStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token(MODULE, "GcpAuditStore"), name, None, opts)
         placement = args.placement
-        own = pulumi.ResourceOptions(parent=self, provider=placement.provider)
+        # A fresh project may have Cloud Storage off: wait for it (enabled once by the stack's GcpApis).
+        apis = apis_of(placement.gcp_apis, placement.stack, "the audit store").enable("storage", "cloudkms")
+        own = pulumi.ResourceOptions(parent=self, provider=placement.provider, depends_on=apis)
         key: Any = getattr(args.model_store, "key", None)
         dual: Any = getattr(args.model_store, "dual_region", None)
         if key is None or dual is None:
