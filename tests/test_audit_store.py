@@ -116,3 +116,12 @@ def test_retention_is_configurable(cloud: str) -> None:
 def test_bad_retention_is_a_config_error_naming_the_key() -> None:
     with pytest.raises((ConfigError, ProgramError), match="auditRetentionDays"):
         run_stack("primary", {"auditRetentionDays": 0}, TEST_SECRETS)
+
+
+def test_a_re_created_stack_gets_a_new_azure_audit_account_name() -> None:
+    from components.audit.azure import account_name_for
+
+    first = account_name_for("primary", "sub", "eastus", "a1b2")
+    assert first == account_name_for("primary", "sub", "eastus", "a1b2")  # stable for the stack's life
+    assert first != account_name_for("primary", "sub", "eastus", "c3d4")  # the old one may outlive destroy
+    assert len(first) <= 24 and first.isalnum() and first.islower()

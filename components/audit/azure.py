@@ -14,10 +14,15 @@ from components.common import type_token
 CONTAINER_NAME: Final = "audit"
 
 
-def account_name_for(stack: str, subscription_id: str, region: str) -> str:
-    """3-24 lowercase letters and digits, globally unique: 'ifa' + stack + a stable hash."""
+def account_name_for(stack: str, subscription_id: str, region: str, suffix: str = "") -> str:
+    """3-24 lowercase letters and digits, globally unique: 'ifa' + stack + a stable hash.
+
+    The hash covers the stack's name suffix (components/naming.py): an account holding locked
+    records cannot be deleted before they expire, so `pulumi destroy` leaves it behind, and a
+    re-created stack (new suffix) must not ask for its name.
+    """
     letters = "".join(c for c in stack.lower() if c.isalnum())[:9]
-    digest = hashlib.sha256(f"{subscription_id}/{stack}/{region}/audit".encode()).hexdigest()[:12]
+    digest = hashlib.sha256(f"{subscription_id}/{stack}/{region}/audit/{suffix}".encode()).hexdigest()[:12]
     return f"ifa{letters}{digest}"
 
 
@@ -43,8 +48,8 @@ class AzureAuditStore(AuditStore):
         self.account = azure_native.storage.StorageAccount(
             f"{name}-audit",
             azure_native.storage.StorageAccountArgs(
-                account_name=client.subscription_id.apply(
-                    lambda sub: account_name_for(placement.stack, sub, placement.region)
+                account_name=pulumi.Output.all(client.subscription_id, placement.name_suffix or "").apply(
+                    lambda values: account_name_for(placement.stack, values[0], placement.region, values[1])
                 ),
                 resource_group_name=group,
                 location=placement.region,
