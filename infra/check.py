@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from infra.config import KNOWN_KEYS, PROJECT, ConfigError, StackConfig, parse_config
+from infra.config import DOCKER_HUB_TOKEN, KNOWN_KEYS, PROJECT, ConfigError, StackConfig, parse_config
 
 SECRET_PLACEHOLDER = "offline-check-placeholder-secret"
 PREFIX = f"{PROJECT}:"
@@ -268,7 +268,10 @@ def check_stack(stack_file: StackFile) -> None:
         return
     raw = dict(stack_file.raw)
     secrets = set(stack_file.secret_keys)
-    missing = [n for n in _secret_names(raw) if n not in raw]
+    wanted = _secret_names(raw)
+    if "dockerHubUsername" in raw:  # the image cache's token, a secret like those of secretNames
+        wanted.append(DOCKER_HUB_TOKEN)
+    missing = [n for n in wanted if n not in raw]
     for name in missing:
         raw[name] = SECRET_PLACEHOLDER
         secrets.add(name)

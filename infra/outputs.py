@@ -34,3 +34,5 @@ REPLICATION: Final = "replication"
 # Operations (cutover CLI audit trail and inventory).
 AUDIT_STORE: Final = "auditStore"
 """Dict describing the write-once audit bucket (see components.audit): the CLI appends records there."""
+SERVING_IMAGE: Final = "servingImage"
+"""The serving image in this stack's own registry, pinned by digest (what the nodes pull)."""

@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from infra.capacity import render_estimate
 from infra.check import check_stacks, run_quietly_on_broken_pipe
-from infra.config import PROJECT, ConfigError
+from infra.config import DOCKER_HUB_TOKEN, PROJECT, ConfigError
 from infra.harness import (
     ROOT,
     SECRET_PLACEHOLDER,
@@ -81,6 +82,8 @@ def _config_and_missing_secrets(stack: str, root: Path) -> tuple[dict[str, str],
     """The stack's config, and a placeholder for each secretNames entry its file does not hold."""
     config, _ = load_stack_config(stack, root)  # secretNames always set: schema default
     names = json.loads(config[f"{PROJECT}:secretNames"])
+    if f"{PROJECT}:dockerHubUsername" in config:
+        names.append(DOCKER_HUB_TOKEN)
     # Only secrets the file does not hold at all get the placeholder: a plain-text value stays plain
     # text, so parse_config refuses it exactly as `pulumi up` would.
     return config, {n: SECRET_PLACEHOLDER for n in names if f"{PROJECT}:{n}" not in config}
@@ -218,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_table(run, notes, secret_values))
+        sys.stdout.write(render_estimate(run.config))
     return 0
 
 
