@@ -345,7 +345,12 @@ def test_pulumi_up_refuses_a_cross_stack_disagreement_before_any_resource_withou
     with pytest.raises(ProgramError) as raised:
         _standby_through_entry_point(dnsZone="example.org", primaryCloud="azure")
     text = str(raised.value)
-    assert "Pulumi.standby.yaml:19: stack config 'dnsZone' must be the same in both stacks" in text
+    line = next(
+        n
+        for n, text_line in enumerate((ROOT / "Pulumi.standby.yaml").read_text().splitlines(), 1)
+        if text_line.strip().startswith(f"{P}dnsZone:")
+    )
+    assert f"Pulumi.standby.yaml:{line}: stack config 'dnsZone' must be the same in both stacks" in text
     assert "'primaryCloud' must be the primary's cloud (aws, in Pulumi.primary.yaml)" in text
     assert " object at 0x" not in text and "Traceback" not in text
 
