@@ -222,7 +222,8 @@ def _kind(value: Any) -> str:
 def _read_value(result: StackFile, key: str, value: Any, spec: Mapping[str, Any]) -> None:
     if isinstance(value, dict):
         if set(value) == {"secure"} and isinstance(value["secure"], str):
-            result.raw[key] = SECRET_PLACEHOLDER
+            # One placeholder per key: ciphertext cannot be compared offline, so never call two equal.
+            result.raw[key] = f"{SECRET_PLACEHOLDER}:{key}"
             result.secret_keys.add(key)
             return
         result.add(
@@ -273,7 +274,7 @@ def check_stack(stack_file: StackFile) -> None:
         wanted.append(DOCKER_HUB_TOKEN)
     missing = [n for n in wanted if n not in raw]
     for name in missing:
-        raw[name] = SECRET_PLACEHOLDER
+        raw[name] = f"{SECRET_PLACEHOLDER}:{name}"
         secrets.add(name)
     if missing:
         stack_file.notes.append(

@@ -67,6 +67,8 @@ KNOWN_KEYS: Final = frozenset(
         "rtoTargetSeconds",
         "rpoTargetMinutes",
         "auditRetentionDays",
+        # Key rotation (`failover rotate-key`): the second valid API key during a rotation; secret.
+        "apiKeyNext",
         # Model fit and image supply (issue 9): infra/fit.py, components/image_registry.
         "modelSpec",
         "maxModelLen",
@@ -525,6 +527,13 @@ def parse_config(
     rto_target = r.integer("rtoTargetSeconds", low=1, high=86400, default=0) or None
     rpo_target = r.integer("rpoTargetMinutes", low=1, high=10080, default=0) or None
     audit_days = r.integer("auditRetentionDays", low=1, high=36500, default=365)
+    if raw.get("apiKeyNext") is not None and "apiKeyNext" not in secret_keys:
+        r.problem(
+            "apiKeyNext",
+            "<plain text>",
+            "a secret, not plain text",
+            f"run `pulumi config set --secret apiKeyNext <value> -s {stack}` and remove the plain value",
+        )
 
     if role == "primary" and weight == 0:
         warnings.append("trafficWeight is 0 on the primary: it serves only when the standby is unhealthy")

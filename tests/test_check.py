@@ -358,3 +358,13 @@ def test_pulumi_up_refuses_a_cross_stack_disagreement_before_any_resource_withou
 def test_qualified_stack_names_read_the_same_stack_files() -> None:
     result = check_stacks(ROOT, ["acme/primary", "acme/inference-failover/standby"])
     assert result.ok and sorted(result.files) == ["primary", "standby"]
+
+
+def test_api_key_next_is_an_optional_secret_refused_in_plain_text(tmp_path: Path) -> None:
+    project(tmp_path)
+    edit(tmp_path, "primary", apiKeyNext={"secure": "v1:abc"})
+    assert check_stacks(tmp_path).ok
+    edit(tmp_path, "primary", apiKeyNext="hunter2-next")
+    found = messages(tmp_path)
+    assert any("'apiKeyNext' must be a secret, not plain text" in m for m in found), found
+    assert not any("hunter2" in m for m in found)
