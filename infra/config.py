@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
 from infra.catalog import CLOUDS, GPU_SHAPES, REGIONS, Cloud, GpuShape, gpu_types, shape_for
+from infra.network_access import KEYS as NETWORK_ACCESS_KEYS
+from infra.network_access import NetworkAccess, parse_network_access
 
 PROJECT: Final = "inference-failover"
 
@@ -61,6 +63,8 @@ KNOWN_KEYS: Final = frozenset(
         "replicationIntervalMinutes",
         "replicationPaused",
         "waitForModel",
+        # Network access (kubernetesApiAllowedCidrs, allowedClientCidrs, deployerCidrs).
+        *NETWORK_ACCESS_KEYS,
     }
 )
 
@@ -153,6 +157,8 @@ class StackConfig:
     """`pulumi up` waits for every replica to load the model (needs the model in the bucket)."""
     """Standby only: copying from the primary is suspended (CronJob suspended / transfer job disabled)."""
     warnings: tuple[str, ...] = field(default=())
+    network: NetworkAccess = field(default=NetworkAccess())
+    """Source ranges of the Kubernetes API, the service and the Azure data planes."""
 
     @property
     def is_standby(self) -> bool:
@@ -434,6 +440,8 @@ def parse_config(
             f"remove it from Pulumi.{stack}.yaml",
         )
 
+    network = parse_network_access(raw, stack, cloud, dns_provider, r.problem, warnings)
+
     if role == "primary" and weight == 0:
         warnings.append("trafficWeight is 0 on the primary: it serves only when the standby is unhealthy")
 
@@ -476,6 +484,7 @@ def parse_config(
         replication_paused=paused,
         wait_for_model=wait_for_model,
         warnings=tuple(warnings),
+        network=network,
     )
 
 

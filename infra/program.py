@@ -18,6 +18,7 @@ import pulumi
 
 from components.common import WorkloadIdentity
 from components.dns import FailoverRecordArgs, create_failover_record
+from components.dns.health_checkers import health_checker_access
 from components.inference_cluster import (
     InferenceClusterArgs,
     InferenceWorkload,
@@ -33,7 +34,7 @@ from components.object_store import (
 from components.secrets_vault import SecretsVaultArgs, create_secrets_vault
 from infra import outputs
 from infra.config import StackConfig
-from infra.providers import make_providers
+from infra.providers import Providers, make_providers
 
 
 def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str, Any]:
@@ -53,6 +54,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             gpus_per_node=cfg.gpu.gpus_per_node,
             gpu_node_count=cfg.effective_node_count,
             gpu_max_node_count=cfg.effective_max_node_count,
+            api_allowed_cidrs=cfg.network.api_allowed_cidrs,
         ),
     )
     identity: WorkloadIdentity = cluster.identity
@@ -98,6 +100,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             # An empty bucket (first deploy, standby before its first replication) would
             # otherwise hold `pulumi up` for the whole model-load budget and then fail.
             wait_for_ready=cfg.wait_for_model,
+            **_client_access(cfg, providers),
         ),
         opts=pulumi.ResourceOptions(depends_on=[store, vault]),
     )
@@ -146,3 +149,16 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     if replication is not None:
         result[outputs.REPLICATION] = replication.descriptor
     return result
+
+
+def _client_access(cfg: StackConfig, providers: Providers) -> dict[str, Any]:
+    """InferenceWorkloadArgs fields restricting the load balancer (allowedClientCidrs), with the
+    DNS authority's health checkers admitted too; nothing when the service is open."""
+    if not cfg.network.client_cidrs:
+        return {}
+    checkers = health_checker_access(cfg.dns.provider, cfg.cloud, providers.provider(cfg.dns.provider))
+    return {
+        "load_balancer_source_cidrs": cfg.network.client_cidrs,
+        "health_checker_cidrs": checkers.cidrs,
+        "health_checker_annotations": checkers.annotations,
+    }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -223,6 +223,13 @@ class InferenceWorkloadArgs:
     load_balancer_source_cidrs: tuple[str, ...] = ()
     """Client CIDRs the load balancer admits. Empty (default): any address, since clients and
     the DNS health checkers are on the internet; /v1 is guarded by the API key."""
+    health_checker_cidrs: pulumi.Input[Sequence[str]] = ()
+    """The DNS authority's health-checker ranges (components.dns.health_checkers), added to
+    `load_balancer_source_cidrs` when that is set so /health stays probeable; unused when it is
+    empty (any address is admitted then)."""
+    health_checker_annotations: Mapping[str, str] | None = None
+    """Service annotations admitting the health checkers by name (AKS service tags); applied
+    only together with `load_balancer_source_cidrs`."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []

@@ -251,6 +251,18 @@ def load_balancer_annotations(cloud: Cloud) -> dict[str, str]:
     return {}
 
 
+def source_ranges(args: InferenceWorkloadArgs) -> pulumi.Output[list[str]] | None:
+    """The clients' CIDRs plus the DNS health checkers', or None (any address) when unrestricted."""
+    if not args.load_balancer_source_cidrs:
+        return None
+    clients = set(args.load_balancer_source_cidrs)
+    return pulumi.Output.from_input(args.health_checker_cidrs).apply(lambda hc: sorted(clients | set(hc)))
+
+
+def source_annotations(args: InferenceWorkloadArgs) -> dict[str, str]:
+    return dict(args.health_checker_annotations or {}) if args.load_balancer_source_cidrs else {}
+
+
 def lb_host(status: k8s.core.v1.outputs.ServiceStatus | None, service: str) -> str:
     """Hostname (AWS NLB) or IP (GCP, Azure) of the Service's load balancer."""
     ingress = status.load_balancer.ingress if status and status.load_balancer else None
@@ -516,13 +528,13 @@ class InferenceWorkload(pulumi.ComponentResource):
                     name=SERVER_NAME,
                     namespace=namespace_name,
                     labels=common,
-                    annotations=load_balancer_annotations(args.cloud),
+                    annotations={**load_balancer_annotations(args.cloud), **source_annotations(args)},
                 ),
                 spec=k8s.core.v1.ServiceSpecArgs(
                     type="LoadBalancer",
                     selector=labels,
                     external_traffic_policy="Cluster",
-                    load_balancer_source_ranges=list(args.load_balancer_source_cidrs) or None,
+                    load_balancer_source_ranges=source_ranges(args),
                     ports=[
                         k8s.core.v1.ServicePortArgs(
                             name="http", port=args.service_port, target_port="http", protocol="TCP"
