@@ -22,6 +22,7 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
+from components.inference_cluster.aws_security import cluster_key_policy, control_plane_log_group_name
 from components.inference_cluster.shared import (
     base_name,
     exec_kubeconfig,
@@ -202,12 +203,20 @@ class EksInferenceCluster(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        cluster_name = short_name(base, "eks", 100)
+        log_group_name = control_plane_log_group_name(cluster_name)
+        invoke = pulumi.InvokeOutputOptions(parent=self, provider=placement.provider)
+        account = aws.get_caller_identity_output(opts=invoke)
+        partition = aws.get_partition_output(opts=invoke)
         secrets_key = aws.kms.Key(
             f"{name}-secrets",
             aws.kms.KeyArgs(
                 description=f"Envelope encryption of Kubernetes secrets in {base}",
                 enable_key_rotation=True,
                 deletion_window_in_days=30,
+                policy=pulumi.Output.all(account.account_id, partition.partition).apply(
+                    lambda a: cluster_key_policy(a[0], placement.region, a[1], log_group_name)
+                ),
             ),
             opts=child,
         )
@@ -237,11 +246,12 @@ class EksInferenceCluster(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        cluster_name = short_name(base, "eks", 100)
-        # EKS writes control-plane logs here; created first so retention is ours, not "forever".
+        # EKS writes control-plane logs here; created first so retention and the key are ours.
         logs = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
-            aws.cloudwatch.LogGroupArgs(name=f"/aws/eks/{cluster_name}/cluster", retention_in_days=90),
+            aws.cloudwatch.LogGroupArgs(
+                name=log_group_name, retention_in_days=90, kms_key_id=secrets_key.arn
+            ),
             opts=child,
         )
         cluster = aws.eks.Cluster(
@@ -264,7 +274,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
                     provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=secrets_key.arn),
                     resources=["secrets"],
                 ),
-                enabled_cluster_log_types=["api", "audit", "authenticator"],
+                enabled_cluster_log_types=["api", "audit", "authenticator", "controllerManager", "scheduler"],
                 upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
                 deletion_protection=args.deletion_protection,
             ),

@@ -24,6 +24,12 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
+from components.inference_cluster.azure_security import (
+    audit_logs,
+    cluster_identity,
+    cluster_prerequisites,
+    kms_profile,
+)
 from components.inference_cluster.shared import (
     base_name,
     kubernetes_provider,
@@ -109,6 +115,7 @@ class AksInferenceCluster(pulumi.ComponentResource):
         tags = dict(placement.tags)
         client = azure_native.authorization.get_client_config_output(opts=invoke)
 
+        pre = cluster_prerequisites(name, base, placement, client, child, args.deletion_protection)
         cluster_name = short_name(base, "aks", 63)
         cluster = _create(
             containerservice.ManagedCluster,
@@ -119,9 +126,7 @@ class AksInferenceCluster(pulumi.ComponentResource):
                 location=placement.region,
                 dns_prefix=short_name(base, "aks", 54),
                 kubernetes_version=args.kubernetes_version,
-                identity=containerservice.ManagedClusterIdentityArgs(
-                    type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED
-                ),
+                identity=cluster_identity(pre),
                 sku=containerservice.ManagedClusterSKUArgs(name="Base", tier="Standard"),
                 agent_pool_profiles=[
                     containerservice.ManagedClusterAgentPoolProfileArgs(
@@ -134,6 +139,7 @@ class AksInferenceCluster(pulumi.ComponentResource):
                         count=args.system_node_count,
                         os_disk_size_gb=SYSTEM_DISK_GB,
                         enable_node_public_ip=False,
+                        vnet_subnet_id=pre.node_subnet_id,
                         node_labels={POOL_LABEL: SYSTEM_POOL},
                         tags=tags,
                     )
@@ -148,7 +154,8 @@ class AksInferenceCluster(pulumi.ComponentResource):
                 security_profile=containerservice.ManagedClusterSecurityProfileArgs(
                     workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(
                         enabled=True
-                    )
+                    ),
+                    azure_key_vault_kms=kms_profile(pre),
                 ),
                 # Cilium enforces NetworkPolicy (the workload's ingress/egress rules).
                 network_profile=containerservice.ContainerServiceNetworkProfileArgs(
@@ -172,8 +179,10 @@ class AksInferenceCluster(pulumi.ComponentResource):
                 tags=tags,
             ),
             # AKS has no deletion-protection flag; Pulumi's protect refuses to delete it instead.
-            opts=child.merge(pulumi.ResourceOptions(protect=args.deletion_protection)),
+            # KMS and the custom subnet are checked at creation: the identity's grants come first.
+            opts=child.merge(pulumi.ResourceOptions(protect=args.deletion_protection, depends_on=pre.grants)),
         )
+        audit_logs(name, base, placement, cluster, cluster.id, child)
 
         gpu_pool = _create(
             containerservice.AgentPool,
@@ -193,6 +202,7 @@ class AksInferenceCluster(pulumi.ComponentResource):
                 max_count=args.gpu_max_node_count,
                 os_disk_size_gb=args.gpu_node_disk_size_gib,
                 enable_node_public_ip=False,
+                vnet_subnet_id=pre.node_subnet_id,
                 gpu_profile=containerservice.GPUProfileArgs(driver="Install"),
                 node_labels={POOL_LABEL: GPU_POOL, GPU_TYPE_LABEL: args.gpu_type},
                 node_taints=[f"{GPU_TAINT_KEY}={GPU_TAINT_VALUE}:NoSchedule"],
@@ -254,6 +264,8 @@ class AksInferenceCluster(pulumi.ComponentResource):
         kubeconfig = credentials.kubeconfigs.apply(lambda configs: azure_cli_kubeconfig(configs[0].value))
 
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
+        self.node_subnet_id: pulumi.Output[str] = pre.node_subnet_id
+        """Subnet of every node (service endpoints on): vault and store firewalls admit it."""
         self.cluster_name: pulumi.Output[str] = cluster.name
         self.gpu_pool_names: pulumi.Output[list[str]] = pulumi.Output.all(gpu_pool.name).apply(list)
         self.oidc_issuer_url: pulumi.Output[str] = issuer_url

@@ -19,6 +19,7 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
+from components.inference_cluster.gcp_security import database_encryption, secrets_encryption_key
 from components.inference_cluster.shared import base_name, exec_kubeconfig, kubernetes_provider, short_name
 
 NODES_CIDR = "10.10.0.0/20"
@@ -171,6 +172,15 @@ class GkeInferenceCluster(pulumi.ComponentResource):
             for role in _NODE_ROLES
         ]
 
+        etcd_key = secrets_encryption_key(
+            name,
+            project=project,
+            region=region,
+            labels=labels,
+            apis=apis,
+            child=child,
+            deletion_protection=args.deletion_protection,
+        )
         cluster_name = short_name(base, "gke", 40)
         cluster = gcp.container.Cluster(
             f"{name}-cluster",
@@ -207,6 +217,7 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                         issue_client_certificate=False
                     )
                 ),
+                database_encryption=database_encryption(etcd_key),
                 workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
                     workload_pool=f"{project}.svc.id.goog"
                 ),
@@ -221,7 +232,8 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 deletion_protection=args.deletion_protection,
                 resource_labels=labels,
             ),
-            opts=after_apis,
+            # GKE refuses a key its service agent cannot use: the grant comes first.
+            opts=after_apis.merge(pulumi.ResourceOptions(depends_on=[etcd_key.grant])),
         )
 
         system_pool = gcp.container.NodePool(
