@@ -440,7 +440,9 @@ def parse_config(
             f"remove it from Pulumi.{stack}.yaml",
         )
 
-    network = parse_network_access(raw, stack, cloud, dns_provider, r.problem, warnings)
+    network = parse_network_access(
+        raw, stack, cloud=cloud, dns_provider=dns_provider, problem=r.problem, warnings=warnings
+    )
 
     if role == "primary" and weight == 0:
         warnings.append("trafficWeight is 0 on the primary: it serves only when the standby is unhealthy")

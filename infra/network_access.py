@@ -59,10 +59,28 @@ def _cidr_list(raw: Mapping[str, str], key: str, stack: str, problem: Problem) -
                 if "host bits set" in str(exc)
                 else "write an address with a prefix length such as 203.0.113.0/24 or 198.51.100.7/32"
             )
-            problem(key, item, "a list of CIDRs (network address / prefix length)", f"{fix} in Pulumi.{stack}.yaml")
+            problem(
+                key,
+                item,
+                "a list of CIDRs (network address / prefix length)",
+                f"{fix} in Pulumi.{stack}.yaml",
+            )
             continue
         if network.version != 4:
-            problem(key, item, "IPv4 CIDRs (the clusters' endpoints are IPv4-only)", f"remove it from Pulumi.{stack}.yaml")
+            problem(
+                key,
+                item,
+                "IPv4 CIDRs (the clusters' endpoints are IPv4-only)",
+                f"remove it from Pulumi.{stack}.yaml",
+            )
+            continue
+        if key == DEPLOYER_CIDRS and not network.is_global:
+            problem(
+                key,
+                item,
+                "public IPv4 CIDRs (Azure firewalls admit private addresses only through a subnet)",
+                f"list the public egress address of the deployer in Pulumi.{stack}.yaml",
+            )
             continue
         good.append(str(network))
     return tuple(good)
@@ -71,6 +89,7 @@ def _cidr_list(raw: Mapping[str, str], key: str, stack: str, problem: Problem) -
 def parse_network_access(
     raw: Mapping[str, str],
     stack: str,
+    *,
     cloud: str | None,
     dns_provider: str | None,
     problem: Problem,

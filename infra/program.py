@@ -17,6 +17,7 @@ from typing import Any
 import pulumi
 
 from components.common import WorkloadIdentity
+from components.data_plane_access import DataPlaneAccess
 from components.dns import FailoverRecordArgs, create_failover_record
 from components.dns.health_checkers import health_checker_access
 from components.inference_cluster import (
@@ -61,11 +62,16 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
 
     store = create_model_store(
         name,
-        ModelStoreArgs(placement=placement, reader=identity),
+        ModelStoreArgs(placement=placement, reader=identity, network_access=_data_plane_access(cfg, cluster)),
     )
     vault = create_secrets_vault(
         name,
-        SecretsVaultArgs(placement=placement, secrets=secrets, reader=identity),
+        SecretsVaultArgs(
+            placement=placement,
+            secrets=secrets,
+            reader=identity,
+            network_access=_data_plane_access(cfg, cluster),
+        ),
     )
     model_uri = store.bucket_uri.apply(lambda uri: f"{uri.rstrip('/')}/{cfg.model_path}")
 
@@ -162,3 +168,11 @@ def _client_access(cfg: StackConfig, providers: Providers) -> dict[str, Any]:
         "health_checker_cidrs": checkers.cidrs,
         "health_checker_annotations": checkers.annotations,
     }
+
+
+def _data_plane_access(cfg: StackConfig, cluster: Any) -> DataPlaneAccess:
+    """Azure firewalls of the vault and the bucket: the AKS node subnet plus deployerCidrs."""
+    subnet = getattr(cluster, "node_subnet_id", None)
+    return DataPlaneAccess(
+        cidrs=cfg.network.deployer_cidrs, subnet_ids=[subnet] if subnet is not None else []
+    )

@@ -2,17 +2,17 @@
 
 When `allowedClientCidrs` narrows the service's load balancer, the authority's probes of /health
 must still get through, or the record is marked unhealthy and leaves DNS. The ranges are read at
-deploy time from the publisher's own feed rather than copied here, because they change:
+deploy time from the publisher's own feed rather than copied here, because they change.
+Sources checked 2026-12-02:
 
-| authority | source of the ranges (checked 2026-12-02)                                   | how admitted        |
-|-----------|-----------------------------------------------------------------------------|---------------------|
-| aws       | ip-ranges.json, service ROUTE53_HEALTHCHECKS (Route 53 Developer Guide, "IP   | CIDRs (aws.get_ip_  |
-|           | address ranges of Amazon Route 53 servers"), read by `aws.get_ip_ranges`      | ranges, all regions)|
-| gcp       | Google health-checker netblocks (`gcp.compute.get_netblock_ip_ranges`,        | CIDRs               |
-|           | range_type health-checkers: 35.191.0.0/16, 130.211.0.0/22)                    |                     |
-| azure     | service tag AzureTrafficManager (Service Tags JSON, updated weekly); only an | AKS annotation      |
-|           | Azure load balancer can admit a service tag, so config refuses the other     | azure-allowed-      |
-|           | clusters with a restricted load balancer (infra/network_access.py)           | service-tags        |
+- aws: ip-ranges.json, service ROUTE53_HEALTHCHECKS (Route 53 Developer Guide, "IP address
+  ranges of Amazon Route 53 servers"), read with `aws.get_ip_ranges` (all regions) -> CIDRs.
+- gcp: Google's health-checker netblocks (`gcp.compute.get_netblock_ip_ranges`, range_type
+  health-checkers: 35.191.0.0/16 and 130.211.0.0/22) -> CIDRs.
+- azure: the AzureTrafficManager service tag (Service Tags JSON, updated weekly). Only an Azure
+  load balancer can admit a service tag (AKS annotation azure-allowed-service-tags), so config
+  refuses allowedClientCidrs on other clusters when the authority is azure
+  (infra/network_access.py).
 """
 
 from __future__ import annotations

@@ -115,7 +115,14 @@ class AksInferenceCluster(pulumi.ComponentResource):
         tags = dict(placement.tags)
         client = azure_native.authorization.get_client_config_output(opts=invoke)
 
-        pre = cluster_prerequisites(name, base, placement, client, child, args.deletion_protection)
+        pre = cluster_prerequisites(
+            name,
+            base=base,
+            placement=placement,
+            client=client,
+            child=child,
+            deletion_protection=args.deletion_protection,
+        )
         cluster_name = short_name(base, "aks", 63)
         cluster = _create(
             containerservice.ManagedCluster,
@@ -182,7 +189,7 @@ class AksInferenceCluster(pulumi.ComponentResource):
             # KMS and the custom subnet are checked at creation: the identity's grants come first.
             opts=child.merge(pulumi.ResourceOptions(protect=args.deletion_protection, depends_on=pre.grants)),
         )
-        audit_logs(name, base, placement, cluster, cluster.id, child)
+        audit_logs(name, base=base, placement=placement, cluster=cluster, cluster_id=cluster.id, child=child)
 
         gpu_pool = _create(
             containerservice.AgentPool,

@@ -57,6 +57,7 @@ class ClusterPrerequisites:
 
 def cluster_prerequisites(
     name: str,
+    *,
     base: str,
     placement: Placement,
     client: pulumi.Output[azure_native.authorization.GetClientConfigResult],
@@ -159,7 +160,9 @@ def cluster_prerequisites(
         opts=guarded,
     )
 
-    def grant(suffix: str, scope: pulumi.Input[str], role: str, why: str) -> azure_native.authorization.RoleAssignment:
+    def grant(
+        suffix: str, scope: pulumi.Input[str], role: str, why: str
+    ) -> azure_native.authorization.RoleAssignment:
         return azure_native.authorization.RoleAssignment(
             f"{name}-control-plane-{suffix}",
             azure_native.authorization.RoleAssignmentArgs(
@@ -198,6 +201,7 @@ def kms_profile(pre: ClusterPrerequisites) -> azure_native.containerservice.Azur
 
 def audit_logs(
     name: str,
+    *,
     base: str,
     placement: Placement,
     cluster: pulumi.Resource,

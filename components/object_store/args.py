@@ -10,12 +10,13 @@ Nothing in this module imports a cloud SDK: users install only the SDKs of the c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
 import pulumi
 
 from components.common import Cloud, Placement, WorkloadIdentity
+from components.data_plane_access import DataPlaneAccess
 
 MODULE: Final = "object_store"
 
@@ -100,8 +101,12 @@ class ModelStoreArgs:
     so `pulumi destroy` or a rename fails instead of deleting model artefacts; buckets are never
     force-destroyed. Set False only for throw-away stacks (drills)."""
 
+    network_access: DataPlaneAccess = field(default_factory=DataPlaneAccess)
+    """azure: the storage-account firewall denies every public address except these CIDRs and
+    subnets (the AKS node subnet, deployerCidrs). Unused on aws and gcp."""
+
     def __post_init__(self) -> None:
-        problems = validate_store_args(self)
+        problems = validate_store_args(self) + self.network_access.problems()
         if problems:
             lines = "\n".join(f"  - {p}" for p in problems)
             raise ValueError(f"invalid ModelStoreArgs for stack '{self.placement.stack}':\n{lines}")

@@ -4,8 +4,11 @@ The storage account accepts Microsoft Entra ID (OAuth) only: shared keys and the
 are disabled, so every reader (the inference workload, the parity verifier, replication) is a
 keyless identity with an RBAC role on the `models` container. Public blob access is off, TLS 1.2 is
 the minimum and data is encrypted twice (service + infrastructure encryption, Microsoft-managed
-keys). The public endpoint stays reachable (Entra auth is the control): the standby's
-cross-cloud copy and the AKS nodes reach it over the internet unless you add private endpoints.
+keys). The firewall denies every public address and admits the AKS node subnet (Microsoft.Storage
+service endpoint: the workload and an Azure standby's replication CronJob) and `deployerCidrs`
+(uploads, `failover verify`, and a standby on another cloud that copies this bucket: list its
+egress addresses there). IP rules do not apply to requests from the same Azure region, which is
+why the nodes come in through the subnet rule rather than by address.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.common import type_token
+from components.data_plane_access import storage_network_rules
 from components.object_store.args import (
     ACCOUNT,
     BUCKET,
@@ -99,7 +103,9 @@ class AzureModelStore(ModelStore):
                 allow_cross_tenant_replication=False,
                 enable_https_traffic_only=True,
                 minimum_tls_version=azure_native.storage.MinimumTlsVersion.TLS1_2,
+                # Selected networks only: the AKS subnet and deployerCidrs (data_plane_access).
                 public_network_access=azure_native.storage.PublicNetworkAccess.ENABLED,
+                network_rule_set=storage_network_rules(args.network_access),
                 encryption=azure_native.storage.EncryptionArgs(
                     key_source=azure_native.storage.KeySource.MICROSOFT_STORAGE,
                     require_infrastructure_encryption=True,

@@ -4,7 +4,7 @@ from typing import Any
 
 import pulumi
 
-from infra.mocks import answers_call
+from infra.mocks import AZURE_SUBSCRIPTION, answers_call, outputs_for
 
 # A subset of ip-ranges.json's ROUTE53_HEALTHCHECKS prefixes (us-east-1, us-west-1, eu-west-1,
 # ap-southeast-2, sa-east-1), shaped like the feed: IPv4 and IPv6 mixed in the answer lists.
@@ -52,3 +52,18 @@ def _gcp_netblocks(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         "cidrBlocksIpv6s": [],
         "id": range_type,
     }
+
+
+@outputs_for("azure-native:network:VirtualNetwork")
+def _virtual_network(args: pulumi.runtime.MockResourceArgs, state: dict[str, Any]) -> dict[str, Any]:
+    group = args.inputs.get("resourceGroupName", "mock-rg")
+    name = args.inputs.get("virtualNetworkName") or args.name
+    vnet_id = (
+        f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/{group}/providers/"
+        f"Microsoft.Network/virtualNetworks/{name}"
+    )
+    subnets = [
+        {**subnet, "id": f"{vnet_id}/subnets/{subnet['name']}", "provisioningState": "Succeeded"}
+        for subnet in args.inputs.get("subnets", [])
+    ]
+    return {"id": vnet_id, "name": name, "subnets": subnets, "provisioningState": "Succeeded"}
