@@ -26,6 +26,7 @@ from components.inference_cluster.args import (
     InferenceClusterArgsError,
     InferenceWorkloadArgs,
 )
+from components.k8s_egress import cloud_api_egress
 
 SERVER_NAME: Final = "inference-server"
 MODEL_ROOT: Final = "/models"
@@ -564,31 +565,9 @@ class InferenceWorkload(pulumi.ComponentResource):
             opts=in_namespace,
         )
 
-        egress = [
-            # DNS (CoreDNS / NodeLocal DNS), then HTTPS only: bucket, vault, STS / Entra ID.
-            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                ports=[
-                    k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol="UDP"),
-                    k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol="TCP"),
-                ]
-            ),
-            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=443, protocol="TCP")]
-            ),
-        ]
-        if args.cloud == "gcp":
-            # Workload Identity tokens come from the GKE metadata server on the node.
-            egress += [
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[
-                        k8s.networking.v1.NetworkPolicyPeerArgs(
-                            ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr)
-                        )
-                    ],
-                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP")],
-                )
-                for cidr, port in (("169.254.169.254/32", 80), ("169.254.169.252/32", 988))
-            ]
+        # DNS to the cluster DNS only, HTTPS to public addresses (bucket, vault, STS / Entra ID),
+        # the GKE metadata server on gcp: see components/k8s_egress.py.
+        egress = cloud_api_egress(args.cloud)
         network_policy = k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
             k8s.networking.v1.NetworkPolicyInitArgs(
