@@ -101,6 +101,12 @@ def parse_network_access(
         client_cidrs=_cidr_list(raw, CLIENT_CIDRS, stack, problem),
         deployer_cidrs=_cidr_list(raw, DEPLOYER_CIDRS, stack, problem),
     )
+    if "0.0.0.0/0" in access.api_allowed_cidrs:
+        warnings.append(
+            f"{API_ALLOWED_CIDRS} admits 0.0.0.0/0: the Kubernetes API endpoint accepts connections from "
+            "any address (every request still needs cloud IAM credentials); narrow it to your deployer "
+            f"and CI egress ranges in Pulumi.{stack}.yaml"
+        )
     if raw.get(API_ALLOWED_CIDRS, "").strip() in ("", "[]"):
         warnings.append(
             f"{API_ALLOWED_CIDRS} is unset: the Kubernetes API endpoint accepts connections from any "

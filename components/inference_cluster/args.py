@@ -37,8 +37,13 @@ GPU_TAINT_KEY: Final = "nvidia.com/gpu"
 GPU_TAINT_VALUE: Final = "present"
 """GPU nodes carry `nvidia.com/gpu=present:NoSchedule`, so only pods that tolerate it land there."""
 
-NVIDIA_DEVICE_PLUGIN_IMAGE: Final = "nvcr.io/nvidia/k8s-device-plugin:v0.18.2"
-"""EKS and AKS install the driver but not the device plugin that advertises `nvidia.com/gpu`."""
+NVIDIA_DEVICE_PLUGIN_IMAGE: Final = (
+    "nvcr.io/nvidia/k8s-device-plugin:v0.18.2"
+    "@sha256:b5788e29e7ae5272de8de863ebe386d6611e608421a6ecc5b4e7d5952aba637f"
+)
+"""EKS and AKS install the driver but not the device plugin that advertises `nvidia.com/gpu`.
+Pinned by digest (the tag stays for readers and update bots); digest of v0.18.2 as pinned in
+public manifests, recorded 2026-12-02: verify with `crane digest nvcr.io/nvidia/k8s-device-plugin:v0.18.2`."""
 
 _K8S_MINOR = re.compile(r"^1\.\d{2}$")
 
