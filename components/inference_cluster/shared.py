@@ -143,7 +143,7 @@ def nvidia_device_plugin(name: str, parent: pulumi.Resource, provider: k8s.Provi
                                 env=[k8s.core.v1.EnvVarArgs(name="FAIL_ON_INIT_ERROR", value="false")],
                                 resources=k8s.core.v1.ResourceRequirementsArgs(
                                     requests={"cpu": "50m", "memory": "64Mi"},
-                                    limits={"memory": "256Mi"},
+                                    limits={"cpu": "200m", "memory": "256Mi"},
                                 ),
                                 security_context=k8s.core.v1.SecurityContextArgs(
                                     allow_privilege_escalation=False,

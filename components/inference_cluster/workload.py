@@ -33,7 +33,8 @@ MODEL_ROOT: Final = "/models"
 SECRETS_DIR: Final = "/run/secrets/inference"
 HEALTH_PATH: Final = "/health"
 STARTUP_PERIOD_SECONDS: Final = 10
-USER_ID: Final = 1000
+USER_ID: Final = 10001
+"""Above the range host accounts use (checkov CKV_K8S_40); the image needs no particular user."""
 SHM_SIZE: Final = "8Gi"
 """/dev/shm for NCCL between tensor-parallel workers; memory-backed."""
 SERVER_TMP_SIZE: Final = "20Gi"

@@ -168,9 +168,13 @@ Mechanism = Literal["storage-transfer-service", "kubernetes-cronjob"]
 STORAGE_TRANSFER_SERVICE: Final[Mechanism] = "storage-transfer-service"
 KUBERNETES_CRONJOB: Final[Mechanism] = "kubernetes-cronjob"
 
-RCLONE_IMAGE: Final = "rclone/rclone:1.68.2"
+RCLONE_IMAGE: Final = (
+    "rclone/rclone:1.68.2@sha256:74c51b8817e5431bd6d7ed27cb2a50d8ee78d77f6807b72a41ef6f898845942b"
+)
 """Pinned copy tool of the CronJob mechanism: reads S3, GCS and Azure Blob with each cloud's
-keyless web-identity / workload-identity credentials (`env_auth`)."""
+keyless web-identity / workload-identity credentials (`env_auth`). Pinned by digest (the tag
+stays for readers); the 1.68.2 digest as pinned by several public manifests, recorded 2026-12-02:
+verify with `crane digest rclone/rclone:1.68.2`."""
 
 
 @dataclass(frozen=True)
