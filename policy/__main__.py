@@ -6,7 +6,9 @@ imports pulumi_policy, and only here is the PolicyPack built (it waits for the e
 """
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -23,7 +25,7 @@ from pulumi_policy import (
 from policy.rules import RULES, PlannedResource, ResourceRule, Rule, StackRule
 
 
-def _resource_validator(check: ResourceRule):
+def _resource_validator(check: ResourceRule) -> Callable[[Any, Any], None]:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         for message in check(args.resource_type, args.props):
             report_violation(message, args.urn)
@@ -31,7 +33,7 @@ def _resource_validator(check: ResourceRule):
     return validate
 
 
-def _stack_validator(check: StackRule):
+def _stack_validator(check: StackRule) -> Callable[[Any, Any], None]:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         planned = [
             PlannedResource(
@@ -49,7 +51,7 @@ def _stack_validator(check: StackRule):
     return validate
 
 
-def _policy(rule: Rule):
+def _policy(rule: Rule) -> Any:
     if rule.stack is not None:
         return StackValidationPolicy(
             name=rule.name,
