@@ -366,3 +366,21 @@ def test_inference_and_replication_egress_is_dns_public_https_and_gke_metadata(
         assert policy["spec"]["podSelector"] == {} and policy["spec"]["ingress"] == []
         assert set(policy["spec"]["policyTypes"]) == {"Ingress", "Egress"}
         _check_egress(policy["spec"], standby)
+
+
+def test_offline_plan_shows_the_open_api_warning_naming_the_key() -> None:
+    from infra.plan import plan_stack
+
+    _, notes = plan_stack("primary")
+    assert any(n.startswith("kubernetesApiAllowedCidrs admits 0.0.0.0/0") for n in notes)
+
+
+@pytest.mark.parametrize(("primary", "standby"), [(p, s) for p, s in PAIRS if "azure" in (p, s)])
+def test_every_azure_key_vault_gets_its_own_valid_global_name(primary: str, standby: str) -> None:
+    for run in pair(primary, standby):
+        names = [v.inputs["vaultName"] for v in run.of_type("azure-native:keyvault:Vault")]
+        if run.config.cloud != "azure":
+            assert names == []
+            continue
+        assert len(names) == len(set(names)) == 3  # secrets, AKS KMS, model-store key
+        assert all(3 <= len(n) <= 24 and n.startswith("kv-") and "--" not in n for n in names)
