@@ -219,7 +219,7 @@ def test_aks_audit_logs_go_to_log_analytics() -> None:
         ("kube-audit", True),
         ("guard", True),
     }
-    assert workspace.inputs["retentionInDays"] == 90
+    assert workspace.inputs["retentionInDays"] == 365
 
 
 def test_aks_nodes_sit_in_the_subnet_with_key_vault_and_storage_service_endpoints() -> None:

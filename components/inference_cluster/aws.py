@@ -22,7 +22,12 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
-from components.inference_cluster.aws_security import cluster_key_policy, control_plane_log_group_name
+from components.inference_cluster.aws_security import (
+    AUDIT_LOG_RETENTION_DAYS,
+    cluster_key_policy,
+    control_plane_log_group_name,
+    lock_default_security_group,
+)
 from components.inference_cluster.shared import (
     base_name,
     exec_kubeconfig,
@@ -117,6 +122,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        lock_default_security_group(name, vpc, child)
         igw = aws.ec2.InternetGateway(
             f"{name}-igw", aws.ec2.InternetGatewayArgs(vpc_id=vpc.id, tags={"Name": base}), opts=child
         )
@@ -250,7 +256,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
         logs = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
             aws.cloudwatch.LogGroupArgs(
-                name=log_group_name, retention_in_days=90, kms_key_id=secrets_key.arn
+                name=log_group_name, retention_in_days=AUDIT_LOG_RETENTION_DAYS, kms_key_id=secrets_key.arn
             ),
             opts=child,
         )

@@ -10,6 +10,13 @@ enable of control-plane logging.
 from __future__ import annotations
 
 import json
+from typing import Final
+
+import pulumi
+import pulumi_aws as aws
+
+AUDIT_LOG_RETENTION_DAYS: Final = 365
+"""Control-plane (audit) logs are kept a year, what audit reviews usually ask for."""
 
 
 def control_plane_log_group_name(cluster_name: str) -> str:
@@ -47,4 +54,16 @@ def cluster_key_policy(account_id: str, region: str, partition: str, log_group_n
                 },
             ],
         }
+    )
+
+
+def lock_default_security_group(name: str, vpc: aws.ec2.Vpc, child: pulumi.ResourceOptions) -> None:
+    """Adopt the VPC's default security group and strip its rules: nothing here uses it (EKS
+    attaches its own cluster security group), so nothing placed in it by mistake gets traffic."""
+    aws.ec2.DefaultSecurityGroup(
+        f"{name}-default-sg",
+        aws.ec2.DefaultSecurityGroupArgs(
+            vpc_id=vpc.id, ingress=[], egress=[], tags={"Name": f"{name}-default-locked"}
+        ),
+        opts=child,
     )

@@ -15,7 +15,8 @@ node subnet, the Key Vault key that encrypts etcd, and where its audit logs go.
 - Nodes sit in our subnet with service endpoints for Key Vault and Storage, so the secrets vault
   and the model store can admit exactly this subnet instead of any public address. The cluster
   identity needs Network Contributor on it (load balancers, node NICs in a custom subnet).
-- Audit: a diagnostic setting streams kube-audit and guard logs to a Log Analytics workspace.
+- Audit: a diagnostic setting streams kube-audit and guard logs to a Log Analytics workspace
+  kept for a year.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ NODE_SUBNET: Final = "nodes"
 SERVICE_ENDPOINTS: Final = ("Microsoft.KeyVault", "Microsoft.Storage")
 KEY_ROTATION_AFTER: Final = "P90D"
 AUDIT_LOG_CATEGORIES: Final = ("kube-audit", "guard")
-LOG_RETENTION_DAYS: Final = 90
+LOG_RETENTION_DAYS: Final = 365
 
 
 def role_id(subscription_id: str, role: str) -> str:
