@@ -235,7 +235,7 @@ def test_aks_nodes_sit_in_the_subnet_with_key_vault_and_storage_service_endpoint
 def test_eks_control_plane_logs_are_encrypted_with_the_cluster_key_before_the_cluster() -> None:
     run = pair("aws", "gcp")[0]
     cluster = one(run, "aws:eks/cluster:Cluster")
-    logs = one(run, "aws:cloudwatch/logGroup:LogGroup")
+    logs = one(run, "aws:cloudwatch/logGroup:LogGroup", "control-plane")
     key = next(k for k in run.of_type("aws:kms/key:Key") if k.name.endswith("-secrets"))
     assert logs.inputs["kmsKeyId"] == key.outputs["arn"]
     assert logs.inputs["name"] == f"/aws/eks/{cluster.inputs['name']}/cluster"
@@ -243,9 +243,10 @@ def test_eks_control_plane_logs_are_encrypted_with_the_cluster_key_before_the_cl
     statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
     service = statements["ControlPlaneLogs"]
     assert service["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
-    assert service["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] == (
-        f"arn:aws:logs:us-east-1:123456789012:log-group:{logs.inputs['name']}"
-    )
+    assert service["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] == [
+        f"arn:aws:logs:us-east-1:123456789012:log-group:{logs.inputs['name']}",
+        f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/vpc/{cluster.inputs['name']}/flow-logs",
+    ]
     assert statements["AccountIamPolicies"]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
     assert set(cluster.inputs["enabledClusterLogTypes"]) >= {"api", "audit", "authenticator"}
 
@@ -384,3 +385,22 @@ def test_every_azure_key_vault_gets_its_own_valid_global_name(primary: str, stan
             continue
         assert len(names) == len(set(names)) == 3  # secrets, AKS KMS, model-store key
         assert all(3 <= len(n) <= 24 and n.startswith("kv-") and "--" not in n for n in names)
+
+
+def test_eks_vpc_flow_logs_go_to_an_encrypted_group_through_a_scoped_role() -> None:
+    run = pair("aws", "azure")[0]
+    flow = one(run, "aws:ec2/flowLog:FlowLog")
+    group = one(run, "aws:cloudwatch/logGroup:LogGroup", "flow-logs")
+    role = one(run, "aws:iam/role:Role", "flow-logs")
+    write = one(run, "aws:iam/rolePolicy:RolePolicy", "flow-logs")
+    key = next(k for k in run.of_type("aws:kms/key:Key") if k.name.endswith("-secrets"))
+    assert flow.inputs["vpcId"] == one(run, "aws:ec2/vpc:Vpc").outputs["id"]
+    assert (flow.inputs["trafficType"], flow.inputs["logDestination"]) == ("ALL", group.outputs["arn"])
+    assert group.inputs["kmsKeyId"] == key.outputs["arn"] and group.inputs["retentionInDays"] == 365
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    (statement,) = json.loads(write.inputs["policy"])["Statement"]
+    arn = f"arn:aws:logs:us-east-1:123456789012:log-group:{group.inputs['name']}"
+    assert statement["Resource"] == [arn, f"{arn}:*"]
+    assert depends(run, flow, write)

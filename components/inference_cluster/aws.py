@@ -26,7 +26,10 @@ from components.inference_cluster.aws_security import (
     AUDIT_LOG_RETENTION_DAYS,
     cluster_key_policy,
     control_plane_log_group_name,
+    flow_log_group_name,
     lock_default_security_group,
+    log_group_arn,
+    vpc_flow_logs,
 )
 from components.inference_cluster.shared import (
     base_name,
@@ -221,7 +224,9 @@ class EksInferenceCluster(pulumi.ComponentResource):
                 enable_key_rotation=True,
                 deletion_window_in_days=30,
                 policy=pulumi.Output.all(account.account_id, partition.partition).apply(
-                    lambda a: cluster_key_policy(a[0], placement.region, a[1], log_group_name)
+                    lambda a: cluster_key_policy(
+                        a[0], placement.region, a[1], [log_group_name, flow_log_group_name(cluster_name)]
+                    )
                 ),
             ),
             opts=child,
@@ -259,6 +264,16 @@ class EksInferenceCluster(pulumi.ComponentResource):
                 name=log_group_name, retention_in_days=AUDIT_LOG_RETENTION_DAYS, kms_key_id=secrets_key.arn
             ),
             opts=child,
+        )
+        vpc_flow_logs(
+            name,
+            cluster_name=cluster_name,
+            vpc=vpc,
+            key=secrets_key,
+            log_group_arn_of=pulumi.Output.all(account.account_id, partition.partition).apply(
+                lambda a: log_group_arn(a[1], placement.region, a[0], flow_log_group_name(cluster_name))
+            ),
+            child=child,
         )
         cluster = aws.eks.Cluster(
             f"{name}-cluster",

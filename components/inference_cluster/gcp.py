@@ -121,6 +121,10 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 network=network.id,
                 ip_cidr_range=NODES_CIDR,
                 private_ip_google_access=True,
+                # Flow logs for incident review (half the flows, 5 s aggregation, with metadata).
+                log_config=gcp.compute.SubnetworkLogConfigArgs(
+                    aggregation_interval="INTERVAL_5_SEC", flow_sampling=0.5, metadata="INCLUDE_ALL_METADATA"
+                ),
                 secondary_ip_ranges=[
                     gcp.compute.SubnetworkSecondaryIpRangeArgs(
                         range_name=PODS_RANGE[0], ip_cidr_range=PODS_RANGE[1]
