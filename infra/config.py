@@ -441,7 +441,13 @@ def parse_config(
         )
 
     network = parse_network_access(
-        raw, stack, cloud=cloud, dns_provider=dns_provider, problem=r.problem, warnings=warnings
+        raw,
+        stack,
+        cloud=cloud,
+        dns_provider=dns_provider,
+        primary_cloud=primary_cloud if role == "standby" else None,
+        problem=r.problem,
+        warnings=warnings,
     )
 
     if role == "primary" and weight == 0:

@@ -92,6 +92,7 @@ def parse_network_access(
     *,
     cloud: str | None,
     dns_provider: str | None,
+    primary_cloud: str | None = None,
     problem: Problem,
     warnings: list[str],
 ) -> NetworkAccess:
@@ -130,5 +131,12 @@ def parse_network_access(
             "subnet, so model uploads, `failover verify` and a standby on another cloud reading this "
             f"bucket are refused from outside; list those egress ranges in {DEPLOYER_CIDRS} in "
             f"Pulumi.{stack}.yaml (pulumi up itself writes secrets through Azure Resource Manager)"
+        )
+    if primary_cloud == "azure" and cloud not in (None, "azure"):
+        warnings.append(
+            "the primary's storage account (azure) denies public addresses except its deployerCidrs: "
+            f"replication from it works once the primary's deployerCidrs list this stack's {cloud} egress "
+            "addresses (EKS NAT gateway IPs; GKE Cloud NAT IPs; for Storage Transfer Service jobs the "
+            "ranges Google publishes for Storage Transfer Service)"
         )
     return access

@@ -404,3 +404,12 @@ def test_eks_vpc_flow_logs_go_to_an_encrypted_group_through_a_scoped_role() -> N
     arn = f"arn:aws:logs:us-east-1:123456789012:log-group:{group.inputs['name']}"
     assert statement["Resource"] == [arn, f"{arn}:*"]
     assert depends(run, flow, write)
+
+
+def test_standby_reading_an_azure_primary_is_told_to_list_its_egress_in_the_primary_firewall() -> None:
+    standby = pair("azure", "aws")[1]
+    assert any(
+        w.startswith("the primary's storage account (azure) denies public addresses")
+        for w in standby.warnings
+    )
+    assert not any("primary's storage account" in w for w in pair("aws", "azure")[1].warnings)
