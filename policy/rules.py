@@ -6,14 +6,16 @@ on every cloud pair's mocked plan. Nothing here imports pulumi_policy, so the ru
 the policy engine (constructing a PolicyPack outside `pulumi preview` blocks waiting for it).
 
 A resource is seen as its type token and its input properties (camelCase, as the engine hands
-them to policies), plus the URNs it depends on.
+them to policies), plus the URNs it depends on. The engine hands properties over as read-only
+Mapping/Sequence proxies (not dict/list) that raise on values unknown during preview, so the rules
+only ever test for Mapping and Sequence.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -97,9 +99,7 @@ def _cmk_problem(type_: str, props: Props) -> str | None:  # noqa: PLR0911 - one
         return "CloudWatch log group is not encrypted with a KMS key"
     elif type_ == "gcp:storage/bucket:Bucket" and not _get(props, "encryption.defaultKmsKeyName"):
         return "GCS bucket uses Google-managed encryption (no defaultKmsKeyName)"
-    elif type_ == "gcp:secretmanager/secret:Secret" and "kmsKeyName" not in json.dumps(
-        props.get("replication") or {}
-    ):
+    elif type_ == "gcp:secretmanager/secret:Secret" and not _has_key(props.get("replication"), "kmsKeyName"):
         return "Secret Manager secret has no customer-managed encryption key"
     elif type_ == "gcp:container/cluster:Cluster" and (
         _get(props, "databaseEncryption.state") != "ENCRYPTED"
@@ -196,7 +196,18 @@ AZURE_WILDCARD_ROLES: Final = {
 
 
 def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return list(value)
+    return [value]
+
+
+def _has_key(tree: Any, key: str) -> bool:
+    """Whether `key` is set anywhere in a tree of mappings and sequences."""
+    if isinstance(tree, Mapping):
+        return any((k == key and v) or _has_key(v, key) for k, v in tree.items())
+    if isinstance(tree, Sequence) and not isinstance(tree, str):
+        return any(_has_key(item, key) for item in tree)
+    return False
 
 
 def _statements(document: Any) -> list[Mapping[str, Any]]:

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -299,3 +300,55 @@ def test_policy_pack_declares_its_own_pinned_dependency() -> None:
     requirements = (ROOT / "policy" / "requirements.txt").read_text().splitlines()
     assert "pulumi-policy==1.21.0" in requirements
     assert "runtime:" in (ROOT / "policy" / "PulumiPolicy.yaml").read_text()
+
+
+class _ReadOnlyMapping(Mapping[str, Any]):
+    """What the policy engine hands to validators: Mapping/Sequence proxies, never dict/list."""
+
+    def __init__(self, target: dict[str, Any]) -> None:
+        self._target = target
+
+    def __getitem__(self, key: str) -> Any:
+        return _read_only(self._target[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._target)
+
+    def __len__(self) -> int:
+        return len(self._target)
+
+
+class _ReadOnlySequence(Sequence[Any]):
+    def __init__(self, target: list[Any]) -> None:
+        self._target = target
+
+    def __getitem__(self, index: Any) -> Any:
+        return _read_only(self._target[index])
+
+    def __len__(self) -> int:
+        return len(self._target)
+
+
+def _read_only(value: Any) -> Any:
+    if isinstance(value, dict):
+        return _ReadOnlyMapping(value)
+    if isinstance(value, list):
+        return _ReadOnlySequence(value)
+    return value
+
+
+@pytest.mark.parametrize(("primary", "standby"), PAIRS, ids=PAIR_IDS)
+def test_rules_judge_the_engines_read_only_proxies_like_plain_values(primary: str, standby: str) -> None:
+    for run in pair(primary, standby):
+        plain = planned(run)
+        proxied = [
+            PlannedResource(r.type, r.name, _read_only(dict(r.props)), r.urn, r.dependencies) for r in plain
+        ]
+        assert [(n, r.urn, m) for n, r, m in violations(proxied)] == [
+            (n, r.urn, m) for n, r, m in violations(plain)
+        ]
+    for name, (type_, bad, _, good) in CASES.items():
+        check = _rule(name).resource
+        assert check is not None
+        assert check(type_, _read_only(bad)) == check(type_, bad)
+        assert check(type_, _read_only(good)) == []
