@@ -111,6 +111,7 @@ def test_eks_public_endpoint_admits_only_the_allowlist_and_keeps_the_private_end
 def test_gke_master_authorized_networks_are_the_allowlist_with_private_nodes() -> None:
     cluster = one(_restricted("gcp"), "gcp:container/cluster:Cluster").inputs
     assert [b["cidrBlock"] for b in cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"]] == API
+    assert cluster["masterAuthorizedNetworksConfig"]["gcpPublicCidrsAccessEnabled"] is False
     assert cluster["privateClusterConfig"]["enablePrivateNodes"] is True
 
 

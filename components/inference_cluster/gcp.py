@@ -211,7 +211,9 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                                 cidr_block=cidr, display_name=f"allowed-{i}"
                             )
                             for i, cidr in enumerate(args.api_allowed_cidrs)
-                        ]
+                        ],
+                        # Only the listed networks: not every Compute Engine address on Google Cloud.
+                        gcp_public_cidrs_access_enabled=False,
                     )
                     if args.api_allowed_cidrs
                     else None
