@@ -239,6 +239,7 @@ def test_eks_control_plane_logs_are_encrypted_with_the_cluster_key_before_the_cl
     logs = one(run, "aws:cloudwatch/logGroup:LogGroup", "control-plane")
     key = next(k for k in run.of_type("aws:kms/key:Key") if k.name.endswith("-secrets"))
     assert logs.inputs["kmsKeyId"] == key.outputs["arn"]
+    assert (key.inputs["enableKeyRotation"], key.inputs["rotationPeriodInDays"]) == (True, 90)
     assert logs.inputs["name"] == f"/aws/eks/{cluster.inputs['name']}/cluster"
     assert depends(run, logs, key) and depends(run, cluster, logs)
     statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}

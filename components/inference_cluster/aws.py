@@ -222,6 +222,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
             aws.kms.KeyArgs(
                 description=f"Envelope encryption of Kubernetes secrets in {base}",
                 enable_key_rotation=True,
+                rotation_period_in_days=90,
                 deletion_window_in_days=30,
                 policy=pulumi.Output.all(account.account_id, partition.partition).apply(
                     lambda a: cluster_key_policy(
