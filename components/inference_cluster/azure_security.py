@@ -29,6 +29,7 @@ import pulumi_azure_native as azure_native
 
 from components.common import Placement
 from components.inference_cluster.shared import short_name
+from components.naming import with_suffix
 
 KEY_VAULT_CRYPTO_USER_ROLE: Final = "12338af0-0e69-4776-bea7-57ae8d297424"
 NETWORK_CONTRIBUTOR_ROLE: Final = "4d97b98b-1d4f-4787-a291-c67834d212e7"
@@ -107,8 +108,10 @@ def cluster_prerequisites(
     vault = azure_native.keyvault.Vault(
         f"{name}-kms",
         azure_native.keyvault.VaultArgs(
-            vault_name=client.subscription_id.apply(
-                lambda sub: key_vault_name(f"{placement.stack}-kms", placement.region, sub)
+            # Per stack instance (name_suffix): a re-created stack does not collide with the
+            # soft-deleted vault of its predecessor (purge protection holds it 30 days).
+            vault_name=pulumi.Output.all(client.subscription_id, placement.name_suffix or "").apply(
+                lambda a: key_vault_name(f"{placement.stack}-kms", placement.region, a[0], a[1])
             ),
             resource_group_name=group,
             location=placement.region,
@@ -215,7 +218,9 @@ def audit_logs(
         f"{name}-audit",
         azure_native.operationalinsights.WorkspaceArgs(
             resource_group_name=group,
-            workspace_name=short_name(base, "audit", 63),
+            # Per stack instance: a re-created stack starts a fresh workspace instead of
+            # recovering its soft-deleted predecessor.
+            workspace_name=with_suffix(short_name(base, "audit", 63), placement.name_suffix, max_length=63),
             location=placement.region,
             sku=azure_native.operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
             retention_in_days=LOG_RETENTION_DAYS,

@@ -16,7 +16,10 @@ from typing import Final
 import pulumi
 import pulumi_gcp as gcp
 
-CLOUD_KMS_API: Final = "cloudkms.googleapis.com"
+from components.gcp_apis import GcpApis
+
+STORE_TYPE: Final = "inference-failover:object_store:GcpModelStore"
+"""Type of the model store component, parent of the Cloud KMS Service of earlier versions."""
 KMS_ENCRYPTER_DECRYPTER: Final = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 KEY_ROTATION_PERIOD: Final = f"{90 * 24 * 3600}s"
 KEY_DESTROY_SCHEDULED: Final = f"{30 * 24 * 3600}s"
@@ -39,22 +42,24 @@ def secrets_encryption_key(
     project: str,
     region: str,
     labels: dict[str, str],
-    apis: list[gcp.projects.Service],
+    apis: GcpApis,
     child: pulumi.ResourceOptions,
     deletion_protection: bool,
 ) -> SecretsEncryption:
-    """Key ring + key + the GKE service agent's grant. `apis` must include container.googleapis.com:
-    enabling it creates the service agent the grant names."""
-    kms_api = gcp.projects.Service(
-        f"{name}-cloudkms-api",
-        gcp.projects.ServiceArgs(project=project, service=CLOUD_KMS_API, disable_on_destroy=False),
-        opts=child,
+    """Key ring + key + the GKE service agent's grant; `child` already waits for the container
+    API, whose enabling creates the service agent the grant names."""
+    # The model store enabled Cloud KMS itself before GcpApis existed; the cluster now asks for it
+    # first, so it carries the alias that lets existing stacks adopt that Service.
+    store = f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{STORE_TYPE}::{name}"
+    kms_api = apis.enable(
+        "cloudkms", previously={"cloudkms": pulumi.Alias(name=f"{name}-models-cloudkms-api", parent=store)}
     )
+    after_kms = child.merge(pulumi.ResourceOptions(depends_on=kms_api))
     # Key rings can never be deleted in GCP: auto-named, so a re-created stack gets a fresh ring.
     ring = gcp.kms.KeyRing(
         f"{name}-etcd",
         gcp.kms.KeyRingArgs(location=region, project=project),
-        opts=child.merge(pulumi.ResourceOptions(depends_on=[kms_api], protect=deletion_protection)),
+        opts=after_kms.merge(pulumi.ResourceOptions(protect=deletion_protection)),
     )
     key = gcp.kms.CryptoKey(
         f"{name}-etcd",
@@ -70,7 +75,7 @@ def secrets_encryption_key(
             ),
             labels=labels,
         ),
-        opts=child.merge(pulumi.ResourceOptions(protect=deletion_protection)),
+        opts=after_kms.merge(pulumi.ResourceOptions(protect=deletion_protection)),
     )
     project_info = gcp.organizations.get_project_output(
         project_id=project, opts=pulumi.InvokeOutputOptions(parent=child.parent, provider=child.provider)
@@ -82,8 +87,8 @@ def secrets_encryption_key(
             role=KMS_ENCRYPTER_DECRYPTER,
             member=project_info.number.apply(gke_service_agent),
         ),
-        # The agent exists once the Kubernetes Engine API is enabled.
-        opts=child.merge(pulumi.ResourceOptions(depends_on=apis)),
+        # The agent exists once the Kubernetes Engine API (in `child`'s dependencies) is enabled.
+        opts=after_kms,
     )
     return SecretsEncryption(key, grant)
 

