@@ -187,6 +187,7 @@ _RESOURCE_POLICIES: Final = {
     "aws:iam/role:Role": "assumeRolePolicy",
     "aws:secretsmanager/secretPolicy:SecretPolicy": "policy",
 }
+READ_ONLY_VERBS: Final = ("Describe", "List", "Get")
 GCP_PRIMITIVE_ROLES: Final = frozenset({"roles/owner", "roles/editor"})
 AZURE_WILDCARD_ROLES: Final = {
     "8e3af657-a8ff-443c-a75c-2fe8c4f5a7e4": "Owner",
@@ -238,8 +239,12 @@ def _statement_problems(statement: Mapping[str, Any], identity_policy: bool) -> 
     if _principal_is_anyone(statement.get("Principal")) and not statement.get("Condition"):
         problems.append("Allow to any principal ('*') without a condition")
     if identity_policy:
-        if "*" in resources:
-            problems.append(f"Allow of {actions} on every resource ('*')")
+        # '*' resources are unavoidable for read-only discovery (Describe*/List*/Get* take no
+        # resource ARNs) and acceptable when a condition scopes the statement; a write on every
+        # resource without a condition is not.
+        read_only = all(a.split(":", 1)[-1].startswith(READ_ONLY_VERBS) for a in actions)
+        if "*" in resources and not read_only and not statement.get("Condition"):
+            problems.append(f"Allow of {actions} on every resource ('*') without a condition")
         problems += [f"Allow of a whole service ({a})" for a in actions if a.endswith(":*")]
     else:
         root = re.compile(r"^arn:[a-z-]+:iam::\d{12}:root$")

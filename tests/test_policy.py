@@ -220,6 +220,18 @@ def test_no_wildcard_allow_covers_gcp_azure_and_resource_policies(
     assert any(fragment in m for m in rules.no_wildcard_allow(type_, props))
 
 
+def test_star_resource_is_accepted_only_for_read_only_or_conditioned_statements() -> None:
+    def problems(statement: dict[str, Any]) -> list[str]:
+        policy = {"policy": json.dumps({"Statement": [{"Effect": "Allow", "Resource": "*", **statement}]})}
+        return rules.no_wildcard_allow("aws:iam/rolePolicy:RolePolicy", policy)
+
+    assert problems({"Action": ["ec2:DescribeVpcs", "elasticloadbalancing:DescribeTags"]}) == []
+    condition = {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}
+    assert problems({"Action": "iam:CreateServiceLinkedRole", "Condition": condition}) == []
+    assert problems({"Action": "ec2:CreateSecurityGroup"})
+    assert problems({"Action": ["ec2:DescribeVpcs", "ec2:DeleteSecurityGroup"]})
+
+
 def test_key_policy_may_delegate_kms_to_the_account_root_only() -> None:
     ok = {"policy": json.dumps({"Statement": [KEY_POLICY_ROOT]})}
     assert rules.no_wildcard_allow("aws:kms/key:Key", ok) == []

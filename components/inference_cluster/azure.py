@@ -12,6 +12,7 @@ import pulumi_azure_native as azure_native
 import yaml
 
 from components.common import WorkloadIdentity, type_token
+from components.inference_cluster import azure_address
 from components.inference_cluster.args import (
     GPU_POOL,
     GPU_TAINT_KEY,
@@ -30,6 +31,7 @@ from components.inference_cluster.azure_security import (
     cluster_prerequisites,
     kms_profile,
 )
+from components.inference_cluster.public_address import PublicAddress
 from components.inference_cluster.shared import (
     base_name,
     kubernetes_provider,
@@ -288,6 +290,19 @@ class AksInferenceCluster(pulumi.ComponentResource):
         # The OIDC issuer that federated credentials name exists once the cluster does.
         self.federation_ready: pulumi.Resource = cluster
         self.device_plugin = nvidia_device_plugin(name, self, self.k8s_provider)
+        # Static public address: a Standard public IP in the stack's resource group.
+        self.public_address: PublicAddress = azure_address.static_address(
+            name,
+            opts=child,
+            base=base,
+            resource_group=group,
+            location=placement.region,
+            subscription_id=client.subscription_id,
+            # The control plane runs as the user-assigned identity (KMS needs it, azure_security.py).
+            cluster_principal_id=pre.identity.principal_id,
+            tags=tags,
+            protect=args.deletion_protection,
+        )
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,
