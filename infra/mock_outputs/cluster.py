@@ -159,6 +159,16 @@ def _aks_cluster(args: Args, state: dict[str, Any]) -> dict[str, Any]:
             "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{AZURE_TENANT}/{issuer_id}/",
         },
         "identity": _aks_identity(args.inputs.get("identity") or {}, name),
+        "identityProfile": {
+            "kubeletidentity": {
+                "clientId": _guid("aks-kubelet-client", name),
+                "objectId": _guid("aks-kubelet-object", name),
+                "resourceId": (
+                    f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/MC_{name}/providers/"
+                    f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool"
+                ),
+            }
+        },
         "provisioningState": "Succeeded",
         "currentKubernetesVersion": f"{args.inputs.get('kubernetesVersion', '1.35')}.3",
     }
