@@ -194,10 +194,13 @@ def test_aks_etcd_kms_runs_as_a_user_assigned_identity_granted_before_the_cluste
         "keyId": key.outputs["keyUriWithVersion"],
         "keyVaultNetworkAccess": "Public",
     }
+    node_subnet = one(run, "azure-native:network:VirtualNetwork").outputs["subnets"][0]["id"]
+    kms_vault_id = one(run, "azure-native:keyvault:Vault", "kms").outputs["id"]
     grants = {
         r.inputs["roleDefinitionId"].rsplit("/", 1)[-1]: r
         for r in run.of_type("azure-native:authorization:RoleAssignment")
         if r.inputs["principalId"] == identity.outputs["principalId"]
+        and r.inputs["scope"] in (node_subnet, kms_vault_id)
     }
     assert set(grants) == {KEY_VAULT_CRYPTO_USER_ROLE, NETWORK_CONTRIBUTOR_ROLE}
     assert (
