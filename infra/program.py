@@ -16,6 +16,7 @@ from typing import Any
 
 import pulumi
 
+from components.audit import AuditStoreArgs, create_audit_store
 from components.common import WorkloadIdentity
 from components.data_plane_access import DataPlaneAccess
 from components.dns import FailoverRecordArgs, create_failover_record
@@ -80,6 +81,10 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             reader=identity,
             network_access=_data_plane_access(cfg, cluster),
         ),
+    )
+    audit = create_audit_store(
+        name,
+        AuditStoreArgs(placement=placement, model_store=store, retention_days=cfg.audit_retention_days),
     )
     # The serving image comes from the stack's own registry, never a third party at scale-up time.
     credentials = None
@@ -179,6 +184,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         outputs.MODEL_STORE: store.descriptor,
         outputs.SECRET_IDS: vault.secret_refs,
         outputs.DNS: record.descriptor,
+        outputs.AUDIT_STORE: audit.descriptor,
     }
     if replication is not None:
         result[outputs.REPLICATION] = replication.descriptor
