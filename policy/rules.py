@@ -154,8 +154,10 @@ def private_versioned_buckets(resources: list[PlannedResource]) -> list[tuple[Pl
             if not any(all(b.props.get(f) is True for f in flags) for b in blocks):
                 found.append((r, "S3 bucket has no public access block with all four settings on"))
         elif r.type == "gcp:storage/bucket:Bucket":
-            if _get(r.props, "versioning.enabled") is not True:
-                found.append((r, "GCS bucket versioning is off"))
+            # A locked retention policy (write-once) excludes versioning in GCS and is stronger.
+            locked = _get(r.props, "retentionPolicy.isLocked") is True
+            if _get(r.props, "versioning.enabled") is not True and not locked:
+                found.append((r, "GCS bucket versioning is off (and no locked retention policy)"))
             if r.props.get("publicAccessPrevention") != "enforced" or not r.props.get(
                 "uniformBucketLevelAccess"
             ):

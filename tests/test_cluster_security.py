@@ -277,7 +277,7 @@ def test_key_vault_and_storage_admit_only_the_node_subnet_and_the_deployer() -> 
         "ipRules": [{"value": cidr} for cidr in DEPLOYER],
         "virtualNetworkRules": [{"id": subnet, "ignoreMissingVnetServiceEndpoint": False}],
     }
-    account = one(run, "azure-native:storage:StorageAccount").inputs
+    account = one(run, "azure-native:storage:StorageAccount", "models").inputs
     rules = account["networkRuleSet"]
     assert (rules["defaultAction"], rules["bypass"]) == ("Deny", "None")
     # Storage takes single addresses for /32 (and refuses /31, /32 prefixes).
@@ -293,7 +293,7 @@ def test_unset_deployer_ranges_warn_that_only_the_cluster_reaches_the_data_plane
 
 def test_azure_model_store_is_encrypted_with_its_own_key_granted_before_the_account() -> None:
     run = pair("azure", "aws")[0]
-    account = one(run, "azure-native:storage:StorageAccount")
+    account = one(run, "azure-native:storage:StorageAccount", "models")
     identity = one(run, "azure-native:managedidentity:UserAssignedIdentity", "models-cmk")
     vault = one(run, "azure-native:keyvault:Vault", "models-cmk")
     encryption = account.inputs["encryption"]

@@ -188,6 +188,12 @@ def test_private_versioned_buckets_fails_on_an_unversioned_public_bucket() -> No
     assert check(fixed) == []
     gcs = PlannedResource("gcp:storage/bucket:Bucket", "m", {"versioning": {"enabled": False}})
     assert len(check([gcs])) == 2
+    locked = {
+        "retentionPolicy": {"isLocked": True, "retentionPeriod": 86400},
+        "publicAccessPrevention": "enforced",
+        "uniformBucketLevelAccess": True,
+    }
+    assert check([PlannedResource("gcp:storage/bucket:Bucket", "audit", locked)]) == []
 
 
 @pytest.mark.parametrize(
