@@ -49,6 +49,11 @@ SOFT_DELETED: Final[dict[str, SoftDeleted]] = {
         "the soft-delete retention, 7-90 days; purge protection forbids purging it earlier",
         "Azure Key Vault soft-delete overview; vault names are global (checked 2026-12)",
     ),
+    "azure-native:operationalinsights:Workspace": SoftDeleted(
+        ("workspaceName",),
+        "14 days (soft-deleted; a workspace of the same name in the resource group recovers it)",
+        "Azure Monitor: delete and recover a Log Analytics workspace (checked 2026-12)",
+    ),
     "gcp:kms/keyRing:KeyRing": SoftDeleted(
         (),
         "forever (key rings cannot be deleted; destroy only forgets them)",

@@ -27,6 +27,8 @@ from infra.catalog import (
     zone_in_region,
 )
 from infra.fit import ServingSettings, read_serving
+from infra.network_access import KEYS as NETWORK_ACCESS_KEYS
+from infra.network_access import NetworkAccess, parse_network_access
 
 PROJECT: Final = "inference-failover"
 
@@ -75,6 +77,8 @@ KNOWN_KEYS: Final = frozenset(
         "waitForModel",
         # Placement (GPU-aware zones).
         "gpuZones",
+        # Network access (kubernetesApiAllowedCidrs, allowedClientCidrs, deployerCidrs).
+        *NETWORK_ACCESS_KEYS,
         # Operations: recovery targets and the write-once audit store (infra/targets.py, audit).
         "rtoTargetSeconds",
         "rpoTargetMinutes",
@@ -184,6 +188,8 @@ class StackConfig:
     """`pulumi up` waits for every replica to load the model (needs the model in the bucket)."""
     """Standby only: copying from the primary is suspended (CronJob suspended / transfer job disabled)."""
     warnings: tuple[str, ...] = field(default=())
+    network: NetworkAccess = field(default=NetworkAccess())
+    """Source ranges of the Kubernetes API, the service and the Azure data planes."""
     rto_target_seconds: int | None = None
     """Automatic DNS failover must complete within this (None: no target); see infra/targets.py."""
     rpo_target_minutes: int | None = None
@@ -552,6 +558,15 @@ def parse_config(
             f"remove it from Pulumi.{stack}.yaml",
         )
 
+    network = parse_network_access(
+        raw,
+        stack,
+        cloud=cloud,
+        dns_provider=dns_provider,
+        primary_cloud=primary_cloud if role == "standby" else None,
+        problem=r.problem,
+        warnings=warnings,
+    )
     # Operations: recovery targets (checked against the config in infra/targets.py) and audit retention.
     rto_target = r.integer("rtoTargetSeconds", low=1, high=86400, default=0) or None
     rpo_target = r.integer("rpoTargetMinutes", low=1, high=10080, default=0) or None
@@ -607,6 +622,7 @@ def parse_config(
         replication_paused=paused,
         wait_for_model=wait_for_model,
         warnings=tuple(warnings),
+        network=network,
         rto_target_seconds=rto_target,
         rpo_target_minutes=rpo_target,
         audit_retention_days=audit_days or 365,

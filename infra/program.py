@@ -18,7 +18,9 @@ import pulumi
 
 from components.audit import AuditStoreArgs, create_audit_store
 from components.common import WorkloadIdentity
+from components.data_plane_access import DataPlaneAccess
 from components.dns import FailoverRecordArgs, create_failover_record
+from components.dns.health_checkers import health_checker_access
 from components.image_registry import ImageRegistryArgs, RegistryCredentials, create_image_registry
 from components.image_registry.args import uses_credentials
 from components.inference_cluster import (
@@ -36,7 +38,7 @@ from components.object_store import (
 from components.secrets_vault import SecretsVaultArgs, create_secrets_vault
 from infra import outputs
 from infra.config import DOCKER_HUB_TOKEN, PROJECT, StackConfig
-from infra.providers import make_providers
+from infra.providers import Providers, make_providers
 
 REPLICATION_SOURCE_APIS = ("iam", "sts")
 
@@ -64,17 +66,23 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             # Constant across capacity: a cut-over changes replicas, never the pool's bounds.
             gpu_max_node_count=cfg.gpu.max_node_count,
             gpu_zones=cfg.gpu.zones,
+            api_allowed_cidrs=cfg.network.api_allowed_cidrs,
         ),
     )
     identity: WorkloadIdentity = cluster.identity
 
     store = create_model_store(
         name,
-        ModelStoreArgs(placement=placement, reader=identity),
+        ModelStoreArgs(placement=placement, reader=identity, network_access=_data_plane_access(cfg, cluster)),
     )
     vault = create_secrets_vault(
         name,
-        SecretsVaultArgs(placement=placement, secrets=secrets, reader=identity),
+        SecretsVaultArgs(
+            placement=placement,
+            secrets=secrets,
+            reader=identity,
+            network_access=_data_plane_access(cfg, cluster),
+        ),
     )
     audit = create_audit_store(
         name,
@@ -129,6 +137,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             # otherwise hold `pulumi up` for the whole model-load budget and then fail.
             wait_for_ready=cfg.wait_for_model,
             public_address=cluster.public_address,
+            **_client_access(cfg, providers),
         ),
         opts=pulumi.ResourceOptions(depends_on=[store, vault]),
     )
@@ -183,3 +192,24 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     if replication is not None:
         result[outputs.REPLICATION] = replication.descriptor
     return result
+
+
+def _client_access(cfg: StackConfig, providers: Providers) -> dict[str, Any]:
+    """InferenceWorkloadArgs fields restricting the load balancer (allowedClientCidrs), with the
+    DNS authority's health checkers admitted too; nothing when the service is open."""
+    if not cfg.network.client_cidrs:
+        return {}
+    checkers = health_checker_access(cfg.dns.provider, cfg.cloud, providers.provider(cfg.dns.provider))
+    return {
+        "load_balancer_source_cidrs": cfg.network.client_cidrs,
+        "health_checker_cidrs": checkers.cidrs,
+        "health_checker_annotations": checkers.annotations,
+    }
+
+
+def _data_plane_access(cfg: StackConfig, cluster: Any) -> DataPlaneAccess:
+    """Azure firewalls of the vault and the bucket: the AKS node subnet plus deployerCidrs."""
+    subnet = getattr(cluster, "node_subnet_id", None)
+    return DataPlaneAccess(
+        cidrs=cfg.network.deployer_cidrs, subnet_ids=[subnet] if subnet is not None else []
+    )

@@ -269,7 +269,9 @@ def test_azure_storage_is_ra_gzrs_versioned_soft_deleting_and_keyless(where: Whe
 def test_azure_reader_is_blob_data_reader_on_the_container_only(where: Where) -> None:
     run = run_of(where)
     (container,) = store_resources(run, "azure-native:storage:BlobContainer")
-    (grant,) = store_resources(run, "azure-native:authorization:RoleAssignment")
+    grants = store_resources(run, "azure-native:authorization:RoleAssignment")
+    # The other grant is the storage account's own identity on its encryption key (azure_cmk).
+    (grant,) = [g for g in grants if g.inputs["principalId"] == run.outputs[outputs.WORKLOAD_IDENTITY]]
     assert grant.inputs["scope"] == container.outputs["id"]
     assert grant.inputs["roleDefinitionId"].endswith(f"/roleDefinitions/{STORAGE_BLOB_DATA_READER}")
     assert grant.inputs["principalId"] == run.outputs[outputs.WORKLOAD_IDENTITY]

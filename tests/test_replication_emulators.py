@@ -302,6 +302,6 @@ def test_the_cronjob_does_not_compare_by_checksum_alone() -> None:
 
 
 def test_the_rclone_tested_here_is_the_version_the_cronjob_runs() -> None:
-    image_version = RCLONE_IMAGE.rsplit(":", 1)[-1].split("@", 1)[0]
+    image_version = RCLONE_IMAGE.split("@", 1)[0].rsplit(":", 1)[-1]
     version = subprocess.run([rclone_binary(), "version"], capture_output=True, text=True, check=True).stdout
     assert version.splitlines()[0] == f"rclone v{image_version}", (version, RCLONE_IMAGE)

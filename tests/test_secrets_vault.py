@@ -182,9 +182,16 @@ def test_azure_key_vault_uses_rbac_soft_delete_and_purge_protection(where: Where
         props["enabledForDiskEncryption"],
         props["enabledForTemplateDeployment"],
     ) == (False, False, False)
-    # Documented choice: public endpoint (AKS egress is not known here), trusted-service bypass off.
+    # Selected networks: default deny, trusted-service bypass off, only the AKS node subnet (no
+    # deployerCidrs in the shipped files).
     assert props["publicNetworkAccess"] == "Enabled"
-    assert props["networkAcls"] == {"defaultAction": "Allow", "bypass": "None"}
+    node_subnet = only(run.of_type("azure-native:network:VirtualNetwork")).outputs["subnets"][0]["id"]
+    assert props["networkAcls"] == {
+        "defaultAction": "Deny",
+        "bypass": "None",
+        "ipRules": [],
+        "virtualNetworkRules": [{"id": node_subnet, "ignoreMissingVnetServiceEndpoint": False}],
+    }
     assert vault.inputs["location"] == run.config.region
 
 

@@ -21,6 +21,7 @@ from tests.test_inference_cluster_support import k8s_object
 
 EIP = "aws:ec2/eip:Eip"
 GCP_ADDRESS = "gcp:compute/address:Address"
+AZURE_UAMI = "azure-native:managedidentity:UserAssignedIdentity"
 AZURE_PIP = "azure-native:network:PublicIPAddress"
 SERVICE = "kubernetes:core/v1:Service"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -142,15 +143,18 @@ def test_aks_service_names_the_static_public_ip_aks_may_use() -> None:
     assert annotations["service.beta.kubernetes.io/azure-pip-name"] == pip.inputs["publicIpAddressName"]
     group = annotations["service.beta.kubernetes.io/azure-load-balancer-resource-group"]
     assert group == pip.inputs["resourceGroupName"]
-    # The AKS cluster identity may attach it: Network Contributor on exactly that group.
+    # The AKS control-plane identity (user-assigned, for KMS) may attach it: Network Contributor
+    # on exactly that group (its other Network Contributor grant is on the node subnet).
     cluster = run.one("azure-native:containerservice:ManagedCluster")
+    (identity,) = cluster.inputs["identity"]["userAssignedIdentities"]
+    control_plane = next(r for r in run.of_type(AZURE_UAMI) if r.outputs["id"] == identity)
     (grant,) = [
         r
         for r in run.of_type("azure-native:authorization:RoleAssignment")
         if r.inputs["roleDefinitionId"].endswith("4d97b98b-1d4f-4787-a291-c67834d212e7")
+        and r.inputs["scope"].endswith(f"/resourceGroups/{group}")
     ]
-    assert grant.inputs["principalId"] == cluster.outputs["identity"]["principalId"]
-    assert grant.inputs["scope"].endswith(f"/resourceGroups/{group}")
+    assert grant.inputs["principalId"] == control_plane.outputs["principalId"]
 
 
 @pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -43,8 +43,13 @@ GPU_TAINT_KEY: Final = "nvidia.com/gpu"
 GPU_TAINT_VALUE: Final = "present"
 """GPU nodes carry `nvidia.com/gpu=present:NoSchedule`, so only pods that tolerate it land there."""
 
-NVIDIA_DEVICE_PLUGIN_IMAGE: Final = "nvcr.io/nvidia/k8s-device-plugin:v0.18.2"
-"""EKS and AKS install the driver but not the device plugin that advertises `nvidia.com/gpu`."""
+NVIDIA_DEVICE_PLUGIN_IMAGE: Final = (
+    "nvcr.io/nvidia/k8s-device-plugin:v0.18.2"
+    "@sha256:b5788e29e7ae5272de8de863ebe386d6611e608421a6ecc5b4e7d5952aba637f"
+)
+"""EKS and AKS install the driver but not the device plugin that advertises `nvidia.com/gpu`.
+Pinned by digest (the tag stays for readers and update bots); digest of v0.18.2 as pinned in
+public manifests, recorded 2026-12-02: verify with `crane digest nvcr.io/nvidia/k8s-device-plugin:v0.18.2`."""
 
 _K8S_MINOR = re.compile(r"^1\.\d{2}$")
 _DIGEST_PINNED = re.compile(r"@sha256:[0-9a-f]{64}$")
@@ -255,6 +260,13 @@ class InferenceWorkloadArgs:
     load_balancer_source_cidrs: tuple[str, ...] = ()
     """Client CIDRs the load balancer admits. Empty (default): any address, since clients and
     the DNS health checkers are on the internet; /v1 is guarded by the API key."""
+    health_checker_cidrs: pulumi.Input[Sequence[str]] = ()
+    """The DNS authority's health-checker ranges (components.dns.health_checkers), added to
+    `load_balancer_source_cidrs` when that is set so /health stays probeable; unused when it is
+    empty (any address is admitted then)."""
+    health_checker_annotations: Mapping[str, str] | None = None
+    """Service annotations admitting the health checkers by name (AKS service tags); applied
+    only together with `load_balancer_source_cidrs`."""
     # Static public address (issue 9, item 2).
     public_address: PublicAddress | None = None
     """The cluster's static addresses (InferenceCluster.public_address): the Service is bound to

@@ -27,6 +27,15 @@ from components.inference_cluster.args import (
 from components.inference_cluster.autoscaler import NAMESPACE as AUTOSCALER_NAMESPACE
 from components.inference_cluster.autoscaler import SERVICE_ACCOUNT as AUTOSCALER_SERVICE_ACCOUNT
 from components.inference_cluster.autoscaler import eks_cluster_autoscaler
+from components.inference_cluster.aws_security import (
+    AUDIT_LOG_RETENTION_DAYS,
+    cluster_key_policy,
+    control_plane_log_group_name,
+    flow_log_group_name,
+    lock_default_security_group,
+    log_group_arn,
+    vpc_flow_logs,
+)
 from components.inference_cluster.placement import EksZonePlan, eks_zone_plan, gpu_subnets
 from components.inference_cluster.public_address import PublicAddress
 from components.inference_cluster.shared import (
@@ -128,6 +137,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        lock_default_security_group(name, vpc, child)
         igw = aws.ec2.InternetGateway(
             f"{name}-igw", aws.ec2.InternetGatewayArgs(vpc_id=vpc.id, tags={"Name": base}), opts=child
         )
@@ -217,12 +227,23 @@ class EksInferenceCluster(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        cluster_name = short_name(base, "eks", 100)
+        log_group_name = control_plane_log_group_name(cluster_name)
+        invoke = pulumi.InvokeOutputOptions(parent=self, provider=placement.provider)
+        account = aws.get_caller_identity_output(opts=invoke)
+        partition = aws.get_partition_output(opts=invoke)
         secrets_key = aws.kms.Key(
             f"{name}-secrets",
             aws.kms.KeyArgs(
                 description=f"Envelope encryption of Kubernetes secrets in {base}",
                 enable_key_rotation=True,
+                rotation_period_in_days=90,
                 deletion_window_in_days=30,
+                policy=pulumi.Output.all(account.account_id, partition.partition).apply(
+                    lambda a: cluster_key_policy(
+                        a[0], placement.region, a[1], [log_group_name, flow_log_group_name(cluster_name)]
+                    )
+                ),
             ),
             opts=child,
         )
@@ -252,12 +273,23 @@ class EksInferenceCluster(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        cluster_name = short_name(base, "eks", 100)
-        # EKS writes control-plane logs here; created first so retention is ours, not "forever".
+        # EKS writes control-plane logs here; created first so retention and the key are ours.
         logs = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
-            aws.cloudwatch.LogGroupArgs(name=f"/aws/eks/{cluster_name}/cluster", retention_in_days=90),
+            aws.cloudwatch.LogGroupArgs(
+                name=log_group_name, retention_in_days=AUDIT_LOG_RETENTION_DAYS, kms_key_id=secrets_key.arn
+            ),
             opts=child,
+        )
+        vpc_flow_logs(
+            name,
+            cluster_name=cluster_name,
+            vpc=vpc,
+            key=secrets_key,
+            log_group_arn_of=pulumi.Output.all(account.account_id, partition.partition).apply(
+                lambda a: log_group_arn(a[1], placement.region, a[0], flow_log_group_name(cluster_name))
+            ),
+            child=child,
         )
         cluster = aws.eks.Cluster(
             f"{name}-cluster",
@@ -279,7 +311,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
                     provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=secrets_key.arn),
                     resources=["secrets"],
                 ),
-                enabled_cluster_log_types=["api", "audit", "authenticator"],
+                enabled_cluster_log_types=["api", "audit", "authenticator", "controllerManager", "scheduler"],
                 upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
                 deletion_protection=args.deletion_protection,
             ),

@@ -46,7 +46,9 @@ CLUSTER_TAG: Final = "elbv2.k8s.aws/cluster"
 (value: the cluster name); the IAM policy only lets it change resources carrying this cluster's."""
 
 
-def controller_policy(partition: str, region: str, account: str, cluster_name: str) -> dict[str, Any]:
+def controller_policy(
+    partition: str, region: str, account: str, cluster_name: str, vpc_id: str | None = None
+) -> dict[str, Any]:
     """The controller's documented IAM policy (docs/install/iam_policy.json, v3.5.0), reduced.
 
     Reductions, each safe for a controller that only serves `type: LoadBalancer` Services (NLB)
@@ -71,7 +73,7 @@ def controller_policy(partition: str, region: str, account: str, cluster_name: s
                 "Condition": {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
             },
             {
-                # Read-only discovery, as documented (Describe* cannot be scoped to resources, and
+                # Read-only discovery, as documented (these cannot be scoped to resources, and
                 # trimming read-only calls the controller may make buys nothing but risk).
                 "Effect": "Allow",
                 "Action": [
@@ -86,9 +88,7 @@ def controller_policy(partition: str, region: str, account: str, cluster_name: s
                     "ec2:DescribeInstances",
                     "ec2:DescribeNetworkInterfaces",
                     "ec2:DescribeTags",
-                    "ec2:GetCoipPoolUsage",
                     "ec2:DescribeCoipPools",
-                    "ec2:GetSecurityGroupsForVpc",
                     "ec2:DescribeIpamPools",
                     "ec2:DescribeRouteTables",
                     "elasticloadbalancing:DescribeLoadBalancers",
@@ -108,10 +108,22 @@ def controller_policy(partition: str, region: str, account: str, cluster_name: s
                 "Resource": "*",
             },
             {
-                # The NLB's own security group: created tagged with this cluster, then only ours.
+                # The two discovery calls that take resource ARNs, scoped to them.
+                "Effect": "Allow",
+                "Action": "ec2:GetSecurityGroupsForVpc",
+                "Resource": f"arn:{partition}:ec2:{region}:{account}:vpc/{vpc_id}" if vpc_id else "*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": "ec2:GetCoipPoolUsage",
+                "Resource": f"arn:{partition}:ec2:{region}:{account}:coip-pool/*",
+            },
+            {
+                # The NLB's own security group: created tagged with this cluster, then only ours;
+                # only in this cluster's VPC when it is known (a write on '*' otherwise).
                 "Effect": "Allow",
                 "Action": "ec2:CreateSecurityGroup",
-                "Resource": "*",
+                "Resource": [f"arn:{partition}:ec2:{region}:{account}:vpc/{vpc_id}", sg] if vpc_id else "*",
             },
             {
                 "Effect": "Allow",
@@ -296,8 +308,8 @@ def static_address(
         f"{name}-lb-controller",
         aws.iam.RolePolicyArgs(
             role=role.name,
-            policy=pulumi.Output.all(partition.partition, identity.account_id, cluster_name).apply(
-                lambda a: json.dumps(controller_policy(a[0], region, a[1], a[2]))
+            policy=pulumi.Output.all(partition.partition, identity.account_id, cluster_name, vpc_id).apply(
+                lambda a: json.dumps(controller_policy(a[0], region, a[1], a[2], a[3]))
             ),
         ),
         opts=child,

@@ -26,6 +26,12 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
+from components.inference_cluster.azure_security import (
+    audit_logs,
+    cluster_identity,
+    cluster_prerequisites,
+    kms_profile,
+)
 from components.inference_cluster.placement import aks_gpu_zones
 from components.inference_cluster.public_address import PublicAddress
 from components.inference_cluster.readiness import wait_for_api_access
@@ -84,15 +90,6 @@ def _kubelet_object_id(
     return kubelet.object_id
 
 
-def _principal_of(identity: containerservice.outputs.ManagedClusterIdentityResponse | None) -> str:
-    if identity is None or not identity.principal_id:
-        raise RuntimeError(
-            "AKS reported no system-assigned identity for the cluster: it is needed to attach the "
-            "static public IP; check `az aks show --query identity`"
-        )
-    return identity.principal_id
-
-
 def azure_cli_kubeconfig(kubeconfig_b64: str) -> str:
     """AKS's exec kubeconfig, switched to kubelogin's non-interactive Azure CLI login.
 
@@ -135,6 +132,14 @@ class AksInferenceCluster(pulumi.ComponentResource):
         tags = dict(placement.tags)
         client = azure_native.authorization.get_client_config_output(opts=invoke)
 
+        pre = cluster_prerequisites(
+            name,
+            base=base,
+            placement=placement,
+            client=client,
+            child=child,
+            deletion_protection=args.deletion_protection,
+        )
         cluster_name = short_name(base, "aks", 63)
         cluster = _create(
             containerservice.ManagedCluster,
@@ -145,9 +150,7 @@ class AksInferenceCluster(pulumi.ComponentResource):
                 location=placement.region,
                 dns_prefix=short_name(base, "aks", 54),
                 kubernetes_version=args.kubernetes_version,
-                identity=containerservice.ManagedClusterIdentityArgs(
-                    type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED
-                ),
+                identity=cluster_identity(pre),
                 sku=containerservice.ManagedClusterSKUArgs(name="Base", tier="Standard"),
                 agent_pool_profiles=[
                     containerservice.ManagedClusterAgentPoolProfileArgs(
@@ -160,6 +163,7 @@ class AksInferenceCluster(pulumi.ComponentResource):
                         count=args.system_node_count,
                         os_disk_size_gb=SYSTEM_DISK_GB,
                         enable_node_public_ip=False,
+                        vnet_subnet_id=pre.node_subnet_id,
                         node_labels={POOL_LABEL: SYSTEM_POOL},
                         tags=tags,
                     )
@@ -174,7 +178,8 @@ class AksInferenceCluster(pulumi.ComponentResource):
                 security_profile=containerservice.ManagedClusterSecurityProfileArgs(
                     workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(
                         enabled=True
-                    )
+                    ),
+                    azure_key_vault_kms=kms_profile(pre),
                 ),
                 # Cilium enforces NetworkPolicy (the workload's ingress/egress rules).
                 network_profile=containerservice.ContainerServiceNetworkProfileArgs(
@@ -198,8 +203,10 @@ class AksInferenceCluster(pulumi.ComponentResource):
                 tags=tags,
             ),
             # AKS has no deletion-protection flag; Pulumi's protect refuses to delete it instead.
-            opts=child.merge(pulumi.ResourceOptions(protect=args.deletion_protection)),
+            # KMS and the custom subnet are checked at creation: the identity's grants come first.
+            opts=child.merge(pulumi.ResourceOptions(protect=args.deletion_protection, depends_on=pre.grants)),
         )
+        audit_logs(name, base=base, placement=placement, cluster=cluster, cluster_id=cluster.id, child=child)
 
         # Zones where this subscription may run the VM size (Compute SKUs, at plan time).
         gpu_zones = aks_gpu_zones(args, client.subscription_id)
@@ -223,6 +230,7 @@ class AksInferenceCluster(pulumi.ComponentResource):
                 availability_zones=gpu_zones,
                 os_disk_size_gb=args.gpu_node_disk_size_gib,
                 enable_node_public_ip=False,
+                vnet_subnet_id=pre.node_subnet_id,
                 gpu_profile=containerservice.GPUProfileArgs(driver="Install"),
                 node_labels={POOL_LABEL: GPU_POOL, GPU_TYPE_LABEL: args.gpu_type},
                 node_taints=[f"{GPU_TAINT_KEY}={GPU_TAINT_VALUE}:NoSchedule"],
@@ -289,6 +297,8 @@ class AksInferenceCluster(pulumi.ComponentResource):
         )
 
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
+        self.node_subnet_id: pulumi.Output[str] = pre.node_subnet_id
+        """Subnet of every node (service endpoints on): vault and store firewalls admit it."""
         self.cluster_name: pulumi.Output[str] = cluster.name
         self.gpu_pool_names: pulumi.Output[list[str]] = pulumi.Output.all(gpu_pool.name).apply(list)
         self.gpu_zones: pulumi.Output[list[str]] = gpu_zones
@@ -314,7 +324,8 @@ class AksInferenceCluster(pulumi.ComponentResource):
             resource_group=group,
             location=placement.region,
             subscription_id=client.subscription_id,
-            cluster_principal_id=cluster.identity.apply(_principal_of),
+            # The control plane runs as the user-assigned identity (KMS needs it, azure_security.py).
+            cluster_principal_id=pre.identity.principal_id,
             tags=tags,
             protect=args.deletion_protection,
         )

@@ -22,6 +22,7 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
+from components.inference_cluster.gcp_security import database_encryption, secrets_encryption_key
 from components.inference_cluster.placement import (
     gke_gpu_zones,
     gke_initial_nodes_per_zone,
@@ -143,6 +144,10 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 network=network.id,
                 ip_cidr_range=NODES_CIDR,
                 private_ip_google_access=True,
+                # Flow logs for incident review (half the flows, 5 s aggregation, with metadata).
+                log_config=gcp.compute.SubnetworkLogConfigArgs(
+                    aggregation_interval="INTERVAL_5_SEC", flow_sampling=0.5, metadata="INCLUDE_ALL_METADATA"
+                ),
                 secondary_ip_ranges=[
                     gcp.compute.SubnetworkSecondaryIpRangeArgs(
                         range_name=PODS_RANGE[0], ip_cidr_range=PODS_RANGE[1]
@@ -194,6 +199,15 @@ class GkeInferenceCluster(pulumi.ComponentResource):
             for role in _NODE_ROLES
         ]
 
+        etcd_key = secrets_encryption_key(
+            name,
+            project=project,
+            region=region,
+            labels=labels,
+            apis=apis_of(placement.gcp_apis, placement.stack, "the GKE cluster"),
+            child=child,
+            deletion_protection=args.deletion_protection,
+        )
         cluster_name = short_name(base, "gke", 40)
         cluster = gcp.container.Cluster(
             f"{name}-cluster",
@@ -220,7 +234,9 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                                 cidr_block=cidr, display_name=f"allowed-{i}"
                             )
                             for i, cidr in enumerate(args.api_allowed_cidrs)
-                        ]
+                        ],
+                        # Only the listed networks: not every Compute Engine address on Google Cloud.
+                        gcp_public_cidrs_access_enabled=False,
                     )
                     if args.api_allowed_cidrs
                     else None
@@ -230,6 +246,7 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                         issue_client_certificate=False
                     )
                 ),
+                database_encryption=database_encryption(etcd_key),
                 workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
                     workload_pool=f"{project}.svc.id.goog"
                 ),
@@ -244,7 +261,8 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 deletion_protection=args.deletion_protection,
                 resource_labels=labels,
             ),
-            opts=after_apis,
+            # GKE refuses a key its service agent cannot use: the grant comes first.
+            opts=after_apis.merge(pulumi.ResourceOptions(depends_on=[etcd_key.grant])),
         )
 
         system_pool = gcp.container.NodePool(

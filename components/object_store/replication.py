@@ -66,6 +66,7 @@ from components.object_store.args import (
     Mechanism,
     ModelStore,
 )
+from components.object_store.replication_network import replication_network_policy
 
 SERVICE_ACCOUNT: Final = "model-replicator"
 CRONJOB_NAME: Final = "model-replication"
@@ -388,6 +389,7 @@ class CrossCloudReplication(pulumi.ComponentResource):
             ),
             opts=k8s_opts,
         )
+        replication_network_policy(prefix, ns, target.cloud, labels, k8s_opts)
         sa = k8s.core.v1.ServiceAccount(
             prefix,
             metadata=k8s.meta.v1.ObjectMetaArgs(

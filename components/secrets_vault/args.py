@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import pulumi
 
 from components.common import Placement, WorkloadIdentity
+from components.data_plane_access import DataPlaneAccess
 
 MODULE: Final = "secrets_vault"
 
@@ -54,8 +55,12 @@ class SecretsVaultArgs:
     crypto keys carry their own deletion guard, so `pulumi destroy` or a rename fails instead of
     deleting them. Set False only for throw-away stacks (drills); recovery windows still apply."""
 
+    network_access: DataPlaneAccess = field(default_factory=DataPlaneAccess)
+    """azure: the Key Vault firewall denies every public address except these CIDRs and subnets
+    (the AKS node subnet, deployerCidrs). Unused on aws and gcp (IAM-only data planes)."""
+
     def __post_init__(self) -> None:
-        problems = validate(self)
+        problems = validate(self) + self.network_access.problems()
         if problems:
             lines = "\n".join(f"  - {p}" for p in problems)
             raise ValueError(f"invalid SecretsVaultArgs for stack '{self.placement.stack}':\n{lines}")

@@ -1,13 +1,14 @@
 """Azure: a Key Vault with RBAC authorisation, soft delete and purge protection.
 
-Network access, the deliberate choice: the vault keeps its public endpoint, with no IP firewall.
-The AKS workload reaches Key Vault from the cluster's egress address, which the cluster component
-does not expose (nor a subnet for a private endpoint), and a firewall that guesses it would lock
-the workload out during exactly the failover it exists for. Every data-plane request still needs
-an Entra ID token, and with RBAC authorisation (no access policies) the only grant is "Key Vault
-Secrets User" for the workload's identity on each named secret. Trusted-service bypass is off.
-Moving to a private endpoint needs the AKS VNet/subnet id in the contract; then set
-`public_network_access` to Disabled.
+Network access: the firewall denies every public address (default action Deny, trusted-service
+bypass off) and admits exactly `network_access`: the AKS node subnet through its Microsoft.KeyVault
+service endpoint (the workload reads its secrets from there) and the deployer's CIDRs
+(`deployerCidrs`). `pulumi up` still writes secrets from anywhere: azure-native creates them
+through Azure Resource Manager (Microsoft.KeyVault/vaults/secrets), a management-plane call the
+vault firewall does not apply to (documented behaviour, MicrosoftDocs/azure-docs#68668). Every
+data-plane request also needs an Entra ID token; with RBAC authorisation the only grant is "Key
+Vault Secrets User" for the workload's identity on each named secret. A private endpoint would
+replace the service endpoint when the vault must have no public endpoint at all.
 
 Vault names are global and held for `recovery_window_days` after deletion (soft delete + purge
 protection), so the name hashes subscription, stack, region and the stack instance's random
@@ -25,6 +26,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.common import physical_name, type_token
+from components.data_plane_access import key_vault_network_rules
 from components.secrets_vault.args import (
     MODULE,
     SecretsVault,
@@ -106,11 +108,9 @@ class AzureSecretsVault(SecretsVault):
                     enabled_for_deployment=False,
                     enabled_for_disk_encryption=False,
                     enabled_for_template_deployment=False,
+                    # Selected networks only: the AKS subnet and the listed CIDRs (see module doc).
                     public_network_access="Enabled",
-                    network_acls=azure_native.keyvault.NetworkRuleSetArgs(
-                        default_action=azure_native.keyvault.NetworkRuleAction.ALLOW,
-                        bypass=azure_native.keyvault.NetworkRuleBypassOptions.NONE,
-                    ),
+                    network_acls=key_vault_network_rules(args.network_access),
                 ),
                 tags=tags,
             ),

@@ -130,6 +130,20 @@ def _azure_id(args: Args, provider_path: str, name: str) -> str:
     return f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/{group}/providers/{provider_path}/{name}"
 
 
+def _aks_identity(requested: dict[str, Any], name: str) -> dict[str, Any]:
+    """What ARM answers: a user-assigned identity is echoed back as a map, a system-assigned one
+    gets a principal."""
+    if requested.get("type") == "UserAssigned":
+        return {
+            "type": "UserAssigned",
+            "userAssignedIdentities": {
+                uami: {"principalId": _guid("uami-principal", uami), "clientId": _guid("uami-client", uami)}
+                for uami in requested.get("userAssignedIdentities", [])
+            },
+        }
+    return {"type": "SystemAssigned", "principalId": _guid("aks-principal", name), "tenantId": AZURE_TENANT}
+
+
 @outputs_for("azure-native:containerservice:ManagedCluster")
 def _aks_cluster(args: Args, state: dict[str, Any]) -> dict[str, Any]:
     name = args.inputs.get("resourceName") or args.name
@@ -144,11 +158,7 @@ def _aks_cluster(args: Args, state: dict[str, Any]) -> dict[str, Any]:
             "enabled": True,
             "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{AZURE_TENANT}/{issuer_id}/",
         },
-        "identity": {
-            "type": "SystemAssigned",
-            "principalId": _guid("aks-principal", name),
-            "tenantId": AZURE_TENANT,
-        },
+        "identity": _aks_identity(args.inputs.get("identity") or {}, name),
         "identityProfile": {
             "kubeletidentity": {
                 "clientId": _guid("aks-kubelet-client", name),

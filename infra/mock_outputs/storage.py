@@ -227,6 +227,23 @@ def _storage_account(args: Args, state: dict[str, Any]) -> dict[str, Any]:
             "web": f"https://{name}.z13.web.core.windows.net/",
         },
         "secondaryEndpoints": {"blob": f"https://{name}-secondary.blob.core.windows.net/"},
+        **_storage_identity(_plain(args.inputs.get("identity")) or {}),
+    }
+
+
+def _storage_identity(requested: dict[str, Any]) -> dict[str, Any]:
+    """ARM answers user-assigned identities as a map keyed by resource id (the input is a list)."""
+    if not requested:
+        return {}
+    assigned = requested.get("userAssignedIdentities") or []
+    return {
+        "identity": {
+            "type": requested.get("type"),
+            "userAssignedIdentities": {
+                uami: {"principalId": stable_hex("principal", uami, length=32), "clientId": stable_hex(uami)}
+                for uami in assigned
+            },
+        }
     }
 
 

@@ -191,3 +191,18 @@ def _key_vault_secret(args: Args, state: dict[str, Any]) -> dict[str, Any]:
         "type": "Microsoft.KeyVault/vaults/secrets",
         "properties": properties,
     }
+
+
+@outputs_for("azure-native:keyvault:Key")
+def _key_vault_key(args: Args, state: dict[str, Any]) -> dict[str, Any]:
+    vault = args.inputs["vaultName"]
+    name = args.inputs.get("keyName") or args.name
+    version = stable_hex(args.typ, vault, name, length=32)
+    uri = f"https://{vault}.vault.azure.net/keys/{name}"
+    return {
+        "id": _azure_id(args, f"vaults/{vault}/keys/{name}"),
+        "name": name,
+        "type": "Microsoft.KeyVault/vaults/keys",
+        "keyUri": uri,
+        "keyUriWithVersion": f"{uri}/{version}",
+    }

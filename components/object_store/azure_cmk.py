@@ -1,0 +1,153 @@
+"""Customer-managed key of the Azure model store: its own Key Vault, key and identity.
+
+Azure Storage reads the key as a user-assigned identity named in the account's encryption
+settings, so the identity, the key and its "Key Vault Crypto Service Encryption User" grant all
+exist before the account is created (the account depends on the grant). The key is referenced
+without a version: Storage picks up each new version the vault's rotation policy creates (every
+90 days) within a day, with no change to the account. The vault keeps purge protection (Storage
+requires it for customer-managed keys) and denies every network except trusted Azure services,
+which is how Storage reaches it; keys are created through Azure Resource Manager, which the vault
+firewall does not apply to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from components.common import Placement
+
+CRYPTO_SERVICE_ENCRYPTION_USER: Final = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+KEY_NAME: Final = "models"
+KEY_ROTATION_AFTER: Final = "P90D"
+
+
+@dataclass(frozen=True)
+class StoreKey:
+    identity: azure_native.managedidentity.UserAssignedIdentity
+    vault: azure_native.keyvault.Vault
+    key: azure_native.keyvault.Key
+    grant: azure_native.authorization.RoleAssignment
+
+
+def store_key(
+    name: str,
+    *,
+    placement: Placement,
+    client: pulumi.Output[azure_native.authorization.GetClientConfigResult],
+    own: pulumi.ResourceOptions,
+    deletion_protection: bool,
+) -> StoreKey:
+    from components.secrets_vault.azure import key_vault_name
+
+    group = placement.azure_resource_group
+    assert group is not None  # the store checks it first
+    tags = dict(placement.tags)
+    guarded = own.merge(pulumi.ResourceOptions(protect=deletion_protection))
+    identity = azure_native.managedidentity.UserAssignedIdentity(
+        f"{name}-models-cmk",
+        resource_group_name=group,
+        resource_name_=f"id-{placement.stack}-models-cmk",
+        location=placement.region,
+        tags=tags,
+        opts=own,
+    )
+    vault = azure_native.keyvault.Vault(
+        f"{name}-models-cmk",
+        azure_native.keyvault.VaultArgs(
+            # Per stack instance (name_suffix), like the secrets vault: no collision with a
+            # soft-deleted predecessor.
+            vault_name=pulumi.Output.all(client.subscription_id, placement.name_suffix or "").apply(
+                lambda a: key_vault_name(f"{placement.stack}-m", placement.region, a[0], a[1])
+            ),
+            resource_group_name=group,
+            location=placement.region,
+            properties=azure_native.keyvault.VaultPropertiesArgs(
+                tenant_id=client.tenant_id,
+                sku=azure_native.keyvault.SkuArgs(
+                    family=azure_native.keyvault.SkuFamily.A, name=azure_native.keyvault.SkuName.STANDARD
+                ),
+                enable_rbac_authorization=True,
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=30,
+                enable_purge_protection=True,
+                enabled_for_deployment=False,
+                enabled_for_disk_encryption=False,
+                enabled_for_template_deployment=False,
+                public_network_access="Enabled",
+                network_acls=azure_native.keyvault.NetworkRuleSetArgs(
+                    default_action=azure_native.keyvault.NetworkRuleAction.DENY,
+                    bypass=azure_native.keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
+                ),
+            ),
+            tags=tags,
+        ),
+        opts=guarded,
+    )
+    key = azure_native.keyvault.Key(
+        f"{name}-models-cmk",
+        azure_native.keyvault.KeyArgs(
+            resource_group_name=group,
+            vault_name=vault.name,
+            key_name=KEY_NAME,
+            properties=azure_native.keyvault.KeyPropertiesArgs(
+                kty=azure_native.keyvault.JsonWebKeyType.RSA,
+                key_size=3072,
+                attributes=azure_native.keyvault.KeyAttributesArgs(enabled=True),
+                rotation_policy=azure_native.keyvault.RotationPolicyArgs(
+                    lifetime_actions=[
+                        azure_native.keyvault.LifetimeActionArgs(
+                            action=azure_native.keyvault.ActionArgs(
+                                type=azure_native.keyvault.KeyRotationPolicyActionType.ROTATE
+                            ),
+                            trigger=azure_native.keyvault.TriggerArgs(time_after_create=KEY_ROTATION_AFTER),
+                        )
+                    ]
+                ),
+            ),
+            tags=tags,
+        ),
+        opts=guarded,
+    )
+    grant = azure_native.authorization.RoleAssignment(
+        f"{name}-models-cmk",
+        azure_native.authorization.RoleAssignmentArgs(
+            scope=vault.id,
+            role_definition_id=client.subscription_id.apply(
+                lambda sub: (
+                    f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/"
+                    f"{CRYPTO_SERVICE_ENCRYPTION_USER}"
+                )
+            ),
+            principal_id=identity.principal_id,
+            principal_type=azure_native.authorization.PrincipalType.SERVICE_PRINCIPAL,
+            description=f"storage account of stack {placement.stack} wraps its data keys with the key",
+        ),
+        opts=own,
+    )
+    return StoreKey(identity, vault, key, grant)
+
+
+def cmk_encryption(key: StoreKey) -> azure_native.storage.EncryptionArgs:
+    storage = azure_native.storage
+    return storage.EncryptionArgs(
+        key_source=storage.KeySource.MICROSOFT_KEYVAULT,
+        key_vault_properties=storage.KeyVaultPropertiesArgs(
+            key_name=KEY_NAME,
+            key_vault_uri=key.vault.properties.apply(lambda p: p.vault_uri),
+        ),
+        encryption_identity=storage.EncryptionIdentityArgs(encryption_user_assigned_identity=key.identity.id),
+        require_infrastructure_encryption=True,
+        services=storage.EncryptionServicesArgs(
+            blob=storage.EncryptionServiceArgs(enabled=True, key_type=storage.KeyType.ACCOUNT),
+        ),
+    )
+
+
+def cmk_identity(key: StoreKey) -> azure_native.storage.IdentityArgs:
+    return azure_native.storage.IdentityArgs(
+        type=azure_native.storage.IdentityType.USER_ASSIGNED, user_assigned_identities=[key.identity.id]
+    )
