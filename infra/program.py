@@ -32,6 +32,7 @@ from components.object_store import (
 )
 from components.secrets_vault import SecretsVaultArgs, create_secrets_vault
 from infra import outputs
+from infra.edge import edge_certificate_issuer, edge_key_digests
 from infra.config import StackConfig
 from infra.providers import make_providers
 
@@ -83,6 +84,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             ),
         )
 
+    issuer = edge_certificate_issuer(name, cfg, providers, cluster, replication)
     workload = InferenceWorkload(
         name,
         InferenceWorkloadArgs(
@@ -98,8 +100,12 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             # An empty bucket (first deploy, standby before its first replication) would
             # otherwise hold `pulumi up` for the whole model-load budget and then fail.
             wait_for_ready=cfg.wait_for_model,
+            service_name=cfg.dns.fqdn,
+            api_key_digests=edge_key_digests(secrets),
+            tls_source=cfg.edge.tls_source,
+            certificate_issuer=issuer.issuer_name if issuer is not None else None,
         ),
-        opts=pulumi.ResourceOptions(depends_on=[store, vault]),
+        opts=pulumi.ResourceOptions(depends_on=[store, vault, *(issuer.ready if issuer is not None else [])]),
     )
 
     record = create_failover_record(

@@ -21,8 +21,7 @@ from tests.support import TEST_SECRETS, primary_overrides, standby_overrides
 
 # Probe settings that differ from the schema defaults, so a test cannot pass on defaults alone.
 PROBE: dict[str, Any] = {
-    "healthCheckPath": "/v1/models",
-    "healthCheckPort": 8000,
+    "healthCheckPath": "/ready",
     "healthCheckIntervalSeconds": 30,
     "healthCheckFailureThreshold": 2,
     "dnsTtlSeconds": 45,
@@ -182,9 +181,11 @@ def test_route53_health_checks_probe_each_endpoint_with_configured_settings() ->
     primary, standby = primary_run(ROUTE53), standby_run(ROUTE53)
     for run in (primary, standby):
         check = _route53(run).check
-        assert check.inputs["type"] == "HTTP"
+        # TLS with SNI for the service name, on 443, the only port the edge listens on.
+        assert check.inputs["type"] == "HTTPS"
+        assert check.inputs["enableSni"] is True
         assert check.inputs["resourcePath"] == PROBE["healthCheckPath"]
-        assert check.inputs["port"] == PROBE["healthCheckPort"]
+        assert check.inputs["port"] == 443
         assert check.inputs["requestInterval"] == PROBE["healthCheckIntervalSeconds"]
         assert check.inputs["failureThreshold"] == PROBE["healthCheckFailureThreshold"]
     # The AWS load balancer is probed by its host name, the GCP IP by address.
@@ -348,9 +349,9 @@ def test_route53_output_names_both_layers_records() -> None:
 def test_traffic_manager_profile_monitors_with_configured_settings() -> None:
     profile = primary_run(TRAFFIC_MANAGER).one("azure-native:trafficmanager:Profile")
     monitor = profile.inputs["monitorConfig"]
-    assert monitor["protocol"] == "HTTP"
+    assert monitor["protocol"] == "HTTPS"
     assert monitor["path"] == PROBE["healthCheckPath"]
-    assert monitor["port"] == PROBE["healthCheckPort"]
+    assert monitor["port"] == 443
     assert monitor["intervalInSeconds"] == PROBE["healthCheckIntervalSeconds"]
     # Traffic Manager degrades an endpoint on the failure after the tolerated ones.
     assert monitor["toleratedNumberOfFailures"] == PROBE["healthCheckFailureThreshold"] - 1
@@ -405,8 +406,10 @@ def test_traffic_manager_weighted_routing_carries_configured_weights() -> None:
 
 def test_cloud_dns_health_check_probes_with_configured_settings() -> None:
     check = standby_run(CLOUD_DNS).one("gcp:compute/healthCheck:HealthCheck")
-    assert check.inputs["httpHealthCheck"]["requestPath"] == PROBE["healthCheckPath"]
-    assert check.inputs["httpHealthCheck"]["port"] == PROBE["healthCheckPort"]
+    assert "httpHealthCheck" not in check.inputs
+    assert check.inputs["httpsHealthCheck"]["requestPath"] == PROBE["healthCheckPath"]
+    assert check.inputs["httpsHealthCheck"]["port"] == 443
+    assert check.inputs["httpsHealthCheck"]["host"] == "api.example.com"
     assert check.inputs["checkIntervalSec"] == PROBE["healthCheckIntervalSeconds"]
     assert check.inputs["unhealthyThreshold"] == PROBE["healthCheckFailureThreshold"]
     assert len(check.inputs["sourceRegions"]) == 3  # required for external endpoints

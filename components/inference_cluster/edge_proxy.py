@@ -52,6 +52,8 @@ KEYS_DIR: Final = "/run/secrets/edge-keys"
 RUNTIME_DIR: Final = "/tmp/edge"
 KEY_DIGESTS_FILE: Final = "api-key-sha256"
 """File (Secret key) with one hex SHA-256 digest per valid API key."""
+API_KEY_SECRETS: Final = ("apiKey", "apiKeyNext")
+"""Secret config keys holding the valid API keys (current, and the next one during a rotation)."""
 CERT_RELOAD_SECONDS: Final = 300
 """How often the proxy checks whether cert-manager renewed the certificate (then reloads)."""
 
@@ -140,7 +142,9 @@ export default {{keyOk, healthy}};
 
 def render_nginx_config(config: EdgeProxyConfig) -> str:
     """nginx.conf of the edge: one TLS server, /health open, OpenAI routes keyed, the rest 404."""
-    listen = f"{config.listen_address}:{config.listen_port}" if config.listen_address else str(config.listen_port)
+    listen = (
+        f"{config.listen_address}:{config.listen_port}" if config.listen_address else str(config.listen_port)
+    )
     run = config.runtime_dir
     routes = "\n".join(_keyed_route(route) for route in OPENAI_ROUTES)
     access_log = "access_log off;" if config.access_log == "off" else f"access_log {config.access_log} edge;"
@@ -263,3 +267,37 @@ while kill -0 "$pid" 2>/dev/null; do
 done
 wait "$pid"
 """
+
+
+# ---------------------------------------------------------------------------------------------
+# The pod side: the objects and container the workload adds for the edge.
+
+EDGE_CONFIG_NAME: Final = "inference-edge"
+"""ConfigMap with nginx.conf and the njs script (no secret in either)."""
+EDGE_KEYS_NAME: Final = "inference-edge-api-keys"
+"""Secret with the key digests."""
+TLS_SECRET_NAME: Final = "inference-tls"
+"""acme: the Secret cert-manager writes the certificate into."""
+PROVIDED_TLS_DIR: Final = "/run/secrets/edge-tls-provided"
+"""provided: where the init container writes the PEM chain and key from the vault."""
+
+
+def pod_config(server_name: str, upstream_port: int, tls_source: str) -> EdgeProxyConfig:
+    """The proxy's config as the pod runs it; only the certificate's location depends on the source."""
+    tls_dir = TLS_DIR if tls_source == "acme" else PROVIDED_TLS_DIR
+    return EdgeProxyConfig(
+        server_name=server_name,
+        upstream_port=upstream_port,
+        cert_file=f"{tls_dir}/tls.crt",
+        key_file=f"{tls_dir}/tls.key",
+    )
+
+
+def config_files(config: EdgeProxyConfig) -> dict[str, str]:
+    return {"nginx.conf": render_nginx_config(config), "edge_auth.js": render_auth_script(config)}
+
+
+def config_digest(config: EdgeProxyConfig) -> str:
+    """Goes into a pod annotation, so a change of the proxy config rolls the pods."""
+    files = config_files(config)
+    return hashlib.sha256("".join(f"{k}\n{files[k]}" for k in sorted(files)).encode()).hexdigest()
