@@ -201,9 +201,9 @@ def _cloud_dns(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAcce
             f"{pool_id}/subject/{SUBJECT}"
         )
     )
-    binding = gcp.dns.ManagedZoneIamMember(
+    binding = gcp.dns.DnsManagedZoneIamMember(
         f"{name}-dns01",
-        gcp.dns.ManagedZoneIamMemberArgs(
+        gcp.dns.DnsManagedZoneIamMemberArgs(
             project=project, managed_zone=managed_zone, role=GCP_DNS_ROLE, member=principal
         ),
         opts=opts.merge(pulumi.ResourceOptions(depends_on=[pool_provider])),
