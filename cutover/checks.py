@@ -13,7 +13,7 @@ from typing import Any
 
 from cutover.dns_check import DnsObservation, observe
 from cutover.plan import CAPACITY, ROUTING, SIDES, WEIGHT, Side, StackState
-from cutover.probes import SideProbe, probe_side
+from cutover.probes import ProbeTls, SideProbe, probe_side
 from cutover.stack_ops import StackOps
 
 # Output names (see infra/outputs.py); repeated here so the CLI never imports the stack program.
@@ -192,10 +192,13 @@ def status(
     skip_store_parity: bool = False,
     probe_timeout_seconds: float = 5.0,
     dns_samples: int = 5,
+    tls: ProbeTls = ProbeTls(),
 ) -> StatusReport:
     problems: list[str] = []
     probes = {
-        side: probe_side(info.endpoint_url, info.model_name, probe_timeout_seconds)
+        side: probe_side(
+            info.endpoint_url, info.model_name, probe_timeout_seconds, service_name=info.fqdn, tls=tls
+        )
         for side, info in sides.items()
     }
     for side, probe in probes.items():

@@ -80,12 +80,12 @@ def make_certificate(
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
-def make_pki(directory: Path, service_name: str = SERVICE_NAME) -> EdgePki:
-    """A throwaway CA and a leaf certificate for the service name signed by it."""
+def make_pki(directory: Path, service_name: str = SERVICE_NAME, *more_names: str) -> EdgePki:
+    """A throwaway CA and a leaf certificate for the service name (and `more_names`) signed by it."""
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_pem, _ = make_certificate(["Test Edge CA"], key=ca_key, ca=True)
     leaf_pem, leaf_key = make_certificate(
-        [service_name], issuer_key=ca_key, issuer_name=_name("Test Edge CA")
+        [service_name, *more_names], issuer_key=ca_key, issuer_name=_name("Test Edge CA")
     )
     ca_file = directory / "ca.pem"
     ca_file.write_bytes(ca_pem)
