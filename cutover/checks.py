@@ -192,12 +192,17 @@ def status(
     skip_store_parity: bool = False,
     probe_timeout_seconds: float = 5.0,
     dns_samples: int = 5,
-    tls: ProbeTls = ProbeTls(),
+    *,
+    tls: ProbeTls | None = None,
 ) -> StatusReport:
     problems: list[str] = []
     probes = {
         side: probe_side(
-            info.endpoint_url, info.model_name, probe_timeout_seconds, service_name=info.fqdn, tls=tls
+            info.endpoint_url,
+            info.model_name,
+            probe_timeout_seconds,
+            service_name=info.fqdn,
+            tls=tls or ProbeTls(),
         )
         for side, info in sides.items()
     }

@@ -219,7 +219,9 @@ class Context:
                 f"--ca-bundle {ca_bundle} is not a readable file",
                 "pass the PEM file of the CA that signed the edge certificates",
             )
-        return ProbeTls(ca_bundle=str(ca_bundle) if ca_bundle else None, insecure_http=self.args.insecure_http)
+        return ProbeTls(
+            ca_bundle=str(ca_bundle) if ca_bundle else None, insecure_http=self.args.insecure_http
+        )
 
     def settings(self, **overrides: Any) -> Settings:
         return Settings(

@@ -112,7 +112,9 @@ def probe_side(
     base = url.rstrip("/")
     scheme = base.split("://", 1)[0].lower()
     if scheme != "https" and not (scheme == "http" and tls.insecure_http):
-        return SideProbe(base, False, None, expected_model=expected_model, problems=(plain_http_refusal(base),))
+        return SideProbe(
+            base, False, None, expected_model=expected_model, problems=(plain_http_refusal(base),)
+        )
     key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     extensions: dict[str, Any] = {}

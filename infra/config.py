@@ -184,7 +184,7 @@ class StackConfig:
     """`pulumi up` waits for every replica to load the model (needs the model in the bucket)."""
     """Standby only: copying from the primary is suspended (CronJob suspended / transfer job disabled)."""
     warnings: tuple[str, ...] = field(default=())
-    edge: EdgeSettings = field(default_factory=lambda: EdgeSettings())
+    edge: EdgeSettings = field(default_factory=EdgeSettings)
     """TLS certificate source and API keys of the edge proxy."""
 
     @property
@@ -584,7 +584,8 @@ def _edge_settings(
                 key,
                 None,
                 f"set to {what} with tlsCertificate: provided",
-                f"run `cat <file> | pulumi config set --secret {key} -s {stack}`, or use tlsCertificate: acme",
+                f"run `cat <file> | pulumi config set --secret {key} -s {stack}`, "
+                "or use tlsCertificate: acme",
             )
         chain, key_pem = raw.get("tlsCertificateChain", ""), raw.get("tlsPrivateKey", "")
         placeholder = OFFLINE_SECRET_PLACEHOLDER in (chain, key_pem)
@@ -594,8 +595,8 @@ def _edge_settings(
                     "tlsCertificateChain",
                     "<secret certificate>",
                     problem,
-                    "provide a certificate for "
-                    f"{fqdn} with `cat chain.pem | pulumi config set --secret tlsCertificateChain -s {stack}`, "
+                    f"provide a certificate for {fqdn} with "
+                    f"`cat chain.pem | pulumi config set --secret tlsCertificateChain -s {stack}`, "
                     "or use tlsCertificate: acme",
                 )
     else:

@@ -32,8 +32,8 @@ from components.object_store import (
 )
 from components.secrets_vault import SecretsVaultArgs, create_secrets_vault
 from infra import outputs
-from infra.edge import edge_certificate_issuer, edge_key_digests
 from infra.config import StackConfig
+from infra.edge import edge_certificate_issuer, edge_key_digests
 from infra.providers import make_providers
 
 

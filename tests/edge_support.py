@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -94,7 +95,7 @@ def make_pki(directory: Path, service_name: str = SERVICE_NAME, *more_names: str
 
 class _FakeModelHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    seen_authorization: list[str | None] = []
+    seen_authorization: ClassVar[list[str | None]] = []
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -108,10 +109,10 @@ class _FakeModelHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = _answer
-    do_POST = _answer
+    do_GET = _answer  # noqa: N815 - BaseHTTPRequestHandler's method names
+    do_POST = _answer  # noqa: N815
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -159,7 +160,7 @@ def running_edge(
     assert binary, "nginx is not installed: run tools/install-edge-proxy.sh"
     directory = Path(tempfile.mkdtemp(prefix="edge-proxy-"))
     try:
-        with _started(binary, directory, pki, upstream_port, keys, workers) as running:
+        with _started(binary, directory, pki, upstream_port, keys, workers=workers) as running:
             yield running
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -167,7 +168,7 @@ def running_edge(
 
 @contextmanager
 def _started(
-    binary: str, directory: Path, pki: EdgePki, upstream_port: int, keys: list[str | None], workers: str
+    binary: str, directory: Path, pki: EdgePki, upstream_port: int, keys: list[str | None], *, workers: str
 ) -> Iterator[RunningEdge]:
     (directory / "tls").mkdir()
     (directory / "keys").mkdir()
@@ -208,7 +209,9 @@ def _started(
         deadline = time.monotonic() + 10
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"nginx exited: {process.stderr.read().decode() if process.stderr else ''}")
+                raise RuntimeError(
+                    f"nginx exited: {process.stderr.read().decode() if process.stderr else ''}"
+                )
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     break

@@ -119,11 +119,16 @@ def test_each_stack_gets_its_own_certificate_for_the_service_name(primary: str, 
         assert spec["dnsNames"] == [run.config.dns.fqdn] == ["api.example.com"]
         assert certificate["metadata"]["namespace"] == "inference"
         assert spec["secretName"] == "inference-tls"
-        assert spec["issuerRef"] == {"name": "inference-acme", "kind": "ClusterIssuer", "group": "cert-manager.io"}
+        assert spec["issuerRef"] == {
+            "name": "inference-acme",
+            "kind": "ClusterIssuer",
+            "group": "cert-manager.io",
+        }
         # The proxy mounts exactly that Secret.
         deployment = next(
-            manifest(r) for r in run.resources if r.inputs.get("kind") == "Deployment"
-            and r.inputs["metadata"]["name"] == "inference-server"
+            manifest(r)
+            for r in run.resources
+            if r.inputs.get("kind") == "Deployment" and r.inputs["metadata"]["name"] == "inference-server"
         )
         volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
         assert volumes["edge-tls"]["secret"]["secretName"] == "inference-tls"
@@ -171,14 +176,16 @@ def test_route53_dns01_is_a_role_trusting_this_clusters_issuer_for_cert_manager_
         (condition,) = statement["Condition"].values()
         subs = [v for k, v in condition.items() if k.endswith(":sub")]
         assert subs == [SUBJECT]
-        issuer_host = run.outputs["oidcIssuerUrl"] if "oidcIssuerUrl" in run.outputs else None
-        del issuer_host
         env = _env(run)
         assert env["AWS_ROLE_ARN"] == role.outputs["arn"]
         assert env["AWS_WEB_IDENTITY_TOKEN_FILE"] == "/var/run/secrets/dns01/token"
         assert _audience(run) == "sts.amazonaws.com"
         # IAM allows one OIDC provider per issuer URL: never a second one for the same cluster.
-        urls = [r.inputs["url"] for r in run.resources if r.type == "aws:iam/openIdConnectProvider:OpenIdConnectProvider"]
+        urls = [
+            r.inputs["url"]
+            for r in run.resources
+            if r.type == "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+        ]
         assert len(urls) == len(set(urls))
 
 
@@ -192,8 +199,10 @@ def test_route53_policy_allows_only_acme_txt_records_in_the_one_zone() -> None:
     }
     change = policy["Statement"][0]
     assert change["Resource"] == "arn:aws:route53:::hostedzone/Z123"
-    assert change["Condition"]["ForAllValues:StringEquals"] == {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]}
-    assert all("*" != s["Action"] and not s["Action"].endswith(":*") for s in policy["Statement"])
+    assert change["Condition"]["ForAllValues:StringEquals"] == {
+        "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]
+    }
+    assert all(s["Action"] != "*" and not s["Action"].endswith(":*") for s in policy["Statement"])
 
 
 @pytest.mark.parametrize(("primary", "standby"), CLOUD_DNS_PAIRS)
@@ -205,18 +214,23 @@ def test_cloud_dns_dns01_federates_the_cluster_issuer_into_a_pool_bound_to_the_z
         solver = _issuer_solver(run)
         assert solver == {"cloudDNS": {"project": "acme-inference-standby", "hostedZoneName": "example-com"}}
         (provider,) = [
-            r for r in run.resources
-            if r.type == "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider" and "dns01" in r.name
+            r
+            for r in run.resources
+            if r.type == "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
+            and "dns01" in r.name
         ]
         assert provider.inputs["attributeCondition"] == f"assertion.sub == '{SUBJECT}'"
-        (binding,) = [r for r in run.resources if r.type == "gcp:dns/dnsManagedZoneIamMember:DnsManagedZoneIamMember"]
+        (binding,) = [
+            r for r in run.resources if r.type == "gcp:dns/dnsManagedZoneIamMember:DnsManagedZoneIamMember"
+        ]
         assert binding.inputs["managedZone"] == "example-com"
         assert binding.inputs["role"] == "roles/dns.admin"
         assert binding.inputs["member"].endswith(f"/subject/{SUBJECT}")
         env = _env(run)
         assert env == {"GOOGLE_APPLICATION_CREDENTIALS": "/etc/dns01/gcp-credentials.json"}
         (config_map,) = [
-            manifest(r) for r in run.resources
+            manifest(r)
+            for r in run.resources
             if r.inputs.get("kind") == "ConfigMap" and r.inputs["metadata"]["name"] == "dns01-credentials"
         ]
         credentials = json.loads(config_map["data"]["gcp-credentials.json"])
@@ -234,16 +248,20 @@ def test_azure_dns_dns01_is_a_federated_identity_with_dns_zone_contributor_on_th
         solver = _issuer_solver(run)["azureDNS"]
         assert solver["resourceGroupName"] == "dns-rg" and solver["hostedZoneName"] == "example.com"
         (credential,) = [
-            r for r in run.resources
+            r
+            for r in run.resources
             if r.type == "azure-native:managedidentity:FederatedIdentityCredential" and "dns01" in r.name
         ]
         assert credential.inputs["subject"] == SUBJECT
         assert credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
         (assignment,) = [
-            r for r in run.resources
+            r
+            for r in run.resources
             if r.type == "azure-native:authorization:RoleAssignment" and "dns01" in r.name
         ]
-        assert assignment.inputs["scope"].endswith("/resourceGroups/dns-rg/providers/Microsoft.Network/dnsZones/example.com")
+        assert assignment.inputs["scope"].endswith(
+            "/resourceGroups/dns-rg/providers/Microsoft.Network/dnsZones/example.com"
+        )
         assert assignment.inputs["roleDefinitionId"].endswith("befefa01-2a29-4197-83a8-272ff33ce314")
         env = _env(run)
         assert env["AZURE_FEDERATED_TOKEN_FILE"] == "/var/run/secrets/dns01/token"

@@ -19,9 +19,8 @@ from cutover.stack_ops import ApplySummary, AutomationStackOps, pulumi_cli
 from tests.cutover_support import MODEL, ROOT, ModelServer, Sides, run
 from tests.cutover_support import sides as sides  # noqa: PLC0414 (pytest fixture)
 from tests.dns_server import free_port
-from tests.edge_support import EdgePki, make_pki
 from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
-
+from tests.edge_support import EdgePki, make_pki
 
 SERVICE = "api.example.com"
 
@@ -242,7 +241,9 @@ def test_status_refuses_plain_http_endpoints_and_insecure_http_allows_them_for_l
 
 
 def test_a_missing_ca_bundle_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli.run(["--workdir", str(project_copy(tmp_path)), "--ca-bundle", str(tmp_path / "nope.pem"), "status"])
+    code = cli.run(
+        ["--workdir", str(project_copy(tmp_path)), "--ca-bundle", str(tmp_path / "nope.pem"), "status"]
+    )
 
     assert code == ExitCode.USAGE
     assert "--ca-bundle" in capsys.readouterr().err

@@ -10,9 +10,15 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from infra.config import PROJECT, ConfigError, StackConfig, certificate_problems, parse_config
+from infra.config import (
+    OFFLINE_SECRET_PLACEHOLDER,
+    PROJECT,
+    ConfigError,
+    StackConfig,
+    certificate_problems,
+    parse_config,
+)
 from infra.harness import SECRET_PLACEHOLDER, load_stack_config, run_stack
-from infra.config import OFFLINE_SECRET_PLACEHOLDER
 from tests.edge_support import make_certificate
 from tests.support import TEST_SECRETS, primary_overrides
 
@@ -85,7 +91,9 @@ def test_fails_on_provided_without_the_certificate_or_key_secret(missing: str) -
 
 def test_fails_on_a_certificate_for_another_name() -> None:
     (found,) = problems(provided(["www.example.com", "*.other.com"]), tlsCertificate="provided")
-    assert found.startswith("stack config 'tlsCertificateChain' must be a certificate whose subject alternative")
+    assert found.startswith(
+        "stack config 'tlsCertificateChain' must be a certificate whose subject alternative"
+    )
     assert "cover api.example.com (it covers ['www.example.com', '*.other.com'])" in found
     assert "provide a certificate for api.example.com" in found
 
@@ -118,7 +126,9 @@ def test_fails_on_tls_secrets_with_acme() -> None:
 
 def test_fails_on_a_plain_http_health_check_port() -> None:
     (found,) = problems({"apiKey": "k1"}, healthCheckPort=80)
-    assert found.startswith("stack config 'healthCheckPort' must be 443 (the service listens on HTTPS 443 only")
+    assert found.startswith(
+        "stack config 'healthCheckPort' must be 443 (the service listens on HTTPS 443 only"
+    )
     assert "(got '80')" in found
 
 

@@ -20,8 +20,8 @@ from components.inference_cluster.edge_proxy import (
 )
 from tests.edge_support import (
     SERVICE_NAME,
-    RunningEdge,
     EdgePki,
+    RunningEdge,
     fake_model_server,
     make_pki,
     nginx_binary,
@@ -30,7 +30,16 @@ from tests.edge_support import (
 
 CURRENT_KEY = "sk-current-0123456789abcdef"
 NEXT_KEY = "sk-next-fedcba9876543210"
-REFUSED_PATHS = ("/invocations", "/metrics", "/tokenize", "/detokenize", "/docs", "/openapi.json", "/version", "/nope")
+REFUSED_PATHS = (
+    "/invocations",
+    "/metrics",
+    "/tokenize",
+    "/detokenize",
+    "/docs",
+    "/openapi.json",
+    "/version",
+    "/nope",
+)
 
 pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="run tools/install-edge-proxy.sh")
 
@@ -42,9 +51,11 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> EdgePki:
 
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory, pki: EdgePki) -> Iterator[RunningEdge]:
-    with fake_model_server() as model:
-        with running_edge(pki, model.server_address[1], [CURRENT_KEY, NEXT_KEY]) as running:
-            yield running
+    with (
+        fake_model_server() as model,
+        running_edge(pki, model.server_address[1], [CURRENT_KEY, NEXT_KEY]) as running,
+    ):
+        yield running
 
 
 def _request(
@@ -67,21 +78,27 @@ def _request(
 
 def test_tls_handshake_verifies_for_the_service_name_only(edge: RunningEdge, pki: EdgePki) -> None:
     context = ssl.create_default_context(cafile=str(pki.ca_file))
-    with socket.create_connection(("127.0.0.1", edge.port)) as raw:
-        with context.wrap_socket(raw, server_hostname=SERVICE_NAME) as tls:
-            assert tls.version() in ("TLSv1.2", "TLSv1.3")
-    with socket.create_connection(("127.0.0.1", edge.port)) as raw:
-        with pytest.raises(ssl.SSLCertVerificationError):
-            context.wrap_socket(raw, server_hostname="other.example.com")
+    with (
+        socket.create_connection(("127.0.0.1", edge.port)) as raw,
+        context.wrap_socket(raw, server_hostname=SERVICE_NAME) as tls,
+    ):
+        assert tls.version() in ("TLSv1.2", "TLSv1.3")
+    with (
+        socket.create_connection(("127.0.0.1", edge.port)) as raw,
+        pytest.raises(ssl.SSLCertVerificationError),
+    ):
+        context.wrap_socket(raw, server_hostname="other.example.com")
 
 
 def test_tls_1_2_and_1_3_only(edge: RunningEdge, pki: EdgePki) -> None:
     for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
         context = ssl.create_default_context(cafile=str(pki.ca_file))
         context.minimum_version = context.maximum_version = version
-        with socket.create_connection(("127.0.0.1", edge.port)) as raw:
-            with context.wrap_socket(raw, server_hostname=SERVICE_NAME) as tls:
-                assert tls.version() == version.name.replace("_", ".").replace("TLSv1.", "TLSv1.")
+        with (
+            socket.create_connection(("127.0.0.1", edge.port)) as raw,
+            context.wrap_socket(raw, server_hostname=SERVICE_NAME) as tls,
+        ):
+            assert tls.version() == version.name.replace("_", ".")
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in edge.config_file.read_text()
 
 
@@ -135,7 +152,8 @@ def test_other_paths_are_refused_even_with_a_key(edge: RunningEdge, pki: EdgePki
 
 
 @pytest.mark.parametrize(
-    "path", ["/v1/models/../../metrics", "/v1/models/", "/v1/chat/completions/../../invocations", "/V1/models"]
+    "path",
+    ["/v1/models/../../metrics", "/v1/models/", "/v1/chat/completions/../../invocations", "/V1/models"],
 )
 def test_path_tricks_do_not_reach_other_routes(edge: RunningEdge, pki: EdgePki, path: str) -> None:
     status, body, _ = _request(edge, pki, path, key=CURRENT_KEY)
@@ -144,15 +162,17 @@ def test_path_tricks_do_not_reach_other_routes(edge: RunningEdge, pki: EdgePki, 
 
 
 def test_rotation_takes_effect_without_a_restart(pki: EdgePki) -> None:
-    with fake_model_server() as model:
-        with running_edge(pki, model.server_address[1], [CURRENT_KEY]) as running:
-            assert _request(running, pki, "/v1/models", key=NEXT_KEY)[0] == 401
-            digests = Path(running.config.key_digests_file)
-            digests.write_text(render_key_digests([CURRENT_KEY, NEXT_KEY]))
-            assert _request(running, pki, "/v1/models", key=NEXT_KEY)[0] == 200
-            digests.write_text(render_key_digests([NEXT_KEY]))
-            assert _request(running, pki, "/v1/models", key=CURRENT_KEY)[0] == 401
-            assert _request(running, pki, "/v1/models", key=NEXT_KEY)[0] == 200
+    with (
+        fake_model_server() as model,
+        running_edge(pki, model.server_address[1], [CURRENT_KEY]) as running,
+    ):
+        assert _request(running, pki, "/v1/models", key=NEXT_KEY)[0] == 401
+        digests = Path(running.config.key_digests_file)
+        digests.write_text(render_key_digests([CURRENT_KEY, NEXT_KEY]))
+        assert _request(running, pki, "/v1/models", key=NEXT_KEY)[0] == 200
+        digests.write_text(render_key_digests([NEXT_KEY]))
+        assert _request(running, pki, "/v1/models", key=CURRENT_KEY)[0] == 401
+        assert _request(running, pki, "/v1/models", key=NEXT_KEY)[0] == 200
 
 
 def test_unhealthy_model_server_makes_health_fail(pki: EdgePki) -> None:
@@ -174,7 +194,9 @@ def test_config_holds_no_key_only_digests() -> None:
 def test_pod_image_is_nginx_1_pinned_by_digest_like_the_tested_binary() -> None:
     import subprocess
 
-    version = subprocess.run([nginx_binary() or "nginx", "-v"], capture_output=True, text=True).stderr
+    version = subprocess.run(
+        [nginx_binary() or "nginx", "-v"], capture_output=True, text=True, check=True
+    ).stderr
     assert version.startswith("nginx version: nginx/1.")
     repository, digest = EDGE_PROXY_IMAGE.split("@")
     assert repository.endswith("nginx-unprivileged:1.28.0")

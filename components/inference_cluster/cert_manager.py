@@ -11,15 +11,15 @@ token of the cert-manager controller (audience per authority) is exchanged for c
 at the authority, which trusts this cluster's OIDC issuer for exactly the subject
 `system:serviceaccount:cert-manager:cert-manager` (cert_manager_dns.py):
 
-| DNS authority | trust at the authority                                  | controller environment            |
-|---------------|---------------------------------------------------------|-----------------------------------|
-| aws           | IAM OIDC provider for the cluster issuer (reused: EKS   | AWS_ROLE_ARN +                    |
-|               | IRSA's own, or the replication's on a standby) + a role | AWS_WEB_IDENTITY_TOKEN_FILE       |
-|               | with TXT-only changes on the zone                       |                                   |
-| gcp           | workload identity pool + OIDC provider for the issuer;  | GOOGLE_APPLICATION_CREDENTIALS    |
-|               | roles/dns.admin on the managed zone for that principal  | (external_account config)         |
-| azure         | user-assigned identity with a federated credential for  | AZURE_CLIENT_ID / TENANT_ID /     |
-|               | the issuer; DNS Zone Contributor on the zone            | FEDERATED_TOKEN_FILE              |
+| authority | trust at the authority                                  | controller environment         |
+|-----------|---------------------------------------------------------|--------------------------------|
+| aws       | IAM OIDC provider for the cluster issuer (reused: EKS   | AWS_ROLE_ARN +                 |
+|           | IRSA's own, or the replication's on a standby) + a role | AWS_WEB_IDENTITY_TOKEN_FILE    |
+|           | with TXT-only changes on the zone                       |                                |
+| gcp       | workload identity pool + OIDC provider for the issuer;  | GOOGLE_APPLICATION_CREDENTIALS |
+|           | roles/dns.admin on the managed zone for that principal  | (external_account config)      |
+| azure     | user-assigned identity with a federated credential for  | AZURE_CLIENT_ID / TENANT_ID /  |
+|           | the issuer; DNS Zone Contributor on the zone            | FEDERATED_TOKEN_FILE           |
 
 The same mechanism serves the same-cloud case (EKS + Route 53, GKE + Cloud DNS, AKS + Azure
 DNS) and every cross-cloud one, so there is one code path per authority, not nine.

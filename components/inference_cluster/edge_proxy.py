@@ -167,7 +167,8 @@ http {{
     uwsgi_temp_path {run}/uwsgi;
     scgi_temp_path {run}/scgi;
     # No header, query string or body is logged: keys never reach the logs.
-    log_format edge '$time_iso8601 $remote_addr "$request_method $uri" $status $body_bytes_sent $request_time';
+    log_format edge
+        '$time_iso8601 $remote_addr "$request_method $uri" $status $body_bytes_sent $request_time';
     {access_log}
 
     js_import edge from {config.script_file};
