@@ -153,7 +153,7 @@ class EdgeSettings:
     @property
     def secret_names(self) -> tuple[str, ...]:
         """Secret config keys the edge adds to the vault."""
-        names = ("apiKeyNext",) if self.has_next_key else ()
+        names: tuple[str, ...] = ("apiKeyNext",) if self.has_next_key else ()
         if self.tls_source == "provided":
             names += ("tlsCertificateChain", "tlsPrivateKey")
         return names

@@ -9,7 +9,7 @@ import pulumi
 
 from components.inference_cluster import InferenceCluster
 from components.inference_cluster.cert_manager import CertManager, CertManagerArgs
-from components.inference_cluster.cert_manager_dns import DnsTarget, dns_access
+from components.inference_cluster.cert_manager_dns import DnsTarget
 from components.inference_cluster.edge_proxy import API_KEY_SECRETS, render_key_digests
 from infra.config import StackConfig
 from infra.providers import Providers
@@ -46,22 +46,18 @@ def edge_certificate_issuer(
         provider_resource = replication.aws_oidc_provider
         oidc_arn = provider_resource.arn
         after.append(provider_resource)
-    access = dns_access(
-        cluster_parent(cluster),
-        f"{name}-cert-manager",
-        DnsTarget(
-            cloud=dns_cloud,
-            provider=placement.provider,
-            stack=cfg.stack,
-            zone=cfg.dns.zone,
-            issuer_url=cluster.oidc_issuer_url,
-            gcp_project=placement.gcp_project or cfg.gcp_project,
-            gcp_managed_zone=cfg.dns.gcp_managed_zone,
-            azure_resource_group=cfg.dns.azure_resource_group,
-            azure_location=placement.region,
-            aws_oidc_provider_arn=oidc_arn,
-            after=after,
-        ),
+    target = DnsTarget(
+        cloud=dns_cloud,
+        provider=placement.provider,
+        stack=cfg.stack,
+        zone=cfg.dns.zone,
+        issuer_url=cluster.oidc_issuer_url,
+        gcp_project=placement.gcp_project or cfg.gcp_project,
+        gcp_managed_zone=cfg.dns.gcp_managed_zone,
+        azure_resource_group=cfg.dns.azure_resource_group,
+        azure_location=placement.region,
+        aws_oidc_provider_arn=oidc_arn,
+        after=after,
     )
     return CertManager(
         name,
@@ -70,11 +66,7 @@ def edge_certificate_issuer(
             cluster_cloud=cfg.cloud,
             dns_cloud=dns_cloud,
             zone=cfg.dns.zone,
-            access=access,
+            dns=target,
             acme_server=cfg.edge.acme_server,
         ),
     )
-
-
-def cluster_parent(cluster: InferenceCluster) -> pulumi.Resource:
-    return cluster  # type: ignore[return-value]

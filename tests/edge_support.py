@@ -186,7 +186,7 @@ def _started(
         key_digests_file=str(directory / "keys" / "api-key-sha256"),
         script_file=str(directory / "edge_auth.js"),
         runtime_dir=str(directory / "run"),
-        access_log="off" if workers != "2" else str(directory / "access.log"),
+        access_log=str(directory / "access.log"),
         worker_processes=workers,
     )
     (directory / "run").mkdir()

@@ -29,13 +29,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common import Cloud, type_token
 from components.inference_cluster.args import MODULE, InferenceClusterArgsError
+
+if TYPE_CHECKING:
+    from components.inference_cluster.cert_manager_dns import DnsTarget
 
 CHART: Final = "cert-manager"
 CHART_REPOSITORY: Final = "https://charts.jetstack.io"
@@ -143,8 +146,9 @@ class CertManagerArgs:
     dns_cloud: Cloud
     zone: str
     """The DNS zone the service name is in (`dnsZone`)."""
-    access: DnsAccess
-    """Built by cert_manager_dns.dns_access for `dns_cloud`."""
+    dns: DnsTarget
+    """The DNS authority and this cluster's issuer; the keyless trust is created from it
+    (cert_manager_dns.dns_access), with the authority's provider, under this component."""
     acme_server: str = LETS_ENCRYPT
     """ACME directory; Let's Encrypt production unless set (`acmeServer`, e.g. its staging URL)."""
 
@@ -164,6 +168,9 @@ class CertManager(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token(MODULE, "CertManager"), name, None, opts)
+        from components.inference_cluster.cert_manager_dns import dns_access
+
+        access = dns_access(self, name, args.dns)
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
         namespace = k8s.core.v1.Namespace(
             f"{name}-cert-manager-namespace",
@@ -180,12 +187,12 @@ class CertManager(pulumi.ComponentResource):
         )
         in_namespace = child.merge(pulumi.ResourceOptions(depends_on=[namespace]))
         depends: list[pulumi.Resource] = [namespace]
-        if args.access.files:
+        if access.files:
             files = k8s.core.v1.ConfigMap(
                 f"{name}-dns01-credentials",
                 k8s.core.v1.ConfigMapInitArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(name="dns01-credentials", namespace=NAMESPACE),
-                    data=dict(args.access.files),
+                    data=dict(access.files),
                 ),
                 opts=in_namespace,
             )
@@ -199,9 +206,9 @@ class CertManager(pulumi.ComponentResource):
                 namespace=NAMESPACE,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
                 values=pulumi.Output.all(
-                    pulumi.Output.from_input(args.access.token_audience),
-                    pulumi.Output.all(**dict(args.access.env)),
-                ).apply(lambda a: helm_values(a[1], a[0], bool(args.access.files))),
+                    pulumi.Output.from_input(access.token_audience),
+                    pulumi.Output.all(**dict(access.env)),
+                ).apply(lambda a: helm_values(a[1], a[0], bool(access.files))),
                 # Wait for the webhook: an issuer created before it answers is rejected.
                 skip_await=False,
                 atomic=True,
@@ -214,10 +221,10 @@ class CertManager(pulumi.ComponentResource):
             api_version=API_VERSION,
             kind="ClusterIssuer",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=ISSUER_NAME),
-            spec=pulumi.Output.from_input(args.access.solver).apply(
+            spec=pulumi.Output.from_input(access.solver).apply(
                 lambda solver: cluster_issuer_spec(args.acme_server, args.zone, solver)
             ),
-            opts=child.merge(pulumi.ResourceOptions(depends_on=[release, *args.access.resources])),
+            opts=child.merge(pulumi.ResourceOptions(depends_on=[release, *access.resources])),
         )
         self.issuer_name = ISSUER_NAME
         self.ready = [release, issuer]
