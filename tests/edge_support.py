@@ -28,6 +28,7 @@ from cryptography.x509.oid import NameOID
 
 from components.inference_cluster.edge_proxy import (
     EdgeProxyConfig,
+    proxy_command,
     render_auth_script,
     render_key_digests,
     render_nginx_config,
@@ -140,27 +141,43 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
 
-@dataclass(frozen=True)
+@dataclass
 class RunningEdge:
     port: int
     config: EdgeProxyConfig
     config_file: Path
     pid: int
+    exit_code: int | None = None
+    """Set when the proxy has stopped (after the context exits)."""
 
 
 @contextmanager
 def running_edge(
-    pki: EdgePki, upstream_port: int, keys: list[str | None], workers: str = "2"
+    pki: EdgePki,
+    upstream_port: int,
+    keys: list[str | None],
+    workers: str = "2",
+    pod_command_reload_seconds: int | None = None,
 ) -> Iterator[RunningEdge]:
     """The real nginx on 127.0.0.1 with exactly the rendered config (paths in a fresh directory).
 
-    Like in the pod, NGINX runs as a non-root user: as root, the test drops to `nobody`.
+    Like in the pod, NGINX runs as a non-root user: as root, the test drops to `nobody`. With
+    `pod_command_reload_seconds`, it is started by the pod's own shell (`proxy_command`),
+    checking for a renewed certificate that often.
     """
     binary = nginx_binary()
     assert binary, "nginx is not installed: run tools/install-edge-proxy.sh"
     directory = Path(tempfile.mkdtemp(prefix="edge-proxy-"))
     try:
-        with _started(binary, directory, pki, upstream_port, keys, workers=workers) as running:
+        with _started(
+            binary,
+            directory,
+            pki,
+            upstream_port,
+            keys,
+            workers=workers,
+            pod_reload=pod_command_reload_seconds,
+        ) as running:
             yield running
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -168,7 +185,14 @@ def running_edge(
 
 @contextmanager
 def _started(
-    binary: str, directory: Path, pki: EdgePki, upstream_port: int, keys: list[str | None], *, workers: str
+    binary: str,
+    directory: Path,
+    pki: EdgePki,
+    upstream_port: int,
+    keys: list[str | None],
+    *,
+    workers: str,
+    pod_reload: int | None,
 ) -> Iterator[RunningEdge]:
     (directory / "tls").mkdir()
     (directory / "keys").mkdir()
@@ -199,8 +223,11 @@ def _started(
         nobody = pwd.getpwnam(user)
         for path in [directory, *directory.rglob("*")]:
             os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    command = [binary, "-e", "stderr", "-p", str(directory), "-c", str(config_file), "-g", "daemon off;"]
+    if pod_reload is not None:
+        command = ["/bin/sh", "-ec", proxy_command(config, str(config_file), pod_reload)]
     process = subprocess.Popen(
-        [binary, "-e", "stderr", "-p", str(directory), "-c", str(config_file), "-g", "daemon off;"],
+        command,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         user=user,
@@ -219,7 +246,8 @@ def _started(
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        yield RunningEdge(port=port, config=config, config_file=config_file, pid=process.pid)
+        running = RunningEdge(port=port, config=config, config_file=config_file, pid=process.pid)
+        yield running
     finally:
         process.terminate()
         try:
@@ -227,3 +255,4 @@ def _started(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    running.exit_code = process.returncode

@@ -278,13 +278,17 @@ def test_trust_uses_the_issuer_of_the_cluster_cert_manager_runs_in() -> None:
     assert any(k.startswith("container.googleapis.com/v1/projects/") for k in condition)
 
 
-@pytest.mark.parametrize(("authority", "primary", "standby"), [("aws", "gcp", "azure"), ("azure", "aws", "gcp")])
+@pytest.mark.parametrize(
+    ("authority", "primary", "standby"), [("aws", "gcp", "azure"), ("azure", "aws", "gcp")]
+)
 def test_dns01_trust_lives_under_cert_manager_on_the_authoritys_provider(
     authority: str, primary: str, standby: str
 ) -> None:
     run = primary_run(scenario(authority, primary, standby))
     (component,) = [r for r in run.resources if r.type == "inference-failover:inference_cluster:CertManager"]
-    trust = [r for r in run.resources if "dns01" in r.name and r.custom and not r.type.startswith("kubernetes:")]
+    trust = [
+        r for r in run.resources if "dns01" in r.name and r.custom and not r.type.startswith("kubernetes:")
+    ]
     assert trust
     provider_type = {"aws": "pulumi:providers:aws", "azure": "pulumi:providers:azure-native"}[authority]
     for resource in trust:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -201,3 +202,25 @@ def test_pod_image_is_nginx_1_pinned_by_digest_like_the_tested_binary() -> None:
     repository, digest = EDGE_PROXY_IMAGE.split("@")
     assert repository.endswith("nginx-unprivileged:1.28.0")
     assert digest.startswith("sha256:") and len(digest) == len("sha256:") + 64
+
+
+def test_pod_command_reloads_a_renewed_certificate_and_stops_cleanly(pki: EdgePki, tmp_path: Path) -> None:
+    """The proxy container's shell (exactly `proxy_command`) with the real nginx: cert-manager
+    renews into the mounted Secret, the loop notices and reloads; TERM stops it with exit 0."""
+    renewed = make_pki(tmp_path)  # another CA and leaf for the same name
+    with (
+        fake_model_server() as model,
+        running_edge(pki, model.server_address[1], [CURRENT_KEY], pod_command_reload_seconds=1) as running,
+    ):
+        assert _request(running, pki, "/health")[0] == 200
+        Path(running.config.cert_file).write_bytes(renewed.cert_pem)
+        Path(running.config.key_file).write_bytes(renewed.key_pem)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                assert _request(running, renewed, "/health")[0] == 200
+                break
+            except ssl.SSLError:
+                assert time.monotonic() < deadline, "the renewed certificate was never served"
+                time.sleep(0.2)
+    assert running.exit_code == 0

@@ -245,7 +245,11 @@ def _keyed_route(route: str) -> str:
         }}"""
 
 
-def proxy_command(config: EdgeProxyConfig, config_file: str = f"{CONFIG_DIR}/nginx.conf") -> str:
+def proxy_command(
+    config: EdgeProxyConfig,
+    config_file: str = f"{CONFIG_DIR}/nginx.conf",
+    reload_check_seconds: int = CERT_RELOAD_SECONDS,
+) -> str:
     """Shell the proxy container runs: NGINX in the foreground, reloaded when the certificate
     files change (cert-manager renews into the mounted Secret; NGINX reads certificates only at
     start and reload). TERM drains gracefully (QUIT)."""
@@ -253,17 +257,17 @@ def proxy_command(config: EdgeProxyConfig, config_file: str = f"{CONFIG_DIR}/ngi
     files = f"{shlex.quote(config.cert_file)} {shlex.quote(config.key_file)}"
     return f"""set -eu
 mkdir -p {shlex.quote(config.runtime_dir)}
-nginx -c {conf} -g 'daemon off;' &
+nginx -e stderr -c {conf} -g 'daemon off;' &
 pid=$!
 trap 'kill -QUIT "$pid"; wait "$pid"; exit 0' TERM INT
 last="$(cat {files} | cksum)"
 while kill -0 "$pid" 2>/dev/null; do
-  sleep {CERT_RELOAD_SECONDS} &
+  sleep {reload_check_seconds} &
   wait $! || true
   now="$(cat {files} | cksum)"
   if [ "$now" != "$last" ]; then
     echo "edge: certificate changed, reloading" >&2
-    nginx -c {conf} -s reload && last="$now"
+    nginx -e stderr -c {conf} -s reload && last="$now"
   fi
 done
 wait "$pid"
