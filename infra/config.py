@@ -534,6 +534,14 @@ def _edge_settings(
             f"remove it from Pulumi.{stack}.yaml",
         )
 
+    path = (raw.get("healthCheckPath") or "/health").strip()
+    if path != "/health":
+        r.problem(
+            "healthCheckPath",
+            path,
+            "/health (the only route the edge answers without an API key)",
+            f"remove healthCheckPath from Pulumi.{stack}.yaml",
+        )
     port = (raw.get("healthCheckPort") or "443").strip()
     if port != "443":
         r.problem(

@@ -132,6 +132,12 @@ def test_fails_on_a_plain_http_health_check_port() -> None:
     assert "(got '80')" in found
 
 
+def test_fails_on_a_health_check_path_the_edge_does_not_answer_without_a_key() -> None:
+    (found,) = problems({"apiKey": "k1"}, healthCheckPath="/v1/models")
+    assert found.startswith("stack config 'healthCheckPath' must be /health (the only route the edge answers")
+    assert "(got '/v1/models')" in found
+
+
 def test_fails_on_a_non_https_acme_server() -> None:
     (found,) = problems({"apiKey": "k1"}, acmeServer="http://acme.example.com/directory")
     assert found.startswith("stack config 'acmeServer' must be an https:// ACME directory URL")
