@@ -96,6 +96,7 @@ def test_certificate_and_issuer_validate_against_the_pinned_crd_schemas() -> Non
             assert obj["apiVersion"] == cert_manager.API_VERSION
             validate(obj)
             seen += 1
+        jsonschema.validate(release(run).inputs["values"], _values_schema())
     assert seen == 2 * 2 * (len(PAIRS) + len(CLOUD_DNS_PAIRS) + len(AZURE_DNS_PAIRS))
 
 
@@ -142,6 +143,13 @@ def test_chart_is_the_official_one_at_the_pinned_version(primary: str, standby: 
         assert inputs["version"] == cert_manager.CHART_VERSION == CRD_DIR.name.removeprefix("cert-manager-")
         assert inputs["repositoryOpts"]["repo"] == "https://charts.jetstack.io"
         assert inputs["values"]["crds"] == {"enabled": True, "keep": True}
+        # Every image the chart starts is pinned by digest.
+        values = inputs["values"]
+        for digest in (
+            values["image"]["digest"],
+            *(values[part]["image"]["digest"] for part in ("webhook", "cainjector", "startupapicheck")),
+        ):
+            assert digest.startswith("sha256:") and len(digest) == 71
 
 
 def _issuer_solver(run: ProgramRun) -> dict[str, Any]:
@@ -294,3 +302,21 @@ def test_dns01_trust_lives_under_cert_manager_on_the_authoritys_provider(
     for resource in trust:
         assert resource.parent == component.urn
         assert f"${provider_type}::" in resource.provider
+
+
+def _values_schema() -> dict[str, Any]:
+    # The chart's own values.schema.json (Helm applies it on install; unknown keys fail there).
+    return dict(json.loads((CRD_DIR / "values.schema.json").read_text()))
+
+
+@pytest.mark.parametrize(("primary", "standby"), PAIRS, ids=PAIR_IDS)
+def test_chart_values_validate_against_the_charts_values_schema(primary: str, standby: str) -> None:
+    for run in pair(primary, standby):
+        jsonschema.validate(release(run).inputs["values"], _values_schema())
+
+
+def test_chart_values_schema_rejects_a_misspelt_key() -> None:
+    values = copy.deepcopy(release(pair("aws", "gcp")[0]).inputs["values"])
+    values["extraEnvs"] = values.pop("extraEnv")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(values, _values_schema())

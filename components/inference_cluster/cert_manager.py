@@ -44,6 +44,15 @@ CHART: Final = "cert-manager"
 CHART_REPOSITORY: Final = "https://charts.jetstack.io"
 CHART_VERSION: Final = "v1.21.1"
 """The CRD schemas of this version are checked into tests/data/cert-manager/ and validate our objects."""
+IMAGE_DIGESTS: Final = {
+    "image": "sha256:416a2d76870d996460e62bd7f521bf14fa017be9e3e904aab92163a331fcb61a",
+    "cainjector": "sha256:ccf6b919ec0500745a47a910118f834f9636d0aac1ff221245cd2557ed8c7c98",
+    "webhook": "sha256:d8b3961b51c8c7320633f8208dc46bf88aa13804d0f7cbe48a096b2c523cee42",
+    "startupapicheck": "sha256:d8ab6416e6e7303a86fa0a8daa82c94a8001f21c9d78eb2e7db20534e5d07ae8",
+}
+"""The chart's images (quay.io/jetstack/cert-manager-{controller,cainjector,webhook,startupapicheck}
+v1.21.1) pinned by digest; the chart renders `image:tag@digest` and pulls by the digest. The ACME
+HTTP-01 solver image is never started (DNS-01 only)."""
 NAMESPACE: Final = "cert-manager"
 CONTROLLER_SERVICE_ACCOUNT: Final = "cert-manager"
 SUBJECT: Final = f"system:serviceaccount:{NAMESPACE}:{CONTROLLER_SERVICE_ACCOUNT}"
@@ -124,7 +133,11 @@ def helm_values(access_env: Mapping[str, Any], audience: Any, with_files: bool) 
     if with_files:
         volumes.append({"name": "dns01-credentials", "configMap": {"name": "dns01-credentials"}})
         mounts.append({"name": "dns01-credentials", "mountPath": CREDENTIALS_DIR, "readOnly": True})
+    digest = {"image": {"digest": IMAGE_DIGESTS["image"]}}
     return {
+        **digest,
+        **{part: {"image": {"digest": IMAGE_DIGESTS[part]}} for part in ("cainjector", "startupapicheck")},
+        "webhook": {"image": {"digest": IMAGE_DIGESTS["webhook"]}},
         "crds": {"enabled": True, "keep": True},
         "global": {"leaderElection": {"namespace": NAMESPACE}},
         "serviceAccount": {"name": CONTROLLER_SERVICE_ACCOUNT},
