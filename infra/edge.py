@@ -3,6 +3,7 @@ with keyless DNS-01 access at the stack's DNS authority (which may be on another
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pulumi
@@ -19,6 +20,13 @@ def edge_key_digests(secrets: dict[str, pulumi.Output[str]]) -> pulumi.Output[st
     """SHA-256 digests of apiKey and, during a rotation, apiKeyNext (a secret output)."""
     keys = [secrets[name] for name in API_KEY_SECRETS if name in secrets]
     return pulumi.Output.secret(pulumi.Output.all(*keys).apply(render_key_digests))
+
+
+def provided_certificate_sha256(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> Any:
+    """SHA-256 of the provided PEM chain (None with acme): a new certificate rolls the pods."""
+    if cfg.edge.tls_source != "provided":
+        return None
+    return secrets["tlsCertificateChain"].apply(lambda pem: hashlib.sha256(pem.encode()).hexdigest())
 
 
 def edge_certificate_issuer(

@@ -33,7 +33,7 @@ from components.object_store import (
 from components.secrets_vault import SecretsVaultArgs, create_secrets_vault
 from infra import outputs
 from infra.config import StackConfig
-from infra.edge import edge_certificate_issuer, edge_key_digests
+from infra.edge import edge_certificate_issuer, edge_key_digests, provided_certificate_sha256
 from infra.providers import make_providers
 
 
@@ -103,6 +103,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             service_name=cfg.dns.fqdn,
             api_key_digests=edge_key_digests(secrets),
             tls_source=cfg.edge.tls_source,
+            provided_certificate_sha256=provided_certificate_sha256(cfg, secrets),
             certificate_issuer=issuer.issuer_name if issuer is not None else None,
         ),
         opts=pulumi.ResourceOptions(depends_on=[store, vault, *(issuer.ready if issuer is not None else [])]),

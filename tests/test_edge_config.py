@@ -4,6 +4,7 @@ key; every bad input named with key, value and fix before anything is created.""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 from typing import Any
 
@@ -171,6 +172,9 @@ def test_provided_certificate_reaches_only_the_edge_from_the_vault() -> None:
     server_mounts = {m["mountPath"] for m in containers["server"]["volumeMounts"]}
     assert "/run/secrets/edge-tls-provided" in edge_mounts
     assert "/run/secrets/edge-tls-provided" not in server_mounts
+    annotations = deployment.inputs["spec"]["template"]["metadata"]["annotations"]
+    expected = hashlib.sha256(secrets["tlsCertificateChain"].encode()).hexdigest()
+    assert annotations["inference-failover/tls-certificate-sha256"] == expected  # a new one rolls the pods
     (tls,) = [v for v in pod["volumes"] if v["name"] == "edge-tls"]
     assert tls["emptyDir"]["medium"] == "Memory"
     # No cert-manager in a stack that brings its own certificate; the vault holds both PEMs.

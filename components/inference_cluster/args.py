@@ -236,6 +236,9 @@ class InferenceWorkloadArgs:
     provided: the init container copies `tls_certificate_secret` / `tls_key_secret` from the vault."""
     certificate_issuer: str | None = None
     """acme only: the cert-manager ClusterIssuer (CertManager.issuer_name). Required for acme."""
+    provided_certificate_sha256: pulumi.Input[str] | None = None
+    """provided only: digest of the PEM chain, put on the pod template so a replaced certificate
+    rolls the pods (the init container reads the vault only at pod start)."""
     tls_certificate_secret: str = "tlsCertificateChain"
     tls_key_secret: str = "tlsPrivateKey"
     """provided only: names (keys of `secret_refs`) of the PEM chain and key in the vault."""

@@ -467,7 +467,11 @@ class InferenceWorkload(pulumi.ComponentResource):
             ],
         )
         edge = _edge_objects(name, args, edge_config, common, in_namespace)
-        pod_annotations = {"inference-failover/edge-config-sha256": edge_proxy.config_digest(edge_config)}
+        pod_annotations: dict[str, pulumi.Input[str]] = {
+            "inference-failover/edge-config-sha256": edge_proxy.config_digest(edge_config)
+        }
+        if args.tls_source == "provided" and args.provided_certificate_sha256 is not None:
+            pod_annotations["inference-failover/tls-certificate-sha256"] = args.provided_certificate_sha256
         deployment_annotations = {"pulumi.com/skipAwait": "true"} if not args.wait_for_ready else {}
         deployment = k8s.apps.v1.Deployment(
             f"{name}-server",
