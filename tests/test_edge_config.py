@@ -21,7 +21,7 @@ from infra.config import (
 )
 from infra.harness import SECRET_PLACEHOLDER, load_stack_config, run_stack
 from tests.edge_support import make_certificate
-from tests.support import TEST_SECRETS, primary_overrides
+from tests.support import PAIR_IDS, PAIRS, TEST_SECRETS, pair, primary_overrides
 
 FQDN = "api.example.com"
 
@@ -185,3 +185,32 @@ def test_provided_certificate_reaches_only_the_edge_from_the_vault() -> None:
     k8s_objects = json.dumps([r.inputs for r in run.resources if r.type.startswith("kubernetes:")])
     assert key_line not in k8s_objects
     assert key_line in json.dumps([r.inputs for r in run.resources])  # the check can see it
+
+
+@pytest.mark.parametrize(("primary", "standby"), PAIRS, ids=PAIR_IDS)
+def test_every_pairs_plan_listens_on_443_only_and_health_checks_over_https(
+    primary: str, standby: str
+) -> None:
+    for run in pair(primary, standby):
+        services = [
+            r.inputs
+            for r in run.resources
+            if r.inputs.get("kind") == "Service" and r.inputs["spec"].get("type") == "LoadBalancer"
+        ]
+        assert services
+        for service in services:
+            assert [p["port"] for p in service["spec"]["ports"]] == [443]
+        checks = [r for r in run.resources if r.type in HEALTH_CHECK_TYPES]
+        for check in checks:
+            protocol = HEALTH_CHECK_TYPES[check.type](check.inputs)
+            assert protocol == "HTTPS", check.name
+        assert run.outputs["endpointUrl"].startswith("https://")
+
+
+HEALTH_CHECK_TYPES = {
+    "aws:route53/healthCheck:HealthCheck": lambda i: i["type"],
+    "azure-native:trafficmanager:Profile": lambda i: i["monitorConfig"]["protocol"],
+    "gcp:compute/healthCheck:HealthCheck": lambda i: (
+        "HTTPS" if "httpsHealthCheck" in i and "httpHealthCheck" not in i else "HTTP"
+    ),
+}
