@@ -99,6 +99,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument(
+        "--pace-ms",
+        type=int,
+        default=0,
+        help="each connection waits this long between requests (0: back to back, saturating the CPUs)",
+    )
+    parser.add_argument(
         "--rounds", type=int, default=5, help="alternating direct/edge runs; the median of each is reported"
     )
     args = parser.parse_args()
@@ -107,8 +113,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         script = directory / "post.lua"
+        pace = f"function delay() return {args.pace_ms} end\n" if args.pace_ms else ""
         script.write_text(
             f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [[{POST}]]\n'
+            + pace
         )
         pki = make_pki(directory)
         with fake_server() as upstream, running_edge(pki, upstream, [KEY, None]) as edge:
@@ -130,7 +138,9 @@ def main() -> None:
     )
     load = os.getloadavg()
     print(
-        f"{args.connections} connections, POST {path}, median of {args.rounds} x {args.seconds} s runs "
+        f"{args.connections} connections"
+        + (f" each pausing {args.pace_ms} ms between requests" if args.pace_ms else " back to back")
+        + f", POST {path}, median of {args.rounds} x {args.seconds} s runs "
         f"each; load average {load[0]:.1f} on {os.cpu_count()} CPUs"
     )
     print(f"{'':10} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'req/s':>9}")
