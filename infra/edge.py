@@ -66,6 +66,7 @@ def edge_certificate_issuer(
         azure_location=placement.region,
         aws_oidc_provider_arn=oidc_arn,
         after=after,
+        gcp_apis=placement.gcp_apis,
     )
     return CertManager(
         name,

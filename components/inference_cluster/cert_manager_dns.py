@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import pulumi
 
@@ -45,6 +45,8 @@ class DnsTarget:
     with EntityAlreadyExists on the first `pulumi up`. None creates one."""
     after: Sequence[pulumi.Resource] = ()
     """Resources the trust waits for (the cluster's federation_ready)."""
+    gcp_apis: Any = None
+    """gcp only: the stack's GcpApis for the zone's project (components.gcp_apis)."""
 
 
 def dns_access(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAccess:
@@ -162,9 +164,15 @@ def _route53(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAccess
 def _cloud_dns(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAccess:
     import pulumi_gcp as gcp
 
+    from components.gcp_apis import apis_of
+
     project = target.gcp_project or ""
     managed_zone = target.gcp_managed_zone or target.zone.replace(".", "-")
-    opts = pulumi.ResourceOptions(parent=parent, provider=target.provider, depends_on=list(target.after))
+    # IAM for the pool, STS for the token exchange, Cloud DNS for the zone's IAM and records.
+    apis = apis_of(target.gcp_apis, target.stack, "cert-manager's Cloud DNS access").enable(
+        "iam", "sts", "dns"
+    )
+    opts = pulumi.ResourceOptions(parent=parent, provider=target.provider, depends_on=[*target.after, *apis])
     pool_id = physical_name(target.stack, "dns01", max_length=32)
     provider_id = physical_name(target.stack, "cert-manager", max_length=32)
     pool = gcp.iam.WorkloadIdentityPool(
