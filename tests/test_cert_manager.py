@@ -73,7 +73,11 @@ def custom_resources(run: ProgramRun, kind: str) -> list[dict[str, Any]]:
 
 
 def release(run: ProgramRun) -> Registered:
-    (found,) = [r for r in run.resources if r.type == "kubernetes:helm.sh/v3:Release"]
+    (found,) = [
+        r
+        for r in run.resources
+        if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs["chart"] == "cert-manager"
+    ]
     return found
 
 

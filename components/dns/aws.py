@@ -261,6 +261,7 @@ class AwsFailoverRecord(FailoverRecord):
                 f"{name}-health-{index}",
                 aws.route53.HealthCheckArgs(
                     type=args.probe_protocol,
+                    enable_sni=True,
                     ip_address=_nth_answer(target, index),
                     fqdn=args.fqdn,
                     port=args.health_check_port,
