@@ -64,10 +64,15 @@ KNOWN_KEYS: Final = frozenset(
         "replicationIntervalMinutes",
         "replicationPaused",
         "waitForModel",
+        # Operations: recovery targets and the write-once audit store (infra/targets.py, audit).
+        "rtoTargetSeconds",
+        "rpoTargetMinutes",
+        "auditRetentionDays",
+        # Key rotation (`failover rotate-key`): the second valid API key during a rotation; secret.
+        "apiKeyNext",
         # Edge: TLS certificate source and the second API key of a rotation (infra/edge_config).
         "tlsCertificate",
         "acmeServer",
-        "apiKeyNext",
         "tlsCertificateChain",
         "tlsPrivateKey",
         # Model fit and image supply (issue 9): infra/fit.py, components/image_registry.
@@ -195,6 +200,12 @@ class StackConfig:
     """`pulumi up` waits for every replica to load the model (needs the model in the bucket)."""
     """Standby only: copying from the primary is suspended (CronJob suspended / transfer job disabled)."""
     warnings: tuple[str, ...] = field(default=())
+    rto_target_seconds: int | None = None
+    """Automatic DNS failover must complete within this (None: no target); see infra/targets.py."""
+    rpo_target_minutes: int | None = None
+    """Standby only: model artefacts may lag the primary by at most this (None: no target)."""
+    audit_retention_days: int = 365
+    """Each audit record is write-once (object lock / locked retention / immutability) this long."""
     edge: EdgeSettings = field(default_factory=EdgeSettings)
     """TLS certificate source and API keys of the edge proxy."""
     serving: ServingSettings | None = None
@@ -544,6 +555,18 @@ def parse_config(
             f"remove it from Pulumi.{stack}.yaml",
         )
 
+    # Operations: recovery targets (checked against the config in infra/targets.py) and audit retention.
+    rto_target = r.integer("rtoTargetSeconds", low=1, high=86400, default=0) or None
+    rpo_target = r.integer("rpoTargetMinutes", low=1, high=10080, default=0) or None
+    audit_days = r.integer("auditRetentionDays", low=1, high=36500, default=365)
+    if raw.get("apiKeyNext") is not None and "apiKeyNext" not in secret_keys:
+        r.problem(
+            "apiKeyNext",
+            "<plain text>",
+            "a secret, not plain text",
+            f"run `pulumi config set --secret apiKeyNext <value> -s {stack}` and remove the plain value",
+        )
+
     if role == "primary" and weight == 0:
         warnings.append("trafficWeight is 0 on the primary: it serves only when the standby is unhealthy")
 
@@ -589,6 +612,9 @@ def parse_config(
         replication_paused=paused,
         wait_for_model=wait_for_model,
         warnings=tuple(warnings),
+        rto_target_seconds=rto_target,
+        rpo_target_minutes=rpo_target,
+        audit_retention_days=audit_days or 365,
         edge=edge,
         serving=serving,
         docker_hub_username=docker_hub_user,
@@ -631,7 +657,7 @@ def _edge_settings(
             f"remove healthCheckPort from Pulumi.{stack}.yaml",
         )
     secret_fix = "run `pulumi config set --secret {key} <value> -s " + stack + "`"
-    for key in ("apiKeyNext", "tlsCertificateChain", "tlsPrivateKey"):
+    for key in ("tlsCertificateChain", "tlsPrivateKey"):  # apiKeyNext: checked above
         if key in raw and key not in secret_keys:
             r.problem(
                 key,
