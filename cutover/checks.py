@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cutover.dns_check import DnsObservation, observe
 from cutover.plan import CAPACITY, ROUTING, SIDES, WEIGHT, Side, StackState, other, serving_side
-from cutover.probes import SideProbe, probe_side
+from cutover.probes import ProbeTls, SideProbe, probe_side
 from cutover.stack_ops import StackOps
 
 if TYPE_CHECKING:
@@ -219,13 +219,21 @@ def status(
     dns_samples: int = 5,
     *,
     journal: Journal | None = None,
+    tls: ProbeTls | None = None,
 ) -> StatusReport:
     """Probe both sides, the stores and DNS at once: a hung side costs one timeout, not one per check."""
     problems: list[str] = []
     fqdn = service_fqdn(sides)
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="status") as pool:
         probing = {
-            side: pool.submit(probe_side, info.endpoint_url, info.model_name, probe_timeout_seconds)
+            side: pool.submit(
+                probe_side,
+                info.endpoint_url,
+                info.model_name,
+                probe_timeout_seconds,
+                service_name=info.fqdn,
+                tls=tls or ProbeTls(),
+            )
             for side, info in sides.items()
         }
         parity = None if skip_store_parity else pool.submit(store_parity, sides["primary"], sides["standby"])

@@ -42,14 +42,16 @@ from cutover.inventory import render as render_inventory
 from cutover.inventory import rows as inventory_rows
 from cutover.journal import DEFAULT_NAME, FINISHED, Journal, RunSpec, require_journal, run_lock
 from cutover.plan import DEFAULT_PERCENTS, Side, Step, parse_percents
-from cutover.probes import API_KEY_ENV
+from cutover.probes import API_KEY_ENV, ProbeTls
 from cutover.rotate import NEW_KEY_ENV, KeyRotation, Keys, plan_rotation, spec_for
 from cutover.runner import Runner, Settings, timings
 from cutover.stack_ops import AutomationStackOps, FileStackOps, StackOps, pulumi_cli, require_pulumi_cli
 
 EPILOG = f"""\
 exit codes: {", ".join(f"{int(c)} {c.name}" for c in ExitCode)}.
-/v1/models is probed with `Authorization: Bearer ${API_KEY_ENV}` when that variable is set.
+Probes use HTTPS and verify the edge certificate for the service name (system CAs, or
+--ca-bundle); /v1/models is probed with `Authorization: Bearer ${API_KEY_ENV}` when that
+variable is set. Plain http:// endpoints are refused unless --insecure-http (local tests only).
 """
 
 
@@ -80,6 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--standby-outputs", type=Path, metavar="FILE", help="standby outputs, likewise")
     parser.add_argument(
         "--dns-server", metavar="HOST[:PORT]", help="resolver to query (default: system resolver)"
+    )
+    parser.add_argument(
+        "--ca-bundle",
+        type=Path,
+        metavar="PEM",
+        help="CA certificates to verify the edges with instead of the system's (a private CA)",
+    )
+    parser.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="allow plain http:// endpoints, sending the API key in clear text: local tests only",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     parser.add_argument(
@@ -271,6 +284,18 @@ class Context:
         # `pulumi up` of a GPU pool takes minutes: show its progress (on stderr, so --json stays clean).
         self.err.print(f"[dim]{stamp()}     | {escape(line.rstrip())}[/dim]", highlight=False)
 
+    @property
+    def probe_tls(self) -> ProbeTls:
+        ca_bundle = self.args.ca_bundle
+        if ca_bundle is not None and not Path(ca_bundle).is_file():
+            raise UsageError(
+                f"--ca-bundle {ca_bundle} is not a readable file",
+                "pass the PEM file of the CA that signed the edge certificates",
+            )
+        return ProbeTls(
+            ca_bundle=str(ca_bundle) if ca_bundle else None, insecure_http=self.args.insecure_http
+        )
+
     def settings(self, **overrides: Any) -> Settings:
         return Settings(
             dns_server=self.args.dns_server,
@@ -281,6 +306,7 @@ class Context:
             soak_seconds=getattr(self.args, "soak_seconds", 0.0),
             skip_store_parity=getattr(self.args, "skip_store_parity", False),
             store_endpoints=self.store_endpoints,
+            probe_tls=self.probe_tls,
             **overrides,
         )
 
@@ -346,6 +372,7 @@ def cmd_status(ctx: Context) -> int:
         probe_timeout_seconds=ctx.args.probe_timeout_seconds,
         dns_samples=ctx.args.dns_samples,
         journal=_journal_or_none(ctx),
+        tls=ctx.probe_tls,
     )
     if ctx.json:
         ctx.emit({"checked_at": stamp(), **report.to_dict()})
@@ -879,6 +906,7 @@ def run(argv: Sequence[str] | None = None, ops: StackOps | None = None) -> int:
             parse_server(args.dns_server)
         if not args.workdir.is_dir():
             raise UsageError(f"--workdir {args.workdir} is not a directory", "pass the project root")
+        ctx.probe_tls  # noqa: B018 - checks --ca-bundle before anything runs
         return COMMANDS[args.command](ctx)
     except _ReportedError as quiet:
         if ctx.json and quiet.data is None:

@@ -1,8 +1,13 @@
-"""HTTP probes of one side's OpenAI-compatible server (vLLM and friends).
+"""HTTPS probes of one side's edge (TLS, API key) in front of its OpenAI-compatible server.
 
 `/health` answers 200 when the server is up; `/v1/models` lists what it serves as
-`{"object": "list", "data": [{"id": "<model>", ...}]}`. vLLM started with `--api-key` protects
-`/v1/*`: the probe sends `Authorization: Bearer $FAILOVER_API_KEY` when that variable is set.
+`{"object": "list", "data": [{"id": "<model>", ...}]}`. The edge guards every `/v1` route: the
+probe sends `Authorization: Bearer $FAILOVER_API_KEY` when that variable is set.
+
+Each side is probed at its own load balancer (`endpointUrl`), but the certificate is for the
+service name (`serviceFqdn`): the probe sends that name as SNI and Host and verifies the
+certificate for it, against the system CAs or `--ca-bundle`. A plain `http://` URL is refused,
+since the key would travel in clear text, unless `--insecure-http` says it is a local test.
 """
 
 from __future__ import annotations
@@ -55,10 +60,30 @@ class SideProbe:
         return data
 
 
+@dataclass(frozen=True)
+class ProbeTls:
+    """How probes authenticate the server."""
+
+    ca_bundle: str | None = None
+    """PEM file of CAs to trust instead of the system's (a private CA)."""
+    insecure_http: bool = False
+    """Allow plain http:// endpoints (local tests only): the key then travels in clear text."""
+
+
 @cache
-def _tls() -> ssl.SSLContext:
+def _tls(ca_bundle: str | None = None) -> ssl.SSLContext:
     # Loading the CA bundle costs ~0.1 s; every probe of a run shares one context.
-    return ssl.create_default_context()
+    context = ssl.create_default_context(cafile=ca_bundle)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def plain_http_refusal(url: str) -> str:
+    return (
+        f"refusing to probe {url} over plain HTTP: the API key would travel in clear text and the "
+        "service listens on HTTPS only; use the stack's https:// endpointUrl (--insecure-http is for "
+        "local tests only)"
+    )
 
 
 def _error_text(exc: Exception) -> str:
@@ -71,8 +96,11 @@ def probe_side(
     expected_model: str | None,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     api_key: str | None = None,
+    *,
+    service_name: str | None = None,
+    tls: ProbeTls = ProbeTls(),
 ) -> SideProbe:
-    """GET /health and /v1/models on `url` (a side's `endpointUrl` output)."""
+    """GET /health and /v1/models on `url` (a side's `endpointUrl` output), as `service_name`."""
     if not url:
         return SideProbe(
             "",
@@ -82,18 +110,28 @@ def probe_side(
             problems=("the stack has no endpointUrl output (not deployed yet?)",),
         )
     base = url.rstrip("/")
+    scheme = base.split("://", 1)[0].lower()
+    if scheme != "https" and not (scheme == "http" and tls.insecure_http):
+        return SideProbe(
+            base, False, None, expected_model=expected_model, problems=(plain_http_refusal(base),)
+        )
     key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
+    extensions: dict[str, Any] = {}
+    if service_name and scheme == "https":
+        # Connect to this side's address, but speak to (and verify) the service name.
+        headers["Host"] = service_name
+        extensions["sni_hostname"] = service_name
     problems: list[str] = []
     health_status: int | None = None
     latency_ms: float | None = None
     models: list[str] = []
     with httpx.Client(
-        timeout=timeout_seconds, headers=headers, follow_redirects=False, verify=_tls()
+        timeout=timeout_seconds, headers=headers, follow_redirects=False, verify=_tls(tls.ca_bundle)
     ) as client:
         started = time.monotonic()
         try:
-            response = client.get(f"{base}/health")
+            response = client.get(f"{base}/health", extensions=extensions)
             latency_ms = round((time.monotonic() - started) * 1000, 1)
             health_status = response.status_code
             if response.status_code != 200:
@@ -105,7 +143,7 @@ def probe_side(
         except httpx.HTTPError as exc:
             problems.append(f"GET {base}/health failed: {_error_text(exc)}")
         try:
-            response = client.get(f"{base}/v1/models")
+            response = client.get(f"{base}/v1/models", extensions=extensions)
             if response.status_code == 401:
                 problems.append(
                     f"GET {base}/v1/models answered 401: set {API_KEY_ENV} to the server's API key"

@@ -41,7 +41,7 @@ from cutover.plan import (
     plan_undo,
     serving_side,
 )
-from cutover.probes import probe_side
+from cutover.probes import ProbeTls, probe_side
 from cutover.stack_ops import StackOps
 
 
@@ -61,6 +61,8 @@ class Settings:
     """Pre-checks skip object-store parity (e.g. the primary cloud is down and cannot be listed)."""
     store_endpoints: Mapping[str, str | None] = field(default_factory=dict)
     """side -> object-store endpoint override (S3-compatible gateway or emulator)."""
+    probe_tls: ProbeTls = field(default_factory=ProbeTls)
+    """CA bundle for the edges' certificates; plain-HTTP endpoints only for local tests."""
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,13 @@ class Runner:
 
     def probe_checks(self, side: Side) -> list[Check]:
         info = self.sides[side]
-        probe = probe_side(info.endpoint_url, info.model_name, self.settings.probe_timeout_seconds)
+        probe = probe_side(
+            info.endpoint_url,
+            info.model_name,
+            self.settings.probe_timeout_seconds,
+            service_name=info.fqdn,
+            tls=self.settings.probe_tls,
+        )
         return [Check(f"{side} serving", probe.ok, probe.summary())]
 
     def dns_checks(self, step: Step) -> list[Check]:

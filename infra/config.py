@@ -8,6 +8,7 @@ fixes a broken stack file in one round trip rather than one error per `pulumi up
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from collections.abc import Mapping
@@ -85,6 +86,11 @@ KNOWN_KEYS: Final = frozenset(
         "auditRetentionDays",
         # Key rotation (`failover rotate-key`): the second valid API key during a rotation; secret.
         "apiKeyNext",
+        # Edge: TLS certificate source and the second API key of a rotation (infra/edge_config).
+        "tlsCertificate",
+        "acmeServer",
+        "tlsCertificateChain",
+        "tlsPrivateKey",
         # Model fit and image supply (issue 9): infra/fit.py, components/image_registry.
         "modelSpec",
         "maxModelLen",
@@ -163,6 +169,30 @@ class DnsSettings:
         return f"{self.record}.{self.zone}"
 
 
+TlsSource = Literal["acme", "provided"]
+TLS_SOURCES: Final[tuple[TlsSource, ...]] = ("acme", "provided")
+LETS_ENCRYPT: Final = "https://acme-v02.api.letsencrypt.org/directory"
+OFFLINE_SECRET_PLACEHOLDER: Final = "offline-plan-placeholder-secret"
+"""What the offline plan puts in for a secret it cannot read (infra.harness.SECRET_PLACEHOLDER)."""
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    tls_source: TlsSource = "acme"
+    """acme: cert-manager gets the certificate by DNS-01; provided: tlsCertificateChain/tlsPrivateKey."""
+    acme_server: str = LETS_ENCRYPT
+    has_next_key: bool = False
+    """apiKeyNext is set: both keys are valid (a rotation in progress)."""
+
+    @property
+    def secret_names(self) -> tuple[str, ...]:
+        """Secret config keys the edge adds to the vault."""
+        names: tuple[str, ...] = ("apiKeyNext",) if self.has_next_key else ()
+        if self.tls_source == "provided":
+            names += ("tlsCertificateChain", "tlsPrivateKey")
+        return names
+
+
 @dataclass(frozen=True)
 class StackConfig:
     stack: str
@@ -196,6 +226,8 @@ class StackConfig:
     """Standby only: model artefacts may lag the primary by at most this (None: no target)."""
     audit_retention_days: int = 365
     """Each audit record is write-once (object lock / locked retention / immutability) this long."""
+    edge: EdgeSettings = field(default_factory=EdgeSettings)
+    """TLS certificate source and API keys of the edge proxy."""
     serving: ServingSettings | None = None
     """Model, context length, memory share and tensor parallelism the server starts with (always
     set by parse_config; None only for configs built by hand)."""
@@ -509,7 +541,7 @@ def parse_config(
     hc_path = r.text("healthCheckPath", required=False) or "/health"
     if not hc_path.startswith("/"):
         r.problem("healthCheckPath", hc_path, "an absolute HTTP path such as /health")
-    hc_port = r.integer("healthCheckPort", low=1, high=65535, default=80)
+    hc_port = r.integer("healthCheckPort", low=1, high=65535, default=443)
     hc_interval = r.integer("healthCheckIntervalSeconds", low=10, high=30, default=10)
     if hc_interval is not None and hc_interval not in HEALTH_CHECK_INTERVALS:
         r.problem(
@@ -582,6 +614,8 @@ def parse_config(
     if role == "primary" and weight == 0:
         warnings.append("trafficWeight is 0 on the primary: it serves only when the standby is unhealthy")
 
+    edge = _edge_settings(r, raw, secret_keys, secret_names, f"{record}.{zone}" if zone else None)
+
     if r.problems:
         raise ConfigError(stack, r.problems)
 
@@ -601,7 +635,7 @@ def parse_config(
         serving_image=image,
         model_name=model_name,
         model_path=model_path,
-        secret_names=tuple(secret_names),
+        secret_names=tuple(dict.fromkeys([*secret_names, *edge.secret_names])),
         dns=DnsSettings(
             provider=dns_provider,
             zone=zone,
@@ -626,9 +660,166 @@ def parse_config(
         rto_target_seconds=rto_target,
         rpo_target_minutes=rpo_target,
         audit_retention_days=audit_days or 365,
+        edge=edge,
         serving=serving,
         docker_hub_username=docker_hub_user,
     )
+
+
+# --- Edge: TLS certificate and API keys --------------------------------------------------------
+
+
+def _edge_settings(
+    r: _Reader, raw: Mapping[str, str], secret_keys: frozenset[str], secret_names: list[str], fqdn: str | None
+) -> EdgeSettings:
+    stack = r.stack
+    source = cast(TlsSource, r.choice("tlsCertificate", TLS_SOURCES, required=False) or "acme")
+    acme_server = r.text("acmeServer", required=False) or LETS_ENCRYPT
+    if not acme_server.startswith("https://"):
+        r.problem("acmeServer", acme_server, "an https:// ACME directory URL (default Let's Encrypt)")
+    elif source == "provided" and raw.get("acmeServer"):
+        r.problem(
+            "acmeServer",
+            acme_server,
+            "unset with tlsCertificate: provided",
+            f"remove it from Pulumi.{stack}.yaml",
+        )
+
+    path = (raw.get("healthCheckPath") or "/health").strip()
+    if path != "/health":
+        r.problem(
+            "healthCheckPath",
+            path,
+            "/health (the only route the edge answers without an API key)",
+            f"remove healthCheckPath from Pulumi.{stack}.yaml",
+        )
+    port = (raw.get("healthCheckPort") or "443").strip()
+    if port != "443":
+        r.problem(
+            "healthCheckPort",
+            port,
+            "443 (the service listens on HTTPS 443 only; health checks probe /health over TLS)",
+            f"remove healthCheckPort from Pulumi.{stack}.yaml",
+        )
+    secret_fix = "run `pulumi config set --secret {key} <value> -s " + stack + "`"
+    for key in ("tlsCertificateChain", "tlsPrivateKey"):  # apiKeyNext: checked above
+        if key in raw and key not in secret_keys:
+            r.problem(
+                key,
+                "<plain text>",
+                "a secret, not plain text",
+                secret_fix.format(key=key) + " and remove the plain value",
+            )
+    if "apiKey" not in secret_names:
+        r.problem(
+            "secretNames",
+            secret_names,
+            "a list that contains apiKey (the edge's API key)",
+            f"add apiKey to secretNames in Pulumi.{stack}.yaml",
+        )
+    next_key = raw.get("apiKeyNext")
+    if (
+        next_key is not None
+        and next_key.strip() != ""
+        and next_key.strip() == (raw.get("apiKey") or "").strip()
+    ):
+        r.problem(
+            "apiKeyNext",
+            "<secret, equal to apiKey>",
+            "a different key from apiKey (the next key of a rotation)",
+            f"set a new random key with `pulumi config set --secret apiKeyNext <new key> -s {stack}`, "
+            f"or remove it with `pulumi config rm apiKeyNext -s {stack}`",
+        )
+
+    if source == "provided":
+        missing = [k for k in ("tlsCertificateChain", "tlsPrivateKey") if not (raw.get(k) or "").strip()]
+        for key in missing:
+            what = (
+                "the PEM certificate chain (leaf first)"
+                if key == "tlsCertificateChain"
+                else "the PEM private key"
+            )
+            r.problem(
+                key,
+                None,
+                f"set to {what} with tlsCertificate: provided",
+                f"run `cat <file> | pulumi config set --secret {key} -s {stack}`, "
+                "or use tlsCertificate: acme",
+            )
+        chain, key_pem = raw.get("tlsCertificateChain", ""), raw.get("tlsPrivateKey", "")
+        placeholder = OFFLINE_SECRET_PLACEHOLDER in (chain, key_pem)
+        if not missing and not placeholder and fqdn is not None:
+            for problem in certificate_problems(chain, key_pem, fqdn):
+                r.problem(
+                    "tlsCertificateChain",
+                    "<secret certificate>",
+                    problem,
+                    f"provide a certificate for {fqdn} with "
+                    f"`cat chain.pem | pulumi config set --secret tlsCertificateChain -s {stack}`, "
+                    "or use tlsCertificate: acme",
+                )
+    else:
+        for key in ("tlsCertificateChain", "tlsPrivateKey"):
+            if key in raw:
+                r.problem(
+                    key,
+                    "<secret>",
+                    "unset with tlsCertificate: acme (the default)",
+                    f"set tlsCertificate: provided, or run `pulumi config rm {key} -s {stack}`",
+                )
+    return EdgeSettings(
+        tls_source=source, acme_server=acme_server, has_next_key=bool(next_key and next_key.strip())
+    )
+
+
+def certificate_problems(
+    chain_pem: str, key_pem: str, fqdn: str, now: datetime.datetime | None = None
+) -> list[str]:
+    """What is wrong with a provided certificate for `fqdn` (empty when it is usable)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        certificates = x509.load_pem_x509_certificates(chain_pem.encode())
+    except ValueError as exc:
+        return [f"a PEM certificate chain (it does not parse: {exc})"]
+    try:
+        key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        return [f"paired with an unencrypted PEM private key in tlsPrivateKey (it does not load: {exc})"]
+    leaf = certificates[0]
+    problems = []
+    now = now or datetime.datetime.now(datetime.UTC)
+    if not leaf.not_valid_before_utc <= now < leaf.not_valid_after_utc:
+        problems.append(
+            f"valid now (it is valid from {leaf.not_valid_before_utc:%Y-%m-%d} "
+            f"to {leaf.not_valid_after_utc:%Y-%m-%d})"
+        )
+    try:
+        names = leaf.extensions.get_extension_for_class(
+            x509.SubjectAlternativeName
+        ).value.get_values_for_type(x509.DNSName)
+    except x509.ExtensionNotFound:
+        names = []
+    if not any(_name_matches(pattern.lower(), fqdn) for pattern in names):
+        problems.append(
+            f"a certificate whose subject alternative names cover {fqdn} (it covers {names or 'none'})"
+        )
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(serialization.Encoding.DER, public) != leaf.public_key().public_bytes(
+        serialization.Encoding.DER, public
+    ):
+        problems.append(
+            "the certificate of the key in tlsPrivateKey (the leaf's public key does not match it)"
+        )
+    return problems
+
+
+def _name_matches(pattern: str, name: str) -> bool:
+    if pattern.startswith("*."):
+        head, _, rest = name.partition(".")
+        return bool(head) and rest == pattern[2:]
+    return pattern == name
 
 
 def from_pulumi() -> StackConfig:

@@ -9,7 +9,7 @@ CAPACITY: Final = "capacity"
 ENDPOINT_HOST: Final = "endpointHost"
 """The inference Service's static public IPv4 address (the first of endpointAddresses)."""
 ENDPOINT_URL: Final = "endpointUrl"
-"""http://<endpointHost>:<port>, what the cutover CLI probes (/health, /v1/models)."""
+"""https://<endpointHost>:443, what the cutover CLI probes (/health, /v1/models) as serviceFqdn."""
 ENDPOINT_ADDRESSES: Final = "endpointAddresses"
 """Every static IPv4 address of the load balancer (AWS: one Elastic IP per AZ); endpointHost is
 the first. DNS answers all of them."""

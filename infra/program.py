@@ -38,6 +38,7 @@ from components.object_store import (
 from components.secrets_vault import SecretsVaultArgs, create_secrets_vault
 from infra import outputs
 from infra.config import DOCKER_HUB_TOKEN, PROJECT, StackConfig
+from infra.edge import edge_certificate_issuer, edge_key_digests, provided_certificate_sha256
 from infra.providers import Providers, make_providers
 
 REPLICATION_SOURCE_APIS = ("iam", "sts")
@@ -118,6 +119,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             ),
         )
 
+    issuer = edge_certificate_issuer(name, cfg, providers, cluster, replication)
     workload = InferenceWorkload(
         name,
         InferenceWorkloadArgs(
@@ -138,8 +140,13 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             wait_for_ready=cfg.wait_for_model,
             public_address=cluster.public_address,
             **_client_access(cfg, providers),
+            service_name=cfg.dns.fqdn,
+            api_key_digests=edge_key_digests(secrets),
+            tls_source=cfg.edge.tls_source,
+            provided_certificate_sha256=provided_certificate_sha256(cfg, secrets),
+            certificate_issuer=issuer.issuer_name if issuer is not None else None,
         ),
-        opts=pulumi.ResourceOptions(depends_on=[store, vault]),
+        opts=pulumi.ResourceOptions(depends_on=[store, vault, *(issuer.ready if issuer is not None else [])]),
     )
 
     record = create_failover_record(

@@ -1,8 +1,9 @@
 """Test sides for the cutover CLI: real HTTP model servers and stacks whose `up` publishes real DNS.
 
-`ModelServer` is a stdlib HTTP server in a thread on its own loopback address (127.0.0.2,
-127.0.0.3, ...), answering `/health` and `/v1/models` like vLLM's OpenAI server; it can turn
-unhealthy or start serving another model at any time.
+`ModelServer` is a stdlib HTTPS server in a thread on its own loopback address (127.0.0.2,
+127.0.0.3, ...) with a test CA's certificate for the service name (like the edge in the pod),
+answering `/health` and `/v1/models` like vLLM's OpenAI server; it can turn unhealthy or start
+serving another model at any time. The CLI verifies it with `--ca-bundle`.
 
 `SimulatedStacks` is the test `StackOps`: config starts as the shipped `Pulumi.<stack>.yaml`
 files say, `set_config`/`remove_config`/`up` are recorded (to count them), and `up(stack)` does
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import ssl
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,6 +33,7 @@ import yaml
 from cutover import cli
 from cutover.stack_ops import PROJECT, ApplySummary
 from tests.dns_server import PowerDns
+from tests.edge_support import make_pki
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "llama-3.1-8b-instruct"
@@ -39,8 +42,16 @@ MODEL = "llama-3.1-8b-instruct"
 class ModelServer:
     """An OpenAI-compatible model server stand-in on `host` (a loopback address)."""
 
-    def __init__(self, host: str, model: str = MODEL, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        model: str = MODEL,
+        api_key: str | None = None,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
+        """`tls`: (certificate, key) PEM files to serve HTTPS with; None serves plain HTTP."""
         self.host = host
+        self.scheme = "https" if tls else "http"
         self.model = model
         self.api_key = api_key
         self.api_keys: set[str] = set()
@@ -93,6 +104,10 @@ class ModelServer:
 
         self._httpd = ThreadingHTTPServer((host, 0), Handler)
         self._httpd.daemon_threads = True
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self.port = int(self._httpd.server_address[1])
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
@@ -104,7 +119,7 @@ class ModelServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def stop(self) -> None:
         self._httpd.shutdown()
@@ -226,9 +241,13 @@ class Sides:
     standby: ModelServer
     stacks: SimulatedStacks
 
+    ca_bundle: Path
+
     def argv(self, *command: str, journal: Path, **timing: float) -> list[str]:
         """CLI arguments with fast timings (verification retries for 3 s, no soak) and a reason."""
         return [
+            "--ca-bundle",
+            str(self.ca_bundle),
             "--reason",
             "test run",
             "--workdir",
@@ -251,14 +270,22 @@ _next_host = iter(range(2, 250))
 
 
 @pytest.fixture
-def sides(powerdns: PowerDns) -> Iterator[Sides]:
-    """Fresh model servers on fresh loopback addresses, a fresh zone, the shipped stack config."""
-    primary = ModelServer(f"127.0.0.{next(_next_host)}")
-    standby = ModelServer(f"127.0.0.{next(_next_host)}")
+def sides(powerdns: PowerDns, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sides]:
+    """Fresh HTTPS model servers on fresh loopback addresses with a test CA's certificate for the
+    service name, a fresh zone, the shipped stack config."""
     zone = powerdns.new_zone()
-    stacks = SimulatedStacks(powerdns, f"api.{zone}", {"primary": primary, "standby": standby})
+    fqdn = f"api.{zone}"
+    directory = tmp_path_factory.mktemp("edge-tls")
+    # Also for the shipped stack files' name, which tests using real program outputs probe.
+    pki = make_pki(directory, fqdn, "api.example.com")
+    (directory / "tls.crt").write_bytes(pki.cert_pem)
+    (directory / "tls.key").write_bytes(pki.key_pem)
+    tls = (directory / "tls.crt", directory / "tls.key")
+    primary = ModelServer(f"127.0.0.{next(_next_host)}", tls=tls)
+    standby = ModelServer(f"127.0.0.{next(_next_host)}", tls=tls)
+    stacks = SimulatedStacks(powerdns, fqdn, {"primary": primary, "standby": standby})
     try:
-        yield Sides(powerdns, primary, standby, stacks)
+        yield Sides(powerdns, primary, standby, stacks, pki.ca_file)
     finally:
         primary.stop()
         standby.stop()

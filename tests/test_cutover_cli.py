@@ -14,19 +14,40 @@ import pytest
 from cutover import cli
 from cutover.errors import ExitCode
 from cutover.journal import Journal
-from cutover.probes import API_KEY_ENV, probe_side
+from cutover.probes import API_KEY_ENV, ProbeTls, SideProbe, plain_http_refusal, probe_side
 from cutover.stack_ops import ApplySummary, AutomationStackOps, pulumi_cli
 from tests.cutover_support import MODEL, ROOT, ModelServer, Sides, run
 from tests.cutover_support import sides as sides  # noqa: PLC0414 (pytest fixture)
 from tests.dns_server import free_port
 from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
+from tests.edge_support import EdgePki, make_pki
+
+SERVICE = "api.example.com"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> tuple[EdgePki, tuple[Path, Path]]:
+    directory = tmp_path_factory.mktemp("probe-tls")
+    found = make_pki(directory, SERVICE)
+    (directory / "tls.crt").write_bytes(found.cert_pem)
+    (directory / "tls.key").write_bytes(found.key_pem)
+    return found, (directory / "tls.crt", directory / "tls.key")
 
 
 @pytest.fixture
-def server() -> Any:
-    found = ModelServer("127.0.0.1")
+def tls(pki: tuple[EdgePki, tuple[Path, Path]]) -> ProbeTls:
+    return ProbeTls(ca_bundle=str(pki[0].ca_file))
+
+
+@pytest.fixture
+def server(pki: tuple[EdgePki, tuple[Path, Path]]) -> Any:
+    found = ModelServer("127.0.0.1", tls=pki[1])
     yield found
     found.stop()
+
+
+def probe(url: str | None, tls: ProbeTls, **kwargs: Any) -> SideProbe:
+    return probe_side(url, MODEL, service_name=SERVICE, tls=tls, **kwargs)
 
 
 @pytest.fixture
@@ -49,31 +70,51 @@ def project_copy(tmp_path: Path) -> Path:
 # --- probes ------------------------------------------------------------------------------------
 
 
-def test_probe_reads_health_and_served_models_like_vllm_answers(server: ModelServer) -> None:
-    probe = probe_side(server.url, MODEL)
+def test_probe_reads_health_and_served_models_like_vllm_answers(server: ModelServer, tls: ProbeTls) -> None:
+    found = probe(server.url, tls)
 
-    assert probe.ok
-    assert probe.health_status == 200
-    assert probe.models == (MODEL,)
-    assert probe.latency_ms is not None and probe.latency_ms >= 0
-
-
-def test_probe_of_a_server_serving_another_model_names_both(server: ModelServer) -> None:
-    server.model = "mistral-7b-instruct"
-
-    probe = probe_side(server.url, MODEL)
-
-    assert probe.healthy and not probe.serves_model
-    assert probe.problems == (f"{server.url}/v1/models lists mistral-7b-instruct, not {MODEL}",)
+    assert server.url.startswith("https://127.0.0.1:")
+    assert found.ok
+    assert found.health_status == 200
+    assert found.models == (MODEL,)
+    assert found.latency_ms is not None and found.latency_ms >= 0
 
 
-def test_probe_sends_the_api_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    protected = ModelServer("127.0.0.1", api_key="s3cret")
+def test_probe_verifies_the_certificate_for_the_service_name(server: ModelServer, tls: ProbeTls) -> None:
+    wrong_name = probe_side(server.url, MODEL, service_name="other.example.com", tls=tls)
+    system_cas = probe_side(server.url, MODEL, service_name=SERVICE)
+
+    for failed in (wrong_name, system_cas):
+        assert not failed.healthy and failed.health_status is None
+        assert "CERTIFICATE_VERIFY_FAILED" in failed.problems[0]
+    assert server.requests["/health"] == 0
+
+
+def test_probe_refuses_plain_http_unless_told_it_is_a_local_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = ModelServer("127.0.0.1", api_key="s3cret")
+    monkeypatch.setenv(API_KEY_ENV, "s3cret")
+    try:
+        refused = probe_side(plain.url, MODEL)
+        sent = sum(plain.requests.values())
+        allowed = probe_side(plain.url, MODEL, tls=ProbeTls(insecure_http=True))
+    finally:
+        plain.stop()
+
+    assert refused.problems == (plain_http_refusal(plain.url),)
+    assert "--insecure-http" in refused.problems[0] and not refused.ok
+    assert sent == 0  # nothing, least of all the key, went over the wire
+    assert allowed.ok
+
+
+def test_probe_sends_the_api_key_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, pki: tuple[EdgePki, tuple[Path, Path]], tls: ProbeTls
+) -> None:
+    protected = ModelServer("127.0.0.1", api_key="s3cret", tls=pki[1])
     try:
         monkeypatch.delenv(API_KEY_ENV, raising=False)
-        refused = probe_side(protected.url, MODEL)
+        refused = probe(protected.url, tls)
         monkeypatch.setenv(API_KEY_ENV, "s3cret")
-        allowed = probe_side(protected.url, MODEL)
+        allowed = probe(protected.url, tls)
     finally:
         protected.stop()
 
@@ -84,13 +125,22 @@ def test_probe_sends_the_api_key_from_the_environment(monkeypatch: pytest.Monkey
     assert allowed.ok
 
 
-def test_probe_of_an_unreachable_endpoint_says_what_failed() -> None:
-    url = f"http://127.0.0.1:{free_port()}"
+def test_probe_of_a_server_serving_another_model_names_both(server: ModelServer, tls: ProbeTls) -> None:
+    server.model = "mistral-7b-instruct"
 
-    probe = probe_side(url, MODEL, timeout_seconds=1)
+    found = probe(server.url, tls)
 
-    assert not probe.healthy and probe.health_status is None
-    assert probe.problems[0].startswith(f"GET {url}/health failed:")
+    assert found.healthy and not found.serves_model
+    assert found.problems == (f"{server.url}/v1/models lists mistral-7b-instruct, not {MODEL}",)
+
+
+def test_probe_of_an_unreachable_endpoint_says_what_failed(tls: ProbeTls) -> None:
+    url = f"https://127.0.0.1:{free_port()}"
+
+    found = probe(url, tls, timeout_seconds=1)
+
+    assert not found.healthy and found.health_status is None
+    assert found.problems[0].startswith(f"GET {url}/health failed:")
 
 
 def test_probe_of_a_stack_without_endpoint_output_says_so() -> None:
@@ -151,6 +201,7 @@ def test_status_and_dry_run_work_from_outputs_files_without_pulumi(
         path.write_text(json.dumps(sides.stacks.outputs(stack)))
         files += [f"--{stack}-outputs", str(path)]
     common = ["--workdir", str(workdir), "--dns-server", sides.dns.address, *files, "--json"]
+    common += ["--ca-bundle", str(sides.ca_bundle)]
 
     status_code = cli.run([*common, "status", "--skip-store-parity"])
     status = json.loads(capsys.readouterr().out)
@@ -163,6 +214,41 @@ def test_status_and_dry_run_work_from_outputs_files_without_pulumi(
     assert dry_code == ExitCode.OK
     assert dry["pending"][:3] == ["precheck", "scale-up", "routing"]
     assert not (workdir / ".cutover-journal.json").exists()
+
+
+@pytest.mark.usefixtures("no_pulumi")
+def test_status_refuses_plain_http_endpoints_and_insecure_http_allows_them_for_local_tests(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = ModelServer("127.0.0.1")
+    try:
+        files = []
+        for stack in ("primary", "standby"):
+            path = tmp_path / f"{stack}.json"
+            path.write_text(json.dumps({"endpointUrl": plain.url, "serviceFqdn": SERVICE, "cloud": "aws"}))
+            files += [f"--{stack}-outputs", str(path)]
+        common = ["--workdir", str(project_copy(tmp_path)), *files, "--json"]
+        refused_code = cli.run([*common, "status", "--skip-store-parity"])
+        refused = json.loads(capsys.readouterr().out)
+        sent = sum(plain.requests.values())
+        cli.run([*common, "--insecure-http", "status", "--skip-store-parity"])
+        allowed = json.loads(capsys.readouterr().out)
+    finally:
+        plain.stop()
+
+    assert refused_code != ExitCode.OK
+    assert refused["sides"]["primary"]["probe"]["problems"] == [plain_http_refusal(plain.url)]
+    assert sent == 0
+    assert allowed["sides"]["primary"]["probe"]["ok"] is True
+
+
+def test_a_missing_ca_bundle_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.run(
+        ["--workdir", str(project_copy(tmp_path)), "--ca-bundle", str(tmp_path / "nope.pem"), "status"]
+    )
+
+    assert code == ExitCode.USAGE
+    assert "--ca-bundle" in capsys.readouterr().err
 
 
 def test_an_outputs_file_that_is_not_json_is_a_usage_error_saying_how_to_make_it(

@@ -185,6 +185,7 @@ def test_status_from_the_real_programs_outputs_files_without_pulumi(
     workdir = tmp_path / "project"
     workdir.mkdir()
     args = ["--workdir", str(workdir), "--dns-server", sides.dns.address, *stores.argv()]
+    args += ["--ca-bundle", str(sides.ca_bundle)]
     servers = {"primary": sides.primary, "standby": sides.standby}
     buckets = {"primary": stores.s3_bucket, "standby": stores.gcs_bucket}
     for stack in ("primary", "standby"):

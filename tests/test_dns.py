@@ -19,9 +19,9 @@ from infra.harness import ProgramError, ProgramRun, Registered, load_stack_confi
 from tests.support import TEST_SECRETS, primary_overrides, standby_overrides
 
 # Probe settings that differ from the schema defaults, so a test cannot pass on defaults alone.
+# (The path and port are fixed: the edge answers /health unauthenticated on 443 only.)
+HEALTH_PATH = "/health"
 PROBE: dict[str, Any] = {
-    "healthCheckPath": "/v1/models",
-    "healthCheckPort": 8000,
     "healthCheckIntervalSeconds": 30,
     "healthCheckFailureThreshold": 2,
     "dnsTtlSeconds": 45,
@@ -197,9 +197,11 @@ def test_route53_health_checks_probe_each_endpoint_with_configured_settings() ->
     primary, standby = primary_run(ROUTE53), standby_run(ROUTE53)
     for run in (primary, standby):
         check = _route53(run).check
-        assert check.inputs["type"] == "HTTP"
-        assert check.inputs["resourcePath"] == PROBE["healthCheckPath"]
-        assert check.inputs["port"] == PROBE["healthCheckPort"]
+        # TLS with SNI for the service name, on 443, the only port the edge listens on.
+        assert check.inputs["type"] == "HTTPS"
+        assert check.inputs["enableSni"] is True
+        assert check.inputs["resourcePath"] == HEALTH_PATH
+        assert check.inputs["port"] == 443
         assert check.inputs["requestInterval"] == PROBE["healthCheckIntervalSeconds"]
         assert check.inputs["failureThreshold"] == PROBE["healthCheckFailureThreshold"]
         # Both by static address (AWS: its first Elastic IP), sending the service name as Host.
@@ -368,9 +370,9 @@ def test_route53_output_names_both_layers_records() -> None:
 def test_traffic_manager_profile_monitors_with_configured_settings() -> None:
     profile = primary_run(TRAFFIC_MANAGER).one("azure-native:trafficmanager:Profile")
     monitor = profile.inputs["monitorConfig"]
-    assert monitor["protocol"] == "HTTP"
-    assert monitor["path"] == PROBE["healthCheckPath"]
-    assert monitor["port"] == PROBE["healthCheckPort"]
+    assert monitor["protocol"] == "HTTPS"
+    assert monitor["path"] == HEALTH_PATH
+    assert monitor["port"] == 443
     assert monitor["intervalInSeconds"] == PROBE["healthCheckIntervalSeconds"]
     # Traffic Manager degrades an endpoint on the failure after the tolerated ones.
     assert monitor["toleratedNumberOfFailures"] == PROBE["healthCheckFailureThreshold"] - 1
@@ -425,8 +427,10 @@ def test_traffic_manager_weighted_routing_carries_configured_weights() -> None:
 
 def test_cloud_dns_health_check_probes_with_configured_settings() -> None:
     check = standby_run(CLOUD_DNS).one("gcp:compute/healthCheck:HealthCheck")
-    assert check.inputs["httpHealthCheck"]["requestPath"] == PROBE["healthCheckPath"]
-    assert check.inputs["httpHealthCheck"]["port"] == PROBE["healthCheckPort"]
+    assert "httpHealthCheck" not in check.inputs
+    assert check.inputs["httpsHealthCheck"]["requestPath"] == HEALTH_PATH
+    assert check.inputs["httpsHealthCheck"]["port"] == 443
+    assert check.inputs["httpsHealthCheck"]["host"] == "api.example.com"
     assert check.inputs["checkIntervalSec"] == PROBE["healthCheckIntervalSeconds"]
     assert check.inputs["unhealthyThreshold"] == PROBE["healthCheckFailureThreshold"]
     assert len(check.inputs["sourceRegions"]) == 3  # required for external endpoints
@@ -473,7 +477,7 @@ def test_dns_output_describes_what_each_stack_created(s: Scenario) -> None:
         assert dns["role"] == run.config.role
         assert dns["endpoint"] == endpoint(run)
         assert dns["routing"] == "failover"
-        assert dns["healthCheck"]["path"] == PROBE["healthCheckPath"]
+        assert dns["healthCheck"]["path"] == HEALTH_PATH
         created_records = [
             r.outputs["id"]
             for r in dns_resources(run)
@@ -526,10 +530,10 @@ def test_standby_fails_when_every_weight_is_zero() -> None:
 
 
 def test_standby_fails_when_probe_settings_differ_from_the_primary() -> None:
-    s = Scenario("azure", "aws", "gcp", (), (("healthCheckPath", "/ready"), ("dnsTtlSeconds", 60)))
+    s = Scenario("azure", "aws", "gcp", (), (("healthCheckFailureThreshold", 4), ("dnsTtlSeconds", 60)))
     message = program_error(lambda: standby_run(s))
     assert "2 DNS problems in stack 'standby'" in message
-    assert "'healthCheckPath' must be the same as in the primary stack 'primary' ('/v1/models')" in message
+    assert "'healthCheckFailureThreshold' must be the same as in the primary stack 'primary' (2)" in message
     assert "'dnsTtlSeconds' must be the same as in the primary stack 'primary' (45) (got 60)" in message
 
 

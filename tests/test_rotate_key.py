@@ -4,6 +4,7 @@ names (apiKey and apiKeyNext, as the edge proxy does), through the simulated sta
 from __future__ import annotations
 
 import json
+import ssl
 from pathlib import Path
 
 import httpx
@@ -40,13 +41,18 @@ def keyed(sides: Sides, monkeypatch: pytest.MonkeyPatch) -> Sides:
 
 
 def accepted(sides: Sides, key: str) -> dict[str, bool]:
-    return {
-        server.host: httpx.get(
-            f"{server.url}/v1/models", headers={"Authorization": f"Bearer {key}"}
-        ).status_code
-        == 200
-        for server in (sides.primary, sides.standby)
-    }
+    # The test servers speak HTTPS for the service name, signed by the test CA.
+    context = ssl.create_default_context(cafile=str(sides.ca_bundle))
+    with httpx.Client(verify=context) as client:
+        return {
+            server.host: client.get(
+                f"{server.url}/v1/models",
+                headers={"Authorization": f"Bearer {key}", "Host": sides.stacks.fqdn},
+                extensions={"sni_hostname": sides.stacks.fqdn},
+            ).status_code
+            == 200
+            for server in (sides.primary, sides.standby)
+        }
 
 
 def test_rotate_key_stages_both_keys_then_revokes_the_old_one_everywhere(

@@ -11,9 +11,11 @@ import pytest
 
 from components.inference_cluster import KUBERNETES_VERSION, NAMESPACE, POOL_LABEL, SERVICE_ACCOUNT
 from components.inference_cluster.args import GPU_POOL, GPU_TAINT_KEY, InferenceClusterArgsError
+from components.inference_cluster.edge_proxy import key_digest
 from components.inference_cluster.workload import MODEL_ROOT, SECRETS_DIR, parse_model_uri
 from infra import outputs
-from infra.harness import ProgramError, run_stack
+from infra.config import ConfigError
+from infra.harness import run_stack
 from tests.support import CLOUDS, PAIR_IDS, PAIRS, primary_overrides
 from tests.test_inference_cluster_support import (
     STACK_IDS,
@@ -42,6 +44,12 @@ def _validated_manifests() -> dict[str, str]:
     results: dict[str, str] = {}
     for run in [*all_runs(), *(warm_variant(cloud) for cloud in CLOUDS)]:
         for resource in kubernetes_objects(run):
+            # The Helm release is not an object; cert-manager's custom resources are validated
+            # against the pinned chart's CRD schemas in test_cert_manager.py.
+            if resource.type.startswith("kubernetes:helm.sh/") or str(
+                resource.inputs.get("apiVersion", "")
+            ).startswith("cert-manager.io/"):
+                continue
             body = json.dumps(manifest(resource), sort_keys=True)
             if body in results:
                 continue
@@ -105,10 +113,11 @@ def test_gpus_per_node_sets_the_gpu_limit_and_tensor_parallelism() -> None:
 @pytest.mark.parametrize(("primary", "standby", "role"), STACKS, ids=STACK_IDS)
 def test_probes_allow_a_slow_model_load_then_watch_health(primary: str, standby: str, role: str) -> None:
     server = container(stack_run(primary, standby, role), "server")
-    (port,) = server["ports"]
-    assert port["name"] == "http"
+    # The server listens on 127.0.0.1 only: the kubelet probes /health through the edge (TLS).
+    assert "ports" not in server
+    assert "--host 127.0.0.1" in server["args"][0] and "0.0.0.0" not in server["args"][0]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert server[probe]["httpGet"] == {"path": "/health", "port": "http"}
+        assert server[probe]["httpGet"] == {"path": "/health", "port": 8443, "scheme": "HTTPS"}
     startup = server["startupProbe"]
     assert startup["failureThreshold"] * startup["periodSeconds"] >= STARTUP_BUDGET_SECONDS
     # Liveness must not kill a healthy server for one slow answer.
@@ -178,15 +187,23 @@ def test_secrets_are_read_with_the_workload_identity_into_memory(
     run = stack_run(primary, standby, role)
     refs = run.outputs[outputs.SECRET_IDS]
     script = container(run, "fetch-model")["args"][0]
+    assert "apiKey" in refs  # the vault holds the key ...
     for name, ref in refs.items():
+        if name in ("apiKey", "apiKeyNext"):
+            # ... but no pod copies it: the edge checks digests, the server needs none.
+            assert f"{SECRETS_DIR}/{name}" not in script
+            continue
         assert ref in script or ref.split("/")[-1] in script
         assert f"{SECRETS_DIR}/{name}" in script
     (volume,) = [v for v in pod_spec(run)["volumes"] if v["name"] == "secrets"]
     assert volume["emptyDir"]["medium"] == "Memory"
     server = container(run, "server")
-    assert f"{SECRETS_DIR}/apiKey" in server["args"][0] and "VLLM_API_KEY" in server["args"][0]
-    # The key never sits in the pod spec itself.
-    assert "test-api-key-value" not in json.dumps([manifest(r) for r in kubernetes_objects(run)])
+    assert "apiKey" not in server["args"][0] and "VLLM_API_KEY" not in server["args"][0]
+    # The key never sits in any object; the edge's Secret holds only its SHA-256 digest.
+    everything = json.dumps([manifest(r) for r in kubernetes_objects(run)])
+    assert "test-api-key-value" not in everything
+    keys = k8s_object(run, "Secret", "inference-edge-api-keys")
+    assert keys["stringData"] == {"api-key-sha256": key_digest("test-api-key-value") + "\n"}
 
 
 @pytest.mark.parametrize(("primary", "standby", "role"), STACKS, ids=STACK_IDS)
@@ -223,14 +240,17 @@ def test_endpoint_is_the_load_balancer_on_the_health_check_port(
     run = stack_run(primary, standby, role)
     service = k8s_object(run, "Service")
     assert service["spec"]["type"] == "LoadBalancer"
+    # HTTPS alone: no port 80, not even a redirect.
     (port,) = service["spec"]["ports"]
-    assert port["targetPort"] == "http"
+    assert (port["name"], port["port"], port["targetPort"]) == ("https", 443, "https")
     assert port["port"] == run.config.dns.health_check_port
+    edge = container(run, "edge")
+    assert edge["ports"] == [{"name": "https", "containerPort": 8443, "protocol": "TCP"}]
     # Every cloud: the stack's static IPv4 address (an AWS Elastic IP, not the NLB's host name).
     host = run.outputs[outputs.ENDPOINT_HOST]
     ipaddress.IPv4Address(host)
     assert host == run.outputs[outputs.ENDPOINT_ADDRESSES][0]
-    assert run.outputs[outputs.ENDPOINT_URL] == f"http://{host}:{port['port']}"
+    assert run.outputs[outputs.ENDPOINT_URL] == f"https://{host}:443"
     selector = service["spec"]["selector"]
     pod_labels = k8s_object(run, "Deployment")["spec"]["template"]["metadata"]["labels"]
     assert selector.items() <= pod_labels.items()
@@ -258,7 +278,7 @@ def test_network_policy_admits_only_the_server_port_and_dns_https_egress(
 ) -> None:
     run = stack_run(primary, standby, role)
     policy = k8s_object(run, "NetworkPolicy")["spec"]
-    server_port = container(run, "server")["ports"][0]["containerPort"]
+    server_port = container(run, "edge")["ports"][0]["containerPort"]
     assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
     assert [[p["port"] for p in rule["ports"]] for rule in policy["ingress"]] == [[server_port]]
     egress_ports = {(p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"]}
@@ -306,11 +326,12 @@ def test_fetch_image_is_the_pinned_cli_of_the_stacks_cloud(primary: str, standby
 
 def test_workload_refuses_to_run_without_its_api_key_secret() -> None:
     overrides = {**primary_overrides("aws"), "secretNames": ["hfReadToken"]}
-    with pytest.raises(ProgramError) as caught:
+    with pytest.raises(ConfigError) as caught:
         run_stack("primary", overrides, secrets={"hfReadToken": "placeholder", "dockerHubAccessToken": "t"})
     message = str(caught.value)
-    assert "secret_refs must contain the API key secret 'apiKey'" in message
-    assert "hfReadToken" in message and "pulumi config set --secret apiKey" in message
+    # Caught by the config check, before anything is created.
+    assert "stack config 'secretNames' must be a list that contains apiKey" in message
+    assert "hfReadToken" in message and "add apiKey to secretNames" in message
 
 
 @pytest.mark.parametrize(

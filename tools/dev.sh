@@ -25,6 +25,7 @@ setup_test_servers() {
   bash tools/install-emulators.sh
   bash tools/install-dns-server.sh
   bash tools/install-checkov.sh
+  bash tools/install-edge-proxy.sh
 }
 
 case "${1:-}" in

@@ -104,8 +104,8 @@ class FailoverRecordArgs:
     health_check_path: str = "/health"
     """HTTP path every health check requests; must answer HTTP 200 when the stack can serve
     (Route 53 also accepts other 2xx/3xx; Traffic Manager and GCP health checks want 200)."""
-    health_check_port: int = 80
-    """Port every health check probes; 443 probes with HTTPS, anything else with plain HTTP."""
+    health_check_port: int = 443
+    """Port every health check probes, always over HTTPS (the edge listens on TLS only)."""
     health_check_interval_seconds: int = 10
     """Seconds between probes: 10 or 30 (Route 53, Traffic Manager). Cloud DNS requires 30."""
     health_check_failure_threshold: int = 3
@@ -145,7 +145,8 @@ class FailoverRecordArgs:
 
     @property
     def probe_protocol(self) -> Literal["HTTP", "HTTPS"]:
-        return "HTTPS" if self.health_check_port == 443 else "HTTP"
+        # The service's edge answers TLS only (no plain-HTTP listener), on any port.
+        return "HTTPS"
 
     @property
     def probe_timeout_seconds(self) -> int:

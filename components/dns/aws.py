@@ -242,6 +242,8 @@ class AwsFailoverRecord(FailoverRecord):
             f"{name}-health",
             aws.route53.HealthCheckArgs(
                 type=args.probe_protocol,
+                # SNI with the service name: the edge's certificate is for it, not for the address.
+                enable_sni=True,
                 ip_address=target.apply(lambda t: t.host if t.kind == "ipv4" else None),
                 # With ip_address set, fqdn is only the Host header: send the service name.
                 fqdn=target.apply(lambda t: args.fqdn if t.kind == "ipv4" else t.host),
@@ -259,6 +261,7 @@ class AwsFailoverRecord(FailoverRecord):
                 f"{name}-health-{index}",
                 aws.route53.HealthCheckArgs(
                     type=args.probe_protocol,
+                    enable_sni=True,
                     ip_address=_nth_answer(target, index),
                     fqdn=args.fqdn,
                     port=args.health_check_port,

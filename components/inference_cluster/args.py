@@ -223,12 +223,12 @@ class InferenceWorkloadArgs:
     projects/<p>/secrets/<id>, https://<vault>.vault.azure.net/secrets/<name>). Each is read
     with the workload identity into an in-memory volume as a file named after the config name."""
     api_key_secret: str | None = "apiKey"
-    """Secret (a key of `secret_refs`) that guards /v1 (vLLM's API key; /health stays open for
-    health checks). The server refuses to start without it. None serves /v1 unauthenticated."""
+    """Secret (a key of `secret_refs`) that must be in the vault: the API key. The edge proxy,
+    not the server, checks it (see `api_key_digests`); None skips the vault check."""
     server_port: int = 8000
     """Container port of the server; NetworkPolicy admits ingress to this port only."""
-    service_port: int = 80
-    """Load balancer port; keep it equal to the DNS health check port (healthCheckPort)."""
+    service_port: int = 443
+    """Load balancer port (HTTPS, the only listener); keep it equal to healthCheckPort."""
     model_volume_size_gib: int = 150
     """Size limit of the pod-local volume the model is copied into (also the pod's
     ephemeral-storage request, so the scheduler picks a node with room for it)."""
@@ -273,8 +273,28 @@ class InferenceWorkloadArgs:
     them and `endpoint_host` is the first of them, known without waiting for the Service. None:
     an ephemeral load balancer address read from the Service status."""
 
+    # Edge (TLS and API key in front of the server): see edge_proxy.py and cert_manager.py.
+    service_name: str = ""
+    """The name clients use (`dnsRecord`.`dnsZone`); the edge serves a certificate for it. Required."""
+    api_key_digests: pulumi.Input[str] | None = None
+    """Content of the edge's key file: one SHA-256 hex digest per valid key (apiKey, apiKeyNext;
+    `edge_proxy.render_key_digests`). Held in a Kubernetes Secret the proxy mounts, so a rotation
+    reaches running pods without a restart. Required: no key means nothing but /health answers."""
+    tls_source: str = "acme"
+    """acme: `certificate_issuer` issues the certificate through cert-manager into a Secret;
+    provided: the init container copies `tls_certificate_secret` / `tls_key_secret` from the vault."""
+    certificate_issuer: str | None = None
+    """acme only: the cert-manager ClusterIssuer (CertManager.issuer_name). Required for acme."""
+    provided_certificate_sha256: pulumi.Input[str] | None = None
+    """provided only: digest of the PEM chain, put on the pod template so a replaced certificate
+    rolls the pods (the init container reads the vault only at pod start)."""
+    tls_certificate_secret: str = "tlsCertificateChain"
+    tls_key_secret: str = "tlsPrivateKey"
+    """provided only: names (keys of `secret_refs`) of the PEM chain and key in the vault."""
+
     def __post_init__(self) -> None:
         problems: list[str] = []
+        problems += _edge_problems(self)
         if isinstance(self.image, str) and not _DIGEST_PINNED.search(self.image):
             problems.append(f"image must be pinned by digest, <image>@sha256:<64 hex> (got {self.image!r})")
         if self.fetch_image is not None and not _is_pinned(self.fetch_image):
@@ -325,6 +345,29 @@ class InferenceWorkloadArgs:
             )
         if problems:
             raise InferenceClusterArgsError("InferenceWorkloadArgs", problems)
+
+
+def _edge_problems(args: InferenceWorkloadArgs) -> list[str]:
+    problems: list[str] = []
+    if not args.service_name:
+        problems.append(
+            "service_name must be the service's DNS name, e.g. api.example.com (got ''): "
+            "the edge serves a certificate for it"
+        )
+    if args.api_key_digests is None:
+        problems.append(
+            "api_key_digests must be set (got None): pass edge_proxy.render_key_digests([apiKey, apiKeyNext])"
+        )
+    if args.tls_source not in ("acme", "provided"):
+        problems.append(f"tls_source must be acme or provided (got {args.tls_source!r})")
+    if args.tls_source == "acme" and not args.certificate_issuer:
+        problems.append(
+            "certificate_issuer is required with tls_source acme (got nothing): "
+            "pass CertManager.issuer_name, or use tls_source provided"
+        )
+    if args.service_port != 443:
+        problems.append(f"service_port must be 443 (got {args.service_port}): the edge serves HTTPS only")
+    return problems
 
 
 def _is_pinned(image: str) -> bool:

@@ -1,10 +1,12 @@
-"""The inference workload: an OpenAI-compatible server (vLLM) on the GPU pool.
+"""The inference workload: an OpenAI-compatible server (vLLM) on the GPU pool, behind the edge.
 
 One pod = one init container that reads the secrets from this stack's vault with the workload
-identity, then the server. On AWS and GCP the server streams the weights straight from the stack's
-bucket (Run:ai Model Streamer, same identity); on Azure the init container copies the model to
-the node first and the server reads that copy. Nothing is pulled from a public model hub: the
-bucket is the only source (HF_HUB_OFFLINE=1 makes sure of it).
+identity, then the server on 127.0.0.1 only, and the edge proxy (edge_proxy.py) that terminates
+TLS for the service name on the pod's address, checks the API key and passes only the OpenAI
+routes. On AWS and GCP the server streams the weights straight from the stack's bucket (Run:ai
+Model Streamer, same identity); on Azure the init container copies the model to the node first
+and the server reads that copy. Nothing is pulled from a public model hub: the bucket is the only
+source (HF_HUB_OFFLINE=1 makes sure of it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common import Cloud, type_token
+from components.inference_cluster import cert_manager, edge_proxy
 from components.inference_cluster.args import (
     GPU_POOL,
     GPU_TAINT_KEY,
@@ -144,8 +147,8 @@ def parse_model_uri(cloud: Cloud, uri: str) -> ModelSource:
     return ModelSource(cloud, normalised, match["prefix"], match["bucket"])
 
 
-def _secret_command(cloud: Cloud, name: str, ref: str) -> str:
-    target = shlex.quote(f"{SECRETS_DIR}/{name}")
+def _secret_command(cloud: Cloud, name: str, ref: str, target_file: str | None = None) -> str:
+    target = shlex.quote(target_file or f"{SECRETS_DIR}/{name}")
     if cloud == "aws":
         match = _AWS_SECRET.match(ref)
         if match:
@@ -174,13 +177,23 @@ def _secret_command(cloud: Cloud, name: str, ref: str) -> str:
     )
 
 
-def fetch_script(source: ModelSource, secret_refs: Mapping[str, str], api_key_secret: str | None) -> str:
+def fetch_script(
+    source: ModelSource,
+    secret_refs: Mapping[str, str],
+    api_key_secret: str | None,
+    edge_files: Mapping[str, str] | None = None,
+    skip: Sequence[str] = (),
+) -> str:
     """Shell run by the init container: read the secrets, then copy the model, as the workload identity.
 
     Where the server streams the weights from the bucket (`source.streams`) only the secrets are
     read here. The copy is a sync, so a restarted pod on the same node resumes instead of starting over; a
     missing config.json fails the pod (and Kubernetes retries), e.g. while the standby's bucket
     is still being filled by replication.
+
+    `edge_files` (secret name -> file) go to the edge proxy's own volume instead of the server's
+    (the TLS key never reaches the server); `skip` names are not copied at all (the API keys: the
+    edge reads their digests from a Kubernetes Secret, the server needs none).
     """
     problems = [
         f"secret_refs key {name!r} must be a config key name (letters, digits, - and _)"
@@ -204,7 +217,12 @@ def fetch_script(source: ModelSource, secret_refs: Mapping[str, str], api_key_se
             'az login --service-principal --username "$AZURE_CLIENT_ID" --tenant "$AZURE_TENANT_ID" '
             '--federated-token "$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --allow-no-subscriptions --output none'
         )
-    lines += [_secret_command(cloud, name, ref) for name, ref in sorted(secret_refs.items())]
+    edge_files = edge_files or {}
+    lines += [
+        _secret_command(cloud, name, ref, edge_files.get(name))
+        for name, ref in sorted(secret_refs.items())
+        if name not in skip
+    ]
     if source.streams:
         return "\n".join(lines) + "\n"
     lines.append(f"mkdir -p {model_dir}")
@@ -230,21 +248,15 @@ def server_script(
     model_name: str,
     port: int,
     tensor_parallel: int,
-    api_key_secret: str | None,
     extra_args: Sequence[str],
     stream: bool = False,
     max_model_len: int | None = None,
     gpu_memory_utilization: float | None = None,
 ) -> str:
     """Start vLLM on the local model copy, or streaming it from the bucket URI in `model_dir`
-    (`stream`). The API key goes in through the environment (VLLM_API_KEY, the same as --api-key)
-    so it never shows in the process list."""
+    (`stream`), on 127.0.0.1 only: the edge proxy in the same pod is the only way in, and it
+    checks the API key (so the server needs none)."""
     lines = ["set -eu"]
-    if api_key_secret is not None:
-        key_file = shlex.quote(f"{SECRETS_DIR}/{api_key_secret}")
-        lines.append(f'VLLM_API_KEY="$(cat {key_file})"')
-        lines.append(f'test -n "$VLLM_API_KEY" || {{ echo "empty API key in {key_file}" >&2; exit 1; }}')
-        lines.append("export VLLM_API_KEY")
     command = [
         "vllm",
         "serve",
@@ -252,7 +264,7 @@ def server_script(
         "--served-model-name",
         model_name,
         "--host",
-        "0.0.0.0",
+        "127.0.0.1",
         "--port",
         str(port),
         "--tensor-parallel-size",
@@ -272,7 +284,8 @@ def server_script(
 
 
 def load_balancer_annotations(cloud: Cloud) -> dict[str, str]:
-    """Internet-facing L4 load balancer whose own health check probes the server's /health.
+    """Internet-facing L4 load balancer (TCP 443 passed through to the edge, which terminates
+    TLS) whose own health check probes the edge's /health over HTTPS.
 
     aws: an NLB built by the AWS Load Balancer Controller (`external`), targeting pod IPs, with
     cross-zone load balancing so every Elastic IP reaches every replica.
@@ -285,11 +298,15 @@ def load_balancer_annotations(cloud: Cloud) -> dict[str, str]:
             "service.beta.kubernetes.io/aws-load-balancer-attributes": (
                 "load_balancing.cross_zone.enabled=true"
             ),
-            "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "http",
+            "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "https",
+            "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port": "traffic-port",
             "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": HEALTH_PATH,
         }
     if cloud == "azure":
-        return {"service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": HEALTH_PATH}
+        return {
+            "service.beta.kubernetes.io/azure-load-balancer-health-probe-protocol": "https",
+            "service.beta.kubernetes.io/azure-load-balancer-health-probe-request-path": HEALTH_PATH,
+        }
     return {}
 
 
@@ -366,8 +383,10 @@ def _locked_down() -> k8s.core.v1.SecurityContextArgs:
 
 
 def _health_probe(period: int, timeout: int, failures: int) -> k8s.core.v1.ProbeArgs:
+    # Through the edge (the server listens on 127.0.0.1, out of the kubelet's reach); the kubelet
+    # does not verify the certificate. /health needs no key.
     return k8s.core.v1.ProbeArgs(
-        http_get=k8s.core.v1.HTTPGetActionArgs(path=HEALTH_PATH, port="http"),
+        http_get=k8s.core.v1.HTTPGetActionArgs(path=HEALTH_PATH, port=edge_proxy.LISTEN_PORT, scheme="HTTPS"),
         period_seconds=period,
         timeout_seconds=timeout,
         failure_threshold=failures,
@@ -441,14 +460,26 @@ class InferenceWorkload(pulumi.ComponentResource):
 
         source = pulumi.Output.from_input(args.model_uri).apply(lambda uri: parse_model_uri(args.cloud, uri))
         refs = pulumi.Output.from_input(args.secret_refs).apply(dict)
-        fetch = pulumi.Output.all(source, refs).apply(lambda a: fetch_script(a[0], a[1], args.api_key_secret))
+        edge_config = edge_proxy.pod_config(args.service_name, args.server_port, args.tls_source)
+        edge_files = (
+            {
+                args.tls_certificate_secret: edge_config.cert_file,
+                args.tls_key_secret: edge_config.key_file,
+            }
+            if args.tls_source == "provided"
+            else {}
+        )
+        fetch = pulumi.Output.all(source, refs).apply(
+            lambda a: fetch_script(
+                a[0], a[1], args.api_key_secret, edge_files, skip=edge_proxy.API_KEY_SECRETS
+            )
+        )
         serve = source.apply(
             lambda s: server_script(
                 model_dir=s.serve_from,
                 model_name=args.model_name,
                 port=args.server_port,
                 tensor_parallel=args.tensor_parallel_size or args.gpus_per_replica,
-                api_key_secret=args.api_key_secret,
                 extra_args=args.extra_server_args,
                 stream=s.streams,
                 max_model_len=args.max_model_len,
@@ -471,9 +502,6 @@ class InferenceWorkload(pulumi.ComponentResource):
             image=args.image,
             command=["/bin/sh", "-ec"],
             args=[serve],
-            ports=[
-                k8s.core.v1.ContainerPortArgs(name="http", container_port=args.server_port, protocol="TCP")
-            ],
             env=_env({**_OFFLINE_ENV, "HOME": "/tmp", "USER": "vllm", "XDG_CACHE_HOME": "/tmp/.cache"}),
             resources=k8s.core.v1.ResourceRequirementsArgs(
                 requests={
@@ -521,8 +549,19 @@ class InferenceWorkload(pulumi.ComponentResource):
                 k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR),
                 # Separate scratch space: the CLI's token cache never reaches the server's /tmp.
                 k8s.core.v1.VolumeMountArgs(name="fetch-tmp", mount_path="/tmp"),
+                *(
+                    [k8s.core.v1.VolumeMountArgs(name="edge-tls", mount_path=edge_proxy.PROVIDED_TLS_DIR)]
+                    if args.tls_source == "provided"
+                    else []
+                ),
             ],
         )
+        edge = _edge_objects(name, args, edge_config, common, in_namespace)
+        pod_annotations: dict[str, pulumi.Input[str]] = {
+            "inference-failover/edge-config-sha256": edge_proxy.config_digest(edge_config)
+        }
+        if args.tls_source == "provided" and args.provided_certificate_sha256 is not None:
+            pod_annotations["inference-failover/tls-certificate-sha256"] = args.provided_certificate_sha256
         deployment_annotations = {"pulumi.com/skipAwait": "true"} if not args.wait_for_ready else {}
         deployment = k8s.apps.v1.Deployment(
             f"{name}-server",
@@ -548,7 +587,7 @@ class InferenceWorkload(pulumi.ComponentResource):
                         ),
                     ),
                     template=k8s.core.v1.PodTemplateSpecArgs(
-                        metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels),
+                        metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels, annotations=pod_annotations),
                         spec=k8s.core.v1.PodSpecArgs(
                             service_account_name=identity.service_account,
                             # The cloud identity comes from the projected token / metadata server;
@@ -577,8 +616,9 @@ class InferenceWorkload(pulumi.ComponentResource):
                             ),
                             termination_grace_period_seconds=60,
                             init_containers=[fetcher],
-                            containers=[server],
+                            containers=[server, edge.container],
                             volumes=[
+                                *edge.volumes,
                                 *([_empty_dir("model", model_size)] if copies else []),
                                 _empty_dir("secrets", "1Mi", memory=True),
                                 _empty_dir("server-tmp", SERVER_TMP_SIZE),
@@ -591,7 +631,7 @@ class InferenceWorkload(pulumi.ComponentResource):
             ),
             opts=in_namespace.merge(
                 pulumi.ResourceOptions(
-                    depends_on=[service_account],
+                    depends_on=[service_account, *edge.resources],
                     custom_timeouts=pulumi.CustomTimeouts(
                         create=f"{rollout_seconds // 60}m", update=f"{rollout_seconds // 60}m"
                     ),
@@ -619,9 +659,11 @@ class InferenceWorkload(pulumi.ComponentResource):
                     selector=labels,
                     external_traffic_policy="Cluster",
                     load_balancer_source_ranges=source_ranges(args),
+                    # HTTPS only: no port 80, not even a redirect (API clients do not follow
+                    # redirects on POST).
                     ports=[
                         k8s.core.v1.ServicePortArgs(
-                            name="http", port=args.service_port, target_port="http", protocol="TCP"
+                            name="https", port=args.service_port, target_port="https", protocol="TCP"
                         )
                     ],
                 ),
@@ -671,7 +713,9 @@ class InferenceWorkload(pulumi.ComponentResource):
                     ingress=[
                         k8s.networking.v1.NetworkPolicyIngressRuleArgs(
                             ports=[
-                                k8s.networking.v1.NetworkPolicyPortArgs(port=args.server_port, protocol="TCP")
+                                k8s.networking.v1.NetworkPolicyPortArgs(
+                                    port=edge_proxy.LISTEN_PORT, protocol="TCP"
+                                )
                             ]
                         )
                     ],
@@ -697,7 +741,7 @@ class InferenceWorkload(pulumi.ComponentResource):
         else:
             self.endpoint_host = service.status.apply(lambda status: lb_host(status, SERVER_NAME))
             self.endpoint_addresses = self.endpoint_host.apply(lambda host: [host])
-        self.endpoint_url = self.endpoint_host.apply(lambda host: f"http://{host}:{args.service_port}")
+        self.endpoint_url = self.endpoint_host.apply(lambda host: f"https://{host}:{args.service_port}")
         self.namespace = namespace
         self.deployment = deployment
         self.service = service
@@ -712,3 +756,121 @@ class InferenceWorkload(pulumi.ComponentResource):
                 "networkPolicy": network_policy.metadata.name,
             }
         )
+
+
+@dataclass(frozen=True)
+class _Edge:
+    container: k8s.core.v1.ContainerArgs
+    volumes: list[k8s.core.v1.VolumeArgs]
+    resources: list[pulumi.Resource]
+
+
+def _edge_objects(
+    name: str,
+    args: InferenceWorkloadArgs,
+    config: edge_proxy.EdgeProxyConfig,
+    labels: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> _Edge:
+    """ConfigMap (nginx.conf, njs), Secret (key digests), the certificate (acme) and the proxy
+    container with its volumes."""
+    namespace = args.identity.namespace
+    config_map = k8s.core.v1.ConfigMap(
+        f"{name}-edge-config",
+        k8s.core.v1.ConfigMapInitArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=edge_proxy.EDGE_CONFIG_NAME, namespace=namespace, labels=dict(labels)
+            ),
+            data=edge_proxy.config_files(config),
+            immutable=False,
+        ),
+        opts=opts,
+    )
+    keys = k8s.core.v1.Secret(
+        f"{name}-edge-api-keys",
+        k8s.core.v1.SecretInitArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=edge_proxy.EDGE_KEYS_NAME, namespace=namespace, labels=dict(labels)
+            ),
+            type="Opaque",
+            string_data={
+                edge_proxy.KEY_DIGESTS_FILE: pulumi.Output.secret(
+                    pulumi.Output.from_input(args.api_key_digests or "")
+                )
+            },
+        ),
+        opts=opts,
+    )
+    resources: list[pulumi.Resource] = [config_map, keys]
+    volumes = [
+        k8s.core.v1.VolumeArgs(
+            name="edge-config",
+            config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=edge_proxy.EDGE_CONFIG_NAME),
+        ),
+        k8s.core.v1.VolumeArgs(
+            name="edge-keys",
+            secret=k8s.core.v1.SecretVolumeSourceArgs(
+                secret_name=edge_proxy.EDGE_KEYS_NAME, default_mode=0o440
+            ),
+        ),
+        _empty_dir("edge-tmp", "64Mi"),
+    ]
+    mounts = [
+        k8s.core.v1.VolumeMountArgs(name="edge-config", mount_path=edge_proxy.CONFIG_DIR, read_only=True),
+        k8s.core.v1.VolumeMountArgs(name="edge-keys", mount_path=edge_proxy.KEYS_DIR, read_only=True),
+        k8s.core.v1.VolumeMountArgs(name="edge-tmp", mount_path="/tmp"),
+    ]
+    if args.tls_source == "acme":
+        certificate = k8s.apiextensions.CustomResource(
+            f"{name}-certificate",
+            api_version=cert_manager.API_VERSION,
+            kind="Certificate",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=edge_proxy.TLS_SECRET_NAME, namespace=namespace, labels=dict(labels)
+            ),
+            spec=cert_manager.certificate_spec(
+                args.service_name, edge_proxy.TLS_SECRET_NAME, args.certificate_issuer or ""
+            ),
+            opts=opts,
+        )
+        resources.append(certificate)
+        volumes.append(
+            k8s.core.v1.VolumeArgs(
+                name="edge-tls",
+                secret=k8s.core.v1.SecretVolumeSourceArgs(
+                    secret_name=edge_proxy.TLS_SECRET_NAME, default_mode=0o440
+                ),
+            )
+        )
+        mounts.append(
+            k8s.core.v1.VolumeMountArgs(name="edge-tls", mount_path=edge_proxy.TLS_DIR, read_only=True)
+        )
+    else:
+        # Written by the init container from the vault; memory-backed, never on a disk.
+        volumes.append(_empty_dir("edge-tls", "1Mi", memory=True))
+        mounts.append(
+            k8s.core.v1.VolumeMountArgs(
+                name="edge-tls", mount_path=edge_proxy.PROVIDED_TLS_DIR, read_only=True
+            )
+        )
+    container = k8s.core.v1.ContainerArgs(
+        name="edge",
+        image=edge_proxy.EDGE_PROXY_IMAGE,
+        command=["/bin/sh", "-ec"],
+        args=[edge_proxy.proxy_command(config)],
+        ports=[
+            k8s.core.v1.ContainerPortArgs(name="https", container_port=edge_proxy.LISTEN_PORT, protocol="TCP")
+        ],
+        resources=k8s.core.v1.ResourceRequirementsArgs(
+            requests={"cpu": "250m", "memory": "128Mi"}, limits={"memory": "512Mi"}
+        ),
+        readiness_probe=_health_probe(10, 5, 3),
+        liveness_probe=k8s.core.v1.ProbeArgs(
+            tcp_socket=k8s.core.v1.TCPSocketActionArgs(port=edge_proxy.LISTEN_PORT),
+            period_seconds=15,
+            failure_threshold=4,
+        ),
+        security_context=_locked_down(),
+        volume_mounts=mounts,
+    )
+    return _Edge(container=container, volumes=volumes, resources=resources)

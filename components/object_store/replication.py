@@ -232,6 +232,9 @@ class CrossCloudReplication(pulumi.ComponentResource):
             lambda d: checked_source(d, args.source_cloud, target.stack)
         )
         prefix = f"{name}-replication"
+        # The IAM OIDC provider this creates for the standby cluster's issuer (aws source with a
+        # CronJob); IAM allows one per issuer URL, so cert-manager's DNS-01 trust reuses it.
+        self.aws_oidc_provider: pulumi.Resource | None = None
         if self.plan.mechanism == STORAGE_TRANSFER_SERVICE:
             job, source_principal, target_principal = self._transfer_service(prefix, args)
         else:
@@ -572,6 +575,7 @@ class CrossCloudReplication(pulumi.ComponentResource):
                 subject=subject,
                 stack=stack,
             )
+            self.aws_oidc_provider = oidc
             return _PodSide(
                 env=_aws_env(role.arn, source.apply(lambda d: str(d[REGION]))),
                 tokens={"token": replication_aws.STS_AUDIENCE},
