@@ -167,10 +167,12 @@ def test_undo_of_a_half_done_step_reverts_only_what_was_done() -> None:
 
     undo = plan_undo(steps, done)
 
+    # The primary's unapplied 90 is set back first, so the standby's apply runs with no change
+    # of this run waiting on the primary.
     assert [a.describe() for a in undo[0].actions()] == [
+        "pulumi config rm primary: trafficWeight 90 -> (unset)",
         "pulumi config rm standby: trafficWeight 10 -> (unset)",
         "pulumi up -s standby",
-        "pulumi config rm primary: trafficWeight 90 -> (unset)",
     ]
 
 
@@ -192,3 +194,65 @@ def test_steps_option_rejects_what_would_not_move_all_traffic(text: str, problem
 def test_steps_option_accepts_a_single_jump() -> None:
     assert parse_percents("100") == (100,)
     assert parse_percents("5, 25, 100") == (5, 25, 100)
+
+
+def _states(primary: dict[str, str], standby: dict[str, str]) -> dict[Side, StackState]:
+    def one(side: Side, values: dict[str, str]) -> StackState:
+        return StackState(
+            side, side, side, values.get("capacity"), values.get("dnsRouting"), values.get("trafficWeight")
+        )
+
+    return {"primary": one("primary", primary), "standby": one("standby", standby)}
+
+
+def test_a_weight_left_in_a_file_with_failover_routing_carries_no_traffic() -> None:
+    # DNS ignores trafficWeight with failover routing: the primary serves, whatever the files say.
+    states = _states(
+        {"capacity": "full", "dnsRouting": "failover", "trafficWeight": "0"},
+        {"capacity": "warm", "trafficWeight": "100"},
+    )
+
+    assert serving_side(states) == "primary"
+    steps, _ = plan_cutover(states, "primary")
+    assert [(s.id, dict(s.weights)) for s in steps] == [("precheck", {"primary": 100, "standby": 0})]
+
+
+def test_an_unset_capacity_already_means_full_on_the_primary_and_warm_on_the_standby() -> None:
+    steps, _ = plan_cutover(_states({}, {}), "primary")
+
+    assert [s.id for s in steps] == ["precheck"]
+
+
+def test_failback_from_uneven_weights_switches_the_primary_to_failover_first() -> None:
+    # A standby switched first would meet a weighted primary at 50, which its DNS check rejects.
+    states = _states(
+        {"dnsRouting": "weighted", "trafficWeight": "50"},
+        {"capacity": "warm", "dnsRouting": "weighted", "trafficWeight": "0"},
+    )
+
+    steps, after = plan_cutover(states, "primary")
+
+    assert [s.id for s in steps] == ["precheck", "restore-routing"]
+    assert steps[1].applies == ("primary", "standby")
+    assert after == _states({}, {"capacity": "warm"})
+
+
+def test_failback_leaves_a_failover_side_alone_and_applies_only_the_weighted_one() -> None:
+    states = _states({"dnsRouting": "weighted"}, {"dnsRouting": "failover", "trafficWeight": "0"})
+
+    steps, _ = plan_cutover(states, "primary")
+
+    assert [(s.id, s.applies) for s in steps] == [("precheck", ()), ("restore-routing", ("primary",))]
+
+
+def test_a_shift_does_not_set_a_weight_that_already_has_its_value_by_default() -> None:
+    states = _states(
+        {"dnsRouting": "weighted"},
+        {"capacity": "full", "dnsRouting": "weighted", "trafficWeight": "100"},
+    )
+
+    steps, _ = plan_cutover(states, "primary", (100,))
+
+    shift = next(s for s in steps if s.kind == "shift")
+    assert [c.describe() for c in shift.changes] == ["standby: trafficWeight 100 -> 0"]
+    assert shift.applies == ("standby",)
