@@ -207,8 +207,21 @@ class Journal:
             record["started_at"] = now_iso()
             self.save()
 
+    @property
+    def attempted_actions(self) -> list[str]:
+        """Done actions plus the one in flight: what a rollback must undo (undoing is idempotent)."""
+        in_flight = self.data.get("in_flight")
+        return [*self.done_actions, *([in_flight] if in_flight else [])]
+
+    def action_started(self, action_id: str) -> None:
+        """Recorded before the stack call: a crash after the call took effect but before
+        `action_done` leaves the action in flight, and a rollback undoes it too."""
+        self.data["in_flight"] = action_id
+        self.save()
+
     def action_done(self, action_id: str, detail: Mapping[str, Any] | None = None) -> None:
         self.done_actions[action_id] = now_iso()
+        self.data.pop("in_flight", None)
         if detail:
             self.data.setdefault("action_details", {})[action_id] = dict(detail)
         self.save()
