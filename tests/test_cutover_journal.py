@@ -1,0 +1,308 @@
+"""Failure injection for the run journal and its lock: each failure is a clear error, nothing is lost.
+
+Writes fail the way the kernel fails them (an OSError with the real errno, raised where the
+kernel raises it: creating the temp file, writing, fsync, rename); these tests run as root in CI,
+where a chmod-ed directory would not stop a write, so a read-only directory is injected as EROFS.
+After every failure the journal on disk is the last complete one and no temp file is left.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from cutover.errors import ExitCode, JournalConflict, JournalUnwritable
+from cutover.journal import FORMAT_VERSION, Journal, RunSpec, run_lock, write_atomic
+from cutover.plan import SIDES, StackState, plan_cutover
+from tests.cutover_model import ModelStacks, shipped_cutover_config
+from tests.test_cutover_properties import STACKS, ModelRunner
+
+SPEC = RunSpec("execute", "standby", (50, 100), STACKS)
+
+
+def new_journal(path: Path) -> Journal:
+    states = {side: StackState(side, side, side) for side in SIDES}
+    steps, _ = plan_cutover(states, "standby", SPEC.percents)
+    return Journal.create(path, SPEC, steps, {s: st.to_dict() for s, st in states.items()})
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
+
+
+def failing(where: str, code: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the next call of `where` (a function the journal writer uses) fail with errno `code`."""
+    module, name = where.rsplit(".", 1)
+    target = {"os": os, "tempfile": __import__("tempfile")}[module]
+
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(target, name, fail)
+
+
+@pytest.mark.parametrize(
+    ("where", "code", "said"),
+    [
+        ("os.fsync", errno.ENOSPC, "No space left on device (ENOSPC)"),
+        ("tempfile.mkstemp", errno.EROFS, "Read-only file system (EROFS)"),
+        ("tempfile.mkstemp", errno.EACCES, "Permission denied (EACCES)"),
+        ("os.replace", errno.EIO, "Input/output error (EIO)"),
+    ],
+    ids=["full-disk", "read-only-directory", "no-permission", "rename-fails"],
+)
+def test_a_failed_journal_write_is_a_clear_error_and_keeps_the_previous_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, code: int, said: str
+) -> None:
+    path = tmp_path / "j.json"
+    journal = new_journal(path)
+    before = path.read_text()
+    failing(where, code, monkeypatch)
+
+    with pytest.raises(JournalUnwritable) as caught:
+        journal.action_done("scale-up#0")
+
+    assert caught.value.message.startswith("cannot ")
+    assert f"{path}: {said}" in caught.value.message
+    assert "the journal on disk is the last complete one" in caught.value.message
+    assert "`failover resume`" in caught.value.fix and str(tmp_path) in caught.value.fix
+    assert caught.value.exit_code == ExitCode.ERROR
+    monkeypatch.undo()
+    assert path.read_text() == before
+    assert leftovers(tmp_path) == []
+    assert Journal.load(path) is not None
+
+
+def test_a_full_disk_while_writing_the_bytes_leaves_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "j.json"
+    write_atomic(path, "old\n")
+    real_fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, handle: Any) -> None:
+            self.handle = handle
+
+        def __enter__(self) -> FullDisk:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.handle.close()
+
+        def write(self, text: str) -> int:
+            self.handle.write(text[: len(text) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+
+    with pytest.raises(JournalUnwritable, match="No space left on device"):
+        write_atomic(path, "new content that does not fit\n")
+
+    assert path.read_text() == "old\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_failed_journal_write_stops_the_run_and_resume_finishes_it_after_the_disk_is_freed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = {s: shipped_cutover_config(s) for s in SIDES}
+    model = ModelStacks.deployed(shipped)
+    clean = ModelStacks.deployed(shipped)
+    clean_runner = ModelRunner(clean, tmp_path / "clean.json")
+    clean_runner.run(clean_runner.open_run(SPEC, lambda: clean_runner.plan(SPEC))[0], resumed=False)
+    runner = ModelRunner(model, tmp_path / "j.json")
+    journal, _ = runner.open_run(SPEC, lambda: runner.plan(SPEC))
+    real_write = write_atomic
+
+    def disk_full_once_the_first_apply_is_done(path: Path, text: str) -> None:
+        if "scale-up#1" not in json.loads(text)["done_actions"]:
+            real_write(path, text)
+            return
+        with mock.patch("os.fsync", side_effect=OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))):
+            real_write(path, text)
+
+    monkeypatch.setattr("cutover.journal.write_atomic", disk_full_once_the_first_apply_is_done)
+    with pytest.raises(JournalUnwritable, match="No space left on device"):
+        runner.run(journal, resumed=False)
+
+    assert model.calls == [("set", "standby", "capacity", "full"), ("up", "standby")]
+    on_disk = Journal.load(journal.path)
+    assert on_disk is not None and on_disk.status == "running"
+    assert list(on_disk.done_actions) == ["scale-up#0"]
+    assert on_disk.attempted_actions == ["scale-up#0", "scale-up#1"]
+
+    monkeypatch.undo()
+    ModelRunner(model, journal.path).run(on_disk, resumed=True)
+
+    assert model.snapshot() == clean.snapshot()
+    # The apply whose record was lost runs again (an apply is idempotent); nothing else repeats.
+    assert model.calls == [("set", "standby", "capacity", "full"), ("up", "standby"), *clean.calls[1:]]
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("{\n", "is not valid JSON"),
+        ("", "is not valid JSON"),
+        ('[{"version": 1}]', "must hold a JSON object (got list)"),
+        ('"running"', "must hold a JSON object (got str)"),
+        ('{"version": 2}', "has format 2, expected version 1 (written by a newer failover)"),
+        ('{"version": "1"}', "has format '1', expected version 1"),
+        ("{}", "has format None, expected version 1"),
+        ('{"version": 1, "run_id": "abc"}', "lacks or has malformed spec, status, plan, done_actions, steps"),
+        (
+            '{"version": 1, "run_id": 7, "spec": {}, "status": "running", "plan": [], "done_actions": {}, '
+            '"steps": []}',
+            "lacks or has malformed run_id, steps",
+        ),
+    ],
+    ids=[
+        "torn",
+        "empty",
+        "list",
+        "string",
+        "future-version",
+        "version-as-text",
+        "no-version",
+        "missing-keys",
+        "wrong-types",
+    ],
+)
+def test_an_unusable_journal_is_refused_and_left_untouched(tmp_path: Path, content: str, said: str) -> None:
+    path = tmp_path / "j.json"
+    path.write_text(content)
+
+    with pytest.raises(JournalConflict) as caught:
+        Journal.load(path)
+
+    assert said in caught.value.message
+    assert str(path) in caught.value.message
+    assert path.read_text() == content
+
+
+def test_a_torn_journal_from_a_crash_mid_write_is_refused_by_a_new_run_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "j.json"
+    full = new_journal(path)
+    full.action_done("scale-up#0")
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2])  # what a non-atomic writer would leave behind
+    model = ModelStacks.deployed({s: shipped_cutover_config(s) for s in SIDES})
+
+    with pytest.raises(JournalConflict, match="is not valid JSON") as caught:
+        ModelRunner(model, path).open_run(SPEC, lambda: [])
+
+    assert f"mv {path} {path}.bad" in caught.value.fix
+    assert path.read_text() == text[: len(text) // 2]
+    assert model.calls == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["j.json"]
+
+
+def test_a_future_version_says_to_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "j.json"
+    data = json.loads(json.dumps(new_journal(path).data))
+    data["version"] = FORMAT_VERSION + 1
+    path.write_text(json.dumps(data))
+
+    with pytest.raises(JournalConflict) as caught:
+        Journal.load(path)
+
+    assert caught.value.fix == "upgrade failover to the version that wrote it"
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
+    path = tmp_path / "j.json"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], check=True, capture_output=True, text=True
+    )
+    (tmp_path / "j.json.lock").write_text(dead.stdout.strip())
+
+    with run_lock(path):
+        assert (tmp_path / "j.json.lock").read_text() == str(os.getpid())
+
+
+def test_a_lock_held_by_a_live_process_is_refused_naming_its_pid(tmp_path: Path) -> None:
+    path = tmp_path / "j.json"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            f"f = open({str(path) + '.lock'!r}, 'a+'); fcntl.flock(f, fcntl.LOCK_EX)\n"
+            "f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()\n"
+            "print('locked', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(JournalConflict) as caught, run_lock(path):
+            pass
+        assert caught.value.message == f"another failover run holds {path}.lock (pid {holder.pid})"
+        assert "`failover resume`" in caught.value.fix
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    with run_lock(path):  # released with its holder
+        pass
+
+
+def test_a_lock_in_a_read_only_directory_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def read_only(self: Path, *args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(Path, "open", read_only)
+
+    with (
+        pytest.raises(
+            JournalUnwritable, match=r"cannot open the run lock .*j.json.lock: Read-only file system"
+        ),
+        run_lock(tmp_path / "j.json"),
+    ):
+        pass
+
+
+def test_archiving_a_finished_journal_that_cannot_be_moved_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "j.json"
+    journal = new_journal(path)
+    journal.set_status("completed")
+    failing("os.replace", errno.EXDEV, monkeypatch)
+
+    with pytest.raises(JournalUnwritable, match="cannot archive the finished journal"):
+        journal.archive()
+
+    monkeypatch.undo()
+    assert (Journal.load(path) or journal).status == "completed"
+
+
+def test_each_step_keeps_its_verification_in_the_journal(tmp_path: Path) -> None:
+    model = ModelStacks.deployed({s: shipped_cutover_config(s) for s in SIDES})
+    runner = ModelRunner(model, tmp_path / "j.json")
+    journal, _ = runner.open_run(SPEC, lambda: runner.plan(SPEC))
+    runner.run(journal, resumed=False)
+
+    on_disk = Journal.load(journal.path)
+    assert on_disk is not None
+    assert on_disk.completed_step_ids() == [s.id for s in on_disk.plan]
+    shift = on_disk.step_record("shift-50")
+    assert shift["verification"] == {
+        "checks": [{"name": "model", "ok": True, "detail": "served {'primary': 50, 'standby': 50}"}]
+    }
+    assert shift["started_at"] <= shift["completed_at"]
+    assert on_disk.data["action_details"]["shift-50#1"]["result"] == "succeeded"
+    assert "in_flight" not in on_disk.data
