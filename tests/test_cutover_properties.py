@@ -18,6 +18,7 @@ program's own config and DNS checks. The rules asserted after every apply:
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -44,7 +45,10 @@ from tests.cutover_model import (
 
 STACKS = {"primary": "primary", "standby": "standby"}
 PROPERTY_SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow]
+    # tools/mutation.sh lowers this: every mutant re-runs the property tests that reach it.
+    max_examples=int(os.environ.get("CUTOVER_PROPERTY_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
 )
 
 
