@@ -223,7 +223,7 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], check=True, capture_output=True, text=True
     )
-    (tmp_path / "j.json.lock").write_text(dead.stdout.strip())
+    (tmp_path / "j.json.lock").write_text(dead.stdout.strip() + " (a dead run, longer than any pid)")
 
     with run_lock(path):
         assert (tmp_path / "j.json.lock").read_text() == str(os.getpid())
@@ -306,3 +306,167 @@ def test_each_step_keeps_its_verification_in_the_journal(tmp_path: Path) -> None
     assert shift["started_at"] <= shift["completed_at"]
     assert on_disk.data["action_details"]["shift-50#1"]["result"] == "succeeded"
     assert "in_flight" not in on_disk.data
+
+
+# --- what the journal records, read back ---------------------------------------------------------
+
+
+def test_a_write_is_fsynced_file_then_directory_through_a_hidden_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stat
+
+    synced: list[str] = []
+    renamed: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        synced.append("dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    def replace(src: Any, dst: Any) -> None:
+        renamed.append((Path(src).name, str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    path = tmp_path / "deeper" / "still" / "j.json"
+
+    write_atomic(path, "one\n")
+    write_atomic(path, "two\n")
+
+    assert path.read_text() == "two\n"
+    assert synced == ["file", "dir", "file", "dir"]
+    assert [dst for _, dst in renamed] == [str(path), str(path)]
+    assert all(src.startswith(".j.json.") and src.endswith(".tmp") for src, _ in renamed)
+
+
+def test_a_new_journal_holds_the_run_and_nothing_done(tmp_path: Path) -> None:
+    import re
+
+    path = tmp_path / "j.json"
+    journal = new_journal(path)
+
+    data = json.loads(path.read_text())
+    assert data["version"] == FORMAT_VERSION == 1
+    assert re.fullmatch(r"[0-9a-f]{12}", data["run_id"]) and journal.run_id == data["run_id"]
+    assert data["status"] == "running" and journal.status == "running"
+    assert data["spec"] == {
+        "command": "execute",
+        "to": "standby",
+        "percents": [50, 100],
+        "stacks": {"primary": "primary", "standby": "standby"},
+    }
+    assert journal.spec == SPEC
+    assert data["done_actions"] == {} and data["steps"] == {}
+    assert data["failure"] is None and data["rollback"] is None
+    assert data["options"] == {} and journal.options == {}
+    assert data["states_before"]["standby"]["capacity"] == "warm"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", data["created_at"])
+    assert [s.id for s in journal.plan] == [s["id"] for s in data["plan"]]
+    assert journal.rollback_plan is None and journal.rollback_done == {}
+    assert path.read_text().startswith('{\n  "version": 1,') and path.read_text().endswith("}\n")
+
+
+def test_options_are_kept_for_resume(tmp_path: Path) -> None:
+    journal = Journal.create(tmp_path / "j.json", SPEC, [], {}, {"soak_seconds": 5.0})
+    assert (Journal.load(journal.path) or journal).options == {"soak_seconds": 5.0}
+
+
+def test_steps_record_start_completion_and_verification(tmp_path: Path) -> None:
+    journal = new_journal(tmp_path / "j.json")
+
+    journal.step_started("precheck")
+    first = journal.step_record("precheck")["started_at"]
+    journal.step_started("precheck")
+    journal.step_completed("precheck", {"checks": []})
+    journal.step_completed("scale-up")
+
+    on_disk = Journal.load(journal.path)
+    assert on_disk is not None
+    assert on_disk.step_record("precheck")["started_at"] == first
+    assert on_disk.step_record("precheck")["verification"] == {"checks": []}
+    assert "verification" not in on_disk.step_record("scale-up")
+    assert on_disk.step_record("scale-up")["started_at"] <= on_disk.step_record("scale-up")["completed_at"]
+    assert on_disk.completed_step_ids() == ["precheck", "scale-up"]
+    assert on_disk.is_step_completed("scale-up") and not on_disk.is_step_completed("routing")
+    assert on_disk.step_record("routing") == {}
+
+
+def test_actions_record_details_and_what_is_in_flight(tmp_path: Path) -> None:
+    journal = new_journal(tmp_path / "j.json")
+
+    journal.action_started("scale-up#0")
+    assert (Journal.load(journal.path) or journal).attempted_actions == ["scale-up#0"]
+    journal.action_done("scale-up#0")
+    journal.action_started("scale-up#1")
+    journal.action_done("scale-up#1", {"result": "succeeded"})
+
+    on_disk = Journal.load(journal.path)
+    assert on_disk is not None
+    assert list(on_disk.done_actions) == ["scale-up#0", "scale-up#1"]
+    assert on_disk.attempted_actions == ["scale-up#0", "scale-up#1"]
+    assert on_disk.data["action_details"] == {"scale-up#1": {"result": "succeeded"}}
+
+
+def test_status_failure_and_rollback_progress_are_recorded(tmp_path: Path) -> None:
+    journal = new_journal(tmp_path / "j.json")
+    undo = journal.plan[1:2]
+
+    journal.set_status("running", {"step": "shift-50", "reason": "dns"})
+    journal.start_rollback(undo, "verification failed")
+    journal.rollback_action_done("scale-up#0")
+    journal.start_rollback(journal.plan, "again")  # a resumed rollback keeps its first plan
+
+    on_disk = Journal.load(journal.path)
+    assert on_disk is not None
+    assert on_disk.status == "rolling-back"
+    assert on_disk.data["failure"] == {"step": "shift-50", "reason": "dns"}
+    assert on_disk.data["rollback"]["reason"] == "verification failed"
+    assert [s.id for s in on_disk.rollback_plan or []] == [undo[0].id]
+    assert list(on_disk.rollback_done) == ["scale-up#0"]
+    on_disk.rollback_finished()
+    final = Journal.load(journal.path)
+    assert final is not None and final.status == "rolled-back"
+    assert "completed_at" in final.data["rollback"]
+    final.set_status("aborted")
+    assert (Journal.load(journal.path) or final).data["failure"] == {"step": "shift-50", "reason": "dns"}
+
+
+def test_a_finished_journal_is_archived_under_its_run_id(tmp_path: Path) -> None:
+    journal = new_journal(tmp_path / "j.json")
+    journal.set_status("completed")
+
+    target = journal.archive()
+
+    assert target == tmp_path / f"j.{journal.run_id}.json"
+    assert not journal.path.exists()
+    assert (Journal.load(target) or journal).status == "completed"
+
+
+def test_run_spec_describes_itself_for_errors() -> None:
+    assert SPEC.describe() == "execute --to standby --steps 50,100 (primary=primary, standby=standby)"
+    drill = RunSpec("drill", "standby", (10, 100), {"primary": "p", "standby": "s"})
+    assert drill.describe() == "drill (steps 10,100; primary=p, standby=s)"
+    assert RunSpec.from_dict(json.loads(json.dumps(drill.to_dict()))) == drill
+
+
+def test_an_unreadable_journal_is_a_clear_conflict(tmp_path: Path) -> None:
+    (tmp_path / "j.json").mkdir()
+    with pytest.raises(JournalConflict, match=r"journal .*j.json cannot be read"):
+        Journal.load(tmp_path / "j.json")
+    (tmp_path / "b.json").write_bytes(b"\xff\xfe{")
+    with pytest.raises(JournalConflict, match="cannot be read"):
+        Journal.load(tmp_path / "b.json")
+
+
+def test_require_journal_says_how_to_start_a_run(tmp_path: Path) -> None:
+    from cutover.errors import UsageError
+    from cutover.journal import require_journal
+
+    with pytest.raises(UsageError) as caught:
+        require_journal(tmp_path / "none.json", "resume")
+    assert caught.value.message == f"no journal at {tmp_path / 'none.json'}, so there is no run to resume"
+    assert "--journal FILE" in caught.value.fix
+    new_journal(tmp_path / "j.json")
+    assert require_journal(tmp_path / "j.json", "resume").status == "running"
