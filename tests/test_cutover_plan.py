@@ -256,3 +256,178 @@ def test_a_shift_does_not_set_a_weight_that_already_has_its_value_by_default() -
     shift = next(s for s in steps if s.kind == "shift")
     assert [c.describe() for c in shift.changes] == ["standby: trafficWeight 100 -> 0"]
     assert shift.applies == ("standby",)
+
+
+# --- the pieces a plan is made of ----------------------------------------------------------------
+
+
+def test_steps_option_messages_and_what_it_accepts() -> None:
+    fix = "pass e.g. --steps 10,50,100 (rising percentages of traffic on the target, ending at 100)"
+    cases = {
+        "ten,100": "--steps must be comma-separated integers (got 'ten,100')",
+        "": "--steps must end at 100 so all traffic moves (got '')",
+        "50": "--steps must end at 100 so all traffic moves (got '50')",
+        "100,100": "--steps must rise strictly, each between 1 and 100 (got '100,100')",
+        "0,100": "--steps must rise strictly, each between 1 and 100 (got '0,100')",
+        "50,101,100": "--steps must rise strictly, each between 1 and 100 (got '50,101,100')",
+    }
+    for text, message in cases.items():
+        with pytest.raises(UsageError) as caught:
+            parse_percents(text)
+        assert (caught.value.message, caught.value.fix) == (message, fix), text
+    assert parse_percents("1,99,100") == (1, 99, 100)
+    assert parse_percents("10,,100") == (10, 100)
+
+
+def test_stack_state_reads_defaults_by_role_and_ignores_a_weight_that_is_not_a_number() -> None:
+    from cutover.plan import weight_value
+
+    primary = StackState("primary", "prod", "primary", weight="lots")
+    standby = StackState("standby", "dr", "standby", routing="weighted", weight="30")
+
+    assert (primary.effective_capacity, primary.effective_routing, primary.effective_weight) == (
+        "full",
+        "failover",
+        100,
+    )
+    assert (standby.effective_capacity, standby.served_weight) == ("warm", 30)
+    assert StackState("standby", "dr", "standby", weight="x").effective_weight == 0
+    assert primary.to_dict() == {
+        "side": "primary",
+        "stack": "prod",
+        "role": "primary",
+        "capacity": "full",
+        "dnsRouting": "failover",
+        "trafficWeight": 100,
+    }
+    assert (weight_value("primary", None), weight_value("standby", None)) == (100, 0)
+    assert (weight_value("primary", "x"), weight_value("standby", "x"), weight_value("standby", "7")) == (
+        100,
+        0,
+        7,
+    )
+    assert standby.raw("trafficWeight") == "30" and standby.raw("dnsRouting") == "weighted"
+    assert standby.with_value("capacity", "full").raw("capacity") == "full"
+
+
+def test_serving_side_is_none_while_traffic_is_split_or_nowhere() -> None:
+    split = _states(
+        {"dnsRouting": "weighted", "trafficWeight": "50"}, {"dnsRouting": "weighted", "trafficWeight": "50"}
+    )
+    nowhere = _states(
+        {"dnsRouting": "weighted", "trafficWeight": "0"}, {"dnsRouting": "weighted", "trafficWeight": "0"}
+    )
+    standby = _states(
+        {"dnsRouting": "weighted", "trafficWeight": "0"}, {"dnsRouting": "weighted", "trafficWeight": "1"}
+    )
+
+    assert (serving_side(split), serving_side(nowhere), serving_side(standby)) == (None, None, "standby")
+
+
+def test_changes_actions_and_steps_describe_themselves_and_round_trip() -> None:
+    from cutover.plan import Action, Change, phase
+
+    change = Change("standby", "dr", "trafficWeight", None, "10")
+    removal = Change("primary", "prod", "dnsRouting", "weighted", None)
+    assert change.describe() == "dr: trafficWeight (unset) -> 10"
+    assert Change.from_dict(change.to_dict()) == change
+    assert change.to_dict() == {
+        "side": "standby",
+        "stack": "dr",
+        "key": "trafficWeight",
+        "before": None,
+        "after": "10",
+    }
+    assert (
+        Action("a", "set", "standby", "dr", change).describe()
+        == "pulumi config set dr: trafficWeight (unset) -> 10"
+    )
+    assert Action("b", "set", "primary", "prod", removal).describe() == (
+        "pulumi config rm prod: dnsRouting weighted -> (unset)"
+    )
+    assert Action("c", "up", "standby", "dr").describe() == "pulumi up -s dr"
+
+    step = Step(
+        "s", "shift", "t", "standby", (change, removal), ("standby",), {"primary": 90, "standby": 10}, 5.0
+    )
+    data = step.to_dict()
+    assert data["actions"] == [
+        "pulumi config rm prod: dnsRouting weighted -> (unset)",
+        "pulumi config set dr: trafficWeight (unset) -> 10",
+        "pulumi up -s dr",
+    ]
+    assert [a.id for a in step.actions()] == ["s#0", "s#1", "s#2"]
+    assert Step.from_dict(data) == step
+    data.pop("hold_seconds")
+    assert Step.from_dict(data).hold_seconds == 0.0
+    assert (phase("cutover/shift-10"), phase("failback/a/b"), phase("shift-10")) == (
+        "cutover",
+        "failback",
+        "",
+    )
+
+
+def test_an_apply_without_a_change_on_its_side_uses_the_side_name() -> None:
+    step = Step("s", "scale-up", "t", "standby", (), ("standby",))
+    assert [a.describe() for a in step.actions()] == ["pulumi up -s standby"]
+
+
+def test_unapplied_compares_the_file_with_the_outputs_it_has() -> None:
+    from cutover.plan import unapplied
+
+    state = StackState("standby", "dr", "standby", "full", "weighted", "30")
+    outputs = {"capacity": "warm", "dns": {"routing": "failover", "weight": 0.0}}
+
+    assert unapplied(state, outputs) == [
+        "capacity full in the stack file, warm deployed",
+        "dnsRouting weighted in the stack file, failover deployed",
+        "trafficWeight 30 in the stack file, 0 deployed",
+    ]
+    assert unapplied(state, {"capacity": "full", "dns": {"routing": "weighted", "weight": 30}}) == []
+    assert unapplied(state, {}) == []
+    assert unapplied(state, {"dns": "not a mapping", "capacity": "full"}) == []
+
+
+def test_drill_holds_on_the_standby_for_the_given_time() -> None:
+    steps = plan_drill(shipped_states(), (100,), hold_seconds=45.5)
+
+    hold = next(s for s in steps if s.kind == "hold")
+    assert (hold.id, hold.title, hold.target, hold.hold_seconds) == (
+        "cutover/hold",
+        "hold on standby for 45.5s, verifying",
+        "standby",
+        45.5,
+    )
+    assert dict(hold.weights) == {"primary": 0, "standby": 100}
+    assert (
+        plan_drill(shipped_states())[len(plan_cutover(shipped_states(), "standby")[0])].hold_seconds == 120.0
+    )
+
+
+def test_step_titles_name_the_stacks_and_targets() -> None:
+    steps, _ = plan_cutover(shipped_states(), "standby", (30, 100))
+    assert [s.title for s in steps] == [
+        "pre-checks: standby healthy and serving the model, stores in parity",
+        "scale standby (standby) to full capacity",
+        "switch DNS to weighted routing (no traffic moves yet)",
+        "shift 30% of traffic to standby",
+        "shift 100% of traffic to standby",
+        "demote primary (primary) to warm capacity",
+    ]
+    back, _ = plan_cutover(apply_steps(shipped_states(), steps), "primary", (100,))
+    assert back[-2].title == "return DNS to failover routing (primary serves, standby takes over on failure)"
+    assert all(s.target == "standby" for s in steps) and all(s.target == "primary" for s in back)
+
+
+def test_undo_titles_list_the_inverse_changes_and_keep_separate_steps_apart() -> None:
+    steps, _ = plan_cutover(shipped_states(), "standby", (10, 100))
+    done = [a.id for s in steps for a in s.actions()]
+
+    undo = plan_undo(steps, done)
+
+    assert [s.id for s in undo] == ["undo/demote", "undo/shift-10+shift-100", "undo/routing", "undo/scale-up"]
+    assert undo[0].title == "undo demote: primary: capacity warm -> full"
+    assert undo[-1].title == "undo scale-up: standby: capacity full -> warm"
+    assert all(s.kind == "undo" and s.weights == {} for s in undo)
+    assert undo[1].target == "standby"
+    assert plan_undo(steps, []) == []
