@@ -73,6 +73,13 @@ for module in "${modules[@]}"; do
       exit 1
     }
     PYTHONPATH="$work" "$VENV/bin/mutmut" results --all true >"$work/results.txt" 2>/dev/null
+    # Every mutant that was not killed, as a diff, for whoever writes the test that kills it.
+    mkdir -p "$ROOT/.mutation"
+    report="$ROOT/.mutation/${module//\//_}.survivors.txt"
+    : >"$report"
+    grep -v -e ': killed$' -e ': timeout$' "$work/results.txt" | sed 's/:[^:]*$//' | while read -r name; do
+      PYTHONPATH="$work" "$VENV/bin/mutmut" show "$name" >>"$report" 2>&1 || true
+    done
   ) || {
     status=1
     summary+=("$module: mutmut failed (see $work/run.log)")
@@ -112,6 +119,7 @@ sys.exit(0 if score >= threshold else 3)
 PY
   ) || status=1
   echo "$line"
+  echo "   (diffs of the surviving mutants: .mutation/${module//\//_}.survivors.txt)"
   summary+=("$line")
   rm -rf "$work"
 done
