@@ -470,3 +470,80 @@ def test_require_journal_says_how_to_start_a_run(tmp_path: Path) -> None:
     assert "--journal FILE" in caught.value.fix
     new_journal(tmp_path / "j.json")
     assert require_journal(tmp_path / "j.json", "resume").status == "running"
+
+
+def test_the_write_error_names_path_reason_errno_and_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "j.json"
+    failing("os.fsync", errno.ENOSPC, monkeypatch)
+
+    with pytest.raises(JournalUnwritable) as caught:
+        write_atomic(path, "{}")
+
+    assert caught.value.message == (
+        f"cannot write {path}: No space left on device (ENOSPC); the run stopped before its next stack "
+        "change and the journal on disk is the last complete one"
+    )
+    assert caught.value.fix == (
+        f"free space on or make {tmp_path} writable (or move the journal there with --journal FILE), "
+        "then `failover resume` continues where it stopped"
+    )
+    assert isinstance(caught.value.__cause__, OSError)
+
+
+def test_an_error_without_an_errno_still_reads_well(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def odd(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("device went away")
+
+    monkeypatch.setattr(os, "replace", odd)
+    with pytest.raises(JournalUnwritable) as caught:
+        write_atomic(tmp_path / "j.json", "{}")
+    assert caught.value.message.startswith(f"cannot write {tmp_path / 'j.json'}: device went away; the run")
+
+
+def test_a_directory_that_cannot_be_synced_is_reported_after_the_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stat
+
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    path = tmp_path / "j.json"
+
+    with pytest.raises(JournalUnwritable) as caught:
+        write_atomic(path, "new\n")
+
+    assert caught.value.message.startswith(
+        f"cannot make durable the directory entry of {path}: Input/output error (EIO);"
+    )
+    assert path.read_text() == "new\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_the_temp_file_is_written_beside_the_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sources: list[Path] = []
+    real_replace = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        sources.append(Path(src))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    write_atomic(tmp_path / "j.json", "x")
+    assert [s.parent for s in sources] == [tmp_path]
+
+
+def test_every_save_stamps_the_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    journal = new_journal(tmp_path / "j.json")
+    monkeypatch.setattr("cutover.journal.now_iso", lambda: "2030-01-01T00:00:00.000+00:00")
+
+    journal.save()
+
+    assert json.loads(journal.path.read_text())["updated_at"] == "2030-01-01T00:00:00.000+00:00"
