@@ -392,7 +392,7 @@ def plan_cutover(
         # the primary first: on failover it weighs 100, which the standby's check accepts whatever
         # the standby's mode and weight (0 here), while a standby switched first is rejected
         # unless the primary happens to weigh exactly 100.
-        weighted = [side for side in ("primary", "standby") if now[side].effective_routing == "weighted"]
+        weighted = [side for side in SIDES if now[side].effective_routing == "weighted"]
         restore = _changes(now, [(side, key, None) for side in weighted for key in (ROUTING, WEIGHT)])
         steps.append(
             Step(
