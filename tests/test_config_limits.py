@@ -419,3 +419,117 @@ def test_a_primary_at_weight_zero_is_warned_about() -> None:
 )
 def test_no_warning_where_none_is_due(stack: str, overrides: dict[str, Any]) -> None:
     assert parse(stack, **overrides).warnings == ()
+
+
+# --- messages that list choices, derived values, the reader's own rules -------------------------
+
+
+def test_region_gpu_and_node_size_messages_list_the_choices_exactly() -> None:
+    from infra.catalog import REGIONS
+
+    assert problems("primary", region="us-central1") == [
+        "stack config 'region' must be a aws region such as "
+        + ", ".join(sorted(REGIONS["aws"])[:4])
+        + ", ... (got 'us-central1'): set it in Pulumi.primary.yaml"
+    ]
+    assert problems("standby", gpuType="a10g") == [
+        "stack config 'gpuType' must be a GPU gcp offers: t4, l4, a100, a100-80gb, h100 (got 'a10g'): "
+        "pick one in Pulumi.standby.yaml (aws: t4, a10g, l4, l40s, a100, a100-80gb, h100; "
+        "gcp: t4, l4, a100, a100-80gb, h100; azure: t4, a100-80gb, h100)"
+    ]
+    assert problems("primary", gpuCountPerNode=3) == [
+        "stack config 'gpuCountPerNode' must be a l4 node size aws sells: g6.2xlarge (1 GPU), g6.xlarge "
+        "(1 GPU), g6.4xlarge (1 GPU), g6.12xlarge (4 GPU), g6.48xlarge (8 GPU) (got 3): "
+        "set it in Pulumi.primary.yaml"
+    ]
+    assert problems("primary", gpuInstanceType="p5.48xlarge") == [
+        "stack config 'gpuInstanceType' must be a l4 node size aws sells: g6.2xlarge (1 GPU), g6.xlarge "
+        "(1 GPU), g6.4xlarge (1 GPU), g6.12xlarge (4 GPU), g6.48xlarge (8 GPU) (got 'p5.48xlarge'): "
+        "set it in Pulumi.primary.yaml"
+    ]
+    # An override that exists but with another GPU count: the count is what to change.
+    assert problems("primary", gpuInstanceType="g6.2xlarge", gpuCountPerNode=4)[0].startswith(
+        "stack config 'gpuCountPerNode' must be a l4 node size aws sells"
+    )
+    assert parse("primary", gpuCountPerNode=4).gpu.shape.machine_type == "g6.12xlarge"
+
+
+def test_unknown_keys_are_named_and_secret_values_never_shown() -> None:
+    raw, secret_keys = shipped_raw("primary")
+    raw["regoin"] = "us-east-1"
+    raw["tokn"] = "hunter2"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, "primary", secret_keys | {"tokn"})
+    assert [str(p) for p in caught.value.problems] == [
+        "stack config 'regoin' must be a known key (got 'us-east-1'): remove it from Pulumi.primary.yaml "
+        "(typo? known keys are in Pulumi.yaml)",
+        "stack config 'tokn' must be a known key (got '<secret>'): remove it from Pulumi.primary.yaml "
+        "(typo? known keys are in Pulumi.yaml)",
+    ]
+    assert str(caught.value).startswith(
+        "2 problems in the config of stack 'primary':\n  - stack config 'regoin'"
+    )
+
+
+def test_secrets_must_be_set_and_secret() -> None:
+    raw, _ = shipped_raw("primary")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, "primary", frozenset())
+    assert [str(p) for p in caught.value.problems] == [
+        "stack config 'apiKey' must be a secret, not plain text (got '<plain text>'): run `pulumi config set "
+        "--secret apiKey <value> -s primary` and remove the plain value"
+    ]
+    del raw["apiKey"]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, "primary", frozenset())
+    assert str(caught.value) == (
+        "1 problem in the config of stack 'primary':\n  - stack config 'apiKey' must be set as a secret "
+        "(got nothing): run `pulumi config set --secret apiKey <value> -s primary`"
+    )
+
+
+def test_capacity_decides_what_runs() -> None:
+    full = parse("primary", nodeCount=3, maxNodeCount=5, replicas=3)
+    warm = parse("primary", capacity="warm", nodeCount=3, maxNodeCount=5, replicas=3)
+
+    assert (full.effective_node_count, full.effective_max_node_count, full.effective_replicas) == (3, 5, 3)
+    assert (warm.effective_node_count, warm.effective_max_node_count, warm.effective_replicas) == (1, 1, 1)
+    assert (full.is_standby, parse("standby").is_standby) == (False, True)
+
+
+@pytest.mark.parametrize(
+    ("stack", "overrides", "clouds"),
+    [
+        ("primary", {}, ("aws",)),
+        ("primary", {"dnsProvider": "azure", "dnsResourceGroup": "dns-rg"}, ("aws", "azure")),
+        ("standby", {}, ("gcp", "aws")),
+        ("standby", {"dnsProvider": "gcp"}, ("gcp", "aws")),
+        (
+            "standby",
+            {"dnsProvider": "azure", "dnsResourceGroup": "dns-rg", "primaryCloud": "aws"},
+            ("gcp", "azure", "aws"),
+        ),
+    ],
+)
+def test_clouds_used_lists_own_cloud_first_then_dns_then_primary(
+    stack: str, overrides: dict[str, Any], clouds: tuple[str, ...]
+) -> None:
+    assert parse(stack, **overrides).clouds_used == clouds
+
+
+def test_the_reader_reports_a_missing_integer_without_a_default_and_open_ranges() -> None:
+    from infra.config import _range, _Reader
+
+    reader = _Reader({"count": " ", "big": "7"}, "s")
+    assert reader.integer("count", low=2) is None
+    assert reader.integer("big", low=10) is None
+    assert reader.integer("absent", low=1, default=4) == 4
+    assert [str(p) for p in reader.problems] == [
+        "stack config 'count' must be at least 2 (got nothing): set it with `pulumi config set count 2 -s s`",
+        "stack config 'big' must be at least 10 (got 7): set it in Pulumi.s.yaml",
+    ]
+    assert (_range(1, None), _range(1, 5)) == ("at least 1", "between 1 and 5")
+    assert reader.string_list("absent", ["x"]) == ["x"]
+    assert reader.text("absent", required=False) is None and len(reader.problems) == 2
+    assert reader.choice("absent", ("a", "b"), required=False) is None
+    assert _Reader({"k": "  v  "}, "s").text("k") == "v"
