@@ -155,8 +155,8 @@ class Journal:
         if not isinstance(data, dict):
             raise JournalConflict(f"journal {path} must hold a JSON object (got {type(data).__name__})", fix)
         version = data.get("version")
-        if version != FORMAT_VERSION:
-            newer = isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION
+        if type(version) is not int or version != FORMAT_VERSION:  # JSON true == 1 in Python
+            newer = type(version) is int and version > FORMAT_VERSION
             raise JournalConflict(
                 f"journal {path} has format {version!r}, expected version {FORMAT_VERSION}"
                 + (" (written by a newer failover)" if newer else ""),

@@ -186,7 +186,53 @@ def test_an_unusable_journal_is_refused_and_left_untouched(tmp_path: Path, conte
 
     assert said in caught.value.message
     assert str(path) in caught.value.message
+    if "newer" not in said:
+        assert caught.value.fix == (
+            f"inspect it; if no run is in progress, move it away (mv {path} {path}.bad) and start again"
+        )
     assert path.read_text() == content
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        ("2", "has format 2, expected version 1 (written by a newer failover)"),
+        ('"2"', "has format '2', expected version 1"),
+        ("0", "has format 0, expected version 1"),
+        ("true", "has format True, expected version 1"),
+        ("null", "has format None, expected version 1"),
+    ],
+)
+def test_the_version_message_says_newer_only_for_a_higher_number(
+    tmp_path: Path, version: str, message: str
+) -> None:
+    path = tmp_path / "j.json"
+    path.write_text(f'{{"version": {version}}}')
+
+    with pytest.raises(JournalConflict) as caught:
+        Journal.load(path)
+
+    assert caught.value.message == f"journal {path} {message}"
+    newer = "newer" in message
+    assert (caught.value.fix == "upgrade failover to the version that wrote it") is newer
+
+
+def test_a_rename_reported_as_failed_after_it_happened_is_still_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_replace = os.replace
+
+    def renamed_then_failed(src: Any, dst: Any) -> None:  # as NFS can report a retried rename
+        real_replace(src, dst)
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(os, "replace", renamed_then_failed)
+    path = tmp_path / "j.json"
+
+    with pytest.raises(JournalUnwritable, match="Input/output error"):
+        write_atomic(path, "new\n")
+
+    assert leftovers(tmp_path) == []
 
 
 def test_a_torn_journal_from_a_crash_mid_write_is_refused_by_a_new_run_and_kept(tmp_path: Path) -> None:
