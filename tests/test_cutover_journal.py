@@ -593,3 +593,36 @@ def test_every_save_stamps_the_time(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     journal.save()
 
     assert json.loads(journal.path.read_text())["updated_at"] == "2030-01-01T00:00:00.000+00:00"
+
+
+def test_every_record_carries_its_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stamp = "2030-01-01T00:00:00.000+00:00"
+    monkeypatch.setattr("cutover.journal.now_iso", lambda: stamp)
+    journal = new_journal(tmp_path / "j.json")
+
+    journal.action_done("scale-up#0")
+    journal.start_rollback([], "test")
+    journal.rollback_action_done("undo#0")
+    journal.rollback_finished()
+
+    data = json.loads(journal.path.read_text())
+    assert (data["created_at"], data["updated_at"]) == (stamp, stamp)
+    assert data["done_actions"] == {"scale-up#0": stamp}
+    assert data["rollback"] == {
+        "reason": "test",
+        "started_at": stamp,
+        "plan": [],
+        "done_actions": {"undo#0": stamp},
+        "completed_at": stamp,
+    }
+
+
+def test_require_journal_fix_names_both_ways_on(tmp_path: Path) -> None:
+    from cutover.errors import UsageError
+    from cutover.journal import require_journal
+
+    with pytest.raises(UsageError) as caught:
+        require_journal(tmp_path / "none.json", "roll back")
+    assert caught.value.fix == (
+        "pass --journal FILE if the run used another file, or start one with `failover execute --to ...`"
+    )
