@@ -541,3 +541,28 @@ def test_endpoint_problems_name_the_output_or_the_dns_provider() -> None:
     assert named is not None and (named.key, named.got, named.source) == ("dnsProvider", "gcp", "config")
     assert named.expected == "aws or azure while the primary answers on the host name 'lb.example.com'"
     assert named.fix.startswith("Cloud DNS routing policies health-check external endpoints only by IP")
+
+
+def test_a_sparse_primary_descriptor_is_compared_key_by_key() -> None:
+    primary = {k: v for k, v in primary_descriptor().items() if k not in ("stack", "healthCheck", "weight")}
+    primary["routing"] = "weighted"
+
+    found, _ = against(make(role="standby", routing="weighted", weight=0), primary)
+
+    assert [p.split(" (got")[0] for p in found] == [
+        "stack config 'healthCheckPath' must be the same as in the primary stack 'primary' (None)",
+        "stack config 'healthCheckPort' must be the same as in the primary stack 'primary' (None)",
+        "stack config 'healthCheckIntervalSeconds' must be the same as in the primary stack 'primary' (None)",
+        "stack config 'healthCheckFailureThreshold' must be the same as in the primary stack "
+        "'primary' (None)",
+        "stack config 'trafficWeight' must be above 0 in at least one stack (the primary 'primary' has 0 too)",
+    ]
+
+
+def test_a_routing_mismatch_with_an_unknown_primary_weight_is_rejected() -> None:
+    primary = {k: v for k, v in primary_descriptor().items() if k != "weight"}
+
+    found, warned = against(make(role="standby", routing="weighted"), primary)
+
+    assert len(found) == 1 and "(trafficWeight: primary None, standby 0)" in found[0]
+    assert warned == []
