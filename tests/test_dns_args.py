@@ -555,7 +555,8 @@ def test_a_sparse_primary_descriptor_is_compared_key_by_key() -> None:
         "stack config 'healthCheckIntervalSeconds' must be the same as in the primary stack 'primary' (None)",
         "stack config 'healthCheckFailureThreshold' must be the same as in the primary stack "
         "'primary' (None)",
-        "stack config 'trafficWeight' must be above 0 in at least one stack (the primary 'primary' has 0 too)",
+        "stack config 'trafficWeight' must be above 0 in at least one stack "
+        "(the primary 'primary' has 0 too)",
     ]
 
 
