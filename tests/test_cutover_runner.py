@@ -8,6 +8,7 @@ tests/test_cutover_execute.py.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,8 @@ from cutover.errors import (
     VerifyFailedRolledBack,
 )
 from cutover.journal import Journal, RunSpec
-from cutover.plan import SIDES, Step
-from cutover.runner import Check, RunResult, timings
+from cutover.plan import SIDES, StackState, Step
+from cutover.runner import Check, Runner, RunResult, Settings, timings
 from cutover.stack_ops import ApplySummary
 from tests.cutover_model import ModelStacks, shipped_cutover_config
 from tests.test_cutover_properties import STACKS, ModelRunner
@@ -263,3 +264,236 @@ def test_timings_measure_each_step_and_the_time_to_move_all_traffic(tmp_path: Pa
     plain.data["steps"]["shift-100"] = {"completed_at": "2026-01-01T00:00:09.000+00:00"}
     assert timings(plain)["rto_seconds"] == {"to_standby": 9.0}
     assert RunResult(plain, resumed=True).to_dict()["resumed"] is True
+
+
+# --- verification: what each step checks, how long it retries -----------------------------------
+
+
+class FakeProbe:
+    def __init__(self, ok: bool, summary: str) -> None:
+        self.ok = ok
+        self._summary = summary
+
+    def summary(self) -> str:
+        return self._summary
+
+
+class FakeSeen:
+    def __init__(self, issue: str | None) -> None:
+        self.issue = issue
+        self.asked: list[tuple[frozenset[str], str | None]] = []
+
+    def check(self, allowed: frozenset[str], only: str | None = None) -> str | None:
+        self.asked.append((allowed, only))
+        return self.issue
+
+    def describe(self) -> str:
+        return "203.0.113.20 x4"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def verifying_runner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: Any
+) -> tuple[Runner, Clock, dict[str, Any]]:
+    from cutover import runner as runner_module
+    from cutover.checks import SideInfo
+
+    clock = Clock()
+    state: dict[str, Any] = {
+        "healthy": {"primary": True, "standby": True},
+        "probed": [],
+        "seen": FakeSeen(None),
+    }
+
+    def probe(url: str | None, model: str | None, timeout: float) -> FakeProbe:
+        side = "primary" if "primary" in str(url) else "standby"
+        state["probed"].append((side, model, timeout))
+        healthy = state["healthy"][side]
+        return FakeProbe(healthy, "healthy, serving m" if healthy else "/health answered 503")
+
+    def observe(fqdn: str, hosts: Any, server: Any, samples: int) -> FakeSeen:
+        state["observed"] = (fqdn, dict(hosts), server, samples)
+        seen: FakeSeen = state["seen"]
+        return seen
+
+    monkeypatch.setattr(runner_module, "probe_side", probe)
+    monkeypatch.setattr(runner_module, "observe", observe)
+    monkeypatch.setattr(runner_module.time, "monotonic", clock.monotonic)
+    runner = Runner(
+        shipped(),
+        STACKS,
+        tmp_path / "j.json",
+        settings=Settings(**{"poll_interval_seconds": 2.0, "verify_timeout_seconds": 10.0, **settings}),
+        sleep=clock.sleep,
+    )
+    runner._sides = {
+        side: SideInfo(
+            side,
+            side,
+            StackState(side, side, side),
+            {
+                "endpointUrl": f"http://{side}.test",
+                "endpointHost": f"{side}.test",
+                "serviceFqdn": "api.example.com",
+            },
+            "m",
+            "models/m/",
+        )
+        for side in SIDES
+    }
+    return runner, clock, state
+
+
+def shift(weights: dict[str, int], kind: str = "shift", hold: float = 0.0) -> Step:
+    return Step("s", kind, "t", "standby", weights=weights, hold_seconds=hold)  # type: ignore[arg-type]
+
+
+def test_a_shift_checks_the_target_and_dns_and_retries_until_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner, clock, state = verifying_runner(tmp_path, monkeypatch, soak_seconds=0.0, dns_samples=7)
+    state["healthy"]["standby"] = False
+
+    checks = runner.verify(shift({"primary": 50, "standby": 50}))
+
+    assert [c.to_dict() for c in checks] == [
+        {"name": "standby serving", "ok": False, "detail": "/health answered 503"},
+        {"name": "dns", "ok": True, "detail": "api.example.com -> 203.0.113.20 x4"},
+    ]
+    assert clock.slept == [2.0] * 5 and clock.now == 10.0
+    assert state["probed"][0] == ("standby", "m", 5.0)
+    assert state["observed"] == (
+        "api.example.com",
+        {"primary": "primary.test", "standby": "standby.test"},
+        None,
+        7,
+    )
+    assert state["seen"].asked[0] == (frozenset({"primary", "standby"}), None)
+
+
+def test_a_full_shift_expects_only_the_target_in_dns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner, _, state = verifying_runner(tmp_path, monkeypatch, soak_seconds=0.0)
+    state["seen"] = FakeSeen("answered primary.test")
+
+    checks = runner.verify(shift({"primary": 0, "standby": 100}))
+
+    assert checks[-1].to_dict() == {"name": "dns", "ok": False, "detail": "answered primary.test"}
+    assert state["seen"].asked[0] == (frozenset({"standby"}), "standby")
+
+
+def test_a_shift_soaks_and_stops_at_the_first_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner, clock, state = verifying_runner(tmp_path, monkeypatch, soak_seconds=9.0)
+    said: list[str] = []
+    runner.say = said.append
+
+    def fail_later(seconds: float) -> None:
+        Clock.sleep(clock, seconds)
+        if clock.now >= 4.0:
+            state["healthy"]["standby"] = False
+
+    runner.sleep = fail_later
+    checks = runner.verify(shift({"primary": 50, "standby": 50}))
+
+    assert not checks[0].ok
+    assert clock.slept == [2.0, 2.0]
+    assert said == ["  soaking 9s"]
+
+
+def test_a_soak_that_stays_healthy_lasts_its_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner, clock, _ = verifying_runner(tmp_path, monkeypatch, soak_seconds=5.0)
+
+    checks = runner.verify(shift({"primary": 50, "standby": 50}))
+
+    assert all(c.ok for c in checks)
+    assert clock.slept == [2.0, 2.0, 1.0]
+
+
+def test_a_hold_verifies_then_watches_for_its_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner, clock, _ = verifying_runner(tmp_path, monkeypatch)
+    said: list[str] = []
+    runner.say = said.append
+
+    checks = runner.verify(shift({"primary": 0, "standby": 100}, "hold", hold=3.0))
+
+    assert all(c.ok for c in checks)
+    assert clock.slept == [2.0, 1.0]
+    assert said == ["  holding 3s on standby"]
+
+
+def test_a_hold_that_never_verifies_does_not_watch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner, clock, state = verifying_runner(tmp_path, monkeypatch, verify_timeout_seconds=4.0)
+    state["healthy"]["standby"] = False
+
+    checks = runner.verify(shift({"primary": 0, "standby": 100}, "hold", hold=30.0))
+
+    assert not checks[0].ok and clock.slept == [2.0, 2.0]
+
+
+def test_a_scale_up_probes_only_the_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner, clock, state = verifying_runner(tmp_path, monkeypatch)
+
+    checks = runner.verify(shift({}, "scale-up"))
+
+    assert [c.name for c in checks] == ["standby serving"]
+    assert "observed" not in state and clock.slept == []
+
+
+def test_dns_checks_need_a_service_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace as replace_field
+
+    runner, _, _ = verifying_runner(tmp_path, monkeypatch)
+    assert runner._sides is not None
+    runner._sides = {s: replace_field(i, outputs={}) for s, i in runner._sides.items()}
+
+    assert [c.to_dict() for c in runner.dns_checks(shift({"primary": 0, "standby": 100}))] == [
+        {"name": "dns", "ok": False, "detail": "no serviceFqdn output on either stack"}
+    ]
+
+
+def test_prechecks_probe_the_target_compare_models_and_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace as replace_field
+
+    from cutover import runner as runner_module
+    from cutover.checks import ParityResult
+
+    runner, _, _ = verifying_runner(tmp_path, monkeypatch)
+    monkeypatch.setattr(
+        runner_module,
+        "store_parity",
+        lambda source, target: ParityResult(True, False, f"{target.stack} lacks 2"),
+    )
+
+    checks = runner.prechecks(shift({}, "precheck"))
+
+    assert [c.to_dict() for c in checks] == [
+        {"name": "standby serving", "ok": True, "detail": "healthy, serving m"},
+        {"name": "model parity", "ok": True, "detail": "both stacks configure primary=m / standby=m"},
+        {"name": "store parity", "ok": False, "detail": "standby lacks 2"},
+    ]
+    assert runner._sides is not None
+    runner._sides["primary"] = replace_field(runner._sides["primary"], model_name="other")
+    skipping = Runner(runner.ops, STACKS, runner.journal_path, settings=Settings(skip_store_parity=True))
+    skipping._sides = runner._sides
+    assert [c.to_dict() for c in skipping.prechecks(shift({}, "precheck"))][1:] == [
+        {"name": "model parity", "ok": False, "detail": "both stacks configure primary=other / standby=m"},
+        {"name": "store parity", "ok": True, "detail": "skipped (--skip-store-parity)"},
+    ]
+    runner._sides["primary"] = replace_field(runner._sides["primary"], model_name=None)
+    runner._sides["standby"] = replace_field(runner._sides["standby"], model_name=None)
+    assert not skipping.prechecks(shift({}, "precheck"))[1].ok
