@@ -19,7 +19,7 @@ THRESHOLD=${MUTATION_THRESHOLD:-90}
 declare -A TESTS=(
   [cutover/plan.py]="tests/test_cutover_plan.py tests/test_cutover_properties.py"
   [cutover/journal.py]="tests/test_cutover_journal.py"
-  [cutover/runner.py]="tests/test_cutover_runner.py tests/test_cutover_journal.py tests/test_cutover_properties.py tests/test_cutover_execute.py"
+  [cutover/runner.py]="tests/test_cutover_runner.py tests/test_cutover_journal.py tests/test_cutover_properties.py"
   [infra/config.py]="tests/test_config.py tests/test_config_limits.py"
   [components/dns/args.py]="tests/test_dns_args.py"
 )
