@@ -46,7 +46,7 @@ from tests.cutover_model import (
 STACKS = {"primary": "primary", "standby": "standby"}
 PROPERTY_SETTINGS = settings(
     # tools/mutation.sh lowers this: every mutant re-runs the property tests that reach it.
-    max_examples=int(os.environ.get("CUTOVER_PROPERTY_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("CUTOVER_PROPERTY_EXAMPLES", "100")),
     deadline=None,
     suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
 )
