@@ -11,9 +11,12 @@ import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
+
+if TYPE_CHECKING:
+    from components.gcp_apis import GcpApis
 
 Cloud = Literal["aws", "gcp", "azure"]
 TYPE_PREFIX = "inference-failover"
@@ -41,6 +44,12 @@ class Placement:
     """Azure only: name of the stack's resource group."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Labels/tags on every taggable resource (already sanitised for all three clouds)."""
+    # Pulumi hygiene: GCP APIs enabled once per project; names that outlive a destroy.
+    gcp_apis: GcpApis | None = None
+    """GCP only: enables the project's APIs once (components depend on what it returns)."""
+    name_suffix: pulumi.Input[str] | None = None
+    """Random per stack instance, stable across updates (infra/providers.py): appended to names
+    that a cloud keeps reserved after a delete, so destroy + re-create never collides."""
 
 
 @dataclass(frozen=True)

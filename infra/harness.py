@@ -70,7 +70,11 @@ def load_stack_config(
     config: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, schema in (project.get("config") or {}).items():
-        if isinstance(schema, dict) and "default" in schema:
+        if ":" in key:
+            # A value for another namespace (`pulumi:`, a provider's): the short form, or `value:`.
+            value = schema.get("value") if isinstance(schema, dict) else schema
+            config[key] = _to_config_string(value)
+        elif isinstance(schema, dict) and "default" in schema:
             config[f"{PROJECT}:{key}"] = _to_config_string(schema["default"])
     for key, value in (stack_doc.get("config") or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
@@ -110,6 +114,8 @@ class Registered:
     ignore_changes: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
     """URNs this resource waits for (depends_on and resources its inputs came from)."""
+    aliases: tuple[str, ...] = ()
+    """Full URNs this resource was known by before (its `aliases` option, resolved)."""
 
 
 def unwrap_secrets(value: Any) -> Any:
@@ -123,14 +129,45 @@ def unwrap_secrets(value: Any) -> Any:
     return value
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """MockMonitor that also remembers parent, provider and which inputs were secret."""
+DISABLE_DEFAULT_PROVIDERS = "pulumi:disable-default-providers"
 
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+
+class DefaultProviderDisabledError(RuntimeError):
+    """A resource or invoke would use a default provider the config disables (as the engine refuses)."""
+
+
+def disabled_default_providers(config: dict[str, str]) -> frozenset[str]:
+    """Packages whose default provider `pulumi:disable-default-providers` denies ('*': all)."""
+    raw = config.get(DISABLE_DEFAULT_PROVIDERS)
+    return frozenset(json.loads(raw)) if raw else frozenset()
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """MockMonitor that also remembers parent, provider and which inputs were secret, and refuses
+    a default provider the config disables, like the engine does."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, disabled_defaults: frozenset[str] = frozenset()) -> None:
         super().__init__(mocks)
         self.registered: list[Registered] = []
+        self.disabled_defaults = disabled_defaults
+
+    def _refuse_default_provider(self, token: str, provider: str, what: str) -> None:
+        package = token.split(":", 1)[0]
+        if provider or package == "pulumi":  # builtins (Stack, StackReference, providers) have none
+            return
+        if "*" in self.disabled_defaults or package in self.disabled_defaults:
+            raise DefaultProviderDisabledError(
+                f"Default provider for '{package}' disabled. {what} must use an explicit provider "
+                f"({DISABLE_DEFAULT_PROVIDERS} in Pulumi.yaml)"
+            )
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        self._refuse_default_provider(request.tok, request.provider, f"invoke '{request.tok}'")
+        return super().Invoke(request)
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        if request.custom:
+            self._refuse_default_provider(request.type, request.provider, f"'{request.type}::{request.name}'")
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
@@ -157,9 +194,34 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 ignore_changes=tuple(request.ignoreChanges),
                 dependencies=tuple(request.dependencies),
+                aliases=tuple(_alias_urns(request)),
             )
         )
         return response
+
+
+def _qualified_type(urn: str) -> str:
+    """The engine's qualified type: parent types joined by '$', the root stack left out (the mock
+    monitor's URNs keep the stack's type in front of a top-level resource's)."""
+    return urn.split("::")[2].removeprefix("pulumi:pulumi:Stack$")
+
+
+def _alias_urns(request: Any) -> list[str]:
+    """The URNs a resource's alias specs name, resolved as the engine does."""
+    own_stack, own_project = pulumi.get_stack(), pulumi.get_project()
+    urns = []
+    for alias in request.aliases:
+        if alias.urn:
+            urns.append(alias.urn)
+            continue
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        kind = spec.type or request.type
+        if parent and _qualified_type(parent) != "pulumi:pulumi:Stack":
+            kind = f"{_qualified_type(parent)}${kind}"
+        stack, project = spec.stack or own_stack, spec.project or own_project
+        urns.append(f"urn:pulumi:{stack}::{project}::{kind}::{spec.name or request.name}")
+    return urns
 
 
 class _ErrorLog(logging.Handler):
@@ -216,7 +278,7 @@ def run_stack(
     logger.propagate = False
     logger.handlers = [log]
     mocks = CloudMocks(stack_outputs)
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, disabled_default_providers(config))
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, logger=logger, monitor=monitor
     )

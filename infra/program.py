@@ -35,6 +35,8 @@ from infra import outputs
 from infra.config import StackConfig
 from infra.providers import make_providers
 
+REPLICATION_SOURCE_APIS = ("iam", "sts")
+
 
 def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str, Any]:
     """Create every resource of the stack and return its outputs (exported by __main__)."""
@@ -42,6 +44,10 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     providers = make_providers(cfg, primary)
     placement = providers.placement(cfg.cloud)
     name = cfg.role
+    if providers.gcp_apis is not None and cfg.cloud == "gcp" and cfg.role == "primary":
+        # A standby on another cloud reads this project's model bucket through a workload
+        # identity pool it creates here (iam) and exchanges its tokens through STS (sts).
+        providers.gcp_apis.enable(*REPLICATION_SOURCE_APIS)
 
     cluster = create_inference_cluster(
         name,

@@ -9,11 +9,15 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pulumi
 
 from components.common import Cloud, Placement, physical_name
 from infra.config import PROJECT, StackConfig
+
+if TYPE_CHECKING:
+    from components.gcp_apis import GcpApis
 
 # Users install only the SDKs of the clouds they use (`pip install -e '.[aws,gcp]'`), so a cloud's
 # SDK is imported only when the stack touches that cloud.
@@ -50,6 +54,9 @@ class Providers:
     by_cloud: dict[Cloud, pulumi.ProviderResource]
     azure_resource_group: pulumi.Output[str] | None = None
     gcp_projects: dict[Cloud, str | None] = field(default_factory=dict)
+    # Pulumi hygiene: one GcpApis per stack on gcp; one random suffix per stack instance.
+    gcp_apis: GcpApis | None = None
+    name_suffix: pulumi.Output[str] | None = None
 
     def provider(self, cloud: Cloud) -> pulumi.ProviderResource:
         return self.by_cloud[cloud]
@@ -65,6 +72,8 @@ class Providers:
             gcp_project=self.cfg.gcp_project,
             azure_resource_group=self.azure_resource_group if own else None,
             tags=tags_for(self.cfg),
+            gcp_apis=self.gcp_apis if cloud == "gcp" else None,
+            name_suffix=self.name_suffix,
         )
 
 
@@ -112,6 +121,25 @@ def _azure_provider(
 _PROVIDER_FACTORIES = {"aws": _aws_provider, "gcp": _gcp_provider, "azure": _azure_provider}
 
 
+NAME_SUFFIX_BYTES = 3
+"""Random bytes (hex: twice as many characters) appended to names a cloud reserves after delete."""
+
+
+def _name_suffix() -> pulumi.Output[str]:
+    """Random once per stack instance and kept in its state: every update reuses it, a destroy
+    forgets it, so a re-created stack never asks for a name the cloud still holds (a secret in
+    its recovery window, a soft-deleted Key Vault or workload identity pool)."""
+    import pulumi_random as random
+
+    provider = random.Provider("random")
+    suffix = random.RandomId(
+        "name-suffix",
+        random.RandomIdArgs(byte_length=NAME_SUFFIX_BYTES),
+        opts=pulumi.ResourceOptions(provider=provider),
+    )
+    return suffix.hex
+
+
 def make_providers(cfg: StackConfig, primary: pulumi.StackReference | None) -> Providers:
     by_cloud: dict[Cloud, pulumi.ProviderResource] = {}
     tags = tags_for(cfg)
@@ -133,6 +161,11 @@ def make_providers(cfg: StackConfig, primary: pulumi.StackReference | None) -> P
         by_cloud[cloud] = _PROVIDER_FACTORIES[cloud](name, region, cfg, tags)
 
     providers = Providers(cfg, by_cloud)
+    providers.name_suffix = _name_suffix()
+    if cfg.gcp_project and "gcp" in (cfg.cloud, cfg.dns.provider):
+        from components.gcp_apis import GcpApis
+
+        providers.gcp_apis = GcpApis("gcp-apis", project=cfg.gcp_project, provider=by_cloud["gcp"])
     if cfg.cloud == "azure":
         import pulumi_azure_native as azure_native
 

@@ -221,7 +221,7 @@ def test_gcs_key_ring_waits_for_cloud_kms_and_has_no_fixed_name(where: Where) ->
     (ring,) = store_resources(run, "gcp:kms/keyRing:KeyRing")
     (api,) = [
         r
-        for r in store_resources(run, "gcp:projects/service:Service")
+        for r in run.of_type("gcp:projects/service:Service")
         if r.inputs["service"] == "cloudkms.googleapis.com"
     ]
     assert api.urn in ring.dependencies

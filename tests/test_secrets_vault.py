@@ -80,7 +80,8 @@ def secrets_by_name(run: ProgramRun) -> dict[str, Registered]:
     found: dict[str, Registered] = {}
     for secret in children(run, SECRET_TYPE[cloud]):
         stored = {
-            "aws": lambda s: s.inputs["name"].rsplit("/", 1)[-1],
+            # <secret>-<the stack instance's random suffix> (components/naming.py)
+            "aws": lambda s: s.inputs["name"].rsplit("/", 1)[-1].rsplit("-", 1)[0],
             "gcp": lambda s: s.inputs["secretId"].rsplit("-", 1)[-1],
             "azure": lambda s: s.inputs["secretName"],
         }[cloud](secret)
@@ -121,7 +122,8 @@ def test_aws_secrets_are_encrypted_with_a_rotating_customer_managed_kms_key(
     for name, secret in secrets.items():
         assert secret.inputs["kmsKeyId"] == key.outputs["arn"]
         assert secret.inputs["recoveryWindowInDays"] == 30
-        assert secret.inputs["name"] == f"inference-failover/{run.stack}/{name}"
+        suffix = run.one("random:index/randomId:RandomId").outputs["hex"]
+        assert secret.inputs["name"] == f"inference-failover/{run.stack}/{name}-{suffix}"
 
 
 @pytest.mark.parametrize("where", stacks_on("gcp"))

@@ -46,6 +46,9 @@ from components.dns.args import (
     check_against_primary,
     endpoint_problem,
 )
+from components.gcp_apis import apis_of
+
+DNS_APIS = ("dns", "compute")
 
 
 def trickle_ratio(primary_weight: int, standby_weight: int) -> float:
@@ -61,7 +64,11 @@ class GcpFailoverRecord(FailoverRecord):
         self, name: str, args: FailoverRecordArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(type_token("dns", "GcpFailoverRecord"), name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=args.placement.provider)
+        # Cloud DNS, and Compute Engine for the health check: enabled once by the stack's GcpApis.
+        apis = apis_of(args.placement.gcp_apis, args.placement.stack, "the Cloud DNS record").enable(
+            *DNS_APIS
+        )
+        child = pulumi.ResourceOptions(parent=self, provider=args.placement.provider, depends_on=apis)
         stack = args.placement.stack
         project = args.placement.gcp_project
 

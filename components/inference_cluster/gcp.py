@@ -7,6 +7,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.common import WorkloadIdentity, type_token
+from components.gcp_apis import apis_of
 from components.inference_cluster.args import (
     GPU_POOL,
     GPU_TAINT_KEY,
@@ -24,6 +25,8 @@ from components.inference_cluster.shared import base_name, exec_kubeconfig, kube
 NODES_CIDR = "10.10.0.0/20"
 PODS_RANGE = ("pods", "10.64.0.0/14")
 SERVICES_RANGE = ("services", "10.68.0.0/20")
+CLUSTER_APIS = ("compute", "container", "iam", "iamcredentials", "cloudresourcemanager")
+"""VPC and nodes, GKE, service accounts, Workload Identity tokens, project-level IAM grants."""
 SYSTEM_MACHINE_TYPE = "e2-standard-4"
 SYSTEM_DISK_GB = 50
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -85,19 +88,18 @@ class GkeInferenceCluster(pulumi.ComponentResource):
         placement = args.placement
         project = placement.gcp_project or ""  # validated by InferenceClusterArgs
         region = placement.region
-        child = pulumi.ResourceOptions(parent=self, provider=placement.provider)
         base = base_name(name, placement)
         labels = dict(placement.tags)
 
-        apis = [
-            gcp.projects.Service(
-                f"{name}-{api.split('.')[0]}-api",
-                gcp.projects.ServiceArgs(project=project, service=api, disable_on_destroy=False),
-                opts=child,
-            )
-            for api in ("compute.googleapis.com", "container.googleapis.com")
-        ]
-        after_apis = child.merge(pulumi.ResourceOptions(depends_on=apis))
+        # Every child waits for the APIs (enabled once per project by the stack's GcpApis).
+        apis = apis_of(placement.gcp_apis, placement.stack, "the GKE cluster").enable(
+            *CLUSTER_APIS,
+            previously={
+                api: pulumi.Alias(name=f"{name}-{api}-api", parent=self) for api in ("compute", "container")
+            },
+        )
+        child = pulumi.ResourceOptions(parent=self, provider=placement.provider, depends_on=apis)
+        after_apis = child
 
         # Network: one regional subnet with secondary ranges (VPC-native), Cloud NAT for egress
         # from private nodes (image pulls, model bucket via Private Google Access).

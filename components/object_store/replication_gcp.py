@@ -20,13 +20,17 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.common import physical_name
+from components.gcp_apis import GcpApis
+from components.naming import with_suffix
 from components.object_store.args import ACCOUNT, BUCKET, PROJECT_NUMBER
 
 READ_ROLE: Final = "roles/storage.objectViewer"
 WRITE_ROLE: Final = "roles/storage.objectUser"
 TRANSFER_SINK_ROLES: Final = ("roles/storage.legacyBucketWriter", "roles/storage.objectViewer")
 """What Storage Transfer Service's agent needs on the sink bucket (list, get, create, overwrite)."""
-TRANSFER_API: Final = "storagetransfer.googleapis.com"
+TRANSFER_API: Final = "storagetransfer"
+WIF_ID_MAX: Final = 32
+"""Workload identity pool and provider IDs: 4-32 lowercase letters, digits and dashes."""
 TRANSFER_START_DATE: Final = (2025, 1, 1)
 """Fixed so the job does not change on every `pulumi up`; past dates start on the next day."""
 
@@ -53,13 +57,17 @@ def read_access_for_cluster(
     subject: str,
     token_path: str,
     stack: str,
+    name_suffix: pulumi.Input[str] | None = None,
 ) -> FederatedGcsRead:
-    """objectViewer on the primary bucket for one service account of the standby cluster."""
+    """objectViewer on the primary bucket for one service account of the standby cluster.
+
+    Pool and provider IDs carry the stack instance's suffix: a deleted pool stays soft-deleted
+    for 30 days and its ID cannot be reused (components/naming.py)."""
     opts = pulumi.ResourceOptions(parent=parent, provider=provider)
     project = source.apply(lambda d: str(d[ACCOUNT]))
     number = source.apply(lambda d: str(d[PROJECT_NUMBER]))
-    pool_id = physical_name(stack, "replication", max_length=32)
-    provider_id = physical_name(stack, "cluster", max_length=32)
+    pool_id = with_suffix(physical_name(stack, "replication"), name_suffix, max_length=WIF_ID_MAX)
+    provider_id = with_suffix(physical_name(stack, "cluster"), name_suffix, max_length=WIF_ID_MAX)
     pool = gcp.iam.WorkloadIdentityPool(
         f"{name}-standby-cluster",
         gcp.iam.WorkloadIdentityPoolArgs(
@@ -83,14 +91,14 @@ def read_access_for_cluster(
         ),
         opts=opts,
     )
-    provider_path = number.apply(
-        lambda n: f"projects/{n}/locations/global/workloadIdentityPools/{pool_id}/providers/{provider_id}"
+    provider_path = pulumi.Output.format(
+        "projects/{0}/locations/global/workloadIdentityPools/{1}/providers/{2}", number, pool_id, provider_id
     )
-    principal = number.apply(
-        lambda n: (
-            f"principal://iam.googleapis.com/projects/{n}/locations/global/workloadIdentityPools/"
-            f"{pool_id}/subject/{subject}"
-        )
+    principal = pulumi.Output.format(
+        "principal://iam.googleapis.com/projects/{0}/locations/global/workloadIdentityPools/{1}/subject/{2}",
+        number,
+        pool_id,
+        subject,
     )
     binding = gcp.storage.BucketIAMMember(
         f"{name}-source-read",
@@ -182,19 +190,20 @@ def transfer_agent(
     project: str,
     bucket_name: pulumi.Output[str],
     provider: pulumi.ProviderResource,
+    apis: GcpApis,
 ) -> TransferAgent:
-    """Enable Storage Transfer Service, look up its service agent and give it the sink roles."""
+    """Enable Storage Transfer Service (once, through the stack's GcpApis), look up its service
+    agent and give it the sink roles."""
     opts = pulumi.ResourceOptions(parent=parent, provider=provider)
-    api = gcp.projects.Service(
-        f"{name}-storagetransfer-api",
-        gcp.projects.ServiceArgs(service=TRANSFER_API, project=project, disable_on_destroy=False),
-        opts=opts,
+    api = apis.enable(
+        TRANSFER_API,
+        previously={TRANSFER_API: pulumi.Alias(name=f"{name}-storagetransfer-api", parent=parent)},
     )
     agent = gcp.storage.get_transfer_project_service_account_output(
         project=project,
-        opts=pulumi.InvokeOutputOptions(parent=parent, provider=provider, depends_on=[api]),
+        opts=pulumi.InvokeOutputOptions(parent=parent, provider=provider, depends_on=api),
     )
-    grants: list[pulumi.Resource] = [api]
+    grants: list[pulumi.Resource] = list(api)
     for role in TRANSFER_SINK_ROLES:
         grants.append(
             gcp.storage.BucketIAMMember(
@@ -247,7 +256,12 @@ def transfer_job(
 
 def transfer_options() -> gcp.storage.TransferJobTransferSpecTransferOptionsArgs:
     """Copy new and changed objects; never delete on either side (a deletion on the primary, or
-    a corruption, must not erase the standby's last good copy)."""
+    a corruption, must not erase the standby's last good copy).
+
+    DIFFERENT overwrites a sink object whose source has a different ETag or checksum. Every new
+    upload gets a new ETag on S3 (SSE-KMS and multipart ETags are opaque but change with each
+    upload) and on Azure Blob, so a same-size new model version is copied; unlike rclone's
+    `--checksum`, this never falls back to comparing sizes."""
     return gcp.storage.TransferJobTransferSpecTransferOptionsArgs(
         overwrite_when="DIFFERENT",
         delete_objects_unique_in_sink=False,

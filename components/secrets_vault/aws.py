@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.common import TYPE_PREFIX, type_token
+from components.naming import with_suffix
 from components.secrets_vault.args import (
     MODULE,
     SecretsVault,
@@ -19,10 +20,14 @@ from components.secrets_vault.args import (
     sorted_names,
 )
 
+SECRET_NAME_MAX = 512
 
-def secret_name(stack: str, secret: str) -> str:
-    """`inference-failover/<stack>/<secret>`: one namespace per stack, so stacks never collide."""
-    return f"{TYPE_PREFIX}/{stack}/{secret}"
+
+def secret_name(stack: str, secret: str, suffix: pulumi.Input[str] | None = None) -> pulumi.Output[str]:
+    """`inference-failover/<stack>/<secret>-<suffix>`: one namespace per stack, so stacks never
+    collide; the stack instance's suffix, because a deleted secret keeps its name reserved for
+    its recovery window and a re-created stack must not ask for it (components/naming.py)."""
+    return with_suffix(f"{TYPE_PREFIX}/{stack}/{secret}", suffix, max_length=SECRET_NAME_MAX)
 
 
 class AwsSecretsVault(SecretsVault):
@@ -64,7 +69,7 @@ class AwsSecretsVault(SecretsVault):
             resource = aws.secretsmanager.Secret(
                 f"{name}-{secret}",
                 aws.secretsmanager.SecretArgs(
-                    name=secret_name(placement.stack, secret),
+                    name=secret_name(placement.stack, secret, placement.name_suffix),
                     description=f"{secret} of the {TYPE_PREFIX} stack {placement.stack}",
                     kms_key_id=self.key.arn,
                     recovery_window_in_days=args.recovery_window_days,

@@ -10,9 +10,10 @@ Moving to a private endpoint needs the AKS VNet/subnet id in the contract; then 
 `public_network_access` to Disabled.
 
 Vault names are global and held for `recovery_window_days` after deletion (soft delete + purge
-protection), so the name is derived deterministically from stack, region and subscription: the
-same stack always gets the same name, and re-creating it inside the window means recovering the
-soft-deleted vault (`az keyvault recover`) rather than picking a new name.
+protection), so the name hashes subscription, stack, region and the stack instance's random
+suffix (components/naming.py): stable for the stack's life, new after a destroy, so a re-created
+stack gets a fresh vault instead of colliding with the soft-deleted one (which can still be
+recovered with `az keyvault recover` until it expires).
 """
 
 from __future__ import annotations
@@ -39,13 +40,15 @@ _VAULT_NAME = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{1,22}[a-z0-9]$")
 _HASH_LENGTH = 8
 
 
-def key_vault_name(stack: str, region: str, subscription_id: str) -> str:
-    """`kv-<stack>-<hash>`, 3-24 characters, unique per subscription, stack and region.
+def key_vault_name(stack: str, region: str, subscription_id: str, instance: str = "") -> str:
+    """`kv-<stack>-<hash>`, 3-24 characters, unique per subscription, stack, region and instance.
 
     Key Vault names are global across Azure; the hash of subscription, stack and region keeps two
-    organisations (or two regions of one stack) apart while staying stable for one stack.
+    organisations (or two regions of one stack) apart, and `instance` (the stack's random name
+    suffix) keeps a re-created stack off its soft-deleted predecessor's name.
     """
-    digest = hashlib.sha256(f"{subscription_id}/{stack}/{region}".encode()).hexdigest()[:_HASH_LENGTH]
+    key = f"{subscription_id}/{stack}/{region}" + (f"/{instance}" if instance else "")
+    digest = hashlib.sha256(key.encode()).hexdigest()[:_HASH_LENGTH]
     room = VAULT_NAME_MAX - len("kv--") - _HASH_LENGTH
     stem = physical_name(stack, max_length=room)
     name = f"kv-{stem}-{digest}" if stem else f"kv-{digest}"
@@ -80,8 +83,8 @@ class AzureSecretsVault(SecretsVault):
         client = azure_native.authorization.get_client_config_output(
             opts=pulumi.InvokeOutputOptions(parent=self, provider=placement.provider)
         )
-        self.vault_name = client.subscription_id.apply(
-            lambda subscription: key_vault_name(placement.stack, placement.region, subscription)
+        self.vault_name = pulumi.Output.all(client.subscription_id, placement.name_suffix or "").apply(
+            lambda values: key_vault_name(placement.stack, placement.region, values[0], values[1])
         )
 
         self.vault = azure_native.keyvault.Vault(

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.common import TYPE_PREFIX, physical_name, type_token
+from components.gcp_apis import apis_of
 from components.secrets_vault.args import (
     MODULE,
     SecretsVault,
@@ -27,6 +28,7 @@ from components.secrets_vault.args import (
 _DAY_SECONDS = 86_400
 SECRET_MANAGER_API = "secretmanager.googleapis.com"
 CLOUD_KMS_API = "cloudkms.googleapis.com"
+VAULT_APIS = ("secretmanager", "cloudkms")
 KMS_ENCRYPTER_DECRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 SECRET_ACCESSOR = "roles/secretmanager.secretAccessor"
 
@@ -46,28 +48,23 @@ class GcpSecretsVault(SecretsVault):
         placement = args.placement
         project = placement.gcp_project
         assert project is not None  # SecretsVaultArgs validation guarantees it on gcp
-        child = pulumi.ResourceOptions(parent=self, provider=placement.provider)
+        # A fresh project has neither API on: every child waits for both (enabled once per
+        # project by the stack's GcpApis).
+        apis = apis_of(placement.gcp_apis, placement.stack, "the secrets vault").enable(
+            *VAULT_APIS,
+            previously={api: pulumi.Alias(name=f"{name}-{api}-api", parent=self) for api in VAULT_APIS},
+        )
+        child = pulumi.ResourceOptions(parent=self, provider=placement.provider, depends_on=apis)
         guarded = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(protect=args.deletion_protection)
         )
         labels = dict(placement.tags)
 
-        # A fresh project has neither API on; leaving them on at destroy never breaks anyone else.
-        apis = [
-            gcp.projects.Service(
-                f"{name}-{api.split('.')[0]}-api",
-                gcp.projects.ServiceArgs(service=api, project=project, disable_on_destroy=False),
-                opts=child,
-            )
-            for api in (SECRET_MANAGER_API, CLOUD_KMS_API)
-        ]
-        after_apis = pulumi.ResourceOptions(depends_on=apis)
-
         # The agent only exists once asked for; it must exist before it can be granted the key.
         agent = gcp.projects.ServiceIdentity(
             f"{name}-secretmanager-agent",
             gcp.projects.ServiceIdentityArgs(service=SECRET_MANAGER_API, project=project),
-            opts=pulumi.ResourceOptions.merge(child, after_apis),
+            opts=child,
         )
 
         # Key rings can never be deleted in GCP, so the ring is auto-named: a re-created stack
@@ -75,7 +72,7 @@ class GcpSecretsVault(SecretsVault):
         self.key_ring = gcp.kms.KeyRing(
             f"{name}-secrets",
             gcp.kms.KeyRingArgs(location=placement.region, project=project),
-            opts=pulumi.ResourceOptions.merge(guarded, after_apis),
+            opts=guarded,
         )
         self.key = gcp.kms.CryptoKey(
             f"{name}-secrets-key",
