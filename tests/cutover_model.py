@@ -56,7 +56,7 @@ def shipped_raw(stack: str) -> tuple[tuple[str, str], ...]:
     return tuple(
         (key.removeprefix(prefix), value)
         for key, value in sorted(config.items())
-        if key.removeprefix(prefix) not in CUTOVER_KEYS
+        if key.startswith(prefix) and key.removeprefix(prefix) not in CUTOVER_KEYS
     )
 
 
