@@ -431,3 +431,104 @@ def test_undo_titles_list_the_inverse_changes_and_keep_separate_steps_apart() ->
     assert all(s.kind == "undo" and s.weights == {} for s in undo)
     assert undo[1].target == "standby"
     assert plan_undo(steps, []) == []
+
+
+def test_every_step_has_its_kind_and_the_weights_once_it_is_done() -> None:
+    steps, after = plan_cutover(shipped_states(), "standby", (50, 100))
+    back, _ = plan_cutover(after, "primary", (100,))
+
+    assert [(s.id, s.kind, dict(s.weights)) for s in [*steps, *back]] == [
+        ("precheck", "precheck", {"primary": 100, "standby": 0}),
+        ("scale-up", "scale-up", {"primary": 100, "standby": 0}),
+        ("routing", "routing", {"primary": 100, "standby": 0}),
+        ("shift-50", "shift", {"primary": 50, "standby": 50}),
+        ("shift-100", "shift", {"primary": 0, "standby": 100}),
+        ("demote", "demote", {"primary": 0, "standby": 100}),
+        ("precheck", "precheck", {"primary": 0, "standby": 100}),
+        ("scale-up", "scale-up", {"primary": 0, "standby": 100}),
+        ("shift-100", "shift", {"primary": 100, "standby": 0}),
+        ("restore-routing", "routing", {"primary": 100, "standby": 0}),
+        ("demote", "demote", {"primary": 100, "standby": 0}),
+    ]
+
+
+def test_the_rising_side_is_applied_first_whatever_the_fallback_order() -> None:
+    from cutover.plan import Change, _rising_first
+
+    rise = Change("primary", "p", "trafficWeight", "50", None)
+    fall = Change("standby", "s", "trafficWeight", "50", "0")
+    routing = Change("standby", "s", "dnsRouting", "weighted", None)
+
+    assert _rising_first([fall, rise], ("standby", "primary")) == ("primary", "standby")
+    assert _rising_first([routing, rise], ("standby", "primary")) == ("primary", "standby")
+    # No weight moves: the fallback order decides, for the sides that change.
+    assert _rising_first([routing], ("primary", "standby")) == ("standby",)
+    assert _rising_first(
+        [routing, Change("primary", "p", "dnsRouting", None, "weighted")], ("standby", "primary")
+    ) == (
+        "standby",
+        "primary",
+    )
+    # Equal deltas: a side missing from the fallback sorts with its first place, in change order.
+    same = [
+        Change("primary", "p", "dnsRouting", None, "x"),
+        Change("standby", "s", "trafficWeight", "0", "0"),
+    ]
+    assert _rising_first(same, ("standby",)) == ("primary", "standby")
+
+
+def test_a_primary_at_weight_one_still_serves_alone() -> None:
+    states = _states(
+        {"dnsRouting": "weighted", "trafficWeight": "1"}, {"dnsRouting": "weighted", "trafficWeight": "0"}
+    )
+    assert serving_side(states) == "primary"
+
+
+def test_an_undo_step_sets_back_unapplied_sides_once_each_then_applies() -> None:
+    from cutover.plan import Change
+
+    step = Step(
+        "undo/x",
+        "undo",
+        "t",
+        "primary",
+        (
+            Change("primary", "p", "dnsRouting", "weighted", None),
+            Change("standby", "s", "trafficWeight", "100", None),
+            Change("primary", "p", "trafficWeight", "0", None),
+        ),
+        ("standby",),
+    )
+
+    assert [(a.id, a.kind, a.side, a.describe()) for a in step.actions()] == [
+        ("undo/x#0", "set", "primary", "pulumi config rm p: dnsRouting weighted -> (unset)"),
+        ("undo/x#1", "set", "primary", "pulumi config rm p: trafficWeight 0 -> (unset)"),
+        ("undo/x#2", "set", "standby", "pulumi config rm s: trafficWeight 100 -> (unset)"),
+        ("undo/x#3", "up", "standby", "pulumi up -s s"),
+    ]
+
+
+def test_failback_returns_a_weighted_standby_to_failover_and_leaves_the_primary() -> None:
+    states = _states({}, {"dnsRouting": "weighted", "trafficWeight": "0"})
+
+    steps, after = plan_cutover(states, "primary")
+
+    assert [(s.id, s.applies) for s in steps] == [("precheck", ()), ("restore-routing", ("standby",))]
+    assert after == _states({}, {})
+
+
+def test_a_drill_uses_the_same_steps_both_ways() -> None:
+    ids = [s.id for s in plan_drill(shipped_states(), (100,))]
+    assert [i for i in ids if "shift" in i] == ["cutover/shift-100", "failback/shift-100"]
+
+
+def test_an_undo_title_lists_every_inverse_change() -> None:
+    steps, _ = plan_cutover(shipped_states(), "standby", (100,))
+    routing = next(s for s in steps if s.id == "routing")
+    done = [a.id for s in steps[: steps.index(routing) + 1] for a in s.actions()]
+
+    undo = plan_undo(steps, done)
+
+    assert undo[0].title == (
+        "undo routing: standby: dnsRouting weighted -> (unset), primary: dnsRouting weighted -> (unset)"
+    )
