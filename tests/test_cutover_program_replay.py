@@ -96,3 +96,39 @@ def test_the_program_accepts_every_intermediate_config_and_exports_what_the_mode
     end = "primary" if spec.command == "drill" else spec.to
     assert model.served()[end] == 100
     assert all(model.config[s] == dict(model.applied[s].config) for s in SIDES)
+
+
+IGNORED_WEIGHT = (
+    "trafficWeight=40 is ignored with dnsRouting=failover: the primary answers while healthy and the "
+    "standby only when it is not; set dnsRouting: weighted in both stacks to split traffic"
+)
+PRIMARY_AT_ZERO = "trafficWeight is 0 on the primary: it serves only when the standby is unhealthy"
+HALF_SWITCHED = (
+    "dnsRouting is 'weighted' here and 'failover' on the primary stack 'primary': harmless while the "
+    "weights are 100/0 (both modes route the same), but apply the other stack to finish the switch"
+)
+
+
+@pytest.mark.parametrize(
+    ("primary", "standby", "warned"),
+    [
+        ({}, {}, ([], [])),
+        (
+            {"dnsRouting": "weighted", "trafficWeight": 0},
+            {"dnsRouting": "weighted", "trafficWeight": 100, "capacity": "full"},
+            ([PRIMARY_AT_ZERO], []),
+        ),
+        ({"trafficWeight": 40}, {}, ([IGNORED_WEIGHT], [])),
+        ({}, {"dnsRouting": "weighted"}, ([], [HALF_SWITCHED])),
+        ({"dnsRouting": "weighted", "trafficWeight": 100}, {"dnsRouting": "weighted"}, ([], [])),
+    ],
+    ids=["shipped", "primary-at-zero", "ignored-weight", "half-switched", "both-weighted"],
+)
+def test_the_program_gives_exactly_the_warnings_due(
+    primary: dict[str, Any], standby: dict[str, Any], warned: tuple[list[str], list[str]]
+) -> None:
+    from infra.harness import run_pair
+
+    primary_run, standby_run = run_pair(primary, standby, TEST_SECRETS)
+
+    assert (primary_run.warnings, standby_run.warnings) == warned
