@@ -366,6 +366,7 @@ def against(args: FailoverRecordArgs, primary: object) -> tuple[list[str], list[
         try:
             assert check_against_primary(args, primary) is primary
         except DnsError as exc:
+            assert exc.stack == args.placement.stack
             return [str(p) for p in exc.problems], warned
     return [], warned
 
@@ -540,7 +541,11 @@ def test_endpoint_problems_name_the_output_or_the_dns_provider() -> None:
     named = endpoint_problem("lb.example.com", ipv4_only=True, whose="the primary")
     assert named is not None and (named.key, named.got, named.source) == ("dnsProvider", "gcp", "config")
     assert named.expected == "aws or azure while the primary answers on the host name 'lb.example.com'"
-    assert named.fix.startswith("Cloud DNS routing policies health-check external endpoints only by IP")
+    assert named.fix == (
+        "Cloud DNS routing policies health-check external endpoints only by IP address (no host names, no "
+        "CNAME targets); set dnsProvider to aws or azure in both stack files, or give the inference service "
+        "a static IPv4 address"
+    )
 
 
 def test_a_sparse_primary_descriptor_is_compared_key_by_key() -> None:
@@ -567,3 +572,36 @@ def test_a_routing_mismatch_with_an_unknown_primary_weight_is_rejected() -> None
 
     assert len(found) == 1 and "(trafficWeight: primary None, standby 0)" in found[0]
     assert warned == []
+
+
+def test_numbers_from_a_stack_reference_are_shown_as_integers() -> None:
+    found, _ = against(make(role="standby"), primary_descriptor(ttlSeconds=45.0))
+    assert found[0].startswith(
+        "stack config 'dnsTtlSeconds' must be the same as in the primary stack 'primary' (45) "
+    )
+
+
+def test_equal_weights_in_both_weighted_stacks_are_fine() -> None:
+    assert against(
+        make(role="standby", routing="weighted", weight=50), primary_descriptor(routing="weighted", weight=50)
+    ) == ([], [])
+
+
+def test_a_routing_mismatch_names_the_primary_stack_by_its_name() -> None:
+    found, _ = against(
+        make(role="standby", routing="weighted", weight=10), primary_descriptor(stack="prod", weight=100)
+    )
+    assert "the same as in the primary stack 'prod' ('failover') while traffic is split" in found[0]
+    assert "Pulumi.prod.yaml and Pulumi.standby.yaml" in found[0]
+    nameless = {k: v for k, v in primary_descriptor().items() if k != "stack"}
+    found, _ = against(make(role="standby", routing="weighted", weight=10), nameless)
+    assert "the same as in the primary stack 'primary' ('failover')" in found[0]
+
+
+def test_several_problems_are_listed_one_per_line() -> None:
+    error = DnsError("s", [DnsProblem("a", 1, "x", "f"), DnsProblem("b", 2, "y", "g")])
+    assert str(error) == (
+        "2 DNS problems in stack 's':\n"
+        "  - stack config 'a' must be x (got 1): f\n"
+        "  - stack config 'b' must be y (got 2): g"
+    )
