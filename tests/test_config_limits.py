@@ -533,3 +533,94 @@ def test_the_reader_reports_a_missing_integer_without_a_default_and_open_ranges(
     assert reader.text("absent", required=False) is None and len(reader.problems) == 2
     assert reader.choice("absent", ("a", "b"), required=False) is None
     assert _Reader({"k": "  v  "}, "s").text("k") == "v"
+
+
+# --- examples in the "set it with" fixes, per cloud ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "key", "overrides", "example"),
+    [
+        ("primary", "region", {}, "us-east-1"),
+        ("standby", "region", {}, "us-central1"),
+        ("primary", "region", {"cloud": "azure", "gpuType": "a100-80gb"}, "eastus"),
+        ("primary", "servingImage", {}, "vllm/vllm-openai:v0.11.0"),
+        ("primary", "modelName", {}, "llama-3.1-8b-instruct"),
+        ("primary", "modelPath", {}, "models/llama-3.1-8b-instruct/"),
+        ("primary", "dnsZone", {}, "example.com"),
+        ("primary", "gpuType", {}, "l4"),
+        ("standby", "primaryStack", {}, "acme/inference-failover/primary"),
+    ],
+)
+def test_a_missing_key_names_the_command_with_an_example(
+    stack: str, key: str, overrides: dict[str, Any], example: str
+) -> None:
+    found = problems(stack, **overrides, **{key: None})
+    fix = f"set it with `pulumi config set {key} {example} -s {stack}`"
+    assert f"stack config '{key}' must be set (got nothing): {fix}" in found
+
+
+def test_an_azure_dns_authority_needs_its_resource_group_and_keeps_it() -> None:
+    assert problems("primary", dnsProvider="azure") == [
+        "stack config 'dnsResourceGroup' must be set (got nothing): "
+        "set it with `pulumi config set dnsResourceGroup dns-rg -s primary`"
+    ]
+    cfg = parse("primary", dnsProvider="azure", dnsResourceGroup="dns-rg", dnsManagedZone="zone-x")
+    assert (cfg.dns.provider, cfg.dns.azure_resource_group, cfg.dns.gcp_managed_zone) == (
+        "azure",
+        "dns-rg",
+        "zone-x",
+    )
+
+
+def test_what_the_program_gets_from_the_standby_file() -> None:
+    cfg = parse("standby", replicationPaused=True, waitForModel=True)
+    assert (cfg.primary_stack, cfg.primary_cloud) == ("acme/inference-failover/primary", "aws")
+    assert (cfg.replication_paused, cfg.wait_for_model, cfg.gcp_project) == (
+        True,
+        True,
+        "acme-inference-standby",
+    )
+    assert cfg.stack == "standby" and cfg.dns.fqdn == "api.example.com"
+    assert cfg.model_path == "models/llama-3.1-8b-instruct/" and cfg.model_name == "llama-3.1-8b-instruct"
+    assert cfg.serving_image == "vllm/vllm-openai:v0.11.0"
+    assert (cfg.gpu.gpu_type, cfg.gpu.max_node_count) == ("l4", 4)
+
+
+# --- reading the config inside a Pulumi program ------------------------------------------------
+
+
+def test_from_pulumi_reads_this_projects_config_with_its_secret_flags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json as json_module
+
+    from infra.harness import run_stack
+    from tests.support import TEST_SECRETS
+
+    monkeypatch.setenv(
+        "PULUMI_CONFIG",
+        json_module.dumps(
+            {
+                "inference-failover:gpuInstanceType": "g6.4xlarge",  # only here: read from the environment
+                "inference-failover:dnsTtlSeconds": "45",  # also set explicitly: the explicit value wins
+                "aws:region": "eu-west-1",  # another namespace: not ours
+            }
+        ),
+    )
+    seen: dict[str, Any] = {}
+
+    def program(cfg: StackConfig, secrets: dict[str, Any]) -> dict[str, Any]:
+        seen["cfg"], seen["secrets"] = cfg, sorted(secrets)
+        return {}
+
+    run_stack("primary", secrets=TEST_SECRETS, program=program)
+
+    cfg = seen["cfg"]
+    assert (cfg.stack, cfg.cloud, cfg.dns.ttl_seconds) == ("primary", "aws", 30)
+    assert cfg.gpu.shape.machine_type == "g6.4xlarge"
+    assert seen["secrets"] == ["apiKey"]
+    with pytest.raises(ConfigError) as caught:
+        run_stack("primary", overrides={"apiKey": "in-plain-text"}, program=program)
+    assert [p.key for p in caught.value.problems] == ["apiKey"]
+    assert caught.value.problems[0].got == "<plain text>"
