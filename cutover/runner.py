@@ -415,13 +415,11 @@ def _parse(ts: str | None) -> datetime | None:
 def timings(journal: Journal) -> dict[str, Any]:
     """Measured duration of every step (seconds), and the RTO of each traffic move."""
     per_step: dict[str, float] = {}
-    first: datetime | None = None
     for step in journal.plan:
         record = journal.step_record(step.id)
         start, end = _parse(record.get("started_at")), _parse(record.get("completed_at"))
         if start and end:
             per_step[step.id] = round((end - start).total_seconds(), 3)
-            first = first or start
     moves: dict[str, float] = {}
     for prefix in ("cutover/", "failback/", ""):
         steps = [s for s in journal.plan if s.id.startswith(prefix) and (prefix or "/" not in s.id)]

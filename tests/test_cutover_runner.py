@@ -23,7 +23,7 @@ from cutover.journal import Journal, RunSpec
 from cutover.plan import SIDES, StackState, Step
 from cutover.runner import Check, Runner, RunResult, Settings, timings
 from cutover.stack_ops import ApplySummary
-from tests.cutover_model import ModelStacks, shipped_cutover_config
+from tests.cutover_model import InjectedCrash, ModelStacks, shipped_cutover_config
 from tests.test_cutover_properties import STACKS, ModelRunner
 
 EXECUTE = RunSpec("execute", "standby", (50, 100), STACKS)
@@ -320,6 +320,7 @@ def verifying_runner(
     def probe(url: str | None, model: str | None, timeout: float) -> FakeProbe:
         side = "primary" if "primary" in str(url) else "standby"
         state["probed"].append((side, model, timeout))
+        state["urls"] = [*state.get("urls", []), url]
         healthy = state["healthy"][side]
         return FakeProbe(healthy, "healthy, serving m" if healthy else "/health answered 503")
 
@@ -422,6 +423,105 @@ def test_a_soak_that_stays_healthy_lasts_its_time(tmp_path: Path, monkeypatch: p
     assert clock.slept == [2.0, 2.0, 1.0]
 
 
+def test_a_soak_sleeps_only_what_is_left_of_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner, clock, _ = verifying_runner(tmp_path, monkeypatch, soak_seconds=4.5)
+
+    runner.verify(shift({"primary": 50, "standby": 50}))
+
+    assert clock.slept == [2.0, 2.0, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("kind", "soak", "said"),
+    [("shift", 1.0, ["  soaking 1s"]), ("shift", 0.0, []), ("routing", 5.0, []), ("scale-up", 5.0, [])],
+)
+def test_only_a_passing_shift_soaks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, soak: float, said: list[str]
+) -> None:
+    runner, _, _ = verifying_runner(tmp_path, monkeypatch, soak_seconds=soak)
+    heard: list[str] = []
+    runner.say = heard.append
+
+    runner.verify(shift({"primary": 50, "standby": 50}, kind))
+
+    assert heard == said
+
+
+def test_a_failing_shift_does_not_soak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner, clock, state = verifying_runner(
+        tmp_path, monkeypatch, soak_seconds=30.0, verify_timeout_seconds=2.0
+    )
+    state["healthy"]["standby"] = False
+    heard: list[str] = []
+    runner.say = heard.append
+
+    runner.verify(shift({"primary": 50, "standby": 50}))
+
+    assert heard == [] and clock.now == 2.0
+
+
+def test_verify_of_a_precheck_runs_the_prechecks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cutover import runner as runner_module
+    from cutover.checks import ParityResult
+
+    runner, _, state = verifying_runner(tmp_path, monkeypatch)
+    monkeypatch.setattr(
+        runner_module, "store_parity", lambda source, target: ParityResult(True, True, "in parity")
+    )
+
+    checks = runner.verify(shift({}, "precheck"))
+
+    assert [c.name for c in checks] == ["standby serving", "model parity", "store parity"]
+    assert state["urls"] == ["http://standby.test"]
+
+
+@pytest.mark.parametrize(
+    ("weights", "allowed", "only"),
+    [
+        ({"primary": 50, "standby": 50}, {"primary", "standby"}, None),
+        ({"primary": 100, "standby": 0}, {"primary"}, "primary"),
+        ({"primary": 99, "standby": 1}, {"primary", "standby"}, None),
+        ({}, {"primary"}, "primary"),
+    ],
+)
+def test_dns_expectations_follow_the_step_weights(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    weights: dict[str, int],
+    allowed: set[str],
+    only: str | None,
+) -> None:
+    runner, _, state = verifying_runner(tmp_path, monkeypatch, dns_server="127.0.0.1:5353")
+    step = Step("s", "shift", "t", "primary", weights=weights)  # type: ignore[arg-type]
+
+    runner.dns_checks(step)
+
+    assert state["seen"].asked == [(frozenset(allowed), only)]
+    assert state["observed"][2] == "127.0.0.1:5353"
+
+
+def test_prechecks_compare_the_stores_from_source_to_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cutover import runner as runner_module
+    from cutover.checks import ParityResult
+
+    runner, _, state = verifying_runner(tmp_path, monkeypatch)
+    pairs: list[tuple[str, str]] = []
+
+    def parity(source: Any, target: Any) -> ParityResult:
+        pairs.append((source.stack, target.stack))
+        return ParityResult(True, True, "ok")
+
+    monkeypatch.setattr(runner_module, "store_parity", parity)
+
+    checks = runner.prechecks(Step("p", "precheck", "t", "primary"))
+
+    assert pairs == [("standby", "primary")]
+    assert checks[0].name == "primary serving" and state["urls"] == ["http://primary.test"]
+    assert checks[1].detail == "both stacks configure standby=m / primary=m"
+
+
 def test_a_hold_verifies_then_watches_for_its_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner, clock, _ = verifying_runner(tmp_path, monkeypatch)
     said: list[str] = []
@@ -497,3 +597,105 @@ def test_prechecks_probe_the_target_compare_models_and_stores(
     runner._sides["primary"] = replace_field(runner._sides["primary"], model_name=None)
     runner._sides["standby"] = replace_field(runner._sides["standby"], model_name=None)
     assert not skipping.prechecks(shift({}, "precheck"))[1].ok
+
+
+# --- failure reports and rollback records ------------------------------------------------------
+
+
+class TwoFailures(FailingRunner):
+    def verify(self, step: Step) -> list[Check]:
+        if step.id in self.fail:
+            return [Check("probe", False, "503"), Check("dns", False, "primary answered")]
+        return ModelRunner.verify(self, step)
+
+
+def test_every_failed_check_is_reported_and_recorded(tmp_path: Path) -> None:
+    model = shipped()
+    said: list[str] = []
+    runner = TwoFailures(model, tmp_path / "j.json", {"shift-50"})
+    runner.say = said.append
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    with pytest.raises(VerifyFailedRolledBack) as caught:
+        runner.run(journal, resumed=False)
+
+    assert caught.value.message.startswith(
+        "verification of step shift-50 failed (probe: 503; dns: primary answered)"
+    )
+    assert "  FAIL probe: 503" in said and "  FAIL dns: primary answered" in said
+    assert f"rolling back run {journal.run_id}: verification of shift-50 failed" in said
+    undone = [line for line in said if line.startswith("< undo ")]
+    assert len(undone) == 3 and caught.value.message.count("; undo ") == 2
+    saved = Journal.load(journal.path)
+    assert saved is not None
+    assert saved.data["failure"] == {"step": "shift-50", "reason": "probe: 503; dns: primary answered"}
+    assert set(saved.rollback_done) == {a.id for s in saved.rollback_plan or [] for a in s.actions()}
+
+
+def test_a_failed_first_precheck_says_how_to_fix_it(tmp_path: Path) -> None:
+    runner, journal = start(shipped(), tmp_path / "j.json", EXECUTE, {"precheck"})
+    with pytest.raises(PrecheckFailed) as caught:
+        runner.run(journal, resumed=False)
+    assert caught.value.fix == (
+        "see `failover status`; fix the target side (or pass --skip-store-parity if the stores cannot be "
+        "listed), then run the same command again"
+    )
+
+
+def test_a_rollback_to_a_split_start_does_not_claim_one_side(tmp_path: Path) -> None:
+    config = {
+        "primary": {"capacity": "full", "dnsRouting": "weighted", "trafficWeight": "50"},
+        "standby": {"capacity": "full", "dnsRouting": "weighted", "trafficWeight": "50"},
+    }
+    model = ModelStacks.deployed(config)
+    runner, journal = start(model, tmp_path / "j.json", EXECUTE, {"shift-100"})
+
+    with pytest.raises(VerifyFailedRolledBack) as caught:
+        runner.run(journal, resumed=False)
+
+    assert model.served() == {"primary": 50, "standby": 50}
+    assert "traffic is on" not in caught.value.message
+    assert caught.value.message.endswith(
+        "undo shift-100: standby: trafficWeight 100 -> 50, primary: trafficWeight 0 -> 50"
+    )
+
+
+def test_a_rollback_restores_values_changed_by_hand_during_the_run(tmp_path: Path) -> None:
+    model = shipped()
+    runner, journal = start(model, tmp_path / "j.json", EXECUTE, set())
+    model.crash_at = 8
+    with pytest.raises(InjectedCrash):
+        runner.run(journal, resumed=False)
+    model.config["standby"]["trafficWeight"] = "7"  # an operator's hand edit after the crash
+
+    ModelRunner(model, journal.path).rollback(Journal.load(journal.path) or journal, "undo it")
+
+    assert model.snapshot() == ({s: shipped_cutover_config(s) for s in SIDES},) * 2
+
+
+def test_an_interrupted_rollback_finishes_without_repeating_an_action(tmp_path: Path) -> None:
+    model = shipped()
+    runner, journal = start(model, tmp_path / "j.json", EXECUTE, set())
+    runner.run(journal, resumed=False)
+    calls_before = len(model.calls)
+    model.crash_at = calls_before + 1  # after the first rollback action, inside the first undo step
+    with pytest.raises(InjectedCrash):
+        ModelRunner(model, journal.path).rollback(Journal.load(journal.path) or journal, "undo")
+
+    ModelRunner(model, journal.path).rollback(Journal.load(journal.path) or journal, "undo")
+
+    start_state = {s: shipped_cutover_config(s) for s in SIDES}
+    assert model.snapshot() == (start_state, start_state)
+    rollback_calls = model.calls[calls_before:]
+    assert len(rollback_calls) == len(set(enumerate(rollback_calls)))
+    final = Journal.load(journal.path)
+    assert final is not None and final.status == "rolled-back"
+    assert len(rollback_calls) == sum(len(s.actions()) for s in final.rollback_plan or [])
+
+
+def test_timings_need_both_ends_of_a_move(tmp_path: Path) -> None:
+    _, journal = start(shipped(), tmp_path / "j.json", EXECUTE, set())
+    journal.data["steps"]["shift-100"] = {"completed_at": "2026-01-01T00:00:09.000+00:00"}
+
+    assert timings(journal)["rto_seconds"] == {}
+    assert RunResult(journal, resumed=False).to_dict()["journal"] == str(journal.path)
