@@ -687,7 +687,6 @@ def test_an_interrupted_rollback_finishes_without_repeating_an_action(tmp_path: 
     start_state = {s: shipped_cutover_config(s) for s in SIDES}
     assert model.snapshot() == (start_state, start_state)
     rollback_calls = model.calls[calls_before:]
-    assert len(rollback_calls) == len(set(enumerate(rollback_calls)))
     final = Journal.load(journal.path)
     assert final is not None and final.status == "rolled-back"
     assert len(rollback_calls) == sum(len(s.actions()) for s in final.rollback_plan or [])
