@@ -626,3 +626,43 @@ def test_require_journal_fix_names_both_ways_on(tmp_path: Path) -> None:
     assert caught.value.fix == (
         "pass --journal FILE if the run used another file, or start one with `failover execute --to ...`"
     )
+
+
+def test_a_new_journal_holds_exactly_these_keys(tmp_path: Path) -> None:
+    data = json.loads(new_journal(tmp_path / "j.json").path.read_text())
+    assert list(data) == [
+        "version",
+        "run_id",
+        "spec",
+        "status",
+        "created_at",
+        "updated_at",
+        "states_before",
+        "options",
+        "plan",
+        "done_actions",
+        "steps",
+        "failure",
+        "rollback",
+    ]
+
+
+def test_a_temp_file_that_cannot_be_created_is_named_in_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing("tempfile.mkstemp", errno.EROFS, monkeypatch)
+    with pytest.raises(JournalUnwritable) as caught:
+        write_atomic(tmp_path / "j.json", "{}")
+    assert caught.value.message.startswith(
+        f"cannot create a temporary file beside {tmp_path / 'j.json'}: Read-only file system (EROFS); "
+    )
+
+
+def test_an_unreadable_journal_says_how_to_recover(tmp_path: Path) -> None:
+    path = tmp_path / "j.json"
+    path.mkdir()
+    with pytest.raises(JournalConflict) as caught:
+        Journal.load(path)
+    assert caught.value.fix == (
+        f"inspect it; if no run is in progress, move it away (mv {path} {path}.bad) and start again"
+    )
