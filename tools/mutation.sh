@@ -58,6 +58,9 @@ for module in "${modules[@]}"; do
     for t in $tests; do
       [ -f "$work/$t" ] && echo "    $t"
     done
+    # The tests start Pulumi's gRPC mock engine, which is not fork-safe: fork workers from a
+    # clean server process, not from the one that ran the suite.
+    echo "process_isolation = forkserver"
     echo "pytest_add_cli_args ="
     echo "    -p"
     echo "    no:cacheprovider"
