@@ -19,7 +19,7 @@ from unittest import mock
 
 import pytest
 
-from cutover.errors import ExitCode, JournalConflict, JournalUnwritable
+from cutover.errors import ExitCode, JournalConflict, JournalUnwritable, StackLocked
 from cutover.journal import FORMAT_VERSION, Journal, RunSpec, run_lock, write_atomic
 from cutover.plan import SIDES, StackState, plan_cutover
 from tests.cutover_model import ModelStacks, shipped_cutover_config
@@ -272,7 +272,7 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     (tmp_path / "j.json.lock").write_text(dead.stdout.strip() + " (a dead run, longer than any pid)")
 
     with run_lock(path):
-        assert (tmp_path / "j.json.lock").read_text() == str(os.getpid())
+        assert (tmp_path / "j.json.lock").read_text().startswith(f"pid {os.getpid()}, user ")
 
 
 def test_a_lock_held_by_a_live_process_is_refused_naming_its_pid(tmp_path: Path) -> None:
@@ -292,9 +292,9 @@ def test_a_lock_held_by_a_live_process_is_refused_naming_its_pid(tmp_path: Path)
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        with pytest.raises(JournalConflict) as caught, run_lock(path):
+        with pytest.raises(StackLocked) as caught, run_lock(path):
             pass
-        assert caught.value.message == f"another failover run holds {path}.lock (pid {holder.pid})"
+        assert caught.value.message == f"another failover run holds {path}.lock ({holder.pid})"
         assert "`failover resume`" in caught.value.fix
     finally:
         assert holder.stdin is not None
