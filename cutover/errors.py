@@ -89,3 +89,12 @@ class RollbackFailed(CutoverError):  # noqa: N818 - names from the CLI spec
     """Automatic or requested rollback stopped half way; `failover rollback` continues it."""
 
     exit_code = ExitCode.ERROR
+
+
+class JournalUnwritable(CutoverError):  # noqa: N818 - names from the CLI spec
+    """The journal (or its lock) cannot be written: full disk, read-only directory, failed rename.
+
+    The run stops before its next stack call; the journal on disk is the last complete one.
+    """
+
+    exit_code = ExitCode.ERROR

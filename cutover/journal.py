@@ -11,6 +11,7 @@ plan and its progress.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -22,13 +23,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from cutover.errors import JournalConflict, StackLocked, UsageError
+from cutover.errors import JournalConflict, JournalUnwritable, StackLocked, UsageError
 from cutover.plan import Step
 
 FORMAT_VERSION = 1
 DEFAULT_NAME = ".cutover-journal.json"
 Status = Literal["running", "completed", "rolling-back", "rolled-back", "aborted"]
 FINISHED: frozenset[str] = frozenset({"completed", "rolled-back", "aborted"})
+
+
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "run_id": str,
+    "spec": dict,
+    "status": str,
+    "plan": list,
+    "done_actions": dict,
+    "steps": dict,
+}
+"""Keys every journal of this format holds, with their JSON types."""
 
 
 def now_iso() -> str:
@@ -69,24 +81,49 @@ class RunSpec:
         return f"execute --to {self.to} --steps {steps} ({stacks})"
 
 
+def _unwritable(path: Path, doing: str, exc: OSError) -> JournalUnwritable:
+    reason = exc.strerror or str(exc)
+    code = errno.errorcode.get(exc.errno or 0, "")
+    return JournalUnwritable(
+        f"cannot {doing} {path}: {reason}"
+        + (f" ({code})" if code else "")
+        + "; the run stopped before its next stack change and the journal on disk is the last complete one",
+        f"free space on or make {path.parent} writable (or move the journal there with --journal FILE), "
+        "then `failover resume` continues where it stopped",
+    )
+
+
 def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Replace `path` with `text` or leave it as it was: temp file, fsync, rename, fsync the directory.
+
+    Any OSError (full disk, read-only directory, failed rename) becomes JournalUnwritable, after
+    the temp file is removed.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _unwritable(path, "create a temporary file beside", exc) from exc
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _unwritable(path, "write", exc) from exc
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        raise _unwritable(path, "make durable the directory entry of", exc) from exc
 
 
 class Journal:
@@ -98,19 +135,39 @@ class Journal:
 
     @staticmethod
     def load(path: Path) -> Journal | None:
+        """The journal at `path`, None when there is none; JournalConflict when it cannot be used.
+
+        A journal that cannot be read, is torn (not JSON), comes from another format version or
+        lacks what a run needs is never overwritten or archived: the error says so and how to
+        recover.
+        """
+        fix = f"inspect it; if no run is in progress, move it away (mv {path} {path}.bad) and start again"
         try:
             text = path.read_text()
         except FileNotFoundError:
             return None
-        fix = f"inspect it; if no run is in progress, move it away (mv {path} {path}.bad) and start again"
+        except (OSError, UnicodeDecodeError) as exc:
+            raise JournalConflict(f"journal {path} cannot be read ({exc})", fix) from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise JournalConflict(f"journal {path} is not valid JSON ({exc})", fix) from None
-        if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
-            got = data.get("version") if isinstance(data, dict) else type(data).__name__
             raise JournalConflict(
-                f"journal {path} has format {got!r}, expected version {FORMAT_VERSION}", fix
+                f"journal {path} is not valid JSON ({exc}): a torn or edited file", fix
+            ) from None
+        if not isinstance(data, dict):
+            raise JournalConflict(f"journal {path} must hold a JSON object (got {type(data).__name__})", fix)
+        version = data.get("version")
+        if type(version) is not int or version != FORMAT_VERSION:  # JSON true == 1 in Python
+            newer = type(version) is int and version > FORMAT_VERSION
+            raise JournalConflict(
+                f"journal {path} has format {version!r}, expected version {FORMAT_VERSION}"
+                + (" (written by a newer failover)" if newer else ""),
+                "upgrade failover to the version that wrote it" if newer else fix,
+            )
+        missing = [key for key, kind in _REQUIRED.items() if not isinstance(data.get(key), kind)]
+        if missing:
+            raise JournalConflict(
+                f"journal {path} lacks or has malformed {', '.join(missing)} (format {FORMAT_VERSION})", fix
             )
         return Journal(path, data)
 
@@ -150,7 +207,10 @@ class Journal:
     def archive(self) -> Path:
         """Move a finished journal aside (kept as history) so a new run can start."""
         target = self.path.with_name(f"{self.path.name.removesuffix('.json')}.{self.run_id}.json")
-        os.replace(self.path, target)
+        try:
+            os.replace(self.path, target)
+        except OSError as exc:
+            raise _unwritable(self.path, "archive the finished journal", exc) from exc
         return target
 
     # --- reading ---------------------------------------------------------------------------
@@ -209,8 +269,21 @@ class Journal:
             record["started_at"] = now_iso()
             self.save()
 
+    @property
+    def attempted_actions(self) -> list[str]:
+        """Done actions plus the one in flight: what a rollback must undo (undoing is idempotent)."""
+        in_flight = self.data.get("in_flight")
+        return [*self.done_actions, *([in_flight] if in_flight else [])]
+
+    def action_started(self, action_id: str) -> None:
+        """Recorded before the stack call: a crash after the call took effect but before
+        `action_done` leaves the action in flight, and a rollback undoes it too."""
+        self.data["in_flight"] = action_id
+        self.save()
+
     def action_done(self, action_id: str, detail: Mapping[str, Any] | None = None) -> None:
         self.done_actions[action_id] = now_iso()
+        self.data.pop("in_flight", None)
         if detail:
             self.data.setdefault("action_details", {})[action_id] = dict(detail)
         self.save()
@@ -257,8 +330,12 @@ def run_lock(path: Path) -> Iterator[None]:
     (Runs from different machines are kept apart by Pulumi's own per-stack update lock.)
     """
     lock_path = path.with_name(path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a+") as handle:
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = lock_path.open("a+")
+    except OSError as exc:
+        raise _unwritable(lock_path, "open the run lock", exc) from exc
+    with handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -83,6 +83,17 @@ class StackState:
                 pass
         return 100 if self.role == "primary" else 0
 
+    @property
+    def served_weight(self) -> int:
+        """The share DNS gives this stack once applied: the weight in weighted routing, else by role.
+
+        This is the DNS component's rule (`FailoverRecordArgs.effective_weight`): with failover
+        routing a trafficWeight in the stack file is ignored, so it says nothing about traffic.
+        """
+        if self.effective_routing == "weighted":
+            return self.effective_weight
+        return 100 if self.role == "primary" else 0
+
     def raw(self, key: str) -> str | None:
         return {CAPACITY: self.capacity, ROUTING: self.routing, WEIGHT: self.weight}[key]
 
@@ -109,14 +120,38 @@ States = Mapping[Side, StackState]
 
 def serving_side(states: States) -> Side | None:
     """The side that carries all traffic by config (weighted 100/0 or failover primary), else None."""
-    p, s = states["primary"], states["standby"]
-    if p.effective_routing == "failover" and s.effective_routing == "failover":
+    primary, standby = states["primary"].served_weight, states["standby"].served_weight
+    if primary > 0 and standby == 0:
         return "primary"
-    if p.effective_weight > 0 and s.effective_weight == 0:
-        return "primary"
-    if s.effective_weight > 0 and p.effective_weight == 0:
+    if standby > 0 and primary == 0:
         return "standby"
     return None
+
+
+def unapplied(state: StackState, outputs: Mapping[str, Any]) -> list[str]:
+    """What `state` (the stack file) says that the stack's last `pulumi up` did not deploy.
+
+    Read from the stack's `capacity` output and its `dns` output (effective routing and weight);
+    an output the stack does not have is not compared. A plan is computed from the stack files,
+    so it is only right when they are what is deployed.
+    """
+    found: list[str] = []
+    dns = outputs.get("dns")
+    dns = dns if isinstance(dns, Mapping) else {}
+    deployed = {
+        CAPACITY: outputs.get("capacity"),
+        ROUTING: dns.get("routing"),
+        WEIGHT: None if dns.get("weight") is None else int(dns["weight"]),
+    }
+    wanted = {
+        CAPACITY: state.effective_capacity,
+        ROUTING: state.effective_routing,
+        WEIGHT: state.served_weight,
+    }
+    for key, value in wanted.items():
+        if deployed[key] is not None and deployed[key] != value:
+            found.append(f"{key} {value} in the stack file, {deployed[key]} deployed")
+    return found
 
 
 @dataclass(frozen=True)
@@ -181,7 +216,9 @@ class Step:
 
     def actions(self) -> list[Action]:
         result: list[Action] = []
-        order = list(self.applies) + [c.side for c in self.changes if c.side not in self.applies]
+        # Sides changed but not applied (only in undo steps: a change whose apply never ran) go
+        # first, so no apply ever runs while the other stack holds a change of this run unapplied.
+        order = [c.side for c in self.changes if c.side not in self.applies] + list(self.applies)
         seen: set[Side] = set()
         for side in order:
             if side in seen:
@@ -234,7 +271,8 @@ def _changes(states: dict[Side, StackState], wanted: Iterable[tuple[Side, str, s
 
 
 def _weights(states: Mapping[Side, StackState]) -> dict[Side, int]:
-    return {side: states[side].effective_weight for side in SIDES}
+    """The share each side's DNS record carries in `states` (what verification expects to see)."""
+    return {side: states[side].served_weight for side in SIDES}
 
 
 def weight_value(side: Side, raw: str | None) -> int:
@@ -281,7 +319,8 @@ def plan_cutover(
         )
     ]
 
-    scale = _changes(now, [(to, CAPACITY, "full")])
+    # Compared by effective value: an unset capacity on the primary already means full.
+    scale = _changes(now, [(to, CAPACITY, "full")]) if now[to].effective_capacity != "full" else []
     if scale:
         steps.append(
             Step(
@@ -322,7 +361,16 @@ def plan_cutover(
         for percent in percents:
             if percent <= now[to].effective_weight and percent != 100:
                 continue
-            shift = _changes(now, [(to, WEIGHT, str(percent)), (source, WEIGHT, str(100 - percent))])
+            # By effective value: an unset weight already means 100 on the primary, 0 on the standby.
+            targets = ((to, percent), (source, 100 - percent))
+            shift = _changes(
+                now,
+                [
+                    (side, WEIGHT, str(value))
+                    for side, value in targets
+                    if now[side].effective_weight != value
+                ],
+            )
             if shift:
                 steps.append(
                     Step(
@@ -342,9 +390,12 @@ def plan_cutover(
         and (now["primary"].effective_routing == "weighted" or now["standby"].effective_routing == "weighted")
     ):
         # Back home: return to health-checked failover routing, the stack files' normal state.
-        restore = _changes(
-            now, [(side, key, None) for side in ("primary", "standby") for key in (ROUTING, WEIGHT)]
-        )
+        # Only weighted sides change (a side already on failover would be applied for nothing),
+        # the primary first: on failover it weighs 100, which the standby's check accepts whatever
+        # the standby's mode and weight (0 here), while a standby switched first is rejected
+        # unless the primary happens to weigh exactly 100.
+        weighted = [side for side in SIDES if now[side].effective_routing == "weighted"]
+        restore = _changes(now, [(side, key, None) for side in weighted for key in (ROUTING, WEIGHT)])
         steps.append(
             Step(
                 f"{prefix}restore-routing",
@@ -352,12 +403,12 @@ def plan_cutover(
                 "return DNS to failover routing (primary serves, standby takes over on failure)",
                 to,
                 tuple(restore),
-                tuple(s for s in (source, to) if any(c.side == s for c in restore)),
+                tuple(s for s in (to, source) if any(c.side == s for c in restore)),
                 _weights(now),
             )
         )
 
-    demote = _changes(now, [(source, CAPACITY, "warm")])
+    demote = _changes(now, [(source, CAPACITY, "warm")]) if now[source].effective_capacity != "warm" else []
     if demote:
         steps.append(
             Step(

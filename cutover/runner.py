@@ -26,13 +26,16 @@ from cutover.errors import (
     CutoverError,
     JournalConflict,
     PrecheckFailed,
+    PulumiUnavailable,
     RollbackFailed,
     VerifyFailedRolledBack,
 )
 from cutover.journal import FINISHED, Journal, RunSpec, now_iso
 from cutover.plan import (
+    SIDES,
     Action,
     Side,
+    StackState,
     Step,
     other,
     phase,
@@ -40,6 +43,7 @@ from cutover.plan import (
     plan_drill,
     plan_undo,
     serving_side,
+    unapplied,
 )
 from cutover.probes import ProbeTls, probe_side
 from cutover.stack_ops import StackOps
@@ -133,6 +137,7 @@ class Runner:
 
     def plan(self, spec: RunSpec, hold_seconds: float = 0.0) -> list[Step]:
         states = read_states(self.ops, self.stacks)
+        self._refuse_unapplied(states)
         if spec.command == "drill":
             if serving_side(states) != "primary":
                 raise PrecheckFailed(
@@ -143,6 +148,29 @@ class Runner:
             return plan_drill(states, spec.percents, hold_seconds)
         steps, _ = plan_cutover(states, "standby" if spec.to == "standby" else "primary", spec.percents)
         return steps
+
+    def _refuse_unapplied(self, states: Mapping[Side, StackState]) -> None:
+        """A plan from stack files that differ from what is deployed could move traffic unsafely."""
+        try:
+            sides = self.sides
+        except PulumiUnavailable:
+            if self.ops.read_only:
+                return  # `failover plan` offline, from the stack files alone: nothing is applied
+            raise
+        found = [
+            f"{states[side].stack}: {what}"
+            for side in SIDES
+            for what in unapplied(states[side], sides[side].outputs)
+        ]
+        if found:
+            raise PrecheckFailed(
+                "the stack files say something the stacks do not run (" + "; ".join(found) + "): a run "
+                "stopped between `pulumi config set` and `pulumi up`, or a file was edited; "
+                "nothing was changed",
+                "if that run's journal exists, finish it with `failover resume` or undo it with `failover "
+                "rollback` (--journal FILE); otherwise apply the stack (`pulumi up -s <stack>`) or set the "
+                "value back, then run again",
+            )
 
     # --- journal handling ------------------------------------------------------------------
 
@@ -212,6 +240,7 @@ class Runner:
         for action in step.actions():
             if action.id in journal.done_actions:
                 continue
+            journal.action_started(action.id)
             detail = self._act(action, check_drift=True)
             journal.action_done(action.id, detail)
 
@@ -370,7 +399,7 @@ class Runner:
         undone = self.rollback(
             journal,
             reason=f"verification of {step.id} failed",
-            undo=plan_undo([s for s in journal.plan if phase(s.id) == current], journal.done_actions),
+            undo=plan_undo([s for s in journal.plan if phase(s.id) == current], journal.attempted_actions),
         )
         where = serving_side(read_states(self.ops, self.stacks))
         raise VerifyFailedRolledBack(
@@ -384,7 +413,7 @@ class Runner:
         existing = journal.rollback_plan
         if existing is not None:
             return existing
-        return plan_undo(journal.plan, journal.done_actions)
+        return plan_undo(journal.plan, journal.attempted_actions)
 
     def rollback(self, journal: Journal, reason: str, undo: list[Step] | None = None) -> list[Step]:
         """Undo the run (or the given undo steps), recording progress; resumable."""
@@ -427,13 +456,11 @@ def _parse(ts: str | None) -> datetime | None:
 def timings(journal: Journal) -> dict[str, Any]:
     """Measured duration of every step (seconds), and the RTO of each traffic move."""
     per_step: dict[str, float] = {}
-    first: datetime | None = None
     for step in journal.plan:
         record = journal.step_record(step.id)
         start, end = _parse(record.get("started_at")), _parse(record.get("completed_at"))
         if start and end:
             per_step[step.id] = round((end - start).total_seconds(), 3)
-            first = first or start
     moves: dict[str, float] = {}
     for prefix in ("cutover/", "failback/", ""):
         steps = [s for s in journal.plan if s.id.startswith(prefix) and (prefix or "/" not in s.id)]

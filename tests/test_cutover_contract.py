@@ -128,6 +128,6 @@ def test_every_routing_change_of_a_cutover_and_failback_is_accepted_by_the_progr
         "shift-100:primary",
         "shift-100:primary",
         "shift-100:standby",
-        "restore-routing:standby",
         "restore-routing:primary",
+        "restore-routing:standby",
     ]

@@ -167,10 +167,12 @@ def test_undo_of_a_half_done_step_reverts_only_what_was_done() -> None:
 
     undo = plan_undo(steps, done)
 
+    # The primary's unapplied 90 is set back first, so the standby's apply runs with no change
+    # of this run waiting on the primary.
     assert [a.describe() for a in undo[0].actions()] == [
+        "pulumi config rm primary: trafficWeight 90 -> (unset)",
         "pulumi config rm standby: trafficWeight 10 -> (unset)",
         "pulumi up -s standby",
-        "pulumi config rm primary: trafficWeight 90 -> (unset)",
     ]
 
 
@@ -192,3 +194,341 @@ def test_steps_option_rejects_what_would_not_move_all_traffic(text: str, problem
 def test_steps_option_accepts_a_single_jump() -> None:
     assert parse_percents("100") == (100,)
     assert parse_percents("5, 25, 100") == (5, 25, 100)
+
+
+def _states(primary: dict[str, str], standby: dict[str, str]) -> dict[Side, StackState]:
+    def one(side: Side, values: dict[str, str]) -> StackState:
+        return StackState(
+            side, side, side, values.get("capacity"), values.get("dnsRouting"), values.get("trafficWeight")
+        )
+
+    return {"primary": one("primary", primary), "standby": one("standby", standby)}
+
+
+def test_a_weight_left_in_a_file_with_failover_routing_carries_no_traffic() -> None:
+    # DNS ignores trafficWeight with failover routing: the primary serves, whatever the files say.
+    states = _states(
+        {"capacity": "full", "dnsRouting": "failover", "trafficWeight": "0"},
+        {"capacity": "warm", "trafficWeight": "100"},
+    )
+
+    assert serving_side(states) == "primary"
+    steps, _ = plan_cutover(states, "primary")
+    assert [(s.id, dict(s.weights)) for s in steps] == [("precheck", {"primary": 100, "standby": 0})]
+
+
+def test_an_unset_capacity_already_means_full_on_the_primary_and_warm_on_the_standby() -> None:
+    steps, _ = plan_cutover(_states({}, {}), "primary")
+
+    assert [s.id for s in steps] == ["precheck"]
+
+
+def test_failback_from_uneven_weights_switches_the_primary_to_failover_first() -> None:
+    # A standby switched first would meet a weighted primary at 50, which its DNS check rejects.
+    states = _states(
+        {"dnsRouting": "weighted", "trafficWeight": "50"},
+        {"capacity": "warm", "dnsRouting": "weighted", "trafficWeight": "0"},
+    )
+
+    steps, after = plan_cutover(states, "primary")
+
+    assert [s.id for s in steps] == ["precheck", "restore-routing"]
+    assert steps[1].applies == ("primary", "standby")
+    assert after == _states({}, {"capacity": "warm"})
+
+
+def test_failback_leaves_a_failover_side_alone_and_applies_only_the_weighted_one() -> None:
+    states = _states({"dnsRouting": "weighted"}, {"dnsRouting": "failover", "trafficWeight": "0"})
+
+    steps, _ = plan_cutover(states, "primary")
+
+    assert [(s.id, s.applies) for s in steps] == [("precheck", ()), ("restore-routing", ("primary",))]
+
+
+def test_a_shift_does_not_set_a_weight_that_already_has_its_value_by_default() -> None:
+    states = _states(
+        {"dnsRouting": "weighted"},
+        {"capacity": "full", "dnsRouting": "weighted", "trafficWeight": "100"},
+    )
+
+    steps, _ = plan_cutover(states, "primary", (100,))
+
+    shift = next(s for s in steps if s.kind == "shift")
+    assert [c.describe() for c in shift.changes] == ["standby: trafficWeight 100 -> 0"]
+    assert shift.applies == ("standby",)
+
+
+# --- the pieces a plan is made of ----------------------------------------------------------------
+
+
+def test_steps_option_messages_and_what_it_accepts() -> None:
+    fix = "pass e.g. --steps 10,50,100 (rising percentages of traffic on the target, ending at 100)"
+    cases = {
+        "ten,100": "--steps must be comma-separated integers (got 'ten,100')",
+        "": "--steps must end at 100 so all traffic moves (got '')",
+        "50": "--steps must end at 100 so all traffic moves (got '50')",
+        "100,100": "--steps must rise strictly, each between 1 and 100 (got '100,100')",
+        "0,100": "--steps must rise strictly, each between 1 and 100 (got '0,100')",
+        "50,101,100": "--steps must rise strictly, each between 1 and 100 (got '50,101,100')",
+    }
+    for text, message in cases.items():
+        with pytest.raises(UsageError) as caught:
+            parse_percents(text)
+        assert (caught.value.message, caught.value.fix) == (message, fix), text
+    assert parse_percents("1,99,100") == (1, 99, 100)
+    assert parse_percents("10,,100") == (10, 100)
+
+
+def test_stack_state_reads_defaults_by_role_and_ignores_a_weight_that_is_not_a_number() -> None:
+    from cutover.plan import weight_value
+
+    primary = StackState("primary", "prod", "primary", weight="lots")
+    standby = StackState("standby", "dr", "standby", routing="weighted", weight="30")
+
+    assert (primary.effective_capacity, primary.effective_routing, primary.effective_weight) == (
+        "full",
+        "failover",
+        100,
+    )
+    assert (standby.effective_capacity, standby.served_weight) == ("warm", 30)
+    assert StackState("standby", "dr", "standby", weight="x").effective_weight == 0
+    assert primary.to_dict() == {
+        "side": "primary",
+        "stack": "prod",
+        "role": "primary",
+        "capacity": "full",
+        "dnsRouting": "failover",
+        "trafficWeight": 100,
+    }
+    assert (weight_value("primary", None), weight_value("standby", None)) == (100, 0)
+    assert (weight_value("primary", "x"), weight_value("standby", "x"), weight_value("standby", "7")) == (
+        100,
+        0,
+        7,
+    )
+    assert standby.raw("trafficWeight") == "30" and standby.raw("dnsRouting") == "weighted"
+    assert standby.with_value("capacity", "full").raw("capacity") == "full"
+
+
+def test_serving_side_is_none_while_traffic_is_split_or_nowhere() -> None:
+    split = _states(
+        {"dnsRouting": "weighted", "trafficWeight": "50"}, {"dnsRouting": "weighted", "trafficWeight": "50"}
+    )
+    nowhere = _states(
+        {"dnsRouting": "weighted", "trafficWeight": "0"}, {"dnsRouting": "weighted", "trafficWeight": "0"}
+    )
+    standby = _states(
+        {"dnsRouting": "weighted", "trafficWeight": "0"}, {"dnsRouting": "weighted", "trafficWeight": "1"}
+    )
+
+    assert (serving_side(split), serving_side(nowhere), serving_side(standby)) == (None, None, "standby")
+
+
+def test_changes_actions_and_steps_describe_themselves_and_round_trip() -> None:
+    from cutover.plan import Action, Change, phase
+
+    change = Change("standby", "dr", "trafficWeight", None, "10")
+    removal = Change("primary", "prod", "dnsRouting", "weighted", None)
+    assert change.describe() == "dr: trafficWeight (unset) -> 10"
+    assert Change.from_dict(change.to_dict()) == change
+    assert change.to_dict() == {
+        "side": "standby",
+        "stack": "dr",
+        "key": "trafficWeight",
+        "before": None,
+        "after": "10",
+    }
+    assert (
+        Action("a", "set", "standby", "dr", change).describe()
+        == "pulumi config set dr: trafficWeight (unset) -> 10"
+    )
+    assert Action("b", "set", "primary", "prod", removal).describe() == (
+        "pulumi config rm prod: dnsRouting weighted -> (unset)"
+    )
+    assert Action("c", "up", "standby", "dr").describe() == "pulumi up -s dr"
+
+    step = Step(
+        "s", "shift", "t", "standby", (change, removal), ("standby",), {"primary": 90, "standby": 10}, 5.0
+    )
+    data = step.to_dict()
+    assert data["actions"] == [
+        "pulumi config rm prod: dnsRouting weighted -> (unset)",
+        "pulumi config set dr: trafficWeight (unset) -> 10",
+        "pulumi up -s dr",
+    ]
+    assert [a.id for a in step.actions()] == ["s#0", "s#1", "s#2"]
+    assert Step.from_dict(data) == step
+    data.pop("hold_seconds")
+    assert Step.from_dict(data).hold_seconds == 0.0
+    assert (phase("cutover/shift-10"), phase("failback/a/b"), phase("shift-10")) == (
+        "cutover",
+        "failback",
+        "",
+    )
+
+
+def test_an_apply_without_a_change_on_its_side_uses_the_side_name() -> None:
+    step = Step("s", "scale-up", "t", "standby", (), ("standby",))
+    assert [a.describe() for a in step.actions()] == ["pulumi up -s standby"]
+
+
+def test_unapplied_compares_the_file_with_the_outputs_it_has() -> None:
+    from cutover.plan import unapplied
+
+    state = StackState("standby", "dr", "standby", "full", "weighted", "30")
+    outputs = {"capacity": "warm", "dns": {"routing": "failover", "weight": 0.0}}
+
+    assert unapplied(state, outputs) == [
+        "capacity full in the stack file, warm deployed",
+        "dnsRouting weighted in the stack file, failover deployed",
+        "trafficWeight 30 in the stack file, 0 deployed",
+    ]
+    assert unapplied(state, {"capacity": "full", "dns": {"routing": "weighted", "weight": 30}}) == []
+    assert unapplied(state, {}) == []
+    assert unapplied(state, {"dns": "not a mapping", "capacity": "full"}) == []
+
+
+def test_drill_holds_on_the_standby_for_the_given_time() -> None:
+    steps = plan_drill(shipped_states(), (100,), hold_seconds=45.5)
+
+    hold = next(s for s in steps if s.kind == "hold")
+    assert (hold.id, hold.title, hold.target, hold.hold_seconds) == (
+        "cutover/hold",
+        "hold on standby for 45.5s, verifying",
+        "standby",
+        45.5,
+    )
+    assert dict(hold.weights) == {"primary": 0, "standby": 100}
+    assert (
+        plan_drill(shipped_states())[len(plan_cutover(shipped_states(), "standby")[0])].hold_seconds == 120.0
+    )
+
+
+def test_step_titles_name_the_stacks_and_targets() -> None:
+    steps, _ = plan_cutover(shipped_states(), "standby", (30, 100))
+    assert [s.title for s in steps] == [
+        "pre-checks: standby healthy and serving the model, stores in parity",
+        "scale standby (standby) to full capacity",
+        "switch DNS to weighted routing (no traffic moves yet)",
+        "shift 30% of traffic to standby",
+        "shift 100% of traffic to standby",
+        "demote primary (primary) to warm capacity",
+    ]
+    back, _ = plan_cutover(apply_steps(shipped_states(), steps), "primary", (100,))
+    assert back[-2].title == "return DNS to failover routing (primary serves, standby takes over on failure)"
+    assert all(s.target == "standby" for s in steps) and all(s.target == "primary" for s in back)
+
+
+def test_undo_titles_list_the_inverse_changes_and_keep_separate_steps_apart() -> None:
+    steps, _ = plan_cutover(shipped_states(), "standby", (10, 100))
+    done = [a.id for s in steps for a in s.actions()]
+
+    undo = plan_undo(steps, done)
+
+    assert [s.id for s in undo] == ["undo/demote", "undo/shift-10+shift-100", "undo/routing", "undo/scale-up"]
+    assert undo[0].title == "undo demote: primary: capacity warm -> full"
+    assert undo[-1].title == "undo scale-up: standby: capacity full -> warm"
+    assert all(s.kind == "undo" and s.weights == {} for s in undo)
+    assert undo[1].target == "standby"
+    assert plan_undo(steps, []) == []
+
+
+def test_every_step_has_its_kind_and_the_weights_once_it_is_done() -> None:
+    steps, after = plan_cutover(shipped_states(), "standby", (50, 100))
+    back, _ = plan_cutover(after, "primary", (100,))
+
+    assert [(s.id, s.kind, dict(s.weights)) for s in [*steps, *back]] == [
+        ("precheck", "precheck", {"primary": 100, "standby": 0}),
+        ("scale-up", "scale-up", {"primary": 100, "standby": 0}),
+        ("routing", "routing", {"primary": 100, "standby": 0}),
+        ("shift-50", "shift", {"primary": 50, "standby": 50}),
+        ("shift-100", "shift", {"primary": 0, "standby": 100}),
+        ("demote", "demote", {"primary": 0, "standby": 100}),
+        ("precheck", "precheck", {"primary": 0, "standby": 100}),
+        ("scale-up", "scale-up", {"primary": 0, "standby": 100}),
+        ("shift-100", "shift", {"primary": 100, "standby": 0}),
+        ("restore-routing", "routing", {"primary": 100, "standby": 0}),
+        ("demote", "demote", {"primary": 100, "standby": 0}),
+    ]
+
+
+def test_the_rising_side_is_applied_first_whatever_the_fallback_order() -> None:
+    from cutover.plan import Change, _rising_first
+
+    rise = Change("primary", "p", "trafficWeight", "50", None)
+    fall = Change("standby", "s", "trafficWeight", "50", "0")
+    routing = Change("standby", "s", "dnsRouting", "weighted", None)
+
+    assert _rising_first([fall, rise], ("standby", "primary")) == ("primary", "standby")
+    assert _rising_first([routing, rise], ("standby", "primary")) == ("primary", "standby")
+    # No weight moves: the fallback order decides, for the sides that change.
+    assert _rising_first([routing], ("primary", "standby")) == ("standby",)
+    assert _rising_first(
+        [routing, Change("primary", "p", "dnsRouting", None, "weighted")], ("standby", "primary")
+    ) == (
+        "standby",
+        "primary",
+    )
+    # Equal deltas: a side missing from the fallback sorts with its first place, in change order.
+    same = [
+        Change("primary", "p", "dnsRouting", None, "x"),
+        Change("standby", "s", "trafficWeight", "0", "0"),
+    ]
+    assert _rising_first(same, ("standby",)) == ("primary", "standby")
+
+
+def test_a_primary_at_weight_one_still_serves_alone() -> None:
+    states = _states(
+        {"dnsRouting": "weighted", "trafficWeight": "1"}, {"dnsRouting": "weighted", "trafficWeight": "0"}
+    )
+    assert serving_side(states) == "primary"
+
+
+def test_an_undo_step_sets_back_unapplied_sides_once_each_then_applies() -> None:
+    from cutover.plan import Change
+
+    step = Step(
+        "undo/x",
+        "undo",
+        "t",
+        "primary",
+        (
+            Change("primary", "p", "dnsRouting", "weighted", None),
+            Change("standby", "s", "trafficWeight", "100", None),
+            Change("primary", "p", "trafficWeight", "0", None),
+        ),
+        ("standby",),
+    )
+
+    assert [(a.id, a.kind, a.side, a.describe()) for a in step.actions()] == [
+        ("undo/x#0", "set", "primary", "pulumi config rm p: dnsRouting weighted -> (unset)"),
+        ("undo/x#1", "set", "primary", "pulumi config rm p: trafficWeight 0 -> (unset)"),
+        ("undo/x#2", "set", "standby", "pulumi config rm s: trafficWeight 100 -> (unset)"),
+        ("undo/x#3", "up", "standby", "pulumi up -s s"),
+    ]
+
+
+def test_failback_returns_a_weighted_standby_to_failover_and_leaves_the_primary() -> None:
+    states = _states({}, {"dnsRouting": "weighted", "trafficWeight": "0"})
+
+    steps, after = plan_cutover(states, "primary")
+
+    assert [(s.id, s.applies) for s in steps] == [("precheck", ()), ("restore-routing", ("standby",))]
+    assert after == _states({}, {})
+
+
+def test_a_drill_uses_the_same_steps_both_ways() -> None:
+    ids = [s.id for s in plan_drill(shipped_states(), (100,))]
+    assert [i for i in ids if "shift" in i] == ["cutover/shift-100", "failback/shift-100"]
+
+
+def test_an_undo_title_lists_every_inverse_change() -> None:
+    steps, _ = plan_cutover(shipped_states(), "standby", (100,))
+    routing = next(s for s in steps if s.id == "routing")
+    done = [a.id for s in steps[: steps.index(routing) + 1] for a in s.actions()]
+
+    undo = plan_undo(steps, done)
+
+    assert undo[0].title == (
+        "undo routing: standby: dnsRouting weighted -> (unset), primary: dnsRouting weighted -> (unset)"
+    )

@@ -1,0 +1,605 @@
+"""Boundary tests of every config rule in infra/config.py, generated from tables.
+
+Each integer key at its lower and upper limit (accepted) and one past each (rejected, with the
+exact message), each default checked by removing the key from the shipped stack file, each
+cross-field rule on both sides of its edge, and the program's warnings asserted exactly, and
+their absence. Starts from the shipped stack files, changing only what a row names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.config import KNOWN_KEYS, ConfigError, StackConfig, parse_config
+from infra.harness import ROOT as ROOT_DIR
+from tests.test_config import parse, problems, shipped_raw
+
+# key, lower limit, upper limit, other keys a value at the limit needs, stack
+INTEGER_LIMITS: list[tuple[str, int, int, dict[str, Any], str]] = [
+    ("gpuCountPerNode", 1, 8, {}, "primary"),
+    ("nodeCount", 1, 100, {"maxNodeCount": 100, "replicas": 1}, "primary"),
+    ("maxNodeCount", 1, 100, {"nodeCount": 1, "replicas": 1}, "primary"),
+    ("replicas", 1, 100, {"maxNodeCount": 100}, "primary"),
+    ("dnsTtlSeconds", 1, 60, {}, "primary"),
+    ("trafficWeight", 0, 100, {}, "standby"),
+    ("healthCheckPort", 1, 65535, {}, "primary"),
+    ("healthCheckIntervalSeconds", 10, 30, {}, "primary"),
+    ("healthCheckFailureThreshold", 1, 9, {}, "primary"),
+    ("replicationIntervalMinutes", 5, 1440, {}, "standby"),
+]
+
+
+def _limit_cases() -> list[Any]:
+    cases = []
+    for key, low, high, needs, stack in INTEGER_LIMITS:
+        cases.append(pytest.param(key, low, low - 1, needs, stack, id=f"{key}-low"))
+        cases.append(pytest.param(key, high, high + 1, needs, stack, id=f"{key}-high"))
+    return cases
+
+
+def _getter(cfg: StackConfig, key: str) -> int:
+    return {
+        "gpuCountPerNode": cfg.gpu.gpus_per_node,
+        "nodeCount": cfg.gpu.node_count,
+        "maxNodeCount": cfg.gpu.max_node_count,
+        "replicas": cfg.replicas,
+        "dnsTtlSeconds": cfg.dns.ttl_seconds,
+        "trafficWeight": cfg.dns.weight,
+        "healthCheckPort": cfg.dns.health_check_port,
+        "healthCheckIntervalSeconds": cfg.dns.health_check_interval_seconds,
+        "healthCheckFailureThreshold": cfg.dns.health_check_failure_threshold,
+        "replicationIntervalMinutes": cfg.replication_interval_minutes,
+    }[key]
+
+
+@pytest.mark.parametrize(("key", "limit", "past", "needs", "stack"), _limit_cases())
+def test_each_integer_is_accepted_at_its_limit_and_rejected_one_past_it(
+    key: str, limit: int, past: int, needs: dict[str, Any], stack: str
+) -> None:
+    low, high = next((lo, hi) for k, lo, hi, _, _ in INTEGER_LIMITS if k == key)
+    extra = {"gpuType": "l4"} if key == "gpuCountPerNode" else {}
+    assert _getter(parse(stack, **needs, **extra, **{key: limit}), key) == limit
+
+    found = problems(stack, **needs, **extra, **{key: past})
+
+    assert (
+        f"stack config '{key}' must be between {low} and {high} (got {past}): set it in Pulumi.{stack}.yaml"
+        in (found)
+    )
+
+
+@pytest.mark.parametrize(("key", "low", "high"), [(k, lo, hi) for k, lo, hi, _, _ in INTEGER_LIMITS])
+@pytest.mark.parametrize("value", ["ten", "1.5", "0x10"])
+def test_each_integer_rejects_what_is_not_an_integer(key: str, low: int, high: int, value: str) -> None:
+    stack = "standby" if key in ("trafficWeight", "replicationIntervalMinutes") else "primary"
+    assert problems(stack, **{key: value}) == [
+        f"stack config '{key}' must be an integer between {low} and {high} (got {value!r}): "
+        f"set it in Pulumi.{stack}.yaml"
+    ]
+
+
+# --- defaults: remove the key, get the documented value ---------------------------------------
+
+# key, stack, what the parsed config holds without the key
+DEFAULTS: list[tuple[str, str, Any]] = [
+    ("capacity", "primary", "full"),
+    ("capacity", "standby", "warm"),
+    ("dnsRouting", "primary", "failover"),
+    ("trafficWeight", "primary", 100),
+    ("trafficWeight", "standby", 0),
+    ("dnsRecord", "primary", "api"),
+    ("dnsTtlSeconds", "primary", 30),
+    ("healthCheckPath", "primary", "/health"),
+    ("healthCheckPort", "primary", 80),
+    ("healthCheckIntervalSeconds", "primary", 10),
+    ("healthCheckFailureThreshold", "primary", 3),
+    ("dnsManagedZone", "primary", "example-com"),
+    ("dnsResourceGroup", "primary", None),
+    ("gpuCountPerNode", "primary", 1),
+    ("nodeCount", "standby", 2),
+    ("replicas", "primary", 2),
+    ("replicationIntervalMinutes", "standby", 15),
+    ("replicationPaused", "standby", False),
+    ("waitForModel", "primary", False),
+    ("secretNames", "primary", ("apiKey",)),
+    ("gpuInstanceType", "primary", "g6.2xlarge"),
+    ("gcpProject", "primary", None),
+]
+
+
+def _value(cfg: StackConfig, key: str) -> Any:
+    return {
+        "capacity": cfg.capacity,
+        "dnsRouting": cfg.dns.routing,
+        "trafficWeight": cfg.dns.weight,
+        "dnsRecord": cfg.dns.record,
+        "dnsTtlSeconds": cfg.dns.ttl_seconds,
+        "healthCheckPath": cfg.dns.health_check_path,
+        "healthCheckPort": cfg.dns.health_check_port,
+        "healthCheckIntervalSeconds": cfg.dns.health_check_interval_seconds,
+        "healthCheckFailureThreshold": cfg.dns.health_check_failure_threshold,
+        "dnsManagedZone": cfg.dns.gcp_managed_zone,
+        "dnsResourceGroup": cfg.dns.azure_resource_group,
+        "gpuCountPerNode": cfg.gpu.gpus_per_node,
+        "nodeCount": cfg.gpu.node_count,
+        "replicas": cfg.replicas,
+        "replicationIntervalMinutes": cfg.replication_interval_minutes,
+        "replicationPaused": cfg.replication_paused,
+        "waitForModel": cfg.wait_for_model,
+        "secretNames": cfg.secret_names,
+        "gpuInstanceType": cfg.gpu.shape.machine_type,
+        "gcpProject": cfg.gcp_project,
+    }[key]
+
+
+@pytest.mark.parametrize(("key", "stack", "default"), DEFAULTS, ids=[f"{k}-{s}" for k, s, _ in DEFAULTS])
+def test_each_default_applies_when_the_key_is_removed(key: str, stack: str, default: Any) -> None:
+    extra = {"maxNodeCount": None} if key == "nodeCount" else {}
+    assert _value(parse(stack, **{key: None}, **extra), key) == default
+
+
+def test_max_node_count_defaults_to_node_count() -> None:
+    cfg = parse("primary", nodeCount=3, maxNodeCount=None)
+    assert (cfg.gpu.node_count, cfg.gpu.max_node_count) == (3, 3)
+    assert parse("primary", nodeCount=None, maxNodeCount=None).gpu.max_node_count == 2
+
+
+def test_the_schema_defaults_in_pulumi_yaml_are_the_programs_own() -> None:
+    schema = yaml.safe_load((ROOT_DIR / "Pulumi.yaml").read_text())["config"]
+    declared = {k: v["default"] for k, v in schema.items() if isinstance(v, dict) and "default" in v}
+    by_key = {key: default for key, stack, default in DEFAULTS if stack == "primary" or key not in declared}
+    for key, value in declared.items():
+        assert key in KNOWN_KEYS
+        if key in by_key:
+            expected = tuple(value) if isinstance(value, list) else value
+            assert by_key[key] == expected, key
+
+
+# --- cross-field rules, both sides of the edge ------------------------------------------------
+
+
+def test_max_node_count_must_be_at_least_node_count() -> None:
+    assert parse("primary", nodeCount=3, maxNodeCount=3, replicas=2).gpu.max_node_count == 3
+    assert problems("primary", nodeCount=3, maxNodeCount=2, replicas=2) == [
+        "stack config 'maxNodeCount' must be at least nodeCount (3) (got 2): set it in Pulumi.primary.yaml"
+    ]
+
+
+def test_replicas_must_fit_the_node_ceiling() -> None:
+    assert parse("primary", replicas=4, maxNodeCount=4).replicas == 4
+    assert problems("primary", replicas=5, maxNodeCount=4) == [
+        "stack config 'replicas' must be at most maxNodeCount (4): each replica takes a whole GPU node "
+        "(got 5): lower replicas or raise maxNodeCount in Pulumi.primary.yaml"
+    ]
+
+
+def test_health_check_interval_must_be_ten_or_thirty() -> None:
+    assert parse("primary", healthCheckIntervalSeconds=30).dns.health_check_interval_seconds == 30
+    assert problems("primary", healthCheckIntervalSeconds=20) == [
+        "stack config 'healthCheckIntervalSeconds' must be 10 or 30 (what Route 53 and Traffic Manager "
+        "support) (got 20): set it in Pulumi.primary.yaml"
+    ]
+
+
+def test_health_check_path_must_start_with_a_slash() -> None:
+    assert parse("primary", healthCheckPath="/").dns.health_check_path == "/"
+    assert problems("primary", healthCheckPath="health") == [
+        "stack config 'healthCheckPath' must be an absolute HTTP path such as /health (got 'health'): "
+        "set it in Pulumi.primary.yaml"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ('"apiKey"', "'\"apiKey\"'"),
+        ("[1]", "'[1]'"),
+        ("apiKey", "'apiKey'"),
+        ('{"a": "b"}', '\'{"a": "b"}\''),
+    ],
+    ids=["a-string", "not-strings", "not-json", "an-object"],
+)
+def test_secret_names_must_be_a_list_of_strings(value: str, shown: str) -> None:
+    raw, secret_keys = shipped_raw("primary")
+    raw["secretNames"] = value
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, "primary", secret_keys)
+    assert [str(p) for p in caught.value.problems] == [
+        f"stack config 'secretNames' must be a list of strings (got {shown}): "
+        "write it as a YAML list in Pulumi.primary.yaml"
+    ]
+
+
+@pytest.mark.parametrize("name", ["api-key", "1key", "region", "a" * 64, ""])
+def test_secret_names_must_be_plain_names_that_are_not_settings(name: str) -> None:
+    raw, secret_keys = shipped_raw("primary")
+    raw["secretNames"] = f'["{name}"]'
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, "primary", secret_keys)
+    assert str(caught.value.problems[0]) == (
+        f"stack config 'secretNames' must be config key names (letters and digits) that are not other "
+        f"settings (got {name!r}): set it in Pulumi.primary.yaml"
+    )
+
+
+def test_a_secret_name_of_63_characters_is_accepted() -> None:
+    name = "a" * 63
+    raw, secret_keys = shipped_raw("primary")
+    raw["secretNames"] = f'["{name}"]'
+    raw[name] = raw.pop("apiKey")
+    assert parse_config(raw, "primary", secret_keys | {name}).secret_names == (name,)
+
+
+@pytest.mark.parametrize(
+    ("project", "ok"),
+    [
+        ("abcdef", True),
+        ("abcde", False),
+        ("a" + "b" * 28 + "c", True),
+        ("a" + "b" * 29 + "c", False),
+        ("1bcdef", False),
+        ("abcde-", False),
+        ("Abcdef", False),
+        ("ab-cd-ef", True),
+    ],
+)
+def test_gcp_project_ids_are_6_to_30_lowercase_letters_digits_and_dashes(project: str, ok: bool) -> None:
+    if ok:
+        assert parse("standby", gcpProject=project).gcp_project == project
+    else:
+        assert problems("standby", gcpProject=project) == [
+            "stack config 'gcpProject' must be a GCP project id (6-30 lowercase letters, digits, dashes) "
+            f"(got {project!r}): set it in Pulumi.standby.yaml"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"gcpProject": None}, "stack config 'gcpProject' must be set (got nothing): "),
+        (
+            {
+                "cloud": "aws",
+                "region": "us-east-2",
+                "gpuType": "l4",
+                "primaryCloud": "azure",
+                "dnsProvider": "gcp",
+                "dockerHubUsername": "acme-ci",
+                "gcpProject": None,
+            },
+            "stack config 'gcpProject' must be set (got nothing): ",
+        ),
+    ],
+    ids=["gcp-cloud", "gcp-dns-authority"],
+)
+def test_gcp_project_is_required_by_a_gcp_cloud_or_dns_authority(
+    overrides: dict[str, Any], problem: str
+) -> None:
+    assert problems("standby", **overrides) == [
+        problem + "set it with `pulumi config set gcpProject my-project -s standby`"
+    ]
+
+
+def test_gcp_project_is_not_required_without_gcp() -> None:
+    assert parse("primary", gcpProject=None).gcp_project is None
+
+
+def test_primary_only_and_standby_only_keys() -> None:
+    assert problems("primary", primaryStack="acme/inference-failover/primary", primaryCloud="gcp") == [
+        "stack config 'primaryStack' must be unset on a primary stack "
+        "(got 'acme/inference-failover/primary'): remove it from Pulumi.primary.yaml",
+        "stack config 'primaryCloud' must be unset on a primary stack (got 'gcp'): "
+        "remove it from Pulumi.primary.yaml",
+    ]
+    assert problems("primary", replicationPaused=True) == [
+        "stack config 'replicationPaused' must be unset on a primary stack (replication runs in the standby) "
+        "(got True): remove it from Pulumi.primary.yaml"
+    ]
+    assert parse("primary", replicationPaused=False).replication_paused is False
+    assert parse("standby", replicationPaused=True).replication_paused is True
+    assert problems("standby", primaryCloud=None) == [
+        "stack config 'primaryCloud' must be set (got nothing): "
+        "set it with `pulumi config set primaryCloud aws -s standby`"
+    ]
+    assert problems("standby", primaryCloud="gcp") == [
+        "stack config 'primaryCloud' must be a cloud other than this stack's (gcp) (got 'gcp'): "
+        "a standby on the primary's own cloud shares its failure domain; pick another cloud"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("record", "ok"),
+    [("a", True), ("a" * 63, True), ("a" * 64, False), ("API", False), ("-api", False), ("api-", False)],
+)
+def test_dns_record_is_one_label(record: str, ok: bool) -> None:
+    if ok:
+        assert parse("primary", dnsRecord=record).dns.record == record
+    else:
+        assert problems("primary", dnsRecord=record) == [
+            "stack config 'dnsRecord' must be one DNS label (lowercase letters, digits, dashes) "
+            f"(got {record!r}): set it in Pulumi.primary.yaml"
+        ]
+
+
+def test_dns_zone_is_normalised_and_checked() -> None:
+    cfg = parse("primary", dnsZone="Example.COM.")
+    assert (cfg.dns.zone, cfg.dns.gcp_managed_zone) == ("example.com", "example-com")
+    assert problems("primary", dnsZone="localhost") == [
+        "stack config 'dnsZone' must be a DNS zone name such as example.com (got 'localhost'): "
+        "set it in Pulumi.primary.yaml"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "parsed"),
+    [
+        ("models/llama/", "models/llama/"),
+        ("models/llama", "models/llama/"),
+        ("s3://bucket/models/", None),
+        ("/models/llama/", None),
+        ("models/../secrets/", None),
+    ],
+)
+def test_model_path_is_a_relative_prefix_ending_in_a_slash(path: str, parsed: str | None) -> None:
+    if parsed is not None:
+        assert parse("primary", modelPath=path).model_path == parsed
+    else:
+        assert problems("primary", modelPath=path) == [
+            "stack config 'modelPath' must be a relative prefix inside this stack's model bucket, e.g. "
+            f"models/<name>/ (got {path!r}): copy the artefacts into the stack's bucket; the model is never "
+            "pulled from a public hub"
+        ]
+
+
+@pytest.mark.parametrize("key", ["waitForModel", "replicationPaused"])
+def test_booleans_accept_only_true_and_false(key: str) -> None:
+    assert problems("standby", **{key: "yes"}) == [
+        f"stack config '{key}' must be one of false, true (got 'yes'): set it in Pulumi.standby.yaml"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "allowed"), [("capacity", "warm, full"), ("dnsRouting", "failover, weighted")]
+)
+def test_choices_name_what_is_allowed(key: str, allowed: str) -> None:
+    assert problems("primary", **{key: "hot"}) == [
+        f"stack config '{key}' must be one of {allowed} (got 'hot'): set it in Pulumi.primary.yaml"
+    ]
+
+
+def test_a_blank_required_value_counts_as_missing() -> None:
+    assert problems("primary", modelName="  ") == [
+        "stack config 'modelName' must be set (got nothing): "
+        "set it with `pulumi config set modelName llama-3.1-8b-instruct -s primary`"
+    ]
+
+
+# --- warnings ---------------------------------------------------------------------------------
+
+
+def test_a_primary_at_weight_zero_is_warned_about() -> None:
+    assert parse("primary", dnsRouting="weighted", trafficWeight=0).warnings == (
+        "trafficWeight is 0 on the primary: it serves only when the standby is unhealthy",
+    )
+
+
+@pytest.mark.parametrize(
+    ("stack", "overrides"),
+    [
+        ("primary", {}),
+        ("standby", {}),
+        ("primary", {"trafficWeight": 1}),
+        ("standby", {"trafficWeight": 0}),
+        ("primary", {"trafficWeight": None}),
+    ],
+)
+def test_no_warning_where_none_is_due(stack: str, overrides: dict[str, Any]) -> None:
+    assert parse(stack, **overrides).warnings == ()
+
+
+# --- messages that list choices, derived values, the reader's own rules -------------------------
+
+
+def test_region_gpu_and_node_size_messages_list_the_choices_exactly() -> None:
+    from infra.catalog import REGIONS
+
+    assert problems("primary", region="us-central1") == [
+        "stack config 'region' must be a aws region such as "
+        + ", ".join(sorted(REGIONS["aws"])[:4])
+        + ", ... (got 'us-central1'): set it in Pulumi.primary.yaml"
+    ]
+    assert problems("standby", gpuType="a10g") == [
+        "stack config 'gpuType' must be a GPU gcp offers: t4, l4, a100, a100-80gb, h100 (got 'a10g'): "
+        "pick one in Pulumi.standby.yaml (aws: t4, a10g, l4, l40s, a100, a100-80gb, h100; "
+        "gcp: t4, l4, a100, a100-80gb, h100; azure: t4, a100-80gb, h100)"
+    ]
+    assert problems("primary", gpuCountPerNode=3) == [
+        "stack config 'gpuCountPerNode' must be a l4 node size aws sells: g6.2xlarge (1 GPU), g6.xlarge "
+        "(1 GPU), g6.4xlarge (1 GPU), g6.12xlarge (4 GPU), g6.48xlarge (8 GPU) (got 3): "
+        "set it in Pulumi.primary.yaml"
+    ]
+    assert problems("primary", gpuInstanceType="p5.48xlarge") == [
+        "stack config 'gpuInstanceType' must be a l4 node size aws sells: g6.2xlarge (1 GPU), g6.xlarge "
+        "(1 GPU), g6.4xlarge (1 GPU), g6.12xlarge (4 GPU), g6.48xlarge (8 GPU) (got 'p5.48xlarge'): "
+        "set it in Pulumi.primary.yaml"
+    ]
+    # An override that exists but with another GPU count: the count is what to change.
+    assert problems("primary", gpuInstanceType="g6.2xlarge", gpuCountPerNode=4)[0].startswith(
+        "stack config 'gpuCountPerNode' must be a l4 node size aws sells"
+    )
+    assert parse("primary", gpuCountPerNode=4).gpu.shape.machine_type == "g6.12xlarge"
+
+
+def test_unknown_keys_are_named_and_secret_values_never_shown() -> None:
+    raw, secret_keys = shipped_raw("primary")
+    raw["regoin"] = "us-east-1"
+    raw["tokn"] = "hunter2"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, "primary", secret_keys | {"tokn"})
+    assert [str(p) for p in caught.value.problems] == [
+        "stack config 'regoin' must be a known key (got 'us-east-1'): remove it from Pulumi.primary.yaml "
+        "(typo? known keys are in Pulumi.yaml)",
+        "stack config 'tokn' must be a known key (got '<secret>'): remove it from Pulumi.primary.yaml "
+        "(typo? known keys are in Pulumi.yaml)",
+    ]
+    assert str(caught.value).startswith(
+        "2 problems in the config of stack 'primary':\n  - stack config 'regoin'"
+    )
+
+
+def test_secrets_must_be_set_and_secret() -> None:
+    raw, _ = shipped_raw("primary")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, "primary", frozenset({"dockerHubAccessToken"}))
+    assert [str(p) for p in caught.value.problems] == [
+        "stack config 'apiKey' must be a secret, not plain text (got '<plain text>'): run `pulumi config set "
+        "--secret apiKey <value> -s primary` and remove the plain value"
+    ]
+    del raw["apiKey"]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, "primary", frozenset({"dockerHubAccessToken"}))
+    assert str(caught.value) == (
+        "1 problem in the config of stack 'primary':\n  - stack config 'apiKey' must be set as a secret "
+        "(got nothing): run `pulumi config set --secret apiKey <value> -s primary`"
+    )
+
+
+def test_capacity_decides_what_runs() -> None:
+    full = parse("primary", nodeCount=3, maxNodeCount=5, replicas=3)
+    warm = parse("primary", capacity="warm", nodeCount=3, maxNodeCount=5, replicas=3)
+
+    assert (full.effective_node_count, full.effective_max_node_count, full.effective_replicas) == (3, 5, 3)
+    assert (warm.effective_node_count, warm.effective_max_node_count, warm.effective_replicas) == (1, 1, 1)
+    assert (full.is_standby, parse("standby").is_standby) == (False, True)
+
+
+@pytest.mark.parametrize(
+    ("stack", "overrides", "clouds"),
+    [
+        ("primary", {}, ("aws",)),
+        ("primary", {"dnsProvider": "azure", "dnsResourceGroup": "dns-rg"}, ("aws", "azure")),
+        ("standby", {}, ("gcp", "aws")),
+        ("standby", {"dnsProvider": "gcp"}, ("gcp", "aws")),
+        (
+            "standby",
+            {"dnsProvider": "azure", "dnsResourceGroup": "dns-rg", "primaryCloud": "aws"},
+            ("gcp", "azure", "aws"),
+        ),
+    ],
+)
+def test_clouds_used_lists_own_cloud_first_then_dns_then_primary(
+    stack: str, overrides: dict[str, Any], clouds: tuple[str, ...]
+) -> None:
+    assert parse(stack, **overrides).clouds_used == clouds
+
+
+def test_the_reader_reports_a_missing_integer_without_a_default_and_open_ranges() -> None:
+    from infra.config import _range, _Reader
+
+    reader = _Reader({"count": " ", "big": "7"}, "s")
+    assert reader.integer("count", low=2) is None
+    assert reader.integer("big", low=10) is None
+    assert reader.integer("absent", low=1, default=4) == 4
+    assert [str(p) for p in reader.problems] == [
+        "stack config 'count' must be at least 2 (got nothing): set it with `pulumi config set count 2 -s s`",
+        "stack config 'big' must be at least 10 (got 7): set it in Pulumi.s.yaml",
+    ]
+    assert (_range(1, None), _range(1, 5)) == ("at least 1", "between 1 and 5")
+    assert reader.string_list("absent", ["x"]) == ["x"]
+    assert reader.text("absent", required=False) is None and len(reader.problems) == 2
+    assert reader.choice("absent", ("a", "b"), required=False) is None
+    assert _Reader({"k": "  v  "}, "s").text("k") == "v"
+
+
+# --- examples in the "set it with" fixes, per cloud ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "key", "overrides", "example"),
+    [
+        ("primary", "region", {}, "us-east-1"),
+        ("standby", "region", {}, "us-central1"),
+        ("primary", "region", {"cloud": "azure", "gpuType": "a100-80gb"}, "eastus"),
+        ("primary", "servingImage", {}, "vllm/vllm-openai:v0.11.0@sha256:<digest>"),
+        ("primary", "modelName", {}, "llama-3.1-8b-instruct"),
+        ("primary", "modelPath", {}, "models/llama-3.1-8b-instruct/"),
+        ("primary", "dnsZone", {}, "example.com"),
+        ("primary", "gpuType", {}, "l4"),
+        ("standby", "primaryStack", {}, "acme/inference-failover/primary"),
+    ],
+)
+def test_a_missing_key_names_the_command_with_an_example(
+    stack: str, key: str, overrides: dict[str, Any], example: str
+) -> None:
+    found = problems(stack, **overrides, **{key: None})
+    fix = f"set it with `pulumi config set {key} {example} -s {stack}`"
+    assert f"stack config '{key}' must be set (got nothing): {fix}" in found
+
+
+def test_an_azure_dns_authority_needs_its_resource_group_and_keeps_it() -> None:
+    assert problems("primary", dnsProvider="azure") == [
+        "stack config 'dnsResourceGroup' must be set (got nothing): "
+        "set it with `pulumi config set dnsResourceGroup dns-rg -s primary`"
+    ]
+    cfg = parse("primary", dnsProvider="azure", dnsResourceGroup="dns-rg", dnsManagedZone="zone-x")
+    assert (cfg.dns.provider, cfg.dns.azure_resource_group, cfg.dns.gcp_managed_zone) == (
+        "azure",
+        "dns-rg",
+        "zone-x",
+    )
+
+
+def test_what_the_program_gets_from_the_standby_file() -> None:
+    cfg = parse("standby", replicationPaused=True, waitForModel=True)
+    assert (cfg.primary_stack, cfg.primary_cloud) == ("acme/inference-failover/primary", "aws")
+    assert (cfg.replication_paused, cfg.wait_for_model, cfg.gcp_project) == (
+        True,
+        True,
+        "acme-inference-standby",
+    )
+    assert cfg.stack == "standby" and cfg.dns.fqdn == "api.example.com"
+    assert cfg.model_path == "models/llama-3.1-8b-instruct/" and cfg.model_name == "llama-3.1-8b-instruct"
+    assert cfg.serving_image.startswith("vllm/vllm-openai:v0.11.0@sha256:")
+    assert (cfg.gpu.gpu_type, cfg.gpu.max_node_count) == ("l4", 4)
+
+
+# --- reading the config inside a Pulumi program ------------------------------------------------
+
+
+def test_from_pulumi_reads_this_projects_config_with_its_secret_flags(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json as json_module
+
+    from infra.harness import run_stack
+    from tests.support import TEST_SECRETS
+
+    monkeypatch.setenv(
+        "PULUMI_CONFIG",
+        json_module.dumps(
+            {
+                "inference-failover:gpuInstanceType": "g6.4xlarge",  # only here: read from the environment
+                "inference-failover:dnsTtlSeconds": "45",  # also set explicitly: the explicit value wins
+                "aws:region": "eu-west-1",  # another namespace: not ours
+            }
+        ),
+    )
+    seen: dict[str, Any] = {}
+
+    def program(cfg: StackConfig, secrets: dict[str, Any]) -> dict[str, Any]:
+        seen["cfg"], seen["secrets"] = cfg, sorted(secrets)
+        return {}
+
+    run_stack("primary", secrets=TEST_SECRETS, program=program)
+
+    cfg = seen["cfg"]
+    assert (cfg.stack, cfg.cloud, cfg.dns.ttl_seconds) == ("primary", "aws", 30)
+    assert cfg.gpu.shape.machine_type == "g6.4xlarge"
+    assert seen["secrets"] == ["apiKey"]
+    with pytest.raises(ConfigError) as caught:
+        run_stack("primary", overrides={"apiKey": "in-plain-text"}, program=program)
+    plain = [p for p in caught.value.problems if p.key == "apiKey"]
+    assert len(plain) == 1 and plain[0].got == "<plain text>"
