@@ -24,6 +24,7 @@ setup_python() {
 setup_test_servers() {
   bash tools/install-emulators.sh
   bash tools/install-dns-server.sh
+  bash tools/install-promtool.sh
 }
 
 case "${1:-}" in
