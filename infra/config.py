@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
+from infra import config_observability
 from infra.catalog import CLOUDS, GPU_SHAPES, REGIONS, Cloud, GpuShape, gpu_types, shape_for
+from infra.config_observability import AlertingSettings
 
 PROJECT: Final = "inference-failover"
 
@@ -62,6 +64,8 @@ KNOWN_KEYS: Final = frozenset(
         "replicationPaused",
         "waitForModel",
     }
+    # Observability (issue 11): alert thresholds, notification targets, budget.
+    | config_observability.KEYS
 )
 
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -153,6 +157,8 @@ class StackConfig:
     """`pulumi up` waits for every replica to load the model (needs the model in the bucket)."""
     """Standby only: copying from the primary is suspended (CronJob suspended / transfer job disabled)."""
     warnings: tuple[str, ...] = field(default=())
+    alerting: AlertingSettings | None = None
+    """Alert thresholds, notification targets and budget (infra/config_observability.py)."""
 
     @property
     def is_standby(self) -> bool:
@@ -434,6 +440,8 @@ def parse_config(
             f"remove it from Pulumi.{stack}.yaml",
         )
 
+    alerting = config_observability.read_alerting(r, cloud)
+
     if role == "primary" and weight == 0:
         warnings.append("trafficWeight is 0 on the primary: it serves only when the standby is unhealthy")
 
@@ -476,6 +484,7 @@ def parse_config(
         replication_paused=paused,
         wait_for_model=wait_for_model,
         warnings=tuple(warnings),
+        alerting=alerting,
     )
 
 

@@ -16,14 +16,16 @@ from typing import Any
 
 import pulumi
 
-from components.common import WorkloadIdentity
+from components.common import Placement, WorkloadIdentity
 from components.dns import FailoverRecordArgs, create_failover_record
 from components.inference_cluster import (
+    InferenceCluster,
     InferenceClusterArgs,
     InferenceWorkload,
     InferenceWorkloadArgs,
     create_inference_cluster,
 )
+from components.observability import ObservabilityArgs, create_observability
 from components.object_store import (
     CrossCloudReplicationArgs,
     ModelStoreArgs,
@@ -133,6 +135,8 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         ),
     )
 
+    observe(name, cfg, placement, cluster, workload)
+
     result: dict[str, Any] = {
         outputs.CLOUD: cfg.cloud,
         outputs.ROLE: cfg.role,
@@ -156,3 +160,31 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     if replication is not None:
         result[outputs.REPLICATION] = replication.descriptor
     return result
+
+
+def observe(
+    name: str, cfg: StackConfig, placement: Placement, cluster: InferenceCluster, workload: InferenceWorkload
+) -> pulumi.ComponentResource | None:
+    """Metrics, alert rules, budget (issue 11): components/observability."""
+    alerting = cfg.alerting
+    if alerting is None:
+        return None
+    oidc = cluster.federation_ready if cfg.cloud == "aws" else None
+    return create_observability(
+        name,
+        ObservabilityArgs(
+            placement=placement,
+            k8s_provider=cluster.k8s_provider,
+            cluster_name=cluster.cluster_name,
+            oidc_issuer_url=cluster.oidc_issuer_url,
+            oidc_provider_arn=getattr(oidc, "arn", None),
+            role=cfg.role,
+            model_name=cfg.model_name,
+            thresholds=alerting.thresholds,
+            emails=alerting.emails,
+            webhooks=alerting.webhooks,
+            budget_monthly_usd=alerting.budget_monthly_usd,
+            gcp_billing_account=alerting.gcp_billing_account,
+            depends_on=(workload,),
+        ),
+    )

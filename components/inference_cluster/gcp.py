@@ -27,8 +27,9 @@ from components.inference_cluster.shared import base_name, exec_kubeconfig, kube
 NODES_CIDR = "10.10.0.0/20"
 PODS_RANGE = ("pods", "10.64.0.0/14")
 SERVICES_RANGE = ("services", "10.68.0.0/20")
-CLUSTER_APIS = ("compute", "container", "iam", "iamcredentials", "cloudresourcemanager")
-"""VPC and nodes, GKE, service accounts, Workload Identity tokens, project-level IAM grants."""
+CLUSTER_APIS = ("compute", "container", "iam", "iamcredentials", "cloudresourcemanager", "monitoring")
+"""VPC and nodes, GKE, service accounts, Workload Identity tokens, project-level IAM grants,
+Managed Service for Prometheus (managed collection writes to Cloud Monitoring)."""
 SYSTEM_MACHINE_TYPE = "e2-standard-4"
 SYSTEM_DISK_GB = 50
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -216,6 +217,10 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 ),
                 # Dataplane V2 enforces NetworkPolicy (the workload's ingress/egress rules).
                 datapath_provider="ADVANCED_DATAPATH",
+                # Managed Service for Prometheus collects what PodMonitorings select (issue 11).
+                monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
+                    managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True)
+                ),
                 release_channel=gcp.container.ClusterReleaseChannelArgs(channel="REGULAR"),
                 min_master_version=args.kubernetes_version,
                 enable_shielded_nodes=True,

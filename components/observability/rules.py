@@ -68,9 +68,7 @@ class AlertRule:
 
 
 def _p95_ms(histogram: str) -> str:
-    return (
-        f"1000 * histogram_quantile(0.95, sum by (le, {_BY}) (rate({histogram}_bucket[5m])))"
-    )
+    return f"1000 * histogram_quantile(0.95, sum by (le, {_BY}) (rate({histogram}_bucket[5m])))"
 
 
 RULES: Final[tuple[AlertRule, ...]] = (
@@ -136,9 +134,7 @@ def render_rules(thresholds: AlertThresholds) -> list[dict[str, Any]]:
 def render_rule_groups(thresholds: AlertThresholds) -> dict[str, Any]:
     """A Prometheus rule file (`groups:`) for AMP's rule groups namespace and GMP's Rules CR."""
     return {
-        "groups": [
-            {"name": GROUP_NAME, "interval": EVALUATION_INTERVAL, "rules": render_rules(thresholds)}
-        ]
+        "groups": [{"name": GROUP_NAME, "interval": EVALUATION_INTERVAL, "rules": render_rules(thresholds)}]
     }
 
 
