@@ -25,13 +25,13 @@ from components.inference_cluster import (
     InferenceWorkloadArgs,
     create_inference_cluster,
 )
-from components.observability import ObservabilityArgs, create_observability
 from components.object_store import (
     CrossCloudReplicationArgs,
     ModelStoreArgs,
     create_cross_cloud_replication,
     create_model_store,
 )
+from components.observability import ObservabilityArgs, create_observability
 from components.secrets_vault import SecretsVaultArgs, create_secrets_vault
 from infra import outputs
 from infra.config import StackConfig

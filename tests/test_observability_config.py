@@ -44,10 +44,12 @@ def test_refuses_zero_negative_non_numeric_and_over_100_percent_thresholds() -> 
     assert found == [
         "stack config 'alertErrorRatePercent' must be a number greater than 0 and at most 100 (got '0'): "
         "set it in Pulumi.primary.yaml",
-        "stack config 'alertP95LatencyMs' must be a number greater than 0 (got '-100'): set it in Pulumi.primary.yaml",
-        "stack config 'alertP95TtftMs' must be a number greater than 0 (got 'fast'): set it in Pulumi.primary.yaml",
-        "stack config 'alertKvCacheUsagePercent' must be a number greater than 0 and at most 100 (got '150'): "
+        "stack config 'alertP95LatencyMs' must be a number greater than 0 (got '-100'): "
         "set it in Pulumi.primary.yaml",
+        "stack config 'alertP95TtftMs' must be a number greater than 0 (got 'fast'): "
+        "set it in Pulumi.primary.yaml",
+        "stack config 'alertKvCacheUsagePercent' must be a number greater than 0 and at most 100 "
+        "(got '150'): set it in Pulumi.primary.yaml",
     ]
 
 
@@ -57,20 +59,22 @@ def test_refuses_an_unknown_notification_target_format_naming_the_key() -> None:
     assert found == [
         f"stack config 'alertNotify' must be a list of email addresses or https:// webhook URLs "
         f"(got 'http://hooks.example.com'): {fix}",
-        f"stack config 'alertNotify' must be a list of email addresses or https:// webhook URLs (got 'slack:#oncall'): {fix}",
+        f"stack config 'alertNotify' must be a list of email addresses or https:// webhook URLs "
+        f"(got 'slack:#oncall'): {fix}",
     ]
 
 
 def test_refuses_a_zero_budget_and_a_gcp_budget_without_billing_account() -> None:
     assert problems("primary", budgetMonthlyUsd=0) == [
-        "stack config 'budgetMonthlyUsd' must be a number greater than 0 (got '0'): set it in Pulumi.primary.yaml"
+        "stack config 'budgetMonthlyUsd' must be a number greater than 0 (got '0'): "
+        "set it in Pulumi.primary.yaml"
     ]
     found = problems("standby", gcpBillingAccount=None)
     assert found == [
-        "stack config 'gcpBillingAccount' must be set when budgetMonthlyUsd is set on a gcp stack (GCP budgets "
-        "live on the billing account) (got nothing): set it with `pulumi config set gcpBillingAccount "
-        "012345-6789AB-CDEF01 -s standby` (the deployer needs roles/billing.costsManager on that account) or "
-        "remove budgetMonthlyUsd"
+        "stack config 'gcpBillingAccount' must be set when budgetMonthlyUsd is set on a gcp stack "
+        "(GCP budgets live on the billing account) (got nothing): set it with "
+        "`pulumi config set gcpBillingAccount 012345-6789AB-CDEF01 -s standby` "
+        "(the deployer needs roles/billing.costsManager on that account) or remove budgetMonthlyUsd"
     ]
     assert problems("standby", gcpBillingAccount="my-billing") == [
         "stack config 'gcpBillingAccount' must be a billing account id such as 012345-6789AB-CDEF01 "

@@ -219,7 +219,9 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 datapath_provider="ADVANCED_DATAPATH",
                 # Managed Service for Prometheus collects what PodMonitorings select (issue 11).
                 monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
-                    managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True)
+                    managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(
+                        enabled=True
+                    )
                 ),
                 release_channel=gcp.container.ClusterReleaseChannelArgs(channel="REGULAR"),
                 min_master_version=args.kubernetes_version,

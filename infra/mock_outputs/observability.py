@@ -111,18 +111,20 @@ def _monitor_workspace(args: Args, state: dict[str, Any]) -> dict[str, Any]:
     ws = _azure_id(args, "Microsoft.Monitor", "accounts")
     name = ws.rsplit("/", 1)[1]
     location = args.inputs.get("location", "eastus")
-    managed = f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/MA_{name}_{location}_managed/providers"
+    managed_group = f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/MA_{name}_{location}_managed"
+    managed = f"{managed_group}/providers/Microsoft.Insights"
+    query_host = f"{name}-{stable_hex(ws, length=4)}.{location}.prometheus.monitor.azure.com"
     return {
         "id": ws,
         "name": name,
         "accountId": _uuid(ws),
         "defaultIngestionSettings": {
-            "dataCollectionEndpointResourceId": f"{managed}/Microsoft.Insights/dataCollectionEndpoints/{name}",
-            "dataCollectionRuleResourceId": f"{managed}/Microsoft.Insights/dataCollectionRules/{name}",
+            "dataCollectionEndpointResourceId": f"{managed}/dataCollectionEndpoints/{name}",
+            "dataCollectionRuleResourceId": f"{managed}/dataCollectionRules/{name}",
         },
         "metrics": {
             "internalId": f"mac_{_uuid(ws, 'internal')}",
-            "prometheusQueryEndpoint": f"https://{name}-{stable_hex(ws, length=4)}.{location}.prometheus.monitor.azure.com",
+            "prometheusQueryEndpoint": f"https://{query_host}",
         },
         "provisioningState": "Succeeded",
     }
