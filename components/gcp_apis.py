@@ -41,6 +41,7 @@ GCP_APIS: Final[Mapping[str, str]] = {
     # Observability (issue 11).
     "monitoring": "Managed Service for Prometheus, alert policies and notification channels",
     "billingbudgets": "the stack's monthly billing budget",
+    "containerfilesystem": "GKE image streaming of the serving image on the GPU pool",
 }
 
 

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from infra.config import PROJECT, ConfigError
+from infra.capacity import render_estimate
+from infra.config import DOCKER_HUB_TOKEN, PROJECT, ConfigError
 from infra.harness import (
     ROOT,
     SECRET_PLACEHOLDER,
@@ -79,6 +80,8 @@ def _config_and_missing_secrets(stack: str, root: Path) -> tuple[dict[str, str],
     """The stack's config, and a placeholder for each secretNames entry its file does not hold."""
     config, secret_keys = load_stack_config(stack, root)  # secretNames always set: schema default
     names = json.loads(config[f"{PROJECT}:secretNames"])
+    if f"{PROJECT}:dockerHubUsername" in config:
+        names.append(DOCKER_HUB_TOKEN)
     return config, {n: SECRET_PLACEHOLDER for n in names if f"{PROJECT}:{n}" not in secret_keys}
 
 
@@ -208,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_table(run, notes, secret_values))
+        sys.stdout.write(render_estimate(run.config))
     return 0
 
 
