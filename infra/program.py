@@ -152,7 +152,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         ),
     )
 
-    observe(name, cfg, placement, cluster, workload)
+    observe(name, cfg, placement, cluster, workload, record=record)
 
     result: dict[str, Any] = {
         outputs.CLOUD: cfg.cloud,
@@ -181,13 +181,23 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
 
 
 def observe(
-    name: str, cfg: StackConfig, placement: Placement, cluster: InferenceCluster, workload: InferenceWorkload
+    name: str,
+    cfg: StackConfig,
+    placement: Placement,
+    cluster: InferenceCluster,
+    workload: InferenceWorkload,
+    *,
+    record: Any,
 ) -> pulumi.ComponentResource | None:
     """Metrics, alert rules, budget (issue 11): components/observability."""
     alerting = cfg.alerting
     if alerting is None:
         return None
     oidc = cluster.federation_ready if cfg.cloud == "aws" else None
+    # Route 53 authority: alarm on the check the stack's record uses (CALCULATED when several).
+    check = None
+    if cfg.cloud == "aws" and cfg.dns.provider == "aws":
+        check = getattr(record, "any_address_check", None) or getattr(record, "health_check", None)
     return create_observability(
         name,
         ObservabilityArgs(
@@ -203,6 +213,7 @@ def observe(
             webhooks=alerting.webhooks,
             budget_monthly_usd=alerting.budget_monthly_usd,
             gcp_billing_account=alerting.gcp_billing_account,
+            route53_health_check_id=check.id if check is not None else None,
             depends_on=(workload,),
         ),
     )

@@ -426,3 +426,23 @@ def test_args_refuse_bad_targets_and_budget_naming_each_field() -> None:
     ]
     assert _args().series_labels == {"stack": "primary", "cloud": "aws", "region": "us-east-1", "model": "m"}
     assert _args().thresholds == AlertThresholds()
+
+
+def test_route53_authority_alarms_on_the_check_the_stacks_record_uses() -> None:
+    run = pair("aws", "gcp")[0]
+    (alarm,) = run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    (record,) = [r for r in run.of_type("aws:route53/record:Record") if r.inputs.get("healthCheckId")]
+    assert alarm.inputs["dimensions"] == {"HealthCheckId": record.inputs["healthCheckId"]}
+    assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == ("AWS/Route53", "HealthCheckStatus")
+    assert (alarm.inputs["comparisonOperator"], alarm.inputs["threshold"]) == ("LessThanThreshold", 1)
+    assert alarm.inputs["treatMissingData"] == "breaching"
+    (topic,) = run.of_type("aws:sns/topic:Topic")
+    assert alarm.inputs["alarmActions"] == [topic.outputs["arn"]]
+    (obs_key,) = [k for k in run.of_type("aws:kms/key:Key") if k.name.endswith("-obs-key")]
+    services = json.loads(obs_key.inputs["policy"])["Statement"][1]["Principal"]["Service"]
+    assert "cloudwatch.amazonaws.com" in services
+
+
+def test_no_route53_alarm_when_another_cloud_is_the_dns_authority() -> None:
+    run = custom(dnsProvider="azure", dnsResourceGroup="dns-rg")
+    assert not run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")

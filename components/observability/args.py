@@ -91,6 +91,10 @@ class ObservabilityArgs:
     """Monthly budget; None creates no budget (and on aws no cost-anomaly monitor)."""
     gcp_billing_account: str | None = None
     """gcp only, required there with a budget: billing account id the budget is created on."""
+    route53_health_check_id: pulumi.Input[str] | None = None
+    """aws stacks in us-east-1 with Route 53 as DNS authority: the health check the stack's
+    record uses; a CloudWatch alarm notifies the alert topic when it fails (Route 53 publishes
+    health-check metrics in us-east-1 only)."""
     depends_on: tuple[pulumi.Resource, ...] = ()
     """In-cluster objects wait for these (the cluster's node pools, the workload namespace)."""
 

@@ -27,7 +27,14 @@ from components.observability.shared import metrics_network_policy, pod_scrape_j
 COLLECTOR_IMAGE: Final = "quay.io/prometheus/prometheus:v3.5.0"
 """Prometheus 3.5 (LTS) in agent mode: scrape + SigV4 remote write, no local TSDB or rules."""
 COLLECTOR_NAME: Final = "metrics-collector"
-_PUBLISHERS: Final = ("aps.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com")
+_PUBLISHERS: Final = (
+    "aps.amazonaws.com",
+    "budgets.amazonaws.com",
+    "costalerts.amazonaws.com",
+    "cloudwatch.amazonaws.com",
+)
+ROUTE53_METRICS_REGION: Final = "us-east-1"
+"""Route 53 publishes health-check metrics only in us-east-1, so its alarms live there."""
 
 
 def key_policy(account: str) -> str:
@@ -74,9 +81,15 @@ def topic_policy(topic_arn: str, workspace_arn: str, account: str) -> str:
                     },
                 },
                 {
-                    "Sid": "BudgetsAndCostAnomalies",
+                    "Sid": "BudgetsCostAnomaliesAndAlarms",
                     "Effect": "Allow",
-                    "Principal": {"Service": ["budgets.amazonaws.com", "costalerts.amazonaws.com"]},
+                    "Principal": {
+                        "Service": [
+                            "budgets.amazonaws.com",
+                            "costalerts.amazonaws.com",
+                            "cloudwatch.amazonaws.com",
+                        ]
+                    },
                     "Action": "sns:Publish",
                     "Resource": topic_arn,
                     "Condition": {"StringEquals": {"aws:SourceAccount": account}},
@@ -213,6 +226,29 @@ class AwsObservability(pulumi.ComponentResource):
             opts=child,
         )
         self._collector(name, args, self.workspace.prometheus_endpoint, self.collector_role.arn)
+        self.dns_health_alarm: aws.cloudwatch.MetricAlarm | None = None
+        if args.route53_health_check_id is not None and placement.region == ROUTE53_METRICS_REGION:
+            self.dns_health_alarm = aws.cloudwatch.MetricAlarm(
+                f"{name}-dns-health",
+                aws.cloudwatch.MetricAlarmArgs(
+                    name=f"{base}-dns-health",
+                    alarm_description=f"Route 53 health check of {placement.stack} failing",
+                    namespace="AWS/Route53",
+                    metric_name="HealthCheckStatus",
+                    dimensions={"HealthCheckId": args.route53_health_check_id},
+                    statistic="Minimum",
+                    period=60,
+                    evaluation_periods=2,
+                    datapoints_to_alarm=2,
+                    threshold=1,
+                    comparison_operator="LessThanThreshold",
+                    # No data means the check or its metric is gone: that is an alarm too.
+                    treat_missing_data="breaching",
+                    alarm_actions=[self.topic.arn],
+                    ok_actions=[self.topic.arn],
+                ),
+                opts=child,
+            )
         if args.budget_monthly_usd is not None:
             self._budget(name, args, base, args.budget_monthly_usd)
         self.register_outputs(
