@@ -198,6 +198,8 @@ def observe(
     check = None
     if cfg.cloud == "aws" and cfg.dns.provider == "aws":
         check = getattr(record, "any_address_check", None) or getattr(record, "health_check", None)
+    # Traffic Manager authority in the stack's own subscription: alert on this stack's endpoint.
+    endpoint = getattr(record, "endpoint", None) if cfg.cloud == cfg.dns.provider == "azure" else None
     return create_observability(
         name,
         ObservabilityArgs(
@@ -214,6 +216,7 @@ def observe(
             budget_monthly_usd=alerting.budget_monthly_usd,
             gcp_billing_account=alerting.gcp_billing_account,
             route53_health_check_id=check.id if check is not None else None,
+            traffic_manager_endpoint_id=endpoint.id if endpoint is not None else None,
             depends_on=(workload,),
         ),
     )

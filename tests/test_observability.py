@@ -446,3 +446,24 @@ def test_route53_authority_alarms_on_the_check_the_stacks_record_uses() -> None:
 def test_no_route53_alarm_when_another_cloud_is_the_dns_authority() -> None:
     run = custom(dnsProvider="azure", dnsResourceGroup="dns-rg")
     assert not run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+
+
+def test_traffic_manager_authority_alerts_on_this_stacks_endpoint_state() -> None:
+    run = custom(**primary_overrides("azure"), dnsProvider="azure", dnsResourceGroup="dns-rg")
+    (alert,) = run.of_type("azure-native:monitor:MetricAlert")
+    (endpoint,) = run.of_type("azure-native:trafficmanager:Endpoint")
+    (profile,) = run.of_type("azure-native:trafficmanager:Profile")
+    assert alert.inputs["scopes"] == [profile.outputs["id"]]
+    (criterion,) = alert.inputs["criteria"]["allOf"]
+    assert criterion["metricName"] == "ProbeAgentCurrentEndpointStateByProfileResourceId"
+    assert (criterion["operator"], criterion["threshold"]) == ("LessThan", 1)
+    assert criterion["dimensions"] == [
+        {"name": "EndpointName", "operator": "Include", "values": [endpoint.inputs["endpointName"]]}
+    ]
+    (group,) = run.of_type("azure-native:monitor:ActionGroup")
+    assert alert.inputs["actions"] == [{"actionGroupId": group.outputs["id"]}]
+
+
+def test_no_endpoint_alert_on_azure_with_another_dns_authority() -> None:
+    run = pair("aws", "azure")[1]
+    assert not run.of_type("azure-native:monitor:MetricAlert")

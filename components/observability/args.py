@@ -95,6 +95,9 @@ class ObservabilityArgs:
     """aws stacks in us-east-1 with Route 53 as DNS authority: the health check the stack's
     record uses; a CloudWatch alarm notifies the alert topic when it fails (Route 53 publishes
     health-check metrics in us-east-1 only)."""
+    traffic_manager_endpoint_id: pulumi.Input[str] | None = None
+    """azure stacks with Traffic Manager as DNS authority: this stack's endpoint; a metric alert
+    on the profile's endpoint state notifies the action group when its probes fail."""
     depends_on: tuple[pulumi.Resource, ...] = ()
     """In-cluster objects wait for these (the cluster's node pools, the workload namespace)."""
 

@@ -204,6 +204,9 @@ class AzureObservability(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        self.dns_health_alert: monitor.MetricAlert | None = None
+        if args.traffic_manager_endpoint_id is not None:
+            self.dns_health_alert = self._endpoint_alert(name, args, base, args.traffic_manager_endpoint_id)
         if args.budget_monthly_usd is not None:
             self.budget = azure_native.consumption.Budget(
                 f"{name}-budget",
@@ -231,3 +234,46 @@ class AzureObservability(pulumi.ComponentResource):
                 ),
             )
         self.register_outputs({"workspaceId": self.workspace.id, "ruleGroupId": self.rule_group.id})
+
+    def _endpoint_alert(
+        self, name: str, args: ObservabilityArgs, base: str, endpoint_id: pulumi.Input[str]
+    ) -> monitor.MetricAlert:
+        """Traffic Manager reports each endpoint's probe state (1 online, 0 degraded) per profile."""
+        endpoint = pulumi.Output.from_input(endpoint_id)
+        return monitor.MetricAlert(
+            f"{name}-dns-health",
+            monitor.MetricAlertArgs(
+                resource_group_name=args.placement.azure_resource_group,
+                rule_name=f"{base}-dns-health",
+                location="global",
+                description=f"Traffic Manager probes of {args.placement.stack} failing",
+                severity=1,
+                enabled=True,
+                scopes=[endpoint.apply(lambda i: i.rsplit("/", 2)[0])],
+                evaluation_frequency="PT1M",
+                window_size="PT5M",
+                criteria=monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
+                    odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
+                    all_of=[
+                        monitor.MetricCriteriaArgs(
+                            criterion_type="StaticThresholdCriterion",
+                            name="endpoint-degraded",
+                            metric_name="ProbeAgentCurrentEndpointStateByProfileResourceId",
+                            metric_namespace="Microsoft.Network/trafficManagerProfiles",
+                            operator="LessThan",
+                            threshold=1,
+                            time_aggregation="Maximum",
+                            dimensions=[
+                                monitor.MetricDimensionArgs(
+                                    name="EndpointName",
+                                    operator="Include",
+                                    values=[endpoint.apply(lambda i: i.rsplit("/", 1)[1])],
+                                )
+                            ],
+                        )
+                    ],
+                ),
+                actions=[monitor.MetricAlertActionArgs(action_group_id=self.action_group.id)],
+            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.placement.provider),
+        )
