@@ -206,7 +206,9 @@ class AzureObservability(pulumi.ComponentResource):
         )
         self.dns_health_alert: monitor.MetricAlert | None = None
         if args.traffic_manager_endpoint_id is not None:
-            self.dns_health_alert = self._endpoint_alert(name, args, base, args.traffic_manager_endpoint_id)
+            self.dns_health_alert = self._endpoint_alert(
+                name, args, group, base, args.traffic_manager_endpoint_id
+            )
         if args.budget_monthly_usd is not None:
             self.budget = azure_native.consumption.Budget(
                 f"{name}-budget",
@@ -236,14 +238,19 @@ class AzureObservability(pulumi.ComponentResource):
         self.register_outputs({"workspaceId": self.workspace.id, "ruleGroupId": self.rule_group.id})
 
     def _endpoint_alert(
-        self, name: str, args: ObservabilityArgs, base: str, endpoint_id: pulumi.Input[str]
+        self,
+        name: str,
+        args: ObservabilityArgs,
+        group: pulumi.Input[str],
+        base: str,
+        endpoint_id: pulumi.Input[str],
     ) -> monitor.MetricAlert:
         """Traffic Manager reports each endpoint's probe state (1 online, 0 degraded) per profile."""
         endpoint = pulumi.Output.from_input(endpoint_id)
         return monitor.MetricAlert(
             f"{name}-dns-health",
             monitor.MetricAlertArgs(
-                resource_group_name=args.placement.azure_resource_group,
+                resource_group_name=group,
                 rule_name=f"{base}-dns-health",
                 location="global",
                 description=f"Traffic Manager probes of {args.placement.stack} failing",
