@@ -371,6 +371,9 @@ def test_budgets_use_the_configured_monthly_amount_on_every_cloud() -> None:
     assert gcp_budget.inputs["billingAccount"] == "012345-6789AB-CDEF01"
     assert gcp_budget.inputs["amount"]["specifiedAmount"] == {"currencyCode": "USD", "units": "3000"}
     assert gcp_budget.inputs["budgetFilter"]["projects"] == ["projects/987654321098"]
+    (billing,) = [p for p in gcp_run.of_type("pulumi:providers:gcp") if gcp_budget.provider.startswith(p.urn)]
+    assert billing.inputs["userProjectOverride"] in (True, "true")
+    assert billing.inputs["billingProject"] == "acme-inference-standby"
     azure_run = pair("aws", "azure")[1]
     (azure_budget,) = azure_run.of_type(BUDGET["azure"])
     assert azure_budget.inputs["amount"] == 3000

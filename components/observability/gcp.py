@@ -141,6 +141,13 @@ class GcpObservability(pulumi.ComponentResource):
             number = gcp.organizations.get_project_output(
                 project_id=project, opts=pulumi.InvokeOptions(parent=self, provider=placement.provider)
             ).number
+            # The Billing Budgets API needs a quota project with user credentials (ADC of a
+            # person or CI): this provider bills the calls to the stack's own project.
+            billing = gcp.Provider(
+                f"{name}-billing",
+                gcp.ProviderArgs(project=project, user_project_override=True, billing_project=project),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
             self.budget = gcp.billing.Budget(
                 f"{name}-budget",
                 gcp.billing.BudgetArgs(
@@ -166,6 +173,6 @@ class GcpObservability(pulumi.ComponentResource):
                         monitoring_notification_channels=channel_ids[:BUDGET_CHANNEL_LIMIT],
                     ),
                 ),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, provider=billing, depends_on=apis),
             )
         self.register_outputs({"alertPolicies": [p.name for p in self.alert_policies]})
