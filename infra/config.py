@@ -16,7 +16,17 @@ from typing import Final, Literal, cast
 
 from components.image_registry.args import cache_problem, needs_credentials, parse_image, uses_credentials
 from infra import config_observability
-from infra.catalog import CLOUDS, GPU_SHAPES, REGIONS, Cloud, GpuShape, gpu_types, shape_for
+from infra.catalog import (
+    CLOUDS,
+    GPU_SHAPES,
+    REGIONS,
+    Cloud,
+    GpuShape,
+    gpu_types,
+    shape_for,
+    zone_example,
+    zone_in_region,
+)
 from infra.config_observability import AlertingSettings
 from infra.fit import ServingSettings, read_serving
 
@@ -65,6 +75,14 @@ KNOWN_KEYS: Final = frozenset(
         "replicationIntervalMinutes",
         "replicationPaused",
         "waitForModel",
+        # Placement (GPU-aware zones).
+        "gpuZones",
+        # Operations: recovery targets and the write-once audit store (infra/targets.py, audit).
+        "rtoTargetSeconds",
+        "rpoTargetMinutes",
+        "auditRetentionDays",
+        # Key rotation (`failover rotate-key`): the second valid API key during a rotation; secret.
+        "apiKeyNext",
         # Model fit and image supply (issue 9): infra/fit.py, components/image_registry.
         "modelSpec",
         "maxModelLen",
@@ -117,6 +135,8 @@ class GpuPool:
     node_count: int
     """GPU nodes at full capacity."""
     max_node_count: int
+    zones: tuple[str, ...] = ()
+    """gpuZones: explicit zones of the GPU pool; empty picks them from the cloud's offerings."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +190,12 @@ class StackConfig:
     warnings: tuple[str, ...] = field(default=())
     alerting: AlertingSettings | None = None
     """Alert thresholds, notification targets and budget (infra/config_observability.py)."""
+    rto_target_seconds: int | None = None
+    """Automatic DNS failover must complete within this (None: no target); see infra/targets.py."""
+    rpo_target_minutes: int | None = None
+    """Standby only: model artefacts may lag the primary by at most this (None: no target)."""
+    audit_retention_days: int = 365
+    """Each audit record is write-once (object lock / locked retention / immutability) this long."""
     serving: ServingSettings | None = None
     """Model, context length, memory share and tensor parallelism the server starts with (always
     set by parse_config; None only for configs built by hand)."""
@@ -393,6 +419,21 @@ def parse_config(
             f"lower replicas or raise maxNodeCount in Pulumi.{stack}.yaml",
         )
 
+    # Placement (GPU-aware zones): the form is checked here, the offering at plan time.
+    gpu_zones = r.string_list("gpuZones", [])
+    if cloud is not None and region is not None and region in REGIONS[cloud]:
+        outside = [z for z in gpu_zones if not zone_in_region(cloud, region, z)]
+        kind = {"aws": "zone IDs", "gcp": "zone names", "azure": "zone numbers 1-3"}[cloud]
+        if outside:
+            r.problem(
+                "gpuZones",
+                outside,
+                f"{kind} of {region} such as {zone_example(cloud, region)}",
+                f"fix or remove them in Pulumi.{stack}.yaml (unset: chosen from where the GPU is offered)",
+            )
+        elif len(set(gpu_zones)) != len(gpu_zones):
+            r.problem("gpuZones", gpu_zones, "distinct zones", f"remove the repeats in Pulumi.{stack}.yaml")
+
     # Workload.
     image = r.text("servingImage", example="vllm/vllm-openai:v0.11.0@sha256:<digest>")
     docker_hub_user = _image_supply(r, raw, secret_keys, image, cloud)
@@ -518,6 +559,17 @@ def parse_config(
         )
 
     alerting = config_observability.read_alerting(r, cloud)
+    # Operations: recovery targets (checked against the config in infra/targets.py) and audit retention.
+    rto_target = r.integer("rtoTargetSeconds", low=1, high=86400, default=0) or None
+    rpo_target = r.integer("rpoTargetMinutes", low=1, high=10080, default=0) or None
+    audit_days = r.integer("auditRetentionDays", low=1, high=36500, default=365)
+    if raw.get("apiKeyNext") is not None and "apiKeyNext" not in secret_keys:
+        r.problem(
+            "apiKeyNext",
+            "<plain text>",
+            "a secret, not plain text",
+            f"run `pulumi config set --secret apiKeyNext <value> -s {stack}` and remove the plain value",
+        )
 
     if role == "primary" and weight == 0:
         warnings.append("trafficWeight is 0 on the primary: it serves only when the standby is unhealthy")
@@ -536,7 +588,7 @@ def parse_config(
         region=region,
         capacity=capacity,
         gcp_project=gcp_project,
-        gpu=GpuPool(gpu_type, gpus_per_node, shape, node_count, max_nodes),
+        gpu=GpuPool(gpu_type, gpus_per_node, shape, node_count, max_nodes, zones=tuple(gpu_zones)),
         replicas=replicas,
         serving_image=image,
         model_name=model_name,
@@ -563,6 +615,9 @@ def parse_config(
         wait_for_model=wait_for_model,
         warnings=tuple(warnings),
         alerting=alerting,
+        rto_target_seconds=rto_target,
+        rpo_target_minutes=rpo_target,
+        audit_retention_days=audit_days or 365,
         serving=serving,
         docker_hub_username=docker_hub_user,
     )

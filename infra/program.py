@@ -16,6 +16,7 @@ from typing import Any
 
 import pulumi
 
+from components.audit import AuditStoreArgs, create_audit_store
 from components.common import Placement, WorkloadIdentity
 from components.dns import FailoverRecordArgs, create_failover_record
 from components.image_registry import ImageRegistryArgs, RegistryCredentials, create_image_registry
@@ -62,7 +63,9 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             gpu_accelerator=cfg.gpu.shape.accelerator,
             gpus_per_node=cfg.gpu.gpus_per_node,
             gpu_node_count=cfg.effective_node_count,
-            gpu_max_node_count=cfg.effective_max_node_count,
+            # Constant across capacity: a cut-over changes replicas, never the pool's bounds.
+            gpu_max_node_count=cfg.gpu.max_node_count,
+            gpu_zones=cfg.gpu.zones,
         ),
     )
     identity: WorkloadIdentity = cluster.identity
@@ -74,6 +77,10 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     vault = create_secrets_vault(
         name,
         SecretsVaultArgs(placement=placement, secrets=secrets, reader=identity),
+    )
+    audit = create_audit_store(
+        name,
+        AuditStoreArgs(placement=placement, model_store=store, retention_days=cfg.audit_retention_days),
     )
     # The serving image comes from the stack's own registry, never a third party at scale-up time.
     credentials = None
@@ -161,6 +168,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         outputs.CAPACITY: cfg.capacity,
         outputs.CLUSTER_NAME: cluster.cluster_name,
         outputs.GPU_POOL_NAMES: cluster.gpu_pool_names,
+        outputs.GPU_ZONES: cluster.gpu_zones,
         outputs.KUBECONFIG: pulumi.Output.secret(cluster.kubeconfig),
         outputs.WORKLOAD_IDENTITY: identity.principal,
         outputs.ENDPOINT_HOST: workload.endpoint_host,
@@ -174,6 +182,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         outputs.MODEL_STORE: store.descriptor,
         outputs.SECRET_IDS: vault.secret_refs,
         outputs.DNS: record.descriptor,
+        outputs.AUDIT_STORE: audit.descriptor,
     }
     if replication is not None:
         result[outputs.REPLICATION] = replication.descriptor
