@@ -38,6 +38,9 @@ GCP_APIS: Final[Mapping[str, str]] = {
     "cloudkms": "customer-managed keys of the bucket and the secrets",
     "storagetransfer": "Storage Transfer Service copying the primary's bucket into this one",
     "artifactregistry": "the serving image in the stack's own registry",
+    # Observability (issue 11).
+    "monitoring": "Managed Service for Prometheus, alert policies and notification channels",
+    "billingbudgets": "the stack's monthly billing budget",
     "containerfilesystem": "GKE image streaming of the serving image on the GPU pool",
 }
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
 from components.image_registry.args import cache_problem, needs_credentials, parse_image, uses_credentials
+from infra import config_observability
 from infra.catalog import (
     CLOUDS,
     GPU_SHAPES,
@@ -27,6 +28,7 @@ from infra.catalog import (
     zone_example,
     zone_in_region,
 )
+from infra.config_observability import AlertingSettings
 from infra.fit import ServingSettings, read_serving
 from infra.network_access import KEYS as NETWORK_ACCESS_KEYS
 from infra.network_access import NetworkAccess, parse_network_access
@@ -99,6 +101,8 @@ KNOWN_KEYS: Final = frozenset(
         "dockerHubUsername",
         "dockerHubAccessToken",
     }
+    # Observability (issue 11): alert thresholds, notification targets, budget.
+    | config_observability.KEYS
 )
 DOCKER_HUB_TOKEN: Final = "dockerHubAccessToken"
 """Secret config key: the Docker Hub access token the stack's image cache pulls with."""
@@ -220,6 +224,8 @@ class StackConfig:
     warnings: tuple[str, ...] = field(default=())
     network: NetworkAccess = field(default=NetworkAccess())
     """Source ranges of the Kubernetes API, the service and the Azure data planes."""
+    alerting: AlertingSettings | None = None
+    """Alert thresholds, notification targets and budget (infra/config_observability.py)."""
     rto_target_seconds: int | None = None
     """Automatic DNS failover must complete within this (None: no target); see infra/targets.py."""
     rpo_target_minutes: int | None = None
@@ -599,6 +605,7 @@ def parse_config(
         problem=r.problem,
         warnings=warnings,
     )
+    alerting = config_observability.read_alerting(r, cloud)
     # Operations: recovery targets (checked against the config in infra/targets.py) and audit retention.
     rto_target = r.integer("rtoTargetSeconds", low=1, high=86400, default=0) or None
     rpo_target = r.integer("rpoTargetMinutes", low=1, high=10080, default=0) or None
@@ -657,6 +664,7 @@ def parse_config(
         wait_for_model=wait_for_model,
         warnings=tuple(warnings),
         network=network,
+        alerting=alerting,
         rto_target_seconds=rto_target,
         rpo_target_minutes=rpo_target,
         audit_retention_days=audit_days or 365,

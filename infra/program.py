@@ -17,13 +17,14 @@ from typing import Any
 import pulumi
 
 from components.audit import AuditStoreArgs, create_audit_store
-from components.common import WorkloadIdentity
+from components.common import Placement, WorkloadIdentity
 from components.data_plane_access import DataPlaneAccess
 from components.dns import FailoverRecordArgs, create_failover_record
 from components.dns.health_checkers import health_checker_access
 from components.image_registry import ImageRegistryArgs, RegistryCredentials, create_image_registry
 from components.image_registry.args import uses_credentials
 from components.inference_cluster import (
+    InferenceCluster,
     InferenceClusterArgs,
     InferenceWorkload,
     InferenceWorkloadArgs,
@@ -35,6 +36,7 @@ from components.object_store import (
     create_cross_cloud_replication,
     create_model_store,
 )
+from components.observability import ObservabilityArgs, create_observability
 from components.secrets_vault import SecretsVaultArgs, create_secrets_vault
 from infra import outputs
 from infra.config import DOCKER_HUB_TOKEN, PROJECT, StackConfig
@@ -173,6 +175,8 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         ),
     )
 
+    observe(name, cfg, placement, cluster, workload, record=record)
+
     result: dict[str, Any] = {
         outputs.CLOUD: cfg.cloud,
         outputs.ROLE: cfg.role,
@@ -219,4 +223,46 @@ def _data_plane_access(cfg: StackConfig, cluster: Any) -> DataPlaneAccess:
     subnet = getattr(cluster, "node_subnet_id", None)
     return DataPlaneAccess(
         cidrs=cfg.network.deployer_cidrs, subnet_ids=[subnet] if subnet is not None else []
+    )
+
+
+def observe(
+    name: str,
+    cfg: StackConfig,
+    placement: Placement,
+    cluster: InferenceCluster,
+    workload: InferenceWorkload,
+    *,
+    record: Any,
+) -> pulumi.ComponentResource | None:
+    """Metrics, alert rules, budget (issue 11): components/observability."""
+    alerting = cfg.alerting
+    if alerting is None:
+        return None
+    oidc = cluster.federation_ready if cfg.cloud == "aws" else None
+    # Route 53 authority: alarm on the check the stack's record uses (CALCULATED when several).
+    check = None
+    if cfg.cloud == "aws" and cfg.dns.provider == "aws":
+        check = getattr(record, "any_address_check", None) or getattr(record, "health_check", None)
+    # Traffic Manager authority in the stack's own subscription: alert on this stack's endpoint.
+    endpoint = getattr(record, "endpoint", None) if cfg.cloud == cfg.dns.provider == "azure" else None
+    return create_observability(
+        name,
+        ObservabilityArgs(
+            placement=placement,
+            k8s_provider=cluster.k8s_provider,
+            cluster_name=cluster.cluster_name,
+            oidc_issuer_url=cluster.oidc_issuer_url,
+            oidc_provider_arn=getattr(oidc, "arn", None),
+            role=cfg.role,
+            model_name=cfg.model_name,
+            thresholds=alerting.thresholds,
+            emails=alerting.emails,
+            webhooks=alerting.webhooks,
+            budget_monthly_usd=alerting.budget_monthly_usd,
+            gcp_billing_account=alerting.gcp_billing_account,
+            route53_health_check_id=check.id if check is not None else None,
+            traffic_manager_endpoint_id=endpoint.id if endpoint is not None else None,
+            depends_on=(workload,),
+        ),
     )

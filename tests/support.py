@@ -15,7 +15,13 @@ from infra.harness import ProgramRun, run_pair, run_stack
 CLOUDS = ("aws", "gcp", "azure")
 PROFILES: dict[str, dict[str, Any]] = {
     "aws": {"cloud": "aws", "region": "us-east-1", "gpuType": "l4", "dockerHubUsername": "acme-ci"},
-    "gcp": {"cloud": "gcp", "region": "us-central1", "gpuType": "l4", "gcpProject": "acme-inference-standby"},
+    "gcp": {
+        "cloud": "gcp",
+        "region": "us-central1",
+        "gpuType": "l4",
+        "gcpProject": "acme-inference-standby",
+        "gcpBillingAccount": "012345-6789AB-CDEF01",
+    },
     "azure": {"cloud": "azure", "region": "eastus", "gpuType": "a100-80gb"},
 }
 PAIRS = [(p, s) for p, s in itertools.permutations(CLOUDS, 2)]

@@ -166,7 +166,7 @@ def test_certificate_check_is_a_pure_function_of_the_pems() -> None:
 def test_provided_certificate_reaches_only_the_edge_from_the_vault() -> None:
     secrets = {**TEST_SECRETS, **provided()}
     run = run_stack("primary", {**primary_overrides("aws"), "tlsCertificate": "provided"}, secrets)
-    (deployment,) = [r for r in run.resources if r.inputs.get("kind") == "Deployment"]
+    (deployment,) = [r for r in run.of_type("kubernetes:apps/v1:Deployment") if r.name.endswith("-server")]
     pod = deployment.inputs["spec"]["template"]["spec"]
     fetch = next(c for c in pod["initContainers"] if c["name"] == "fetch-model")
     script = fetch["args"][0]

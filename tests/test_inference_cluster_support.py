@@ -153,8 +153,17 @@ def kubernetes_objects(run: ProgramRun) -> list[Registered]:
     return [
         r
         for r in run.resources
-        if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh/")
+        if r.type.startswith("kubernetes:")
+        and not r.type.startswith("kubernetes:helm.sh/")
+        and not _is_custom_resource(r.type)
     ]
+
+
+def _is_custom_resource(type_token: str) -> bool:
+    # CRs (PodMonitoring, ...) are validated against their CRD's schema by their own tests;
+    # the Kubernetes schema knows only built-in groups (core, apps, *.k8s.io, policy, ...).
+    group = type_token.split(":")[1].rsplit("/", 1)[0] if "/" in type_token.split(":")[1] else ""
+    return "." in group and not group.endswith("k8s.io")
 
 
 def k8s_object(run: ProgramRun, kind: str, name: str = "inference-server") -> dict[str, Any]:

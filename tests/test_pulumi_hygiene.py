@@ -46,6 +46,7 @@ API_OF_KIND: dict[str, str] = {
     "gcp:dns/": "dns",
     "gcp:artifactregistry/": "artifactregistry",
     "gcp:monitoring/": "monitoring",
+    "gcp:billing/": "billingbudgets",
 }
 # Kinds served by the Service Usage API, which is on in every project and enables the others.
 SERVICE_USAGE_KINDS = {SERVICE, "gcp:projects/serviceIdentity:ServiceIdentity"}

@@ -26,6 +26,7 @@ setup_test_servers() {
   bash tools/install-dns-server.sh
   bash tools/install-checkov.sh
   bash tools/install-edge-proxy.sh
+  bash tools/install-promtool.sh
 }
 
 case "${1:-}" in

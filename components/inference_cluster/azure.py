@@ -197,6 +197,11 @@ class AksInferenceCluster(pulumi.ComponentResource):
                     if args.api_allowed_cidrs
                     else None
                 ),
+                # Managed Prometheus metrics add-on (ama-metrics); its DCR association is in
+                # components/observability/azure.py (issue 11).
+                azure_monitor_profile=containerservice.ManagedClusterAzureMonitorProfileArgs(
+                    metrics=containerservice.ManagedClusterAzureMonitorProfileMetricsArgs(enabled=True)
+                ),
                 auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
                     upgrade_channel="patch", node_os_upgrade_channel="NodeImage"
                 ),

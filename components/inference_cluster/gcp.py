@@ -41,9 +41,11 @@ CLUSTER_APIS = (
     "iamcredentials",
     "cloudresourcemanager",
     "containerfilesystem",
+    "monitoring",
 )
 """VPC and nodes, GKE, service accounts, Workload Identity tokens, project-level IAM grants, image
-streaming on the GPU pool."""
+streaming on the GPU pool, Managed Service for Prometheus (managed collection writes to Cloud
+Monitoring)."""
 SYSTEM_MACHINE_TYPE = "e2-standard-4"
 SYSTEM_DISK_GB = 50
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -252,6 +254,12 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 ),
                 # Dataplane V2 enforces NetworkPolicy (the workload's ingress/egress rules).
                 datapath_provider="ADVANCED_DATAPATH",
+                # Managed Service for Prometheus collects what PodMonitorings select (issue 11).
+                monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
+                    managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(
+                        enabled=True
+                    )
+                ),
                 release_channel=gcp.container.ClusterReleaseChannelArgs(channel="REGULAR"),
                 min_master_version=args.kubernetes_version,
                 enable_shielded_nodes=True,

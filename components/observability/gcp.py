@@ -1,0 +1,178 @@
+"""GCP: Managed Service for Prometheus (managed collection), PromQL alert policies, a billing budget.
+
+Managed collection runs GKE's own collector DaemonSet (gmp-system/collector), which writes to
+Cloud Monitoring as the node service account (roles/monitoring.metricWriter, granted by the
+cluster); the cluster enables it (`monitoring_config.managed_prometheus`) and a PodMonitoring
+selects the inference pods' metrics port. The alert rules become Cloud Monitoring alert policies
+with PromQL conditions (the same expressions), notifying email and webhook channels.
+
+Fresh-project notes (GCP docs, 2025): the monitoring API must be on before the cluster turns on
+managed collection; a billing budget needs the billingbudgets API in the project that pays for
+the call and roles/billing.costsManager (or billing admin) on the billing account, which a
+project-level deployer often lacks; the budget's currency must be the billing account's. GCP has
+no cost-anomaly resource in the API: the budget's FORECASTED_SPEND threshold is the cost-spike
+signal. A policy may notify at most 16 channels, a budget at most 5.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+from components.common import type_token
+from components.gcp_apis import apis_of
+from components.observability.args import (
+    METRICS_PATH,
+    METRICS_PORT_NAME,
+    MODULE,
+    SCRAPE_INTERVAL_SECONDS,
+    TARGET_LABELS,
+    TARGET_NAMESPACE,
+    ObservabilityArgs,
+)
+from components.observability.rules import GROUP_NAME, RULES, render_rules
+from components.observability.shared import metrics_network_policy
+
+APIS: Final = ("monitoring", "billingbudgets")
+BUDGET_CHANNEL_LIMIT: Final = 5
+
+
+def pod_monitoring(labels: dict[str, str]) -> dict[str, Any]:
+    """spec of the PodMonitoring CR (monitoring.googleapis.com/v1); labels set by metric relabelling."""
+    return {
+        "selector": {"matchLabels": dict(TARGET_LABELS)},
+        "endpoints": [
+            {
+                "port": METRICS_PORT_NAME,
+                "path": METRICS_PATH,
+                "interval": f"{SCRAPE_INTERVAL_SECONDS}s",
+                "metricRelabeling": [
+                    {"action": "replace", "targetLabel": key, "replacement": value}
+                    for key, value in labels.items()
+                ],
+            }
+        ],
+    }
+
+
+def _seconds(duration: str) -> str:
+    return f"{int(duration.removesuffix('m')) * 60}s"
+
+
+class GcpObservability(pulumi.ComponentResource):
+    """See module docstring and ObservabilityArgs."""
+
+    def __init__(
+        self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(type_token(MODULE, "GcpObservability"), name, None, opts)
+        placement = args.placement
+        project = placement.gcp_project
+        apis = apis_of(placement.gcp_apis, placement.stack, "observability").enable(*APIS)
+        child = pulumi.ResourceOptions(parent=self, provider=placement.provider, depends_on=apis)
+        k8s_opts = pulumi.ResourceOptions(
+            parent=self, provider=args.k8s_provider, depends_on=list(args.depends_on)
+        )
+
+        self.pod_monitoring = k8s.apiextensions.CustomResource(
+            f"{name}-pod-monitoring",
+            api_version="monitoring.googleapis.com/v1",
+            kind="PodMonitoring",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="inference-server", namespace=TARGET_NAMESPACE),
+            spec=pod_monitoring(args.series_labels),
+            opts=k8s_opts,
+        )
+        self.network_policy = metrics_network_policy(name, args, k8s_opts)
+
+        channels = [
+            gcp.monitoring.NotificationChannel(
+                f"{name}-notify-{index}",
+                gcp.monitoring.NotificationChannelArgs(
+                    project=project,
+                    display_name=f"inference-failover {placement.stack}: {target}",
+                    type=kind,
+                    labels={label: target},
+                ),
+                opts=child,
+            )
+            for index, (kind, label, target) in enumerate(
+                [("email", "email_address", e) for e in args.emails]
+                + [("webhook_tokenauth", "url", u) for u in args.webhooks]
+            )
+        ]
+        channel_ids = [c.id for c in channels]
+        self.alert_policies = [
+            gcp.monitoring.AlertPolicy(
+                f"{name}-{rule.name}",
+                gcp.monitoring.AlertPolicyArgs(
+                    project=project,
+                    display_name=f"{rendered['alert']} ({placement.stack})",
+                    combiner="OR",
+                    severity="CRITICAL" if rule.severity == "critical" else "WARNING",
+                    notification_channels=channel_ids,
+                    documentation=gcp.monitoring.AlertPolicyDocumentationArgs(
+                        content=rendered["annotations"]["summary"]
+                        .replace("{{ $labels.stack }}", args.role)
+                        .replace("{{ $labels.cloud }}", "gcp"),
+                        mime_type="text/markdown",
+                    ),
+                    conditions=[
+                        gcp.monitoring.AlertPolicyConditionArgs(
+                            display_name=rendered["alert"],
+                            condition_prometheus_query_language=gcp.monitoring.AlertPolicyConditionConditionPrometheusQueryLanguageArgs(
+                                query=rendered["expr"],
+                                duration=_seconds(rendered["for"]),
+                                evaluation_interval="60s",
+                                alert_rule=rendered["alert"],
+                                rule_group=GROUP_NAME,
+                                labels=dict(rendered["labels"]),
+                            ),
+                        )
+                    ],
+                ),
+                opts=child,
+            )
+            for rule, rendered in zip(RULES, render_rules(args.thresholds), strict=True)
+        ]
+        if args.budget_monthly_usd is not None and args.gcp_billing_account:
+            number = gcp.organizations.get_project_output(
+                project_id=project, opts=pulumi.InvokeOptions(parent=self, provider=placement.provider)
+            ).number
+            # The Billing Budgets API needs a quota project with user credentials (ADC of a
+            # person or CI): this provider bills the calls to the stack's own project.
+            billing = gcp.Provider(
+                f"{name}-billing",
+                gcp.ProviderArgs(project=project, user_project_override=True, billing_project=project),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.budget = gcp.billing.Budget(
+                f"{name}-budget",
+                gcp.billing.BudgetArgs(
+                    billing_account=args.gcp_billing_account,
+                    display_name=f"inference-failover {placement.stack}"[:60],
+                    budget_filter=gcp.billing.BudgetBudgetFilterArgs(
+                        projects=[number.apply(lambda n: f"projects/{n}")]
+                    ),
+                    amount=gcp.billing.BudgetAmountArgs(
+                        specified_amount=gcp.billing.BudgetAmountSpecifiedAmountArgs(
+                            currency_code="USD", units=str(round(args.budget_monthly_usd))
+                        )
+                    ),
+                    threshold_rules=[
+                        gcp.billing.BudgetThresholdRuleArgs(
+                            threshold_percent=0.8, spend_basis="CURRENT_SPEND"
+                        ),
+                        gcp.billing.BudgetThresholdRuleArgs(
+                            threshold_percent=1.0, spend_basis="FORECASTED_SPEND"
+                        ),
+                    ],
+                    all_updates_rule=gcp.billing.BudgetAllUpdatesRuleArgs(
+                        monitoring_notification_channels=channel_ids[:BUDGET_CHANNEL_LIMIT],
+                    ),
+                ),
+                opts=pulumi.ResourceOptions(parent=self, provider=billing, depends_on=apis),
+            )
+        self.register_outputs({"alertPolicies": [p.name for p in self.alert_policies]})
