@@ -61,6 +61,8 @@ KNOWN_KEYS: Final = frozenset(
         "replicationIntervalMinutes",
         "replicationPaused",
         "waitForModel",
+        # Cost model (infra/cost.py validates the values).
+        "priceOverrides",
     }
 )
 

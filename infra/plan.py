@@ -158,7 +158,7 @@ def key_settings(type_token: str, inputs: dict[str, Any], limit: int = 4) -> str
     return "  ".join(picked[:limit])
 
 
-def render_table(run: ProgramRun, notes: list[str], secret_values: set[str]) -> str:
+def render_table(run: ProgramRun, notes: list[str], secret_values: set[str], root: Path = ROOT) -> str:
     from rich.console import Console
     from rich.table import Table
 
@@ -181,7 +181,23 @@ def render_table(run: ProgramRun, notes: list[str], secret_values: set[str]) -> 
     for note in notes:
         console.print(f"note: {note}", soft_wrap=True)
     console.print(f"{len(run.resources)} resources; nothing was created (Pulumi mocks, no credentials used).")
+    console.print(monthly_cost_line(run, root), soft_wrap=True)
     return buffer.getvalue()
+
+
+def monthly_cost_line(run: ProgramRun, root: Path = ROOT) -> str:
+    """The plan's last line: what the stack costs a month (infra.cost), or why it cannot say."""
+    from infra.cost import OVERRIDES_KEY, CostError, parse_overrides, price
+
+    try:
+        config, _ = load_stack_config(run.stack, root)
+        report = price(run, parse_overrides(config.get(f"{PROJECT}:{OVERRIDES_KEY}"), run.stack))
+    except (CostError, ProgramError) as exc:
+        return f"monthly cost: unknown: {exc}"
+    return (
+        f"monthly cost: ${report.monthly_usd:,.2f} at {report.capacity} capacity "
+        f"(${report.full_capacity_monthly_usd:,.2f} at full); details: python -m infra.cost {run.stack}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -207,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         json.dump(to_json(run, secret_values), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_table(run, notes, secret_values))
+        sys.stdout.write(render_table(run, notes, secret_values, args.workdir))
     return 0
 
 
