@@ -1,4 +1,4 @@
-"""`failover`: status, plan, execute, resume, rollback, failback, drill, replication.
+"""`failover`: status, plan, execute, resume, rollback, failback, drill, replication, compare.
 
 Tables for people, `--json` for machines (progress then goes to stderr), one-line errors with the
 fix, named exit codes (`cutover.errors.ExitCode`), tracebacks only with `--debug`.
@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cutover.checks import load_sides, status, store_parity
+from cutover.compare import DEFAULT_PROMPTS
 from cutover.dns_check import parse_server
 from cutover.errors import CutoverError, ExitCode, PrecheckFailed, Unhealthy, UsageError
 from cutover.journal import DEFAULT_NAME, FINISHED, Journal, RunSpec, require_journal, run_lock
@@ -150,7 +151,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add("replication", "Object-store parity only (missing / different / extra / unverifiable).")
+    compare_options(
+        add("compare", "Same prompts to both sides at their own addresses: latency, TTFT, errors, cost.")
+    )
     return parser
+
+
+def compare_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--requests", type=int, default=50, help="requests per side (default: 50)")
+    command.add_argument(
+        "--concurrency", type=int, default=8, help="requests in flight per side (default: 8)"
+    )
+    command.add_argument(
+        "--prompts", type=Path, default=DEFAULT_PROMPTS, metavar="FILE",
+        help='JSONL, one {"messages": [...]} per line (default: the repo\'s cutover/prompts/compare.jsonl)',
+    )  # fmt: skip
+    command.add_argument("--max-tokens", type=int, default=128, help="max output tokens (default: 128)")
+    command.add_argument("--timeout-seconds", type=float, default=60.0, help="per request (default: 60)")
+    command.add_argument("--force", action="store_true", help="run even when a side fails its health check")
+    command.add_argument(
+        "--ca-bundle",
+        type=Path,
+        metavar="PEM",
+        help="CAs to verify HTTPS endpoints with (default: system CAs)",
+    )
+    for side in ("primary", "standby"):
+        command.add_argument(
+            f"--{side}-hourly-usd", type=float, metavar="USD",
+            help=f"the {side} stack's hourly price (default: python -m infra.cost at its current capacity)",
+        )  # fmt: skip
 
 
 @dataclass
@@ -497,6 +526,19 @@ def cmd_rollback(ctx: Context) -> int:
     return int(ExitCode.OK)
 
 
+def cmd_compare(ctx: Context) -> int:
+    from cutover.compare_cli import run_compare
+
+    report = run_compare(ctx.args, load_sides(ctx.ops(write=False), ctx.stacks, ctx.store_endpoints), ctx.say)
+    if ctx.json:
+        ctx.emit(report)
+    else:
+        from cutover.compare_cli import render
+
+        ctx.out.print(render(report))
+    return int(ExitCode.OK)
+
+
 COMMANDS: dict[str, Callable[[Context], int]] = {
     "status": cmd_status,
     "plan": cmd_plan,
@@ -506,6 +548,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "failback": cmd_failback,
     "drill": cmd_drill,
     "replication": cmd_replication,
+    "compare": cmd_compare,
 }
 
 
