@@ -7,6 +7,7 @@ fix, named exit codes (`cutover.errors.ExitCode`), tracebacks only with `--debug
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import traceback
@@ -111,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
             "--skip-store-parity",
             action="store_true",
             help="pre-checks skip object-store parity (e.g. the primary cloud is down)",
+        )
+        command.add_argument(
+            "--canary-requests",
+            type=int,
+            default=20,
+            help="chat completions sent to the side gaining traffic after each shift, judged against its "
+            "canaryMaxErrorRatePercent / canaryMaxP95LatencyMs; a breach rolls back (default: 20; 0 = off)",
         )
         if soak:
             command.add_argument(
@@ -236,6 +244,7 @@ class Context:
             soak_seconds=getattr(self.args, "soak_seconds", 0.0),
             skip_store_parity=getattr(self.args, "skip_store_parity", False),
             store_endpoints=self.store_endpoints,
+            canary_requests=getattr(self.args, "canary_requests", 0),
             **overrides,
         )
 
@@ -382,6 +391,7 @@ def _confirm(ctx: Context, question: str) -> None:
 
 def _run(ctx: Context, spec: RunSpec) -> int:
     hold = float(getattr(ctx.args, "hold_seconds", 0.0))
+    _check_canary_settings(ctx)
     if ctx.args.dry_run:
         runner = Runner(
             ctx.ops(write=False), ctx.stacks, ctx.journal_path, settings=ctx.settings(), say=ctx.say
@@ -427,6 +437,19 @@ def _run(ctx: Context, spec: RunSpec) -> int:
         return _run_locked(ctx, runner, spec, hold)
 
 
+def _check_canary_settings(ctx: Context) -> None:
+    """Bad canary flags or thresholds stop the run before anything changes."""
+    from cutover.canary import thresholds_for
+
+    requests = getattr(ctx.args, "canary_requests", 0)
+    if requests < 0:
+        raise UsageError(f"--canary-requests must be 0 (off) or more (got {requests})", "pass e.g. 20")
+    if requests:
+        ops = ctx.ops(write=False)
+        for stack in ctx.stacks.values():
+            thresholds_for(stack, functools.partial(ops.get_config, stack))
+
+
 def _run_locked(ctx: Context, runner: Runner, spec: RunSpec, hold: float) -> int:
     journal, resumed = runner.open_run(spec, lambda: runner.plan(spec, hold))
     if not resumed:
@@ -469,7 +492,7 @@ def cmd_drill(ctx: Context) -> int:
     return _run(ctx, _spec(ctx, "drill", "standby"))
 
 
-RESUMED_OPTIONS = frozenset({"soak_seconds", "skip_store_parity"})
+RESUMED_OPTIONS = frozenset({"soak_seconds", "skip_store_parity", "canary_requests"})
 
 
 def cmd_resume(ctx: Context) -> int:

@@ -19,10 +19,10 @@ import math
 import ssl
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from cutover.errors import PrecheckFailed, UsageError
@@ -31,6 +31,7 @@ DEFAULT_PROMPTS = Path(__file__).resolve().parent / "prompts" / "compare.jsonl"
 PROMPT_EXAMPLE = '{"messages": [{"role": "user", "content": "Say hello."}]}'
 
 Messages = list[dict[str, str]]
+T = TypeVar("T")
 
 
 def load_prompts(path: Path) -> list[Messages]:
@@ -170,16 +171,22 @@ class _Connection:
         self.reader = self.writer = None
 
 
+class _StaleConnectionError(ConnectionError):
+    """A kept-alive connection the server had closed: nothing was answered, send again."""
+
+
 async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
     status_line = await reader.readline()
     if not status_line:
-        raise ConnectionError("connection closed before a response")
-    status = int(status_line.split(b" ", 2)[1])
+        raise _StaleConnectionError("connection closed before a response")
+    version, status, _ = status_line.split(b" ", 2)
     headers: dict[str, str] = {}
     while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
         name, _, value = line.decode("latin-1").partition(":")
         headers[name.strip().lower()] = value.strip()
-    return status, headers
+    if version == b"HTTP/1.0" and headers.get("connection", "").lower() != "keep-alive":
+        headers["connection"] = "close"
+    return int(status), headers
 
 
 async def _body_chunks(reader: asyncio.StreamReader, headers: Mapping[str, str]) -> AsyncIterator[bytes]:
@@ -211,9 +218,18 @@ def _sse_events(buffer: bytearray, data: bytes) -> list[bytes]:
 
 async def _exchange(conn: _Connection, request: bytes) -> Sample:
     started = time.perf_counter()
+    reused = conn.writer is not None
     reader, writer = await conn.open()
     writer.write(request)
-    status, headers = await _read_head(reader)
+    try:
+        status, headers = await _read_head(reader)
+    except (_StaleConnectionError, ConnectionResetError):
+        if not reused:
+            raise
+        conn.close()  # the server closed it while idle; one fresh connection, as browsers do
+        reader, writer = await conn.open()
+        writer.write(request)
+        status, headers = await _read_head(reader)
     first: float | None = None
     pieces: list[str] = []
     usage_tokens: int | None = None
@@ -322,6 +338,19 @@ def _error_name(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` on a private event loop, leaving the thread's current loop alone.
+
+    `asyncio.run` unsets the thread's loop when it finishes, which breaks code in the same
+    process that still calls `asyncio.get_event_loop()` (the Pulumi SDK does).
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
+
+
 def token_overlap(a: str, b: str) -> float:
     """F1 of the two outputs' whitespace tokens (multiset overlap): 1.0 identical, 0.0 disjoint."""
     ta, tb = Counter(a.split()), Counter(b.split())
@@ -358,7 +387,7 @@ def agreement(a: SideResult, b: SideResult, prompts: int) -> dict[str, Any]:
 
 
 def require_targets(
-    sides: Mapping[str, Any], probe: Callable[[str | None, str | None], Any], force: bool
+    sides: Mapping[Any, Any], probe: Callable[[str | None, str | None], Any], force: bool
 ) -> None:
     """Every side has outputs; every side passes its health check unless `force`."""
     for name, info in sides.items():
@@ -392,7 +421,7 @@ def compare(
         raise UsageError(f"--requests must be at least 1 (got {requests})", "pass e.g. --requests 50")
     if concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1 (got {concurrency})", "pass e.g. --concurrency 8")
-    results = [asyncio.run(run_side(t, prompts, requests, concurrency, **options)) for t in targets]
+    results = [run_async(run_side(t, prompts, requests, concurrency, **options)) for t in targets]
     report: dict[str, Any] = {
         "requests_per_side": requests,
         "concurrency": concurrency,
@@ -411,6 +440,7 @@ __all__ = [
     "compare",
     "load_prompts",
     "require_targets",
+    "run_async",
     "run_side",
     "tls_context",
     "token_overlap",

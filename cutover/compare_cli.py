@@ -13,6 +13,7 @@ from rich.table import Table
 from cutover.checks import SideInfo
 from cutover.compare import Target, compare, load_prompts, require_targets, tls_context
 from cutover.errors import UsageError
+from cutover.plan import Side
 from cutover.probes import API_KEY_ENV, probe_side
 
 
@@ -40,7 +41,7 @@ def hourly_price(args: argparse.Namespace, info: SideInfo) -> tuple[float | None
 
 
 def run_compare(
-    args: argparse.Namespace, sides: Mapping[str, SideInfo], say: Callable[[str], None]
+    args: argparse.Namespace, sides: Mapping[Side, SideInfo], say: Callable[[str], None]
 ) -> dict[str, Any]:
     prompts = load_prompts(args.prompts)
     for flag, value in (("requests", args.requests), ("concurrency", args.concurrency)):

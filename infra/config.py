@@ -63,6 +63,9 @@ KNOWN_KEYS: Final = frozenset(
         "waitForModel",
         # Cost model (infra/cost.py validates the values).
         "priceOverrides",
+        # Canary thresholds of staged shifts (cutover/canary.py reads them from the stack config).
+        "canaryMaxErrorRatePercent",
+        "canaryMaxP95LatencyMs",
     }
 )
 
@@ -435,6 +438,19 @@ def parse_config(
             "unset on a primary stack (replication runs in the standby)",
             f"remove it from Pulumi.{stack}.yaml",
         )
+
+    # Canary thresholds (cutover/canary.py): positive numbers, the error rate a percentage.
+    for key, high in (("canaryMaxErrorRatePercent", 100.0), ("canaryMaxP95LatencyMs", None)):
+        threshold = raw.get(key)
+        if threshold is None:
+            continue
+        try:
+            number = float(threshold)
+        except ValueError:
+            number = float("nan")
+        if not (0 < number < float("inf")) or (high is not None and number > high):
+            limit = f" and at most {high:g}" if high is not None else ""
+            r.problem(key, threshold, f"a number above 0{limit}")
 
     if role == "primary" and weight == 0:
         warnings.append("trafficWeight is 0 on the primary: it serves only when the standby is unhealthy")

@@ -16,7 +16,6 @@ import argparse
 import json
 import math
 import sys
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,10 +234,11 @@ _BY_CLOUD = {"aws": _aws_usage, "gcp": _gcp_usage, "azure": _azure_usage}
 def usage_of(run: ProgramRun) -> list[Usage]:
     """What the stack runs, merged per item; items with zero quantity are dropped."""
     usage = _BY_CLOUD[run.config.cloud](run) + _dns_usage(run) + _replication_usage(run.config)
-    merged: dict[tuple[str, Unit, bool], float] = Counter()
+    merged: dict[tuple[str, Unit, bool], float] = {}
     for u in usage:
         if u.item:
-            merged[(u.item, u.unit, u.gpu)] += u.quantity
+            key = (u.item, u.unit, u.gpu)
+            merged[key] = merged.get(key, 0) + u.quantity
     return [Usage(item, qty, unit, gpu) for (item, unit, gpu), qty in merged.items() if qty]
 
 

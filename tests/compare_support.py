@@ -39,6 +39,10 @@ class FakeSide:
     def plain_url(self) -> str:
         return self.url
 
+    @property
+    def host(self) -> str:
+        return self.url.split("://", 1)[1].rsplit(":", 1)[0]
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)

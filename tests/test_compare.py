@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 from cutover import cli
-from cutover.compare import DEFAULT_PROMPTS, Target, load_prompts, run_side, tls_context, token_overlap
+from cutover.compare import (
+    DEFAULT_PROMPTS,
+    Target,
+    load_prompts,
+    run_async,
+    run_side,
+    tls_context,
+    token_overlap,
+)
 from cutover.errors import UsageError
 from tests.compare_support import ROOT, SERVICE, fake_side, make_ca, outputs_file
 
@@ -148,17 +155,17 @@ def test_https_sends_the_service_name_as_sni_and_verifies_the_certificate_for_it
     prompts = load_prompts(DEFAULT_PROMPTS)
     with fake_side("--tls-cert", str(cert), "--tls-key", str(key)) as side:
         assert side.url.startswith("https://127.0.0.1:")
-        good = asyncio.run(
+        good = run_async(
             run_side(Target("standby", side.url, SERVICE, MODEL), prompts, 8, 2, tls=tls_context(ca))
         )
         # The certificate names the service, not the address dialled: a client that sent the
         # address (or another name) as SNI fails verification instead of measuring the wrong thing.
-        wrong = asyncio.run(
+        wrong = run_async(
             run_side(
                 Target("standby", side.url, "other.example.com", MODEL), prompts, 2, 1, tls=tls_context(ca)
             )
         )
-        untrusted = asyncio.run(run_side(Target("standby", side.url, SERVICE, MODEL), prompts, 2, 1))
+        untrusted = run_async(run_side(Target("standby", side.url, SERVICE, MODEL), prompts, 2, 1))
         sni = side.stats()["sni"]
     assert [s.ok for s in good.samples] == [True] * 8
     assert all(not s.ok and s.error.startswith("TLS: ") for s in wrong.samples + untrusted.samples)

@@ -14,7 +14,6 @@ timing) and reports:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cutover.compare import DEFAULT_PROMPTS, Target, load_prompts, run_side  # noqa: E402
+from cutover.compare import DEFAULT_PROMPTS, Target, load_prompts, run_async, run_side  # noqa: E402
 
 
 def start_fake() -> tuple[subprocess.Popen[str], str]:
@@ -48,9 +47,9 @@ def main() -> None:
     try:
         target = Target("bench", url, "api.example.com", "llama-3.1-8b-instruct")
         prompts = load_prompts(DEFAULT_PROMPTS)
-        asyncio.run(run_side(target, prompts, 200, args.concurrency))  # warm up
+        run_async(run_side(target, prompts, 200, args.concurrency))  # warm up
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        result = asyncio.run(run_side(target, prompts, args.requests, args.concurrency))
+        result = run_async(run_side(target, prompts, args.requests, args.concurrency))
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     finally:
         proc.terminate()
