@@ -114,6 +114,8 @@ class Registered:
     ignore_changes: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
     """URNs this resource waits for (depends_on and resources its inputs came from)."""
+    replace_on_changes: tuple[str, ...] = ()
+    delete_before_replace: bool = False
     aliases: tuple[str, ...] = ()
     """Full URNs this resource was known by before (its `aliases` option, resolved)."""
 
@@ -194,6 +196,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 ignore_changes=tuple(request.ignoreChanges),
                 dependencies=tuple(request.dependencies),
+                replace_on_changes=tuple(request.replaceOnChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
                 aliases=tuple(_alias_urns(request)),
             )
         )

@@ -43,3 +43,26 @@ def shipped(stack: str) -> ProgramRun:
     if stack == "standby":
         return run_pair(secrets=TEST_SECRETS)[1]
     return run_stack(stack, secrets=TEST_SECRETS)
+
+
+# The DNS authority moved independently of both clouds: what each needs besides dnsProvider,
+# identical in both stacks (Cloud DNS probes external endpoints every 30 s at most).
+AUTHORITIES = ("aws", "gcp", "azure")
+AUTHORITY_OVERRIDES: dict[str, dict[str, Any]] = {
+    "aws": {"dnsProvider": "aws"},
+    "gcp": {"dnsProvider": "gcp", "gcpProject": "acme-inference-standby", "healthCheckIntervalSeconds": 30},
+    "azure": {"dnsProvider": "azure", "dnsResourceGroup": "dns-rg"},
+}
+COMBINATIONS = [(p, s, a) for p, s in PAIRS for a in AUTHORITIES]
+COMBINATION_IDS = [f"{p}-to-{s}-dns-{a}" for p, s, a in COMBINATIONS]
+
+
+@cache
+def combination(primary: str, standby: str, authority: str) -> tuple[ProgramRun, ProgramRun]:
+    """Mocked runs of both shipped stacks on (primary, standby) with `authority` as DNS authority."""
+    extra = AUTHORITY_OVERRIDES[authority]
+    return run_pair(
+        {**primary_overrides(primary), **extra},
+        {**standby_overrides(primary, standby), **extra},
+        TEST_SECRETS,
+    )

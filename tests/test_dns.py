@@ -6,7 +6,6 @@ Expected endpoints are taken from each run's own `endpointHost` output, never ha
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -146,7 +145,7 @@ def test_dns_resources_live_on_the_dns_authority_under_the_component(s: Scenario
 
 RECORD = "aws:route53/record:Record"
 POOL = "api-pool.example.com"  # <dnsRecord>-pool.<dnsZone>
-# A pair whose standby is the AWS load balancer (alias A) and whose primary is a GCP IP.
+# A pair whose standby is the AWS load balancer (its Elastic IPs) and whose primary is a GCP IP.
 ROUTE53_LB_STANDBY = Scenario("aws", "gcp", "aws")
 ROUTING_POLICY_KEYS = (
     "weightedRoutingPolicies",
@@ -162,15 +161,31 @@ ROUTING_POLICY_KEYS = (
 @dataclass(frozen=True)
 class Route53Side:
     check: Registered
+    """The probe of the stack's first address."""
     pool: Registered
     service: Registered
+    record_check: Registered
+    """The check the records carry: `check`, or the CALCULATED one over every address's probe."""
+    checks: list[Registered]
+    """Every health check of the stack, in creation order."""
 
 
 def _route53(run: ProgramRun) -> Route53Side:
     by_name = {r.inputs["name"]: r for r in run.of_type(RECORD)}
     assert len(by_name) == 2, sorted(by_name)
     service = by_name[run.outputs[outputs.SERVICE_FQDN]]
-    return Route53Side(run.one("aws:route53/healthCheck:HealthCheck"), by_name[POOL], service)
+
+    # <role>-health, <role>-health-1, ..., <role>-health-any: the order the descriptor lists them.
+    def order(check: Registered) -> int:
+        last = check.name.rsplit("-", 1)[1]
+        if last.isdigit():
+            return int(last)
+        return 99 if last == "any" else 0
+
+    checks = sorted(run.of_type("aws:route53/healthCheck:HealthCheck"), key=order)
+    (first,) = [c for c in checks if c.name == f"{run.config.role}-health"]
+    (record_check,) = [c for c in checks if c.outputs["id"] == by_name[POOL].inputs["healthCheckId"]]
+    return Route53Side(first, by_name[POOL], service, record_check, checks)
 
 
 def routing_policy(record: Registered) -> str:
@@ -187,13 +202,10 @@ def test_route53_health_checks_probe_each_endpoint_with_configured_settings() ->
         assert check.inputs["port"] == PROBE["healthCheckPort"]
         assert check.inputs["requestInterval"] == PROBE["healthCheckIntervalSeconds"]
         assert check.inputs["failureThreshold"] == PROBE["healthCheckFailureThreshold"]
-    # The AWS load balancer is probed by its host name, the GCP IP by address.
-    primary_check = _route53(primary).check
-    assert primary_check.inputs["fqdn"] == endpoint(primary)
-    assert "ipAddress" not in primary_check.inputs
-    standby_check = _route53(standby).check
-    assert standby_check.inputs["ipAddress"] == endpoint(standby)
-    assert standby_check.inputs["fqdn"] == "api.example.com"  # the Host header sent to the IP
+        # Both by static address (AWS: its first Elastic IP), sending the service name as Host.
+        check = _route53(run).check
+        assert check.inputs["ipAddress"] == endpoint(run)
+        assert check.inputs["fqdn"] == "api.example.com"
 
 
 def test_route53_pool_holds_one_health_checked_record_per_stack_under_the_pool_name() -> None:
@@ -204,7 +216,7 @@ def test_route53_pool_holds_one_health_checked_record_per_stack_under_the_pool_n
         assert side.pool.inputs["type"] == "A"
         assert side.pool.inputs["setIdentifier"] == run.stack
         assert side.pool.inputs["zoneId"] == dns["zoneId"]
-        assert side.pool.inputs["healthCheckId"] == side.check.outputs["id"]
+        assert side.pool.inputs["healthCheckId"] == side.record_check.outputs["id"]
         assert side.pool.protect
 
 
@@ -235,37 +247,45 @@ def test_route53_standby_service_record_is_failover_secondary_to_its_own_ip() ->
     assert record["failoverRoutingPolicies"] == [{"type": "SECONDARY"}]
     assert record["records"] == [endpoint(standby)]
     assert record["ttl"] == PROBE["dnsTtlSeconds"] <= 60
-    assert record["healthCheckId"] == side.check.outputs["id"]
+    assert record["healthCheckId"] == side.record_check.outputs["id"]
     assert "aliases" not in record
 
 
-def test_route53_aliases_the_aws_load_balancer_so_it_pairs_with_an_ip() -> None:
-    """A CNAME could not share a name with the other stack's A record; the alias is an A record."""
+def test_route53_answers_every_elastic_ip_of_the_aws_load_balancer() -> None:
+    """The NLB's static addresses (one Elastic IP per AZ) are A records, like the other stack's IP."""
     primary = primary_run(ROUTE53)
-    pool = _route53(primary).pool
-    (alias,) = pool.inputs["aliases"]
-    assert alias["name"] == endpoint(primary)
-    assert re.fullmatch(r"Z[0-9A-Z]{8,32}", alias["zoneId"])  # the load balancer's hosted zone
-    assert alias["evaluateTargetHealth"] is False
-    assert "ttl" not in pool.inputs and "records" not in pool.inputs  # alias answers use the LB's 60 s
+    addresses = primary.outputs[outputs.ENDPOINT_ADDRESSES]
+    assert len(addresses) == 3 and addresses[0] == endpoint(primary)
+    pool = _route53(primary).pool.inputs
+    assert (pool["type"], pool["records"], pool["ttl"]) == ("A", addresses, PROBE["dnsTtlSeconds"])
+    assert "aliases" not in pool
 
 
-def test_route53_standby_load_balancer_answers_secondary_with_an_alias() -> None:
+def test_route53_standby_on_aws_answers_secondary_with_its_elastic_ips() -> None:
     primary, standby = primary_run(ROUTE53_LB_STANDBY), standby_run(ROUTE53_LB_STANDBY)
     side = _route53(standby)
     record = side.service.inputs
     assert record["failoverRoutingPolicies"] == [{"type": "SECONDARY"}]
-    assert record["type"] == "A"
-    (alias,) = record["aliases"]
-    assert alias["name"] == endpoint(standby)
-    assert re.fullmatch(r"Z[0-9A-Z]{8,32}", alias["zoneId"])
-    assert alias["evaluateTargetHealth"] is False
-    assert record["healthCheckId"] == side.check.outputs["id"]
-    assert not {"ttl", "records"} & record.keys()
+    assert (record["type"], record["records"]) == ("A", standby.outputs[outputs.ENDPOINT_ADDRESSES])
+    assert record["ttl"] == PROBE["dnsTtlSeconds"]
+    assert record["healthCheckId"] == side.record_check.outputs["id"]
+    assert "aliases" not in record
     # The primary's IP is answered in the pool by address with the configured TTL.
     pool = _route53(primary).pool.inputs
     assert (pool["records"], pool["ttl"]) == ([endpoint(primary)], PROBE["dnsTtlSeconds"])
     assert _route53(primary).service.inputs["aliases"][0]["name"] == POOL
+
+
+def test_route53_still_aliases_an_aws_load_balancer_host_name() -> None:
+    """For users who pass a load balancer host name to the component directly."""
+    from components.dns.aws import endpoint_answer, route53_target
+
+    target = route53_target("a1b2-0123456789abcdef.elb.us-east-1.amazonaws.com")
+    assert target is not None and (target.load_balancer, target.region) == ("network", "us-east-1")
+    answer = endpoint_answer(target, "Z26RNL4JYFTOTI", 45)
+    assert (answer.records, answer.ttl) == (None, None)
+    (alias,) = answer.aliases or []
+    assert alias.name == target.host
 
 
 def test_route53_failover_pool_prefers_primary_and_keeps_standby_at_weight_zero() -> None:
@@ -336,7 +356,7 @@ def test_route53_output_names_both_layers_records() -> None:
         assert dns["poolRecordId"] == side.pool.outputs["id"]
         assert dns["serviceRecordId"] == side.service.outputs["id"]
         assert dns["recordSetIds"] == [side.pool.outputs["id"], side.service.outputs["id"]]
-        assert dns["healthCheckIds"] == [side.check.outputs["id"]]
+        assert dns["healthCheckIds"] == [c.outputs["id"] for c in side.checks]
         assert dns["failoverType"] == {"primary": "PRIMARY", "standby": "SECONDARY"}[run.config.role]
         assert dns["setIdentifier"] == run.stack
         assert dns["recordType"] == "A"
@@ -514,8 +534,12 @@ def test_standby_fails_when_probe_settings_differ_from_the_primary() -> None:
 
 
 def test_cloud_dns_rejects_a_host_name_endpoint() -> None:
-    s = scenario("gcp", "aws", "gcp")
-    message = program_error(lambda: primary_run(s))
+    """Stacks answer on static IPs now; a host name passed to the component directly still fails."""
+    from components.dns.args import endpoint_problem
+
+    problem = endpoint_problem("a1b2.elb.us-east-1.amazonaws.com", ipv4_only=True, whose="stack 'primary'")
+    assert problem is not None
+    message = str(problem)
     assert (
         "stack config 'dnsProvider' must be aws or azure while stack 'primary' answers on the host name"
         in message

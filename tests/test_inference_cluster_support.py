@@ -133,7 +133,12 @@ def pool_size(pool: Registered) -> tuple[int, int]:
 
 
 def kubernetes_objects(run: ProgramRun) -> list[Registered]:
-    return [r for r in run.resources if r.type.startswith("kubernetes:")]
+    # A Helm release is not a Kubernetes object (its chart renders them in the cluster).
+    return [
+        r
+        for r in run.resources
+        if r.type.startswith("kubernetes:") and not r.type.startswith("kubernetes:helm.sh/")
+    ]
 
 
 def k8s_object(run: ProgramRun, kind: str, name: str = "inference-server") -> dict[str, Any]:

@@ -206,11 +206,10 @@ def test_endpoint_is_the_load_balancer_on_the_health_check_port(
     (port,) = service["spec"]["ports"]
     assert port["targetPort"] == "http"
     assert port["port"] == run.config.dns.health_check_port
+    # Every cloud: the stack's static IPv4 address (an AWS Elastic IP, not the NLB's host name).
     host = run.outputs[outputs.ENDPOINT_HOST]
-    if run.config.cloud == "aws":
-        assert host.endswith(".elb.us-east-1.amazonaws.com")
-    else:
-        ipaddress.IPv4Address(host)
+    ipaddress.IPv4Address(host)
+    assert host == run.outputs[outputs.ENDPOINT_ADDRESSES][0]
     assert run.outputs[outputs.ENDPOINT_URL] == f"http://{host}:{port['port']}"
     selector = service["spec"]["selector"]
     pod_labels = k8s_object(run, "Deployment")["spec"]["template"]["metadata"]["labels"]

@@ -20,9 +20,15 @@ Design decisions (details in each cloud module's docstring):
   routing, weighted = `Weighted` routing with Traffic Manager weight max(1, 10*w). IPv4 or
   host-name endpoints.
 - gcp (Cloud DNS): the standby owns the one record set (`primary_backup` routing policy holding
-  both IPs) and its health check; the primary creates nothing and exports its IP. Failover =
-  `primary_backup`, weighted = the same with a trickle ratio. Host-name endpoints are not
-  supported by Cloud DNS health checks: error.
+  both stacks' IPs) and its health check; the primary creates nothing and exports its IPs.
+  Failover = `primary_backup`, weighted = the same with a trickle ratio. Host-name endpoints are
+  not supported by Cloud DNS health checks: error.
+
+- Endpoints are the stacks' static public IPv4 addresses (`endpoint_addresses`: AWS Elastic IPs,
+  a reserved GCP address, an Azure public IP; see components/inference_cluster/public_address.py),
+  known before the Service exists and unchanged when it is re-created; that is what lets every
+  authority serve every cloud pair. Host names (an ephemeral AWS load balancer) are still
+  accepted from callers that pass one, on Route 53 and Traffic Manager.
 
 - Switching failover <-> weighted never deletes a record on any cloud: Route 53 only changes pool
   weights (the service name stays a FAILOVER pair), Azure only changes the primary's profile

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypedDict
 
@@ -78,6 +78,16 @@ class FailoverRecordArgs:
     """This stack's load balancer: a host name (AWS ELB/NLB) or an IPv4 address (GCP, Azure).
     IPv4 is answered with an A record; an AWS load balancer host name with an alias A record;
     any other host name with a CNAME (Route 53 and Traffic Manager only)."""
+    endpoint_addresses: pulumi.Input[Sequence[str]] | None = None
+    """Every static IPv4 address of this stack's load balancer, `endpoint_host` first (AWS: one
+    Elastic IP per AZ). Route 53 and Cloud DNS answer and probe all of them; Traffic Manager
+    (one target per endpoint) answers and probes `endpoint_host`, which reaches every replica like
+    the others (the load balancers balance across zones). None: `endpoint_host` alone."""
+    endpoint_address_count: int = 1
+    """How many addresses `endpoint_addresses` holds, known when the stack is written (AWS: one
+    Elastic IP per public subnet). Route 53 probes each with its own health check and treats the
+    stack as healthy while any of them passes (a CALCULATED check), so one AZ's load balancer
+    node going down does not fail the whole stack over."""
     ttl_seconds: int = 30
     """TTL of every answer for the service name, 1-60 s so resolvers notice a failover quickly.
     Route 53 alias answers (AWS load balancers) carry the load balancer's own 60 s TTL."""
@@ -166,8 +176,13 @@ class DnsProblem:
         return f"stack {self.source} '{self.key}' must be {self.expected} (got {got}): {self.fix}"
 
 
-class DnsError(ValueError):
-    """Every problem found in one stack's DNS settings, reported at once."""
+class DnsError(Exception):
+    """Every problem found in one stack's DNS settings, reported at once.
+
+    Not a ValueError on purpose: Pulumi wraps a ValueError raised while it resolves an output
+    with the output's internal repr ("While processing input: ..., value <pulumi.output.Output
+    object at 0x...>"), and most of these checks run inside applies.
+    """
 
     def __init__(self, stack: str, problems: list[DnsProblem]) -> None:
         self.stack = stack
@@ -206,6 +221,8 @@ class DnsDescriptor(TypedDict, total=False):
     ttlSeconds: int
     endpoint: str
     """This stack's load balancer host name or IP, as answered/probed."""
+    endpointAddresses: list[str]
+    """Every address this stack's record answers (endpoint first; AWS: one Elastic IP per AZ)."""
     endpointKind: str
     """ipv4 or hostname."""
     healthCheck: HealthCheckDescriptor
@@ -356,8 +373,27 @@ def base_descriptor(args: FailoverRecordArgs) -> dict[str, Any]:
         "weight": args.effective_weight,
         "ttlSeconds": args.ttl_seconds,
         "endpoint": args.endpoint_host,
+        "endpointAddresses": endpoint_addresses(args),
         "healthCheck": health_check_descriptor(args),
     }
+
+
+def endpoint_addresses(args: FailoverRecordArgs) -> pulumi.Output[list[str]]:
+    """All addresses this stack answers on, `endpoint_host` first (just it when none are given)."""
+
+    def ordered(values: list[Any]) -> list[str]:
+        host, extra = str(values[0]).strip(), [str(a).strip() for a in values[1] or []]
+        return [host, *(a for a in extra if a != host)]
+
+    return pulumi.Output.all(args.endpoint_host, args.endpoint_addresses).apply(ordered)
+
+
+def primary_addresses(primary: Mapping[str, Any]) -> list[str]:
+    """The addresses of the primary's descriptor (older primaries export only `endpoint`)."""
+    listed = primary.get("endpointAddresses")
+    if isinstance(listed, list) and listed:
+        return [str(a) for a in listed]
+    return [str(primary.get("endpoint", ""))]
 
 
 def _agreement(args: FailoverRecordArgs) -> dict[str, tuple[str, object]]:

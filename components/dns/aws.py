@@ -59,6 +59,7 @@ from components.dns.args import (
     FailoverRecordArgs,
     base_descriptor,
     check_against_primary,
+    endpoint_addresses,
     endpoint_kind,
     endpoint_problem,
 )
@@ -77,6 +78,12 @@ class Route53Target:
     load_balancer: Literal["network", "application", None] = None
     """Type of AWS load balancer behind a host name (alias target), if it is one."""
     region: str | None = None
+    addresses: tuple[str, ...] = ()
+    """IPv4 endpoints only: every address answered (the host first); empty means just the host."""
+
+    @property
+    def answers(self) -> list[str]:
+        return list(self.addresses) if self.addresses else [self.host]
 
     @property
     def is_alias(self) -> bool:
@@ -127,7 +134,11 @@ def endpoint_answer(target: Route53Target, lb_zone_id: str | None, ttl_seconds: 
             name=target.host, zone_id=lb_zone_id, evaluate_target_health=False
         )
         return EndpointAnswer(None, None, [alias])
-    return EndpointAnswer([target.host], ttl_seconds, None)
+    return EndpointAnswer(target.answers, ttl_seconds, None)
+
+
+def _nth_answer(target: pulumi.Output[Route53Target], index: int) -> pulumi.Output[str]:
+    return target.apply(lambda t: t.answers[index])
 
 
 class AwsFailoverRecord(FailoverRecord):
@@ -144,7 +155,7 @@ class AwsFailoverRecord(FailoverRecord):
         invoke = pulumi.InvokeOutputOptions(parent=self, provider=provider)
         stack = args.placement.stack
 
-        def classify(host: str, primary: object) -> Route53Target:
+        def classify(host: str, primary: object, addresses: list[str]) -> Route53Target:
             # Runs before any resource input resolves: a bad endpoint or a disagreement with the
             # primary stops the stack before Route 53 is touched.
             target = route53_target(host)
@@ -152,6 +163,26 @@ class AwsFailoverRecord(FailoverRecord):
                 problem = endpoint_problem(host, ipv4_only=False, whose=f"stack '{stack}'")
                 assert problem is not None  # route53_target only rejects what endpoint_problem does
                 raise DnsError(stack, [problem])
+            if target.kind == "ipv4":
+                problems = [
+                    p
+                    for a in addresses
+                    if (p := endpoint_problem(a, ipv4_only=False, whose=f"stack '{stack}'")) is not None
+                ]
+                if len(addresses) != args.endpoint_address_count:
+                    problems.append(
+                        DnsProblem(
+                            "endpointAddresses",
+                            addresses,
+                            f"{args.endpoint_address_count} addresses (one health check each)",
+                            "pass FailoverRecordArgs.endpoint_address_count equal to the number of "
+                            "static addresses of the load balancer",
+                            source="output",
+                        )
+                    )
+                if problems:
+                    raise DnsError(stack, problems)
+                target = Route53Target(host, "ipv4", addresses=tuple(addresses))
             if args.role == "standby":
                 descriptor = check_against_primary(args, primary)
                 theirs = descriptor.get("recordType")
@@ -174,9 +205,10 @@ class AwsFailoverRecord(FailoverRecord):
                     )
             return target
 
-        target: pulumi.Output[Route53Target] = pulumi.Output.all(args.endpoint_host, args.primary_dns).apply(
-            lambda values: classify(values[0], values[1])
-        )
+        addresses = endpoint_addresses(args)
+        target: pulumi.Output[Route53Target] = pulumi.Output.all(
+            args.endpoint_host, args.primary_dns, addresses
+        ).apply(lambda values: classify(values[0], values[1], values[2]))
 
         zone = aws.route53.get_zone_output(name=args.zone, private_zone=False, opts=invoke)
 
@@ -221,6 +253,38 @@ class AwsFailoverRecord(FailoverRecord):
             ),
             opts=child,
         )
+        # One more probe per further address, and a CALCULATED check that passes while any does.
+        self.address_checks = [self.health_check] + [
+            aws.route53.HealthCheck(
+                f"{name}-health-{index}",
+                aws.route53.HealthCheckArgs(
+                    type=args.probe_protocol,
+                    ip_address=_nth_answer(target, index),
+                    fqdn=args.fqdn,
+                    port=args.health_check_port,
+                    resource_path=args.health_check_path,
+                    request_interval=args.health_check_interval_seconds,
+                    failure_threshold=args.health_check_failure_threshold,
+                    tags={"Name": f"{args.fqdn} {stack} on {args.stack_cloud} address {index}"},
+                ),
+                opts=child,
+            )
+            for index in range(1, args.endpoint_address_count)
+        ]
+        self.any_address_check: aws.route53.HealthCheck | None = None
+        record_check: pulumi.Output[str] = self.health_check.id
+        if len(self.address_checks) > 1:
+            self.any_address_check = aws.route53.HealthCheck(
+                f"{name}-health-any",
+                aws.route53.HealthCheckArgs(
+                    type="CALCULATED",
+                    child_healthchecks=[c.id for c in self.address_checks],
+                    child_health_threshold=1,
+                    tags={"Name": f"{args.fqdn} {stack} on {args.stack_cloud} (any address)"},
+                ),
+                opts=child,
+            )
+            record_check = self.any_address_check.id
         # Pool layer: this stack's weighted member of <record>-pool.<zone>.
         pool = pool_fqdn(args)
         self.pool_record = aws.route53.Record(
@@ -233,7 +297,7 @@ class AwsFailoverRecord(FailoverRecord):
                 weighted_routing_policies=[
                     aws.route53.RecordWeightedRoutingPolicyArgs(weight=args.effective_weight)
                 ],
-                health_check_id=self.health_check.id,
+                health_check_id=record_check,
                 records=records,
                 ttl=ttl,
                 aliases=endpoint_aliases,
@@ -263,7 +327,7 @@ class AwsFailoverRecord(FailoverRecord):
                 type=record_type,
                 set_identifier=stack,
                 failover_routing_policies=failover,
-                health_check_id=self.health_check.id,
+                health_check_id=record_check,
                 records=records,
                 ttl=ttl,
                 aliases=endpoint_aliases,
@@ -283,7 +347,10 @@ class AwsFailoverRecord(FailoverRecord):
                 "endpointKind": target.apply(lambda t: t.kind),
                 "serviceRecordOwner": "each",
                 "recordSetIds": [self.pool_record.id, self.record.id],
-                "healthCheckIds": [self.health_check.id],
+                "healthCheckIds": [
+                    *(c.id for c in self.address_checks),
+                    *([self.any_address_check.id] if self.any_address_check else []),
+                ],
                 "zoneId": zone.zone_id,
                 "setIdentifier": stack,
                 "recordType": record_type,

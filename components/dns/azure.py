@@ -15,10 +15,23 @@ Design (settled here, see also components/dns/__init__.py):
   profile name and resource group from the primary's `dns` descriptor (StackReference). The
   dependency is on the primary *stack's outputs* and on Azure (the DNS authority), not on the
   primary's cloud: if the primary runs on AWS or GCP and that cloud is down, the standby can
-  still be applied. Two consequences, both documented for operators: the primary must be applied
-  first; and if the primary ever replaces its profile, Azure deletes the standby's endpoint with
-  it, so run `pulumi up --refresh` on the standby afterwards. The profile declares no inline
-  `endpoints`, so the primary's updates never remove the standby's endpoint.
+  still be applied. The primary must be applied first.
+- **Ownership: no stack's apply can remove the other's endpoint.** ARM's profile PUT replaces
+  the profile's whole endpoint list with the one in the request body, which is how one stack's
+  update used to be able to delete the other's endpoint. So:
+  - each stack owns exactly one standalone `trafficmanager.Endpoint` (its own PUT/DELETE on its
+    own URL; named `<stack>-<cloud>`, and the standby refuses a name equal to the primary's);
+  - the profile never declares inline `endpoints` and ignores changes to them
+    (`ignore_changes=["endpoints"]`), so no program change can ever send a list. azure-native
+    treats `endpoints` as a sub-resource property it maintains when unset: on an update it reads
+    the live endpoints and sends them back unchanged (the provider's MaintainSubResourceIfUnset;
+    the SDK documents "Do not mix inline and standalone resource");
+  - the profile and both endpoints are `protect`ed (`deletion_protection`): deleting or
+    *replacing* the profile (a changed name or resource group) would delete every endpoint in
+    it, so Pulumi refuses that until protection is lifted on purpose; after such a replacement,
+    run `pulumi up` on the standby to put its endpoint back.
+  tests/test_traffic_manager_ownership.py applies both stacks in both orders against a model of
+  ARM's PUT semantics and checks both endpoints survive.
 - Every endpoint carries both a priority (1 primary, 2 standby) and a weight, and only the
   profile's routing method (owned by the primary) picks which is used: `Priority` for
   `routing='failover'`, `Weighted` for `routing='weighted'`. Changing mode is one update of the
@@ -41,6 +54,7 @@ import pulumi_azure_native as azure_native
 from components.common import TYPE_PREFIX, physical_name, type_token
 from components.dns.args import (
     DnsError,
+    DnsProblem,
     FailoverRecord,
     FailoverRecordArgs,
     base_descriptor,
@@ -90,6 +104,7 @@ class AzureFailoverRecord(FailoverRecord):
         self.record_set: azure_native.dns.RecordSet | None = None
         traffic_manager: dict[str, Any]
 
+        endpoint_name = physical_name(stack, args.stack_cloud)
         if args.role == "primary":
             method = (
                 tm.TrafficRoutingMethod.PRIORITY
@@ -117,7 +132,11 @@ class AzureFailoverRecord(FailoverRecord):
                     traffic_view_enrollment_status=tm.TrafficViewEnrollmentStatus.DISABLED,
                     tags=dict(args.placement.tags),
                 ),
-                opts=protected,
+                # Never endpoints of its own (see the module docstring): a PUT that carries an
+                # endpoint list replaces every endpoint, the standby's included.
+                opts=pulumi.ResourceOptions.merge(
+                    protected, pulumi.ResourceOptions(ignore_changes=["endpoints"])
+                ),
             )
             profile_fqdn = self.profile.dns_config.apply(lambda c: c.fqdn if c else None)
             traffic_manager = {
@@ -134,7 +153,23 @@ class AzureFailoverRecord(FailoverRecord):
 
             def joined_profile(primary: object) -> Mapping[str, Any]:
                 checked = check_against_primary(args, primary)
-                return dict(checked.get("trafficManager") or {})
+                joined = dict(checked.get("trafficManager") or {})
+                if joined.get("endpointName") == endpoint_name:
+                    # One name in one profile is one endpoint: this stack's PUT would overwrite
+                    # the primary's endpoint.
+                    raise DnsError(
+                        stack,
+                        [
+                            DnsProblem(
+                                "primaryStack",
+                                f"a primary whose Traffic Manager endpoint is also named {endpoint_name!r}",
+                                "a primary stack with a different stack name or cloud",
+                                "give the two stacks different stack names: the endpoint name is "
+                                "<stack>-<cloud>",
+                            )
+                        ],
+                    )
+                return joined
 
             joined = pulumi.Output.from_input(args.primary_dns).apply(joined_profile)
             traffic_manager = {
@@ -151,7 +186,7 @@ class AzureFailoverRecord(FailoverRecord):
             tm.EndpointInitArgs(
                 resource_group_name=profile_group,
                 profile_name=profile_ref,
-                endpoint_name=physical_name(stack, args.stack_cloud),
+                endpoint_name=endpoint_name,
                 endpoint_type="ExternalEndpoints",
                 target=endpoint,
                 endpoint_status=tm.EndpointStatus.ENABLED,

@@ -23,8 +23,9 @@ Design (settled here, see also components/dns/__init__.py):
 
 What GCP does not support (errors, not silent workarounds):
 - Health checks of host names or CNAME targets: external endpoints in Cloud DNS routing policies
-  are IP addresses only. A stack whose endpoint is a host name (an AWS load balancer) fails with
-  an error naming dnsProvider; use Route 53 or Traffic Manager for such pairs.
+  are IP addresses only. The stacks answer on static IPv4 addresses (AWS: the NLB's Elastic IPs,
+  all of them listed as external endpoints), so every pair works; an endpoint given as a host
+  name fails with an error naming dnsProvider.
 - Probes every 10 s: health checks for external endpoints need `source_regions` (exactly three),
   and GCP then requires `check_interval_sec` >= 30, so healthCheckIntervalSeconds must be 30.
 - IPv6-only endpoints (not supported by this component on any cloud).
@@ -44,7 +45,9 @@ from components.dns.args import (
     FailoverRecordArgs,
     base_descriptor,
     check_against_primary,
+    endpoint_addresses,
     endpoint_problem,
+    primary_addresses,
 )
 from components.gcp_apis import apis_of
 
@@ -80,9 +83,14 @@ class GcpFailoverRecord(FailoverRecord):
             return host
 
         endpoint = pulumi.Output.from_input(args.endpoint_host).apply(own_endpoint)
+        # Every address this stack answers on, each checked like the endpoint itself.
+        own_addresses = pulumi.Output.all(endpoint, endpoint_addresses(args)).apply(
+            lambda values: [own_endpoint(a) for a in values[1]]
+        )
         descriptor: dict[str, Any] = {
             **base_descriptor(args),
             "endpoint": endpoint,
+            "endpointAddresses": own_addresses,
             "endpointKind": "ipv4",
             "serviceRecordOwner": "standby",
             "managedZone": args.managed_zone,
@@ -93,17 +101,21 @@ class GcpFailoverRecord(FailoverRecord):
 
         if args.role == "standby":
 
-            def primary_endpoint(primary: object) -> str:
+            def primary_endpoints(primary: object) -> list[str]:
                 checked = check_against_primary(args, primary)
-                host = str(checked.get("endpoint", ""))
                 whose = f"the primary stack '{checked.get('stack')}'"
-                problem = endpoint_problem(host, ipv4_only=True, whose=whose)
-                if problem is not None:
-                    raise DnsError(stack, [problem])
-                return host
+                hosts = primary_addresses(checked)
+                problems = [
+                    p
+                    for host in hosts
+                    if (p := endpoint_problem(host, ipv4_only=True, whose=whose)) is not None
+                ]
+                if problems:
+                    raise DnsError(stack, problems)
+                return hosts
 
             primary = pulumi.Output.from_input(args.primary_dns)
-            primary_ip = primary.apply(primary_endpoint)
+            primary_ips = primary.apply(primary_endpoints)
             ratio = primary.apply(
                 lambda d: (
                     trickle_ratio(int(d["weight"]), args.effective_weight)
@@ -116,7 +128,7 @@ class GcpFailoverRecord(FailoverRecord):
                 f"{name}-health",
                 gcp.compute.HealthCheckArgs(
                     # Named from the checked endpoints, so nothing is created when a check fails.
-                    name=pulumi.Output.all(primary_ip, endpoint).apply(
+                    name=pulumi.Output.all(primary_ips, own_addresses).apply(
                         lambda _: physical_name("dns", stack, args.fqdn)
                     ),
                     project=project,
@@ -143,13 +155,13 @@ class GcpFailoverRecord(FailoverRecord):
                 health_check=self.health_check.id,
                 primary_backup=gcp.dns.RecordSetRoutingPolicyPrimaryBackupArgs(
                     primary=gcp.dns.RecordSetRoutingPolicyPrimaryBackupPrimaryArgs(
-                        external_endpoints=[primary_ip],
+                        external_endpoints=primary_ips,
                     ),
                     backup_geos=[
                         gcp.dns.RecordSetRoutingPolicyPrimaryBackupBackupGeoArgs(
                             location=args.placement.region,
                             health_checked_targets=gcp.dns.RecordSetRoutingPolicyPrimaryBackupBackupGeoHealthCheckedTargetsArgs(
-                                external_endpoints=[endpoint],
+                                external_endpoints=own_addresses,
                             ),
                         )
                     ],
@@ -174,7 +186,7 @@ class GcpFailoverRecord(FailoverRecord):
             descriptor |= {
                 "recordSetIds": [self.record_set.id],
                 "healthCheckIds": [self.health_check.id],
-                "primaryBackup": {"primary": [primary_ip], "backup": [endpoint], "trickleRatio": ratio},
+                "primaryBackup": {"primary": primary_ips, "backup": own_addresses, "trickleRatio": ratio},
             }
         else:
             descriptor |= {"recordSetIds": [], "healthCheckIds": []}

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common import Cloud, Placement, WorkloadIdentity
+from components.inference_cluster.public_address import PublicAddress
 
 MODULE: Final = "inference_cluster"
 
@@ -161,6 +162,9 @@ class InferenceCluster(Protocol):
     """Issuer of the cluster's service-account tokens, for keyless federation into other clouds."""
     k8s_provider: k8s.Provider
     """Explicit Kubernetes provider built from `kubeconfig`; reuse it for in-cluster objects."""
+    public_address: PublicAddress
+    """The stack's static public addresses (EIPs / reserved address / public IP) and how the
+    inference Service binds to them; DNS points at these."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,11 @@ class InferenceWorkloadArgs:
     load_balancer_source_cidrs: tuple[str, ...] = ()
     """Client CIDRs the load balancer admits. Empty (default): any address, since clients and
     the DNS health checkers are on the internet; /v1 is guarded by the API key."""
+    # Static public address (issue 9, item 2).
+    public_address: PublicAddress | None = None
+    """The cluster's static addresses (InferenceCluster.public_address): the Service is bound to
+    them and `endpoint_host` is the first of them, known without waiting for the Service. None:
+    an ephemeral load balancer address read from the Service status."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []

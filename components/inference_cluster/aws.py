@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.common import WorkloadIdentity, type_token
+from components.inference_cluster import aws_lb
 from components.inference_cluster.args import (
     GPU_POOL,
     GPU_TAINT_KEY,
@@ -22,6 +23,7 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
+from components.inference_cluster.public_address import PublicAddress
 from components.inference_cluster.shared import (
     base_name,
     exec_kubeconfig,
@@ -129,6 +131,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
             opts=child,
         )
         private_subnets: list[aws.ec2.Subnet] = []
+        public_subnets: list[aws.ec2.Subnet] = []
         for i in range(AZ_COUNT):
             zone = zones.names.apply(_zone_picker(i))
             public = aws.ec2.Subnet(
@@ -147,6 +150,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
                 aws.ec2.RouteTableAssociationArgs(subnet_id=public.id, route_table_id=public_routes.id),
                 opts=child,
             )
+            public_subnets.append(public)
             # One NAT gateway per AZ: an AZ outage must not cut the other AZs' nodes off the
             # registry and the cloud APIs (model bucket, secrets).
             nat_ip = aws.ec2.Eip(
@@ -440,6 +444,25 @@ class EksInferenceCluster(pulumi.ComponentResource):
         # IAM accepts trust policies naming the issuer only once its OIDC provider exists.
         self.federation_ready: pulumi.Resource = oidc
         self.device_plugin = nvidia_device_plugin(name, self, self.k8s_provider)
+        # Static public addresses: Elastic IPs on an NLB built by the AWS Load Balancer Controller.
+        self.public_address: PublicAddress = aws_lb.static_address(
+            name,
+            parent=self,
+            provider=placement.provider,
+            k8s_provider=self.k8s_provider,
+            base=base,
+            region=region,
+            cluster_name=cluster.name,
+            vpc_id=vpc.id,
+            public_subnet_ids=[s.id for s in public_subnets],
+            public_subnet_zones=[s.availability_zone for s in public_subnets],
+            controller_trust_policy=pulumi.Output.all(oidc.arn, issuer_url).apply(
+                lambda a: irsa_trust_policy(a[0], a[1], aws_lb.NAMESPACE, aws_lb.SERVICE_ACCOUNT)
+            ),
+            node_selector={POOL_LABEL: SYSTEM_POOL},
+            tags=tags,
+            protect=args.deletion_protection,
+        )
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,

@@ -12,6 +12,7 @@ import pulumi_azure_native as azure_native
 import yaml
 
 from components.common import WorkloadIdentity, type_token
+from components.inference_cluster import azure_address
 from components.inference_cluster.args import (
     GPU_POOL,
     GPU_TAINT_KEY,
@@ -24,6 +25,7 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
+from components.inference_cluster.public_address import PublicAddress
 from components.inference_cluster.shared import (
     base_name,
     kubernetes_provider,
@@ -65,6 +67,15 @@ def _issuer_of(profile: containerservice.outputs.ManagedClusterOIDCIssuerProfile
             "check the cluster's provisioning state with `az aks show --query oidcIssuerProfile`"
         )
     return profile.issuer_url
+
+
+def _principal_of(identity: containerservice.outputs.ManagedClusterIdentityResponse | None) -> str:
+    if identity is None or not identity.principal_id:
+        raise RuntimeError(
+            "AKS reported no system-assigned identity for the cluster: it is needed to attach the "
+            "static public IP; check `az aks show --query identity`"
+        )
+    return identity.principal_id
 
 
 def azure_cli_kubeconfig(kubeconfig_b64: str) -> str:
@@ -269,6 +280,18 @@ class AksInferenceCluster(pulumi.ComponentResource):
         # The OIDC issuer that federated credentials name exists once the cluster does.
         self.federation_ready: pulumi.Resource = cluster
         self.device_plugin = nvidia_device_plugin(name, self, self.k8s_provider)
+        # Static public address: a Standard public IP in the stack's resource group.
+        self.public_address: PublicAddress = azure_address.static_address(
+            name,
+            opts=child,
+            base=base,
+            resource_group=group,
+            location=placement.region,
+            subscription_id=client.subscription_id,
+            cluster_principal_id=cluster.identity.apply(_principal_of),
+            tags=tags,
+            protect=args.deletion_protection,
+        )
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,

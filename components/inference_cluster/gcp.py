@@ -8,6 +8,7 @@ import pulumi_gcp as gcp
 
 from components.common import WorkloadIdentity, type_token
 from components.gcp_apis import apis_of
+from components.inference_cluster import gcp_address
 from components.inference_cluster.args import (
     GPU_POOL,
     GPU_TAINT_KEY,
@@ -20,6 +21,7 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
+from components.inference_cluster.public_address import PublicAddress
 from components.inference_cluster.shared import base_name, exec_kubeconfig, kubernetes_provider, short_name
 
 NODES_CIDR = "10.10.0.0/20"
@@ -343,6 +345,16 @@ class GkeInferenceCluster(pulumi.ComponentResource):
         self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [system_pool, gpu_pool])
         # <project>.svc.id.goog (the Workload Identity pool) exists once the cluster does.
         self.federation_ready: pulumi.Resource = cluster
+        # Static public address: a reserved regional external IP the Service's NLB uses.
+        self.public_address: PublicAddress = gcp_address.static_address(
+            name,
+            opts=after_apis,
+            base=base,
+            project=project,
+            region=region,
+            labels=labels,
+            protect=args.deletion_protection,
+        )
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,

@@ -238,11 +238,19 @@ def server_script(
 
 
 def load_balancer_annotations(cloud: Cloud) -> dict[str, str]:
-    """Internet-facing L4 load balancer whose own health check probes the server's /health."""
+    """Internet-facing L4 load balancer whose own health check probes the server's /health.
+
+    aws: an NLB built by the AWS Load Balancer Controller (`external`), targeting pod IPs, with
+    cross-zone load balancing so every Elastic IP reaches every replica.
+    """
     if cloud == "aws":
         return {
-            "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+            "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
             "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+            "service.beta.kubernetes.io/aws-load-balancer-attributes": (
+                "load_balancing.cross_zone.enabled=true"
+            ),
             "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "http",
             "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": HEALTH_PATH,
         }
@@ -255,14 +263,40 @@ def lb_host(status: k8s.core.v1.outputs.ServiceStatus | None, service: str) -> s
     """Hostname (AWS NLB) or IP (GCP, Azure) of the Service's load balancer."""
     ingress = status.load_balancer.ingress if status and status.load_balancer else None
     if not ingress:
-        raise ValueError(
+        raise RuntimeError(
             f"Service {service} has no load balancer address: check `kubectl describe service {service}` "
             "for cloud load balancer errors (quota, subnet tags)"
         )
     host = ingress[0].hostname or ingress[0].ip
     if not host:
-        raise ValueError(f"Service {service} load balancer ingress has neither hostname nor ip: {ingress[0]}")
+        raise RuntimeError(
+            f"Service {service} load balancer ingress has neither hostname nor ip: {ingress[0]}"
+        )
     return host
+
+
+def check_bound_address(
+    addresses: Sequence[str], status: k8s.core.v1.outputs.ServiceStatus | None, cloud: Cloud
+) -> str:
+    """The load balancer's address, which must be the reserved one DNS points at."""
+    actual = lb_host(status, SERVER_NAME)
+    if actual not in addresses:
+        raise RuntimeError(
+            f"Service {SERVER_NAME} got load balancer address {actual} but DNS points at the stack's "
+            f"static address {', '.join(addresses)} ({cloud}): check `kubectl describe service "
+            f"{SERVER_NAME} -n inference` for why the reserved address was not used"
+        )
+    return actual
+
+
+def _first_address(addresses: Sequence[str], cloud: Cloud) -> str:
+    if not addresses or not addresses[0]:
+        # RuntimeError, not ValueError: Pulumi would prefix a ValueError with an Output's repr.
+        raise RuntimeError(
+            f"the {cloud} static public address has no IP yet (got {list(addresses)}): check the "
+            "address resource in the cluster component (Elastic IP / reserved address / public IP)"
+        )
+    return addresses[0]
 
 
 def _empty_dir(name: str, size: str, memory: bool = False) -> k8s.core.v1.VolumeArgs:
@@ -299,6 +333,8 @@ class InferenceWorkload(pulumi.ComponentResource):
     NetworkPolicy of the inference server; see InferenceWorkloadArgs."""
 
     endpoint_host: pulumi.Output[str]
+    endpoint_addresses: pulumi.Output[list[str]]
+    """Every address clients may reach the Service on (static: all of them; else the one)."""
     endpoint_url: pulumi.Output[str]
 
     def __init__(
@@ -509,6 +545,7 @@ class InferenceWorkload(pulumi.ComponentResource):
             ),
         )
 
+        address = args.public_address
         service = k8s.core.v1.Service(
             f"{name}-service",
             k8s.core.v1.ServiceInitArgs(
@@ -516,10 +553,13 @@ class InferenceWorkload(pulumi.ComponentResource):
                     name=SERVER_NAME,
                     namespace=namespace_name,
                     labels=common,
-                    annotations=load_balancer_annotations(args.cloud),
+                    annotations={**load_balancer_annotations(args.cloud), **dict(address.service_annotations)}
+                    if address
+                    else load_balancer_annotations(args.cloud),
                 ),
                 spec=k8s.core.v1.ServiceSpecArgs(
                     type="LoadBalancer",
+                    load_balancer_class=address.load_balancer_class if address else None,
                     selector=labels,
                     external_traffic_policy="Cluster",
                     load_balancer_source_ranges=list(args.load_balancer_source_cidrs) or None,
@@ -530,7 +570,15 @@ class InferenceWorkload(pulumi.ComponentResource):
                     ],
                 ),
             ),
-            opts=in_namespace,
+            opts=in_namespace.merge(
+                pulumi.ResourceOptions(
+                    depends_on=list(address.ready) if address else [],
+                    # loadBalancerClass is immutable: a change (e.g. a stack created before static
+                    # addresses) replaces the Service; its fixed name means delete first.
+                    replace_on_changes=["spec.loadBalancerClass"],
+                    delete_before_replace=True,
+                )
+            ),
         )
 
         # maxUnavailable 1 (not minAvailable = replicas, not maxUnavailable 0): with one warm
@@ -599,7 +647,22 @@ class InferenceWorkload(pulumi.ComponentResource):
             opts=in_namespace,
         )
 
-        self.endpoint_host = service.status.apply(lambda status: lb_host(status, SERVER_NAME))
+        bound: pulumi.Output[str] | None = None
+        if address is not None:
+            # The static address, known before the Service exists and kept across its re-creation.
+            self.endpoint_addresses = address.addresses
+            self.endpoint_host = address.addresses.apply(lambda ips: _first_address(ips, args.cloud))
+            if args.cloud != "aws":  # an NLB reports its host name, not its Elastic IPs
+                # Fails the apply if the cloud put another address on the load balancer than the
+                # one DNS answers (an unsupported annotation, the address used elsewhere).
+                addresses = address.addresses
+                # Chained, not Output.all: `status` is typed (ServiceStatus) only through its own apply.
+                bound = service.status.apply(
+                    lambda status: addresses.apply(lambda ips: check_bound_address(ips, status, args.cloud))
+                )
+        else:
+            self.endpoint_host = service.status.apply(lambda status: lb_host(status, SERVER_NAME))
+            self.endpoint_addresses = self.endpoint_host.apply(lambda host: [host])
         self.endpoint_url = self.endpoint_host.apply(lambda host: f"http://{host}:{args.service_port}")
         self.namespace = namespace
         self.deployment = deployment
@@ -607,6 +670,7 @@ class InferenceWorkload(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "endpointHost": self.endpoint_host,
+                "boundAddress": bound,
                 "endpointUrl": self.endpoint_url,
                 "namespace": namespace_name,
                 "deployment": deployment.metadata.name,

@@ -238,4 +238,91 @@ def _service(args: Args, state: dict[str, Any]) -> dict[str, Any]:
         )
         octets = [int(digest[i : i + 2], 16) for i in (0, 2)]
         ingress = {"ip": f"{first}.{octets[0]}.{octets[1]}.17"}
+    # GKE and AKS put a reserved address named in the annotations on the forwarding rule / frontend.
+    reserved = _reserved_ip(annotations)
+    if reserved is not None:
+        ingress = {"ip": reserved}
     return {"status": {"loadBalancer": {"ingress": [ingress]}}}
+
+
+# --- Static public addresses (EIPs, reserved GCP address, Azure public IP) ----------------------
+
+# Reserved addresses by cloud and name, as the cloud resolves a name given in a Service annotation.
+_RESERVED: dict[tuple[str, str], str] = {}
+
+
+def _reserved_ip(annotations: dict[str, Any]) -> str | None:
+    gke = str(annotations.get("networking.gke.io/load-balancer-ip-addresses") or "").split(",")[0].strip()
+    if gke:
+        return _RESERVED.get(("gcp", gke))
+    aks = str(annotations.get("service.beta.kubernetes.io/azure-pip-name") or "")
+    return _RESERVED.get(("azure", aks)) if aks else None
+
+
+def _public_ipv4(first_octets: tuple[int, ...], *parts: str) -> str:
+    """A stable public address inside a range the cloud really allocates from."""
+    digest = stable_hex("public-ip", *parts, length=8)
+    rest = [int(digest[i : i + 2], 16) for i in range(0, 8, 2)][: 4 - len(first_octets)]
+    rest[-1] = max(1, min(rest[-1], 254))
+    return ".".join(str(o) for o in (*first_octets, *rest))
+
+
+@outputs_for("aws:ec2/eip:Eip")
+def _eip(args: Args, state: dict[str, Any]) -> dict[str, Any]:
+    # EC2 allocates Elastic IPs from Amazon's pools, e.g. 3.208.0.0/12 and 54.144.0.0/12 in us-east-1.
+    allocation = f"eipalloc-{stable_hex('eip', args.name, length=17)}"
+    ip = _public_ipv4((54, 144 + int(stable_hex("eip16", args.name, length=1), 16) % 16), args.name)
+    return {
+        "id": allocation,
+        "allocationId": allocation,
+        "publicIp": ip,
+        "publicDns": f"ec2-{ip.replace('.', '-')}.compute-1.amazonaws.com",
+        "domain": "vpc",
+        "publicIpv4Pool": "amazon",
+    }
+
+
+@outputs_for("gcp:compute/address:Address")
+def _gcp_address(args: Args, state: dict[str, Any]) -> dict[str, Any]:
+    project = args.inputs.get("project", "mock-project")
+    region = args.inputs.get("region", "us-central1")
+    name = args.inputs.get("name") or args.name
+    address_id = f"projects/{project}/regions/{region}/addresses/{name}"
+    ip = _public_ipv4((34,), project, region, str(name))
+    _RESERVED[("gcp", str(name))] = ip
+    return {
+        "id": address_id,
+        "selfLink": f"https://www.googleapis.com/compute/v1/{address_id}",
+        "address": ip,
+        "addressType": args.inputs.get("addressType", "EXTERNAL"),
+        "networkTier": args.inputs.get("networkTier", "PREMIUM"),
+        "status": "RESERVED",
+    }
+
+
+@outputs_for("azure-native:network:PublicIPAddress")
+def _azure_public_ip(args: Args, state: dict[str, Any]) -> dict[str, Any]:
+    name = args.inputs.get("publicIpAddressName") or args.name
+    ip = _public_ipv4((20,), str(name))
+    _RESERVED[("azure", str(name))] = ip
+    return {
+        "id": _azure_id(args, "Microsoft.Network/publicIPAddresses", str(name)),
+        "name": name,
+        # Static allocation assigns the address at creation (dynamic would leave it empty).
+        "ipAddress": ip,
+        "provisioningState": "Succeeded",
+    }
+
+
+@outputs_for("kubernetes:helm.sh/v3:Release")
+def _helm_release(args: Args, state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": {
+            "name": args.inputs.get("name", args.name),
+            "namespace": args.inputs.get("namespace", "default"),
+            "chart": args.inputs.get("chart", ""),
+            "version": args.inputs.get("version", ""),
+            "status": "deployed",
+            "revision": 1,
+        }
+    }

@@ -1,0 +1,342 @@
+"""EKS: Elastic IPs for the inference NLB and the AWS Load Balancer Controller that attaches them.
+
+The in-tree AWS cloud provider cannot give an NLB static addresses; the AWS Load Balancer
+Controller can (`service.beta.kubernetes.io/aws-load-balancer-eip-allocations`). So the stack
+allocates one Elastic IP per public subnet (the controller requires exactly as many allocations
+as load balancer subnets, one subnet per AZ), names the subnets explicitly in the Service (no tag
+discovery, so the count always matches), and installs the controller from its official chart.
+
+Real-cloud behaviour this encodes:
+- The controller reads its VPC id and region from the instance metadata service by default.
+  Nodes allow IMDSv2 with one hop only (pods cannot borrow the node role), so both are passed
+  as chart values instead.
+- Its mutating webhook for Services fails closed (`failurePolicy: Fail`): a Service created while
+  the controller is not running is refused. The workload's Service waits for the Helm release,
+  which waits for the controller's pods.
+- Cross-zone load balancing is on: every Elastic IP reaches every ready replica, whichever AZ its
+  GPU node is in (with it off, an AZ without a replica would black-hole its address).
+- On `pulumi destroy` the Service goes first (it depends on the release and the EIPs), the
+  controller deletes the NLB, then the EIPs are released.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Final
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.inference_cluster.public_address import PublicAddress
+from components.inference_cluster.shared import short_name
+
+CHART: Final = "aws-load-balancer-controller"
+CHART_REPO: Final = "https://aws.github.io/eks-charts"
+CHART_VERSION: Final = "3.5.0"
+"""Pinned chart (controller v3.5.0, git tag v3.5.0 of kubernetes-sigs/aws-load-balancer-controller)."""
+CONTROLLER_IMAGE: Final = "public.ecr.aws/eks/aws-load-balancer-controller"
+CONTROLLER_TAG: Final = "v3.5.0"
+NAMESPACE: Final = "kube-system"
+SERVICE_ACCOUNT: Final = "aws-load-balancer-controller"
+LOAD_BALANCER_CLASS: Final = "service.k8s.aws/nlb"
+CLUSTER_TAG: Final = "elbv2.k8s.aws/cluster"
+"""Tag the controller puts on every load balancer, target group and security group it creates
+(value: the cluster name); the IAM policy only lets it change resources carrying this cluster's."""
+
+
+def controller_policy(partition: str, region: str, account: str, cluster_name: str) -> dict[str, Any]:
+    """The controller's documented IAM policy (docs/install/iam_policy.json, v3.5.0), reduced.
+
+    Reductions, each safe for a controller that only serves `type: LoadBalancer` Services (NLB)
+    and never Ingresses (ALB): no WAF, Shield, Cognito, ACM or IAM server-certificate actions and
+    no listener-rule actions (ALB features; the chart values switch them off too); resources are
+    NLBs and target groups in this account and region only; every create, tag, modify and delete
+    is conditioned on this cluster's `elbv2.k8s.aws/cluster` tag (the document accepts any
+    cluster's tag), so two clusters in one account cannot touch each other's load balancers.
+    """
+    elb = f"arn:{partition}:elasticloadbalancing:{region}:{account}"
+    sg = f"arn:{partition}:ec2:{region}:{account}:security-group/*"
+    ours = {"StringEquals": {f"aws:ResourceTag/{CLUSTER_TAG}": cluster_name}}
+    tagging_ours = {"StringEquals": {f"aws:RequestTag/{CLUSTER_TAG}": cluster_name}}
+    nlb_and_groups = [f"{elb}:loadbalancer/net/*/*", f"{elb}:targetgroup/*/*"]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "iam:CreateServiceLinkedRole",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
+            },
+            {
+                # Read-only discovery, as documented (Describe* cannot be scoped to resources, and
+                # trimming read-only calls the controller may make buys nothing but risk).
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:DescribeAccountAttributes",
+                    "ec2:DescribeAddresses",
+                    "ec2:DescribeAvailabilityZones",
+                    "ec2:DescribeInternetGateways",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeVpcPeeringConnections",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeInstances",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeTags",
+                    "ec2:GetCoipPoolUsage",
+                    "ec2:DescribeCoipPools",
+                    "ec2:GetSecurityGroupsForVpc",
+                    "ec2:DescribeIpamPools",
+                    "ec2:DescribeRouteTables",
+                    "elasticloadbalancing:DescribeLoadBalancers",
+                    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                    "elasticloadbalancing:DescribeListeners",
+                    "elasticloadbalancing:DescribeListenerCertificates",
+                    "elasticloadbalancing:DescribeSSLPolicies",
+                    "elasticloadbalancing:DescribeRules",
+                    "elasticloadbalancing:DescribeTargetGroups",
+                    "elasticloadbalancing:DescribeTargetGroupAttributes",
+                    "elasticloadbalancing:DescribeTargetHealth",
+                    "elasticloadbalancing:DescribeTags",
+                    "elasticloadbalancing:DescribeTrustStores",
+                    "elasticloadbalancing:DescribeListenerAttributes",
+                    "elasticloadbalancing:DescribeCapacityReservation",
+                ],
+                "Resource": "*",
+            },
+            {
+                # The NLB's own security group: created tagged with this cluster, then only ours.
+                "Effect": "Allow",
+                "Action": "ec2:CreateSecurityGroup",
+                "Resource": "*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": "ec2:CreateTags",
+                "Resource": sg,
+                "Condition": {
+                    "StringEquals": {
+                        "ec2:CreateAction": "CreateSecurityGroup",
+                        f"aws:RequestTag/{CLUSTER_TAG}": cluster_name,
+                    }
+                },
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["ec2:CreateTags", "ec2:DeleteTags", "ec2:DeleteSecurityGroup"],
+                "Resource": sg,
+                "Condition": ours,
+            },
+            {
+                # Ingress rules on the NLB's group and, for pod targets, on the node/pod groups
+                # (which the controller does not own, so this one cannot be tag-conditioned).
+                "Effect": "Allow",
+                "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+                "Resource": sg,
+            },
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "elasticloadbalancing:CreateLoadBalancer",
+                    "elasticloadbalancing:CreateTargetGroup",
+                ],
+                "Resource": nlb_and_groups,
+                "Condition": tagging_ours,
+            },
+            {
+                "Effect": "Allow",
+                "Action": "elasticloadbalancing:AddTags",
+                "Resource": nlb_and_groups,
+                "Condition": {
+                    "StringEquals": {
+                        "elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"],
+                        f"aws:RequestTag/{CLUSTER_TAG}": cluster_name,
+                    }
+                },
+            },
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "elasticloadbalancing:AddTags",
+                    "elasticloadbalancing:RemoveTags",
+                    "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                    "elasticloadbalancing:SetIpAddressType",
+                    "elasticloadbalancing:SetSecurityGroups",
+                    "elasticloadbalancing:SetSubnets",
+                    "elasticloadbalancing:DeleteLoadBalancer",
+                    "elasticloadbalancing:ModifyTargetGroup",
+                    "elasticloadbalancing:ModifyTargetGroupAttributes",
+                    "elasticloadbalancing:DeleteTargetGroup",
+                    "elasticloadbalancing:ModifyCapacityReservation",
+                ],
+                "Resource": nlb_and_groups,
+                "Condition": ours,
+            },
+            {
+                # Listeners of our NLBs (listener ARNs carry no tags of their own at creation).
+                "Effect": "Allow",
+                "Action": [
+                    "elasticloadbalancing:CreateListener",
+                    "elasticloadbalancing:DeleteListener",
+                    "elasticloadbalancing:ModifyListener",
+                    "elasticloadbalancing:ModifyListenerAttributes",
+                ],
+                "Resource": [f"{elb}:loadbalancer/net/*/*", f"{elb}:listener/net/*/*/*"],
+            },
+            {
+                # Tags on listeners only; load balancers and target groups are tagged above.
+                "Effect": "Allow",
+                "Action": ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+                "Resource": f"{elb}:listener/net/*/*/*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                "Resource": f"{elb}:targetgroup/*/*",
+            },
+        ],
+    }
+
+
+def controller_values(
+    cluster_name: str, region: str, vpc_id: str, role_arn: str, node_selector: dict[str, str]
+) -> dict[str, Any]:
+    """Chart values: NLB-only controller, identity by IRSA, no metadata-service lookups."""
+    return {
+        "clusterName": cluster_name,
+        "region": region,
+        "vpcId": vpc_id,
+        "replicaCount": 2,
+        "image": {"repository": CONTROLLER_IMAGE, "tag": CONTROLLER_TAG},
+        "serviceAccount": {
+            "create": True,
+            "name": SERVICE_ACCOUNT,
+            "annotations": {"eks.amazonaws.com/role-arn": role_arn},
+        },
+        "nodeSelector": node_selector,
+        # Services only: no IngressClass, and the ALB-only integrations the IAM policy omits.
+        "createIngressClassResource": False,
+        "enableShield": False,
+        "enableWaf": False,
+        "enableWafv2": False,
+        "defaultTargetType": "ip",
+        "podDisruptionBudget": {"maxUnavailable": 1},
+    }
+
+
+def eip_annotations(
+    allocation_ids: Sequence[str], subnet_ids: Sequence[str], zones: Sequence[str]
+) -> dict[str, str]:
+    """The Service annotations that make the controller build an internet-facing NLB on exactly
+    these subnets with exactly these Elastic IPs (one per subnet, same count by construction).
+
+    Raises RuntimeError (a ValueError would reach the user wrapped in Pulumi's Output text) when
+    the controller would reject the NLB: a count mismatch, or two subnets in one AZ.
+    """
+    if len(allocation_ids) != len(subnet_ids) or not subnet_ids:
+        raise RuntimeError(
+            f"the NLB needs one Elastic IP per subnet (got {len(allocation_ids)} allocations for "
+            f"{len(subnet_ids)} subnets): the controller rejects a mismatch"
+        )
+    if len(set(zones)) != len(zones):
+        raise RuntimeError(
+            f"the NLB's public subnets must be in different availability zones (got {', '.join(zones)}): "
+            "an NLB takes one subnet per AZ; the region offers fewer zones than the stack's subnets"
+        )
+    return {
+        "service.beta.kubernetes.io/aws-load-balancer-subnets": ",".join(subnet_ids),
+        "service.beta.kubernetes.io/aws-load-balancer-eip-allocations": ",".join(allocation_ids),
+    }
+
+
+def static_address(
+    name: str,
+    *,
+    parent: pulumi.Resource,
+    provider: pulumi.ProviderResource,
+    k8s_provider: k8s.Provider,
+    base: str,
+    region: str,
+    cluster_name: pulumi.Output[str],
+    vpc_id: pulumi.Output[str],
+    public_subnet_ids: Sequence[pulumi.Output[str]],
+    public_subnet_zones: Sequence[pulumi.Output[str]],
+    controller_trust_policy: pulumi.Output[str],
+    node_selector: dict[str, str],
+    tags: dict[str, str],
+    protect: bool,
+) -> PublicAddress:
+    """One Elastic IP per public subnet, the controller's IRSA role and the controller itself."""
+    child = pulumi.ResourceOptions(parent=parent, provider=provider)
+    invoke = pulumi.InvokeOutputOptions(parent=parent, provider=provider)
+    eips = [
+        aws.ec2.Eip(
+            f"{name}-lb-{i}",
+            aws.ec2.EipArgs(domain="vpc", tags={**tags, "Name": f"{base}-lb-{i}"}),
+            # DNS records point here: losing an address would strand them.
+            opts=child.merge(pulumi.ResourceOptions(protect=protect)),
+        )
+        for i in range(len(public_subnet_ids))
+    ]
+    role = aws.iam.Role(
+        f"{name}-lb-controller",
+        aws.iam.RoleArgs(
+            name=short_name(base, "lb-controller", 64),
+            description=f"IRSA role of {NAMESPACE}/{SERVICE_ACCOUNT} (AWS Load Balancer Controller)",
+            assume_role_policy=controller_trust_policy,
+        ),
+        opts=child,
+    )
+    identity = aws.get_caller_identity_output(opts=invoke)
+    partition = aws.get_partition_output(opts=invoke)
+    policy = aws.iam.RolePolicy(
+        f"{name}-lb-controller",
+        aws.iam.RolePolicyArgs(
+            role=role.name,
+            policy=pulumi.Output.all(partition.partition, identity.account_id, cluster_name).apply(
+                lambda a: json.dumps(controller_policy(a[0], region, a[1], a[2]))
+            ),
+        ),
+        opts=child,
+    )
+    release = k8s.helm.v3.Release(
+        f"{name}-lb-controller",
+        k8s.helm.v3.ReleaseArgs(
+            name=SERVICE_ACCOUNT,
+            chart=CHART,
+            version=CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            namespace=NAMESPACE,
+            values=pulumi.Output.all(cluster_name, vpc_id, role.arn).apply(
+                lambda a: controller_values(a[0], region, a[1], a[2], node_selector)
+            ),
+            # Wait for the controller's pods: its Service webhook fails closed until they run.
+            skip_await=False,
+            atomic=True,
+            timeout=600,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, provider=k8s_provider, depends_on=[policy]),
+    )
+    annotations = pulumi.Output.all(
+        pulumi.Output.all(*[e.allocation_id for e in eips]),
+        pulumi.Output.all(*public_subnet_ids),
+        pulumi.Output.all(*public_subnet_zones),
+    ).apply(lambda a: eip_annotations(a[0], a[1], a[2]))
+    keys = (
+        "service.beta.kubernetes.io/aws-load-balancer-subnets",
+        "service.beta.kubernetes.io/aws-load-balancer-eip-allocations",
+    )
+
+    def annotation(key: str) -> pulumi.Output[str]:
+        return annotations.apply(lambda a: a[key])
+
+    return PublicAddress(
+        count=len(eips),
+        addresses=pulumi.Output.all(*[e.public_ip for e in eips]).apply(list),
+        service_annotations={key: annotation(key) for key in keys},
+        load_balancer_class=LOAD_BALANCER_CLASS,
+        ready=(release, *eips),
+    )
