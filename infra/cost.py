@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.inference_cluster.aws import AZ_COUNT
 from infra.config import PROJECT, ConfigError, StackConfig
 from infra.harness import ROOT, ProgramError, ProgramRun, Registered, load_stack_config
 from infra.prices import PRICES, Unit, lookup
@@ -124,10 +123,9 @@ def _aws_usage(run: ProgramRun) -> list[Usage]:
         usage.append(Usage("aws:ebs-gp3", nodes * disks.get(group.name, 0), "GB-month", gpu))
     usage.append(Usage("aws:eks-control-plane", len(_of(run, "aws:eks/cluster:Cluster")), "hour"))
     usage.append(Usage("aws:nat-gateway", len(_of(run, "aws:ec2/natGateway:NatGateway")), "hour"))
-    lbs = _load_balancers(run)
-    # An internet-facing NLB holds one public IPv4 per subnet (one per AZ); EIPs sit on the NATs.
-    usage.append(Usage("aws:nlb", lbs, "hour"))
-    usage.append(Usage("aws:public-ipv4", len(_of(run, "aws:ec2/eip:Eip")) + lbs * AZ_COUNT, "hour"))
+    usage.append(Usage("aws:nlb", _load_balancers(run), "hour"))
+    # Every Elastic IP: one per NAT gateway and one per AZ on the NLB (the stack's static addresses).
+    usage.append(Usage("aws:public-ipv4", len(_of(run, "aws:ec2/eip:Eip")), "hour"))
     usage.append(Usage("aws:s3-standard", len(_of(run, "aws:s3/bucket:Bucket")) * MODEL_GB, "GB-month"))
     return usage
 
@@ -149,8 +147,8 @@ def _gcp_usage(run: ProgramRun) -> list[Usage]:
         usage.append(Usage("gcp:pd-balanced", nodes * _num(config.get("diskSizeGb")), "GB-month", gpu))
     usage.append(Usage("gcp:gke-cluster-fee", len(_of(run, "gcp:container/cluster:Cluster")), "hour"))
     usage.append(Usage("gcp:cloud-nat-ip", nats, "hour"))
-    # Not priced: the forwarding rule's own external address (the pages read price NAT and VM
-    # addresses, not this one).
+    # The reserved static address the forwarding rule answers on (what DNS points at).
+    usage.append(Usage("gcp:static-external-ipv4", len(_of(run, "gcp:compute/address:Address")), "hour"))
     usage.append(Usage("gcp:forwarding-rule", _load_balancers(run), "hour"))
     for bucket in _of(run, "gcp:storage/bucket:Bucket"):
         where = f"{bucket.inputs.get('storageClass', 'STANDARD')}-{bucket.inputs.get('location', '')}".lower()
@@ -174,11 +172,11 @@ def _azure_usage(run: ProgramRun) -> list[Usage]:
         nodes = _num(pool.get("count"))
         usage.append(Usage(f"azure:instance/{pool['vmSize']}", nodes, "hour", gpu))
         usage.append(Usage(_azure_disk(_num(pool.get("osDiskSizeGB"))), nodes, "month", gpu))
-    # AKS's standard load balancer carries the Service's rule and the cluster's outbound rule;
-    # each has its own public IP (outboundType loadBalancer).
-    lbs = _load_balancers(run)
-    usage.append(Usage("azure:standard-load-balancer", 1 if lbs else 0, "hour"))
-    usage.append(Usage("azure:public-ipv4", lbs + 1, "hour"))
+    # AKS's standard load balancer carries the Service's rule (on the stack's static public IP)
+    # and the cluster's outbound rule, on a public IP AKS creates itself (outboundType loadBalancer).
+    static = len(_of(run, "azure-native:network:PublicIPAddress"))
+    usage.append(Usage("azure:standard-load-balancer", 1 if _load_balancers(run) else 0, "hour"))
+    usage.append(Usage("azure:public-ipv4", static + 1, "hour"))
     accounts = _of(run, "azure-native:storage:StorageAccount")
     for account in accounts:
         sku = str((account.inputs.get("sku") or {}).get("name", "")).lower().replace("standard_", "")
@@ -197,10 +195,11 @@ def _load_balancers(run: ProgramRun) -> int:
 def _dns_usage(run: ProgramRun) -> list[Usage]:
     usage: list[Usage] = []
     for check in _of(run, "aws:route53/healthCheck:HealthCheck"):
-        aws_endpoint = str(check.inputs.get("fqdn", "")).endswith(".amazonaws.com") and not check.inputs.get(
-            "ipAddress"
-        )
-        kind = "aws-endpoint" if aws_endpoint else "non-aws-endpoint"
+        if check.inputs.get("type") == "CALCULATED":
+            usage.append(Usage("aws:route53-health-check-calculated", 1, "month"))
+            continue
+        # Each stack's checks probe its own static addresses: AWS endpoints on an AWS stack.
+        kind = "aws-endpoint" if run.config.cloud == "aws" else "non-aws-endpoint"
         features = sum(
             (
                 _num(check.inputs.get("requestInterval")) == 10,

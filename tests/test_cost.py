@@ -42,13 +42,15 @@ def test_usage_of_aws_primary_matches_what_the_cluster_creates() -> None:
     assert quantities["aws:instance/g6.2xlarge"] == 2  # nodeCount at full capacity
     assert quantities["aws:instance/m6i.large"] == 2  # system node group
     assert quantities["aws:nat-gateway"] == 3  # one per AZ
-    # Three NAT EIPs plus the internet-facing NLB's address in each of the three subnets.
+    # Three NAT EIPs plus the NLB's static Elastic IP in each of the three subnets.
     assert quantities["aws:public-ipv4"] == 6
     assert quantities["aws:nlb"] == 1
     assert quantities["aws:eks-control-plane"] == 1
     assert quantities["aws:ebs-gp3"] == 2 * 300 + 2 * 50
-    assert quantities["aws:route53-health-check-aws-endpoint"] == 1
-    assert quantities["aws:route53-health-check-feature-aws-endpoint"] == 1  # 10 s interval
+    # One probe per static address, each with the fast (10 s) interval, and the check over them.
+    assert quantities["aws:route53-health-check-aws-endpoint"] == 3
+    assert quantities["aws:route53-health-check-feature-aws-endpoint"] == 3
+    assert quantities["aws:route53-health-check-calculated"] == 1
 
 
 def test_usage_of_gcp_standby_counts_regional_system_nodes_nat_and_the_cross_cloud_pull() -> None:
@@ -57,6 +59,7 @@ def test_usage_of_gcp_standby_counts_regional_system_nodes_nat_and_the_cross_clo
     assert quantities["gcp:instance/e2-standard-4"] == 3  # one per zone of a regional pool
     assert quantities["gcp:cloud-nat-vm"] == 4
     assert quantities["gcp:gke-cluster-fee"] == 1
+    assert quantities["gcp:static-external-ipv4"] == 1
     # Route 53 checks the GCP address: a non-AWS endpoint with the fast-interval feature.
     assert quantities["aws:route53-health-check-non-aws-endpoint"] == 1
     assert quantities["aws:route53-health-check-feature-non-aws-endpoint"] == 1
