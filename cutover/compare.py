@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from cutover.errors import PrecheckFailed, UsageError
+from cutover.probes import API_KEY_ENV
 
 DEFAULT_PROMPTS = Path(__file__).resolve().parent / "prompts" / "compare.jsonl"
 PROMPT_EXAMPLE = '{"messages": [{"role": "user", "content": "Say hello."}]}'
@@ -257,19 +258,67 @@ async def _exchange(conn: _Connection, request: bytes) -> Sample:
     return Sample(True, time.perf_counter() - started, first, tokens, "".join(pieces))
 
 
-def _request_bytes(target: Target, path: str, body: bytes, api_key: str | None) -> bytes:
-    """The request dialled at the side's address but naming the service (Host header)."""
+def _request_bytes(target: Target, path: str, body: bytes | None, api_key: str | None) -> bytes:
+    """The request dialled at the side's address but naming the service (Host header).
+    With a body: POST of JSON asking for an event stream; without: GET."""
     parts = urlsplit(target.url)
     default = 443 if parts.scheme == "https" else 80
     name = target.server_name or parts.hostname or ""
     host = name if parts.port in (None, default) else f"{name}:{parts.port}"
     auth = f"Authorization: Bearer {api_key}\r\n" if api_key else ""
+    line = f"{'GET' if body is None else 'POST'} {parts.path.rstrip('/')}{path} HTTP/1.1\r\nHost: {host}\r\n"
+    if body is None:
+        return f"{line}{auth}\r\n".encode()
     head = (
-        f"POST {parts.path.rstrip('/')}{path} HTTP/1.1\r\nHost: {host}\r\n{auth}"
-        "Content-Type: application/json\r\nAccept: text/event-stream\r\n"
+        f"{line}{auth}Content-Type: application/json\r\nAccept: text/event-stream\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
+
+
+async def _get(conn: _Connection, request: bytes) -> tuple[int, bytes]:
+    reader, writer = await conn.open()
+    writer.write(request)
+    status, headers = await _read_head(reader)
+    body = b"".join([chunk async for chunk in _body_chunks(reader, headers)])
+    if headers.get("connection", "").lower() == "close":
+        conn.close()
+    return status, body
+
+
+async def probe_target(
+    target: Target,
+    *,
+    tls: ssl.SSLContext | None = None,
+    api_key: str | None = None,
+    timeout_seconds: float = 10,
+) -> tuple[bool, str]:
+    """/health and /v1/models the way compare's prompts travel: the side's address, the service
+    name as Host and SNI, the same certificate check. (ok, what was found)."""
+    parts = urlsplit(target.url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    context = (tls or ssl.create_default_context()) if parts.scheme == "https" else None
+    conn = _Connection(parts.hostname or "", port, context, target.server_name)
+    try:
+        status, _ = await asyncio.wait_for(
+            _get(conn, _request_bytes(target, "/health", None, api_key)), timeout_seconds
+        )
+        if status != 200:
+            return False, f"GET /health answered {status}, expected 200"
+        request = _request_bytes(target, "/v1/models", None, api_key)
+        status, body = await asyncio.wait_for(_get(conn, request), timeout_seconds)
+        if status == 401:
+            return False, f"GET /v1/models answered 401: set {API_KEY_ENV} to the server's API key"
+        if status != 200:
+            return False, f"GET /v1/models answered {status}, expected 200"
+        models = [str(m.get("id")) for m in json.loads(body).get("data") or [] if isinstance(m, dict)]
+        if target.model not in models:
+            return False, f"/v1/models lists {', '.join(models) or 'nothing'}, not {target.model}"
+        return True, f"healthy, serving {target.model}"
+    except (OSError, EOFError, ValueError, TimeoutError, AttributeError) as exc:
+        return False, f"GET /health failed: {_error_name(exc)}"
+    finally:
+        conn.close()
 
 
 def _chat_body(target: Target, messages: Messages, max_tokens: int) -> bytes:
@@ -387,9 +436,9 @@ def agreement(a: SideResult, b: SideResult, prompts: int) -> dict[str, Any]:
 
 
 def require_targets(
-    sides: Mapping[Any, Any], probe: Callable[[str | None, str | None], Any], force: bool
+    sides: Mapping[Any, Any], probe: Callable[[str, Any], tuple[bool, str]], force: bool
 ) -> None:
-    """Every side has outputs; every side passes its health check unless `force`."""
+    """Every side has outputs; every side passes its health check (`probe(name, info)`) unless `force`."""
     for name, info in sides.items():
         if not info.endpoint_url:
             raise UsageError(
@@ -399,9 +448,9 @@ def require_targets(
             )
     failed = []
     for name, info in sides.items():
-        result = probe(info.endpoint_url, info.model_name)
-        if not result.ok:
-            failed.append(f"{name} ({info.endpoint_url}): {result.summary()}")
+        ok, summary = probe(name, info)
+        if not ok:
+            failed.append(f"{name} ({info.endpoint_url}): {summary}")
     if failed and not force:
         raise PrecheckFailed(
             "compare refuses to run against an unhealthy side: " + "; ".join(failed),
@@ -439,6 +488,7 @@ __all__ = [
     "agreement",
     "compare",
     "load_prompts",
+    "probe_target",
     "require_targets",
     "run_async",
     "run_side",

@@ -11,10 +11,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from cutover.checks import SideInfo
-from cutover.compare import Target, compare, load_prompts, require_targets, tls_context
+from cutover.compare import (
+    Target,
+    compare,
+    load_prompts,
+    probe_target,
+    require_targets,
+    run_async,
+    tls_context,
+)
 from cutover.errors import UsageError
 from cutover.plan import Side
-from cutover.probes import API_KEY_ENV, probe_side
+from cutover.probes import API_KEY_ENV
 
 
 def hourly_price(args: argparse.Namespace, info: SideInfo) -> tuple[float | None, str]:
@@ -54,18 +62,23 @@ def run_compare(
             "pass e.g. --max-tokens 128 --timeout-seconds 60",
         )
     tls = tls_context(args.ca_bundle)
-    require_targets(sides, probe_side, args.force)
-    targets = []
-    for name, info in sides.items():
-        hourly, note = hourly_price(args, info)
-        targets.append(Target(name, str(info.endpoint_url), info.fqdn, info.model_name or "", hourly, note))
+    api_key = os.environ.get(API_KEY_ENV)
+
+    def target(name: str, info: SideInfo, hourly: float | None = None, note: str = "") -> Target:
+        return Target(name, str(info.endpoint_url), info.fqdn, info.model_name or "", hourly, note)
+
+    def probe(name: str, info: SideInfo) -> tuple[bool, str]:
+        return run_async(probe_target(target(name, info), tls=tls, api_key=api_key))
+
+    require_targets(sides, probe, args.force)
+    targets = [target(name, info, *hourly_price(args, info)) for name, info in sides.items()]
     say(f"compare: {args.requests} requests per side, {args.concurrency} in flight, {len(prompts)} prompts")
     report = compare(
         targets,
         prompts,
         args.requests,
         args.concurrency,
-        api_key=os.environ.get(API_KEY_ENV),
+        api_key=api_key,
         tls=tls,
         max_tokens=args.max_tokens,
         timeout_seconds=args.timeout_seconds,

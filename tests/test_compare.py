@@ -171,3 +171,25 @@ def test_https_sends_the_service_name_as_sni_and_verifies_the_certificate_for_it
     assert all(not s.ok and s.error.startswith("TLS: ") for s in wrong.samples + untrusted.samples)
     assert "Hostname mismatch" in wrong.samples[0].error or "match" in wrong.samples[0].error
     assert SERVICE in sni and "other.example.com" in sni and "127.0.0.1" not in sni
+
+
+def test_compare_over_https_checks_health_and_sends_prompts_under_the_service_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ca, cert, key = make_ca(tmp_path)
+    tls = ("--tls-cert", str(cert), "--tls-key", str(key))
+    with fake_side(*tls) as primary, fake_side(*tls) as standby:
+        argv = _cli(tmp_path, primary.url, standby.url, "--requests", "6", "--ca-bundle", str(ca))
+        assert cli.run(argv) == 0, capsys.readouterr().err
+        report = json.loads(capsys.readouterr().out)
+        sni = primary.stats()["sni"] + standby.stats()["sni"]
+        served = primary.stats()["requests"] + standby.stats()["requests"]
+        # Without the private CA the health check, made like the prompts, fails verification.
+        assert cli.run(_cli(tmp_path, primary.url, standby.url, "--requests", "6")) == 3
+        assert primary.stats()["requests"] + standby.stats()["requests"] == served
+    # None: the test's own stats calls dial the bare address (no SNI); compare only ever names the service.
+    assert set(sni) == {SERVICE, None}
+    assert report["sides"]["primary"]["errors"] == report["sides"]["standby"]["errors"] == 0
+    err = capsys.readouterr().err
+    assert "compare refuses to run against an unhealthy side: primary" in err
+    assert "GET /health failed: TLS: unable to get local issuer certificate" in err
