@@ -38,6 +38,7 @@ GCP_APIS: Final[Mapping[str, str]] = {
     "cloudkms": "customer-managed keys of the bucket and the secrets",
     "storagetransfer": "Storage Transfer Service copying the primary's bucket into this one",
     "artifactregistry": "the serving image in the stack's own registry",
+    "containerfilesystem": "GKE image streaming of the serving image on the GPU pool",
 }
 
 

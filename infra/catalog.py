@@ -201,3 +201,33 @@ def shape_for(
         if shape.gpu_count == gpu_count and machine_type in (None, shape.machine_type):
             return shape
     return None
+
+
+# --- GPU memory the CUDA runtime reports (model fit, issue 9) -------------------------------------
+# Keyed by (neutral GPU, marketed GB as in GpuShape.gpu_memory_gib). Values are nvidia-smi's
+# `memory.total` in MiB for that board. The CUDA runtime (torch.cuda.mem_get_info, which vLLM
+# multiplies by gpuMemoryUtilization) sees about 438 MiB less: vLLM's own profiling log for an
+# H100 80GB reports total_gpu_memory 79.22 GiB (81,121 MiB) against nvidia-smi's 81,559 MiB
+# (github.com/vllm-project/vllm/pull/10511, 2024-12-14). Read 2026-12-02.
+GPU_MEMORY_MIB: Final[dict[tuple[str, int], int]] = {
+    ("t4", 16): 15109,  # 15360 on older drivers; the lower figure newer drivers report
+    ("a10g", 24): 23028,
+    ("l4", 24): 23034,
+    ("l40s", 48): 46068,
+    ("a100", 40): 40960,
+    ("a100-80gb", 80): 81920,
+    ("h100", 80): 81559,
+    ("h100", 94): 95830,  # H100 NVL (Azure NC H100 v5)
+}
+GPU_MEMORY_SOURCE: Final = (
+    "nvidia-smi memory.total per board, as public nvidia-smi captures on these cloud GPUs show it "
+    "(NVIDIA product briefs give marketed GB); CUDA-visible total = that minus 438 MiB, per vLLM's "
+    "H100 profiling log (vllm-project/vllm#10511)"
+)
+CUDA_RESERVED_MIB: Final = 438
+
+
+def gpu_memory_gib(gpu_type: str, shape: GpuShape) -> float:
+    """Memory of one GPU of `shape` as the CUDA runtime (and so vLLM) sees it, in GiB."""
+    mib = GPU_MEMORY_MIB.get((gpu_type, shape.gpu_memory_gib), shape.gpu_memory_gib * 10**9 // 2**20)
+    return (mib - CUDA_RESERVED_MIB) / 1024

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
+from components.image_registry.args import cache_problem, needs_credentials, parse_image, uses_credentials
 from infra.catalog import CLOUDS, GPU_SHAPES, REGIONS, Cloud, GpuShape, gpu_types, shape_for
+from infra.fit import ServingSettings, read_serving
 
 PROJECT: Final = "inference-failover"
 
@@ -61,6 +63,13 @@ KNOWN_KEYS: Final = frozenset(
         "replicationIntervalMinutes",
         "replicationPaused",
         "waitForModel",
+        # Model fit and image supply (issue 9): infra/fit.py, components/image_registry.
+        "modelSpec",
+        "maxModelLen",
+        "gpuMemoryUtilization",
+        "tensorParallelSize",
+        "dockerHubUsername",
+        "dockerHubAccessToken",
         # Cost model (infra/cost.py validates the values).
         "priceOverrides",
         # Canary thresholds of staged shifts (cutover/canary.py reads them from the stack config).
@@ -68,6 +77,8 @@ KNOWN_KEYS: Final = frozenset(
         "canaryMaxP95LatencyMs",
     }
 )
+DOCKER_HUB_TOKEN: Final = "dockerHubAccessToken"
+"""Secret config key: the Docker Hub access token the stack's image cache pulls with."""
 
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -158,6 +169,11 @@ class StackConfig:
     """`pulumi up` waits for every replica to load the model (needs the model in the bucket)."""
     """Standby only: copying from the primary is suspended (CronJob suspended / transfer job disabled)."""
     warnings: tuple[str, ...] = field(default=())
+    serving: ServingSettings | None = None
+    """Model, context length, memory share and tensor parallelism the server starts with (always
+    set by parse_config; None only for configs built by hand)."""
+    docker_hub_username: str | None = None
+    """Upstream account of the image cache; its token is the secret `dockerHubAccessToken`."""
 
     @property
     def is_standby(self) -> bool:
@@ -254,11 +270,56 @@ def _range(low: int, high: int | None) -> str:
     return f"between {low} and {high}" if high is not None else f"at least {low}"
 
 
-def _image_is_pinned(image: str) -> bool:
-    if "@sha256:" in image:
-        return True
-    last = image.rsplit("/", 1)[-1]
-    return ":" in last and last.rsplit(":", 1)[1] not in ("", "latest")
+def _uses_account(image: str | None, cloud: Cloud | None) -> bool:
+    try:
+        return image is None or cloud is None or uses_credentials(cloud, image)
+    except ValueError:
+        return True  # a malformed image is reported by _image_supply
+
+
+def _image_supply(
+    r: _Reader, raw: Mapping[str, str], secret_keys: frozenset[str], image: str | None, cloud: Cloud | None
+) -> str | None:
+    """servingImage is pinned by digest and cacheable on this cloud; Docker Hub credentials where needed."""
+    user = r.text("dockerHubUsername", required=False)
+    if image is None:
+        return user
+    try:
+        ref = parse_image(image)
+    except ValueError as exc:
+        r.problem(
+            "servingImage",
+            image,
+            str(exc),
+            f"append the digest, e.g. vllm/vllm-openai:v0.11.0@sha256:<digest> (`docker buildx imagetools "
+            f"inspect <image>` prints it) in Pulumi.{r.stack}.yaml",
+        )
+        return user
+    if cloud is None:
+        return user
+    why = cache_problem(cloud, ref)
+    if why:
+        r.problem("servingImage", image, why, "mirror the image to one of those registries")
+        return user
+    needs = needs_credentials(cloud, image)
+    if needs and user is None:
+        r.problem(
+            "dockerHubUsername",
+            None,
+            "set on aws: ECR's pull-through cache only reaches Docker Hub with an account",
+            r.where("dockerHubUsername", "<docker-hub-user>"),
+        )
+    if (
+        needs or (user is not None and uses_credentials(cloud, image))
+    ) and DOCKER_HUB_TOKEN not in secret_keys:
+        shown = None if DOCKER_HUB_TOKEN not in raw else "<plain text>"
+        r.problem(
+            DOCKER_HUB_TOKEN,
+            shown,
+            "set as a secret (a Docker Hub access token for dockerHubUsername)",
+            f"run `pulumi config set --secret {DOCKER_HUB_TOKEN} <token> -s {r.stack}`",
+        )
+    return user
 
 
 def parse_config(
@@ -332,9 +393,13 @@ def parse_config(
         )
 
     # Workload.
-    image = r.text("servingImage", example="vllm/vllm-openai:v0.11.0")
-    if image is not None and not _image_is_pinned(image):
-        r.problem("servingImage", image, "pinned to a version tag or @sha256 digest (not :latest)")
+    image = r.text("servingImage", example="vllm/vllm-openai:v0.11.0@sha256:<digest>")
+    docker_hub_user = _image_supply(r, raw, secret_keys, image, cloud)
+    if docker_hub_user is not None and not _uses_account(image, cloud):
+        warnings.append(
+            f"dockerHubUsername is not used here: the {cloud} registry cache pulls this image's digest once, "
+            "anonymously"
+        )
     model_name = r.text("modelName", example="llama-3.1-8b-instruct")
     model_path = r.text("modelPath", example="models/llama-3.1-8b-instruct/")
     if model_path is not None:
@@ -347,6 +412,18 @@ def parse_config(
             )
         elif not model_path.endswith("/"):
             model_path += "/"
+
+    serving, fit_problems = read_serving(
+        raw, stack, cloud=cloud, gpu_type=gpu_type, shape=shape, model_name=model_name
+    )
+    for key, got, expected, fix in fit_problems:
+        r.problem(key, got, expected, fix or None)
+    idle = shape.gpu_count - serving.tensor_parallel_size if serving and shape else 0
+    if serving is not None and shape is not None and idle > 0:
+        warnings.append(
+            f"tensorParallelSize {serving.tensor_parallel_size} leaves {idle} of the node's "
+            f"{shape.gpu_count} GPUs idle (a replica takes the whole node)"
+        )
 
     secret_names = r.string_list("secretNames", ["apiKey"])
     for name in secret_names:
@@ -459,6 +536,7 @@ def parse_config(
         raise ConfigError(stack, r.problems)
 
     assert cloud and role and region and gpu_type and shape and image and model_name and model_path
+    assert serving is not None
     assert dns_provider and zone and gpus_per_node and node_count and max_nodes and replicas
     assert ttl and weight is not None and hc_port and hc_interval and hc_threshold and interval
     return StackConfig(
@@ -494,6 +572,8 @@ def parse_config(
         replication_paused=paused,
         wait_for_model=wait_for_model,
         warnings=tuple(warnings),
+        serving=serving,
+        docker_hub_username=docker_hub_user,
     )
 
 

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from infra.config import PROJECT, ConfigError
+from infra.capacity import render_estimate
+from infra.config import DOCKER_HUB_TOKEN, PROJECT, ConfigError
 from infra.harness import (
     ROOT,
     SECRET_PLACEHOLDER,
@@ -79,6 +80,8 @@ def _config_and_missing_secrets(stack: str, root: Path) -> tuple[dict[str, str],
     """The stack's config, and a placeholder for each secretNames entry its file does not hold."""
     config, secret_keys = load_stack_config(stack, root)  # secretNames always set: schema default
     names = json.loads(config[f"{PROJECT}:secretNames"])
+    if f"{PROJECT}:dockerHubUsername" in config:
+        names.append(DOCKER_HUB_TOKEN)
     return config, {n: SECRET_PLACEHOLDER for n in names if f"{PROJECT}:{n}" not in secret_keys}
 
 
@@ -158,7 +161,7 @@ def key_settings(type_token: str, inputs: dict[str, Any], limit: int = 4) -> str
     return "  ".join(picked[:limit])
 
 
-def render_table(run: ProgramRun, notes: list[str], secret_values: set[str], root: Path = ROOT) -> str:
+def render_table(run: ProgramRun, notes: list[str], secret_values: set[str]) -> str:
     from rich.console import Console
     from rich.table import Table
 
@@ -181,7 +184,6 @@ def render_table(run: ProgramRun, notes: list[str], secret_values: set[str], roo
     for note in notes:
         console.print(f"note: {note}", soft_wrap=True)
     console.print(f"{len(run.resources)} resources; nothing was created (Pulumi mocks, no credentials used).")
-    console.print(monthly_cost_line(run, root), soft_wrap=True)
     return buffer.getvalue()
 
 
@@ -223,7 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         json.dump(to_json(run, secret_values), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_table(run, notes, secret_values, args.workdir))
+        sys.stdout.write(render_table(run, notes, secret_values))
+        sys.stdout.write(render_estimate(run.config))
+        sys.stdout.write(monthly_cost_line(run, args.workdir) + "\n")
     return 0
 
 

@@ -18,6 +18,8 @@ import pulumi
 
 from components.common import WorkloadIdentity
 from components.dns import FailoverRecordArgs, create_failover_record
+from components.image_registry import ImageRegistryArgs, RegistryCredentials, create_image_registry
+from components.image_registry.args import uses_credentials
 from components.inference_cluster import (
     InferenceClusterArgs,
     InferenceWorkload,
@@ -32,7 +34,7 @@ from components.object_store import (
 )
 from components.secrets_vault import SecretsVaultArgs, create_secrets_vault
 from infra import outputs
-from infra.config import StackConfig
+from infra.config import DOCKER_HUB_TOKEN, PROJECT, StackConfig
 from infra.providers import make_providers
 
 REPLICATION_SOURCE_APIS = ("iam", "sts")
@@ -71,6 +73,18 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         name,
         SecretsVaultArgs(placement=placement, secrets=secrets, reader=identity),
     )
+    # The serving image comes from the stack's own registry, never a third party at scale-up time.
+    credentials = None
+    if cfg.docker_hub_username is not None and uses_credentials(cfg.cloud, cfg.serving_image):
+        token = pulumi.Config(PROJECT).require_secret(DOCKER_HUB_TOKEN)
+        credentials = RegistryCredentials(username=cfg.docker_hub_username, token=token)
+    registry = create_image_registry(
+        name,
+        ImageRegistryArgs(
+            placement=placement, image=cfg.serving_image, puller=cluster.image_puller, credentials=credentials
+        ),
+    )
+
     model_uri = store.bucket_uri.apply(lambda uri: f"{uri.rstrip('/')}/{cfg.model_path}")
 
     replication = None
@@ -95,11 +109,14 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             cloud=cfg.cloud,
             k8s_provider=cluster.k8s_provider,
             identity=identity,
-            image=cfg.serving_image,
+            image=registry.image,
             model_name=cfg.model_name,
             model_uri=model_uri,
             replicas=cfg.effective_replicas,
             gpus_per_replica=cfg.gpu.gpus_per_node,
+            tensor_parallel_size=cfg.serving.tensor_parallel_size if cfg.serving else None,
+            max_model_len=cfg.serving.max_model_len if cfg.serving else None,
+            gpu_memory_utilization=cfg.serving.gpu_memory_utilization if cfg.serving else None,
             secret_refs=vault.secret_refs,
             # An empty bucket (first deploy, standby before its first replication) would
             # otherwise hold `pulumi up` for the whole model-load budget and then fail.
@@ -149,6 +166,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         outputs.MODEL_BUCKET: store.bucket_name,
         outputs.MODEL_BUCKET_URI: store.bucket_uri,
         outputs.MODEL_URI: model_uri,
+        outputs.SERVING_IMAGE: registry.image,
         outputs.MODEL_STORE: store.descriptor,
         outputs.SECRET_IDS: vault.secret_refs,
         outputs.DNS: record.descriptor,

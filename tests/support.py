@@ -14,13 +14,13 @@ from infra.harness import ProgramRun, run_pair, run_stack
 
 CLOUDS = ("aws", "gcp", "azure")
 PROFILES: dict[str, dict[str, Any]] = {
-    "aws": {"cloud": "aws", "region": "us-east-1", "gpuType": "l4"},
+    "aws": {"cloud": "aws", "region": "us-east-1", "gpuType": "l4", "dockerHubUsername": "acme-ci"},
     "gcp": {"cloud": "gcp", "region": "us-central1", "gpuType": "l4", "gcpProject": "acme-inference-standby"},
     "azure": {"cloud": "azure", "region": "eastus", "gpuType": "a100-80gb"},
 }
 PAIRS = [(p, s) for p, s in itertools.permutations(CLOUDS, 2)]
 PAIR_IDS = [f"{p}-to-{s}" for p, s in PAIRS]
-TEST_SECRETS = {"apiKey": "test-api-key-value"}
+TEST_SECRETS = {"apiKey": "test-api-key-value", "dockerHubAccessToken": "test-docker-hub-token"}
 
 
 def primary_overrides(primary: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 from infra.config import PROJECT, ConfigError, StackConfig, parse_config
 from infra.harness import load_stack_config
 
-SECRET = {"apiKey": "s3cr3t"}
+SECRET = {"apiKey": "s3cr3t", "dockerHubAccessToken": "dckr_pat_test"}
 
 
 def shipped_raw(stack: str, **overrides: Any) -> tuple[dict[str, str], frozenset[str]]:
@@ -137,10 +137,56 @@ def test_fails_on_standby_on_the_primarys_own_cloud() -> None:
     assert "stack config 'primaryCloud' must be a cloud other than this stack's (gcp)" in found
 
 
-def test_fails_on_unpinned_serving_image() -> None:
-    (found,) = problems("primary", servingImage="vllm/vllm-openai:latest")
-    assert "must be pinned to a version tag or @sha256 digest" in found
-    assert problems("primary", servingImage="vllm/vllm-openai")
+@pytest.mark.parametrize(
+    "image",
+    [
+        "vllm/vllm-openai:latest",
+        "vllm/vllm-openai",
+        "vllm/vllm-openai:v0.11.0",  # a tag alone can be moved to another image
+        "vllm/vllm-openai:v0.11.0@sha256:014a95f2",  # truncated digest
+        "vllm/vllm-openai@sha512:" + "0" * 128,
+    ],
+)
+def test_fails_on_serving_image_without_a_digest(image: str) -> None:
+    (found,) = problems("primary", servingImage=image)
+    assert found.startswith("stack config 'servingImage' must be pinned by digest: ")
+    assert repr(image) in found
+    assert "@sha256:<64 hex digits>" in found and "Pulumi.primary.yaml" in found
+
+
+def test_shipped_images_are_pinned_by_a_full_sha256_digest() -> None:
+    for stack in ("primary", "standby"):
+        image = parse(stack).serving_image
+        name, _, digest = image.partition("@sha256:")
+        assert name == "vllm/vllm-openai:v0.11.0" and len(digest) == 64
+        int(digest, 16)
+
+
+def test_fails_on_serving_image_from_a_registry_the_cache_cannot_reach() -> None:
+    image = "ghcr.io/acme/vllm:v1@sha256:" + "a" * 64
+    (found,) = problems("primary", servingImage=image)  # aws: ECR needs a GitHub token for ghcr.io
+    assert "stack config 'servingImage' must be an image on a registry the aws cache supports" in found
+    assert "ghcr.io is not" in found
+    assert parse("standby", servingImage=image).serving_image == image  # Artifact Registry can
+
+
+def test_aws_needs_docker_hub_credentials_for_the_pull_through_cache() -> None:
+    found = problems("primary", dockerHubUsername=None)
+    assert any(p.startswith("stack config 'dockerHubUsername' must be set on aws: ECR") for p in found)
+    raw, secret_keys = shipped_raw("primary")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, "primary", secret_keys - {"dockerHubAccessToken"})
+    (message,) = [str(p) for p in caught.value.problems]
+    assert message.startswith("stack config 'dockerHubAccessToken' must be set as a secret")
+    assert "pulumi config set --secret dockerHubAccessToken <token> -s primary" in message
+    # gcp and azure caches pull anonymously; an account set there is said to be unused.
+    assert parse("standby").docker_hub_username is None
+    standby = parse(
+        "standby", cloud="azure", region="eastus", gpuType="a100-80gb", dockerHubUsername="acme-ci"
+    )
+    assert any(w.startswith("dockerHubUsername is not used here: the azure") for w in standby.warnings)
+    quay = parse("primary", servingImage="quay.io/acme/vllm:v1@sha256:" + "b" * 64)
+    assert any(w.startswith("dockerHubUsername is not used here: the aws") for w in quay.warnings)
 
 
 def test_fails_on_model_path_pointing_at_a_public_hub() -> None:
@@ -173,7 +219,7 @@ def test_fails_on_secret_that_was_never_set() -> None:
     raw, _ = shipped_raw("primary")
     del raw["apiKey"]
     with pytest.raises(ConfigError) as caught:
-        parse_config(raw, "primary", frozenset())
+        parse_config(raw, "primary", frozenset({"dockerHubAccessToken"}))
     assert [str(p) for p in caught.value.problems] == [
         "stack config 'apiKey' must be set as a secret (got nothing): "
         "run `pulumi config set --secret apiKey <value> -s primary`"

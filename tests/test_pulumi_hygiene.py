@@ -312,8 +312,12 @@ def test_names_are_stable_for_the_life_of_a_stack() -> None:
     (suffix,) = run.of_type(RANDOM_ID)
     assert set(suffix.inputs) == {"byteLength"}  # no keepers: nothing in config renames anything
     assert suffix.protect is False and suffix.ignore_changes == ()
-    (secret,) = run.of_type("aws:secretsmanager/secret:Secret")
-    assert secret.inputs["name"] == f"inference-failover/{run.stack}/apiKey-{suffix.outputs['hex']}"
+    secrets = {s.inputs["name"] for s in run.of_type("aws:secretsmanager/secret:Secret")}
+    # The vault's apiKey and the image cache's Docker Hub credentials (ECR's required prefix).
+    assert secrets == {
+        f"inference-failover/{run.stack}/apiKey-{suffix.outputs['hex']}",
+        f"ecr-pullthroughcache/inference-{run.stack}-docker.io-{suffix.outputs['hex']}",
+    }
 
 
 def test_every_soft_deleted_kind_the_stacks_create_is_in_the_table() -> None:

@@ -236,7 +236,8 @@ TWO_SECRETS = {"apiKey": "test-api-key-value", "hfToken": "test-hf-token-value"}
 def with_two_secrets(cloud: str) -> ProgramRun:
     """The shipped primary moved to `cloud`, provisioning two secrets instead of one."""
     overrides = {**PROFILES[cloud], "secretNames": sorted(TWO_SECRETS)}
-    return run_stack("primary", overrides=overrides, secrets=TWO_SECRETS)
+    secrets = {**TWO_SECRETS, "dockerHubAccessToken": TEST_SECRETS["dockerHubAccessToken"]}
+    return run_stack("primary", overrides=overrides, secrets=secrets)
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)
@@ -407,7 +408,8 @@ def test_stack_without_the_secret_fails_before_any_resource_is_created(stack: st
         return build(cfg, secrets)
 
     with pytest.raises(ConfigError) as caught:
-        run_stack(stack, program=program)
+        # The image cache's Docker Hub token is set: only the vault's own secret is missing.
+        run_stack(stack, secrets={"dockerHubAccessToken": "token"}, program=program)
     assert called == []
     assert [str(p) for p in caught.value.problems] == [
         "stack config 'apiKey' must be set as a secret (got nothing): "

@@ -82,14 +82,16 @@ def test_schema_validation_rejects_an_unknown_field() -> None:
 def test_server_runs_the_pinned_image_on_whole_gpu_nodes(primary: str, standby: str, role: str) -> None:
     run = stack_run(primary, standby, role)
     server = container(run, "server")
-    assert server["image"] == run.config.serving_image
+    # The configured digest, from the stack's own registry (tests/test_image_registry.py).
+    assert server["image"] == run.outputs[outputs.SERVING_IMAGE]
+    assert server["image"].endswith(run.config.serving_image.split("@", 1)[1])
     gpus = str(run.config.gpu.gpus_per_node)
     assert server["resources"]["limits"]["nvidia.com/gpu"] == gpus
     assert server["resources"]["requests"]["nvidia.com/gpu"] == gpus
     spec = pod_spec(run)
     assert spec["nodeSelector"] == {POOL_LABEL: GPU_POOL}
     assert {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
-    assert f"--tensor-parallel-size {gpus}" in server["args"][0]
+    assert f"--tensor-parallel-size {run.config.serving.tensor_parallel_size}" in server["args"][0]  # type: ignore[union-attr]
 
 
 def test_gpus_per_node_sets_the_gpu_limit_and_tensor_parallelism() -> None:
@@ -126,29 +128,47 @@ def test_rollout_waits_for_the_model_and_never_needs_a_spare_gpu_node(
 
 
 @pytest.mark.parametrize(("primary", "standby", "role"), STACKS, ids=STACK_IDS)
-def test_model_is_copied_from_the_stacks_own_bucket_never_a_hub(
-    primary: str, standby: str, role: str
-) -> None:
+def test_model_is_read_from_the_stacks_own_bucket_never_a_hub(primary: str, standby: str, role: str) -> None:
     run = stack_run(primary, standby, role)
     model_uri = run.outputs[outputs.MODEL_URI]
     scheme = {"aws": "s3://", "gcp": "gs://", "azure": "https://"}[run.config.cloud]
     assert model_uri.startswith(scheme) and model_uri.endswith(run.config.model_path)
-    fetch = container(run, "fetch-model")
-    script = fetch["args"][0]
-    assert model_uri in script or model_uri.split("/", 3)[3] in script  # azure: account/container/prefix
-    if run.config.cloud == "azure":
-        account = model_uri.removeprefix("https://").split(".")[0]
-        assert f"--account-name {account}" in script
+    script = container(run, "fetch-model")["args"][0]
     server = container(run, "server")
-    assert f"--served-model-name {run.config.model_name}" in server["args"][0]
-    assert f"vllm serve {MODEL_ROOT}/" in server["args"][0]
+    command = server["args"][0]
+    assert f"--served-model-name {run.config.model_name}" in command
     assert _env(server)["HF_HUB_OFFLINE"] == "1"
     assert _env(server)["TRANSFORMERS_OFFLINE"] == "1"
     everything = json.dumps([manifest(r) for r in kubernetes_objects(run)]).lower()
     assert "huggingface.co" not in everything and "hf_token" not in everything
-    # The server only reads the copy; the init container is the only writer.
-    (model_mount,) = [m for m in server["volumeMounts"] if m["mountPath"] == MODEL_ROOT]
-    assert model_mount["readOnly"] is True
+    volumes = {v["name"] for v in pod_spec(run)["volumes"]}
+    if run.config.cloud in ("aws", "gcp"):
+        # Streamed: vLLM reads the safetensors from the bucket; nothing is copied first.
+        assert f"vllm serve {model_uri} " in command
+        assert "--load-format runai_streamer" in command
+        assert model_uri not in script and " sync " not in script and "rsync" not in script
+        assert "model" not in volumes
+        assert all(m["mountPath"] != MODEL_ROOT for m in server["volumeMounts"])
+    else:
+        # Azure keeps the copy: the shipped vLLM's streamer has no az:// support.
+        account = model_uri.removeprefix("https://").split(".")[0]
+        assert f"--account-name {account}" in script and model_uri.split("/", 3)[3] in script
+        assert f"vllm serve {MODEL_ROOT}/" in command and "runai_streamer" not in command
+        (model_mount,) = [m for m in server["volumeMounts"] if m["mountPath"] == MODEL_ROOT]
+        assert model_mount["readOnly"] is True  # the init container is the only writer
+
+
+@pytest.mark.parametrize(("primary", "standby", "role"), STACKS, ids=STACK_IDS)
+def test_server_starts_with_the_validated_context_memory_share_and_parallelism(
+    primary: str, standby: str, role: str
+) -> None:
+    run = stack_run(primary, standby, role)
+    serving = run.config.serving
+    assert serving is not None and serving.estimate.fits
+    flags = container(run, "server")["args"][0].split()
+    assert flags[flags.index("--max-model-len") + 1] == str(serving.max_model_len)
+    assert flags[flags.index("--gpu-memory-utilization") + 1] == f"{serving.gpu_memory_utilization:g}"
+    assert flags[flags.index("--tensor-parallel-size") + 1] == str(serving.tensor_parallel_size)
 
 
 @pytest.mark.parametrize(("primary", "standby", "role"), STACKS, ids=STACK_IDS)
@@ -287,7 +307,7 @@ def test_fetch_image_is_the_pinned_cli_of_the_stacks_cloud(primary: str, standby
 def test_workload_refuses_to_run_without_its_api_key_secret() -> None:
     overrides = {**primary_overrides("aws"), "secretNames": ["hfReadToken"]}
     with pytest.raises(ProgramError) as caught:
-        run_stack("primary", overrides, secrets={"hfReadToken": "placeholder"})
+        run_stack("primary", overrides, secrets={"hfReadToken": "placeholder", "dockerHubAccessToken": "t"})
     message = str(caught.value)
     assert "secret_refs must contain the API key secret 'apiKey'" in message
     assert "hfReadToken" in message and "pulumi config set --secret apiKey" in message

@@ -42,6 +42,7 @@ NVIDIA_DEVICE_PLUGIN_IMAGE: Final = "nvcr.io/nvidia/k8s-device-plugin:v0.18.2"
 """EKS and AKS install the driver but not the device plugin that advertises `nvidia.com/gpu`."""
 
 _K8S_MINOR = re.compile(r"^1\.\d{2}$")
+_DIGEST_PINNED = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
 class InferenceClusterArgsError(ValueError):
@@ -162,6 +163,9 @@ class InferenceCluster(Protocol):
     """Issuer of the cluster's service-account tokens, for keyless federation into other clouds."""
     k8s_provider: k8s.Provider
     """Explicit Kubernetes provider built from `kubeconfig`; reuse it for in-cluster objects."""
+    image_puller: pulumi.Output[str]
+    """The identity the GPU nodes pull images with (aws: node IAM role name; gcp: node service
+    account email; azure: kubelet identity object id), for the stack's image registry grant."""
     public_address: PublicAddress
     """The stack's static public addresses (EIPs / reserved address / public IP) and how the
     inference Service binds to them; DNS points at these."""
@@ -171,8 +175,9 @@ class InferenceCluster(Protocol):
 class InferenceWorkloadArgs:
     """An OpenAI-compatible server (vLLM) on the GPU pool, behind a LoadBalancer Service.
 
-    The model is copied from the stack's own bucket by an init container running as the workload
-    identity; the server never reaches a public model hub (HF_HUB_OFFLINE=1).
+    The model is read from the stack's own bucket as the workload identity: streamed by the server
+    on aws and gcp, copied by an init container first on azure; the server never reaches a public
+    model hub (HF_HUB_OFFLINE=1).
     """
 
     cloud: Cloud
@@ -181,8 +186,9 @@ class InferenceWorkloadArgs:
     """The cluster's explicit Kubernetes provider (InferenceCluster.k8s_provider)."""
     identity: WorkloadIdentity
     """Cloud identity the pods run as; its namespace and service account are created here."""
-    image: str
-    """Serving image, pinned by version tag or @sha256 digest (never :latest)."""
+    image: pulumi.Input[str]
+    """Serving image pinned by @sha256 digest, normally the stack's registry copy
+    (ImageRegistry.image); a plain string is checked here, an Output by its producer."""
     model_name: str
     """Name the server exposes on /v1/models (`--served-model-name`)."""
     model_uri: pulumi.Input[str]
@@ -219,7 +225,14 @@ class InferenceWorkloadArgs:
     """Image of the init containers that copy the model and secrets; None picks the pinned
     cloud CLI (aws-cli / google-cloud-cli / azure-cli). Must be pinned like `image`."""
     extra_server_args: tuple[str, ...] = ()
-    """Extra vLLM flags, e.g. ("--max-model-len", "8192")."""
+    """Extra vLLM flags, e.g. ("--enable-prefix-caching",)."""
+    tensor_parallel_size: int | None = None
+    """GPUs the model is sharded over (--tensor-parallel-size); None: all `gpus_per_replica`."""
+    max_model_len: int | None = None
+    """Longest sequence the server accepts (--max-model-len); None: the model's trained context,
+    which vLLM refuses when its KV cache does not fit (infra/fit.py checks it)."""
+    gpu_memory_utilization: float | None = None
+    """Share of GPU memory vLLM may use (--gpu-memory-utilization); None: vLLM's 0.9."""
     wait_for_ready: bool = True
     """`pulumi up` waits until every replica has copied and loaded the model and is ready (up
     to the download + load budgets). Set False when the bucket is filled after the deploy (a
@@ -235,8 +248,8 @@ class InferenceWorkloadArgs:
 
     def __post_init__(self) -> None:
         problems: list[str] = []
-        if not _is_pinned(self.image):
-            problems.append(f"image must be pinned to a version tag or @sha256 digest (got {self.image!r})")
+        if isinstance(self.image, str) and not _DIGEST_PINNED.search(self.image):
+            problems.append(f"image must be pinned by digest, <image>@sha256:<64 hex> (got {self.image!r})")
         if self.fetch_image is not None and not _is_pinned(self.fetch_image):
             problems.append(
                 f"fetch_image must be pinned to a version tag or digest (got {self.fetch_image!r})"
@@ -245,6 +258,21 @@ class InferenceWorkloadArgs:
             problems.append(f"replicas must be at least 1 (got {self.replicas}): warm capacity runs one")
         if not 1 <= self.gpus_per_replica <= 8:
             problems.append(f"gpus_per_replica must be between 1 and 8 (got {self.gpus_per_replica})")
+        if (
+            self.tensor_parallel_size is not None
+            and not 1 <= self.tensor_parallel_size <= self.gpus_per_replica
+        ):
+            problems.append(
+                f"tensor_parallel_size must be between 1 and gpus_per_replica ({self.gpus_per_replica}) "
+                f"(got {self.tensor_parallel_size})"
+            )
+        if self.max_model_len is not None and self.max_model_len < 1:
+            problems.append(f"max_model_len must be a positive token count (got {self.max_model_len})")
+        if self.gpu_memory_utilization is not None and not 0 < self.gpu_memory_utilization <= 1:
+            problems.append(
+                "gpu_memory_utilization must be greater than 0 and at most 1 "
+                f"(got {self.gpu_memory_utilization})"
+            )
         if not self.model_name.strip():
             problems.append("model_name must be set (got ''): it is what clients pass as `model`")
         for field_name in ("server_port", "service_port"):

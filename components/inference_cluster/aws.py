@@ -44,7 +44,9 @@ SYSTEM_DISK_GIB = 50
 _NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
     "AmazonEKS_CNI_Policy",
-    "AmazonEC2ContainerRegistryReadOnly",
+    # Pull only (what the EKS node role docs name), not ReadOnly's describe/list of every repository;
+    # the pull-through cache's import rights are granted under the stack's prefix alone.
+    "AmazonEC2ContainerRegistryPullOnly",
 )
 
 
@@ -440,6 +442,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
             namespace=NAMESPACE,
             service_account=SERVICE_ACCOUNT,
         )
+        self.image_puller: pulumi.Output[str] = node_role.name
         self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [system_pool, gpu_pool])
         # IAM accepts trust policies naming the issuer only once its OIDC provider exists.
         self.federation_ready: pulumi.Resource = oidc

@@ -4,7 +4,7 @@ a system pool and a tainted NC-family GPU agent pool."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import pulumi
@@ -67,6 +67,18 @@ def _issuer_of(profile: containerservice.outputs.ManagedClusterOIDCIssuerProfile
             "check the cluster's provisioning state with `az aks show --query oidcIssuerProfile`"
         )
     return profile.issuer_url
+
+
+def _kubelet_object_id(
+    profile: Mapping[str, containerservice.outputs.UserAssignedIdentityManagedClusterResponse] | None,
+) -> str:
+    kubelet = (profile or {}).get("kubeletidentity")
+    if kubelet is None or not kubelet.object_id:
+        raise RuntimeError(
+            "AKS reported no kubelet identity (identityProfile.kubeletidentity.objectId): the nodes "
+            "cannot be granted AcrPull; check `az aks show --query identityProfile`"
+        )
+    return kubelet.object_id
 
 
 def _principal_of(identity: containerservice.outputs.ManagedClusterIdentityResponse | None) -> str:
@@ -276,6 +288,7 @@ class AksInferenceCluster(pulumi.ComponentResource):
             namespace=NAMESPACE,
             service_account=SERVICE_ACCOUNT,
         )
+        self.image_puller: pulumi.Output[str] = cluster.identity_profile.apply(_kubelet_object_id)
         self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [gpu_pool, deployer_admin])
         # The OIDC issuer that federated credentials name exists once the cluster does.
         self.federation_ready: pulumi.Resource = cluster

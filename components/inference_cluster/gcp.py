@@ -27,8 +27,16 @@ from components.inference_cluster.shared import base_name, exec_kubeconfig, kube
 NODES_CIDR = "10.10.0.0/20"
 PODS_RANGE = ("pods", "10.64.0.0/14")
 SERVICES_RANGE = ("services", "10.68.0.0/20")
-CLUSTER_APIS = ("compute", "container", "iam", "iamcredentials", "cloudresourcemanager")
-"""VPC and nodes, GKE, service accounts, Workload Identity tokens, project-level IAM grants."""
+CLUSTER_APIS = (
+    "compute",
+    "container",
+    "iam",
+    "iamcredentials",
+    "cloudresourcemanager",
+    "containerfilesystem",
+)
+"""VPC and nodes, GKE, service accounts, Workload Identity tokens, project-level IAM grants, image
+streaming on the GPU pool."""
 SYSTEM_MACHINE_TYPE = "e2-standard-4"
 SYSTEM_DISK_GB = 50
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -39,7 +47,9 @@ _NODE_ROLES = (
     "roles/monitoring.viewer",
     "roles/stackdriver.resourceMetadata.writer",
     "roles/autoscaling.metricsWriter",
-    "roles/artifactregistry.reader",
+    # Image streaming with a non-default node service account (GKE image-streaming requirements);
+    # image reads are granted on the stack's Artifact Registry repository, not project-wide.
+    "roles/serviceusage.serviceUsageConsumer",
 )
 
 
@@ -57,6 +67,7 @@ def _node_config(
     resource_labels: dict[str, str],
     taints: list[gcp.container.NodePoolNodeConfigTaintArgs] | None = None,
     accelerators: list[gcp.container.NodePoolNodeConfigGuestAcceleratorArgs] | None = None,
+    image_streaming: bool = False,
 ) -> gcp.container.NodePoolNodeConfigArgs:
     return gcp.container.NodePoolNodeConfigArgs(
         machine_type=machine_type,
@@ -77,6 +88,8 @@ def _node_config(
             enable_secure_boot=True, enable_integrity_monitoring=True
         ),
         metadata={"disable-legacy-endpoints": "true"},
+        # Image streaming: containers start while the (Artifact Registry) image streams in.
+        gcfs_config=gcp.container.NodePoolNodeConfigGcfsConfigArgs(enabled=True) if image_streaming else None,
     )
 
 
@@ -272,6 +285,7 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                     service_account=node_sa.email,
                     labels={POOL_LABEL: GPU_POOL, GPU_TYPE_LABEL: args.gpu_type},
                     resource_labels=labels,
+                    image_streaming=True,
                     taints=[
                         gcp.container.NodePoolNodeConfigTaintArgs(
                             key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect="NO_SCHEDULE"
@@ -342,6 +356,7 @@ class GkeInferenceCluster(pulumi.ComponentResource):
             namespace=NAMESPACE,
             service_account=SERVICE_ACCOUNT,
         )
+        self.image_puller: pulumi.Output[str] = node_sa.email
         self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [system_pool, gpu_pool])
         # <project>.svc.id.goog (the Workload Identity pool) exists once the cluster does.
         self.federation_ready: pulumi.Resource = cluster

@@ -1,8 +1,10 @@
 """The inference workload: an OpenAI-compatible server (vLLM) on the GPU pool.
 
-One pod = one init container that copies the model and the secrets from this stack's own bucket
-and vault with the workload identity, then the server serving that local copy. Nothing is pulled
-from a public model hub: the bucket is the only source (HF_HUB_OFFLINE=1 makes sure of it).
+One pod = one init container that reads the secrets from this stack's vault with the workload
+identity, then the server. On AWS and GCP the server streams the weights straight from the stack's
+bucket (Run:ai Model Streamer, same identity); on Azure the init container copies the model to
+the node first and the server reads that copy. Nothing is pulled from a public model hub: the
+bucket is the only source (HF_HUB_OFFLINE=1 makes sure of it).
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ FETCH_IMAGES: Final[dict[Cloud, str]] = {
     "azure": "mcr.microsoft.com/azure-cli:2.75.0",
 }
 """Pinned cloud CLIs that read the model bucket and the vault as the workload identity."""
+
+STREAMING_CLOUDS: Final[frozenset[Cloud]] = frozenset({"aws", "gcp"})
+"""Clouds whose bucket vLLM streams the weights from (--load-format runai_streamer, s3:// and gs://
+in the vllm/vllm-openai image's Run:ai Model Streamer). Azure Blob (az://) arrived in later vLLM
+releases than the shipped image; there the init container still copies the model first."""
 
 _FETCH_ENV: Final[dict[Cloud, dict[str, str]]] = {
     "aws": {"AWS_PAGER": "", "AWS_MAX_ATTEMPTS": "10", "AWS_RETRY_MODE": "adaptive"},
@@ -98,6 +105,16 @@ class ModelSource:
     """aws/gcp: bucket; azure: storage account."""
     container: str | None = None
     """azure only: blob container."""
+
+    @property
+    def streams(self) -> bool:
+        """The server reads the weights straight from the bucket; nothing is copied first."""
+        return self.cloud in STREAMING_CLOUDS
+
+    @property
+    def serve_from(self) -> str:
+        """What `vllm serve` is given: the bucket URI when streaming, else the local copy."""
+        return self.uri if self.streams else self.local_dir
 
     @property
     def local_dir(self) -> str:
@@ -158,7 +175,8 @@ def _secret_command(cloud: Cloud, name: str, ref: str) -> str:
 def fetch_script(source: ModelSource, secret_refs: Mapping[str, str], api_key_secret: str | None) -> str:
     """Shell run by the init container: read the secrets, then copy the model, as the workload identity.
 
-    The copy is a sync, so a restarted pod on the same node resumes instead of starting over; a
+    Where the server streams the weights from the bucket (`source.streams`) only the secrets are
+    read here. The copy is a sync, so a restarted pod on the same node resumes instead of starting over; a
     missing config.json fails the pod (and Kubernetes retries), e.g. while the standby's bucket
     is still being filled by replication.
     """
@@ -185,6 +203,8 @@ def fetch_script(source: ModelSource, secret_refs: Mapping[str, str], api_key_se
             '--federated-token "$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --allow-no-subscriptions --output none'
         )
     lines += [_secret_command(cloud, name, ref) for name, ref in sorted(secret_refs.items())]
+    if source.streams:
+        return "\n".join(lines) + "\n"
     lines.append(f"mkdir -p {model_dir}")
     if cloud == "aws":
         lines.append(f"aws s3 sync {shlex.quote(source.uri)} {model_dir} --only-show-errors --no-progress")
@@ -210,9 +230,13 @@ def server_script(
     tensor_parallel: int,
     api_key_secret: str | None,
     extra_args: Sequence[str],
+    stream: bool = False,
+    max_model_len: int | None = None,
+    gpu_memory_utilization: float | None = None,
 ) -> str:
-    """Start vLLM on the local model copy. The API key goes in through the environment
-    (VLLM_API_KEY, the same as --api-key) so it never shows in the process list."""
+    """Start vLLM on the local model copy, or streaming it from the bucket URI in `model_dir`
+    (`stream`). The API key goes in through the environment (VLLM_API_KEY, the same as --api-key)
+    so it never shows in the process list."""
     lines = ["set -eu"]
     if api_key_secret is not None:
         key_file = shlex.quote(f"{SECRETS_DIR}/{api_key_secret}")
@@ -231,8 +255,16 @@ def server_script(
         str(port),
         "--tensor-parallel-size",
         str(tensor_parallel),
-        *extra_args,
     ]
+    if max_model_len is not None:
+        command += ["--max-model-len", str(max_model_len)]
+    if gpu_memory_utilization is not None:
+        command += ["--gpu-memory-utilization", f"{gpu_memory_utilization:g}"]
+    if stream:
+        # Run:ai Model Streamer: safetensors read from S3/GCS in parallel straight into GPU
+        # memory, with the pod's cloud identity (IRSA / GKE Workload Identity).
+        command += ["--load-format", "runai_streamer"]
+    command += list(extra_args)
     lines.append("exec " + " ".join(shlex.quote(part) for part in command))
     return "\n".join(lines) + "\n"
 
@@ -398,12 +430,15 @@ class InferenceWorkload(pulumi.ComponentResource):
         fetch = pulumi.Output.all(source, refs).apply(lambda a: fetch_script(a[0], a[1], args.api_key_secret))
         serve = source.apply(
             lambda s: server_script(
-                model_dir=s.local_dir,
+                model_dir=s.serve_from,
                 model_name=args.model_name,
                 port=args.server_port,
-                tensor_parallel=args.gpus_per_replica,
+                tensor_parallel=args.tensor_parallel_size or args.gpus_per_replica,
                 api_key_secret=args.api_key_secret,
                 extra_args=args.extra_server_args,
+                stream=s.streams,
+                max_model_len=args.max_model_len,
+                gpu_memory_utilization=args.gpu_memory_utilization,
             )
         )
 
@@ -413,6 +448,7 @@ class InferenceWorkload(pulumi.ComponentResource):
             pod_labels["azure.workload.identity/use"] = "true"
         startup_failures = math.ceil(args.model_load_budget_seconds / STARTUP_PERIOD_SECONDS)
         rollout_seconds = args.model_download_budget_seconds + args.model_load_budget_seconds + 300
+        copies = args.cloud not in STREAMING_CLOUDS
         model_size = f"{args.model_volume_size_gib}Gi"
         gpu = str(args.gpus_per_replica)
 
@@ -429,7 +465,7 @@ class InferenceWorkload(pulumi.ComponentResource):
                 requests={
                     "cpu": f"{args.cpu_request_millicores}m",
                     "memory": f"{args.memory_request_gib}Gi",
-                    "ephemeral-storage": model_size,
+                    "ephemeral-storage": model_size if copies else SERVER_TMP_SIZE,
                     "nvidia.com/gpu": gpu,
                 },
                 limits={"nvidia.com/gpu": gpu},
@@ -446,7 +482,11 @@ class InferenceWorkload(pulumi.ComponentResource):
             ),
             security_context=_locked_down(),
             volume_mounts=[
-                k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_ROOT, read_only=True),
+                *(
+                    [k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_ROOT, read_only=True)]
+                    if copies
+                    else []
+                ),
                 k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR, read_only=True),
                 k8s.core.v1.VolumeMountArgs(name="server-tmp", mount_path="/tmp"),
                 k8s.core.v1.VolumeMountArgs(name="shm", mount_path="/dev/shm"),
@@ -463,7 +503,7 @@ class InferenceWorkload(pulumi.ComponentResource):
             ),
             security_context=_locked_down(),
             volume_mounts=[
-                k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_ROOT),
+                *([k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_ROOT)] if copies else []),
                 k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR),
                 # Separate scratch space: the CLI's token cache never reaches the server's /tmp.
                 k8s.core.v1.VolumeMountArgs(name="fetch-tmp", mount_path="/tmp"),
@@ -525,7 +565,7 @@ class InferenceWorkload(pulumi.ComponentResource):
                             init_containers=[fetcher],
                             containers=[server],
                             volumes=[
-                                _empty_dir("model", model_size),
+                                *([_empty_dir("model", model_size)] if copies else []),
                                 _empty_dir("secrets", "1Mi", memory=True),
                                 _empty_dir("server-tmp", SERVER_TMP_SIZE),
                                 _empty_dir("fetch-tmp", "1Gi"),

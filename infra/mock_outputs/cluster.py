@@ -149,6 +149,16 @@ def _aks_cluster(args: Args, state: dict[str, Any]) -> dict[str, Any]:
             "principalId": _guid("aks-principal", name),
             "tenantId": AZURE_TENANT,
         },
+        "identityProfile": {
+            "kubeletidentity": {
+                "clientId": _guid("aks-kubelet-client", name),
+                "objectId": _guid("aks-kubelet-object", name),
+                "resourceId": (
+                    f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/MC_{name}/providers/"
+                    f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool"
+                ),
+            }
+        },
         "provisioningState": "Succeeded",
         "currentKubernetesVersion": f"{args.inputs.get('kubernetesVersion', '1.35')}.3",
     }

@@ -68,7 +68,9 @@ def _kms_alias(args: Args, state: dict[str, Any]) -> dict[str, Any]:
 
 @outputs_for("aws:secretsmanager/secret:Secret")
 def _secretsmanager_secret(args: Args, state: dict[str, Any]) -> dict[str, Any]:
-    name = args.inputs.get("name") or args.name
+    # name_prefix: the provider appends a 26-character unique suffix.
+    prefix = args.inputs.get("namePrefix")
+    name = args.inputs.get("name") or (prefix + stable_hex(args.name, length=26) if prefix else args.name)
     suffix = stable_hex(args.typ, name, length=6)
     arn = f"arn:aws:secretsmanager:{_aws_region(args)}:{ACCOUNT_ID}:secret:{name}-{suffix}"
     return {"id": arn, "arn": arn, "name": name}

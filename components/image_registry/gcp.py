@@ -1,0 +1,135 @@
+"""Artifact Registry remote repository of the serving image's upstream, in the stack's region.
+
+Images in Artifact Registry are also what GKE image streaming serves (the GPU pool has it on),
+so a new node starts the server before the whole ~10 GB image has been pulled.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.common import physical_name, type_token
+from components.gcp_apis import apis_of
+from components.image_registry.args import MODULE, ImageRegistryArgs, parse_image, pulled_after
+
+REPOSITORY_ID_MAX = 63
+
+
+class ArtifactRegistryImageCache(pulumi.ComponentResource):
+    """Remote Docker repository plus the GPU nodes' read grant on that repository only."""
+
+    def __init__(
+        self, name: str, args: ImageRegistryArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(type_token(MODULE, "ArtifactRegistryImageCache"), name, None, opts)
+        placement = args.placement
+        project = placement.gcp_project or ""
+        # Every child waits for its APIs (enabled once per project by the stack's GcpApis).
+        needed = (
+            ("artifactregistry", "secretmanager") if args.credentials is not None else ("artifactregistry",)
+        )
+        apis = apis_of(placement.gcp_apis, placement.stack, "the image registry").enable(*needed)
+        child = pulumi.ResourceOptions(parent=self, provider=placement.provider, depends_on=apis)
+        ref = parse_image(args.image)
+        support = ref.upstream
+        assert support is not None  # checked by ImageRegistryArgs
+        repository_id = physical_name(
+            "inference", placement.stack, ref.host.split(".")[0], max_length=REPOSITORY_ID_MAX
+        )
+        if support.artifact_registry.startswith("https://"):
+            docker = gcp.artifactregistry.RepositoryRemoteRepositoryConfigDockerRepositoryArgs(
+                custom_repository=gcp.artifactregistry.RepositoryRemoteRepositoryConfigDockerRepositoryCustomRepositoryArgs(
+                    uri=support.artifact_registry
+                )
+            )
+        else:
+            docker = gcp.artifactregistry.RepositoryRemoteRepositoryConfigDockerRepositoryArgs(
+                public_repository=support.artifact_registry
+            )
+        upstream_credentials = None
+        repo_deps: list[pulumi.Resource] = []
+        if args.credentials is not None:
+            # The Artifact Registry service agent reads the token from Secret Manager on each
+            # upstream fetch; nothing else may (the pods' identity is not granted it).
+            credentials = args.credentials
+            secret = gcp.secretmanager.Secret(
+                f"{name}-upstream-credentials",
+                gcp.secretmanager.SecretArgs(
+                    secret_id=physical_name(repository_id, "upstream-token", max_length=255),
+                    project=project,
+                    replication=gcp.secretmanager.SecretReplicationArgs(
+                        user_managed=gcp.secretmanager.SecretReplicationUserManagedArgs(
+                            replicas=[
+                                gcp.secretmanager.SecretReplicationUserManagedReplicaArgs(
+                                    location=placement.region
+                                )
+                            ]
+                        )
+                    ),
+                    labels=dict(placement.tags),
+                ),
+                opts=child,
+            )
+            version = gcp.secretmanager.SecretVersion(
+                f"{name}-upstream-credentials",
+                gcp.secretmanager.SecretVersionArgs(
+                    secret=secret.id, secret_data=pulumi.Output.secret(credentials.token)
+                ),
+                opts=child,
+            )
+            agent = gcp.projects.ServiceIdentity(
+                f"{name}-artifactregistry-agent",
+                gcp.projects.ServiceIdentityArgs(service="artifactregistry.googleapis.com", project=project),
+                opts=child,
+            )
+            agent_reads = gcp.secretmanager.SecretIamMember(
+                f"{name}-artifactregistry-agent-reads-token",
+                gcp.secretmanager.SecretIamMemberArgs(
+                    project=project,
+                    secret_id=secret.id,
+                    role="roles/secretmanager.secretAccessor",
+                    member=agent.member,
+                ),
+                opts=child,
+            )
+            ar = gcp.artifactregistry
+            upstream_credentials = ar.RepositoryRemoteRepositoryConfigUpstreamCredentialsArgs(
+                username_password_credentials=ar.RepositoryRemoteRepositoryConfigUpstreamCredentialsUsernamePasswordCredentialsArgs(
+                    username=credentials.username, password_secret_version=version.name
+                )
+            )
+            repo_deps.append(agent_reads)
+        repository = gcp.artifactregistry.Repository(
+            f"{name}-image-cache",
+            gcp.artifactregistry.RepositoryArgs(
+                project=project,
+                location=placement.region,
+                repository_id=repository_id,
+                format="DOCKER",
+                mode="REMOTE_REPOSITORY",
+                description=f"Pull-through cache of {ref.host} for the inference stack {placement.stack}",
+                remote_repository_config=gcp.artifactregistry.RepositoryRemoteRepositoryConfigArgs(
+                    description=ref.host, docker_repository=docker, upstream_credentials=upstream_credentials
+                ),
+                labels=dict(placement.tags),
+            ),
+            opts=child.merge(pulumi.ResourceOptions(depends_on=repo_deps)),
+        )
+        grant = gcp.artifactregistry.RepositoryIamMember(
+            f"{name}-nodes-read-images",
+            gcp.artifactregistry.RepositoryIamMemberArgs(
+                project=project,
+                location=placement.region,
+                repository=repository.name,
+                role="roles/artifactregistry.reader",
+                member=pulumi.Output.concat("serviceAccount:", args.puller),
+            ),
+            opts=child,
+        )
+        image = repository.repository_id.apply(
+            lambda repo: f"{placement.region}-docker.pkg.dev/{project}/{repo}/{ref.path}@{ref.digest}"
+        )
+        self.pull_ready: list[pulumi.CustomResource] = [repository, grant]
+        self.image: pulumi.Output[str] = pulled_after(image, self.pull_ready)
+        self.register_outputs({"image": self.image, "repository": repository.id})
