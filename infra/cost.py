@@ -177,6 +177,10 @@ def _azure_usage(run: ProgramRun) -> list[Usage]:
     static = len(_of(run, "azure-native:network:PublicIPAddress"))
     usage.append(Usage("azure:standard-load-balancer", 1 if _load_balancers(run) else 0, "hour"))
     usage.append(Usage("azure:public-ipv4", static + 1, "hour"))
+    # The image cache's registry bills a fixed daily fee per SKU (storage beyond it: not modelled).
+    for registry in _of(run, "azure-native:containerregistry:Registry"):
+        sku = str((registry.inputs.get("sku") or {}).get("name", "")).lower()
+        usage.append(Usage(f"azure:container-registry-{sku}", 1, "month"))
     accounts = _of(run, "azure-native:storage:StorageAccount")
     for account in accounts:
         sku = str((account.inputs.get("sku") or {}).get("name", "")).lower().replace("standard_", "")

@@ -182,3 +182,14 @@ def test_offline_plan_ends_with_the_monthly_figure(
         f"monthly cost: ${report.monthly_usd:,.2f} at full capacity (${full:,.2f} at full); "
         "details: python -m infra.cost primary"
     )
+
+
+def test_an_azure_stack_pays_for_its_image_cache_registry_and_aks_tier() -> None:
+    quantities = _quantities(pair("aws", "azure")[1])
+    assert quantities["azure:container-registry-standard"] == 1
+    assert quantities["azure:aks-standard-tier"] == 1
+    assert quantities["azure:instance/Standard_NC24ads_A100_v4"] == 1  # warm standby
+    assert quantities["azure:instance/Standard_D4ds_v5"] >= 1
+    # The Service's static public IP plus the one AKS creates for outbound traffic.
+    assert quantities["azure:public-ipv4"] == 2
+
