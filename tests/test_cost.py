@@ -192,4 +192,3 @@ def test_an_azure_stack_pays_for_its_image_cache_registry_and_aks_tier() -> None
     assert quantities["azure:instance/Standard_D4ds_v5"] >= 1
     # The Service's static public IP plus the one AKS creates for outbound traffic.
     assert quantities["azure:public-ipv4"] == 2
-
