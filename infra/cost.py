@@ -214,8 +214,9 @@ def _dns_usage(run: ProgramRun) -> list[Usage]:
         )
         usage.append(Usage(f"aws:route53-health-check-{kind}", 1, "month"))
         usage.append(Usage(f"aws:route53-health-check-feature-{kind}", features, "month"))
-    profiles = _of(run, "azure-native:trafficmanager:Profile")
-    fast = any(_num((p.inputs.get("monitorConfig") or {}).get("intervalInSeconds")) == 10 for p in profiles)
+    # The profile (and its probe interval) belongs to one stack, every stack owns its endpoint;
+    # the interval is the same config in both stacks.
+    fast = run.config.dns.health_check_interval_seconds == 10
     for _ in _of(run, "azure-native:trafficmanager:Endpoint"):
         usage.append(Usage("azure:traffic-manager-health-check-external", 1, "month"))
         usage.append(Usage("azure:traffic-manager-fast-interval-external", 1 if fast else 0, "month"))

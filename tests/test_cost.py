@@ -192,3 +192,16 @@ def test_an_azure_stack_pays_for_its_image_cache_registry_and_aks_tier() -> None
     assert quantities["azure:instance/Standard_D4ds_v5"] >= 1
     # The Service's static public IP plus the one AKS creates for outbound traffic.
     assert quantities["azure:public-ipv4"] == 2
+
+
+def test_every_dns_authority_prices_its_own_health_checks() -> None:
+    from tests.support import combination
+
+    azure = _quantities(combination("aws", "gcp", "azure")[1])
+    # The standby's Traffic Manager endpoint: an external endpoint probed every 10 s.
+    assert azure["azure:traffic-manager-health-check-external"] == 1
+    assert azure["azure:traffic-manager-fast-interval-external"] == 1
+    assert not any(item.startswith("aws:route53") for item in azure)
+    gcp = _quantities(combination("aws", "gcp", "gcp")[1])
+    assert gcp["gcp:cloud-dns-health-check"] == 1
+    assert not any(item.startswith(("aws:route53", "azure:traffic")) for item in gcp)
