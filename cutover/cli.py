@@ -181,6 +181,7 @@ def compare_options(command: argparse.ArgumentParser) -> None:
         "--ca-bundle",
         type=Path,
         metavar="PEM",
+        default=argparse.SUPPRESS,  # keeps a global --ca-bundle given before the command
         help="CAs to verify HTTPS endpoints with (default: system CAs)",
     )
     for side in ("primary", "standby"):

@@ -61,7 +61,7 @@ def run_compare(
             f"(got {args.max_tokens}, {args.timeout_seconds})",
             "pass e.g. --max-tokens 128 --timeout-seconds 60",
         )
-    tls = tls_context(args.ca_bundle)
+    tls = tls_context(getattr(args, "ca_bundle", None))
     api_key = os.environ.get(API_KEY_ENV)
 
     def target(name: str, info: SideInfo, hourly: float | None = None, note: str = "") -> Target:
