@@ -8,13 +8,17 @@ both endpoints, compares the models they serve, checks the object stores are in 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cutover.dns_check import DnsObservation, observe
-from cutover.plan import CAPACITY, ROUTING, SIDES, WEIGHT, Side, StackState
+from cutover.plan import CAPACITY, ROUTING, SIDES, WEIGHT, Side, StackState, other, serving_side
 from cutover.probes import SideProbe, probe_side
 from cutover.stack_ops import StackOps
+
+if TYPE_CHECKING:
+    from cutover.journal import Journal
 
 # Output names (see infra/outputs.py); repeated here so the CLI never imports the stack program.
 ENDPOINT_URL = "endpointUrl"
@@ -161,6 +165,11 @@ class StatusReport:
     store: ParityResult | None
     dns: DnsObservation | None
     problems: list[str] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)
+    """Findings that are the known state after a completed run (the demoted side down)."""
+    serving: Side | None = None
+    """The side the stacks' config sends all traffic to (None while split)."""
+    headline: str = ""
 
     @property
     def ok(self) -> bool:
@@ -169,7 +178,10 @@ class StatusReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "headline": self.headline,
+            "serving": self.serving,
             "problems": self.problems,
+            "expected": self.expected,
             "sides": {
                 side: {
                     "stack": info.stack,
@@ -186,20 +198,53 @@ class StatusReport:
         }
 
 
+def expected_down(journal: Journal | None, serving: Side | None) -> tuple[Side, str, str] | None:
+    """(side, since, run id) when a completed run moved all traffic away from `side` on purpose."""
+    if journal is None or serving != "standby" or journal.status != "completed":
+        return None
+    spec = journal.spec
+    if spec.command != "execute" or spec.to != "standby":
+        return None
+    moved = [s for s in journal.plan if s.kind == "shift" and s.weights.get("standby") == 100]
+    record = journal.step_record(moved[-1].id) if moved else {}
+    since = str(record.get("completed_at") or journal.data.get("updated_at") or "")
+    return other(serving), since, journal.run_id
+
+
 def status(
     sides: Mapping[Side, SideInfo],
     dns_server: str | None = None,
     skip_store_parity: bool = False,
     probe_timeout_seconds: float = 5.0,
     dns_samples: int = 5,
+    *,
+    journal: Journal | None = None,
 ) -> StatusReport:
+    """Probe both sides, the stores and DNS at once: a hung side costs one timeout, not one per check."""
     problems: list[str] = []
-    probes = {
-        side: probe_side(info.endpoint_url, info.model_name, probe_timeout_seconds)
-        for side, info in sides.items()
-    }
+    fqdn = service_fqdn(sides)
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="status") as pool:
+        probing = {
+            side: pool.submit(probe_side, info.endpoint_url, info.model_name, probe_timeout_seconds)
+            for side, info in sides.items()
+        }
+        parity = None if skip_store_parity else pool.submit(store_parity, sides["primary"], sides["standby"])
+        observing = (
+            pool.submit(observe, fqdn, endpoint_hosts(sides), dns_server, dns_samples) if fqdn else None
+        )
+        probes = {side: future.result() for side, future in probing.items()}
+        store = parity.result() if parity is not None else None
+        dns = observing.result() if observing is not None else None
+
+    serving = serving_side({side: info.state for side, info in sides.items()})
+    down = expected_down(journal, serving)
+    expected: list[str] = []
     for side, probe in probes.items():
-        problems.extend(f"{side} ({sides[side].stack}): {p}" for p in probe.problems)
+        found = [f"{side} ({sides[side].stack}): {p}" for p in probe.problems]
+        if down is not None and side == down[0] and not probe.ok:
+            expected.extend(found)
+        else:
+            problems.extend(found)
         if probe.expected_model is None:
             problems.append(
                 f"{side} ({sides[side].stack}): no modelName in the stack config to compare against"
@@ -214,18 +259,16 @@ def status(
             + ", ".join(f"{i.stack}={i.model_name}" for i in sides.values())
         )
 
-    store: ParityResult | None = None
-    if not skip_store_parity:
-        store = store_parity(sides["primary"], sides["standby"])
-        if not store.in_parity:
+    if store is not None and not store.in_parity:
+        # With the primary down on purpose its store may be unreachable too: that is not news.
+        if down is not None and down[0] == "primary" and not store.checked:
+            expected.append(f"object stores: {store.summary}")
+        else:
             problems.append(f"object stores: {store.summary}")
 
-    dns: DnsObservation | None = None
-    fqdn = service_fqdn(sides)
     if fqdn is None:
         problems.append("no serviceFqdn output on either stack")
-    else:
-        dns = observe(fqdn, endpoint_hosts(sides), dns_server, dns_samples)
+    elif dns is not None:
         issue = dns.check(frozenset(SIDES))
         if issue:
             problems.append(f"DNS: {issue}")
@@ -233,4 +276,18 @@ def status(
             for side in sorted(dns.sides_seen):
                 if not probes[side].ok:
                     problems.append(f"DNS: {fqdn} sends traffic to {side}, which is not serving")
-    return StatusReport(sides, probes, model_parity, store, dns, problems)
+    headline = _headline(serving, probes, down)
+    return StatusReport(sides, probes, model_parity, store, dns, problems, expected, serving, headline)
+
+
+def _headline(
+    serving: Side | None, probes: Mapping[Side, SideProbe], down: tuple[Side, str, str] | None
+) -> str:
+    if serving is None:
+        return "traffic is split between primary and standby (a cutover is in progress or stopped half way)"
+    text = f"serving from {serving}"
+    demoted = other(serving)
+    if down is not None and not probes[demoted].ok:
+        side, since, run_id = down
+        return f"{text}; {side} down (expected since {since}: run {run_id} moved all traffic to {serving})"
+    return f"{text}; {demoted} {'healthy' if probes[demoted].ok else 'DOWN'}"

@@ -26,6 +26,9 @@ class ExitCode(IntEnum):
     """A journal of a different, unfinished run exists."""
     UNHEALTHY = 7
     """status / replication found problems."""
+    STACK_LOCKED = 8
+    """Another operator's run holds the stack: Pulumi's update lock (409 / lock file) or this
+    machine's journal lock. `failover resume` is not the fix."""
 
 
 class CutoverError(Exception):
@@ -66,6 +69,10 @@ class PulumiUnavailable(CutoverError):  # noqa: N818 - names from the CLI spec
 
 class JournalConflict(CutoverError):  # noqa: N818 - names from the CLI spec
     exit_code = ExitCode.JOURNAL_CONFLICT
+
+
+class StackLocked(CutoverError):  # noqa: N818 - names from the CLI spec
+    exit_code = ExitCode.STACK_LOCKED
 
 
 class Unhealthy(CutoverError):  # noqa: N818 - names from the CLI spec

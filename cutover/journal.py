@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from cutover.errors import JournalConflict, UsageError
+from cutover.errors import JournalConflict, StackLocked, UsageError
 from cutover.plan import Step
 
 FORMAT_VERSION = 1
@@ -39,7 +39,7 @@ def now_iso() -> str:
 class RunSpec:
     """What identifies a run: the same spec resumes, a different one conflicts."""
 
-    command: Literal["execute", "drill"]
+    command: Literal["execute", "drill", "rotate-key"]
     to: str
     percents: tuple[int, ...]
     stacks: Mapping[str, str]
@@ -64,6 +64,8 @@ class RunSpec:
         stacks = ", ".join(f"{side}={name}" for side, name in self.stacks.items())
         if self.command == "drill":
             return f"drill (steps {steps}; {stacks})"
+        if self.command == "rotate-key":
+            return f"rotate-key ({stacks})"
         return f"execute --to {self.to} --steps {steps} ({stacks})"
 
 
@@ -261,19 +263,30 @@ def run_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            raise JournalConflict(
-                f"another failover run holds {lock_path} (pid {holder})",
-                "wait for it to finish (or stop it; its journal lets `failover resume` continue)",
+            holder = handle.read().strip() or "pid unknown"
+            raise StackLocked(
+                f"another failover run holds {lock_path} ({holder})",
+                "wait for it to finish; `failover resume` is not the fix while it runs (it would wait on "
+                "the same lock). If that process is gone for good, its journal lets `failover resume` "
+                "continue its run",
             ) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(str(os.getpid()))
+        handle.write(f"pid {os.getpid()}, user {_os_user()}, since {now_iso()}")
         handle.flush()
         try:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def require_journal(path: Path, purpose: str) -> Journal:

@@ -27,7 +27,9 @@ from cutover.errors import UsageError
 
 Side = Literal["primary", "standby"]
 SIDES: tuple[Side, ...] = ("primary", "standby")
-StepKind = Literal["precheck", "scale-up", "routing", "shift", "hold", "demote", "undo"]
+StepKind = Literal[
+    "precheck", "scale-up", "routing", "shift", "hold", "demote", "undo", "stage-key", "promote-key"
+]
 
 CAPACITY = "capacity"
 ROUTING = "dnsRouting"

@@ -98,6 +98,10 @@ def probe_side(
             health_status = response.status_code
             if response.status_code != 200:
                 problems.append(f"GET {base}/health answered {response.status_code}, expected 200")
+        except httpx.TimeoutException as exc:
+            # A hung side: asking it a second question would double the wait for nothing.
+            problems.append(f"GET {base}/health timed out after {timeout_seconds:g}s: {_error_text(exc)}")
+            return SideProbe(base, False, None, expected_model=expected_model, problems=tuple(problems))
         except httpx.HTTPError as exc:
             problems.append(f"GET {base}/health failed: {_error_text(exc)}")
         try:

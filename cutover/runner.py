@@ -29,7 +29,7 @@ from cutover.errors import (
     RollbackFailed,
     VerifyFailedRolledBack,
 )
-from cutover.journal import FINISHED, Journal, RunSpec
+from cutover.journal import FINISHED, Journal, RunSpec, now_iso
 from cutover.plan import (
     Action,
     Side,
@@ -111,7 +111,10 @@ class Runner:
         settings: Settings | None = None,
         say: Say = _quiet,
         sleep: Callable[[float], None] = time.sleep,
+        audit: Callable[[Mapping[str, Any]], object] | None = None,
     ) -> None:
+        self.audit = audit
+        """Called with one event per completed or failed step and per rollback (cutover.audit)."""
         self.ops = ops
         self.stacks = dict(stacks)
         self.journal_path = journal_path
@@ -201,6 +204,7 @@ class Runner:
             journal.step_completed(step.id, {"checks": [c.to_dict() for c in checks]})
             for check in checks:
                 self.say(f"  ok  {check.name}: {check.detail}")
+            self._audit_step(journal, step, "completed", checks)
         journal.set_status("completed")
         self.say(f"run {journal.run_id} completed")
         return result
@@ -333,7 +337,26 @@ class Runner:
 
     # --- failure and rollback --------------------------------------------------------------
 
+    def _audit_step(self, journal: Journal, step: Step, outcome: str, checks: Sequence[Check]) -> None:
+        if self.audit is None:
+            return
+        record = journal.step_record(step.id)
+        self.audit(
+            {
+                "event": "step",
+                "run_id": journal.run_id,
+                "step": step.id,
+                "title": step.title,
+                "outcome": outcome,
+                "started_at": record.get("started_at"),
+                "finished_at": record.get("completed_at") or now_iso(),
+                "changes": [c.describe() for c in step.changes],
+                "checks": [c.to_dict() for c in checks],
+            }
+        )
+
     def _fail(self, journal: Journal, step: Step, failed: Sequence[Check]) -> None:
+        self._audit_step(journal, step, "failed", failed)
         reason = "; ".join(f"{c.name}: {c.detail}" for c in failed)
         for check in failed:
             self.say(f"  FAIL {check.name}: {check.detail}")
@@ -396,6 +419,16 @@ class Runner:
             ) from exc
         journal.rollback_finished()
         self.say(f"run {journal.run_id} rolled back")
+        if self.audit is not None:
+            self.audit(
+                {
+                    "event": "rollback",
+                    "run_id": journal.run_id,
+                    "outcome": "rolled-back",
+                    "why": reason,
+                    "undone": [s.title for s in undo],
+                }
+            )
         return undo
 
 

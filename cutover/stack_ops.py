@@ -13,6 +13,7 @@ to Pulumi.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -22,7 +23,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from cutover.errors import PulumiUnavailable, StackOperationFailed, UsageError
+from cutover.errors import CutoverError, PulumiUnavailable, StackLocked, StackOperationFailed, UsageError
 
 PROJECT = "inference-failover"
 INSTALL_FIX = (
@@ -62,6 +63,10 @@ class StackOps(Protocol):
         ...
 
     def set_config(self, stack: str, key: str, value: str) -> None: ...
+
+    def set_secret_config(self, stack: str, key: str, value: str) -> None:
+        """`pulumi config set --secret`: the value is encrypted in the stack file, never printed."""
+        ...
 
     def remove_config(self, stack: str, key: str) -> None: ...
 
@@ -154,6 +159,9 @@ class FileStackOps:
     def set_config(self, stack: str, key: str, value: str) -> None:
         raise self._refuse(stack, f"set {key}")
 
+    def set_secret_config(self, stack: str, key: str, value: str) -> None:
+        raise self._refuse(stack, f"set {key}")
+
     def remove_config(self, stack: str, key: str) -> None:
         raise self._refuse(stack, f"remove {key}")
 
@@ -201,57 +209,138 @@ class AutomationStackOps:
                     "--primary-stack/--standby-stack with the right name",
                 ) from None
             except auto.CommandError as exc:
-                raise StackOperationFailed(
-                    f"cannot select stack '{name}': {_first_line(exc)}",
-                    "check `pulumi whoami` and `pulumi stack ls` in the project directory",
-                ) from exc
+                raise classify_failure(exc, name, f"pulumi stack select {name}", READ_FIX) from exc
         return self._stacks[name]
+
+    def _call(self, stack: str, command: str, fn: Callable[[], Any], fix: str) -> Any:
+        """Run one Automation API call; a failure becomes the CutoverError its text means."""
+        from pulumi import automation as auto
+
+        try:
+            return fn()
+        except auto.CommandError as exc:
+            raise classify_failure(exc, stack, command, fix) from exc
 
     def outputs(self, stack: str) -> dict[str, Any]:
         if stack in self.outputs_files:
             return read_outputs_file(self.outputs_files[stack], stack)
-        return {key: out.value for key, out in self._stack(stack).outputs().items()}
+        found = self._call(
+            stack, f"pulumi stack output -s {stack}", lambda: self._stack(stack).outputs(), READ_FIX
+        )
+        return {key: out.value for key, out in found.items()}
 
     def get_config(self, stack: str, key: str) -> str | None:
-        values = self._stack(stack).get_all_config()
+        values = self._call(
+            stack, f"pulumi config -s {stack}", lambda: self._stack(stack).get_all_config(), READ_FIX
+        )
         found = values.get(f"{PROJECT}:{key}")
         return None if found is None else str(found.value)
 
     def set_config(self, stack: str, key: str, value: str) -> None:
         from pulumi import automation as auto
 
-        try:
-            self._stack(stack).set_config(f"{PROJECT}:{key}", auto.ConfigValue(value=value))
-        except auto.CommandError as exc:
-            raise StackOperationFailed(
-                f"`pulumi config set {key} {value} -s {stack}` failed: {_first_line(exc)}",
-                "fix the cause, then `failover resume`",
-            ) from exc
+        self._call(
+            stack,
+            f"pulumi config set {key} {value} -s {stack}",
+            lambda: self._stack(stack).set_config(f"{PROJECT}:{key}", auto.ConfigValue(value=value)),
+            "fix the cause, then `failover resume`",
+        )
+
+    def set_secret_config(self, stack: str, key: str, value: str) -> None:
+        from pulumi import automation as auto
+
+        self._call(
+            stack,
+            f"pulumi config set --secret {key} [secret] -s {stack}",
+            lambda: self._stack(stack).set_config(
+                f"{PROJECT}:{key}", auto.ConfigValue(value=value, secret=True)
+            ),
+            "fix the cause, then `failover resume`",
+        )
 
     def remove_config(self, stack: str, key: str) -> None:
-        from pulumi import automation as auto
-
-        try:
-            self._stack(stack).remove_config(f"{PROJECT}:{key}")
-        except auto.CommandError as exc:
-            raise StackOperationFailed(
-                f"`pulumi config rm {key} -s {stack}` failed: {_first_line(exc)}",
-                "fix the cause, then `failover resume`",
-            ) from exc
+        self._call(
+            stack,
+            f"pulumi config rm {key} -s {stack}",
+            lambda: self._stack(stack).remove_config(f"{PROJECT}:{key}"),
+            "fix the cause, then `failover resume`",
+        )
 
     def up(self, stack: str) -> ApplySummary:
-        from pulumi import automation as auto
-
         started = time.monotonic()
-        try:
-            result = self._stack(stack).up(on_output=self.on_output, color="never")
-        except auto.CommandError as exc:
-            raise StackOperationFailed(
-                f"`pulumi up -s {stack}` failed: {_first_line(exc)}",
-                f"read the error (or run `pulumi up -s {stack}` by hand), fix it, then `failover resume`",
-            ) from exc
+        result = self._call(
+            stack,
+            f"pulumi up -s {stack}",
+            lambda: self._stack(stack).up(on_output=self.on_output, color="never"),
+            f"read the error (or run `pulumi up -s {stack}` by hand), fix it, then `failover resume`",
+        )
         changes = {str(op): int(n) for op, n in (result.summary.resource_changes or {}).items()}
         return ApplySummary(stack, str(result.summary.result), changes, time.monotonic() - started)
+
+
+READ_FIX = "check `pulumi whoami` and `pulumi stack ls` in the project directory"
+
+# What Pulumi (CLI, Cloud backend, DIY backends on S3/GCS/Azure Blob/file) prints when the state
+# backend cannot be reached or refuses our credentials: the stacks are unavailable, not broken.
+_UNREACHABLE = (
+    "dial tcp",
+    "no such host",
+    "connection refused",
+    "connection reset",
+    "i/o timeout",
+    "context deadline exceeded",
+    "tls handshake timeout",
+    "network is unreachable",
+    "could not reach",
+    "failed to get access token",
+    "pulumi_access_token",
+    "getting user info",
+    "unauthorized: no credentials",
+    "[401]",
+    "[403] forbidden",
+    "nocredentialproviders",
+    "unable to check if bucket",
+    "could not find default credentials",
+    "defaultazurecredential",
+    "backend url",
+    "problem logging in",
+    "failed to log in",
+)
+_LOCK_HOLDER = re.compile(r"created by (?P<who>\S+) \(pid (?P<pid>\d+)\) at (?P<since>\S+)")
+
+
+def classify_failure(exc: Exception, stack: str, command: str, fix: str) -> CutoverError:
+    """The error a failed pulumi command stands for: lock held, backend unreachable, or its own."""
+    text = str(exc)
+    lower = text.lower()
+    if (
+        "currently locked by" in lower
+        or "[409] conflict" in lower
+        or "update is currently in progress" in lower
+    ):
+        holders = [m.groupdict() for m in _LOCK_HOLDER.finditer(text)]
+        who = (
+            "; ".join(f"{h['who']} (pid {h['pid']}) since {h['since']}" for h in holders)
+            if holders
+            else "another update (the Pulumi Cloud backend does not say whose: see the stack's "
+            f"activity page or `pulumi stack history -s {stack}`)"
+        )
+        return StackLocked(
+            f"stack '{stack}' is locked by {who}: `{command}` did not run",
+            "another operator is changing this stack right now; `failover resume` is not the fix (it "
+            "would run into the same lock, and two runs would fight over traffic). Talk to them and "
+            "agree who continues; once their update has finished, run `failover status`, then either "
+            "`failover resume` or `failover rollback` for your own run. Only if the holder is certainly "
+            f"dead: `pulumi cancel -s {stack}`",
+        )
+    if any(marker in lower for marker in _UNREACHABLE):
+        return PulumiUnavailable(
+            f"the Pulumi state backend for stack '{stack}' cannot be reached: `{command}` failed: "
+            f"{_first_line(exc)}",
+            "check `pulumi whoami` (login, network, credentials of the backend); during an incident keep "
+            "working from outputs files (--primary-outputs/--standby-outputs); then `failover resume`",
+        )
+    return StackOperationFailed(f"`{command}` failed: {_first_line(exc)}", fix)
 
 
 def _first_line(exc: Exception) -> str:

@@ -63,6 +63,12 @@ KNOWN_KEYS: Final = frozenset(
         "replicationIntervalMinutes",
         "replicationPaused",
         "waitForModel",
+        # Operations: recovery targets and the write-once audit store (infra/targets.py, audit).
+        "rtoTargetSeconds",
+        "rpoTargetMinutes",
+        "auditRetentionDays",
+        # Key rotation (`failover rotate-key`): the second valid API key during a rotation; secret.
+        "apiKeyNext",
         # Model fit and image supply (issue 9): infra/fit.py, components/image_registry.
         "modelSpec",
         "maxModelLen",
@@ -169,6 +175,12 @@ class StackConfig:
     """`pulumi up` waits for every replica to load the model (needs the model in the bucket)."""
     """Standby only: copying from the primary is suspended (CronJob suspended / transfer job disabled)."""
     warnings: tuple[str, ...] = field(default=())
+    rto_target_seconds: int | None = None
+    """Automatic DNS failover must complete within this (None: no target); see infra/targets.py."""
+    rpo_target_minutes: int | None = None
+    """Standby only: model artefacts may lag the primary by at most this (None: no target)."""
+    audit_retention_days: int = 365
+    """Each audit record is write-once (object lock / locked retention / immutability) this long."""
     serving: ServingSettings | None = None
     """Model, context length, memory share and tensor parallelism the server starts with (always
     set by parse_config; None only for configs built by hand)."""
@@ -516,6 +528,17 @@ def parse_config(
             f"remove it from Pulumi.{stack}.yaml",
         )
 
+    # Operations: recovery targets (checked against the config in infra/targets.py) and audit retention.
+    rto_target = r.integer("rtoTargetSeconds", low=1, high=86400, default=0) or None
+    rpo_target = r.integer("rpoTargetMinutes", low=1, high=10080, default=0) or None
+    audit_days = r.integer("auditRetentionDays", low=1, high=36500, default=365)
+    if raw.get("apiKeyNext") is not None and "apiKeyNext" not in secret_keys:
+        r.problem(
+            "apiKeyNext",
+            "<plain text>",
+            "a secret, not plain text",
+            f"run `pulumi config set --secret apiKeyNext <value> -s {stack}` and remove the plain value",
+        )
     # Canary thresholds (cutover/canary.py): positive numbers, the error rate a percentage.
     for key, high in (("canaryMaxErrorRatePercent", 100.0), ("canaryMaxP95LatencyMs", None)):
         threshold = raw.get(key)
@@ -572,6 +595,9 @@ def parse_config(
         replication_paused=paused,
         wait_for_model=wait_for_model,
         warnings=tuple(warnings),
+        rto_target_seconds=rto_target,
+        rpo_target_minutes=rpo_target,
+        audit_retention_days=audit_days or 365,
         serving=serving,
         docker_hub_username=docker_hub_user,
     )

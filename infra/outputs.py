@@ -31,5 +31,8 @@ DNS: Final = "dns"
 """Dict describing what this stack created at the DNS authority (see components.dns)."""
 REPLICATION: Final = "replication"
 """Standby only: what copies the primary's model store into this one, and on what schedule."""
+# Operations (cutover CLI audit trail and inventory).
+AUDIT_STORE: Final = "auditStore"
+"""Dict describing the write-once audit bucket (see components.audit): the CLI appends records there."""
 SERVING_IMAGE: Final = "servingImage"
 """The serving image in this stack's own registry, pinned by digest (what the nodes pull)."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.capacity import render_estimate
+from infra.check import check_stacks, run_quietly_on_broken_pipe
 from infra.config import DOCKER_HUB_TOKEN, PROJECT, ConfigError
 from infra.harness import (
     ROOT,
@@ -30,6 +31,7 @@ from infra.harness import (
     load_stack_config,
     run_stack,
 )
+from infra.targets import budgets
 
 MASK = "[secret]"
 
@@ -78,11 +80,13 @@ def _lookup(inputs: Any, path: str) -> Any:
 
 def _config_and_missing_secrets(stack: str, root: Path) -> tuple[dict[str, str], dict[str, str]]:
     """The stack's config, and a placeholder for each secretNames entry its file does not hold."""
-    config, secret_keys = load_stack_config(stack, root)  # secretNames always set: schema default
+    config, _ = load_stack_config(stack, root)  # secretNames always set: schema default
     names = json.loads(config[f"{PROJECT}:secretNames"])
     if f"{PROJECT}:dockerHubUsername" in config:
         names.append(DOCKER_HUB_TOKEN)
-    return config, {n: SECRET_PLACEHOLDER for n in names if f"{PROJECT}:{n}" not in secret_keys}
+    # Only secrets the file does not hold at all get the placeholder: a plain-text value stays plain
+    # text, so parse_config refuses it exactly as `pulumi up` would.
+    return config, {n: SECRET_PLACEHOLDER for n in names if f"{PROJECT}:{n}" not in config}
 
 
 def plan_stack(stack: str, root: Path = ROOT) -> tuple[ProgramRun, list[str]]:
@@ -103,7 +107,7 @@ def plan_stack(stack: str, root: Path = ROOT) -> tuple[ProgramRun, list[str]]:
         stack_outputs = {ref: primary.outputs}
         notes.append(f"StackReference {ref} answered with the mocked outputs of Pulumi.{primary_stack}.yaml")
     run = run_stack(stack, secrets=secrets, stack_outputs=stack_outputs, root=root)
-    return run, notes + run.warnings
+    return run, notes + run.warnings + budgets(run.config).describe()
 
 
 def _mask(value: Any, secret_values: set[str]) -> Any:
@@ -210,6 +214,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--workdir", type=Path, default=ROOT, help="project directory (default: this checkout)"
     )
     args = parser.parse_args(argv)
+    checked = check_stacks(args.workdir, [args.stack])
+    if not checked.ok:
+        for problem in checked.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"{len(checked.problems)} problem(s) found; nothing was planned", file=sys.stderr)
+        return 2
     try:
         run, notes = plan_stack(args.stack, args.workdir)
     except ConfigError as exc:
@@ -233,4 +243,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
-    raise SystemExit(main())
+    raise SystemExit(run_quietly_on_broken_pipe(main))

@@ -16,6 +16,7 @@ from typing import Any
 
 import pulumi
 
+from components.audit import AuditStoreArgs, create_audit_store
 from components.common import WorkloadIdentity
 from components.dns import FailoverRecordArgs, create_failover_record
 from components.image_registry import ImageRegistryArgs, RegistryCredentials, create_image_registry
@@ -72,6 +73,10 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     vault = create_secrets_vault(
         name,
         SecretsVaultArgs(placement=placement, secrets=secrets, reader=identity),
+    )
+    audit = create_audit_store(
+        name,
+        AuditStoreArgs(placement=placement, model_store=store, retention_days=cfg.audit_retention_days),
     )
     # The serving image comes from the stack's own registry, never a third party at scale-up time.
     credentials = None
@@ -170,6 +175,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         outputs.MODEL_STORE: store.descriptor,
         outputs.SECRET_IDS: vault.secret_refs,
         outputs.DNS: record.descriptor,
+        outputs.AUDIT_STORE: audit.descriptor,
     }
     if replication is not None:
         result[outputs.REPLICATION] = replication.descriptor

@@ -14,6 +14,7 @@ real DNS server. `crash_at` injects a crash (a BaseException, as a kill would) b
 
 from __future__ import annotations
 
+import hmac
 import json
 import threading
 from collections import Counter
@@ -42,6 +43,8 @@ class ModelServer:
         self.host = host
         self.model = model
         self.api_key = api_key
+        self.api_keys: set[str] = set()
+        """Keys accepted on /v1/* (the edge proxy honours apiKey and apiKeyNext); empty: api_key."""
         self.healthy = True
         self.requests: Counter[str] = Counter()
         server = self
@@ -52,7 +55,9 @@ class ModelServer:
                 if self.path == "/health":
                     self._send(200 if server.healthy else 503, b"" if server.healthy else b"unhealthy")
                 elif self.path == "/v1/models":
-                    if server.api_key and self.headers.get("Authorization") != f"Bearer {server.api_key}":
+                    allowed = server.api_keys or ({server.api_key} if server.api_key else set())
+                    given = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                    if allowed and not any(hmac.compare_digest(given, key) for key in allowed):
                         self._send(401, b'{"error": "Unauthorized"}')
                         return
                     if not server.healthy:
@@ -156,6 +161,8 @@ class SimulatedStacks:
     """Raise InjectedCrash instead of performing the call with this index (0-based) in `calls`."""
     extra_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     on_up: Callable[[str], None] | None = None
+    secret_keys: dict[str, set[str]] = field(default_factory=dict)
+    """stack -> keys set with set_secret_config (Pulumi would store them encrypted)."""
 
     def __post_init__(self) -> None:
         for stack in self.servers:
@@ -190,6 +197,11 @@ class SimulatedStacks:
     def set_config(self, stack: str, key: str, value: str) -> None:
         self._record("set", stack, key, value)
         self.config[stack][key] = value
+
+    def set_secret_config(self, stack: str, key: str, value: str) -> None:
+        self._record("set-secret", stack, key, "[secret]")
+        self.config[stack][key] = value
+        self.secret_keys.setdefault(stack, set()).add(key)
 
     def remove_config(self, stack: str, key: str) -> None:
         self._record("rm", stack, key)
@@ -233,8 +245,10 @@ class Sides:
     stacks: SimulatedStacks
 
     def argv(self, *command: str, journal: Path, **timing: float) -> list[str]:
-        """CLI arguments with fast timings (verification retries for 3 s, no soak)."""
+        """CLI arguments with fast timings (verification retries for 3 s, no soak) and a reason."""
         return [
+            "--reason",
+            "test run",
             "--workdir",
             str(ROOT),
             "--dns-server",

@@ -104,7 +104,9 @@ def test_probe_of_a_stack_without_endpoint_output_says_so() -> None:
 def test_execute_without_pulumi_cli_exits_pulumi_unavailable_with_the_fix(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = cli.run(["--workdir", str(project_copy(tmp_path)), "execute", "--to", "standby", "--yes"])
+    code = cli.run(
+        ["--workdir", str(project_copy(tmp_path)), "execute", "--to", "standby", "--yes", "--reason", "test"]
+    )
 
     assert code == ExitCode.PULUMI_UNAVAILABLE
     err = capsys.readouterr().err
@@ -252,7 +254,7 @@ def test_execute_without_yes_and_without_a_terminal_changes_nothing(
 def test_resume_without_a_journal_says_there_is_nothing_to_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = cli.run(["--workdir", str(tmp_path), "--json", "resume"], ops=ExplodingOps())
+    code = cli.run(["--workdir", str(tmp_path), "--json", "resume", "--reason", "t"], ops=ExplodingOps())
 
     assert code == ExitCode.USAGE
     error = json.loads(capsys.readouterr().out)
@@ -268,7 +270,7 @@ def test_a_corrupt_journal_is_a_conflict_not_a_crash(
 ) -> None:
     (tmp_path / ".cutover-journal.json").write_text('{"version": 1, "run_id": ')
 
-    code = cli.run(["--workdir", str(tmp_path), "rollback"], ops=ExplodingOps())
+    code = cli.run(["--workdir", str(tmp_path), "rollback", "--reason", "test"], ops=ExplodingOps())
 
     assert code == ExitCode.JOURNAL_CONFLICT
     assert "is not valid JSON" in capsys.readouterr().err

@@ -303,9 +303,11 @@ def test_a_second_run_while_one_holds_the_lock_is_refused(
     with run_lock(journal_path):
         code = run(sides, journal_path, *EXECUTE)
 
-    assert code == ExitCode.JOURNAL_CONFLICT
+    assert code == ExitCode.STACK_LOCKED
     assert sides.stacks.calls == []
-    assert f"another failover run holds {journal_path}.lock" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"another failover run holds {journal_path}.lock (pid " in err
+    assert "`failover resume` is not the fix" in err
 
 
 def test_dry_run_reports_a_conflicting_unfinished_run(sides: Sides, tmp_path: Path) -> None:

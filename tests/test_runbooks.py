@@ -654,3 +654,107 @@ def test_kubectl_check_catches_a_wrong_namespace_workload_or_label() -> None:
     assert kubectl_problems(command("kubectl -n inference rollout restart deployment/vllm"))
     assert kubectl_problems(command("kubectl -n model-replication patch cronjob replicate -p {}"))
     assert kubectl_problems(command("kubectl get nodes -l inference-failover/pool=gpus"))
+
+
+# --- asking the authority, giving a reason, naming exit codes (issue 10) ---------------------------
+
+# Subcommands that resolve the service name (status, and every run's DNS verification): a runbook
+# gives them the zone's authority so a resolver's cache never answers. The others never resolve it
+# (runbooks/README.md says so).
+DNS_READING = frozenset({"status", "execute", "failback", "drill", "resume"})
+STATE_CHANGING = frozenset({"execute", "failback", "drill", "resume", "rollback", "rotate-key"})
+
+
+def _fenced_failover_commands(page: str) -> list[Command]:
+    text = (RUNBOOKS / page).read_text()
+    fenced_lines = {
+        start + 1 + offset
+        for language, start, body in _fences(text)
+        if language == "bash"
+        for offset in range(len(body))
+    }
+    return [c for c in commands_in(RUNBOOKS / page) if c.argv[0] == "failover" and c.line in fenced_lines]
+
+
+def _subcommand(command: Command) -> str | None:
+    offered = set(_subcommands(_cli().build_parser()))
+    return next((w for w in command.argv[1:] if w in offered), None)
+
+
+@pytest.mark.parametrize("page", documents())
+def test_failover_commands_that_read_dns_ask_the_authority(page: str) -> None:
+    missing = [
+        c.where()
+        for c in _fenced_failover_commands(page)
+        if _subcommand(c) in DNS_READING and "--dns-server" not in c.argv
+    ]
+    assert not missing, 'pass --dns-server "$AUTHORITY" (see runbooks/README.md):\n' + "\n".join(missing)
+
+
+@pytest.mark.parametrize("page", documents())
+def test_state_changing_failover_commands_give_a_reason(page: str) -> None:
+    missing = [
+        c.where()
+        for c in _fenced_failover_commands(page)
+        if _subcommand(c) in STATE_CHANGING and "--dry-run" not in c.argv and "--reason" not in c.argv
+    ]
+    assert not missing, "the CLI refuses these without --reason (exit 2):\n" + "\n".join(missing)
+
+
+# What the text around "exit N" must talk about for N to mean what cutover.errors.ExitCode says.
+EXIT_MEANINGS: dict[str, tuple[str, ...]] = {
+    "OK": ("good", "status: ok", "exits 0", "ok"),
+    "ERROR": ("apply", "error", "fail"),
+    "USAGE": ("reason", "confirm", "usage", "command line", "keys"),
+    "PRECHECK_FAILED": ("pre-check",),
+    "VERIFY_FAILED_ROLLED_BACK": ("roll",),
+    "PULUMI_UNAVAILABLE": ("pulumi", "backend"),
+    "JOURNAL_CONFLICT": ("journal", "unfinished"),
+    "UNHEALTHY": ("problem", "still accepted", "chain", "status"),
+    "STACK_LOCKED": ("lock",),
+}
+_EXIT = re.compile(r"\bexits? (\d+)((?:(?:,| or| and) \d+)*)")
+
+
+def exit_code_problems(text: str, where: str) -> list[str]:
+    from cutover.errors import ExitCode
+
+    problems = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        for match in _EXIT.finditer(paragraph):
+            numbers = [match.group(1), *re.findall(r"\d+", match.group(2))]
+            for number in numbers:
+                try:
+                    code = ExitCode(int(number))
+                except ValueError:
+                    problems.append(f"{where}: 'exit {number}' is not a code in cutover.errors.ExitCode")
+                    continue
+                if not any(word in paragraph.lower() for word in EXIT_MEANINGS[code.name]):
+                    problems.append(
+                        f"{where}: 'exit {number}' ({code.name}) in a paragraph that mentions none of "
+                        f"{EXIT_MEANINGS[code.name]}: {paragraph.strip()[:160]!r}"
+                    )
+    return problems
+
+
+@pytest.mark.parametrize("page", documents())
+def test_exit_codes_named_in_runbooks_exist_with_that_meaning(page: str) -> None:
+    problems = exit_code_problems((RUNBOOKS / page).read_text(), f"runbooks/{page}")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_exit_code_is_named_in_some_runbook() -> None:
+    from cutover.errors import ExitCode
+
+    text = "\n".join((RUNBOOKS / d).read_text() for d in documents())
+    named = {int(n) for m in _EXIT.finditer(text) for n in [m.group(1), *re.findall(r"\d+", m.group(2))]}
+    listed = {int(m) for m in re.findall(r"\b(\d) [A-Z_]{4,}\b", (RUNBOOKS / "README.md").read_text())}
+    assert {int(c) for c in ExitCode} - (named | listed) == set()
+
+
+def test_exit_code_check_catches_a_wrong_number_and_a_wrong_meaning() -> None:
+    assert exit_code_problems("The drill stops (exit 9).", "x") == [
+        "x: 'exit 9' is not a code in cutover.errors.ExitCode"
+    ]
+    assert exit_code_problems("Nothing changed, the standby is unhealthy (exit 4).", "x")
+    assert exit_code_problems("A verification failed and it rolled back (exit 4).", "x") == []

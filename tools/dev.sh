@@ -2,7 +2,7 @@
 # One entry point for people and CI:
 #   tools/dev.sh plan    set up the venv, then render the offline plan of both stacks
 #   tools/dev.sh test    set up everything the tests need (venv, emulators, DNS server), run the suite
-#   tools/dev.sh lint    ruff and mypy on infra/, components/, cutover/
+#   tools/dev.sh lint    the stack files' validation pass (python -m infra.check), ruff, mypy
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
@@ -29,6 +29,7 @@ setup_test_servers() {
 case "${1:-}" in
   plan)
     setup_python
+    "$PY" -m infra.check
     "$PY" -m infra.plan primary
     "$PY" -m infra.plan standby
     ;;
@@ -40,6 +41,7 @@ case "${1:-}" in
     ;;
   lint)
     setup_python
+    "$PY" -m infra.check
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
     "$VENV/bin/mypy"

@@ -1,0 +1,44 @@
+"""Write-once audit store: one bucket per stack, in the stack's own cloud, for `failover` records.
+
+    audit = create_audit_store(name, AuditStoreArgs(placement=..., model_store=store, retention_days=365))
+    audit.descriptor   # exported as `auditStore`: cloud, region, bucket, uri, account, retentionDays, lock
+
+aws: S3 with Object Lock in COMPLIANCE mode by default (every object version is undeletable and
+its retention cannot be shortened, by anyone, for `retention_days`), versioned, SSE-KMS with the
+model store's customer-managed key, public access blocked, TLS only.
+gcp: GCS bucket with a *locked* retention policy (objects cannot be deleted or overwritten until
+they are `retention_days` old; the policy itself can never be removed or shortened), CMEK with the
+model store's Cloud KMS key (same location), uniform access, public access prevention.
+azure: its own storage account with version-level immutability: an account default policy of
+`retention_days` (Unlocked: Azure cannot create it Locked) and a *Locked* policy the CLI sets on
+every record it writes (that version cannot be deleted or overwritten, nor its policy shortened,
+until `retention_days` old); Entra auth only, infrastructure encryption, Microsoft-managed keys.
+
+The `failover` CLI (cutover/audit.py) appends one JSON record per step, each carrying the hash of
+the previous one, so a deleted or edited record breaks the chain.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import pulumi
+
+from components.audit.args import AuditStore, AuditStoreArgs
+from components.common import create_for_cloud
+
+__all__ = ["AuditStore", "AuditStoreArgs", "create_audit_store"]
+
+
+def create_audit_store(
+    name: str, args: AuditStoreArgs, opts: pulumi.ResourceOptions | None = None
+) -> AuditStore:
+    component = create_for_cloud(
+        __name__,
+        {"aws": "AwsAuditStore", "gcp": "GcpAuditStore", "azure": "AzureAuditStore"},
+        cloud=args.placement.cloud,
+        name=name,
+        args=args,
+        opts=opts,
+    )
+    return cast(AuditStore, component)
