@@ -251,8 +251,8 @@ def parse_overrides(raw: str | None, stack: str) -> dict[str, float]:
     if raw is None or not raw.strip():
         return {}
     fix = (
-        f"set it in Pulumi.{stack}.yaml as a map of item to USD per unit, e.g. "
-        f'{OVERRIDES_KEY}: {{"aws:instance/g6.2xlarge": 0.61}}'
+        f"set it in Pulumi.{stack}.yaml as a JSON map of item to USD per unit, e.g. "
+        f"""{OVERRIDES_KEY}: '{{"aws:instance/g6.2xlarge": 0.61}}'"""
     )
     try:
         value = json.loads(raw)
@@ -303,7 +303,8 @@ def price(
         raise CostError(
             f"no price for {listed} in {cfg.cloud} {cfg.region} (stack '{cfg.stack}'): the catalogue "
             f"infra/prices.py has none; add each to '{OVERRIDES_KEY}' in Pulumi.{cfg.stack}.yaml "
-            f'(e.g. {OVERRIDES_KEY}: {{"{missing[0]}": <USD per unit>}}) or to the catalogue with its source'
+            f"""(e.g. {OVERRIDES_KEY}: '{{"{missing[0]}": <USD per unit>}}') """
+            "or to the catalogue with its source"
         )
     lines = tuple(line for u in usage if (line := _line(u, u.quantity, cfg.region, overrides)))
     full_nodes = cfg.gpu.node_count / max(cfg.effective_node_count, 1)

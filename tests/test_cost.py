@@ -136,7 +136,7 @@ def _workdir(tmp_path: Path, overrides: dict[str, Any] | None) -> Path:
         shutil.copy(ROOT / name, tmp_path / name)
     if overrides is not None:
         doc = yaml.safe_load((tmp_path / "Pulumi.primary.yaml").read_text())
-        doc["config"]["inference-failover:priceOverrides"] = overrides
+        doc["config"]["inference-failover:priceOverrides"] = json.dumps(overrides)
         (tmp_path / "Pulumi.primary.yaml").write_text(yaml.safe_dump(doc))
     return tmp_path
 
