@@ -7,6 +7,7 @@ instead of minutes into `pulumi up` with a provider error.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
@@ -201,6 +202,51 @@ def shape_for(
         if shape.gpu_count == gpu_count and machine_type in (None, shape.machine_type):
             return shape
     return None
+
+
+# Placement (gpuZones): the zone-ID prefix of each AWS region, so a zone ID from another region
+# is refused at config time. Zone IDs (use1-az1) name the same physical zone in every account;
+# zone names (us-east-1a) do not. Source: AWS RAM User Guide, "Availability Zone IDs for your AWS
+# resources" (https://docs.aws.amazon.com/ram/latest/userguide/working-with-az-ids.html) and
+# `aws ec2 describe-availability-zones --query 'AvailabilityZones[].ZoneId'`; checked 2026-12-02.
+AWS_ZONE_ID_PREFIX: Final[dict[str, str]] = {
+    "us-east-1": "use1",
+    "us-east-2": "use2",
+    "us-west-1": "usw1",
+    "us-west-2": "usw2",
+    "ca-central-1": "cac1",
+    "eu-west-1": "euw1",
+    "eu-west-2": "euw2",
+    "eu-west-3": "euw3",
+    "eu-central-1": "euc1",
+    "eu-central-2": "euc2",
+    "eu-north-1": "eun1",
+    "eu-south-1": "eus1",
+    "eu-south-2": "eus2",
+    "ap-south-1": "aps1",
+    "ap-northeast-1": "apne1",
+    "ap-northeast-2": "apne2",
+    "ap-northeast-3": "apne3",
+    "ap-southeast-1": "apse1",
+    "ap-southeast-2": "apse2",
+    "sa-east-1": "sae1",
+    "me-central-1": "mec1",
+}
+
+
+def zone_example(cloud: Cloud, region: str) -> str:
+    """One syntactically valid zone of `region`, for error messages."""
+    return {"aws": f"{AWS_ZONE_ID_PREFIX.get(region, 'use1')}-az1", "gcp": f"{region}-a", "azure": "1"}[cloud]
+
+
+def zone_in_region(cloud: Cloud, region: str, zone: str) -> bool:
+    """Whether `zone` can be a zone of `region` by its form (offerings are checked at plan time)."""
+    if cloud == "aws":
+        prefix = AWS_ZONE_ID_PREFIX.get(region)
+        return prefix is not None and re.fullmatch(rf"{prefix}-az\d+", zone) is not None
+    if cloud == "gcp":
+        return re.fullmatch(rf"{re.escape(region)}-[a-z]", zone) is not None
+    return zone in ("1", "2", "3")
 
 
 # --- GPU memory the CUDA runtime reports (model fit, issue 9) -------------------------------------

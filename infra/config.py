@@ -15,7 +15,17 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
 from components.image_registry.args import cache_problem, needs_credentials, parse_image, uses_credentials
-from infra.catalog import CLOUDS, GPU_SHAPES, REGIONS, Cloud, GpuShape, gpu_types, shape_for
+from infra.catalog import (
+    CLOUDS,
+    GPU_SHAPES,
+    REGIONS,
+    Cloud,
+    GpuShape,
+    gpu_types,
+    shape_for,
+    zone_example,
+    zone_in_region,
+)
 from infra.fit import ServingSettings, read_serving
 
 PROJECT: Final = "inference-failover"
@@ -63,6 +73,8 @@ KNOWN_KEYS: Final = frozenset(
         "replicationIntervalMinutes",
         "replicationPaused",
         "waitForModel",
+        # Placement (GPU-aware zones).
+        "gpuZones",
         # Operations: recovery targets and the write-once audit store (infra/targets.py, audit).
         "rtoTargetSeconds",
         "rpoTargetMinutes",
@@ -124,6 +136,8 @@ class GpuPool:
     node_count: int
     """GPU nodes at full capacity."""
     max_node_count: int
+    zones: tuple[str, ...] = ()
+    """gpuZones: explicit zones of the GPU pool; empty picks them from the cloud's offerings."""
 
 
 @dataclass(frozen=True)
@@ -404,6 +418,21 @@ def parse_config(
             f"lower replicas or raise maxNodeCount in Pulumi.{stack}.yaml",
         )
 
+    # Placement (GPU-aware zones): the form is checked here, the offering at plan time.
+    gpu_zones = r.string_list("gpuZones", [])
+    if cloud is not None and region is not None and region in REGIONS[cloud]:
+        outside = [z for z in gpu_zones if not zone_in_region(cloud, region, z)]
+        kind = {"aws": "zone IDs", "gcp": "zone names", "azure": "zone numbers 1-3"}[cloud]
+        if outside:
+            r.problem(
+                "gpuZones",
+                outside,
+                f"{kind} of {region} such as {zone_example(cloud, region)}",
+                f"fix or remove them in Pulumi.{stack}.yaml (unset: chosen from where the GPU is offered)",
+            )
+        elif len(set(gpu_zones)) != len(gpu_zones):
+            r.problem("gpuZones", gpu_zones, "distinct zones", f"remove the repeats in Pulumi.{stack}.yaml")
+
     # Workload.
     image = r.text("servingImage", example="vllm/vllm-openai:v0.11.0@sha256:<digest>")
     docker_hub_user = _image_supply(r, raw, secret_keys, image, cloud)
@@ -569,7 +598,7 @@ def parse_config(
         region=region,
         capacity=capacity,
         gcp_project=gcp_project,
-        gpu=GpuPool(gpu_type, gpus_per_node, shape, node_count, max_nodes),
+        gpu=GpuPool(gpu_type, gpus_per_node, shape, node_count, max_nodes, zones=tuple(gpu_zones)),
         replicas=replicas,
         serving_image=image,
         model_name=model_name,

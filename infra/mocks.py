@@ -24,6 +24,13 @@ CallFn = Callable[[pulumi.runtime.MockCallArgs], dict[str, Any]]
 
 _OUTPUTS: dict[str, OutputsFn] = {}
 _CALLS: dict[str, CallFn] = {}
+_PROVIDER_REGIONS: dict[str, str] = {}
+"""Explicit provider id -> its region/location: invokes carry the provider reference, not the region."""
+
+
+def provider_region(provider_ref: str | None, default: str) -> str:
+    """Region of the explicit provider behind a reference `urn::id` (an invoke's or a resource's)."""
+    return _PROVIDER_REGIONS.get((provider_ref or "").rsplit("::", 1)[-1], default)
 
 
 def outputs_for(*type_tokens: str) -> Callable[[OutputsFn], OutputsFn]:
@@ -97,6 +104,10 @@ class CloudMocks(pulumi.runtime.Mocks):
                 raise KeyError(f"no outputs mocked for stack reference {ref!r}")
             return ref, {"name": ref, "outputs": self.stack_outputs[ref], "secretOutputNames": []}
         resource_id, state = _generic_state(args)
+        if args.typ.startswith("pulumi:providers:"):
+            region = args.inputs.get("region") or args.inputs.get("location")
+            if isinstance(region, str):
+                _PROVIDER_REGIONS[str(state.get("id", resource_id))] = region
         extra = _OUTPUTS.get(args.typ)
         if extra is not None:
             state.update(extra(args, state))

@@ -31,6 +31,11 @@ DNS: Final = "dns"
 """Dict describing what this stack created at the DNS authority (see components.dns)."""
 REPLICATION: Final = "replication"
 """Standby only: what copies the primary's model store into this one, and on what schedule."""
+# Placement.
+GPU_ZONES: Final = "gpuZones"
+"""Zones of the GPU pool chosen from the cloud's offerings (aws zone IDs, gcp zones, azure zone
+numbers). Copy them into the `gpuZones` config once deployed, so a later change in what the cloud
+offers never moves the pool's subnets or zones."""
 # Operations (cutover CLI audit trail and inventory).
 AUDIT_STORE: Final = "auditStore"
 """Dict describing the write-once audit bucket (see components.audit): the CLI appends records there."""

@@ -61,7 +61,9 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             gpu_accelerator=cfg.gpu.shape.accelerator,
             gpus_per_node=cfg.gpu.gpus_per_node,
             gpu_node_count=cfg.effective_node_count,
-            gpu_max_node_count=cfg.effective_max_node_count,
+            # Constant across capacity: a cut-over changes replicas, never the pool's bounds.
+            gpu_max_node_count=cfg.gpu.max_node_count,
+            gpu_zones=cfg.gpu.zones,
         ),
     )
     identity: WorkloadIdentity = cluster.identity
@@ -162,6 +164,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         outputs.CAPACITY: cfg.capacity,
         outputs.CLUSTER_NAME: cluster.cluster_name,
         outputs.GPU_POOL_NAMES: cluster.gpu_pool_names,
+        outputs.GPU_ZONES: cluster.gpu_zones,
         outputs.KUBECONFIG: pulumi.Output.secret(cluster.kubeconfig),
         outputs.WORKLOAD_IDENTITY: identity.principal,
         outputs.ENDPOINT_HOST: workload.endpoint_host,

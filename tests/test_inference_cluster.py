@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from components.inference_cluster import (
+    GPU_NODE_FLOOR,
     GPU_POOL,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
@@ -36,6 +37,7 @@ from tests.test_inference_cluster_support import (
     pool_size,
     pools,
     stack_run,
+    start_size,
     taints,
     warm_variant,
 )
@@ -133,9 +135,18 @@ def test_warm_keeps_one_gpu_node_and_one_replica_full_runs_configured_counts(clo
         full.config.gpu.node_count,
         full.config.replicas,
     )
-    assert pool_size(gpu_pool(full)) == (full.config.gpu.node_count, full.config.gpu.max_node_count)
-    assert pool_size(gpu_pool(warm)) == (1, 1)
+    # Both keep one GPU node as the autoscaling floor and may scale to maxNodeCount.
+    for run in (full, warm):
+        assert pool_size(gpu_pool(run)) == (GPU_NODE_FLOOR, run.config.gpu.max_node_count) == (1, 4)
     assert full.config.gpu.node_count > 1
+    if cloud == "gcp":
+        # initialNodeCount is per zone: one node in each GPU zone, trimmed to the floor by the
+        # autoscaler when idle; never above the ceiling.
+        assert start_size(gpu_pool(warm)) == len(gpu_pool(warm).inputs["nodeLocations"]) <= 4
+        assert full.config.gpu.node_count <= start_size(gpu_pool(full)) <= 4
+    else:
+        assert start_size(gpu_pool(warm)) == 1
+        assert start_size(gpu_pool(full)) == full.config.gpu.node_count
     assert k8s_object(full, "Deployment")["spec"]["replicas"] == full.config.replicas > 1
     assert k8s_object(warm, "Deployment")["spec"]["replicas"] == 1
 
@@ -143,10 +154,11 @@ def test_warm_keeps_one_gpu_node_and_one_replica_full_runs_configured_counts(clo
 @pytest.mark.parametrize(("primary", "standby"), PAIRS, ids=PAIR_IDS)
 def test_shipped_standby_is_warm_and_primary_full(primary: str, standby: str) -> None:
     p, s = pair(primary, standby)
-    assert pool_size(gpu_pool(s)) == (1, 1)
+    assert pool_size(gpu_pool(s)) == pool_size(gpu_pool(p)) == (1, p.config.gpu.max_node_count)
     assert k8s_object(s, "Deployment")["spec"]["replicas"] == 1
-    assert pool_size(gpu_pool(p)) == (p.config.gpu.node_count, p.config.gpu.max_node_count)
     assert k8s_object(p, "Deployment")["spec"]["replicas"] == p.config.replicas
+    if standby != "gcp":
+        assert start_size(gpu_pool(s)) == 1
 
 
 @pytest.mark.parametrize(("primary", "standby"), PAIRS, ids=PAIR_IDS)
@@ -271,7 +283,7 @@ def test_nodes_are_private_and_secure_defaults_are_on(primary: str, standby: str
             assert subnets[sid].inputs["mapPublicIpOnLaunch"] is False
             assert subnets[sid].inputs["tags"].get("kubernetes.io/role/internal-elb") == "1"
         # At least two AZs, so the control plane and the pool survive one AZ.
-        assert len({subnets[sid].inputs["availabilityZone"] for sid in node_subnets}) >= 2
+        assert len({subnets[sid].inputs["availabilityZoneId"] for sid in node_subnets}) >= 2
         for template in run.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
             (disk,) = template.inputs["blockDeviceMappings"]
             assert disk["ebs"]["encrypted"] == "true"

@@ -124,12 +124,28 @@ def pool_size(pool: Registered) -> tuple[int, int]:
     """(autoscaling floor, ceiling) of a node pool, whatever the cloud's fields."""
     if pool.type == POOL_TYPES["aws"]:
         scaling = pool.inputs["scalingConfig"]
-        assert scaling["desiredSize"] == scaling["minSize"], scaling
         return int(scaling["minSize"]), int(scaling["maxSize"])
     if pool.type == POOL_TYPES["gcp"]:
         autoscaling = pool.inputs["autoscaling"]
         return int(autoscaling["totalMinNodeCount"]), int(autoscaling["totalMaxNodeCount"])
     return int(pool.inputs["minCount"]), int(pool.inputs["maxCount"])
+
+
+LIVE_SIZE_FIELDS = {
+    "aws": "scalingConfig.desiredSize",
+    "gcp": "initialNodeCount",
+    "azure": "count",
+}
+"""The field holding a pool's size at creation; the autoscaler owns it afterwards."""
+
+
+def start_size(pool: Registered) -> int:
+    """GPU nodes a pool starts with (GKE: initialNodeCount is per zone of nodeLocations)."""
+    if pool.type == POOL_TYPES["aws"]:
+        return int(pool.inputs["scalingConfig"]["desiredSize"])
+    if pool.type == POOL_TYPES["gcp"]:
+        return int(pool.inputs["initialNodeCount"]) * len(pool.inputs["nodeLocations"])
+    return int(pool.inputs["count"])
 
 
 def kubernetes_objects(run: ProgramRun) -> list[Registered]:

@@ -174,7 +174,8 @@ def test_addresses_outlive_the_service_and_dns_never_waits_for_it(cloud: str) ->
 
 def test_load_balancer_controller_is_the_pinned_chart_with_its_own_least_privilege_role() -> None:
     run = pair("aws", "gcp")[0]
-    release = run.one(RELEASE)
+    # The EKS cluster also installs the Cluster Autoscaler; this is the controller's release.
+    (release,) = [r for r in run.of_type(RELEASE) if r.name.endswith("-lb-controller")]
     assert (release.inputs["chart"], release.inputs["version"]) == ("aws-load-balancer-controller", "3.5.0")
     assert release.inputs["repositoryOpts"]["repo"] == "https://aws.github.io/eks-charts"
     values = release.inputs["values"]

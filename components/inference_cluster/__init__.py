@@ -13,6 +13,7 @@ import pulumi
 
 from components.common import create_for_cloud
 from components.inference_cluster.args import (
+    GPU_NODE_FLOOR,
     GPU_POOL,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
@@ -29,6 +30,7 @@ from components.inference_cluster.args import (
 from components.inference_cluster.workload import InferenceWorkload
 
 __all__ = [
+    "GPU_NODE_FLOOR",
     "GPU_POOL",
     "GPU_TAINT_KEY",
     "GPU_TAINT_VALUE",

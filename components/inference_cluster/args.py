@@ -34,6 +34,11 @@ GPU_POOL: Final = "gpu"
 SYSTEM_POOL: Final = "system"
 GPU_TYPE_LABEL: Final = "inference-failover/gpu-type"
 """Node label carrying the neutral GPU name (l4, a100-80gb, ...) for operators and selectors."""
+GPU_NODE_FLOOR: Final = 1
+"""Autoscaling floor of every GPU pool, warm or full: one node with the model loaded. The bounds
+(floor, `gpu_max_node_count`) never change with capacity: EKS and AKS refuse a floor above the
+pool's last applied size (the live size is ignored so the autoscaler owns it), so a cut-over
+changes replicas and the autoscaler adds the nodes they need."""
 GPU_TAINT_KEY: Final = "nvidia.com/gpu"
 GPU_TAINT_VALUE: Final = "present"
 """GPU nodes carry `nvidia.com/gpu=present:NoSchedule`, so only pods that tolerate it land there."""
@@ -74,11 +79,12 @@ class InferenceClusterArgs:
     gpus_per_node: int
     """GPUs each GPU node carries (1-8); one inference replica takes a whole node."""
     gpu_node_count: int
-    """GPU nodes that always run (the autoscaling floor). The program passes 1 for warm capacity,
-    so the warm standby keeps exactly one node with the model loaded."""
+    """GPU nodes started when the pool is created (the program passes 1 for warm capacity,
+    nodeCount for full). Afterwards the cloud's autoscaler owns the live size between
+    GPU_NODE_FLOOR and `gpu_max_node_count`, and `pulumi up` never resets it."""
     gpu_max_node_count: int
-    """Autoscaling ceiling of the GPU pool; at least `gpu_node_count`. On EKS, which has no
-    built-in autoscaler, it is the ceiling an installed autoscaler may use."""
+    """Autoscaling ceiling of the GPU pool; at least `gpu_node_count`. On EKS the Cluster
+    Autoscaler this component installs scales up to it."""
     kubernetes_version: str = KUBERNETES_VERSION
     """Kubernetes minor version (`1.35`); patch versions follow the cloud's upgrade channel."""
     system_node_count: int = 2
@@ -95,10 +101,17 @@ class InferenceClusterArgs:
     deletion_protection: bool = True
     """Cluster deletion protection on (EKS/GKE flag; `protect` on AKS). Set False for throwaway
     test stacks, then `pulumi destroy` works in one step."""
+    # Placement (GPU-aware zones).
+    gpu_zones: tuple[str, ...] = ()
+    """Zones of the GPU pool: aws zone IDs (use1-az1), gcp zone names (us-central1-a), azure
+    zone numbers (1). Empty (default): up to three zones where the cloud offers the GPU shape,
+    asked at plan time; when set, each must be such a zone or the preview fails."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []
         cloud = self.placement.cloud
+        if len(set(self.gpu_zones)) != len(self.gpu_zones):
+            problems.append(f"gpu_zones must not repeat a zone (got {list(self.gpu_zones)})")
         for field_name in ("gpus_per_node", "gpu_node_count", "gpu_max_node_count", "system_node_count"):
             value = getattr(self, field_name)
             if value < 1:
@@ -163,6 +176,8 @@ class InferenceCluster(Protocol):
     """Issuer of the cluster's service-account tokens, for keyless federation into other clouds."""
     k8s_provider: k8s.Provider
     """Explicit Kubernetes provider built from `kubeconfig`; reuse it for in-cluster objects."""
+    gpu_zones: pulumi.Output[list[str]]
+    """Zones the GPU pool uses, chosen where the cloud offers the GPU shape (or `gpu_zones`)."""
     image_puller: pulumi.Output[str]
     """The identity the GPU nodes pull images with (aws: node IAM role name; gcp: node service
     account email; azure: kubelet identity object id), for the stack's image registry grant."""

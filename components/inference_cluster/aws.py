@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from components.common import WorkloadIdentity, type_token
 from components.inference_cluster import aws_lb
 from components.inference_cluster.args import (
+    GPU_NODE_FLOOR,
     GPU_POOL,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
@@ -23,6 +24,10 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
+from components.inference_cluster.autoscaler import NAMESPACE as AUTOSCALER_NAMESPACE
+from components.inference_cluster.autoscaler import SERVICE_ACCOUNT as AUTOSCALER_SERVICE_ACCOUNT
+from components.inference_cluster.autoscaler import eks_cluster_autoscaler
+from components.inference_cluster.placement import EksZonePlan, eks_zone_plan, gpu_subnets
 from components.inference_cluster.public_address import PublicAddress
 from components.inference_cluster.shared import (
     base_name,
@@ -33,13 +38,15 @@ from components.inference_cluster.shared import (
 )
 
 # Three zones so one AZ outage (or one AZ out of GPU capacity) leaves the pool schedulable.
-# Where a region shows fewer zones, subnets wrap around onto the zones it has.
+# Zones come from components.inference_cluster.placement: where the GPU type is offered, by zone
+# ID; where fewer are usable, subnets wrap around onto the zones there are.
 AZ_COUNT = 3
 VPC_CIDR = "10.0.0.0/16"
 PRIVATE_CIDRS = ("10.0.0.0/18", "10.0.64.0/18", "10.0.128.0/18")
 PUBLIC_CIDRS = ("10.0.192.0/20", "10.0.208.0/20", "10.0.224.0/20")
 SYSTEM_INSTANCE_TYPE = "m6i.large"
 SYSTEM_DISK_GIB = 50
+DESIRED_SIZE = "scalingConfig.desiredSize"
 
 _NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
@@ -82,8 +89,8 @@ def irsa_trust_policy(provider_arn: str, issuer_url: str, namespace: str, servic
     )
 
 
-def _zone_picker(index: int) -> Callable[[list[str]], str]:
-    return lambda names: names[index % len(names)]
+def _zone_picker(index: int) -> Callable[[EksZonePlan], str]:
+    return lambda plan: plan.subnet_zone_ids[index]
 
 
 def _issuer_of(identities: Sequence[aws.eks.outputs.ClusterIdentity]) -> str:
@@ -110,8 +117,9 @@ class EksInferenceCluster(pulumi.ComponentResource):
         tags = dict(placement.tags)
 
         # Network: private subnets for nodes, public subnets only for NAT and internet-facing LBs.
-        zones = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOutputOptions(parent=self, provider=placement.provider)
+        # Zone IDs where EC2 offers the GPU type and EKS accepts subnets (names differ per account).
+        zone_plan = eks_zone_plan(
+            args, AZ_COUNT, pulumi.InvokeOutputOptions(parent=self, provider=placement.provider)
         )
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -135,13 +143,13 @@ class EksInferenceCluster(pulumi.ComponentResource):
         private_subnets: list[aws.ec2.Subnet] = []
         public_subnets: list[aws.ec2.Subnet] = []
         for i in range(AZ_COUNT):
-            zone = zones.names.apply(_zone_picker(i))
+            zone_id = zone_plan.apply(_zone_picker(i))
             public = aws.ec2.Subnet(
                 f"{name}-public-{i}",
                 aws.ec2.SubnetArgs(
                     vpc_id=vpc.id,
                     cidr_block=PUBLIC_CIDRS[i],
-                    availability_zone=zone,
+                    availability_zone_id=zone_id,
                     map_public_ip_on_launch=False,
                     tags={"Name": f"{base}-public-{i}", "kubernetes.io/role/elb": "1"},
                 ),
@@ -170,7 +178,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
                 aws.ec2.SubnetArgs(
                     vpc_id=vpc.id,
                     cidr_block=PRIVATE_CIDRS[i],
-                    availability_zone=zone,
+                    availability_zone_id=zone_id,
                     map_public_ip_on_launch=False,
                     tags={"Name": f"{base}-private-{i}", "kubernetes.io/role/internal-elb": "1"},
                 ),
@@ -192,6 +200,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
             )
             private_subnets.append(private)
         private_ids = [s.id for s in private_subnets]
+        gpu_subnet_ids = gpu_subnets(private_subnets, zone_plan)
 
         # Control plane.
         cluster_role = aws.iam.Role(
@@ -383,7 +392,10 @@ class EksInferenceCluster(pulumi.ComponentResource):
                 labels={POOL_LABEL: SYSTEM_POOL},
                 update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             ),
-            opts=child.merge(pulumi.ResourceOptions(depends_on=node_deps)),
+            # The cluster autoscaler owns the live size; a later `pulumi up` must not reset it. Any
+            # scaling change still sends the last applied desired size, which EKS refuses outside
+            # [min, max]: so the bounds never change with capacity (GPU_NODE_FLOOR).
+            opts=child.merge(pulumi.ResourceOptions(depends_on=node_deps, ignore_changes=[DESIRED_SIZE])),
         )
         gpu_pool = aws.eks.NodeGroup(
             f"{name}-gpu",
@@ -391,14 +403,16 @@ class EksInferenceCluster(pulumi.ComponentResource):
                 cluster_name=cluster.name,
                 node_group_name=short_name(base, GPU_POOL, 63),
                 node_role_arn=node_role.arn,
-                subnet_ids=private_ids,
+                subnet_ids=gpu_subnet_ids,
                 # AL2023 with the NVIDIA driver and container toolkit; the device plugin is ours.
                 ami_type="AL2023_x86_64_NVIDIA",
                 capacity_type="ON_DEMAND",
                 instance_types=[args.gpu_machine_type],
+                # Desired is the size at creation only (ignored afterwards); the bounds never
+                # change with capacity, see GPU_NODE_FLOOR.
                 scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                     desired_size=args.gpu_node_count,
-                    min_size=args.gpu_node_count,
+                    min_size=GPU_NODE_FLOOR,
                     max_size=args.gpu_max_node_count,
                 ),
                 launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
@@ -412,7 +426,10 @@ class EksInferenceCluster(pulumi.ComponentResource):
                 update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
                 node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=True),
             ),
-            opts=child.merge(pulumi.ResourceOptions(depends_on=node_deps)),
+            # The cluster autoscaler owns the live size; a later `pulumi up` must not reset it. Any
+            # scaling change still sends the last applied desired size, which EKS refuses outside
+            # [min, max]: so the bounds never change with capacity (GPU_NODE_FLOOR).
+            opts=child.merge(pulumi.ResourceOptions(depends_on=node_deps, ignore_changes=[DESIRED_SIZE])),
         )
 
         ca_data = cluster.certificate_authority.apply(lambda ca: ca.data or "")
@@ -434,6 +451,7 @@ class EksInferenceCluster(pulumi.ComponentResource):
             list
         )
         self.oidc_issuer_url: pulumi.Output[str] = issuer_url
+        self.gpu_zones: pulumi.Output[list[str]] = zone_plan.apply(lambda plan: list(plan.gpu_zone_ids))
         self.identity = WorkloadIdentity(
             cloud="aws",
             principal=workload_role.arn,
@@ -444,6 +462,19 @@ class EksInferenceCluster(pulumi.ComponentResource):
         )
         self.image_puller: pulumi.Output[str] = node_role.name
         self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [system_pool, gpu_pool])
+        self.autoscaler = eks_cluster_autoscaler(
+            name,
+            parent=self,
+            aws_provider=placement.provider,
+            k8s_provider=self.k8s_provider,
+            cluster_name=cluster.name,
+            region=region,
+            role_name=short_name(base, "autoscaler", 64),
+            trust_policy=pulumi.Output.all(oidc.arn, issuer_url).apply(
+                lambda a: irsa_trust_policy(a[0], a[1], AUTOSCALER_NAMESPACE, AUTOSCALER_SERVICE_ACCOUNT)
+            ),
+            depends_on=[system_pool],
+        )
         # IAM accepts trust policies naming the issuer only once its OIDC provider exists.
         self.federation_ready: pulumi.Resource = oidc
         self.device_plugin = nvidia_device_plugin(name, self, self.k8s_provider)

@@ -14,6 +14,7 @@ import yaml
 from components.common import WorkloadIdentity, type_token
 from components.inference_cluster import azure_address
 from components.inference_cluster.args import (
+    GPU_NODE_FLOOR,
     GPU_POOL,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
@@ -25,7 +26,9 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
+from components.inference_cluster.placement import aks_gpu_zones
 from components.inference_cluster.public_address import PublicAddress
+from components.inference_cluster.readiness import wait_for_api_access
 from components.inference_cluster.shared import (
     base_name,
     kubernetes_provider,
@@ -198,6 +201,8 @@ class AksInferenceCluster(pulumi.ComponentResource):
             opts=child.merge(pulumi.ResourceOptions(protect=args.deletion_protection)),
         )
 
+        # Zones where this subscription may run the VM size (Compute SKUs, at plan time).
+        gpu_zones = aks_gpu_zones(args, client.subscription_id)
         gpu_pool = _create(
             containerservice.AgentPool,
             f"{name}-gpu",
@@ -212,8 +217,10 @@ class AksInferenceCluster(pulumi.ComponentResource):
                 vm_size=args.gpu_machine_type,
                 count=args.gpu_node_count,
                 enable_auto_scaling=True,
-                min_count=args.gpu_node_count,
+                # Bounds never change with capacity (see GPU_NODE_FLOOR).
+                min_count=GPU_NODE_FLOOR,
                 max_count=args.gpu_max_node_count,
+                availability_zones=gpu_zones,
                 os_disk_size_gb=args.gpu_node_disk_size_gib,
                 enable_node_public_ip=False,
                 gpu_profile=containerservice.GPUProfileArgs(driver="Install"),
@@ -275,10 +282,16 @@ class AksInferenceCluster(pulumi.ComponentResource):
             resource_group_name=group, resource_name=cluster.name, format="exec", opts=invoke
         )
         kubeconfig = credentials.kubeconfigs.apply(lambda configs: azure_cli_kubeconfig(configs[0].value))
+        # The cluster-admin assignment takes minutes to propagate: hand the kubeconfig on only once
+        # an authorised API call works, so the first `pulumi up` does not fail with 403s.
+        kubeconfig = pulumi.Output.all(kubeconfig, deployer_admin.id).apply(
+            lambda a: wait_for_api_access(a[0], what=f"AKS cluster {cluster_name}")
+        )
 
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
         self.cluster_name: pulumi.Output[str] = cluster.name
         self.gpu_pool_names: pulumi.Output[list[str]] = pulumi.Output.all(gpu_pool.name).apply(list)
+        self.gpu_zones: pulumi.Output[list[str]] = gpu_zones
         self.oidc_issuer_url: pulumi.Output[str] = issuer_url
         self.identity = WorkloadIdentity(
             cloud="azure",

@@ -10,6 +10,7 @@ from components.common import WorkloadIdentity, type_token
 from components.gcp_apis import apis_of
 from components.inference_cluster import gcp_address
 from components.inference_cluster.args import (
+    GPU_NODE_FLOOR,
     GPU_POOL,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
@@ -20,6 +21,11 @@ from components.inference_cluster.args import (
     SERVICE_ACCOUNT,
     SYSTEM_POOL,
     InferenceClusterArgs,
+)
+from components.inference_cluster.placement import (
+    gke_gpu_zones,
+    gke_initial_nodes_per_zone,
+    gke_node_locations,
 )
 from components.inference_cluster.public_address import PublicAddress
 from components.inference_cluster.shared import base_name, exec_kubeconfig, kubernetes_provider, short_name
@@ -261,6 +267,12 @@ class GkeInferenceCluster(pulumi.ComponentResource):
             ),
             opts=child.merge(pulumi.ResourceOptions(depends_on=node_roles)),
         )
+        # Only zones whose machine types include the GPU shape (asked at plan time, after the
+        # Compute API is on); one initial node per zone, so at most `max` zones.
+        gpu_zones = gke_gpu_zones(
+            args, pulumi.InvokeOutputOptions(parent=self, provider=placement.provider, depends_on=apis)
+        )
+        gpu_locations = gpu_zones.apply(lambda zones: gke_node_locations(zones, args.gpu_max_node_count))
         gpu_pool = gcp.container.NodePool(
             f"{name}-gpu",
             gcp.container.NodePoolArgs(
@@ -268,9 +280,18 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 project=project,
                 location=region,
                 cluster=cluster.id,
-                # Totals across the region's zones; ANY puts nodes wherever GPUs are available.
+                node_locations=gpu_locations,
+                # Per zone of node_locations: the pool starts warm (a node with the GPU is up
+                # before the workload lands); afterwards the autoscaler owns the size.
+                initial_node_count=gpu_locations.apply(
+                    lambda zones: gke_initial_nodes_per_zone(
+                        args.gpu_node_count, len(zones), args.gpu_max_node_count
+                    )
+                ),
+                # Totals across the zones; ANY puts nodes wherever GPUs are available. The bounds
+                # do not depend on capacity, so a cut-over changes replicas, not the pool.
                 autoscaling=gcp.container.NodePoolAutoscalingArgs(
-                    total_min_node_count=args.gpu_node_count,
+                    total_min_node_count=GPU_NODE_FLOOR,
                     total_max_node_count=args.gpu_max_node_count,
                     location_policy="ANY",
                 ),
@@ -305,7 +326,10 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                     ],
                 ),
             ),
-            opts=child.merge(pulumi.ResourceOptions(depends_on=node_roles)),
+            # initialNodeCount only applies at creation; changing it would replace the pool.
+            opts=child.merge(
+                pulumi.ResourceOptions(depends_on=node_roles, ignore_changes=["initialNodeCount"])
+            ),
         )
 
         # The inference pods' identity, impersonable only by the inference service account.
@@ -345,6 +369,7 @@ class GkeInferenceCluster(pulumi.ComponentResource):
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
         self.cluster_name: pulumi.Output[str] = cluster.name
         self.gpu_pool_names: pulumi.Output[list[str]] = pulumi.Output.all(gpu_pool.name).apply(list)
+        self.gpu_zones: pulumi.Output[list[str]] = gpu_locations
         self.oidc_issuer_url: pulumi.Output[str] = cluster.name.apply(
             lambda cluster_id: gke_issuer_url(project, region, cluster_id)
         )

@@ -27,15 +27,6 @@ def _aws_region(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
     return {"name": "us-east-1", "region": "us-east-1", "id": "us-east-1"}
 
 
-@answers_call("aws:index/getAvailabilityZones:getAvailabilityZones")
-def _aws_zones(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-    return {
-        "names": ["us-east-1a", "us-east-1b", "us-east-1c"],
-        "zoneIds": ["use1-az1", "use1-az2", "use1-az4"],
-        "id": "us-east-1",
-    }
-
-
 @answers_call("gcp:organizations/getProject:getProject")
 def _gcp_project(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
     project = args.args.get("projectId", "mock-project")
