@@ -1,4 +1,4 @@
-"""`failover`: status, plan, execute, resume, rollback, failback, drill, replication.
+"""`failover`: status, plan, execute, resume, rollback, failback, drill, replication, compare.
 
 Tables for people, `--json` for machines (progress then goes to stderr), one-line errors with the
 fix, named exit codes (`cutover.errors.ExitCode`), tracebacks only with `--debug`.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import functools
 import json
 import sys
 import traceback
@@ -35,6 +36,7 @@ from cutover.audit import (
     summarize,
 )
 from cutover.checks import SideInfo, StatusReport, load_sides, status, store_parity
+from cutover.compare import DEFAULT_PROMPTS
 from cutover.dns_check import parse_server
 from cutover.errors import CutoverError, ExitCode, PrecheckFailed, Unhealthy, UsageError
 from cutover.inventory import FORMATS, last_completed_drill
@@ -165,6 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="pre-checks skip object-store parity (e.g. the primary cloud is down)",
         )
+        command.add_argument(
+            "--canary-requests",
+            type=int,
+            default=20,
+            help="chat completions sent to the side gaining traffic after each shift, judged against its "
+            "canaryMaxErrorRatePercent / canaryMaxP95LatencyMs; a breach rolls back (default: 20; 0 = off)",
+        )
         if soak:
             command.add_argument(
                 "--soak-seconds",
@@ -230,7 +239,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--verify", action="store_true", help="check each store's hash chain; exit 7 if it is broken"
     )
     audit.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    compare_options(
+        add("compare", "Same prompts to both sides at their own addresses: latency, TTFT, errors, cost.")
+    )
     return parser
+
+
+def compare_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--requests", type=int, default=50, help="requests per side (default: 50)")
+    command.add_argument(
+        "--concurrency", type=int, default=8, help="requests in flight per side (default: 8)"
+    )
+    command.add_argument(
+        "--prompts", type=Path, default=DEFAULT_PROMPTS, metavar="FILE",
+        help='JSONL, one {"messages": [...]} per line (default: the repo\'s cutover/prompts/compare.jsonl)',
+    )  # fmt: skip
+    command.add_argument("--max-tokens", type=int, default=128, help="max output tokens (default: 128)")
+    command.add_argument("--timeout-seconds", type=float, default=60.0, help="per request (default: 60)")
+    command.add_argument("--force", action="store_true", help="run even when a side fails its health check")
+    command.add_argument(
+        "--ca-bundle",
+        type=Path,
+        metavar="PEM",
+        default=argparse.SUPPRESS,  # keeps a global --ca-bundle given before the command
+        help="CAs to verify HTTPS endpoints with (default: system CAs)",
+    )
+    for side in ("primary", "standby"):
+        command.add_argument(
+            f"--{side}-hourly-usd", type=float, metavar="USD",
+            help=f"the {side} stack's hourly price (default: python -m infra.cost at its current capacity)",
+        )  # fmt: skip
 
 
 @dataclass
@@ -307,6 +345,7 @@ class Context:
             skip_store_parity=getattr(self.args, "skip_store_parity", False),
             store_endpoints=self.store_endpoints,
             probe_tls=self.probe_tls,
+            canary_requests=getattr(self.args, "canary_requests", 0),
             **overrides,
         )
 
@@ -505,6 +544,7 @@ def _confirm(ctx: Context, question: str) -> None:
 
 def _run(ctx: Context, spec: RunSpec) -> int:
     hold = float(getattr(ctx.args, "hold_seconds", 0.0))
+    _check_canary_settings(ctx)
     if ctx.args.dry_run:
         runner = Runner(
             ctx.ops(write=False), ctx.stacks, ctx.journal_path, settings=ctx.settings(), say=ctx.say
@@ -549,6 +589,19 @@ def _run(ctx: Context, spec: RunSpec) -> int:
     runner = ctx.runner(write=True)
     with run_lock(ctx.journal_path), _audited(ctx, runner, ctx.args.command) as trail:
         return _run_locked(ctx, runner, spec, hold, trail)
+
+
+def _check_canary_settings(ctx: Context) -> None:
+    """Bad canary flags or thresholds stop the run before anything changes."""
+    from cutover.canary import thresholds_for
+
+    requests = getattr(ctx.args, "canary_requests", 0)
+    if requests < 0:
+        raise UsageError(f"--canary-requests must be 0 (off) or more (got {requests})", "pass e.g. 20")
+    if requests:
+        ops = ctx.ops(write=False)
+        for stack in ctx.stacks.values():
+            thresholds_for(stack, functools.partial(ops.get_config, stack))
 
 
 def _run_locked(ctx: Context, runner: Runner, spec: RunSpec, hold: float, trail: AuditTrail) -> int:
@@ -600,7 +653,7 @@ def cmd_drill(ctx: Context) -> int:
     return _run(ctx, _spec(ctx, "drill", "standby"))
 
 
-RESUMED_OPTIONS = frozenset({"soak_seconds", "skip_store_parity"})
+RESUMED_OPTIONS = frozenset({"soak_seconds", "skip_store_parity", "canary_requests"})
 
 
 def cmd_resume(ctx: Context) -> int:
@@ -676,6 +729,19 @@ def cmd_rollback(ctx: Context) -> int:
         undo = runner.rollback(journal, reason="requested with `failover rollback`")
     if ctx.json:
         ctx.emit({"run_id": journal.run_id, "status": journal.status, "undo": _plan_dict(undo)})
+    return int(ExitCode.OK)
+
+
+def cmd_compare(ctx: Context) -> int:
+    from cutover.compare_cli import run_compare
+
+    report = run_compare(ctx.args, load_sides(ctx.ops(write=False), ctx.stacks, ctx.store_endpoints), ctx.say)
+    if ctx.json:
+        ctx.emit(report)
+    else:
+        from cutover.compare_cli import render
+
+        ctx.out.print(render(report))
     return int(ExitCode.OK)
 
 
@@ -886,6 +952,7 @@ COMMANDS: dict[str, Callable[[Context], int]] = {
     "failback": cmd_failback,
     "drill": cmd_drill,
     "replication": cmd_replication,
+    "compare": cmd_compare,
     "audit": cmd_audit,
     "rotate-key": cmd_rotate_key,
     "inventory": cmd_inventory,

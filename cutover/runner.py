@@ -67,6 +67,8 @@ class Settings:
     """side -> object-store endpoint override (S3-compatible gateway or emulator)."""
     probe_tls: ProbeTls = field(default_factory=ProbeTls)
     """CA bundle for the edges' certificates; plain-HTTP endpoints only for local tests."""
+    canary_requests: int = 0
+    """Chat completions sent to the side gaining traffic after each shift (cutover.canary); 0 = off."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,7 @@ class Runner:
         options = {
             "soak_seconds": self.settings.soak_seconds,
             "skip_store_parity": self.settings.skip_store_parity,
+            "canary_requests": self.settings.canary_requests,
         }
         before: dict[str, Any] = {s: st.to_dict() for s, st in states.items()}
         return Journal.create(self.journal_path, spec, plan(), before, options), False
@@ -350,7 +353,24 @@ class Runner:
         if step.kind == "shift" and all(c.ok for c in checks) and self.settings.soak_seconds > 0:
             self.say(f"  soaking {self.settings.soak_seconds:g}s")
             checks = self._watch(target_and_dns, self.settings.soak_seconds)
+        if step.kind == "shift" and all(c.ok for c in checks) and self.settings.canary_requests > 0:
+            checks = [*checks, self.canary_check(step.target)]
         return checks
+
+    def canary_check(self, side: Side) -> Check:
+        from cutover.canary import run_canary, thresholds_for
+
+        info = self.sides[side]
+        limits = thresholds_for(info.stack, lambda key: self.ops.get_config(info.stack, key))
+        result = run_canary(
+            side,
+            info.endpoint_url,
+            info.fqdn,
+            info.model_name,
+            limits,
+            requests=self.settings.canary_requests,
+        )
+        return Check(f"{side} canary", result.ok, result.detail)
 
     # --- failure and rollback --------------------------------------------------------------
 

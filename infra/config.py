@@ -100,6 +100,11 @@ KNOWN_KEYS: Final = frozenset(
         "tensorParallelSize",
         "dockerHubUsername",
         "dockerHubAccessToken",
+        # Cost model (infra/cost.py validates the values).
+        "priceOverrides",
+        # Canary thresholds of staged shifts (cutover/canary.py reads them from the stack config).
+        "canaryMaxErrorRatePercent",
+        "canaryMaxP95LatencyMs",
     }
     # Observability (issue 11): alert thresholds, notification targets, budget.
     | config_observability.KEYS
@@ -617,6 +622,18 @@ def parse_config(
             "a secret, not plain text",
             f"run `pulumi config set --secret apiKeyNext <value> -s {stack}` and remove the plain value",
         )
+    # Canary thresholds (cutover/canary.py): positive numbers, the error rate a percentage.
+    for key, high in (("canaryMaxErrorRatePercent", 100.0), ("canaryMaxP95LatencyMs", None)):
+        threshold = raw.get(key)
+        if threshold is None:
+            continue
+        try:
+            number = float(threshold)
+        except ValueError:
+            number = float("nan")
+        if not (0 < number < float("inf")) or (high is not None and number > high):
+            limit = f" and at most {high:g}" if high is not None else ""
+            r.problem(key, threshold, f"a number above 0{limit}")
 
     if role == "primary" and weight == 0:
         warnings.append("trafficWeight is 0 on the primary: it serves only when the standby is unhealthy")

@@ -191,6 +191,21 @@ def render_table(run: ProgramRun, notes: list[str], secret_values: set[str]) -> 
     return buffer.getvalue()
 
 
+def monthly_cost_line(run: ProgramRun, root: Path = ROOT) -> str:
+    """The plan's last line: what the stack costs a month (infra.cost), or why it cannot say."""
+    from infra.cost import OVERRIDES_KEY, CostError, parse_overrides, price
+
+    try:
+        config, _ = load_stack_config(run.stack, root)
+        report = price(run, parse_overrides(config.get(f"{PROJECT}:{OVERRIDES_KEY}"), run.stack))
+    except (CostError, ProgramError) as exc:
+        return f"monthly cost: unknown: {exc}"
+    return (
+        f"monthly cost: ${report.monthly_usd:,.2f} at {report.capacity} capacity "
+        f"(${report.full_capacity_monthly_usd:,.2f} at full); details: python -m infra.cost {run.stack}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.plan", description=__doc__.split("\n\n")[0])
     parser.add_argument("stack", help="stack name: primary, standby, or any Pulumi.<stack>.yaml here")
@@ -222,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         sys.stdout.write(render_table(run, notes, secret_values))
         sys.stdout.write(render_estimate(run.config))
+        sys.stdout.write(monthly_cost_line(run, args.workdir) + "\n")
     return 0
 
 

@@ -92,6 +92,24 @@ class ModelServer:
                 else:
                     self._send(404, b'{"detail": "Not Found"}')
 
+            def do_POST(self) -> None:
+                # The canary's streamed chat completions (cutover.canary), like vLLM answers them.
+                server.requests[self.path] += 1
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path != "/v1/chat/completions":
+                    self._send(404, b'{"detail": "Not Found"}')
+                    return
+                if not server.healthy:
+                    self._send(503, b'{"error": "engine dead"}')
+                    return
+                chunk = {"object": "chat.completion.chunk", "model": server.model}
+                events = [
+                    {**chunk, "choices": [{"index": 0, "delta": {"content": "ok"}, "finish_reason": None}]},
+                    {**chunk, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 1}},
+                ]
+                body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+                self._send(200, body + b"data: [DONE]\n\n")
+
             def _send(self, status: int, body: bytes) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
