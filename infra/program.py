@@ -99,7 +99,12 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     registry = create_image_registry(
         name,
         ImageRegistryArgs(
-            placement=placement, image=cfg.serving_image, puller=cluster.image_puller, credentials=credentials
+            placement=placement,
+            image=cfg.serving_image,
+            puller=cluster.image_puller,
+            credentials=credentials,
+            secrets_key=vault.key_id,
+            secrets_key_ready=vault.key_ready,
         ),
     )
 

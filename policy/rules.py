@@ -82,6 +82,18 @@ def no_plain_http_listener(type_: str, props: Props) -> list[str]:
 
 # --- customer-managed keys ----------------------------------------------------------------------
 
+ECR_PULL_THROUGH_CACHE_SECRET_PREFIX: Final = "ecr-pullthroughcache/"
+"""The one exemption from customer-managed keys: ECR's pull-through cache reads its upstream
+credentials only from secrets named with this prefix and only when they are encrypted with the
+AWS-managed key aws/secretsmanager ("You must use the default aws/secretsmanager encryption key",
+ECR user guide, pull-through-cache-creating-secret; the service-linked role
+AWSECRPullThroughCache_ServiceRolePolicy grants secretsmanager:GetSecretValue on
+ecr-pullthroughcache/* and no kms:Decrypt). Exactly that secret type and name prefix, nothing else."""
+
+
+def _ecr_pull_through_cache_secret(props: Props) -> bool:
+    return str(props.get("name") or "").startswith(ECR_PULL_THROUGH_CACHE_SECRET_PREFIX)
+
 
 def _cmk_problem(type_: str, props: Props) -> str | None:  # noqa: PLR0911 - one case per type
     if type_ == "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
@@ -91,7 +103,11 @@ def _cmk_problem(type_: str, props: Props) -> str | None:  # noqa: PLR0911 - one
             return "S3 default encryption is not SSE-KMS"
         if any(not d.get("kmsMasterKeyId") for d in default):
             return "S3 default encryption uses the AWS-managed key, not the stack's KMS key"
-    elif type_ == "aws:secretsmanager/secret:Secret" and not props.get("kmsKeyId"):
+    elif (
+        type_ == "aws:secretsmanager/secret:Secret"
+        and not props.get("kmsKeyId")
+        and not _ecr_pull_through_cache_secret(props)
+    ):
         return "Secrets Manager secret uses the AWS-managed key (kmsKeyId unset)"
     elif type_ == "aws:eks/cluster:Cluster" and not _get(props, "encryptionConfig.provider.keyArn"):
         return "EKS secrets are not envelope-encrypted with a KMS key"

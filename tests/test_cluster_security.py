@@ -314,6 +314,44 @@ def test_azure_model_store_is_encrypted_with_its_own_key_granted_before_the_acco
     assert vault.inputs["properties"]["enablePurgeProtection"] is True
 
 
+def test_azure_audit_store_is_encrypted_with_its_own_key_granted_before_the_account() -> None:
+    run = pair("azure", "aws")[0]
+    account = one(run, "azure-native:storage:StorageAccount", "audit")
+    identity = one(run, "azure-native:managedidentity:UserAssignedIdentity", "audit-cmk")
+    vault = one(run, "azure-native:keyvault:Vault", "audit-cmk")
+    key = one(run, "azure-native:keyvault:Key", "audit-cmk")
+    encryption = account.inputs["encryption"]
+    assert encryption["keySource"] == "Microsoft.Keyvault"
+    assert encryption["keyVaultProperties"] == {
+        "keyName": "audit",
+        "keyVaultUri": vault.outputs["properties"]["vaultUri"],
+    }
+    assert key.inputs["keyName"] == "audit" and key.inputs["vaultName"] == vault.outputs["name"]
+    assert encryption["encryptionIdentity"] == {"encryptionUserAssignedIdentity": identity.outputs["id"]}
+    assert account.inputs["identity"] == {
+        "type": "UserAssigned",
+        "userAssignedIdentities": [identity.outputs["id"]],
+    }
+    assert encryption["requireInfrastructureEncryption"] is True
+    # Version-level immutability stays on with the customer-managed key.
+    assert account.inputs["immutableStorageWithVersioning"]["enabled"] is True
+    grant = next(
+        g
+        for g in run.of_type("azure-native:authorization:RoleAssignment")
+        if g.inputs["principalId"] == identity.outputs["principalId"]
+    )
+    assert grant.inputs["roleDefinitionId"].endswith(CRYPTO_SERVICE_ENCRYPTION_USER)
+    assert grant.inputs["scope"] == vault.outputs["id"]
+    assert depends(run, account, grant)
+    properties = vault.inputs["properties"]
+    assert properties["enablePurgeProtection"] is True and properties["enableSoftDelete"] is True
+    # Its own vault and identity, apart from the model store's.
+    models_vault = one(run, "azure-native:keyvault:Vault", "models-cmk")
+    assert vault.outputs["name"] != models_vault.outputs["name"]
+    # The retained (protected) account's records stay readable only while their key does.
+    assert account.protect and vault.protect and key.protect
+
+
 # --- item 7: what else runs in the clusters -----------------------------------------------------
 
 
@@ -388,7 +426,7 @@ def test_every_azure_key_vault_gets_its_own_valid_global_name(primary: str, stan
         if run.config.cloud != "azure":
             assert names == []
             continue
-        assert len(names) == len(set(names)) == 3  # secrets, AKS KMS, model-store key
+        assert len(names) == len(set(names)) == 4  # secrets, AKS KMS, model-store key, audit-store key
         assert all(3 <= len(n) <= 24 and n.startswith("kv-") and "--" not in n for n in names)
 
 

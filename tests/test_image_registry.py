@@ -252,3 +252,61 @@ def test_gcp_cache_pulls_docker_hub_with_the_account_when_one_is_given() -> None
     # Without an account the remote repository pulls anonymously (the shipped standby).
     shipped_repo = _run_on("gcp").one("gcp:artifactregistry/repository:Repository")
     assert "upstreamCredentials" not in shipped_repo.inputs["remoteRepositoryConfig"]
+
+
+def test_gcp_upstream_token_is_encrypted_with_the_stacks_kms_key_granted_first() -> None:
+    from infra.harness import run_pair
+    from tests.support import primary_overrides, standby_overrides
+
+    _, run = run_pair(
+        primary_overrides("aws"),
+        {**standby_overrides("aws", "gcp"), "dockerHubUsername": "acme-ci"},
+        TEST_SECRETS,
+    )
+    repo = run.one("gcp:artifactregistry/repository:Repository")
+    secrets = run.of_type("gcp:secretmanager/secret:Secret")
+    (secret,) = [s for s in secrets if "upstream-credentials" in s.name]
+    (replica,) = secret.inputs["replication"]["userManaged"]["replicas"]
+    (key,) = [k for k in run.of_type("gcp:kms/cryptoKey:CryptoKey") if k.inputs["name"] == "secrets"]
+    (ring,) = [r for r in run.of_type("gcp:kms/keyRing:KeyRing") if r.outputs["id"] == key.inputs["keyRing"]]
+    assert replica["customerManagedEncryption"] == {"kmsKeyName": key.outputs["id"]}
+    # Secret Manager needs the key in the replica's own region.
+    assert replica["location"] == ring.inputs["location"] == repo.inputs["location"]
+    (agent_grant,) = [
+        g
+        for g in run.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
+        if g.inputs["cryptoKeyId"] == key.outputs["id"]
+        and g.inputs["member"].endswith("@gcp-sa-secretmanager.iam.gserviceaccount.com")
+    ]
+    assert agent_grant.inputs["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+    assert agent_grant.urn in secret.dependencies
+
+
+def test_gcp_credentials_without_the_stacks_key_are_refused() -> None:
+    from components.image_registry import RegistryCredentials
+
+    placement = Placement(cloud="gcp", region="us-central1", provider=None, stack="standby")  # type: ignore[arg-type]
+    with pytest.raises(ImageRegistryArgsError) as caught:
+        ImageRegistryArgs(
+            placement=placement,
+            image="vllm/vllm-openai:v0.11.0@" + DIGEST,
+            puller="nodes",
+            credentials=RegistryCredentials(username="acme-ci", token="t"),
+        )
+    assert "secrets_key is required on gcp" in str(caught.value)
+
+
+def test_aws_pull_through_secret_is_the_only_one_exempt_from_the_stacks_key() -> None:
+    from policy.rules import customer_managed_keys
+
+    run = _run_on("aws")
+    secrets = run.of_type("aws:secretsmanager/secret:Secret")
+    ecr = [s for s in secrets if s.outputs["name"].startswith(SECRET_PREFIX)]
+    others = [s for s in secrets if not s.outputs["name"].startswith(SECRET_PREFIX)]
+    assert ecr and others
+    # ECR reads it only with aws/secretsmanager (ECR user guide); the rule exempts exactly that prefix.
+    assert all("kmsKeyId" not in s.inputs for s in ecr)
+    assert all(s.inputs["kmsKeyId"] for s in others)
+    assert customer_managed_keys("aws:secretsmanager/secret:Secret", {"name": ecr[0].outputs["name"]}) == []
+    assert customer_managed_keys("aws:secretsmanager/secret:Secret", {"name": "inference/api-key"})
+    assert customer_managed_keys("aws:secretsmanager/secret:Secret", {"name": "x-ecr-pullthroughcache/y"})

@@ -10,6 +10,7 @@ import pulumi_azure_native as azure_native
 
 from components.audit.args import MODULE, AuditStore, AuditStoreArgs, descriptor
 from components.common import type_token
+from components.object_store.azure_cmk import cmk_encryption, cmk_identity, store_key
 
 CONTAINER_NAME: Final = "audit"
 
@@ -39,6 +40,18 @@ class AzureAuditStore(AuditStore):
         client = azure_native.authorization.get_client_config_output(
             opts=pulumi.InvokeOutputOptions(parent=self, provider=placement.provider)
         )
+        # The audit records are encrypted with the account's own Key Vault key, set up like the model
+        # store's (azure_cmk.py): a user-assigned identity granted "Key Vault Crypto Service
+        # Encryption User" before the account exists, a purge-protected vault. The vault is
+        # protected like the account: the retained records stay readable only while their key does.
+        cmk = store_key(
+            name,
+            placement=placement,
+            client=client,
+            own=own,
+            deletion_protection=args.deletion_protection,
+            purpose="audit",
+        )
         # Version-level immutability has to be enabled when the account is created. Azure creates an
         # account default policy only Disabled or Unlocked ("Only a policy in an Unlocked state can
         # transition to a Locked state"), so a Locked default would fail the first `pulumi up`. The
@@ -62,15 +75,8 @@ class AzureAuditStore(AuditStore):
                 allow_cross_tenant_replication=False,
                 enable_https_traffic_only=True,
                 minimum_tls_version=azure_native.storage.MinimumTlsVersion.TLS1_2,
-                encryption=azure_native.storage.EncryptionArgs(
-                    key_source=azure_native.storage.KeySource.MICROSOFT_STORAGE,
-                    require_infrastructure_encryption=True,
-                    services=azure_native.storage.EncryptionServicesArgs(
-                        blob=azure_native.storage.EncryptionServiceArgs(
-                            enabled=True, key_type=azure_native.storage.KeyType.ACCOUNT
-                        ),
-                    ),
-                ),
+                identity=cmk_identity(cmk),
+                encryption=cmk_encryption(cmk),
                 immutable_storage_with_versioning=azure_native.storage.ImmutableStorageAccountArgs(
                     enabled=True,
                     immutability_policy=azure_native.storage.AccountImmutabilityPolicyPropertiesArgs(
@@ -81,7 +87,10 @@ class AzureAuditStore(AuditStore):
                 ),
                 tags=dict(placement.tags),
             ),
-            opts=pulumi.ResourceOptions.merge(own, pulumi.ResourceOptions(protect=args.deletion_protection)),
+            # Storage checks the key at creation: the identity's grant on it comes first.
+            opts=pulumi.ResourceOptions.merge(
+                own, pulumi.ResourceOptions(protect=args.deletion_protection, depends_on=[cmk.grant])
+            ),
         )
         blob_service = azure_native.storage.BlobServiceProperties(
             f"{name}-audit",

@@ -9,6 +9,7 @@ the config names, from the stack's registry.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -158,6 +159,12 @@ class ImageRegistryArgs:
     """Upstream credentials. Required for Docker Hub on aws (ECR insists); optional on gcp, where
     they lift Docker Hub's anonymous rate limit for the cache's upstream fetches; not used on azure
     (the cache pulls each digest once, anonymously, then serves every node itself)."""
+    secrets_key: pulumi.Input[str] | None = None
+    """gcp: the stack's Cloud KMS key (SecretsVault.key_id, same region) that encrypts the upstream
+    credentials' secret; required there when `credentials` are given."""
+    secrets_key_ready: Sequence[pulumi.Resource] = ()
+    """What the credentials' secret waits for: the Secret Manager agent's grant on `secrets_key`
+    (SecretsVault.key_ready)."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -180,6 +187,11 @@ class ImageRegistryArgs:
                     f"credentials are required on aws for {ref.host} (ECR pull-through cache only "
                     "authenticates with a Secrets Manager secret): set dockerHubUsername and the "
                     "secret dockerHubAccessToken"
+                )
+            if cloud == "gcp" and self.credentials is not None and self.secrets_key is None:
+                problems.append(
+                    "secrets_key is required on gcp with credentials (the upstream token's secret is "
+                    "encrypted with the stack's Cloud KMS key): pass the secrets vault's key_id"
                 )
         if problems:
             raise ImageRegistryArgsError(problems)

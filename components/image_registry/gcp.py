@@ -53,6 +53,7 @@ class ArtifactRegistryImageCache(pulumi.ComponentResource):
             # The Artifact Registry service agent reads the token from Secret Manager on each
             # upstream fetch; nothing else may (the pods' identity is not granted it).
             credentials = args.credentials
+            assert args.secrets_key is not None  # checked by ImageRegistryArgs
             secret = gcp.secretmanager.Secret(
                 f"{name}-upstream-credentials",
                 gcp.secretmanager.SecretArgs(
@@ -62,14 +63,19 @@ class ArtifactRegistryImageCache(pulumi.ComponentResource):
                         user_managed=gcp.secretmanager.SecretReplicationUserManagedArgs(
                             replicas=[
                                 gcp.secretmanager.SecretReplicationUserManagedReplicaArgs(
-                                    location=placement.region
+                                    location=placement.region,
+                                    customer_managed_encryption=gcp.secretmanager.SecretReplicationUserManagedReplicaCustomerManagedEncryptionArgs(
+                                        kms_key_name=args.secrets_key
+                                    ),
                                 )
                             ]
                         )
                     ),
                     labels=dict(placement.tags),
                 ),
-                opts=child,
+                # Encrypted with the stack's Cloud KMS key (the secrets vault's, same region):
+                # Secret Manager checks its agent's grant on the key when the secret is created.
+                opts=child.merge(pulumi.ResourceOptions(depends_on=list(args.secrets_key_ready))),
             )
             version = gcp.secretmanager.SecretVersion(
                 f"{name}-upstream-credentials",

@@ -27,6 +27,7 @@ KEY_ROTATION_AFTER: Final = "P90D"
 
 @dataclass(frozen=True)
 class StoreKey:
+    key_name: str
     identity: azure_native.managedidentity.UserAssignedIdentity
     vault: azure_native.keyvault.Vault
     key: azure_native.keyvault.Key
@@ -40,7 +41,13 @@ def store_key(
     client: pulumi.Output[azure_native.authorization.GetClientConfigResult],
     own: pulumi.ResourceOptions,
     deletion_protection: bool,
+    purpose: str = KEY_NAME,
 ) -> StoreKey:
+    """Identity, vault, key and grant of one storage account's customer-managed key.
+
+    `purpose` names the key and the resources ("models" for the model store, "audit" for the
+    audit store); each account gets its own vault, so a retained account keeps its own key.
+    """
     from components.secrets_vault.azure import key_vault_name
 
     group = placement.azure_resource_group
@@ -48,20 +55,20 @@ def store_key(
     tags = dict(placement.tags)
     guarded = own.merge(pulumi.ResourceOptions(protect=deletion_protection))
     identity = azure_native.managedidentity.UserAssignedIdentity(
-        f"{name}-models-cmk",
+        f"{name}-{purpose}-cmk",
         resource_group_name=group,
-        resource_name_=f"id-{placement.stack}-models-cmk",
+        resource_name_=f"id-{placement.stack}-{purpose}-cmk",
         location=placement.region,
         tags=tags,
         opts=own,
     )
     vault = azure_native.keyvault.Vault(
-        f"{name}-models-cmk",
+        f"{name}-{purpose}-cmk",
         azure_native.keyvault.VaultArgs(
             # Per stack instance (name_suffix), like the secrets vault: no collision with a
             # soft-deleted predecessor.
             vault_name=pulumi.Output.all(client.subscription_id, placement.name_suffix or "").apply(
-                lambda a: key_vault_name(f"{placement.stack}-m", placement.region, a[0], a[1])
+                lambda a: key_vault_name(f"{placement.stack}-{purpose[0]}", placement.region, a[0], a[1])
             ),
             resource_group_name=group,
             location=placement.region,
@@ -88,11 +95,11 @@ def store_key(
         opts=guarded,
     )
     key = azure_native.keyvault.Key(
-        f"{name}-models-cmk",
+        f"{name}-{purpose}-cmk",
         azure_native.keyvault.KeyArgs(
             resource_group_name=group,
             vault_name=vault.name,
-            key_name=KEY_NAME,
+            key_name=purpose,
             properties=azure_native.keyvault.KeyPropertiesArgs(
                 kty=azure_native.keyvault.JsonWebKeyType.RSA,
                 key_size=3072,
@@ -113,7 +120,7 @@ def store_key(
         opts=guarded,
     )
     grant = azure_native.authorization.RoleAssignment(
-        f"{name}-models-cmk",
+        f"{name}-{purpose}-cmk",
         azure_native.authorization.RoleAssignmentArgs(
             scope=vault.id,
             role_definition_id=client.subscription_id.apply(
@@ -128,7 +135,7 @@ def store_key(
         ),
         opts=own,
     )
-    return StoreKey(identity, vault, key, grant)
+    return StoreKey(purpose, identity, vault, key, grant)
 
 
 def cmk_encryption(key: StoreKey) -> azure_native.storage.EncryptionArgs:
@@ -136,7 +143,7 @@ def cmk_encryption(key: StoreKey) -> azure_native.storage.EncryptionArgs:
     return storage.EncryptionArgs(
         key_source=storage.KeySource.MICROSOFT_KEYVAULT,
         key_vault_properties=storage.KeyVaultPropertiesArgs(
-            key_name=KEY_NAME,
+            key_name=key.key_name,
             key_vault_uri=key.vault.properties.apply(lambda p: p.vault_uri),
         ),
         encryption_identity=storage.EncryptionIdentityArgs(encryption_user_assigned_identity=key.identity.id),

@@ -8,7 +8,7 @@ the standby's secrets with it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -131,6 +131,9 @@ class SecretsVault(pulumi.ComponentResource):
     key_id: pulumi.Output[str] | None
     """Customer-managed key encrypting the secrets: KMS key ARN or Cloud KMS crypto key id. None
     on azure, where Key Vault encrypts secrets with its own service-managed HSM keys."""
+    key_ready: Sequence[pulumi.Resource] = ()
+    """What another secret encrypted with `key_id` must depend on: on gcp the Secret Manager service
+    agent's grant on the key (Secret Manager checks it when the secret is created)."""
 
 
 def sorted_names(args: SecretsVaultArgs) -> list[str]:

@@ -101,6 +101,7 @@ class GcpSecretsVault(SecretsVault):
             opts=child,
         )
 
+        self.key_ready = [agent_can_use_key]
         self.secrets: dict[str, gcp.secretmanager.Secret] = {}
         self.versions: dict[str, gcp.secretmanager.SecretVersion] = {}
         self.read_grants: dict[str, gcp.secretmanager.SecretIamMember] = {}
