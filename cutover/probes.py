@@ -71,7 +71,7 @@ class ProbeTls:
 
 
 @cache
-def _tls(ca_bundle: str | None = None) -> ssl.SSLContext:
+def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
     # Loading the CA bundle costs ~0.1 s; every probe of a run shares one context.
     context = ssl.create_default_context(cafile=ca_bundle)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -127,7 +127,7 @@ def probe_side(
     latency_ms: float | None = None
     models: list[str] = []
     with httpx.Client(
-        timeout=timeout_seconds, headers=headers, follow_redirects=False, verify=_tls(tls.ca_bundle)
+        timeout=timeout_seconds, headers=headers, follow_redirects=False, verify=tls_context(tls.ca_bundle)
     ) as client:
         started = time.monotonic()
         try:

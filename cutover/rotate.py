@@ -43,7 +43,7 @@ from cutover.errors import (
 )
 from cutover.journal import Journal, RunSpec, now_iso
 from cutover.plan import SIDES, Action, Change, Side, Step, plan_undo
-from cutover.probes import API_KEY_ENV, _tls
+from cutover.probes import API_KEY_ENV, tls_context
 from cutover.runner import Check, Settings
 from cutover.stack_ops import StackOps
 
@@ -157,7 +157,7 @@ def key_status(
     if service_name and scheme == "https":
         headers["Host"] = service_name
         extensions["sni_hostname"] = service_name
-    verify = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else _tls()
+    verify = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else tls_context()
     try:
         with httpx.Client(timeout=timeout_seconds, verify=verify, follow_redirects=False) as client:
             response = client.get(f"{url.rstrip('/')}/v1/models", headers=headers, extensions=extensions)

@@ -45,7 +45,7 @@ from cutover.plan import (
     serving_side,
     unapplied,
 )
-from cutover.probes import ProbeTls, probe_side
+from cutover.probes import ProbeTls, plain_http_refusal, probe_side, tls_context
 from cutover.stack_ops import StackOps
 
 
@@ -361,14 +361,19 @@ class Runner:
         from cutover.canary import run_canary, thresholds_for
 
         info = self.sides[side]
+        tls = self.settings.probe_tls
+        url = info.endpoint_url
+        if url and url.startswith("http://") and not tls.insecure_http:
+            return Check(f"{side} canary", False, plain_http_refusal(url))
         limits = thresholds_for(info.stack, lambda key: self.ops.get_config(info.stack, key))
         result = run_canary(
             side,
-            info.endpoint_url,
+            url,
             info.fqdn,
             info.model_name,
             limits,
             requests=self.settings.canary_requests,
+            tls=tls_context(tls.ca_bundle),
         )
         return Check(f"{side} canary", result.ok, result.detail)
 

@@ -42,6 +42,7 @@ def _run(stacks: SimulatedStacks, dns: PowerDns, journal: Path, *extra: str) -> 
     argv = [
         "--workdir", str(ROOT), "--dns-server", dns.address, "--journal", str(journal),
         "--verify-timeout-seconds", "3", "--poll-interval-seconds", "0.05", "--dns-samples", "4",
+        "--insecure-http",  # the fakes speak plain HTTP on loopback
         *EXECUTE, "--reason", "canary test", *extra,
     ]  # fmt: skip
     return cli.run(argv, ops=stacks)

@@ -130,6 +130,7 @@ def test_stack_lock_held_by_another_operator_says_who_since_when_and_that_resume
             "--workdir",
             str(workdir),
             *outputs_files(tmp_path, standby_server),
+            "--insecure-http",  # the stand-in model server speaks plain HTTP on loopback
             "--poll-interval-seconds",
             "0.05",
             *EXECUTE,
@@ -218,7 +219,7 @@ def test_a_hung_side_costs_one_probe_timeout_not_one_per_check(
     hung.bind(("127.0.0.1", 0))
     hung.listen(16)
     try:
-        sides.stacks.extra_outputs["standby"] = {"endpointUrl": f"http://127.0.0.1:{hung.getsockname()[1]}"}
+        sides.stacks.extra_outputs["standby"] = {"endpointUrl": f"https://127.0.0.1:{hung.getsockname()[1]}"}
         started = time.monotonic()
         code = run(
             sides, tmp_path / "j.json", "--probe-timeout-seconds", "2", "status", "--skip-store-parity"
