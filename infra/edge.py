@@ -67,6 +67,7 @@ def edge_certificate_issuer(
         aws_oidc_provider_arn=oidc_arn,
         after=after,
         gcp_apis=placement.gcp_apis,
+        name_suffix=placement.name_suffix,
     )
     return CertManager(
         name,

@@ -24,7 +24,15 @@ from infra.harness import (
     run_pair,
     run_stack,
 )
-from tests.support import PAIR_IDS, PAIRS, TEST_SECRETS, pair, primary_overrides, standby_overrides
+from tests.support import (
+    AUTHORITY_OVERRIDES,
+    PAIR_IDS,
+    PAIRS,
+    TEST_SECRETS,
+    pair,
+    primary_overrides,
+    standby_overrides,
+)
 
 SERVICE = "gcp:projects/service:Service"
 APIS_COMPONENT = "inference-failover:gcp:ProjectApis"
@@ -284,16 +292,24 @@ def reserved_names(run: ProgramRun) -> dict[str, set[tuple[Any, ...]]]:
     return names
 
 
-@pytest.mark.parametrize(("primary", "standby"), PAIRS, ids=PAIR_IDS)
+# Every pair with its default DNS authority, plus a pair without gcp whose authority is Cloud DNS:
+# there cert-manager's DNS-01 trust creates the only workload identity pool and provider.
+RE_CREATE_CASES = [(p, s, None) for p, s in PAIRS] + [("aws", "azure", "gcp")]
+RE_CREATE_IDS = [*PAIR_IDS, "aws-to-azure-dns-gcp"]
+
+
+@pytest.mark.parametrize(("primary", "standby", "authority"), RE_CREATE_CASES, ids=RE_CREATE_IDS)
 def test_a_destroyed_and_re_created_stack_asks_for_no_name_the_cloud_still_holds(
-    primary: str, standby: str
+    primary: str, standby: str, authority: str | None
 ) -> None:
     """Two instantiations of the same config are a destroy and a re-create: every name of a
     soft-deleted kind that the first used is still held by the cloud (the "soft-deleted" set)
     and must not be asked for by the second. Each mocked run starts from empty state, and the
     mocked random provider answers fresh bytes on create, as the real one does."""
-    first = run_pair(primary_overrides(primary), standby_overrides(primary, standby), TEST_SECRETS)
-    second = run_pair(primary_overrides(primary), standby_overrides(primary, standby), TEST_SECRETS)
+    extra = AUTHORITY_OVERRIDES[authority] if authority else {}
+    overrides = ({**primary_overrides(primary), **extra}, {**standby_overrides(primary, standby), **extra})
+    first = run_pair(*overrides, TEST_SECRETS)
+    second = run_pair(*overrides, TEST_SECRETS)
     kinds_seen: set[str] = set()
     for old, new in zip(first, second, strict=True):
         soft_deleted = reserved_names(old)
@@ -305,6 +321,12 @@ def test_a_destroyed_and_re_created_stack_asks_for_no_name_the_cloud_still_holds
         assert reused == {}
         kinds_seen |= set(soft_deleted)
     assert kinds_seen, "the pair created no soft-deleted kind: the check above checked nothing"
+    if authority == "gcp" and "gcp" not in (primary, standby):
+        # The DNS-01 trust's pool and provider were among the names checked.
+        assert {
+            "gcp:iam/workloadIdentityPool:WorkloadIdentityPool",
+            "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider",
+        } <= kinds_seen
 
 
 def test_names_are_stable_for_the_life_of_a_stack() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from components.inference_cluster import GPU_NODE_FLOOR, POOL_LABEL
 from components.inference_cluster.args import KUBERNETES_VERSION
-from components.inference_cluster.autoscaler import CHART, CHART_REPO, CHART_VERSION, IMAGE_TAG
+from components.inference_cluster.autoscaler import CHART, CHART_REPO, CHART_VERSION, IMAGE_DIGEST, IMAGE_TAG
 from infra.harness import ProgramRun
 from tests.support import CLOUDS
 from tests.test_inference_cluster_support import (
@@ -88,7 +88,7 @@ def test_eks_installs_the_cluster_autoscaler_from_the_pinned_official_chart(capa
     values = release["values"]
     # The autoscaler's minor version matches the cluster's.
     assert IMAGE_TAG.removeprefix("v").rsplit(".", 1)[0] == KUBERNETES_VERSION
-    assert values["image"]["tag"] == IMAGE_TAG
+    assert values["image"]["tag"] == f"{IMAGE_TAG}@{IMAGE_DIGEST}"
     cluster_name = run.one("aws:eks/cluster:Cluster").outputs["name"]
     assert values["autoDiscovery"] == {"clusterName": cluster_name}
     assert values["awsRegion"] == run.config.region

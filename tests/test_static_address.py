@@ -191,7 +191,11 @@ def test_load_balancer_controller_is_the_pinned_chart_with_its_own_least_privile
         "us-east-1",
         vpc.outputs["id"],
     )
-    assert values["image"]["tag"] == "v3.5.0"
+    tag, _, digest = values["image"]["tag"].partition("@")
+    assert (
+        tag == "v3.5.0"
+        and digest == "sha256:298acdff5a571731276aaea3d5cc450a264e4ad710a5bddf3e518f68a3f9f6cb"
+    )
     role = next(r for r in run.of_type("aws:iam/role:Role") if r.name.endswith("-lb-controller"))
     assert values["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"] == role.outputs["arn"]
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]

@@ -320,7 +320,9 @@ def test_fetch_image_is_the_pinned_cli_of_the_stacks_cloud(primary: str, standby
     ):
         image = container(run, "fetch-model")["image"]
         assert {"aws": "aws-cli", "gcp": "google-cloud-cli", "azure": "azure-cli"}[cloud] in image
-        tag = image.rsplit(":", 1)[1]
+        reference, _, digest = image.partition("@sha256:")
+        assert len(digest) == 64 and all(c in "0123456789abcdef" for c in digest), image
+        tag = reference.rsplit(":", 1)[1]
         assert tag and tag != "latest" and tag[0].isdigit()
 
 

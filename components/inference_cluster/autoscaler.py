@@ -20,8 +20,11 @@ CHART_VERSION: Final = "9.59.0"
 KUBERNETES_VERSION 1.35: the autoscaler's minor must match the cluster's)."""
 IMAGE_REPOSITORY: Final = "registry.k8s.io/autoscaling/cluster-autoscaler"
 IMAGE_TAG: Final = "v1.35.0"
-"""The chart's own default image, stated so an upgrade is a reviewed change. Not pinned by digest:
-the digest could not be verified offline; add `@sha256:...` after `crane digest` on the tag."""
+"""The chart's own default image, stated so an upgrade is a reviewed change."""
+IMAGE_DIGEST: Final = "sha256:2fc9433dd3b47baef0e68d6b1110b770a3c93db10c7bead4c5bc6cb21c72b875"
+"""The multi-arch index of cluster-autoscaler:v1.35.0, as stated in two public repositories (a
+test asserting the rendered image, an ops doc). The chart renders `<repository>:<tag>`, so the
+digest rides in the tag value: `v1.35.0@sha256:...` (re-check with `crane digest` on a bump)."""
 NAMESPACE: Final = "kube-system"
 SERVICE_ACCOUNT: Final = "cluster-autoscaler"
 
@@ -67,7 +70,7 @@ def autoscaler_values(cluster_name: str, region: str, role_arn: str) -> dict[str
         "cloudProvider": "aws",
         "awsRegion": region,
         "autoDiscovery": {"clusterName": cluster_name},
-        "image": {"repository": IMAGE_REPOSITORY, "tag": IMAGE_TAG},
+        "image": {"repository": IMAGE_REPOSITORY, "tag": f"{IMAGE_TAG}@{IMAGE_DIGEST}"},
         "rbac": {
             "serviceAccount": {
                 "create": True,

@@ -38,6 +38,9 @@ CHART_VERSION: Final = "3.5.0"
 """Pinned chart (controller v3.5.0, git tag v3.5.0 of kubernetes-sigs/aws-load-balancer-controller)."""
 CONTROLLER_IMAGE: Final = "public.ecr.aws/eks/aws-load-balancer-controller"
 CONTROLLER_TAG: Final = "v3.5.0"
+CONTROLLER_DIGEST: Final = "sha256:298acdff5a571731276aaea3d5cc450a264e4ad710a5bddf3e518f68a3f9f6cb"
+"""The multi-arch index of controller v3.5.0, as stated in several public repositories (Helm values,
+a Makefile, a mirror script). The chart renders `<repository>:<tag>`, so the digest rides in the tag."""
 NAMESPACE: Final = "kube-system"
 SERVICE_ACCOUNT: Final = "aws-load-balancer-controller"
 LOAD_BALANCER_CLASS: Final = "service.k8s.aws/nlb"
@@ -222,7 +225,7 @@ def controller_values(
         "region": region,
         "vpcId": vpc_id,
         "replicaCount": 2,
-        "image": {"repository": CONTROLLER_IMAGE, "tag": CONTROLLER_TAG},
+        "image": {"repository": CONTROLLER_IMAGE, "tag": f"{CONTROLLER_TAG}@{CONTROLLER_DIGEST}"},
         "serviceAccount": {
             "create": True,
             "name": SERVICE_ACCOUNT,

@@ -16,11 +16,14 @@ import pulumi
 
 from components.common import Cloud, physical_name
 from components.inference_cluster.cert_manager import CREDENTIALS_DIR, SUBJECT, TOKEN_FILE, DnsAccess
+from components.naming import with_suffix
 
 STS_AUDIENCE: Final = "sts.amazonaws.com"
 AZURE_TOKEN_AUDIENCE: Final = "api://AzureADTokenExchange"
 DNS_ZONE_CONTRIBUTOR: Final = "befefa01-2a29-4197-83a8-272ff33ce314"
 """Azure built-in role 'DNS Zone Contributor'."""
+WIF_ID_MAX: Final = 32
+"""Workload identity pool and provider IDs: 4-32 lowercase letters, digits and dashes."""
 GCP_DNS_ROLE: Final = "roles/dns.admin"
 """Granted on the one managed zone only (Cloud DNS managed-zone IAM), not on the project."""
 
@@ -47,6 +50,10 @@ class DnsTarget:
     """Resources the trust waits for (the cluster's federation_ready)."""
     gcp_apis: Any = None
     """gcp only: the stack's GcpApis for the zone's project (components.gcp_apis)."""
+    name_suffix: pulumi.Input[str] | None = None
+    """gcp only: the stack's random suffix (`Placement.name_suffix`) on the workload identity pool
+    and provider IDs. GCP soft-deletes both for 30 days and reserves their IDs, so a destroyed and
+    re-created stack must not ask for the same IDs again."""
 
 
 def dns_access(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAccess:
@@ -173,8 +180,11 @@ def _cloud_dns(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAcce
         "iam", "sts", "dns"
     )
     opts = pulumi.ResourceOptions(parent=parent, provider=target.provider, depends_on=[*target.after, *apis])
-    pool_id = physical_name(target.stack, "dns01", max_length=32)
-    provider_id = physical_name(target.stack, "cert-manager", max_length=32)
+    # 4-32 characters each; the suffix keeps a re-created stack clear of the soft-deleted IDs.
+    pool_id = with_suffix(physical_name(target.stack, "dns01"), target.name_suffix, max_length=WIF_ID_MAX)
+    provider_id = with_suffix(
+        physical_name(target.stack, "cert-manager"), target.name_suffix, max_length=WIF_ID_MAX
+    )
     pool = gcp.iam.WorkloadIdentityPool(
         f"{name}-dns01",
         gcp.iam.WorkloadIdentityPoolArgs(
@@ -200,13 +210,13 @@ def _cloud_dns(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAcce
     )
     invoke = pulumi.InvokeOutputOptions(parent=parent, provider=target.provider)
     number = gcp.organizations.get_project_output(project_id=project, opts=invoke).number
-    path = number.apply(
-        lambda n: f"projects/{n}/locations/global/workloadIdentityPools/{pool_id}/providers/{provider_id}"
+    path = pulumi.Output.all(number, pool_id, provider_id).apply(
+        lambda a: f"projects/{a[0]}/locations/global/workloadIdentityPools/{a[1]}/providers/{a[2]}"
     )
-    principal = number.apply(
-        lambda n: (
-            f"principal://iam.googleapis.com/projects/{n}/locations/global/workloadIdentityPools/"
-            f"{pool_id}/subject/{SUBJECT}"
+    principal = pulumi.Output.all(number, pool_id).apply(
+        lambda a: (
+            f"principal://iam.googleapis.com/projects/{a[0]}/locations/global/workloadIdentityPools/"
+            f"{a[1]}/subject/{SUBJECT}"
         )
     )
     binding = gcp.dns.DnsManagedZoneIamMember(

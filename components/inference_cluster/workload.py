@@ -46,11 +46,28 @@ SERVER_TMP_SIZE: Final = "20Gi"
 """Compile caches (torch inductor, triton) on a writable volume; the root filesystem is read-only."""
 
 FETCH_IMAGES: Final[dict[Cloud, str]] = {
-    "aws": "public.ecr.aws/aws-cli/aws-cli:2.31.39",
-    "gcp": "gcr.io/google.com/cloudsdktool/google-cloud-cli:540.0.0-stable",
-    "azure": "mcr.microsoft.com/azure-cli:2.75.0",
+    # 2.31.30 (no published digest for 2.31.39 was found): digest as pinned in public scripts
+    # (`aws_cli_image=...2.31.30@sha256:6c93...` in four Renovate-style shell scripts).
+    "aws": (
+        "public.ecr.aws/aws-cli/aws-cli:2.31.30"
+        "@sha256:6c9314d8dd18bcfd11c509e00ea39016c4fb978e42e86df1e4dfd17038b10b78"
+    ),
+    # 562.0.0-slim (gcloud core: `gcloud storage`, `gcloud secrets`): digest as pinned in two public
+    # Dockerfiles (`FROM ...google-cloud-cli:562.0.0-slim@sha256:0da2...`). No digest was found for
+    # 540.0.0-stable.
+    "gcp": (
+        "gcr.io/google.com/cloudsdktool/google-cloud-cli:562.0.0-slim"
+        "@sha256:0da2de42ae51cd6092b5caf7c96d25003659fd15548760eb4c50c2623e7bf9c2"
+    ),
+    # 2.73.0: digest as pinned in one public Dockerfile (`FROM mcr.microsoft.com/azure-cli:2.73.0@...`).
+    # No digest was found for 2.75.0; re-check with `docker buildx imagetools inspect` on bump.
+    "azure": (
+        "mcr.microsoft.com/azure-cli:2.73.0"
+        "@sha256:eedd1fb2d6628c6a6f30c5e0cd31b2fd789151514fa0ab645ff440682e5586b7"
+    ),
 }
-"""Pinned cloud CLIs that read the model bucket and the vault as the workload identity."""
+"""Cloud CLIs pinned by digest (tag kept for humans) that read the model bucket and the vault as the
+workload identity."""
 
 STREAMING_CLOUDS: Final[frozenset[Cloud]] = frozenset({"aws", "gcp"})
 """Clouds whose bucket vLLM streams the weights from (--load-format runai_streamer, s3:// and gs://

@@ -24,7 +24,12 @@ from components.observability.args import COLLECTORS, MODULE, TARGET_NAMESPACE, 
 from components.observability.rules import GROUP_NAME, render_rule_groups
 from components.observability.shared import metrics_network_policy, pod_scrape_job
 
-COLLECTOR_IMAGE: Final = "quay.io/prometheus/prometheus:v3.5.0"
+# Digest as pinned for quay.io/prometheus/prometheus:v3.5.0 in a public CI script and, identically,
+# for prom/prometheus:v3.5.0 in many public scripts and Dockerfiles (one multi-arch index).
+COLLECTOR_IMAGE: Final = (
+    "quay.io/prometheus/prometheus:v3.5.0"
+    "@sha256:63805ebb8d2b3920190daf1cb14a60871b16fd38bed42b857a3182bc621f4996"
+)
 """Prometheus 3.5 (LTS) in agent mode: scrape + SigV4 remote write, no local TSDB or rules."""
 COLLECTOR_NAME: Final = "metrics-collector"
 _PUBLISHERS: Final = (
