@@ -710,8 +710,10 @@ def _edge_settings(
             f"remove it from Pulumi.{stack}.yaml",
         )
 
+    # A value the general checks already refused (not a path, not an integer) is reported once.
+    refused = {p.key for p in r.problems}
     path = (raw.get("healthCheckPath") or "/health").strip()
-    if path != "/health":
+    if path != "/health" and "healthCheckPath" not in refused:
         r.problem(
             "healthCheckPath",
             path,
@@ -719,7 +721,7 @@ def _edge_settings(
             f"remove healthCheckPath from Pulumi.{stack}.yaml",
         )
     port = (raw.get("healthCheckPort") or "443").strip()
-    if port != "443":
+    if port != "443" and "healthCheckPort" not in refused:
         r.problem(
             "healthCheckPort",
             port,

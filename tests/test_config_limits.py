@@ -25,7 +25,6 @@ INTEGER_LIMITS: list[tuple[str, int, int, dict[str, Any], str]] = [
     ("replicas", 1, 100, {"maxNodeCount": 100}, "primary"),
     ("dnsTtlSeconds", 1, 60, {}, "primary"),
     ("trafficWeight", 0, 100, {}, "standby"),
-    ("healthCheckPort", 1, 65535, {}, "primary"),
     ("healthCheckIntervalSeconds", 10, 30, {}, "primary"),
     ("healthCheckFailureThreshold", 1, 9, {}, "primary"),
     ("replicationIntervalMinutes", 5, 1440, {}, "standby"),
@@ -93,7 +92,7 @@ DEFAULTS: list[tuple[str, str, Any]] = [
     ("dnsRecord", "primary", "api"),
     ("dnsTtlSeconds", "primary", 30),
     ("healthCheckPath", "primary", "/health"),
-    ("healthCheckPort", "primary", 80),
+    ("healthCheckPort", "primary", 443),
     ("healthCheckIntervalSeconds", "primary", 10),
     ("healthCheckFailureThreshold", "primary", 3),
     ("dnsManagedZone", "primary", "example-com"),
@@ -185,11 +184,32 @@ def test_health_check_interval_must_be_ten_or_thirty() -> None:
 
 
 def test_health_check_path_must_start_with_a_slash() -> None:
-    assert parse("primary", healthCheckPath="/").dns.health_check_path == "/"
+    assert parse("primary", healthCheckPath="/health").dns.health_check_path == "/health"
     assert problems("primary", healthCheckPath="health") == [
         "stack config 'healthCheckPath' must be an absolute HTTP path such as /health (got 'health'): "
         "set it in Pulumi.primary.yaml"
     ]
+
+
+def test_health_check_path_must_be_the_unauthenticated_health_route() -> None:
+    assert problems("primary", healthCheckPath="/") == [
+        "stack config 'healthCheckPath' must be /health (the only route the edge answers without an API "
+        "key) (got '/'): remove healthCheckPath from Pulumi.primary.yaml"
+    ]
+
+
+def test_health_check_port_must_be_https_443() -> None:
+    assert parse("primary", healthCheckPort=443).dns.health_check_port == 443
+    for port in (1, 80, 444, 65535):
+        assert problems("primary", healthCheckPort=port) == [
+            "stack config 'healthCheckPort' must be 443 (the service listens on HTTPS 443 only; health "
+            f"checks probe /health over TLS) (got '{port}'): remove healthCheckPort from Pulumi.primary.yaml"
+        ]
+    for value in ("ten", "1.5", "0x10"):
+        assert problems("primary", healthCheckPort=value) == [
+            f"stack config 'healthCheckPort' must be an integer between 1 and 65535 (got {value!r}): "
+            "set it in Pulumi.primary.yaml"
+        ]
 
 
 @pytest.mark.parametrize(
@@ -228,9 +248,10 @@ def test_secret_names_must_be_plain_names_that_are_not_settings(name: str) -> No
 def test_a_secret_name_of_63_characters_is_accepted() -> None:
     name = "a" * 63
     raw, secret_keys = shipped_raw("primary")
-    raw["secretNames"] = f'["{name}"]'
-    raw[name] = raw.pop("apiKey")
-    assert parse_config(raw, "primary", secret_keys | {name}).secret_names == (name,)
+    # secretNames must keep apiKey (the edge's API key); the long name is an extra secret.
+    raw["secretNames"] = f'["apiKey", "{name}"]'
+    raw[name] = "s3cr3t-too"
+    assert parse_config(raw, "primary", secret_keys | {name}).secret_names == ("apiKey", name)
 
 
 @pytest.mark.parametrize(
@@ -380,8 +401,13 @@ def test_a_blank_required_value_counts_as_missing() -> None:
 # --- warnings ---------------------------------------------------------------------------------
 
 
+# The shipped stacks leave the Kubernetes API open to 0.0.0.0/0 (and warn about it); a narrowed
+# range isolates the warning under test.
+NARROW_API = {"kubernetesApiAllowedCidrs": '["203.0.113.0/24"]'}
+
+
 def test_a_primary_at_weight_zero_is_warned_about() -> None:
-    assert parse("primary", dnsRouting="weighted", trafficWeight=0).warnings == (
+    assert parse("primary", dnsRouting="weighted", trafficWeight=0, **NARROW_API).warnings == (
         "trafficWeight is 0 on the primary: it serves only when the standby is unhealthy",
     )
 
@@ -397,7 +423,16 @@ def test_a_primary_at_weight_zero_is_warned_about() -> None:
     ],
 )
 def test_no_warning_where_none_is_due(stack: str, overrides: dict[str, Any]) -> None:
-    assert parse(stack, **overrides).warnings == ()
+    assert parse(stack, **overrides, **NARROW_API).warnings == ()
+
+
+@pytest.mark.parametrize("stack", ["primary", "standby"])
+def test_an_open_kubernetes_api_is_warned_about(stack: str) -> None:
+    assert parse(stack).warnings == (
+        "kubernetesApiAllowedCidrs admits 0.0.0.0/0: the Kubernetes API endpoint accepts connections from "
+        "any address (every request still needs cloud IAM credentials); narrow it to your deployer and CI "
+        f"egress ranges in Pulumi.{stack}.yaml",
+    )
 
 
 # --- messages that list choices, derived values, the reader's own rules -------------------------

@@ -47,9 +47,10 @@ def test_usage_of_aws_primary_matches_what_the_cluster_creates() -> None:
     assert quantities["aws:nlb"] == 1
     assert quantities["aws:eks-control-plane"] == 1
     assert quantities["aws:ebs-gp3"] == 2 * 300 + 2 * 50
-    # One probe per static address, each with the fast (10 s) interval, and the check over them.
+    # One probe per static address, each with two optional features (the fast (10 s) interval and
+    # HTTPS), and the check over them.
     assert quantities["aws:route53-health-check-aws-endpoint"] == 3
-    assert quantities["aws:route53-health-check-feature-aws-endpoint"] == 3
+    assert quantities["aws:route53-health-check-feature-aws-endpoint"] == 3 * 2
     assert quantities["aws:route53-health-check-calculated"] == 1
 
 
@@ -60,9 +61,9 @@ def test_usage_of_gcp_standby_counts_regional_system_nodes_nat_and_the_cross_clo
     assert quantities["gcp:cloud-nat-vm"] == 4
     assert quantities["gcp:gke-cluster-fee"] == 1
     assert quantities["gcp:static-external-ipv4"] == 1
-    # Route 53 checks the GCP address: a non-AWS endpoint with the fast-interval feature.
+    # Route 53 checks the GCP address: a non-AWS endpoint with the fast-interval and HTTPS features.
     assert quantities["aws:route53-health-check-non-aws-endpoint"] == 1
-    assert quantities["aws:route53-health-check-feature-non-aws-endpoint"] == 1
+    assert quantities["aws:route53-health-check-feature-non-aws-endpoint"] == 2
     assert quantities["aws:internet-egress"] == 16  # the model pulled out of the primary's S3
 
 

@@ -177,7 +177,7 @@ def test_defaults_are_the_documented_ones() -> None:
     )
 
     assert (args.ttl_seconds, args.routing, args.weight) == (30, "failover", None)
-    assert (args.health_check_path, args.health_check_port) == ("/health", 80)
+    assert (args.health_check_path, args.health_check_port) == ("/health", 443)
     assert (args.health_check_interval_seconds, args.health_check_failure_threshold) == (10, 3)
     assert (args.azure_resource_group, args.gcp_managed_zone, args.primary_dns) == (None, None, None)
     assert args.deletion_protection is True
@@ -277,11 +277,12 @@ def test_derived_names_and_probe_settings() -> None:
     assert args.fqdn == "api.example.com"
     assert args.managed_zone == "example-com"
     assert make(gcp_managed_zone="prod-zone").managed_zone == "prod-zone"
+    # The edge answers TLS only (no plain-HTTP listener): every probe is HTTPS, whatever the port.
     assert (make(health_check_port=443).probe_protocol, make(health_check_port=80).probe_protocol) == (
         "HTTPS",
-        "HTTP",
+        "HTTPS",
     )
-    assert make(health_check_port=8443).probe_protocol == "HTTP"
+    assert make(health_check_port=8443).probe_protocol == "HTTPS"
     assert make(health_check_interval_seconds=10).probe_timeout_seconds == 5
     assert make(health_check_interval_seconds=30).probe_timeout_seconds == 10
 
@@ -410,7 +411,7 @@ AGREEMENT: list[tuple[str, str, dict[str, Any], dict[str, Any], object, object]]
     ("fqdn", "dnsZone/dnsRecord", {}, {"fqdn": "www.example.com"}, "api.example.com", "www.example.com"),
     ("ttl", "dnsTtlSeconds", {"ttl_seconds": 20}, {}, 20, 30),
     ("path", "healthCheckPath", {}, {"healthCheck__path": "/v1/models"}, "/health", "/v1/models"),
-    ("port", "healthCheckPort", {}, {"healthCheck__port": 443}, 80, 443),
+    ("port", "healthCheckPort", {}, {"healthCheck__port": 8443}, 443, 8443),
     ("interval", "healthCheckIntervalSeconds", {}, {"healthCheck__intervalSeconds": 30}, 10, 30),
     ("threshold", "healthCheckFailureThreshold", {}, {"healthCheck__failureThreshold": 5}, 3, 5),
 ]

@@ -141,7 +141,8 @@ def test_tensor_parallelism_defaults_to_one_gpu_when_the_model_fits_it() -> None
     assert four_l4.serving is not None and four_l4.serving.tensor_parallel_size == 1
     assert any("leaves 3 of the node's 4 GPUs idle" in w for w in four_l4.warnings)
     # 8B bf16 (15 GiB) does not fit one 16 GB T4: the default shards it over the node's GPUs.
-    two_t4 = parse("standby", gpuType="t4", gpuCountPerNode=2)
+    # (A narrowed Kubernetes API range: the shipped 0.0.0.0/0 warns on its own.)
+    two_t4 = parse("standby", gpuType="t4", gpuCountPerNode=2, kubernetesApiAllowedCidrs='["203.0.113.0/24"]')
     assert two_t4.serving is not None and two_t4.serving.tensor_parallel_size == 2
     assert not two_t4.warnings
 
