@@ -109,18 +109,30 @@ HALF_SWITCHED = (
 )
 
 
+def open_api(stack: str) -> str:
+    """The shipped stack files leave the Kubernetes API open to any address (kubernetesApiAllowedCidrs)."""
+    return (
+        "kubernetesApiAllowedCidrs admits 0.0.0.0/0: the Kubernetes API endpoint accepts connections from "
+        "any address (every request still needs cloud IAM credentials); narrow it to your deployer and "
+        f"CI egress ranges in Pulumi.{stack}.yaml"
+    )
+
+
+OPEN_P, OPEN_S = open_api("primary"), open_api("standby")
+
+
 @pytest.mark.parametrize(
     ("primary", "standby", "warned"),
     [
-        ({}, {}, ([], [])),
+        ({}, {}, ([OPEN_P], [OPEN_S])),
         (
             {"dnsRouting": "weighted", "trafficWeight": 0},
             {"dnsRouting": "weighted", "trafficWeight": 100, "capacity": "full"},
-            ([PRIMARY_AT_ZERO], []),
+            ([OPEN_P, PRIMARY_AT_ZERO], [OPEN_S]),
         ),
-        ({"trafficWeight": 40}, {}, ([IGNORED_WEIGHT], [])),
-        ({}, {"dnsRouting": "weighted"}, ([], [HALF_SWITCHED])),
-        ({"dnsRouting": "weighted", "trafficWeight": 100}, {"dnsRouting": "weighted"}, ([], [])),
+        ({"trafficWeight": 40}, {}, ([IGNORED_WEIGHT, OPEN_P], [OPEN_S])),
+        ({}, {"dnsRouting": "weighted"}, ([OPEN_P], [HALF_SWITCHED, OPEN_S])),
+        ({"dnsRouting": "weighted", "trafficWeight": 100}, {"dnsRouting": "weighted"}, ([OPEN_P], [OPEN_S])),
     ],
     ids=["shipped", "primary-at-zero", "ignored-weight", "half-switched", "both-weighted"],
 )

@@ -216,7 +216,7 @@ def test_a_finished_run_is_archived_and_a_new_one_starts(tmp_path: Path) -> None
 
     assert not resumed and fresh.run_id != journal.run_id
     assert (tmp_path / f"j.{journal.run_id}.json").exists()
-    assert fresh.options == {"soak_seconds": 0, "skip_store_parity": False}
+    assert fresh.options == {"soak_seconds": 0, "skip_store_parity": False, "canary_requests": 0}
     assert fresh.data["states_before"]["standby"]["trafficWeight"] == 100
     summary = result.to_dict()
     assert summary["run_id"] == journal.run_id and summary["status"] == "completed"
@@ -317,7 +317,9 @@ def verifying_runner(
         "seen": FakeSeen(None),
     }
 
-    def probe(url: str | None, model: str | None, timeout: float) -> FakeProbe:
+    def probe(
+        url: str | None, model: str | None, timeout: float, *, service_name: str | None, tls: Any
+    ) -> FakeProbe:
         side = "primary" if "primary" in str(url) else "standby"
         state["probed"].append((side, model, timeout))
         state["urls"] = [*state.get("urls", []), url]
