@@ -429,7 +429,8 @@ def _agent_deployment(
                                 "--web.listen-address=127.0.0.1:9090",
                             ],
                             resources=k8s.core.v1.ResourceRequirementsArgs(
-                                requests={"cpu": "100m", "memory": "256Mi"}, limits={"memory": "512Mi"}
+                                requests={"cpu": "100m", "memory": "256Mi"},
+                                limits={"cpu": "500m", "memory": "512Mi"},
                             ),
                             security_context=k8s.core.v1.SecurityContextArgs(
                                 allow_privilege_escalation=False,
