@@ -382,12 +382,6 @@ def _check_authority(stack_file: StackFile) -> None:
             f"is gcp (got {cfg.dns.health_check_interval_seconds}): Cloud DNS health checks of external "
             f"endpoints run every 30 s or slower; set healthCheckIntervalSeconds: 30 in both stack files",
         )
-    if not cfg.secret_names:
-        stack_file.add(
-            "secretNames",
-            "stack config 'secretNames' must name at least one secret (got an empty list): the API key "
-            f"guards the service; set secretNames: [apiKey] in {stack_file.name} or remove the line",
-        )
 
 
 @dataclass
