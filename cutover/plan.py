@@ -286,7 +286,12 @@ def weight_value(side: Side, raw: str | None) -> int:
 
 
 def _rising_first(changes: Sequence[Change], fallback: Sequence[Side]) -> tuple[Side, ...]:
-    """Apply order: the stack whose weight rises goes first, so the records never sum below 100."""
+    """Apply order: the stack whose weight rises goes first, so the records never sum below 100.
+
+    When both weights move the same way (hand-edited weights that do not sum to 100), the sum
+    stays whole in either order, and `fallback` decides: the caller puts first the side whose
+    apply moves share towards where traffic should go.
+    """
     sides = list(dict.fromkeys(c.side for c in changes))
 
     def delta(side: Side) -> int:
@@ -295,9 +300,22 @@ def _rising_first(changes: Sequence[Change], fallback: Sequence[Side]) -> tuple[
                 return weight_value(side, c.after) - weight_value(side, c.before)
         return 0
 
+    def direction(side: Side) -> int:
+        return (delta(side) < 0) - (delta(side) > 0)
+
     if not any(c.key == WEIGHT for c in changes):
         return tuple(s for s in fallback if s in sides)
-    return tuple(sorted(sides, key=lambda s: (-delta(s), list(fallback).index(s) if s in fallback else 0)))
+    return tuple(sorted(sides, key=lambda s: (direction(s), list(fallback).index(s) if s in fallback else 0)))
+
+
+def _share_at_least(states: Mapping[Side, StackState], side: Side, percent: int) -> bool:
+    """`side` already carries at least `percent` % of the traffic: its share of the records' sum.
+
+    Hand-edited weights need not sum to 100 (weighted routing splits by weight / sum), so the
+    weight alone says nothing: 20 against 5 is 80 %, 30 against 90 is 25 %.
+    """
+    total = sum(states[s].served_weight for s in SIDES)
+    return total > 0 and 100 * states[side].served_weight >= percent * total
 
 
 def plan_cutover(
@@ -359,10 +377,14 @@ def plan_cutover(
             )
 
         for percent in percents:
-            if percent <= now[to].effective_weight and percent != 100:
+            if percent != 100 and _share_at_least(now, to, percent):
                 continue
             # By effective value: an unset weight already means 100 on the primary, 0 on the standby.
             targets = ((to, percent), (source, 100 - percent))
+            # Both weights can move the same way when they did not sum to 100: then the apply
+            # that moves share towards `to` goes first (raise `to`, or else lower `source`), so
+            # the source never gains share, however warm it is.
+            first = (to, source) if percent > now[to].effective_weight else (source, to)
             shift = _changes(
                 now,
                 [
@@ -379,7 +401,7 @@ def plan_cutover(
                         f"shift {percent}% of traffic to {to}",
                         to,
                         tuple(shift),
-                        _rising_first(shift, (to, source)),
+                        _rising_first(shift, first),
                         _weights(now),
                     )
                 )

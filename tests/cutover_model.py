@@ -251,34 +251,38 @@ class ModelStacks:
 
 
 def traffic_problems(
-    start: Mapping[str, Applied], states: list[Mapping[str, Applied]], to: Side | None
+    start: Mapping[str, Applied], history: list[tuple[str, Mapping[str, Applied]]], to: Side | None
 ) -> list[str]:
-    """Every broken traffic rule in a sequence of applied states that started at `start`.
+    """Every broken traffic rule in the applies `history` ((action id, applied states) pairs, in
+    order) of a run that started at `start`.
 
     - the records' shares never sum below min(100, what they summed to at the start), nor to 0;
-    - while moving to `to`, its share of traffic never falls (from a start summing to 100 or more);
+    - while moving to `to`, its share of traffic never falls below its share at the start, and at
+      the end of each step never below where the step before left it (within one step it may
+      overshoot: from hand-edited weights that do not sum to 100 both records move the same way,
+      and whichever goes first, the other then takes back some of the share);
     - a stack not at full capacity never gets a larger share of traffic than it had at the start,
       and one that was at full capacity and is no longer carries nothing (demoted only once
       traffic left).
     """
     problems: list[str] = []
     start_sum = sum(a.served for a in start.values())
-    previous_share: float | None = None
-    for index, state in enumerate(states):
+    floor = start[to].served / start_sum if to is not None and start_sum else 0.0
+    for index, (action, state) in enumerate(history):
         served = {s: state[s].served for s in SIDES}
         total = sum(served.values())
-        where = f"after apply {index + 1}: served {served}"
+        where = f"after apply {index + 1} ({action}): served {served}"
         if total == 0 or total < min(100, start_sum):
             problems.append(f"{where}: sum {total} below {min(100, start_sum)}")
             continue
-        # From hand-edited weights summing below 100 a shift raises both records, and no apply
-        # order keeps the target's share monotone (one order overshoots, the other dips): there
-        # only the sum and capacity rules are asserted.
-        if to is not None and start_sum >= 100:
+        if to is not None:
             share = served[to] / total
-            if previous_share is not None and share < previous_share - 1e-9:
-                problems.append(f"{where}: share of {to} fell from {previous_share:.3f} to {share:.3f}")
-            previous_share = share
+            if share < floor - 1e-9:
+                problems.append(f"{where}: share of {to} fell to {share:.3f}, below {floor:.3f}")
+            step = action.rpartition("#")[0]
+            last_of_step = index + 1 == len(history) or history[index + 1][0].rpartition("#")[0] != step
+            if last_of_step:
+                floor = max(floor, share)
         for side in SIDES:
             if state[side].capacity == "full" or served[side] == 0:
                 continue

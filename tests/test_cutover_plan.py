@@ -532,3 +532,97 @@ def test_an_undo_title_lists_every_inverse_change() -> None:
     assert undo[0].title == (
         "undo routing: standby: dnsRouting weighted -> (unset), primary: dnsRouting weighted -> (unset)"
     )
+
+
+# --- hand-edited weights that do not sum to 100: shares, not raw weights -----------------------
+
+
+def _split(primary: str, standby: str, primary_capacity: str = "full") -> dict[Side, StackState]:
+    return _states(
+        {"capacity": primary_capacity, "dnsRouting": "weighted", "trafficWeight": primary},
+        {"dnsRouting": "weighted", "trafficWeight": standby},
+    )
+
+
+def _shifts(steps: Sequence[Step]) -> list[tuple[str, list[str], tuple[Side, ...]]]:
+    return [(s.id, [c.describe() for c in s.changes], s.applies) for s in steps if s.kind == "shift"]
+
+
+def test_a_percent_the_target_already_has_as_its_share_is_skipped() -> None:
+    # standby 20 against primary 5 is 80 % on the standby: a shift to 50 would move traffic back.
+    steps, after = plan_cutover(_split("5", "20", "warm"), "standby", (50, 100))
+
+    assert _shifts(steps) == [
+        (
+            "shift-100",
+            ["standby: trafficWeight 20 -> 100", "primary: trafficWeight 5 -> 0"],
+            ("standby", "primary"),
+        )
+    ]
+    assert (after["primary"].weight, after["standby"].weight) == ("0", "100")
+
+
+@pytest.mark.parametrize(
+    ("primary", "standby", "percent", "planned"),
+    [
+        ("1", "1", 50, False),  # 50 % exactly: nothing to do
+        ("1", "1", 51, True),
+        ("30", "90", 75, False),  # 90 / 120 = 75 %
+        ("30", "90", 76, True),
+        ("0", "7", 99, False),  # all of it already
+    ],
+)
+def test_a_shift_is_planned_only_above_the_targets_share(
+    primary: str, standby: str, percent: int, planned: bool
+) -> None:
+    steps, _ = plan_cutover(_split(primary, standby), "standby", (percent, 100))
+
+    assert any(s.id == f"shift-{percent}" for s in steps) is planned
+
+
+def test_when_both_weights_rise_the_target_is_applied_first() -> None:
+    # standby 1 against a warm primary at 10 is 9 %: the 10 % step raises both records. Raising the
+    # primary first would give the warm primary 90 of 91.
+    steps, _ = plan_cutover(_split("10", "1", "warm"), "standby", (10, 100))
+
+    assert _shifts(steps)[0] == (
+        "shift-10",
+        ["standby: trafficWeight 1 -> 10", "primary: trafficWeight 10 -> 90"],
+        ("standby", "primary"),
+    )
+
+
+def test_when_both_weights_fall_the_source_is_lowered_first() -> None:
+    # 80/80 is 50 % each: the 60 % step lowers both records. Lowering the standby first would
+    # drop its share to 60/140; lowering the primary first raises it to 80/120, then 60 %.
+    steps, _ = plan_cutover(_split("80", "80"), "standby", (60, 100))
+
+    assert _shifts(steps)[0] == (
+        "shift-60",
+        ["standby: trafficWeight 80 -> 60", "primary: trafficWeight 80 -> 40"],
+        ("primary", "standby"),
+    )
+
+
+def test_the_undo_of_a_shift_from_a_split_lowers_the_source_first() -> None:
+    # Back from 10/90 to 1/10 (standby/primary): lowering the warm primary first keeps its share
+    # below where it started (10 of 20, not 90 of 91).
+    steps, _ = plan_cutover(_split("10", "1", "warm"), "standby", (10, 100))
+    done = [a.id for s in steps if s.id in ("precheck", "scale-up", "shift-10") for a in s.actions()]
+
+    undo = plan_undo(steps, done)
+
+    assert [(u.id, u.applies) for u in undo] == [
+        ("undo/shift-10", ("primary", "standby")),
+        ("undo/scale-up", ("standby",)),
+    ]
+
+
+def test_the_share_of_no_traffic_at_all_is_no_share() -> None:
+    from cutover.plan import _share_at_least
+
+    both_zero = _split("0", "0")
+    assert not _share_at_least(both_zero, "standby", 1)
+    assert _share_at_least(_split("0", "3"), "standby", 100)
+    assert not _share_at_least(_split("1", "3"), "standby", 76)
+    assert _share_at_least(_split("1", "3"), "standby", 75)

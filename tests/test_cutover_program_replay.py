@@ -78,6 +78,15 @@ START_STATES: list[tuple[str, dict[str, Config], RunSpec]] = [
         {"primary": {}, "standby": {}},
         RunSpec("drill", "standby", (100,), STACKS),
     ),
+    (
+        # Hand-edited weights summing below 100: both records rise in the 10 % step.
+        "cutover-from-a-split-below-100",
+        {
+            "primary": {"capacity": "warm", "dnsRouting": "weighted", "trafficWeight": "10"},
+            "standby": {"dnsRouting": "weighted", "trafficWeight": "1"},
+        },
+        RunSpec("execute", "standby", (10, 100), STACKS),
+    ),
 ]
 
 
