@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import pytest
 
 from infra.config import PROJECT, ConfigError, StackConfig, parse_config
-from infra.harness import load_stack_config
+from infra.harness import _to_config_string, load_stack_config
 
 SECRET = {"apiKey": "s3cr3t", "dockerHubAccessToken": "dckr_pat_test"}
 
 
+@cache
+def _shipped(stack: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """The stack file as load_stack_config reads it, read once: hundreds of tests start from it
+    (and tools/mutation.sh re-runs them for every mutant)."""
+    config, secret_keys = load_stack_config(stack)
+    return tuple(config.items()), tuple(secret_keys)
+
+
 def shipped_raw(stack: str, **overrides: Any) -> tuple[dict[str, str], frozenset[str]]:
-    config, secret_keys = load_stack_config(stack, overrides=overrides, secrets=SECRET)
+    """load_stack_config(stack, overrides, SECRET), un-namespaced (overrides and secrets applied
+    the same way: None removes a key, secrets come last)."""
+    base, base_secret_keys = _shipped(stack)
+    config, secret_keys = dict(base), list(base_secret_keys)
+    for key, value in overrides.items():
+        if value is None:
+            config.pop(f"{PROJECT}:{key}", None)
+        else:
+            config[f"{PROJECT}:{key}"] = _to_config_string(value)
+    for key, value in SECRET.items():
+        config[f"{PROJECT}:{key}"] = value
+        secret_keys.append(f"{PROJECT}:{key}")
     prefix = f"{PROJECT}:"
     raw = {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)}
     return raw, frozenset(k[len(prefix) :] for k in secret_keys)
@@ -276,3 +296,12 @@ def test_wait_for_model_is_off_unless_set_and_must_be_a_boolean() -> None:
     assert parse("primary", waitForModel=True).wait_for_model is True
     (found,) = problems("primary", waitForModel="yes")
     assert found.startswith("stack config 'waitForModel' must be one of false, true (got 'yes')")
+
+
+@pytest.mark.parametrize("stack", ["primary", "standby"])
+def test_the_cached_stack_file_reads_like_load_stack_config(stack: str) -> None:
+    overrides: dict[str, Any] = {"nodeCount": 3, "waitForModel": True, "gpuZones": ["a"], "region": None}
+    config, secret_keys = load_stack_config(stack, overrides=overrides, secrets=SECRET)
+    prefix = f"{PROJECT}:"
+    expected = {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)}
+    assert shipped_raw(stack, **overrides) == (expected, frozenset(k[len(prefix) :] for k in secret_keys))
