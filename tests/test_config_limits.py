@@ -638,3 +638,450 @@ def test_from_pulumi_reads_this_projects_config_with_its_secret_flags(
         run_stack("primary", overrides={"apiKey": "in-plain-text"}, program=program)
     plain = [p for p in caught.value.problems if p.key == "apiKey"]
     assert len(plain) == 1 and plain[0].got == "<plain text>"
+
+
+# --- image supply: the cache's registry, the Docker Hub account and its token, exactly -----------
+
+QUAY_IMAGE = "quay.io/acme/vllm:v1@sha256:" + "a" * 64
+TOKEN_FIX = "run `pulumi config set --secret dockerHubAccessToken <token> -s {stack}`"
+
+
+def outcome(
+    stack: str, drop: tuple[str, ...] = (), plain: dict[str, str] | None = None, **overrides: Any
+) -> tuple[str, ...] | list[str]:
+    """The config's warnings, or its problems: `drop` removes keys (and their secret flag),
+    `plain` adds keys in plain text."""
+    raw, secret_keys = shipped_raw(stack, **overrides)
+    for key in drop:
+        raw.pop(key, None)
+    raw.update(plain or {})
+    try:
+        return parse_config(raw, stack, secret_keys - set(drop) - set(plain or {})).warnings
+    except ConfigError as caught:
+        return [str(p) for p in caught.problems]
+
+
+def _token_problem(stack: str, got: str) -> str:
+    return (
+        "stack config 'dockerHubAccessToken' must be set as a secret (a Docker Hub access token for "
+        f"dockerHubUsername) (got {got}): " + TOKEN_FIX.format(stack=stack)
+    )
+
+
+USER_PROBLEM = (
+    "stack config 'dockerHubUsername' must be set on aws: ECR's pull-through cache only reaches Docker Hub "
+    "with an account (got nothing): set it with "
+    "`pulumi config set dockerHubUsername <docker-hub-user> -s {stack}`"
+)
+UNUSED_ACCOUNT = (
+    "dockerHubUsername is not used here: the {cloud} registry cache pulls this image's digest once, "
+    "anonymously"
+)
+AZURE_STANDBY = {"cloud": "azure", "region": "eastus", "gpuType": "a100-80gb"}
+
+
+@pytest.mark.parametrize(
+    ("stack", "drop", "plain", "overrides", "expected"),
+    [
+        # aws + Docker Hub: account and token both required.
+        ("primary", (), None, {}, ()),
+        ("primary", (), None, {"dockerHubUsername": None}, [USER_PROBLEM.format(stack="primary")]),
+        ("primary", ("dockerHubAccessToken",), None, {}, [_token_problem("primary", "nothing")]),
+        (
+            "primary",
+            ("dockerHubAccessToken",),
+            {"dockerHubAccessToken": "dckr_pat_plain"},
+            {},
+            [_token_problem("primary", "'<plain text>'")],
+        ),
+        (
+            "primary",
+            ("dockerHubAccessToken",),
+            None,
+            {"dockerHubUsername": None},
+            [USER_PROBLEM.format(stack="primary"), _token_problem("primary", "nothing")],
+        ),
+        # gcp + Docker Hub: anonymous by default; an account given needs its token.
+        ("standby", ("dockerHubAccessToken",), None, {}, ()),
+        ("standby", (), None, {"dockerHubUsername": "acme-ci"}, ()),
+        (
+            "standby",
+            ("dockerHubAccessToken",),
+            None,
+            {"dockerHubUsername": "acme-ci"},
+            [_token_problem("standby", "nothing")],
+        ),
+        # An account the cache does not use: said once, and no token needed.
+        (
+            "primary",
+            ("dockerHubAccessToken",),
+            None,
+            {"servingImage": QUAY_IMAGE},
+            (UNUSED_ACCOUNT.format(cloud="aws"),),
+        ),
+        (
+            "primary",
+            ("dockerHubAccessToken",),
+            None,
+            {"servingImage": QUAY_IMAGE, "dockerHubUsername": None},
+            (),
+        ),
+        (
+            "standby",
+            ("dockerHubAccessToken",),
+            None,
+            {**AZURE_STANDBY, "dockerHubUsername": "acme-ci", "deployerCidrs": '["20.30.40.0/24"]'},
+            (UNUSED_ACCOUNT.format(cloud="azure"),),
+        ),
+        (
+            "standby",
+            ("dockerHubAccessToken",),
+            None,
+            {"servingImage": QUAY_IMAGE, "dockerHubUsername": "a"},
+            (UNUSED_ACCOUNT.format(cloud="gcp"),),
+        ),
+    ],
+    ids=[
+        "aws-shipped",
+        "aws-no-account",
+        "aws-no-token",
+        "aws-plain-token",
+        "aws-neither",
+        "gcp-anonymous",
+        "gcp-account-and-token",
+        "gcp-account-without-token",
+        "aws-quay-account-unused",
+        "aws-quay-anonymous",
+        "azure-account-unused",
+        "gcp-quay-account-unused",
+    ],
+)
+def test_image_supply_rules_exactly(
+    stack: str,
+    drop: tuple[str, ...],
+    plain: dict[str, str] | None,
+    overrides: dict[str, Any],
+    expected: tuple[str, ...] | list[str],
+) -> None:
+    assert outcome(stack, drop, plain, **overrides, **NARROW_API) == expected
+
+
+def test_image_problems_are_exact_and_stop_the_registry_checks() -> None:
+    assert outcome("primary", servingImage="vllm/vllm-openai:v0.11.0", dockerHubUsername=None) == [
+        "stack config 'servingImage' must be pinned by digest: <image>[:<tag>]@sha256:<64 hex digits> "
+        "(a tag can be moved to another image; a digest cannot) (got 'vllm/vllm-openai:v0.11.0'): append "
+        "the digest, e.g. vllm/vllm-openai:v0.11.0@sha256:<digest> (`docker buildx imagetools inspect "
+        "<image>` prints it) in Pulumi.primary.yaml"
+    ]
+    ghcr = "ghcr.io/acme/vllm:v1@sha256:" + "a" * 64
+    assert outcome("primary", ("dockerHubAccessToken",), servingImage=ghcr, dockerHubUsername=None) == [
+        "stack config 'servingImage' must be an image on a registry the aws cache supports (docker.io, "
+        f"quay.io, public.ecr.aws, registry.k8s.io); ghcr.io is not (got {ghcr!r}): mirror the image to one "
+        "of those registries"
+    ]
+    # No image, or no cloud to cache it in: only that is reported.
+    assert outcome("primary", ("dockerHubAccessToken",), servingImage=None, dockerHubUsername=None) == [
+        "stack config 'servingImage' must be set (got nothing): set it with `pulumi config set servingImage "
+        "vllm/vllm-openai:v0.11.0@sha256:<digest> -s primary`"
+    ]
+    assert outcome("primary", ("dockerHubAccessToken",), cloud="awz", dockerHubUsername=None) == [
+        "stack config 'cloud' must be one of aws, gcp, azure (got 'awz'): set it in Pulumi.primary.yaml"
+    ]
+
+
+def test_the_docker_hub_account_is_kept_where_it_is_used() -> None:
+    assert parse("primary").docker_hub_username == "acme-ci"
+    assert parse("standby", dockerHubUsername="  acme-ci ").docker_hub_username == "acme-ci"
+    assert parse("primary", servingImage=QUAY_IMAGE).docker_hub_username == "acme-ci"
+
+
+def test_uses_account_treats_what_it_cannot_tell_as_used() -> None:
+    from infra.config import _uses_account
+
+    image = "vllm/vllm-openai@sha256:" + "a" * 64
+    assert _uses_account(None, "aws") and _uses_account(image, None)
+    assert _uses_account("not pinned", "aws")
+    assert _uses_account(image, "gcp") and not _uses_account(image, "azure")
+    assert not _uses_account(QUAY_IMAGE, "aws")
+
+
+# --- warnings: each exactly, and none where none is due ------------------------------------------
+
+
+OPEN_API = (
+    "kubernetesApiAllowedCidrs admits 0.0.0.0/0: the Kubernetes API endpoint accepts connections from any "
+    "address (every request still needs cloud IAM credentials); narrow it to your deployer and CI egress "
+    "ranges in Pulumi.{stack}.yaml"
+)
+UNSET_API = (
+    "kubernetesApiAllowedCidrs is unset: the Kubernetes API endpoint accepts connections from any address "
+    "(every request still needs cloud IAM credentials); set it to your deployer and CI egress ranges in "
+    "Pulumi.{stack}.yaml"
+)
+UNSET_DEPLOYER = (
+    "deployerCidrs is unset: the Key Vault and the storage account admit only the cluster's subnet, so model "
+    "uploads, `failover verify` and a standby on another cloud reading this bucket are refused from outside; "
+    "list those egress ranges in deployerCidrs in Pulumi.{stack}.yaml (pulumi up itself writes secrets "
+    "through Azure Resource Manager)"
+)
+AZURE_PRIMARY_STORE = (
+    "the primary's storage account (azure) denies public addresses except its deployerCidrs: replication "
+    "from it works once the primary's deployerCidrs list this stack's {cloud} egress addresses (EKS NAT "
+    "gateway IPs; GKE Cloud NAT IPs; for Storage Transfer Service jobs the ranges Google publishes for "
+    "Storage Transfer Service)"
+)
+IDLE_GPUS = (
+    "tensorParallelSize 1 leaves {idle} of the node's {count} GPUs idle (a replica takes the whole node)"
+)
+
+
+@pytest.mark.parametrize(
+    ("stack", "overrides", "warnings"),
+    [
+        ("primary", {"kubernetesApiAllowedCidrs": None}, [UNSET_API]),
+        ("primary", {"kubernetesApiAllowedCidrs": "[]"}, [UNSET_API]),
+        ("primary", {"kubernetesApiAllowedCidrs": " "}, [UNSET_API]),
+        ("standby", {"kubernetesApiAllowedCidrs": '["0.0.0.0/0", "203.0.113.0/24"]'}, [OPEN_API]),
+        ("standby", {**AZURE_STANDBY, **NARROW_API}, [UNSET_DEPLOYER]),
+        ("standby", {**AZURE_STANDBY, **NARROW_API, "deployerCidrs": "[]"}, [UNSET_DEPLOYER]),
+        ("standby", {**AZURE_STANDBY, **NARROW_API, "deployerCidrs": '["20.30.40.0/24"]'}, []),
+        (
+            "standby",
+            {**NARROW_API, "primaryCloud": "azure"},
+            [AZURE_PRIMARY_STORE.replace("{cloud}", "gcp")],
+        ),
+        ("standby", {**NARROW_API, "primaryCloud": "aws"}, []),
+        ("primary", {**NARROW_API, "gpuCountPerNode": 4}, [IDLE_GPUS.format(idle=3, count=4)]),
+        ("primary", {**NARROW_API, "gpuCountPerNode": 4, "tensorParallelSize": 4}, []),
+        (
+            "primary",
+            {**NARROW_API, "gpuCountPerNode": 8, "tensorParallelSize": 2},
+            ["tensorParallelSize 2 leaves 6 of the node's 8 GPUs idle (a replica takes the whole node)"],
+        ),
+        (
+            "primary",
+            {"dnsRouting": "weighted", "trafficWeight": 0, "kubernetesApiAllowedCidrs": None},
+            [UNSET_API, "trafficWeight is 0 on the primary: it serves only when the standby is unhealthy"],
+        ),
+        ("standby", {"dnsRouting": "weighted", "trafficWeight": 0, **NARROW_API}, []),
+    ],
+    ids=[
+        "api-unset",
+        "api-empty-list",
+        "api-blank",
+        "api-open-among-others",
+        "azure-deployer-unset",
+        "azure-deployer-empty",
+        "azure-deployer-set",
+        "primary-store-on-azure",
+        "primary-store-on-aws",
+        "idle-gpus",
+        "all-gpus-used",
+        "idle-gpus-tp2",
+        "primary-weight-zero-and-api-unset",
+        "standby-weight-zero",
+    ],
+)
+def test_each_config_warning_exactly(stack: str, overrides: dict[str, Any], warnings: list[str]) -> None:
+    assert list(parse(stack, **overrides).warnings) == [w.replace("{stack}", stack) for w in warnings]
+
+
+# --- edge: certificate source, ACME server, API keys, exactly ------------------------------------
+
+
+def test_edge_defaults_when_every_edge_key_is_removed() -> None:
+    from infra.config import LETS_ENCRYPT, EdgeSettings
+
+    cfg = parse("primary", tlsCertificate=None, acmeServer=None)
+    assert cfg.edge == EdgeSettings("acme", LETS_ENCRYPT, False)
+    assert LETS_ENCRYPT == "https://acme-v02.api.letsencrypt.org/directory"
+    assert cfg.edge.secret_names == ()
+    assert EdgeSettings("provided", has_next_key=True).secret_names == (
+        "apiKeyNext",
+        "tlsCertificateChain",
+        "tlsPrivateKey",
+    )
+    assert parse("primary", acmeServer="https://acme.example.com/dir").edge.acme_server == (
+        "https://acme.example.com/dir"
+    )
+
+
+def test_edge_problems_exactly() -> None:
+    assert outcome("primary", acmeServer="http://acme.example.com/directory") == [
+        "stack config 'acmeServer' must be an https:// ACME directory URL (default Let's Encrypt) "
+        "(got 'http://acme.example.com/directory'): set it in Pulumi.primary.yaml"
+    ]
+    assert outcome("primary", tlsCertificate="vault") == [
+        "stack config 'tlsCertificate' must be one of acme, provided (got 'vault'): "
+        "set it in Pulumi.primary.yaml"
+    ]
+    assert outcome("primary", secretNames='["dbPassword"]', plain={"dbPassword": "x"}, drop=("apiKey",)) == [
+        "stack config 'dbPassword' must be a secret, not plain text (got '<plain text>'): run `pulumi config "
+        "set --secret dbPassword <value> -s primary` and remove the plain value",
+        "stack config 'secretNames' must be a list that contains apiKey (the edge's API key) (got "
+        "['dbPassword']): add apiKey to secretNames in Pulumi.primary.yaml",
+    ]
+    for key in ("tlsCertificateChain", "tlsPrivateKey"):
+        assert outcome("primary", plain={key: "pem"}) == [
+            f"stack config '{key}' must be a secret, not plain text (got '<plain text>'): run `pulumi config "
+            f"set --secret {key} <value> -s primary` and remove the plain value",
+            f"stack config '{key}' must be unset with tlsCertificate: acme (the default) (got '<secret>'): "
+            f"set tlsCertificate: provided, or run `pulumi config rm {key} -s primary`",
+        ]
+
+
+def _with_secrets(stack: str, secrets: dict[str, str], **overrides: Any) -> tuple[str, ...] | list[str]:
+    raw, secret_keys = shipped_raw(stack, **overrides)
+    raw.update(secrets)
+    try:
+        cfg = parse_config(raw, stack, secret_keys | set(secrets))
+    except ConfigError as caught:
+        return [str(p) for p in caught.problems]
+    return cfg.secret_names
+
+
+def test_the_next_api_key_of_a_rotation() -> None:
+    assert _with_secrets("primary", {"apiKeyNext": "next"}) == ("apiKey", "apiKeyNext")
+    # Blank counts as unset: no rotation, and not "equal to apiKey" either.
+    assert _with_secrets("primary", {"apiKeyNext": "  "}) == ("apiKey",)
+    assert _with_secrets("primary", {"apiKeyNext": " s3cr3t "}) == [
+        "stack config 'apiKeyNext' must be a different key from apiKey (the next key of a rotation) (got "
+        "'<secret, equal to apiKey>'): set a new random key with `pulumi config set --secret apiKeyNext "
+        "<new key> -s primary`, or remove it with `pulumi config rm apiKeyNext -s primary`"
+    ]
+    assert outcome("primary", plain={"apiKeyNext": "next"}) == [
+        "stack config 'apiKeyNext' must be a secret, not plain text (got '<plain text>'): run `pulumi config "
+        "set --secret apiKeyNext <value> -s primary` and remove the plain value"
+    ]
+
+
+def _pems(names: list[str] | None = None, **kwargs: Any) -> dict[str, str]:
+    from tests.edge_support import make_certificate
+
+    chain, key = make_certificate(names or ["api.example.com"], **kwargs)
+    return {"tlsCertificateChain": chain.decode(), "tlsPrivateKey": key.decode()}
+
+
+def test_a_provided_certificate_exactly() -> None:
+    from infra.config import OFFLINE_SECRET_PLACEHOLDER
+
+    pems = _pems()
+    assert _with_secrets("primary", pems, tlsCertificate="provided") == (
+        "apiKey",
+        "tlsCertificateChain",
+        "tlsPrivateKey",
+    )
+    fix = "or use tlsCertificate: acme"
+    assert _with_secrets("primary", {}, tlsCertificate="provided") == [
+        "stack config 'tlsCertificateChain' must be set to the PEM certificate chain (leaf first) with "
+        "tlsCertificate: provided (got nothing): run `cat <file> | pulumi config set --secret "
+        f"tlsCertificateChain -s primary`, {fix}",
+        "stack config 'tlsPrivateKey' must be set to the PEM private key with tlsCertificate: provided (got "
+        f"nothing): run `cat <file> | pulumi config set --secret tlsPrivateKey -s primary`, {fix}",
+    ]
+    assert _with_secrets("primary", {**pems, "tlsPrivateKey": " "}, tlsCertificate="provided") == [
+        "stack config 'tlsPrivateKey' must be set to the PEM private key with tlsCertificate: provided (got "
+        f"nothing): run `cat <file> | pulumi config set --secret tlsPrivateKey -s primary`, {fix}"
+    ]
+    other = _pems(["www.example.com"])
+    assert _with_secrets("primary", other, tlsCertificate="provided") == [
+        "stack config 'tlsCertificateChain' must be a certificate whose subject alternative names cover "
+        "api.example.com (it covers ['www.example.com']) (got '<secret certificate>'): provide a certificate "
+        "for api.example.com with `cat chain.pem | pulumi config set --secret tlsCertificateChain -s "
+        f"primary`, {fix}"
+    ]
+    # The offline plan cannot read secrets: either placeholder skips the check, nothing else.
+    for key in pems:
+        assert _with_secrets(
+            "primary", {**other, key: OFFLINE_SECRET_PLACEHOLDER}, tlsCertificate="provided"
+        ) == ("apiKey", "tlsCertificateChain", "tlsPrivateKey")
+    # Without a zone there is no name to check the certificate against: only the zone is reported.
+    assert _with_secrets("primary", other, tlsCertificate="provided", dnsZone=None) == [
+        "stack config 'dnsZone' must be set (got nothing): set it with `pulumi config set dnsZone "
+        "example.com -s primary`"
+    ]
+    assert _with_secrets("primary", pems, tlsCertificate="provided", acmeServer=LE_STAGING) == [
+        f"stack config 'acmeServer' must be unset with tlsCertificate: provided (got '{LE_STAGING}'): "
+        "remove it from Pulumi.primary.yaml"
+    ]
+
+
+LE_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+
+def test_certificate_problems_exactly() -> None:
+    import datetime
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from infra.config import certificate_problems
+
+    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    pems = _pems(["api.example.com"], not_before=start, days=30)
+    chain, key = pems["tlsCertificateChain"], pems["tlsPrivateKey"]
+    end = start + datetime.timedelta(days=30)
+    validity = "valid now (it is valid from 2026-01-01 to 2026-01-31)"
+    assert certificate_problems(chain, key, "api.example.com", now=start) == []
+    assert certificate_problems(chain, key, "api.example.com", now=end - datetime.timedelta(seconds=1)) == []
+    assert certificate_problems(chain, key, "api.example.com", now=end) == [validity]
+    assert certificate_problems(chain, key, "api.example.com", now=start - datetime.timedelta(seconds=1)) == [
+        validity
+    ]
+    # Without `now`: the current time (this certificate expired long ago).
+    assert certificate_problems(chain, key, "api.example.com") == [validity]
+
+    (garbage,) = certificate_problems("not a certificate", key, "api.example.com")
+    assert garbage.startswith("a PEM certificate chain (it does not parse: ") and garbage.endswith(")")
+    (bad_key,) = certificate_problems(chain, "not a key", "api.example.com", now=start)
+    assert bad_key.startswith(
+        "paired with an unencrypted PEM private key in tlsPrivateKey (it does not load: "
+    ) and bad_key.endswith(")")
+    encrypted = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"pw"),
+    )
+    (locked,) = certificate_problems(chain, encrypted.decode(), "api.example.com", now=start)
+    assert locked.startswith(
+        "paired with an unencrypted PEM private key in tlsPrivateKey (it does not load: "
+    )
+
+    other_key = _pems(["api.example.com"])["tlsPrivateKey"]
+    assert certificate_problems(chain, other_key, "www.example.com", now=end) == [
+        validity,
+        "a certificate whose subject alternative names cover www.example.com (it covers ['api.example.com'])",
+        "the certificate of the key in tlsPrivateKey (the leaf's public key does not match it)",
+    ]
+    ca = _pems(["Test CA"], ca=True)  # a CA certificate: no subject alternative names at all
+    assert certificate_problems(ca["tlsCertificateChain"], ca["tlsPrivateKey"], "api.example.com")[-1] == (
+        "a certificate whose subject alternative names cover api.example.com (it covers none)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "name", "matches"),
+    [
+        ("api.example.com", "api.example.com", True),
+        ("api.example.com", "www.example.com", False),
+        ("*.example.com", "api.example.com", True),
+        ("*.example.com", "example.com", False),
+        ("*.example.com", "a.b.example.com", False),
+        ("*.example.com", ".example.com", False),
+        ("*.example.com", "api.example.org", False),
+        ("*example.com", "apiexample.com", False),
+    ],
+)
+def test_certificate_names_match_exactly_or_by_one_wildcard_label(
+    pattern: str, name: str, matches: bool
+) -> None:
+    from infra.config import _name_matches
+
+    assert _name_matches(pattern, name) is matches
+
+
+def test_a_certificate_name_in_capitals_still_covers_the_service() -> None:
+    from infra.config import certificate_problems
+
+    pems = _pems(["API.Example.COM"])
+    assert certificate_problems(pems["tlsCertificateChain"], pems["tlsPrivateKey"], "api.example.com") == []
