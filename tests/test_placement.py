@@ -390,6 +390,21 @@ def test_azure_location_without_zones_gives_a_regional_pool_and_refuses_gpu_zone
     run = _primary("azure", region="westus", gpuType="t4", gpuCountPerNode=4)
     assert gpu_pool(run).inputs.get("availabilityZones") in (None, [])
     assert run.outputs["gpuZones"] == []
+    # Every warning of the run, exactly: the store's fallback first (the program's log), then the
+    # config's (the shipped file's account and open API range, an azure stack's unset deployerCidrs).
+    assert run.warnings == [
+        "azure region westus has no availability zones, so the model store uses Standard_RAGRS instead of "
+        "zone-redundant GZRS; pick a zonal region for zone redundancy",
+        "dockerHubUsername is not used here: the azure registry cache pulls this image's digest once, "
+        "anonymously",
+        "kubernetesApiAllowedCidrs admits 0.0.0.0/0: the Kubernetes API endpoint accepts connections from "
+        "any address (every request still needs cloud IAM credentials); narrow it to your deployer and CI "
+        "egress ranges in Pulumi.primary.yaml",
+        "deployerCidrs is unset: the Key Vault and the storage account admit only the cluster's subnet, "
+        "so model uploads, `failover verify` and a standby on another cloud reading this bucket are refused "
+        "from outside; list those egress ranges in deployerCidrs in Pulumi.primary.yaml (pulumi up itself "
+        "writes secrets through Azure Resource Manager)",
+    ]
     with pytest.raises(ProgramError) as caught:
         _primary("azure", region="westus", gpuType="t4", gpuCountPerNode=4, gpuZones=["1"])
     assert (
