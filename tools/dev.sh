@@ -3,6 +3,7 @@
 #   tools/dev.sh plan    set up the venv, then render the offline plan of both stacks
 #   tools/dev.sh test    set up everything the tests need (venv, emulators, DNS server), run the suite
 #   tools/dev.sh lint    the stack files' validation pass (python -m infra.check), ruff, mypy
+#   tools/dev.sh mutation [args]  set up the venv, then tools/mutation.sh [args] (slow: not in `test`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
@@ -49,8 +50,13 @@ case "${1:-}" in
     "$VENV/bin/ruff" format --check .
     "$VENV/bin/mypy"
     ;;
+  mutation)
+    setup_python
+    shift
+    bash tools/mutation.sh "$@"
+    ;;
   *)
-    echo "usage: tools/dev.sh plan|test|lint" >&2
+    echo "usage: tools/dev.sh plan|test|lint|mutation" >&2
     exit 2
     ;;
 esac

@@ -3,6 +3,9 @@
 #
 #   tools/mutation.sh              every module below, one after the other
 #   tools/mutation.sh cutover/plan.py infra/config.py
+#   tools/mutation.sh --changed-since origin/main
+#                                  only the modules whose source, tests or test helpers differ
+#                                  from that git ref (or are new), e.g. in a CI job on a change
 #
 # Each module runs in its own scratch copy of the work tree (mutmut rewrites the sources it
 # mutates), with one worker and only that module's tests, and prints its score and every
@@ -24,13 +27,39 @@ declare -A TESTS=(
   [components/dns/args.py]="tests/test_dns_args.py"
 )
 ORDER=(cutover/plan.py cutover/journal.py cutover/runner.py infra/config.py components/dns/args.py)
+# Files a module's tests import besides the module (a change there can change the score too).
+declare -A HELPERS=(
+  [cutover/plan.py]="tests/cutover_model.py"
+  [cutover/runner.py]="tests/cutover_model.py"
+)
 
 if [ ! -x "$VENV/bin/mutmut" ]; then
   echo "mutmut is not installed: run tools/dev.sh test once (it installs the dev extra)" >&2
   exit 2
 fi
-modules=("$@")
-[ ${#modules[@]} -gt 0 ] || modules=("${ORDER[@]}")
+modules=()
+if [ "${1:-}" = "--changed-since" ]; then
+  if [ $# -ne 2 ]; then
+    echo "usage: tools/mutation.sh --changed-since <git ref>" >&2
+    exit 2
+  fi
+  changed=$({ git diff --name-only "$2" --; git ls-files -o --exclude-standard; } | sort -u)
+  for module in "${ORDER[@]}"; do
+    for path in "$module" ${TESTS[$module]} ${HELPERS[$module]:-} tools/mutation.sh tools/mutation-equivalent.txt; do
+      if grep -qxF -e "$path" <<<"$changed"; then
+        modules+=("$module")
+        break
+      fi
+    done
+  done
+  if [ ${#modules[@]} -eq 0 ]; then
+    echo "no safety-core module, its tests or tools/mutation.sh changed since $2: nothing to run"
+    exit 0
+  fi
+else
+  modules=("$@")
+  [ ${#modules[@]} -gt 0 ] || modules=("${ORDER[@]}")
+fi
 
 summary=()
 status=0
