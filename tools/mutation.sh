@@ -8,7 +8,7 @@
 #                                  from that git ref (or are new), e.g. in a CI job on a change
 #
 # Each module runs in its own scratch copy of the work tree (mutmut rewrites the sources it
-# mutates), with one worker and only that module's tests, and prints its score and every
+# mutates), with one worker (MUTATION_WORKERS=n for more) and only that module's tests, and prints its score and every
 # surviving mutant. Score = killed / (mutants - skipped - listed as equivalent in
 # tools/mutation-equivalent.txt). Too slow for every CI run (minutes per module): run it when
 # one of these modules or its tests change, or on a schedule.
@@ -18,6 +18,7 @@ ROOT=$PWD
 VENV=$ROOT/.venv
 EQUIVALENT=$ROOT/tools/mutation-equivalent.txt
 THRESHOLD=${MUTATION_THRESHOLD:-90}
+WORKERS=${MUTATION_WORKERS:-1}
 
 declare -A TESTS=(
   [cutover/plan.py]="tests/test_cutover_plan.py tests/test_cutover_properties.py"
@@ -100,7 +101,7 @@ for module in "${modules[@]}"; do
     cd "$work"
     # Fewer generated examples per property test: each mutant re-runs the tests that reach it.
     export CUTOVER_PROPERTY_EXAMPLES=${CUTOVER_PROPERTY_EXAMPLES:-6}
-    PYTHONPATH="$work" "$VENV/bin/mutmut" run --max-children 1 >"$work/run.log" 2>&1 || {
+    PYTHONPATH="$work" "$VENV/bin/mutmut" run --max-children "$WORKERS" >"$work/run.log" 2>&1 || {
       tail -n 40 "$work/run.log" >&2
       exit 1
     }
