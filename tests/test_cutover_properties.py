@@ -136,6 +136,8 @@ def perform(model: ModelStacks, actions: list[Action]) -> None:
 def start_models(draw: st.DrawFn) -> ModelStacks:
     """A deployed pair, optionally after an earlier run of either direction stopped at any action."""
     model = ModelStacks.deployed(draw(deployed_states()))
+    total = sum(model.served().values())
+    event(f"start: shares sum {'below' if total < 100 else 'to' if total == 100 else 'above'} 100")
     if draw(st.booleans()):
         earlier_to: Side = draw(st.sampled_from(SIDES))
         steps, _ = plan_cutover(read_states(model, STACKS), earlier_to, draw(percents()))
