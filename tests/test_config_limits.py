@@ -1085,3 +1085,124 @@ def test_a_certificate_name_in_capitals_still_covers_the_service() -> None:
 
     pems = _pems(["API.Example.COM"])
     assert certificate_problems(pems["tlsCertificateChain"], pems["tlsPrivateKey"], "api.example.com") == []
+
+
+# --- operations: recovery targets and audit retention; canary thresholds -------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "low", "high", "stack"),
+    [
+        ("rtoTargetSeconds", 1, 86400, "primary"),
+        ("rpoTargetMinutes", 1, 10080, "standby"),
+        ("auditRetentionDays", 1, 36500, "primary"),
+    ],
+)
+def test_operations_limits(key: str, low: int, high: int, stack: str) -> None:
+    def value(cfg: StackConfig) -> int | None:
+        return {
+            "rtoTargetSeconds": cfg.rto_target_seconds,
+            "rpoTargetMinutes": cfg.rpo_target_minutes,
+            "auditRetentionDays": cfg.audit_retention_days,
+        }[key]
+
+    for ok in (low, high):
+        assert value(parse(stack, **{key: ok})) == ok
+    for past in (low - 1, high + 1):
+        assert outcome(stack, **{key: past}) == [
+            f"stack config '{key}' must be between {low} and {high} (got {past}): "
+            f"set it in Pulumi.{stack}.yaml"
+        ]
+    assert outcome(stack, **{key: "soon"}) == [
+        f"stack config '{key}' must be an integer between {low} and {high} (got 'soon'): "
+        f"set it in Pulumi.{stack}.yaml"
+    ]
+
+
+def test_operations_defaults_when_the_keys_are_removed() -> None:
+    cfg = parse("standby", rtoTargetSeconds=None, rpoTargetMinutes=None, auditRetentionDays=None)
+    assert (cfg.rto_target_seconds, cfg.rpo_target_minutes, cfg.audit_retention_days) == (None, None, 365)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "ok"),
+    [
+        ("canaryMaxErrorRatePercent", "100", True),
+        ("canaryMaxErrorRatePercent", "0.001", True),
+        ("canaryMaxErrorRatePercent", "100.001", False),
+        ("canaryMaxErrorRatePercent", "0", False),
+        ("canaryMaxErrorRatePercent", "-1", False),
+        ("canaryMaxErrorRatePercent", "nan", False),
+        ("canaryMaxErrorRatePercent", "five", False),
+        ("canaryMaxP95LatencyMs", "1e9", True),
+        ("canaryMaxP95LatencyMs", "0.5", True),
+        ("canaryMaxP95LatencyMs", "0", False),
+        ("canaryMaxP95LatencyMs", "inf", False),
+        ("canaryMaxP95LatencyMs", "-inf", False),
+        ("canaryMaxP95LatencyMs", "slow", False),
+    ],
+)
+def test_canary_thresholds_are_positive_numbers_and_the_error_rate_a_percentage(
+    key: str, value: str, ok: bool
+) -> None:
+    if ok:
+        assert outcome("primary", **{key: value}, **NARROW_API) == ()
+    else:
+        limit = " and at most 100" if key == "canaryMaxErrorRatePercent" else ""
+        assert outcome("primary", **{key: value}) == [
+            f"stack config '{key}' must be a number above 0{limit} (got {value!r}): "
+            "set it in Pulumi.primary.yaml"
+        ]
+
+
+# --- gpuZones: the form per cloud (the offering is checked at plan time) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "overrides", "zones", "problem"),
+    [
+        ("primary", {}, ["use1-az1", "use1-az6"], None),
+        (
+            "primary",
+            {},
+            ["use1-az1", "use2-az1"],
+            "zone IDs of us-east-1 such as use1-az1 (got ['use2-az1'])",
+        ),
+        ("primary", {}, ["us-east-1a"], "zone IDs of us-east-1 such as use1-az1 (got ['us-east-1a'])"),
+        ("standby", {}, ["us-central1-a", "us-central1-f"], None),
+        (
+            "standby",
+            {},
+            ["us-central1-a", "us-east1-b", "us-central1-ab"],
+            "zone names of us-central1 such as us-central1-a (got ['us-east1-b', 'us-central1-ab'])",
+        ),
+        ("standby", AZURE_STANDBY, ["1", "3"], None),
+        ("standby", AZURE_STANDBY, ["0", "4"], "zone numbers 1-3 of eastus such as 1 (got ['0', '4'])"),
+    ],
+)
+def test_gpu_zones_must_be_zones_of_the_region(
+    stack: str, overrides: dict[str, Any], zones: list[str], problem: str | None
+) -> None:
+    if problem is None:
+        assert parse(stack, **overrides, gpuZones=zones).gpu.zones == tuple(zones)
+    else:
+        assert outcome(stack, **overrides, gpuZones=zones) == [
+            f"stack config 'gpuZones' must be {problem}: fix or remove them in "
+            f"Pulumi.{stack}.yaml (unset: chosen from where the GPU is offered)"
+        ]
+
+
+def test_gpu_zones_must_be_distinct_and_default_to_none() -> None:
+    assert outcome("primary", gpuZones=["use1-az1", "use1-az1"]) == [
+        "stack config 'gpuZones' must be distinct zones (got ['use1-az1', 'use1-az1']): "
+        "remove the repeats in Pulumi.primary.yaml"
+    ]
+    assert parse("primary", gpuZones=None).gpu.zones == ()
+    # In a region of another cloud the region is what is reported, not the zones.
+    from infra.catalog import REGIONS
+
+    assert outcome("primary", region="us-central1", gpuZones=["us-central1-a"]) == [
+        "stack config 'region' must be a aws region such as "
+        + ", ".join(sorted(REGIONS["aws"])[:4])
+        + ", ... (got 'us-central1'): set it in Pulumi.primary.yaml"
+    ]
