@@ -1206,3 +1206,33 @@ def test_gpu_zones_must_be_distinct_and_default_to_none() -> None:
         + ", ".join(sorted(REGIONS["aws"])[:4])
         + ", ... (got 'us-central1'): set it in Pulumi.primary.yaml"
     ]
+
+
+def test_node_counts_an_invalid_value_leaves_the_others_checked_against_their_defaults() -> None:
+    replicas_over = (
+        "stack config 'replicas' must be at most maxNodeCount ({max}): each replica takes a whole GPU node "
+        "(got {replicas}): lower replicas or raise maxNodeCount in Pulumi.primary.yaml"
+    )
+    # maxNodeCount defaults to nodeCount, or to 1 when nodeCount itself is refused.
+    assert outcome("primary", nodeCount="x", maxNodeCount=None) == [
+        "stack config 'nodeCount' must be an integer between 1 and 100 (got 'x'): "
+        "set it in Pulumi.primary.yaml",
+        replicas_over.format(max=1, replicas=2),
+    ]
+    assert outcome("primary", nodeCount=None, maxNodeCount=None, replicas=3) == [
+        replicas_over.format(max=2, replicas=3)
+    ]
+    # A refused maxNodeCount or replicas is reported once, not compared.
+    assert outcome("primary", maxNodeCount="x", replicas=100) == [
+        "stack config 'maxNodeCount' must be an integer between 1 and 100 (got 'x'): "
+        "set it in Pulumi.primary.yaml"
+    ]
+    assert outcome("primary", nodeCount=3, maxNodeCount=3, replicas="x") == [
+        "stack config 'replicas' must be an integer between 1 and 100 (got 'x'): "
+        "set it in Pulumi.primary.yaml"
+    ]
+
+
+def test_a_model_path_may_hold_two_dots_inside_a_name() -> None:
+    assert parse("primary", modelPath="models/v1..2").model_path == "models/v1..2/"
+    assert parse("primary", modelPath=" models/a/ ").model_path == "models/a/"
