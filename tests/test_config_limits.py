@@ -1236,3 +1236,15 @@ def test_node_counts_an_invalid_value_leaves_the_others_checked_against_their_de
 def test_a_model_path_may_hold_two_dots_inside_a_name() -> None:
     assert parse("primary", modelPath="models/v1..2").model_path == "models/v1..2/"
     assert parse("primary", modelPath=" models/a/ ").model_path == "models/a/"
+
+
+def test_a_config_error_names_the_stack_and_lists_each_problem_on_its_own_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse("standby", capacity="hot", dnsRouting="any")
+    assert caught.value.stack == "standby"
+    assert str(caught.value) == (
+        "2 problems in the config of stack 'standby':\n"
+        "  - stack config 'capacity' must be one of warm, full (got 'hot'): set it in Pulumi.standby.yaml\n"
+        "  - stack config 'dnsRouting' must be one of failover, weighted (got 'any'): set it in "
+        "Pulumi.standby.yaml"
+    )
