@@ -101,6 +101,7 @@ for module in "${modules[@]}"; do
     cd "$work"
     # Fewer generated examples per property test: each mutant re-runs the tests that reach it.
     export CUTOVER_PROPERTY_EXAMPLES=${CUTOVER_PROPERTY_EXAMPLES:-6}
+    export CUTOVER_PROPERTY_NO_SHRINK=1
     PYTHONPATH="$work" "$VENV/bin/mutmut" run --max-children "$WORKERS" >"$work/run.log" 2>&1 || {
       tail -n 40 "$work/run.log" >&2
       exit 1
