@@ -495,6 +495,18 @@ def test_run_spec_describes_itself_for_errors() -> None:
     drill = RunSpec("drill", "standby", (10, 100), {"primary": "p", "standby": "s"})
     assert drill.describe() == "drill (steps 10,100; primary=p, standby=s)"
     assert RunSpec.from_dict(json.loads(json.dumps(drill.to_dict()))) == drill
+    rotation = RunSpec("rotate-key", "", (), {"primary": "p", "standby": "s"})
+    assert rotation.describe() == "rotate-key (primary=p, standby=s)"
+
+
+@pytest.mark.parametrize("error", [KeyError("no passwd entry"), OSError("no login name")])
+def test_the_lock_names_an_unknown_user_when_the_os_has_none(error: Exception) -> None:
+    from cutover.journal import _os_user
+
+    with mock.patch("getpass.getuser", side_effect=error):
+        assert _os_user() == "unknown"
+    with mock.patch("getpass.getuser", return_value="ops"):
+        assert _os_user() == "ops"
 
 
 def test_an_unreadable_journal_is_a_clear_conflict(tmp_path: Path) -> None:
