@@ -626,3 +626,29 @@ def test_the_share_of_no_traffic_at_all_is_no_share() -> None:
     assert _share_at_least(_split("0", "3"), "standby", 100)
     assert not _share_at_least(_split("1", "3"), "standby", 76)
     assert _share_at_least(_split("1", "3"), "standby", 75)
+    # A sum of 1 is whole: that one record carries everything.
+    assert _share_at_least(_split("0", "1"), "standby", 99)
+    # 1 of 101 is just under 1 %.
+    assert not _share_at_least(_split("100", "1"), "standby", 1)
+    assert _share_at_least(_split("99", "1"), "standby", 1)
+
+
+def test_apply_order_rising_then_unchanged_then_falling_weights() -> None:
+    from cutover.plan import Change, _rising_first
+
+    # An unset primary weight is 100: set to 50 it falls, so the standby (routing only) goes first.
+    falls = Change("primary", "p", "trafficWeight", None, "50")
+    neutral = Change("standby", "s", "dnsRouting", None, "weighted")
+    assert _rising_first([falls, neutral], ("primary", "standby")) == ("standby", "primary")
+    # A rise of 1 is a rise.
+    rises = Change("primary", "p", "trafficWeight", "50", "51")
+    assert _rising_first([neutral, rises], ("standby", "primary")) == ("primary", "standby")
+    # An unset standby weight is 0: set to 1 it rises.
+    assert _rising_first(
+        [
+            neutral,
+            Change("primary", "p", "dnsRouting", None, "weighted"),
+            Change("standby", "s", "trafficWeight", None, "1"),
+        ],
+        ("primary", "standby"),
+    ) == ("standby", "primary")
