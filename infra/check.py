@@ -308,6 +308,9 @@ def _agreed(cfg: StackConfig) -> dict[str, object]:
         agreed["dnsResourceGroup"] = cfg.dns.azure_resource_group
     if cfg.dns.provider == "gcp":
         agreed["dnsManagedZone"] = cfg.dns.gcp_managed_zone
+    if cfg.dns.powerdns is not None:
+        agreed["powerdnsApiUrl"] = cfg.dns.powerdns.api_url
+        agreed["powerdnsServerId"] = cfg.dns.powerdns.server_id
     return agreed
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
 from components.image_registry.args import cache_problem, needs_credentials, parse_image, uses_credentials
-from infra import config_observability
+from infra import config_observability, config_powerdns
 from infra.catalog import (
     CLOUDS,
     GPU_SHAPES,
@@ -29,6 +29,7 @@ from infra.catalog import (
     zone_in_region,
 )
 from infra.config_observability import AlertingSettings
+from infra.config_powerdns import PowerDnsSettings
 from infra.fit import ServingSettings, read_serving
 from infra.network_access import KEYS as NETWORK_ACCESS_KEYS
 from infra.network_access import NetworkAccess, parse_network_access
@@ -108,7 +109,11 @@ KNOWN_KEYS: Final = frozenset(
     }
     # Observability (issue 11): alert thresholds, notification targets, budget.
     | config_observability.KEYS
+    # PowerDNS authority (issue 12): dnsProvider powerdns, its API URL, key and server id.
+    | config_powerdns.KEYS
 )
+DnsProvider = Literal["aws", "gcp", "azure", "powerdns"]
+DNS_PROVIDERS: Final[tuple[str, ...]] = (*CLOUDS, config_powerdns.POWERDNS)
 DOCKER_HUB_TOKEN: Final = "dockerHubAccessToken"
 """Secret config key: the Docker Hub access token the stack's image cache pulls with."""
 
@@ -156,8 +161,8 @@ class GpuPool:
 
 @dataclass(frozen=True)
 class DnsSettings:
-    provider: Cloud
-    """Cloud holding the DNS authority; independent of the stack's own cloud."""
+    provider: DnsProvider
+    """Cloud holding the DNS authority, or powerdns (self-hosted); independent of the stack's cloud."""
     zone: str
     record: str
     ttl_seconds: int
@@ -172,6 +177,8 @@ class DnsSettings:
     """Azure only: resource group holding the zone; Traffic Manager lives there too."""
     gcp_managed_zone: str
     """GCP only: Cloud DNS managed-zone name; defaults to the zone with dots as dashes."""
+    powerdns: PowerDnsSettings | None = None
+    """powerdns only: the PowerDNS HTTP API (infra/config_powerdns.py)."""
 
     @property
     def fqdn(self) -> str:
@@ -266,8 +273,8 @@ class StackConfig:
         """Clouds this stack needs a provider for, own cloud first."""
         used: list[Cloud] = [self.cloud]
         for other in (self.dns.provider, self.primary_cloud):
-            if other is not None and other not in used:
-                used.append(other)
+            if other is not None and other in CLOUDS and other not in used:
+                used.append(cast(Cloud, other))
         return tuple(used)
 
 
@@ -415,7 +422,7 @@ def parse_config(
     capacity_raw = r.choice("capacity", CAPACITIES, required=False)
     capacity = cast(Capacity, capacity_raw or ("warm" if role == "standby" else "full"))
 
-    dns_provider = cast(Cloud | None, r.choice("dnsProvider", CLOUDS))
+    dns_provider = cast(DnsProvider | None, r.choice("dnsProvider", DNS_PROVIDERS))
     primary_cloud = cast(Cloud | None, r.choice("primaryCloud", CLOUDS, required=role == "standby"))
 
     gcp_project = r.text("gcpProject", required="gcp" in (cloud, dns_provider), example="my-project")
@@ -611,6 +618,7 @@ def parse_config(
         warnings=warnings,
     )
     alerting = config_observability.read_alerting(r, cloud)
+    powerdns = config_powerdns.read_powerdns(r, raw, secret_keys, dns_provider)
     # Operations: recovery targets (checked against the config in infra/targets.py) and audit retention.
     rto_target = r.integer("rtoTargetSeconds", low=1, high=86400, default=0) or None
     rpo_target = r.integer("rpoTargetMinutes", low=1, high=10080, default=0) or None
@@ -673,6 +681,7 @@ def parse_config(
             health_check_failure_threshold=hc_threshold,
             azure_resource_group=dns_rg,
             gcp_managed_zone=managed_zone,
+            powerdns=powerdns,
         ),
         primary_stack=primary_stack if role == "standby" else None,
         primary_cloud=primary_cloud if role == "standby" else None,

@@ -29,7 +29,12 @@ from typing import Final
 from infra.config import StackConfig
 
 MECHANISM_DELAY_MINUTES: Final = {"kubernetes-cronjob": 5, "storage-transfer-service": 15}
-AUTHORITY: Final = {"aws": "Route 53", "gcp": "Cloud DNS", "azure": "Traffic Manager"}
+AUTHORITY: Final = {
+    "aws": "Route 53",
+    "gcp": "Cloud DNS",
+    "azure": "Traffic Manager",
+    "powerdns": "PowerDNS ifurlup",
+}
 
 
 @dataclass(frozen=True)
