@@ -20,7 +20,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cutover.checks import SideInfo, endpoint_hosts, load_sides, read_states, service_fqdn, store_parity
+from cutover.checks import (
+    SideInfo,
+    endpoint_addresses,
+    endpoint_hosts,
+    load_sides,
+    read_states,
+    service_fqdn,
+    store_parity,
+)
 from cutover.dns_check import observe
 from cutover.errors import (
     CutoverError,
@@ -295,7 +303,13 @@ class Runner:
         source = other(step.target)
         allowed = frozenset({step.target} | ({source} if step.weights.get(source, 0) > 0 else set()))
         only = step.target if step.weights.get(source, 0) == 0 else None
-        seen = observe(fqdn, endpoint_hosts(self.sides), self.settings.dns_server, self.settings.dns_samples)
+        seen = observe(
+            fqdn,
+            endpoint_hosts(self.sides),
+            self.settings.dns_server,
+            self.settings.dns_samples,
+            addresses=endpoint_addresses(self.sides),
+        )
         issue = seen.check(allowed, only)
         return [Check("dns", issue is None, issue or f"{fqdn} -> {seen.describe()}")]
 

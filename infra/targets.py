@@ -61,9 +61,17 @@ class Budgets:
         return lines
 
 
+def detection_budget_seconds(interval_seconds: int, failure_threshold: int, ttl_seconds: int) -> int:
+    """Worst case from an endpoint failing to resolvers answering the other side (every authority,
+    PowerDNS included: its ifurlup `interval` x `minimumFailures`, then the record's TTL)."""
+    return interval_seconds * failure_threshold + ttl_seconds
+
+
 def budgets(cfg: StackConfig) -> Budgets:
     dns = cfg.dns
-    detection = dns.health_check_interval_seconds * dns.health_check_failure_threshold + dns.ttl_seconds
+    detection = detection_budget_seconds(
+        dns.health_check_interval_seconds, dns.health_check_failure_threshold, dns.ttl_seconds
+    )
     formula = (
         f"{AUTHORITY[dns.provider]}: {dns.health_check_interval_seconds} s interval x "
         f"{dns.health_check_failure_threshold} failures + {dns.ttl_seconds} s TTL = {detection} s"

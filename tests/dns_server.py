@@ -207,6 +207,17 @@ class PowerDns:
             )
         return zone
 
+    def set_zone_metadata(self, zone: str, kind: str, values: Sequence[str]) -> None:
+        """Set zone metadata the API cannot write (e.g. ENABLE-LUA-RECORDS), as `pdnsutil set-meta`
+        does: in the backend's domainmetadata table."""
+        with sqlite3.connect(self._dir / "pdns.sqlite3") as db:
+            (domain_id,) = db.execute("SELECT id FROM domains WHERE name = ?", (zone.rstrip("."),)).fetchone()
+            db.execute("DELETE FROM domainmetadata WHERE domain_id = ? AND kind = ?", (domain_id, kind))
+            db.executemany(
+                "INSERT INTO domainmetadata (domain_id, kind, content) VALUES (?, ?, ?)",
+                [(domain_id, kind, value) for value in values],
+            )
+
     def _rrset(self, fqdn: str, rtype: str, contents: Sequence[str], ttl_seconds: int) -> dict[str, object]:
         rrset: dict[str, object] = {"name": fqdn.rstrip(".") + ".", "type": rtype, "ttl": ttl_seconds}
         if contents:

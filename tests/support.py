@@ -85,6 +85,8 @@ def authority_secrets(authority: str) -> dict[str, str]:
         return {}
     chain, key = _service_certificate()
     return {"powerdnsApiKey": "test-powerdns-api-key", "tlsCertificateChain": chain, "tlsPrivateKey": key}
+
+
 COMBINATION_IDS = [f"{p}-to-{s}-dns-{a}" for p, s, a in COMBINATIONS]
 
 

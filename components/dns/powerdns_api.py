@@ -137,11 +137,14 @@ class PowerDnsClient:
         return dict(payload)
 
     def zone_lua_enabled(self, zone: str) -> bool:
-        status, payload = self._request(
-            "GET", f"/zones/{urllib.parse.quote(_dotted(zone))}/metadata/ENABLE-LUA-RECORDS"
-        )
-        values = payload.get("metadata") if status < 300 and isinstance(payload, dict) else None
-        return bool(values) and str(values[0]).strip() == "1"
+        """The zone's ENABLE-LUA-RECORDS metadata is 1 (the API lists it, but cannot set it)."""
+        status, payload = self._request("GET", f"/zones/{urllib.parse.quote(_dotted(zone))}/metadata")
+        entries = payload if status < 300 and isinstance(payload, list) else []
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("kind") == "ENABLE-LUA-RECORDS":
+                values = entry.get("metadata") or []
+                return bool(values) and str(values[0]).strip() == "1"
+        return False
 
     def rrsets(self, zone: str, name: str) -> list[dict[str, Any]]:
         found = self.zone(zone)
