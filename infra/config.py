@@ -274,7 +274,7 @@ class StackConfig:
         used: list[Cloud] = [self.cloud]
         for other in (self.dns.provider, self.primary_cloud):
             if other is not None and other in CLOUDS and other not in used:
-                used.append(cast(Cloud, other))
+                used.append(other)
         return tuple(used)
 
 
