@@ -343,3 +343,45 @@ def test_every_step_of_a_staged_cutover_and_failback_reaches_the_record_exactly(
         "shift-100",
         "restore-routing",
     ]
+
+
+def test_the_rto_budget_names_the_powerdns_term_and_the_inventory_the_authority() -> None:
+    from cutover.inventory import AUTHORITY
+    from infra.targets import budgets
+
+    _, standby = combination("aws", "gcp", "powerdns")
+    found = budgets(standby.config)
+    assert found.detection_seconds == 10 * 3 + 30
+    assert found.detection_formula == "PowerDNS ifurlup: 10 s interval x 3 failures + 30 s TTL = 60 s"
+    assert "PowerDNS" in AUTHORITY["powerdns"]
+
+
+@pytest.mark.parametrize(
+    ("features", "ok"),
+    [("lua lua-records PKCS#11 curl scrypt", True), ("lua PKCS#11 curl", False), ("lua lua-records", False)],
+)
+def test_the_install_script_requires_lua_records_and_curl(tmp_path: Any, features: str, ok: bool) -> None:
+    """tools/install-dns-server.sh checks the server's own feature list (the ifurlup checks need
+    both), so a build without them fails the install instead of every LUA answer."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    schema = Path("/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql")
+    if not schema.exists():
+        pytest.skip("the SQLite backend is not installed here")
+    fake = tmp_path / "pdns_server"
+    fake.write_text(f"#!/bin/sh\necho 'PowerDNS Authoritative Server 9.9'\necho 'Features: {features} '\n")
+    fake.chmod(0o755)
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        ["bash", str(root / "tools/install-dns-server.sh")],
+        env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode == 0) is ok, done.stdout + done.stderr
+    if not ok:
+        assert "lacks the lua-records or curl feature" in done.stderr

@@ -311,3 +311,45 @@ def test_the_provider_refuses_a_server_without_lua_records_or_with_slower_checks
         slower = r"lua-health-checks-interval = 30 s .* set lua-health-checks"
         with pytest.raises(PowerDnsApiError, match=slower):
             provider_for(plain).create({**props, "check_interval_seconds": 10})
+
+
+def test_the_serialized_provider_holds_no_key_and_works_in_a_fresh_process(
+    pdns: PowerDns, sides: tuple[int, dict[str, HealthServer]]
+) -> None:
+    """Pulumi pickles the provider into the state (`__provider`) and runs it in its own process,
+    which calls `configure` with the explicit provider's inputs: do the same here."""
+    import base64
+    import json
+    import subprocess
+    import sys
+
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    port, _ = sides
+    zone = pdns.new_zone("pdns")
+    serialized = serialize_provider(PowerDnsRRsetProvider())
+    assert pdns.api_key not in base64.b64decode(serialized).decode("latin-1")
+    content = record_content(standby_args(pdns, zone, port), [PRIMARY], 100, [STANDBY], 0)
+    script = (
+        "import base64, json, sys, dill, pulumi.dynamic as d\n"
+        "p = dill.loads(base64.b64decode(sys.argv[1]))\n"
+        "p.configure(d.ConfigureRequest(d.Config(json.loads(sys.argv[2]), 'inference-failover')))\n"
+        "print(p.create(json.loads(sys.argv[3])).id)\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            serialized,
+            json.dumps({API_KEY_CONFIG: pdns.api_key}),
+            json.dumps(record_props(pdns, zone, content)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"localhost/{zone}./api.{zone}./LUA"
