@@ -618,7 +618,7 @@ def parse_config(
         warnings=warnings,
     )
     alerting = config_observability.read_alerting(r, cloud)
-    powerdns = config_powerdns.read_powerdns(r, raw, secret_keys, dns_provider)
+    powerdns = config_powerdns.read_powerdns(r, raw, secret_keys, dns_provider, warnings)
     # Operations: recovery targets (checked against the config in infra/targets.py) and audit retention.
     rto_target = r.integer("rtoTargetSeconds", low=1, high=86400, default=0) or None
     rpo_target = r.integer("rpoTargetMinutes", low=1, high=10080, default=0) or None

@@ -100,8 +100,11 @@ def read_powerdns(
     raw: Mapping[str, str],
     secret_keys: frozenset[str],
     dns_provider: str | None,
+    warnings: list[str] | None = None,
 ) -> PowerDnsSettings | None:
-    """The PowerDNS API settings when dnsProvider is powerdns (problems recorded on `r`), else None."""
+    """The PowerDNS API settings when dnsProvider is powerdns (problems recorded on `r`), else None.
+
+    `warnings` gets what is valid but needs the operator's attention (said once per plan)."""
     stack = r.stack
     if dns_provider != POWERDNS:
         for key in sorted(KEYS & set(raw)):
@@ -143,6 +146,12 @@ def read_powerdns(
             "cert-manager's DNS-01 solvers here write the challenge at Route 53, Cloud DNS or Azure DNS "
             "only; set tlsCertificate: provided with tlsCertificateChain and tlsPrivateKey as secrets, "
             "or use a cloud DNS authority",
+        )
+    if (raw.get("allowedClientCidrs") or "").strip() not in ("", "[]") and warnings is not None:
+        warnings.append(
+            "allowedClientCidrs restricts the load balancer, and the PowerDNS server probes /health from "
+            "its own address, which the stack cannot look up: add the server's egress address (a /32) "
+            f"to allowedClientCidrs in Pulumi.{stack}.yaml, or the record takes this stack out of DNS"
         )
     if url is None or not _SERVER_ID.match(server_id):
         return None

@@ -385,3 +385,21 @@ def test_the_install_script_requires_lua_records_and_curl(tmp_path: Any, feature
     assert (done.returncode == 0) is ok, done.stdout + done.stderr
     if not ok:
         assert "lacks the lua-records or curl feature" in done.stderr
+
+
+def test_a_restricted_load_balancer_warns_to_admit_the_powerdns_server() -> None:
+    cfg = _parse(allowedClientCidrs='["198.51.100.0/24"]')
+    (warning,) = [w for w in cfg.warnings if "PowerDNS server probes" in w]
+    assert "allowedClientCidrs" in warning and "/32" in warning
+    assert not [w for w in _parse().warnings if "PowerDNS server probes" in w]
+
+
+def test_a_restricted_load_balancer_with_powerdns_admits_exactly_the_given_ranges() -> None:
+    overrides = {**primary_overrides("gcp"), **AUTHORITY_OVERRIDES["powerdns"]}
+    run = run_stack(
+        "primary",
+        {**overrides, "allowedClientCidrs": ["198.51.100.0/24", "203.0.113.53/32"]},
+        {**TEST_SECRETS, **authority_secrets("powerdns")},
+    )
+    (service,) = run.of_type("kubernetes:core/v1:Service")
+    assert service.inputs["spec"]["loadBalancerSourceRanges"] == ["198.51.100.0/24", "203.0.113.53/32"]
