@@ -403,3 +403,15 @@ def test_a_restricted_load_balancer_with_powerdns_admits_exactly_the_given_range
     )
     (service,) = run.of_type("kubernetes:core/v1:Service")
     assert service.inputs["spec"]["loadBalancerSourceRanges"] == ["198.51.100.0/24", "203.0.113.53/32"]
+
+
+def test_the_check_pass_wants_one_powerdns_api_in_both_stack_files() -> None:
+    from infra.check import _agreed
+
+    agreed = _agreed(_parse(powerdnsServerId="ns1"))
+    assert agreed["dnsProvider"] == "powerdns"
+    assert agreed["powerdnsApiUrl"] == "https://pdns.example.com:8081/api/v1"
+    assert agreed["powerdnsServerId"] == "ns1"
+    none: dict[str, Any] = dict.fromkeys(("powerdnsApiKey", "tlsCertificateChain", "tlsPrivateKey"))
+    aws = _parse(none, dnsProvider="aws", tlsCertificate="acme", powerdnsApiUrl=None)
+    assert "powerdnsApiUrl" not in _agreed(aws)

@@ -275,7 +275,7 @@ def test_the_provider_creates_reads_updates_deletes_and_re_creates_through_the_a
 
     # Destroy, then re-create with the same config.
     provider.delete(created.id, longer)
-    assert provider.read(created.id, longer).id is None
+    assert not provider.read(created.id, longer).id
     provider.delete(created.id, longer)  # already gone: fine
     again = provider.create(props)
     assert again.id == created.id

@@ -286,7 +286,7 @@ class PowerDnsRRsetProvider(pulumi.dynamic.ResourceProvider):
         client = self._client(props)
         found = client.rrset(str(props["zone"]), str(props["name"]), str(props["type"]))
         if found is None:
-            return pulumi.dynamic.ReadResult(None, {})  # gone: refresh drops it
+            return pulumi.dynamic.ReadResult("", {})  # no id: gone, refresh drops it from the state
         return pulumi.dynamic.ReadResult(id_, {**props, "ttl": found.get("ttl"), "records": _contents(found)})
 
 
