@@ -113,7 +113,8 @@ KNOWN_KEYS: Final = frozenset(
     | config_powerdns.KEYS
 )
 DnsProvider = Literal["aws", "gcp", "azure", "powerdns"]
-DNS_PROVIDERS: Final[tuple[str, ...]] = (*CLOUDS, config_powerdns.POWERDNS)
+DNS_PROVIDERS: Final[tuple[str, ...]] = ("aws", "gcp", "azure", config_powerdns.POWERDNS)
+"""Where the service name can live: a cloud's DNS, or a self-hosted PowerDNS (not every cloud)."""
 DOCKER_HUB_TOKEN: Final = "dockerHubAccessToken"
 """Secret config key: the Docker Hub access token the stack's image cache pulls with."""
 

@@ -415,3 +415,20 @@ def test_the_check_pass_wants_one_powerdns_api_in_both_stack_files() -> None:
     none: dict[str, Any] = dict.fromkeys(("powerdnsApiKey", "tlsCertificateChain", "tlsPrivateKey"))
     aws = _parse(none, dnsProvider="aws", tlsCertificate="acme", powerdnsApiUrl=None)
     assert "powerdnsApiUrl" not in _agreed(aws)
+
+
+def test_the_powerdns_pair_passes_the_policy_pack() -> None:
+    from policy.rules import violations
+    from tests.test_policy import planned
+
+    found = [
+        f"{run.stack}: {rule}: {resource.type} {resource.name}: {message}"
+        for run in combination("aws", "gcp", "powerdns")
+        for rule, resource, message in violations(planned(run))
+    ]
+    assert found == []
+
+
+def test_dns_provider_names_the_self_hosted_choice_and_never_a_site() -> None:
+    found = _problems(dnsProvider="bind")
+    assert "stack config 'dnsProvider' must be one of aws, gcp, azure, powerdns (got 'bind')" in found[0]
