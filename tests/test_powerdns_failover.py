@@ -95,6 +95,7 @@ def record_props(pdns: PowerDns, zone: str, content: str) -> dict[str, Any]:
         "ttl": TTL_SECONDS,
         "records": [content],
         "check_interval_seconds": INTERVAL_SECONDS,
+        "owner": "inference-failover stack standby",
     }
 
 
@@ -296,6 +297,31 @@ def test_the_provider_refuses_what_it_should_not_touch_with_the_fix(
         provider_for(pdns, key="wrong-key").create(record_props(pdns, zone, content))
     with pytest.raises(PowerDnsApiError, match="no PowerDNS API key reached"):
         PowerDnsRRsetProvider().create(record_props(pdns, zone, content))
+
+
+def test_a_lost_state_adopts_its_own_record_set_and_never_another_stacks(
+    pdns: PowerDns, sides: tuple[int, dict[str, HealthServer]]
+) -> None:
+    """Each write marks the record set with its stack (an rrset comment); a create that finds
+    its own mark (the state was lost, or a destroy was interrupted) takes the record set over,
+    one with another mark or none is refused."""
+    from components.dns.powerdns_api import PowerDnsClient, written_by
+
+    port, _ = sides
+    zone = pdns.new_zone("pdns")
+    failover = record_content(standby_args(pdns, zone, port), [PRIMARY], 100, [STANDBY], 0)
+    props = record_props(pdns, zone, failover)
+    provider_for(pdns).create(props)
+    client = PowerDnsClient(pdns.api_url, pdns.api_key)
+    assert written_by(client.rrset(zone, f"api.{zone}", "LUA") or {}, "inference-failover stack standby")
+
+    weighted = record_content(
+        standby_args(pdns, zone, port, routing="weighted", weight=50), [PRIMARY], 50, [STANDBY], 50
+    )
+    provider_for(pdns).create({**props, "records": [weighted]})  # a fresh state: adopted
+    assert client.rrset(zone, f"api.{zone}", "LUA")["records"][0]["content"] == weighted  # type: ignore[index]
+    with pytest.raises(PowerDnsApiError, match="that this stack did not write"):
+        provider_for(pdns).create({**props, "owner": "inference-failover stack other"})
 
 
 def test_the_provider_refuses_a_server_without_lua_records_or_with_slower_checks() -> None:

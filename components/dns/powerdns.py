@@ -213,6 +213,7 @@ class PowerDnsFailoverRecord(FailoverRecord):
                 ttl=args.ttl_seconds,
                 records=content.apply(lambda c: [c]),
                 check_interval_seconds=args.health_check_interval_seconds,
+                owner=f"inference-failover stack {stack}",
                 opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=args.deletion_protection),
             )
             descriptor |= {

@@ -7,7 +7,9 @@ documented API (https://doc.powerdns.com/authoritative/http-api/) with the stand
 
 - create: checks the server first (zone exists, LUA records enabled for it, health-check interval
   the server can honour) and refuses to take over a record set of the same name it did not write
-  (anything but an identical one), then PATCHes the zone with `changetype: REPLACE`.
+  (every write marks the record set with its stack in an rrset comment; an identical record set
+  or one with this stack's mark is taken over, e.g. after a lost state), then PATCHes the zone
+  with `changetype: REPLACE`.
 - diff: the server, zone, name and type identify the record set (a change replaces it); TTL and
   contents update it in place; the API URL alone updates (same server, new address).
 - update: PATCH REPLACE; delete: PATCH DELETE (a zone or record set already gone is fine);
@@ -157,14 +159,20 @@ class PowerDnsClient:
 
     # --- record sets -----------------------------------------------------------------------
 
-    def replace(self, zone: str, name: str, rtype: str, ttl: int, contents: Sequence[str]) -> None:
-        rrset = {
+    def replace(
+        self, zone: str, name: str, rtype: str, ttl: int, contents: Sequence[str], *, owner: str = ""
+    ) -> None:
+        rrset: dict[str, Any] = {
             "name": _dotted(name),
             "type": rtype,
             "ttl": ttl,
             "changetype": "REPLACE",
             "records": [{"content": c, "disabled": False} for c in contents],
         }
+        if owner:
+            # The rrset's comment marks who wrote it, so a lost state can adopt its own record
+            # set and still refuses anyone else's.
+            rrset["comments"] = [{"content": owner_mark(owner), "account": OWNER_ACCOUNT}]
         self._ok("PATCH", f"/zones/{urllib.parse.quote(_dotted(zone))}", {"rrsets": [rrset]})
 
     def delete(self, zone: str, name: str, rtype: str) -> None:
@@ -172,6 +180,21 @@ class PowerDnsClient:
         # 404/422: the zone (and so the record set) is already gone.
         path = f"/zones/{urllib.parse.quote(_dotted(zone))}"
         self._ok("PATCH", path, {"rrsets": [rrset]}, allow=(404, 422))
+
+
+OWNER_ACCOUNT: Final = "inference-failover"
+
+
+def owner_mark(owner: str) -> str:
+    """The rrset comment that says which stack wrote the record set."""
+    return f"managed by {owner} with Pulumi; changes here are overwritten by its next pulumi up"
+
+
+def written_by(rrset: Mapping[str, Any], owner: str) -> bool:
+    return any(
+        c.get("account") == OWNER_ACCOUNT and c.get("content") == owner_mark(owner)
+        for c in rrset.get("comments") or []
+    )
 
 
 def _contents(rrset: Mapping[str, Any] | None) -> list[str]:
@@ -238,17 +261,19 @@ class PowerDnsRRsetProvider(pulumi.dynamic.ResourceProvider):
         info = preflight(client, props)
         zone, name, rtype = str(props["zone"]), str(props["name"]), str(props["type"])
         wanted = sorted(str(c) for c in props["records"])
+        owner = str(props.get("owner") or "")
         for existing in client.rrsets(zone, name):
             same = existing.get("type") == rtype and _contents(existing) == wanted
-            if not same and existing.get("type") in (rtype, "CNAME", "A"):
+            ours = existing.get("type") == rtype and bool(owner) and written_by(existing, owner)
+            if not (same or ours) and existing.get("type") in (rtype, "CNAME", "A", "AAAA"):
                 raise PowerDnsApiError(
                     f"{_dotted(name)} already has a {existing.get('type')} record set on PowerDNS server "
                     f"{client.server_id} that this stack did not write ({_contents(existing)[:2]}...): "
                     "remove it "
                     f"(`pdnsutil delete-rrset {zone.rstrip('.')} {_dotted(name)} {existing.get('type')}`) "
-                    "or import it, so no record is silently replaced"
+                    "if nothing else uses it, so no record is silently replaced"
                 )
-        client.replace(zone, name, rtype, int(props["ttl"]), wanted)
+        client.replace(zone, name, rtype, int(props["ttl"]), wanted, owner=owner)
         return pulumi.dynamic.CreateResult(
             f"{client.server_id}/{_dotted(zone)}/{_dotted(name)}/{rtype}",
             {**props, "server_version": info.version},
@@ -259,7 +284,7 @@ class PowerDnsRRsetProvider(pulumi.dynamic.ResourceProvider):
             value = props.get(key)
             return sorted(str(v) for v in value) if key == "records" and value is not None else value
 
-        keys = ("api_url", *IDENTITY, "ttl", "records", "check_interval_seconds")
+        keys = ("api_url", *IDENTITY, "ttl", "records", "check_interval_seconds", "owner")
         changed = [k for k in keys if norm(olds, k) != norm(news, k)]
         replaces = [k for k in changed if k in IDENTITY]
         return pulumi.dynamic.DiffResult(
@@ -275,7 +300,7 @@ class PowerDnsRRsetProvider(pulumi.dynamic.ResourceProvider):
         info = preflight(client, news)
         client.replace(
             str(news["zone"]), str(news["name"]), str(news["type"]), int(news["ttl"]),
-            sorted(str(c) for c in news["records"]),
+            sorted(str(c) for c in news["records"]), owner=str(news.get("owner") or ""),
         )  # fmt: skip
         return pulumi.dynamic.UpdateResult({**news, "server_version": info.version})
 
@@ -308,6 +333,7 @@ class PowerDnsRRset(pulumi.dynamic.Resource, module="powerdns", name="RRset"):
         ttl: pulumi.Input[int],
         records: pulumi.Input[Sequence[pulumi.Input[str]]],
         check_interval_seconds: pulumi.Input[int] | None = None,
+        owner: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
@@ -322,6 +348,7 @@ class PowerDnsRRset(pulumi.dynamic.Resource, module="powerdns", name="RRset"):
                 "ttl": ttl,
                 "records": records,
                 "check_interval_seconds": check_interval_seconds,
+                "owner": owner,
                 "server_version": None,
             },
             opts,
