@@ -174,3 +174,16 @@ def test_status_follows_an_automatic_failover_of_the_powerdns_record(
     report = json.loads(out)
     assert report["dns"]["sides_seen"] == ["standby"], report["dns"]
     assert code == ExitCode.UNHEALTHY  # the primary is down and no run of ours explains it
+
+
+def test_a_drill_through_the_powerdns_record_reports_both_rtos(
+    pdns_sides: Sides, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sides = pdns_sides
+    drill = ("drill", *FAST, "--hold-seconds", "0.5", "--steps", "50,100")
+    code = run(sides, tmp_path / "d.json", "--json", *drill)
+    assert code == ExitCode.OK
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "completed"
+    assert set(report["timings"]["rto_seconds"]) == {"cutover", "failback"}
+    assert answers(sides) == {sides.primary.host}
