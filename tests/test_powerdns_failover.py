@@ -379,3 +379,19 @@ def test_the_serialized_provider_holds_no_key_and_works_in_a_fresh_process(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"localhost/{zone}./api.{zone}./LUA"
+
+
+def test_the_longest_weighted_record_stays_within_the_lua_instruction_limit(pdns: PowerDns) -> None:
+    """PowerDNS stops a LUA record after lua-records-exec-limit (1000) instructions and answers
+    SERVFAIL; the longest set the renderer makes (MAX_SET_ENTRIES) must run within it."""
+    from components.dns.powerdns import MAX_SET_ENTRIES, check_options, probe_url, render_lua, weighted_sets
+
+    zone = pdns.new_zone("pdns")
+    many = [f"127.0.2.{i}" for i in range(1, 8)]
+    sets = weighted_sets(many, 1, [STANDBY], 99)
+    assert MAX_SET_ENTRIES - 10 <= len(sets[0]) <= MAX_SET_ENTRIES
+    args = standby_args(pdns, zone, 443, routing="weighted", weight=99)
+    content = render_lua(probe_url(f"api.{zone}", 443, "/health"), sets, check_options(args))
+    _, fqdn = applied(pdns, content, zone)
+    authority = resolver(pdns, cached=False)
+    assert all(answer(authority, fqdn) for _ in range(5))  # an answer every time, never SERVFAIL

@@ -113,9 +113,14 @@ def weighted_sets(
         divisor = math.gcd(a_each, b_each)
         a_each, b_each = a_each // divisor, b_each // divisor
         total = a_each * len(a_addr) + b_each * len(b_addr)
-        if total > MAX_SET_ENTRIES:  # keep the ratio within 1 %, not exact, for odd weights
+        if total > MAX_SET_ENTRIES:  # close to the weights (about a point), not exact, for odd ones
             scale = MAX_SET_ENTRIES / total
             a_each, b_each = max(1, round(a_each * scale)), max(1, round(b_each * scale))
+            while a_each * len(a_addr) + b_each * len(b_addr) > MAX_SET_ENTRIES:
+                if a_each >= b_each:
+                    a_each -= 1
+                else:
+                    b_each -= 1
         first = [a for a in a_addr for _ in range(a_each)] + [b for b in b_addr for _ in range(b_each)]
     return [first, *idle]
 
