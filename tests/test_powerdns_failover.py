@@ -132,19 +132,24 @@ def applied(pdns: PowerDns, content: str, routing_zone: str | None = None) -> tu
     return zone, f"api.{zone}"
 
 
+@pytest.mark.parametrize("ttl", [TTL_SECONDS, 3])
 def test_failover_moves_the_answer_to_the_standby_and_back_within_the_rto_budget(
-    pdns: PowerDns, sides: tuple[int, dict[str, HealthServer]]
+    pdns: PowerDns, sides: tuple[int, dict[str, HealthServer]], ttl: int
 ) -> None:
+    """Measured: from /health failing (and recovering) to the authority answering the other side,
+    and to a client behind a TTL-respecting cache doing so; the budget is interval x failures +
+    TTL (infra/targets.py), and the measurement must stay within one check interval of it."""
     port, servers = sides
     zone = pdns.new_zone("pdns")
     content = record_content(standby_args(pdns, zone, port), [PRIMARY], 100, [STANDBY], 0)
-    _, fqdn = applied(pdns, content, zone)
+    provider_for(pdns).create({**record_props(pdns, zone, content), "ttl": ttl})
+    fqdn = f"api.{zone}"
     authority, client = resolver(pdns, cached=False), resolver(pdns, cached=True)
     # The first answer comes before any probe ran (PowerDNS treats unchecked addresses as down).
     wait_for(lambda: answer(authority, fqdn) == {PRIMARY}, timeout=5 * INTERVAL_SECONDS)
-    wait_for(lambda: answer(client, fqdn) == {PRIMARY}, timeout=5 * INTERVAL_SECONDS)
+    wait_for(lambda: answer(client, fqdn) == {PRIMARY}, timeout=5 * INTERVAL_SECONDS + ttl)
 
-    budget = detection_budget_seconds(INTERVAL_SECONDS, THRESHOLD, TTL_SECONDS)
+    budget = detection_budget_seconds(INTERVAL_SECONDS, THRESHOLD, ttl)
     figures: dict[str, list[float]] = {"authority": [], "client": [], "authority back": [], "client back": []}
     for _ in range(3):
         servers["primary"].mode = "down"
@@ -159,7 +164,7 @@ def test_failover_moves_the_answer_to_the_standby_and_back_within_the_rto_budget
         figures["client back"].append(time.monotonic() - back)
 
     print(  # the measured figures, for the README (-s shows them)
-        f"\nPowerDNS failover, interval {INTERVAL_SECONDS} s x {THRESHOLD} failure + TTL {TTL_SECONDS} s = "
+        f"\nPowerDNS failover, interval {INTERVAL_SECONDS} s x {THRESHOLD} failure + TTL {ttl} s = "
         f"budget {budget} s; measured over 3 runs (max / median): "
         + "; ".join(f"{k} {max(v):.2f} / {statistics.median(v):.2f} s" for k, v in figures.items())
     )
