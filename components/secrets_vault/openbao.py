@@ -1,0 +1,187 @@
+"""onprem: the stack's secrets in an existing OpenBao (or HashiCorp Vault), read by the workload
+through Kubernetes auth, so no static vault token ever lives in the cluster.
+
+What the stack creates, through its own explicit vault provider (address from `vaultAddress`, the
+deployer's token from VAULT_TOKEN at run time, never in config or state):
+
+| resource                      | scope                                                            |
+|-------------------------------|------------------------------------------------------------------|
+| KV v2 mount `<kv mount>`      | the stack's secrets under `<stack>/<name>`, one KV secret each    |
+| policy `<kv mount>-<stack>-read` | `read` on exactly the secrets the workload reads (no wildcard, |
+|                               | no list, no metadata, no other stack's path)                     |
+| Kubernetes auth role          | in the existing auth method `vaultKubernetesAuthPath`: only the  |
+|                               | workload's service account in its namespace, only tokens for the |
+|                               | vault's audience; a short, non-renewable token with that policy  |
+|                               | and without the default policy                                   |
+
+The Kubernetes auth method itself is not created: it needs the cluster's API address, CA and a
+token reviewer identity, it is shared by everything in the cluster that logs in to the vault,
+and deleting it with a stack would cut every other role off. Its operator enables and configures
+it once (README, on-prem setup); the stack checks that it exists and is a Kubernetes method
+before it adds its role, so a missing one fails the preview with its path instead of the update.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_vault as vault
+
+from components.common import TYPE_PREFIX, physical_name, type_token
+from components.secrets_vault.args import (
+    MODULE,
+    OpenBaoArgs,
+    SecretsVault,
+    SecretsVaultArgs,
+    collect_refs,
+    sorted_names,
+)
+from components.vault_login import VaultLogin
+
+VALUE_FIELD = "value"
+"""Each KV secret holds one field with the config value."""
+
+
+def secret_path(stack: str, secret: str) -> str:
+    """`<stack>/<secret>` inside the KV mount: one folder per stack."""
+    return f"{stack}/{secret}"
+
+
+def read_policy(mount: str, stack: str, names: list[str]) -> str:
+    """HCL granting `read` on exactly these KV v2 secrets (their `data/` paths) and nothing else."""
+    blocks = [
+        f'path "{mount}/data/{secret_path(stack, name)}" {{\n  capabilities = ["read"]\n}}\n'
+        for name in names
+    ]
+    # Without the default policy a token cannot even revoke itself; the init container does so
+    # as soon as it has read the secrets.
+    blocks.append('path "auth/token/revoke-self" {\n  capabilities = ["update"]\n}\n')
+    header = f"# {TYPE_PREFIX} stack {stack}: the workload reads its own secrets, nothing else.\n"
+    return header + "\n".join(blocks)
+
+
+def role_name(mount: str, stack: str) -> str:
+    return physical_name(mount.replace("/", "-"), stack)
+
+
+def auth_backend_problem(path: str, backend_type: str) -> str:
+    """Why the auth method at `path` cannot hold the workload's role ('' when it can)."""
+    if backend_type == "kubernetes":
+        return ""
+    return (
+        f"the vault auth method at {path!r} is {backend_type!r}, not 'kubernetes': point "
+        f"`vaultKubernetesAuthPath` at the cluster's Kubernetes auth method, or enable one with "
+        f"`bao auth enable -path={path} kubernetes` and configure it (README, on-prem setup)"
+    )
+
+
+def _check_auth_backend(path: str, backend_type: str) -> str:
+    problem = auth_backend_problem(path, backend_type)
+    if problem:
+        # RuntimeError, not ValueError: Pulumi would prefix a ValueError with an Output's repr.
+        raise RuntimeError(problem)
+    return path
+
+
+class OpenBaoSecretsVault(SecretsVault):
+    def __init__(self, name: str, args: SecretsVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(type_token(MODULE, "OpenBaoSecretsVault"), name, None, opts)
+        bao: OpenBaoArgs | None = args.openbao
+        assert bao is not None  # SecretsVaultArgs validation guarantees it on onprem
+        stack = args.placement.stack
+        # The token stays out of the provider's inputs (and so out of state): the provider reads
+        # VAULT_TOKEN itself. No child token: it would need `auth/token/create` on top of the
+        # grants below, and a deploy waiting for the model can outlive its 20-minute default TTL.
+        self.vault_provider = vault.Provider(
+            f"{name}-vault",
+            vault.ProviderArgs(address=bao.address, skip_child_token=True),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, provider=self.vault_provider)
+        guarded = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(protect=args.deletion_protection)
+        )
+
+        auth_path = vault.get_auth_backend_output(
+            path=bao.kubernetes_auth_path, opts=pulumi.InvokeOutputOptions(provider=self.vault_provider)
+        ).apply(lambda found: _check_auth_backend(bao.kubernetes_auth_path, found.type))
+
+        self.mount = vault.Mount(
+            f"{name}-kv",
+            vault.MountArgs(
+                path=bao.kv_mount,
+                type="kv",
+                options={"version": "2"},
+                description=f"{TYPE_PREFIX} secrets, one folder per stack",
+            ),
+            opts=guarded,
+        )
+        self.secrets: dict[str, vault.kv.SecretV2] = {}
+        for secret in sorted_names(args):
+            self.secrets[secret] = vault.kv.SecretV2(
+                f"{name}-{secret}",
+                vault.kv.SecretV2Args(
+                    mount=self.mount.path,
+                    name=secret_path(stack, secret),
+                    data_json=pulumi.Output.secret(
+                        pulumi.Output.from_input(args.secrets[secret]).apply(
+                            lambda value: json.dumps({VALUE_FIELD: value})
+                        )
+                    ),
+                    # A destroy (without deletion protection) removes every version, not just the
+                    # latest: no old value of a secret outlives the stack.
+                    delete_all_versions=True,
+                ),
+                opts=guarded,
+            )
+
+        readable = [s for s in sorted_names(args) if s not in bao.unread]
+        self.policy = vault.Policy(
+            f"{name}-read-policy",
+            vault.PolicyArgs(
+                name=f"{role_name(bao.kv_mount, stack)}-read",
+                policy=read_policy(bao.kv_mount, stack, readable),
+            ),
+            opts=child,
+        )
+        reader = args.reader
+        self.role = vault.kubernetes.AuthBackendRole(
+            f"{name}-workload-role",
+            vault.kubernetes.AuthBackendRoleArgs(
+                backend=auth_path,
+                role_name=role_name(bao.kv_mount, stack),
+                bound_service_account_names=[reader.service_account],
+                bound_service_account_namespaces=[reader.namespace],
+                # A token the cluster minted for another audience (the API server's own, another
+                # vault's) is refused.
+                audience=bao.address,
+                token_policies=[self.policy.name],
+                token_no_default_policy=True,
+                token_ttl=bao.token_ttl_seconds,
+                token_max_ttl=bao.token_ttl_seconds,
+                token_type="service",
+            ),
+            opts=child,
+        )
+
+        self.workload_login = VaultLogin(
+            address=bao.address,
+            auth_path=bao.kubernetes_auth_path,
+            role=self.role.role_name,
+            audience=bao.address,
+            ca_certificate=bao.ca_certificate,
+        )
+        self.secret_refs = collect_refs(
+            {s: pulumi.Output.concat(bao.address, "/v1/", r.path) for s, r in self.secrets.items()}
+        )
+        self.vault_id = self.mount.accessor
+        self.key_id = None
+        self.register_outputs(
+            {
+                "secret_refs": self.secret_refs,
+                "vault_id": self.vault_id,
+                "role": self.role.role_name,
+                "policy": self.policy.name,
+            }
+        )
