@@ -72,8 +72,8 @@ class Bao:
         with self.client(token) as client:
             return client.request(method, path.lstrip("/"), json=body)
 
-    def ok(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        response = self.call(method, path, body)
+    def ok(self, method: str, path: str, body: Any = None, token: str | None = None) -> dict[str, Any]:
+        response = self.call(method, path, body, token=token)
         assert response.status_code in (200, 204), f"{method} {path}: {response.status_code} {response.text}"
         return dict(response.json()) if response.content else {}
 
@@ -396,25 +396,52 @@ def api_body(resource: Registered, drop: tuple[str, ...] = ()) -> dict[str, Any]
     return {_snake(k): _wire(v) for k, v in inputs.items() if k not in _URL_INPUTS and k not in drop}
 
 
-def apply(bao: Bao, resource: Registered) -> None:
-    """Create one rendered pulumi-vault resource on the real server, as the provider would."""
+def apply(bao: Bao, resource: Registered, token: str | None = None) -> None:
+    """Create one rendered pulumi-vault resource on the real server, as the provider would, and
+    read it back (the provider refreshes what it created), with `token` (default: root)."""
     inputs = unwrap_secrets(resource.inputs)
     kind = resource.type
     if kind == "vault:index/mount:Mount":
-        bao.ok("POST", f"sys/mounts/{inputs['path']}", api_body(resource))
+        path = f"sys/mounts/{inputs['path']}"
+        bao.ok("POST", path, api_body(resource), token=token)
     elif kind == "vault:index/policy:Policy":
-        bao.ok("PUT", f"sys/policies/acl/{inputs['name']}", {"policy": inputs["policy"]})
+        path = f"sys/policies/acl/{inputs['name']}"
+        bao.ok("PUT", path, {"policy": inputs["policy"]}, token=token)
     elif kind == "vault:kubernetes/authBackendRole:AuthBackendRole":
-        bao.ok("POST", f"auth/{inputs['backend']}/role/{inputs['roleName']}", api_body(resource))
+        path = f"auth/{inputs['backend']}/role/{inputs['roleName']}"
+        bao.ok("POST", path, api_body(resource), token=token)
     elif kind == "vault:kv/secretV2:SecretV2":
-        data = json.loads(inputs["dataJson"])
-        bao.ok("POST", f"{inputs['mount']}/data/{inputs['name']}", {"data": data})
+        path = f"{inputs['mount']}/data/{inputs['name']}"
+        bao.ok("POST", path, {"data": json.loads(inputs["dataJson"])}, token=token)
     elif kind == "vault:pkiSecret/secretBackendRole:SecretBackendRole":
-        bao.ok("POST", f"{inputs['backend']}/roles/{inputs['name']}", api_body(resource))
+        path = f"{inputs['backend']}/roles/{inputs['name']}"
+        bao.ok("POST", path, api_body(resource), token=token)
     else:
         raise AssertionError(f"no API mapping for {kind}")
+    bao.ok("GET", path, token=token)
+
+
+def token_with_policy(bao: Bao, name: str, policy: str) -> str:
+    """A token holding `policy` (and the default policy, as an operator-issued token would)."""
+    bao.ok("PUT", f"sys/policies/acl/{name}", {"policy": policy})
+    return str(bao.ok("POST", "auth/token/create", {"policies": [name], "ttl": "1h"})["auth"]["client_token"])
 
 
 def login(bao: Bao, auth_path: str, role: str, jwt: str) -> httpx.Response:
     with httpx.Client(verify=bao.tls(), timeout=10) as client:
         return client.post(f"{bao.address}/v1/auth/{auth_path}/login", json={"role": role, "jwt": jwt})
+
+
+def destroy(bao: Bao, resource: Registered, token: str | None = None) -> None:
+    """Delete one rendered resource as the provider's destroy does (KV: every version)."""
+    i = unwrap_secrets(resource.inputs)
+    paths = {
+        "vault:index/mount:Mount": f"sys/mounts/{i.get('path')}",
+        "vault:index/policy:Policy": f"sys/policies/acl/{i.get('name')}",
+        "vault:kubernetes/authBackendRole:AuthBackendRole": (
+            f"auth/{i.get('backend')}/role/{i.get('roleName')}"
+        ),
+        "vault:kv/secretV2:SecretV2": f"{i.get('mount')}/metadata/{i.get('name')}",
+        "vault:pkiSecret/secretBackendRole:SecretBackendRole": f"{i.get('backend')}/roles/{i.get('name')}",
+    }
+    bao.ok("DELETE", paths[resource.type], token=token)

