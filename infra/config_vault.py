@@ -310,3 +310,16 @@ def ca_problems(cert_pem: str, key_pem: str, now: datetime.datetime | None = Non
 def secrets_of(internal_ca: InternalCaSettings | None) -> tuple[str, ...]:
     """Secret config keys the internal CA adds (its certificate and key with internalCa: provided)."""
     return INTERNAL_CA_SECRETS if internal_ca is not None and internal_ca.source == "provided" else ()
+
+
+def pair_problem(
+    standby: VaultSettings | None, primary: VaultSettings | None, primary_file: str
+) -> str | None:
+    """Why the standby must not use the primary's vault (None when it does not)."""
+    if standby is None or primary is None or standby.address != primary.address:
+        return None
+    return (
+        f"stack config 'vaultAddress' must differ from the primary's (got {standby.address!r} in both "
+        f"stacks, {primary_file}): a standby reading the primary site's vault fails with that site, and "
+        f"both stacks would create the KV mount {standby.kv_mount!r} there; give each site its own vault"
+    )

@@ -259,3 +259,18 @@ def test_config_error_lists_vault_problems_with_the_others() -> None:
         parse({"apiKey": "k"}, vaultAddress="http://x", tlsCertificate="internal-ca")
     keys = {p.key for p in caught.value.problems}
     assert {"vaultAddress", "internalCa"} <= keys
+
+
+def test_a_standby_may_not_share_the_primarys_vault() -> None:
+    from infra.config_vault import VaultSettings, pair_problem
+
+    site_a, site_b = (
+        VaultSettings(address=ADDRESS),
+        VaultSettings(address="https://openbao.site-b.example.internal"),
+    )
+    assert pair_problem(site_b, site_a, "Pulumi.primary.yaml") is None
+    assert pair_problem(None, site_a, "Pulumi.primary.yaml") is None
+    problem = pair_problem(VaultSettings(address=ADDRESS, kv_mount="other"), site_a, "Pulumi.primary.yaml")
+    assert problem is not None
+    assert problem.startswith("stack config 'vaultAddress' must differ from the primary's")
+    assert f"got {ADDRESS!r} in both stacks, Pulumi.primary.yaml" in problem

@@ -437,3 +437,13 @@ def test_destroy_and_re_create_with_the_deployer_token(tmp_path: Path) -> None:
         auth = login(bao, "kubernetes", _role(), reviewer.mint(account, [ADDRESS])).json()["auth"]
         response = bao.call("GET", "inference-failover/data/primary/hfToken", token=auth["client_token"])
         assert response.json()["data"]["data"] == {"value": SECRETS["hfToken"]}
+
+
+def test_vault_egress_admits_the_vaults_port_and_address() -> None:
+    rule = vault_secrets.vault_egress("https://10.20.0.5:8200")
+    assert rule.to[0].ip_block.cidr == "10.20.0.5/32"
+    assert rule.ports[0].port == 8200
+    rule = vault_secrets.vault_egress(ADDRESS)
+    assert rule.to[0].ip_block.cidr == "0.0.0.0/0"
+    assert rule.ports[0].port == 8200
+    assert vault_secrets.vault_egress("https://openbao.example.internal").ports[0].port == 443

@@ -13,6 +13,7 @@ reaches it.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -202,3 +203,19 @@ def vault_reader(
         volume_mounts=all_mounts,
     )
     return VaultReader(container=container, volumes=volumes, resources=resources)
+
+
+def vault_egress(address: str) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    """Egress to the vault's port (on-prem vaults usually sit on a private address, which the
+    public-HTTPS rule excludes): to that address only when it is an IP, else to any address on
+    that port only (NetworkPolicy cannot match a host name)."""
+    host, _, port = address.removeprefix("https://").partition(":")
+    try:
+        cidr = str(ipaddress.ip_network(host.strip("[]")))
+    except ValueError:
+        cidr = "0.0.0.0/0"
+    netpol = k8s.networking.v1
+    return netpol.NetworkPolicyEgressRuleArgs(
+        to=[netpol.NetworkPolicyPeerArgs(ip_block=netpol.IPBlockArgs(cidr=cidr))],
+        ports=[netpol.NetworkPolicyPortArgs(port=int(port or 443), protocol="TCP")],
+    )

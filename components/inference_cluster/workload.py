@@ -721,6 +721,8 @@ class InferenceWorkload(pulumi.ComponentResource):
         # DNS to the cluster DNS only, HTTPS to public addresses (bucket, vault, STS / Entra ID),
         # the GKE metadata server on gcp: see components/k8s_egress.py.
         egress = cloud_api_egress(args.cloud)
+        if args.vault_login is not None:
+            egress.append(vault_secrets.vault_egress(args.vault_login.address))
         network_policy = k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
             k8s.networking.v1.NetworkPolicyInitArgs(
