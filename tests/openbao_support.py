@@ -445,3 +445,15 @@ def destroy(bao: Bao, resource: Registered, token: str | None = None) -> None:
         "vault:pkiSecret/secretBackendRole:SecretBackendRole": f"{i.get('backend')}/roles/{i.get('name')}",
     }
     bao.ok("DELETE", paths[resource.type], token=token)
+
+
+STORE_KEY_PATH = "stores/site-a/read"
+STORE_KEY = {"access_key_id": "SITEAREADKEY", "secret_access_key": "site-a-read-secret"}
+
+
+def operator_setup(bao: Bao, host: str, reviewer: FakeTokenReview, mount: str = "inference-failover") -> None:
+    """The site's one-time setup (components/secrets_vault/README.md): the Kubernetes auth
+    method, the KV v2 mount, and the store's read-only key in it."""
+    enable_kubernetes_auth(bao, "kubernetes", host, reviewer)
+    bao.ok("POST", f"sys/mounts/{mount}", {"type": "kv", "options": {"version": "2"}})
+    bao.ok("POST", f"{mount}/data/{STORE_KEY_PATH}", {"data": STORE_KEY})

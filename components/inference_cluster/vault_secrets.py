@@ -47,9 +47,10 @@ VALUE_FIELD: Final = "value"
 _REF: Final = re.compile(
     r"^(?P<address>https://[A-Za-z0-9.-]+(:\d{1,5})?)/v1/"
     r"(?P<mount>[A-Za-z0-9][A-Za-z0-9_-]*(/[A-Za-z0-9][A-Za-z0-9_-]*)*?)/data/"
-    r"(?P<path>[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*)$"
+    r"(?P<path>[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*)"
+    r"(#(?P<field>[A-Za-z0-9_-]+))?$"
 )
-REF_SHAPE: Final = "https://<openbao>/v1/<kv mount>/data/<stack>/<name>"
+REF_SHAPE: Final = "https://<openbao>/v1/<kv mount>/data/<path>[#<field>]"
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ def secret_command(name: str, ref: str, target: str) -> str:
         )
     return (
         f"bao kv get -address={shlex.quote(match['address'])} -mount={shlex.quote(match['mount'])} "
-        f"-field={VALUE_FIELD} {shlex.quote(match['path'])} > {shlex.quote(target)}"
+        f"-field={shlex.quote(match['field'] or VALUE_FIELD)} {shlex.quote(match['path'])} "
+        f"> {shlex.quote(target)}"
     )
 
 

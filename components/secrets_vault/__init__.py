@@ -27,14 +27,14 @@ def create_secrets_vault(
 
     Each cloud's module (and so its Pulumi SDK) is imported only when a stack uses that cloud.
     """
-    if args.placement.cloud == "onprem":
-        # Named after the product, not the cloud: OpenBao or HashiCorp Vault (pulumi-vault).
-        from components.secrets_vault.openbao import OpenBaoSecretsVault
-
-        return OpenBaoSecretsVault(name, args, opts)
     component = create_for_cloud(
         __name__,
-        {"aws": "AwsSecretsVault", "gcp": "GcpSecretsVault", "azure": "AzureSecretsVault"},
+        {
+            "aws": "AwsSecretsVault",
+            "gcp": "GcpSecretsVault",
+            "azure": "AzureSecretsVault",
+            "onprem": "OpenBaoSecretsVault",
+        },
         cloud=args.placement.cloud,
         name=name,
         args=args,

@@ -145,6 +145,10 @@ class OpenBaoArgs:
     unread: tuple[str, ...] = ("apiKey", "apiKeyNext")
     """Secrets stored for the stack but not readable by the workload's role (the edge gets the
     API keys' digests from a Kubernetes Secret, so no pod needs the keys themselves)."""
+    extra_reads: tuple[tuple[str, str, str], ...] = ()
+    """(name, KV path in `kv_mount`, field) of secrets the workload also reads from outside the
+    stack's folder, e.g. ("s3AccessKeyId", <s3ReadCredentialsPath>, "access_key_id") for the
+    site's store: added to `secret_refs` (as `...#<field>`) and to the read policy."""
     token_ttl_seconds: int = 300
     """Lifetime of the workload's vault token (also its maximum: it is not renewable). The init
     container reads the secrets within seconds; must be 60-3600."""
@@ -178,6 +182,17 @@ def _openbao_problems(args: SecretsVaultArgs) -> list[str]:
             problems.append(
                 f"openbao.{field_name} must be a vault path of letters, digits, - and _ segments joined "
                 f"by / (got {value!r})"
+            )
+    for secret, path, field_name in bao.extra_reads:
+        if secret in args.secrets or not SECRET_NAME.match(secret):
+            problems.append(
+                f"openbao.extra_reads name {secret!r} must be a letter then letters or digits and not "
+                "one of the stack's own secrets"
+            )
+        if not _VAULT_PATH.match(path) or not _VAULT_PATH.match(field_name) or "/" in field_name:
+            problems.append(
+                f"openbao.extra_reads entry ({secret!r}, {path!r}, {field_name!r}) must name a KV path "
+                "and a field of letters, digits, - and _"
             )
     low, high = VAULT_TOKEN_TTL_RANGE
     if not low <= bao.token_ttl_seconds <= high:

@@ -6,24 +6,31 @@ deployer's token from VAULT_TOKEN at run time, never in config or state):
 
 | resource                      | scope                                                            |
 |-------------------------------|------------------------------------------------------------------|
-| KV v2 mount `<kv mount>`      | the stack's secrets under `<stack>/<name>`, one KV secret each    |
-| policy `<kv mount>-<stack>-read` | `read` on exactly the secrets the workload reads (no wildcard, |
-|                               | no list, no metadata, no other stack's path)                     |
-| Kubernetes auth role          | in the existing auth method `vaultKubernetesAuthPath`: only the  |
+| KV v2 secrets                 | in the KV v2 mount `vaultKvMount`, the stack's folder            |
+|                               | `<stack>/<name>`, one secret per config secret                   |
+| policy `<mount>-<stack>-read` | `read` on exactly the secrets the workload reads (no wildcard,   |
+|                               | no list, no metadata, no other stack's folder)                   |
+| Kubernetes auth role          | in the auth method `vaultKubernetesAuthPath`: only the           |
 |                               | workload's service account in its namespace, only tokens for the |
 |                               | vault's audience; a short, non-renewable token with that policy  |
 |                               | and without the default policy                                   |
 
-The Kubernetes auth method itself is not created: it needs the cluster's API address, CA and a
-token reviewer identity, it is shared by everything in the cluster that logs in to the vault,
-and deleting it with a stack would cut every other role off. Its operator enables and configures
-it once (README, on-prem setup); the stack checks that it exists and is a Kubernetes method
-before it adds its role, so a missing one fails the preview with its path instead of the update.
+The mount and the Kubernetes auth method exist before the stack (the operator's one-time setup,
+components/secrets_vault/README.md) and the stack never creates or deletes them:
+- the mount holds what must be there before the first `pulumi up`: the S3-compatible store's
+  access keys (`s3CredentialsPath`, read at plan time), and it is shared by the stacks of a site,
+  so one stack's destroy must not delete the others' secrets (or a second stack's `pulumi up`
+  fail with "path is already in use");
+- the auth method needs the cluster's API address, CA and a token reviewer identity, and is
+  shared by everything in the cluster that logs in to the vault.
+Both are checked at plan time (the mount is KV version 2, the method is Kubernetes), so a missing
+one fails the preview naming the path, before anything is written.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_vault as vault
@@ -48,12 +55,12 @@ def secret_path(stack: str, secret: str) -> str:
     return f"{stack}/{secret}"
 
 
-def read_policy(mount: str, stack: str, names: list[str]) -> str:
-    """HCL granting `read` on exactly these KV v2 secrets (their `data/` paths) and nothing else."""
-    blocks = [
-        f'path "{mount}/data/{secret_path(stack, name)}" {{\n  capabilities = ["read"]\n}}\n'
-        for name in names
-    ]
+def read_policy(mount: str, stack: str, names: list[str], extra_paths: Sequence[str] = ()) -> str:
+    """HCL granting `read` on exactly these KV v2 secrets (their `data/` paths) and nothing else:
+    the stack's own `names`, then `extra_paths` (other paths in the mount, e.g. the store's key)."""
+    paths = [secret_path(stack, name) for name in names]
+    paths += [p for p in dict.fromkeys(extra_paths) if p not in paths]
+    blocks = [f'path "{mount}/data/{path}" {{\n  capabilities = ["read"]\n}}\n' for path in paths]
     # Without the default policy a token cannot even revoke itself; the init container does so
     # as soon as it has read the secrets.
     blocks.append('path "auth/token/revoke-self" {\n  capabilities = ["update"]\n}\n')
@@ -71,10 +78,9 @@ def deployer_policy(
     """
     role = role_name(mount, stack)
     crud = '["create", "read", "update", "delete"]'
-    rules = [
+    rules: list[tuple[str, str, str | None]] = [
         ("sys/auth", '["read"]', "the plan-time check that the Kubernetes auth method exists"),
-        (f"sys/mounts/{mount}", crud, "the stack's KV v2 mount"),
-        (f"sys/mounts/{mount}/tune", '["read", "update"]', None),
+        (f"sys/mounts/{mount}", '["read"]', "the plan-time check that the KV v2 mount exists"),
         (f"{mount}/data/{stack}/*", crud, "the stack's secrets"),
         (f"{mount}/metadata/{stack}/*", '["read", "delete"]', "destroy removes every version"),
         (f"sys/policies/acl/{role}-read", crud, "the workload's read policy"),
@@ -108,6 +114,27 @@ def auth_backend_problem(path: str, backend_type: str) -> str:
     )
 
 
+def kv_mount_problem(mount: str, config_json: str | None) -> str:
+    """Why `mount` cannot hold the secrets ('' when it is KV version 2), from `GET sys/mounts/<mount>`."""
+    config = json.loads(config_json or "{}")
+    kind, version = config.get("type"), str((config.get("options") or {}).get("version") or "1")
+    if kind == "kv" and version == "2":
+        return ""
+    found = f"a {kind} mount" + (f" (KV version {version})" if kind == "kv" else "") if kind else "no mount"
+    return (
+        f"the vault path {mount!r} is {found}, not a KV version 2 mount: point `vaultKvMount` at the "
+        f"site's KV v2 mount, or enable one with `bao secrets enable -path={mount} -version=2 kv` "
+        "(README, on-prem setup)"
+    )
+
+
+def _check_kv_mount(mount: str, config_json: str | None) -> str:
+    problem = kv_mount_problem(mount, config_json)
+    if problem:
+        raise RuntimeError(problem)
+    return mount
+
+
 def _check_auth_backend(path: str, backend_type: str) -> str:
     problem = auth_backend_problem(path, backend_type)
     if problem:
@@ -139,22 +166,15 @@ class OpenBaoSecretsVault(SecretsVault):
             path=bao.kubernetes_auth_path, opts=pulumi.InvokeOutputOptions(provider=self.vault_provider)
         ).apply(lambda found: _check_auth_backend(bao.kubernetes_auth_path, found.type))
 
-        self.mount = vault.Mount(
-            f"{name}-kv",
-            vault.MountArgs(
-                path=bao.kv_mount,
-                type="kv",
-                options={"version": "2"},
-                description=f"{TYPE_PREFIX} secrets, one folder per stack",
-            ),
-            opts=guarded,
-        )
+        mount = vault.generic.get_secret_output(
+            path=f"sys/mounts/{bao.kv_mount}", opts=pulumi.InvokeOutputOptions(provider=self.vault_provider)
+        ).apply(lambda found: _check_kv_mount(bao.kv_mount, found.data_json))
         self.secrets: dict[str, vault.kv.SecretV2] = {}
         for secret in sorted_names(args):
             self.secrets[secret] = vault.kv.SecretV2(
                 f"{name}-{secret}",
                 vault.kv.SecretV2Args(
-                    mount=self.mount.path,
+                    mount=mount,
                     name=secret_path(stack, secret),
                     data_json=pulumi.Output.secret(
                         pulumi.Output.from_input(args.secrets[secret]).apply(
@@ -173,7 +193,7 @@ class OpenBaoSecretsVault(SecretsVault):
             f"{name}-read-policy",
             vault.PolicyArgs(
                 name=f"{role_name(bao.kv_mount, stack)}-read",
-                policy=read_policy(bao.kv_mount, stack, readable),
+                policy=read_policy(bao.kv_mount, stack, readable, [path for _, path, _ in bao.extra_reads]),
             ),
             opts=child,
         )
@@ -204,10 +224,11 @@ class OpenBaoSecretsVault(SecretsVault):
             audience=bao.address,
             ca_certificate=bao.ca_certificate,
         )
-        self.secret_refs = collect_refs(
-            {s: pulumi.Output.concat(bao.address, "/v1/", r.path) for s, r in self.secrets.items()}
-        )
-        self.vault_id = self.mount.accessor
+        refs = {s: pulumi.Output.concat(bao.address, "/v1/", r.path) for s, r in self.secrets.items()}
+        for secret, path, field in bao.extra_reads:
+            refs[secret] = pulumi.Output.concat(bao.address, "/v1/", mount, f"/data/{path}#{field}")
+        self.secret_refs = collect_refs(refs)
+        self.vault_id = pulumi.Output.concat(bao.address, "/v1/", mount)
         self.key_id = None
         self.register_outputs(
             {

@@ -8,6 +8,7 @@ server's (`<type>_<8 hex>`).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
@@ -61,4 +62,32 @@ def _auth_backend(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         "maxLeaseTtlSeconds": 0,
         "listingVisibility": "",
         "local": False,
+    }
+
+
+@answers_call("vault:generic/getSecret:getSecret")
+def _generic_read(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    """`GET sys/mounts/<path>` of the KV v2 mount the operator enabled (the setup step)."""
+    path = str(args.args.get("path") or "")
+    if not path.startswith("sys/mounts/"):
+        raise NotImplementedError(f"no mock answer for a generic read of {path!r}")
+    config = {
+        "type": "kv",
+        "options": {"version": "2"},
+        "accessor": f"kv_{stable_hex('mount', path, length=8)}",
+        "description": "",
+        "local": False,
+        "seal_wrap": False,
+        "external_entropy_access": False,
+        "config": {"default_lease_ttl": 0, "max_lease_ttl": 0, "force_no_cache": False},
+    }
+    return {
+        "id": path,
+        "path": path,
+        "data": {k: json.dumps(v) if not isinstance(v, str) else v for k, v in config.items()},
+        "dataJson": json.dumps(config),
+        "leaseId": "",
+        "leaseDuration": 0,
+        "leaseRenewable": False,
+        "leaseStartTime": "",
     }
