@@ -373,3 +373,11 @@ def test_the_workload_account_cannot_log_in_as_the_issuer(pki_site: tuple[Bao, F
     response = login(bao, "kubernetes", role, reviewer.mint(account, [ADDRESS]))
     assert response.status_code == 403, response.text
     assert json.loads(response.text).get("auth") is None
+
+
+def test_chart_images_come_from_the_site_registry_when_there_is_one() -> None:
+    values = internal_ca.chart_values("registry.site-a.example.internal:5000")
+    jsonschema.validate(values, _values_schema())
+    assert values["imageRegistry"] == "registry.site-a.example.internal:5000"
+    assert values["image"]["digest"] == cert_manager.IMAGE_DIGESTS["image"]  # still pinned by digest
+    assert "imageRegistry" not in internal_ca.chart_values(None)

@@ -74,6 +74,9 @@ class InternalCaArgs:
     ca_certificate: pulumi.Input[str] | None = None
     ca_private_key: pulumi.Input[str] | None = None
     """provided only (required there): the issuing CA's PEM certificate and unencrypted key."""
+    image_registry: str | None = None
+    """The site registry the chart's images are pulled from, at their upstream path and digest
+    (`imageRegistry`; mirror them with `crane copy`); None: quay.io."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -127,6 +130,15 @@ def ca_issuer_spec() -> dict[str, Any]:
     return {"ca": {"secretName": CA_SECRET_NAME}}
 
 
+def chart_values(image_registry: str | None) -> dict[str, Any]:
+    """The pinned chart's values; on a site with its own registry, every image comes from it
+    (same path and digest), so the nodes never reach quay.io."""
+    values = cert_manager.chart_values()
+    if image_registry:
+        values["imageRegistry"] = image_registry
+    return values
+
+
 class InternalCa(pulumi.ComponentResource):
     """cert-manager (pinned chart) and the internal CA's ClusterIssuer; see the module docstring."""
 
@@ -158,7 +170,7 @@ class InternalCa(pulumi.ComponentResource):
                 version=cert_manager.CHART_VERSION,
                 namespace=cert_manager.NAMESPACE,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=cert_manager.CHART_REPOSITORY),
-                values=cert_manager.chart_values(),
+                values=chart_values(args.image_registry),
                 # Wait for the webhook: an issuer created before it answers is rejected.
                 skip_await=False,
                 atomic=True,
