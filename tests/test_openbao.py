@@ -140,7 +140,8 @@ def test_one_secret_per_config_key_in_the_stacks_folder_of_the_existing_mount() 
     for name, value in SECRETS.items():
         secret = secrets[f"primary/{name}"]
         assert "dataJson" in secret.secret_inputs
-        assert json.loads(unwrap_secrets(secret.inputs["dataJson"])) == {"value": value}
+        data_json = unwrap_secrets(secret.inputs["dataJson"])
+        assert data_json == json.dumps({"value": value}, separators=(",", ":"))
         assert secret.inputs["mount"] == "inference-failover"
         assert secret.inputs["deleteAllVersions"] is True
         assert secret.protect

@@ -177,8 +177,10 @@ class OpenBaoSecretsVault(SecretsVault):
                     mount=mount,
                     name=secret_path(stack, secret),
                     data_json=pulumi.Output.secret(
+                        # Compact, as the provider re-encodes what it reads back: a second
+                        # `pulumi up` sees no diff.
                         pulumi.Output.from_input(args.secrets[secret]).apply(
-                            lambda value: json.dumps({VALUE_FIELD: value})
+                            lambda value: json.dumps({VALUE_FIELD: value}, separators=(",", ":"))
                         )
                     ),
                     # A destroy (without deletion protection) removes every version, not just the
