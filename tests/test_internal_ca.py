@@ -381,3 +381,22 @@ def test_chart_images_come_from_the_site_registry_when_there_is_one() -> None:
     assert values["imageRegistry"] == "registry.site-a.example.internal:5000"
     assert values["image"]["digest"] == cert_manager.IMAGE_DIGESTS["image"]  # still pinned by digest
     assert "imageRegistry" not in internal_ca.chart_values(None)
+
+
+def test_internal_ca_kubernetes_objects_validate_against_the_kubernetes_schema() -> None:
+    import kubernetes_validate  # type: ignore[import-untyped]
+
+    from components.inference_cluster import KUBERNETES_VERSION
+    from tests.test_inference_cluster_support import kubernetes_objects
+
+    kinds = set()
+    for run in (provided_run(), openbao_run()):
+        for resource in kubernetes_objects(run):
+            body = manifest(resource)
+            if resource.type.startswith("kubernetes:helm.sh/") or body["apiVersion"].startswith(
+                "cert-manager.io/"
+            ):
+                continue
+            kubernetes_validate.validate(body, KUBERNETES_VERSION, strict=True)
+            kinds.add(body["kind"])
+    assert {"Secret", "ServiceAccount", "Role", "RoleBinding", "Namespace"} <= kinds
