@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from infra import config_vault
 from infra.config import DOCKER_HUB_TOKEN, KNOWN_KEYS, PROJECT, ConfigError, StackConfig, parse_config
 
 SECRET_PLACEHOLDER = "offline-check-placeholder-secret"
@@ -356,6 +357,9 @@ def check_pair(standby: StackFile, files: Mapping[str, StackFile]) -> None:
                 f"stack config '{key}' must be the same in both stacks (got {ours[key]!r} here, "
                 f"{other.get(key)!r} in {primary.name}): set one value in both files",
             )
+    shared_vault = config_vault.pair_problem(cfg.vault, theirs.vault, primary.name)
+    if shared_vault:
+        standby.add("vaultAddress", shared_vault)
     _check_replication(standby, cfg)
 
 

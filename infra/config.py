@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
 from components.image_registry.args import cache_problem, needs_credentials, parse_image, uses_credentials
-from infra import config_observability, config_powerdns
+from infra import config_observability, config_powerdns, config_vault
 from infra.catalog import (
     CLOUDS,
     GPU_SHAPES,
@@ -111,6 +111,8 @@ KNOWN_KEYS: Final = frozenset(
     | config_observability.KEYS
     # PowerDNS authority (issue 12): dnsProvider powerdns, its API URL, key and server id.
     | config_powerdns.KEYS
+    # Vault (issue 12): OpenBao / Vault secrets of an on-prem stack, internal CA (infra/config_vault.py).
+    | config_vault.KEYS
 )
 DnsProvider = Literal["aws", "gcp", "azure", "powerdns"]
 DNS_PROVIDERS: Final[tuple[str, ...]] = ("aws", "gcp", "azure", config_powerdns.POWERDNS)
@@ -186,8 +188,8 @@ class DnsSettings:
         return f"{self.record}.{self.zone}"
 
 
-TlsSource = Literal["acme", "provided"]
-TLS_SOURCES: Final[tuple[TlsSource, ...]] = ("acme", "provided")
+TlsSource = Literal["acme", "provided", "internal-ca"]
+TLS_SOURCES: Final[tuple[TlsSource, ...]] = ("acme", "provided", "internal-ca")
 LETS_ENCRYPT: Final = "https://acme-v02.api.letsencrypt.org/directory"
 OFFLINE_SECRET_PLACEHOLDER: Final = "offline-plan-placeholder-secret"
 """What the offline plan puts in for a secret it cannot read (infra.harness.SECRET_PLACEHOLDER)."""
@@ -196,7 +198,8 @@ OFFLINE_SECRET_PLACEHOLDER: Final = "offline-plan-placeholder-secret"
 @dataclass(frozen=True)
 class EdgeSettings:
     tls_source: TlsSource = "acme"
-    """acme: cert-manager gets the certificate by DNS-01; provided: tlsCertificateChain/tlsPrivateKey."""
+    """acme: cert-manager gets the certificate by DNS-01; provided: tlsCertificateChain/tlsPrivateKey;
+    internal-ca: cert-manager gets it from the internal CA (StackConfig.internal_ca)."""
     acme_server: str = LETS_ENCRYPT
     has_next_key: bool = False
     """apiKeyNext is set: both keys are valid (a rotation in progress)."""
@@ -252,6 +255,11 @@ class StackConfig:
     set by parse_config; None only for configs built by hand)."""
     docker_hub_username: str | None = None
     """Upstream account of the image cache; its token is the secret `dockerHubAccessToken`."""
+    # Vault (issue 12): infra/config_vault.py.
+    vault: config_vault.VaultSettings | None = None
+    """cloud: onprem: the OpenBao / Vault holding the stack's secrets; None on the clouds."""
+    internal_ca: config_vault.InternalCaSettings | None = None
+    """tlsCertificate: internal-ca: who signs the edge certificate; None otherwise."""
 
     @property
     def is_standby(self) -> bool:
@@ -648,6 +656,8 @@ def parse_config(
         warnings.append("trafficWeight is 0 on the primary: it serves only when the standby is unhealthy")
 
     edge = _edge_settings(r, raw, secret_keys, secret_names, f"{record}.{zone}" if zone else None)
+    vault = config_vault.read_vault(r, cloud)
+    internal_ca = config_vault.read_internal_ca(r, edge.tls_source, vault, secret_keys)
 
     if r.problems:
         raise ConfigError(stack, r.problems)
@@ -668,7 +678,9 @@ def parse_config(
         serving_image=image,
         model_name=model_name,
         model_path=model_path,
-        secret_names=tuple(dict.fromkeys([*secret_names, *edge.secret_names])),
+        secret_names=tuple(
+            dict.fromkeys([*secret_names, *edge.secret_names, *config_vault.secrets_of(internal_ca)])
+        ),
         dns=DnsSettings(
             provider=dns_provider,
             zone=zone,
@@ -698,6 +710,8 @@ def parse_config(
         edge=edge,
         serving=serving,
         docker_hub_username=docker_hub_user,
+        vault=vault,
+        internal_ca=internal_ca,
     )
 
 
@@ -801,7 +815,7 @@ def _edge_settings(
                 r.problem(
                     key,
                     "<secret>",
-                    "unset with tlsCertificate: acme (the default)",
+                    f"unset with tlsCertificate: {source}",
                     f"set tlsCertificate: provided, or run `pulumi config rm {key} -s {stack}`",
                 )
     return EdgeSettings(

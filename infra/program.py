@@ -30,6 +30,8 @@ from components.inference_cluster import (
     InferenceWorkloadArgs,
     create_inference_cluster,
 )
+from components.inference_cluster.cert_manager import CertManager
+from components.inference_cluster.internal_ca import InternalCa
 from components.object_store import (
     CrossCloudReplicationArgs,
     ModelStoreArgs,
@@ -42,6 +44,7 @@ from infra import config_powerdns, outputs
 from infra.config import DOCKER_HUB_TOKEN, PROJECT, StackConfig
 from infra.edge import edge_certificate_issuer, edge_key_digests, provided_certificate_sha256
 from infra.providers import Providers, make_providers
+from infra.vault import internal_ca_issuer, openbao_args, vault_secrets
 
 REPLICATION_SOURCE_APIS = ("iam", "sts")
 
@@ -82,9 +85,10 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         name,
         SecretsVaultArgs(
             placement=placement,
-            secrets=secrets,
+            secrets=vault_secrets(secrets),
             reader=identity,
             network_access=_data_plane_access(cfg, cluster),
+            openbao=openbao_args(cfg),
         ),
     )
     audit = create_audit_store(
@@ -126,7 +130,12 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             ),
         )
 
-    issuer = edge_certificate_issuer(name, cfg, providers, cluster, replication)
+    # One issuer per stack: ACME (DNS-01) or the internal CA (tlsCertificate: internal-ca).
+    issuer: CertManager | InternalCa | None = edge_certificate_issuer(
+        name, cfg, providers, cluster, replication
+    )
+    if issuer is None:
+        issuer = internal_ca_issuer(name, cfg, cluster.k8s_provider, vault, secrets)
     workload = InferenceWorkload(
         name,
         InferenceWorkloadArgs(
@@ -152,6 +161,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             tls_source=cfg.edge.tls_source,
             provided_certificate_sha256=provided_certificate_sha256(cfg, secrets),
             certificate_issuer=issuer.issuer_name if issuer is not None else None,
+            vault_login=vault.workload_login,
         ),
         opts=pulumi.ResourceOptions(depends_on=[store, vault, *(issuer.ready if issuer is not None else [])]),
     )
