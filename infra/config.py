@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
 from components.image_registry.args import cache_problem, needs_credentials, parse_image, uses_credentials
-from infra import config_observability
+from infra import config_observability, config_s3store
 from infra.catalog import (
     CLOUDS,
     GPU_SHAPES,
@@ -29,6 +29,7 @@ from infra.catalog import (
     zone_in_region,
 )
 from infra.config_observability import AlertingSettings
+from infra.config_s3store import S3StoreSettings
 from infra.fit import ServingSettings, read_serving
 from infra.network_access import KEYS as NETWORK_ACCESS_KEYS
 from infra.network_access import NetworkAccess, parse_network_access
@@ -108,6 +109,8 @@ KNOWN_KEYS: Final = frozenset(
     }
     # Observability (issue 11): alert thresholds, notification targets, budget.
     | config_observability.KEYS
+    # S3-compatible model store of an onprem stack (issue 12): infra/config_s3store.py.
+    | config_s3store.KEYS
 )
 DOCKER_HUB_TOKEN: Final = "dockerHubAccessToken"
 """Secret config key: the Docker Hub access token the stack's image cache pulls with."""
@@ -244,6 +247,8 @@ class StackConfig:
     set by parse_config; None only for configs built by hand)."""
     docker_hub_username: str | None = None
     """Upstream account of the image cache; its token is the secret `dockerHubAccessToken`."""
+    s3_store: S3StoreSettings | None = None
+    """onprem only: the S3-compatible model store (infra/config_s3store.py)."""
 
     @property
     def is_standby(self) -> bool:
@@ -611,6 +616,8 @@ def parse_config(
         warnings=warnings,
     )
     alerting = config_observability.read_alerting(r, cloud)
+    s3_store = config_s3store.read_s3_store(r, cloud, role)
+    warnings += config_s3store.warnings_for(s3_store)
     # Operations: recovery targets (checked against the config in infra/targets.py) and audit retention.
     rto_target = r.integer("rtoTargetSeconds", low=1, high=86400, default=0) or None
     rpo_target = r.integer("rpoTargetMinutes", low=1, high=10080, default=0) or None
@@ -688,6 +695,7 @@ def parse_config(
         edge=edge,
         serving=serving,
         docker_hub_username=docker_hub_user,
+        s3_store=s3_store,
     )
 
 
