@@ -27,7 +27,9 @@ ENCRYPTIONS: Final[tuple[Encryption, ...]] = ("sse-s3", "none")
 # Ceph zonegroups ("default"), Garage ("garage") and MinIO ("us-east-1") name regions freely.
 _REGION: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 _KV_SEGMENT: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_HOST: Final = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_HOST: Final = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
 
 
 @dataclass(frozen=True)

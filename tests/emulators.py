@@ -260,12 +260,16 @@ def start_seaweedfs() -> Emulator:
                 "identities": [
                     {
                         "name": "deployer",
-                        "credentials": [{"accessKey": SEAWEEDFS_ADMIN_KEY[0], "secretKey": SEAWEEDFS_ADMIN_KEY[1]}],
+                        "credentials": [
+                            {"accessKey": SEAWEEDFS_ADMIN_KEY[0], "secretKey": SEAWEEDFS_ADMIN_KEY[1]}
+                        ],
                         "actions": ["Admin", "Read", "List", "Tagging", "Write"],
                     },
                     {
                         "name": "replication-reader",
-                        "credentials": [{"accessKey": SEAWEEDFS_READ_KEY[0], "secretKey": SEAWEEDFS_READ_KEY[1]}],
+                        "credentials": [
+                            {"accessKey": SEAWEEDFS_READ_KEY[0], "secretKey": SEAWEEDFS_READ_KEY[1]}
+                        ],
                         "actions": ["Read", "List"],
                     },
                 ]
@@ -279,7 +283,8 @@ def start_seaweedfs() -> Emulator:
         "-master.volumeSizeLimitMB", "64", "-volume.max", "8",
         "-volume.port", str(volume), "-volume.port.grpc", str(volume_grpc),
         "-filer", "-filer.port", str(filer), "-filer.port.grpc", str(filer_grpc),
-        "-s3", "-s3.port", str(s3), "-s3.port.grpc", str(s3_grpc), "-s3.port.iceberg", "0", "-s3.port.lance", "0",
+        "-s3", "-s3.port", str(s3), "-s3.port.grpc", str(s3_grpc),
+        "-s3.port.iceberg", "0", "-s3.port.lance", "0",
         "-s3.config", str(config),
         "-metricsPort", "0",
     ]  # fmt: skip
@@ -296,7 +301,9 @@ def start_seaweedfs() -> Emulator:
             if time.monotonic() > deadline or process_exited(emulator):
                 tail = emulator.log_tail()
                 emulator.stop()
-                raise RuntimeError(f"seaweedfs S3 gateway did not list buckets ({exc}); its log:\n{tail}") from exc
+                raise RuntimeError(
+                    f"seaweedfs S3 gateway did not list buckets ({exc}); its log:\n{tail}"
+                ) from exc
             time.sleep(0.2)
 
 
