@@ -280,7 +280,8 @@ def start_seaweedfs() -> Emulator:
         str(binary), "server",
         "-ip", HOST, "-ip.bind", HOST, "-dir", workdir,
         "-master.port", str(master), "-master.port.grpc", str(master_grpc),
-        "-master.volumeSizeLimitMB", "64", "-volume.max", "8",
+        # Every bucket is a collection with volumes of its own: room for a session of buckets.
+        "-master.volumeSizeLimitMB", "16", "-volume.max", "500",
         "-volume.port", str(volume), "-volume.port.grpc", str(volume_grpc),
         "-filer", "-filer.port", str(filer), "-filer.port.grpc", str(filer_grpc),
         "-s3", "-s3.port", str(s3), "-s3.port.grpc", str(s3_grpc),

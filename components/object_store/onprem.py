@@ -116,8 +116,8 @@ class OnpremModelStore(ModelStore):
             opts=pulumi.InvokeOutputOptions(parent=self, provider=self.vault_provider),
         )
         keys = secret.data.apply(lambda d: key_fields(d, store.vault_kv_mount, store.credentials_path))
-        access_key = pulumi.Output.secret(keys[0])
-        secret_key = pulumi.Output.secret(keys[1])
+        access_key: pulumi.Output[str] = pulumi.Output.secret(keys.apply(lambda k: k[0]))
+        secret_key: pulumi.Output[str] = pulumi.Output.secret(keys.apply(lambda k: k[1]))
         endpoint = urlsplit(store.endpoint)
 
         self.bucket_provider = minio.Provider(

@@ -162,16 +162,17 @@ def read_access_for_cluster(
         ),
         opts=opts,
     )
+    auth_path = backend.path.apply(str)
     login = VaultLogin(
         remote="source",
         vault_address=source.apply(lambda d: str(d[VAULT_ADDRESS])),
-        auth_path=backend.path,
+        auth_path=auth_path,
         role=role.role_name,
         token_file=token_file,
         kv_mount=mount,
         secret_path=path,
     )
-    principal = pulumi.Output.concat(backend.path, "/role/", role.role_name)
+    principal = pulumi.Output.concat(auth_path, "/role/", role.role_name)
     return login, [policy, backend, role], principal
 
 
