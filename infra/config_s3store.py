@@ -19,7 +19,14 @@ if TYPE_CHECKING:
 
 ONPREM: Final = "onprem"
 KEYS: Final = frozenset(
-    {"s3Endpoint", "s3Region", "s3CredentialsPath", "s3ReadCredentialsPath", "s3Encryption"}
+    {
+        "s3Endpoint",
+        "s3Region",
+        "s3CredentialsPath",
+        "s3ReadCredentialsPath",
+        "s3Encryption",
+        "serviceAccountIssuer",
+    }
 )
 DEFAULT_REGION: Final = "us-east-1"
 Encryption = Literal["sse-s3", "none"]
@@ -48,6 +55,10 @@ class S3StoreSettings:
     """sse-s3: the bucket's default encryption is AES256 (SSE-S3); the store must have its key
     configured (SeaweedFS s3.sse.kek, Ceph rgw_crypt_sse_s3_backend, MinIO KMS). none: the store
     encrypts at rest on its own (disks) or not at all (Garage has no SSE-S3)."""
+    service_account_issuer: str | None = None
+    """The site cluster's `--service-account-issuer` (https): the primary's side (IAM OIDC
+    provider, workload identity pool, federated credential, vault JWT mount) trusts the tokens
+    of the standby's replication job through it. Required on an on-prem standby."""
 
 
 def _endpoint(r: _Reader) -> str | None:
@@ -138,6 +149,7 @@ def read_s3_store(r: _Reader, cloud: str | None, role: str | None) -> S3StoreSet
             "a different path than s3CredentialsPath (a read-only key, not the deployer's)",
         )
     encryption = r.choice("s3Encryption", ENCRYPTIONS, required=False) or "sse-s3"
+    issuer = _issuer(r, role)
     if endpoint is None or credentials is None or not _REGION.match(region):
         return None
     return S3StoreSettings(
@@ -146,7 +158,27 @@ def read_s3_store(r: _Reader, cloud: str | None, role: str | None) -> S3StoreSet
         credentials_path=credentials,
         read_credentials_path=read_credentials if read_credentials != credentials else None,
         encryption=cast(Encryption, encryption),
+        service_account_issuer=issuer,
     )
+
+
+def _issuer(r: _Reader, role: str | None) -> str | None:
+    value = r.text(
+        "serviceAccountIssuer", required=role == "standby", example="https://oidc.site-b.example.org"
+    )
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not _HOST.match(parts.hostname or "") or parts.query or parts.fragment:
+        r.problem(
+            "serviceAccountIssuer",
+            value,
+            "the https:// URL the site cluster's API server signs service-account tokens with "
+            "(--service-account-issuer), whose /.well-known/openid-configuration and JWKS the "
+            "primary's cloud or vault can fetch",
+        )
+        return None
+    return value
 
 
 def warnings_for(settings: S3StoreSettings | None) -> list[str]:

@@ -88,10 +88,36 @@ def test_a_primary_needs_a_read_only_key_path_for_its_standby() -> None:
     assert "pulumi config set s3ReadCredentialsPath s3/site-a/replication-reader -s site-a" in problem
 
 
-def test_a_standby_needs_no_read_only_key_path() -> None:
-    settings, problems = read(role="standby", s3ReadCredentialsPath=None)
+def test_a_standby_needs_no_read_only_key_path_but_its_clusters_token_issuer() -> None:
+    issuer = "https://oidc.site-b.example.org/cluster"
+    settings, problems = read(role="standby", s3ReadCredentialsPath=None, serviceAccountIssuer=issuer)
     assert problems == [] and settings is not None
     assert settings.read_credentials_path is None
+    assert settings.service_account_issuer == issuer
+    _, problems = read(role="standby", s3ReadCredentialsPath=None)
+    assert problems == [
+        "stack config 'serviceAccountIssuer' must be set (got nothing): set it with "
+        "`pulumi config set serviceAccountIssuer https://oidc.site-b.example.org -s site-a`"
+    ]
+
+
+@pytest.mark.parametrize(
+    "issuer", ["oidc.site-b.example.org", "http://oidc.site-b", "https://", "https://a?b=c"]
+)
+def test_an_issuer_that_is_not_an_https_url_is_refused(issuer: str) -> None:
+    _, problems = read(role="standby", serviceAccountIssuer=issuer)
+    (problem,) = problems
+    assert problem.startswith(
+        "stack config 'serviceAccountIssuer' must be the https:// URL the site cluster's"
+    )
+    assert repr(issuer) in problem
+
+
+def test_a_primary_may_name_its_issuer_without_needing_it() -> None:
+    settings, problems = read(serviceAccountIssuer="https://oidc.site-a.example.org")
+    assert problems == [] and settings is not None
+    assert settings.service_account_issuer == "https://oidc.site-a.example.org"
+    assert read()[0].service_account_issuer is None  # type: ignore[union-attr]
 
 
 def test_the_read_only_key_must_not_be_the_deployers() -> None:
