@@ -159,7 +159,9 @@ def test_encryption_can_be_declared_absent_with_a_warning_and_nothing_else() -> 
 
 @pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
 def test_s3_keys_on_a_cloud_stack_are_refused(cloud: str) -> None:
-    settings, problems = read(cloud=cloud, s3Region="us-east-1", s3Encryption="none")
+    settings, problems = read(
+        cloud=cloud, s3Region="us-east-1", s3Encryption="none", serviceAccountIssuer="https://a.b"
+    )
     assert settings is None
     assert [p.split("'")[1] for p in problems] == sorted(KEYS)
     assert all(
