@@ -100,7 +100,9 @@ def onprem_primary(**overrides: Any) -> ProgramRun:
     )
 
 
-def _replication_program(source_cloud: str, source_store: dict[str, Any], target_cloud: str) -> Any:
+def _replication_program(
+    source_cloud: str, source_store: dict[str, Any], target_cloud: str, issuer: str | None = None
+) -> Any:
     def program(cfg: Any, secrets: Any) -> dict[str, Any]:
         import pulumi_vault as vault
 
@@ -143,10 +145,10 @@ def _replication_program(source_cloud: str, source_store: dict[str, Any], target
             source_provider = azure_native.Provider(
                 "primary-azure", azure_native.ProviderArgs(location="eastus")
             )
-        issuer = ISSUER if target_cloud == "onprem" else "https://oidc.eks.us-west-2.amazonaws.com/id/ABC123"
+        default = ISSUER if target_cloud == "onprem" else "https://oidc.eks.us-west-2.amazonaws.com/id/ABC123"
         cluster = FakeCluster(
             k8s_provider=k8s_provider,
-            oidc_issuer_url=pulumi.Output.from_input(issuer),
+            oidc_issuer_url=pulumi.Output.from_input(default if issuer is None else issuer),
             identity=reader,
             federation_ready=k8s_provider,
         )
@@ -168,12 +170,15 @@ def _replication_program(source_cloud: str, source_store: dict[str, Any], target
 
 
 @cache
-def replication_run(source_cloud: str, target_cloud: str) -> ProgramRun:
+def replication_run(source_cloud: str, target_cloud: str, issuer: str | None = None) -> ProgramRun:
     """A standby on `target_cloud` (onprem or aws) replicating from a primary on `source_cloud`."""
     if source_cloud == "onprem":
         source = onprem_primary().outputs[outputs.MODEL_STORE]
     else:
         source = pair(source_cloud, "gcp" if source_cloud != "gcp" else "aws")[0].outputs[outputs.MODEL_STORE]
     return run_stack(
-        "standby", None, TEST_SECRETS, program=_replication_program(source_cloud, dict(source), target_cloud)
+        "standby",
+        None,
+        TEST_SECRETS,
+        program=_replication_program(source_cloud, dict(source), target_cloud, issuer),
     )

@@ -27,7 +27,7 @@ from components.object_store.replication import (
 )
 from components.object_store.replication_onprem import LOGIN_SCRIPT, RCLONE_CONFIG_FILE, VAULT_AUDIENCE
 from infra import outputs
-from infra.harness import ProgramRun, Registered
+from infra.harness import ProgramError, ProgramRun, Registered
 from tests.onprem_store_support import (
     ENDPOINT,
     ISSUER,
@@ -319,3 +319,11 @@ def test_s3_compatible_store_defaults_are_the_secure_ones() -> None:
         "kubernetes",
     )
     assert store.problems() == []
+
+
+def test_an_onprem_standby_without_a_token_issuer_fails_naming_service_account_issuer() -> None:
+    """An existing cluster has no managed issuer (the on-prem cluster reports an empty one)."""
+    with pytest.raises(ProgramError) as caught:
+        replication_run("aws", "onprem", issuer="")
+    assert "needs its cluster's service-account token issuer as an https URL (got '')" in str(caught.value)
+    assert "set `serviceAccountIssuer`" in str(caught.value)

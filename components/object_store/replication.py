@@ -396,7 +396,7 @@ class CrossCloudReplication(pulumi.ComponentResource):
         source = self.source
         namespace = args.namespace
         subject = f"system:serviceaccount:{namespace}:{SERVICE_ACCOUNT}"
-        issuer = args.target_cluster.oidc_issuer_url
+        issuer = args.target_cluster.oidc_issuer_url.apply(lambda url: _checked_issuer(url, target.stack))
         read = self._source_side(prefix, args, issuer, subject)
         write = self._target_side(prefix, args, issuer, subject)
 
@@ -811,6 +811,18 @@ class CrossCloudReplication(pulumi.ComponentResource):
             principal=blob.principal_id,
             depends_on=[blob.identity, blob.credential, blob.assignment],
         )
+
+
+def _checked_issuer(url: str, stack: str) -> str:
+    """The standby cluster's token issuer, which the primary side is told to trust: https only.
+    An on-prem cluster has no managed issuer; its URL comes from `serviceAccountIssuer`."""
+    if not str(url or "").startswith("https://"):
+        raise ReplicationSourceError(
+            f"replication into stack '{stack}' needs its cluster's service-account token issuer as an "
+            f"https URL (got {url!r}): on cloud: onprem set `serviceAccountIssuer` (the API server's "
+            "--service-account-issuer, with its discovery document reachable by the primary side)"
+        )
+    return url
 
 
 def _aws_env(role_arn: pulumi.Input[str], region: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
