@@ -327,3 +327,23 @@ def test_an_onprem_standby_without_a_token_issuer_fails_naming_service_account_i
         replication_run("aws", "onprem", issuer="")
     assert "needs its cluster's service-account token issuer as an https URL (got '')" in str(caught.value)
     assert "set `serviceAccountIssuer`" in str(caught.value)
+
+
+def test_the_verifier_locates_an_onprem_store_from_its_descriptor_alone() -> None:
+    from components.object_store.verify import InvalidStoreLocationError, StoreLocation
+
+    descriptor = onprem_primary().outputs[outputs.MODEL_STORE]
+    at = StoreLocation.from_descriptor(descriptor, prefix="models/llama")
+    assert (at.cloud, at.endpoint_url, at.region) == ("onprem", ENDPOINT, "default")
+    assert (at.vault_address, at.vault_kv_mount, at.credentials_path) == (
+        VAULT,
+        "inference-failover",
+        "s3/site-a/replication-reader",
+    )
+    assert str(at) == f"s3://primary-models-site-a/models/llama/ (endpoint {ENDPOINT})"
+    # --standby-store-endpoint still wins (a gateway or a test server).
+    overridden = StoreLocation.from_descriptor(descriptor, endpoint_url="http://127.0.0.1:9000")
+    assert overridden.endpoint_url == "http://127.0.0.1:9000"
+    without = {k: v for k, v in descriptor.items() if k != "endpoint"}
+    with pytest.raises(InvalidStoreLocationError, match="onprem needs the S3 endpoint of the store"):
+        StoreLocation.from_descriptor(without)
