@@ -242,8 +242,9 @@ def weed_binary() -> Path:
     raise EmulatorUnavailableError(f"weed is neither at {beside} nor on PATH; {INSTALL_HINT}")
 
 
-def start_seaweedfs() -> Emulator:
-    """A single-process SeaweedFS (master, volume, filer, S3 gateway) with signed requests only."""
+def start_seaweedfs(sse_kek: str | None = SEAWEEDFS_SSE_KEK) -> Emulator:
+    """A single-process SeaweedFS (master, volume, filer, S3 gateway) with signed requests only;
+    `sse_kek=None` starts it without an SSE-S3 key (as a store whose encryption is not set up)."""
     binary = weed_binary()
     ports: list[int] = []
     while len(ports) < 8:
@@ -289,7 +290,7 @@ def start_seaweedfs() -> Emulator:
         "-s3.config", str(config),
         "-metricsPort", "0",
     ]  # fmt: skip
-    emulator = _start("seaweedfs", command, url, url, {"WEED_S3_SSE_KEK": SEAWEEDFS_SSE_KEK})
+    emulator = _start("seaweedfs", command, url, url, {"WEED_S3_SSE_KEK": sse_kek} if sse_kek else None)
     emulator.data_dir = workdir
     # The S3 port answers (403) before the filer behind it is ready: wait for a signed listing.
     client = _s3_client(url, SEAWEEDFS_ADMIN_KEY)

@@ -496,3 +496,38 @@ def test_seaweedfs_applies_the_components_versioning_and_sse_s3(seaweedfs: Emula
     reader = _s3_client(seaweedfs.endpoint_url, SEAWEEDFS_READ_KEY)
     with pytest.raises(Exception, match="AccessDenied"):
         reader.put_object(Bucket=bucket.name, Key="x", Body=b"x")
+
+
+def test_a_store_without_its_sse_s3_key_refuses_uploads_into_the_encrypted_bucket() -> None:
+    """Why `s3Encryption: sse-s3` needs the store's key set up: SeaweedFS accepts the bucket's
+    default-encryption rule without one, then fails every upload (nothing is stored in clear)."""
+    from tests.emulators import start_seaweedfs
+
+    try:
+        server = start_seaweedfs(sse_kek=None)
+    except EmulatorUnavailableError as exc:
+        pytest.skip(str(exc))
+    try:
+        bucket = OnpremBucket("aws", unique_bucket_name("no-kek"), server)
+        bucket.create()  # versioning + the AES256 default rule: both accepted
+        import boto3  # type: ignore[import-untyped]
+        from botocore.config import Config  # type: ignore[import-untyped]
+
+        client = boto3.session.Session().client(
+            "s3",
+            endpoint_url=server.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id=SEAWEEDFS_ADMIN_KEY[0],
+            aws_secret_access_key=SEAWEEDFS_ADMIN_KEY[1],
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1, "mode": "standard"}),
+        )
+        rule = client.get_bucket_encryption(Bucket=bucket.name)["ServerSideEncryptionConfiguration"]["Rules"][
+            0
+        ]
+        assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        with pytest.raises(Exception, match="InternalError"):
+            client.put_object(Bucket=bucket.name, Key="model.safetensors", Body=b"weights")
+        assert client.list_objects_v2(Bucket=bucket.name)["KeyCount"] == 0
+    finally:
+        server.process.kill()  # a throwaway server: no graceful shutdown to wait for
+        server.stop()
