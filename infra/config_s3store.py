@@ -1,5 +1,5 @@
 """S3-compatible model store config (issue 12): the on-prem stack's bucket on Ceph RGW, SeaweedFS,
-Garage, MinIO or any other S3-compatible endpoint (components/object_store/onprem.py).
+MinIO or another S3-compatible endpoint with versioning (components/object_store/onprem.py).
 
 Read by `infra.config.parse_config` with its problem collector, so these keys report their
 problems together with every other key's, in the same style. Access keys never sit in the stack
@@ -31,7 +31,7 @@ KEYS: Final = frozenset(
 DEFAULT_REGION: Final = "us-east-1"
 Encryption = Literal["sse-s3", "none"]
 ENCRYPTIONS: Final[tuple[Encryption, ...]] = ("sse-s3", "none")
-# Ceph zonegroups ("default"), Garage ("garage") and MinIO ("us-east-1") name regions freely.
+# Ceph zonegroups ("default") and MinIO ("us-east-1") name regions freely.
 _REGION: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 _KV_SEGMENT: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _HOST: Final = re.compile(
@@ -54,7 +54,7 @@ class S3StoreSettings:
     encryption: Encryption
     """sse-s3: the bucket's default encryption is AES256 (SSE-S3); the store must have its key
     configured (SeaweedFS s3.sse.kek, Ceph rgw_crypt_sse_s3_backend, MinIO KMS). none: the store
-    encrypts at rest on its own (disks) or not at all (Garage has no SSE-S3)."""
+    encrypts at rest on its own (disks) or not at all."""
     service_account_issuer: str | None = None
     """The site cluster's `--service-account-issuer` (https): the primary's side (IAM OIDC
     provider, workload identity pool, federated credential, vault JWT mount) trusts the tokens

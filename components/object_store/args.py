@@ -65,7 +65,7 @@ S3Encryption = Literal["sse-s3", "none"]
 
 @dataclass(frozen=True)
 class S3CompatibleStore:
-    """An S3-compatible endpoint (Ceph RGW, SeaweedFS, Garage, MinIO...) and its keys in the vault.
+    """An S3-compatible endpoint (Ceph RGW, SeaweedFS, MinIO...) and its keys in the vault.
 
     Access keys never enter the stack config: both are KV v2 secrets in the site's OpenBao/Vault,
     each with the fields `access_key_id` and `secret_access_key`."""
@@ -86,7 +86,7 @@ class S3CompatibleStore:
     encryption: S3Encryption = "sse-s3"
     """sse-s3: the bucket's default encryption is AES256, so every object is encrypted at rest by
     the store (it must have its SSE-S3 key configured: SeaweedFS `s3.sse.kek`, Ceph
-    `rgw_crypt_sse_s3_backend`, MinIO KMS/KES). none: for stores without SSE-S3 (Garage): encrypt
+    `rgw_crypt_sse_s3_backend`, MinIO KMS/KES). none: for a store without SSE-S3: encrypt
     the store's disks instead."""
     vault_kv_mount: str = "inference-failover"
     """KV v2 mount holding both paths (`vaultKvMount`)."""

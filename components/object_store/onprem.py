@@ -1,4 +1,7 @@
-"""Model store on an S3-compatible endpoint (Ceph RGW, SeaweedFS, Garage, MinIO...): `cloud: onprem`.
+"""Model store on an S3-compatible endpoint (Ceph RGW, SeaweedFS, MinIO...): `cloud: onprem`.
+
+Garage is not supported as is: no versioning, no SSE-S3, no bucket policies (DeleteBucketPolicy,
+which pulumi-minio's private ACL sends, answers 501), per Garage's S3 compatibility table.
 
 The access key never enters the stack config: it is read from the site's OpenBao/Vault (KV v2,
 `S3CompatibleStore.credentials_path`) with pulumi-vault's data source, and both store providers
@@ -27,7 +30,7 @@ Encryption at rest: `sse-s3` (the default) sets AES256 as the bucket default, so
 encrypts every object with its own key; the store must have that key configured (SeaweedFS
 `s3.sse.kek`; Ceph `rgw_crypt_sse_s3_backend`; MinIO a KMS). Without one, SeaweedFS accepts the
 rule and then fails every upload (InternalError), which the tests prove against a real SeaweedFS.
-`encryption="none"` is for stores without SSE-S3 (Garage): encrypt their disks instead.
+`encryption="none"` is for a store without SSE-S3: encrypt its disks instead.
 """
 
 from __future__ import annotations
