@@ -97,3 +97,30 @@ def test_replication_finds_a_changed_file_on_the_onprem_standby(
     out = capsys.readouterr().out
     assert code == ExitCode.UNHEALTHY
     assert "different (1)" in out and "config.json" in out
+
+
+def test_the_audit_chain_is_written_to_and_read_from_an_onprem_store(
+    seaweedfs: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cutover.audit import append_record, backend_for, read_chain
+    from tests.emulators import SEAWEEDFS_ADMIN_KEY
+
+    bucket = unique_bucket_name("audit")
+    client = s3_client(seaweedfs)
+    client.create_bucket(Bucket=bucket)
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    monkeypatch.setenv(ONPREM_KEY_ENV[0], SEAWEEDFS_ADMIN_KEY[0])
+    monkeypatch.setenv(ONPREM_KEY_ENV[1], SEAWEEDFS_ADMIN_KEY[1])
+    # What the onprem audit store exports: the site's endpoint and signing region.
+    descriptor = {
+        "cloud": "onprem",
+        "bucket": bucket,
+        "endpoint": seaweedfs.endpoint_url,
+        "s3Region": "us-east-1",
+    }
+    backend = backend_for(descriptor)
+    for n in range(3):
+        assert append_record(backend, {"event": "step", "step": f"s{n}"}) == n + 1
+    report = read_chain(backend_for(descriptor))
+    assert report.ok, report.problems
+    assert [r["seq"] for r in report.records] == [1, 2, 3]
