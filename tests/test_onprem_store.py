@@ -265,6 +265,7 @@ def test_reading_an_onprem_primary_trusts_only_the_replication_account_of_the_st
     assert role.inputs["tokenNoDefaultPolicy"] is True and role.inputs["tokenTtl"] <= 300
     assert policy.inputs["policy"] == (
         'path "inference-failover/data/s3/site-a/replication-reader" {\n  capabilities = ["read"]\n}\n'
+        'path "auth/token/revoke-self" {\n  capabilities = ["update"]\n}\n'
     )
 
 
@@ -277,9 +278,9 @@ def test_writing_an_onprem_standby_logs_in_with_kubernetes_auth_for_the_write_ke
     assert role.inputs["boundServiceAccountNames"] == [SERVICE_ACCOUNT]
     assert role.inputs["boundServiceAccountNamespaces"] == ["model-replication"]
     assert role.inputs["audience"] == VAULT_AUDIENCE
-    assert (
-        policy.inputs["policy"]
-        == 'path "inference-failover/data/s3/site-b/deployer" {\n  capabilities = ["read"]\n}\n'
+    assert policy.inputs["policy"] == (
+        'path "inference-failover/data/s3/site-b/deployer" {\n  capabilities = ["read"]\n}\n'
+        'path "auth/token/revoke-self" {\n  capabilities = ["update"]\n}\n'
     )
     # An aws primary is read through the same keyless federation as for a cloud standby: the
     # standby cluster's issuer (published over https) is trusted by an IAM OIDC provider.

@@ -422,6 +422,9 @@ def test_the_init_containers_login_script_fetches_the_read_key_through_the_rende
         f"[source]\naccess_key_id = {SEAWEEDFS_READ_KEY[0]}\nsecret_access_key = {SEAWEEDFS_READ_KEY[1]}\n\n"
     )
     assert oct(credentials.stat().st_mode & 0o777) == "0o600"
+    # The script revoked its vault token: only the root token is left.
+    accessors = bao_api(openbao, "LIST", "auth/token/accessors")["data"]["keys"]
+    assert len(accessors) == 1, accessors
 
     # The key it fetched lists the primary's bucket on the real store.
     bucket = unique_bucket_name("bao-read")

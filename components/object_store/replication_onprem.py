@@ -109,7 +109,11 @@ def rclone_remote_settings(
 
 
 def _read_policy(mount: str, path: str) -> str:
-    return f'path "{mount}/data/{path}" {{\n  capabilities = ["read"]\n}}\n'
+    """Read one KV v2 secret; revoke its own token (the default policy, which grants that, is off)."""
+    return (
+        f'path "{mount}/data/{path}" {{\n  capabilities = ["read"]\n}}\n'
+        'path "auth/token/revoke-self" {\n  capabilities = ["update"]\n}\n'
+    )
 
 
 def read_access_for_cluster(
