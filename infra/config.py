@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
 from components.image_registry.args import cache_problem, needs_credentials, parse_image, uses_credentials
-from infra import config_observability, config_powerdns, config_vault
+from infra import config_observability, config_powerdns, config_s3store, config_vault
 from infra.catalog import (
     CLOUDS,
     GPU_SHAPES,
@@ -30,6 +30,7 @@ from infra.catalog import (
 )
 from infra.config_observability import AlertingSettings
 from infra.config_powerdns import PowerDnsSettings
+from infra.config_s3store import S3StoreSettings
 from infra.fit import ServingSettings, read_serving
 from infra.network_access import KEYS as NETWORK_ACCESS_KEYS
 from infra.network_access import NetworkAccess, parse_network_access
@@ -113,6 +114,8 @@ KNOWN_KEYS: Final = frozenset(
     | config_powerdns.KEYS
     # Vault (issue 12): OpenBao / Vault secrets of an on-prem stack, internal CA (infra/config_vault.py).
     | config_vault.KEYS
+    # S3-compatible model store of an onprem stack (issue 12): infra/config_s3store.py.
+    | config_s3store.KEYS
 )
 DnsProvider = Literal["aws", "gcp", "azure", "powerdns"]
 DNS_PROVIDERS: Final[tuple[str, ...]] = ("aws", "gcp", "azure", config_powerdns.POWERDNS)
@@ -260,6 +263,8 @@ class StackConfig:
     """cloud: onprem: the OpenBao / Vault holding the stack's secrets; None on the clouds."""
     internal_ca: config_vault.InternalCaSettings | None = None
     """tlsCertificate: internal-ca: who signs the edge certificate; None otherwise."""
+    s3_store: S3StoreSettings | None = None
+    """onprem only: the S3-compatible model store (infra/config_s3store.py)."""
 
     @property
     def is_standby(self) -> bool:
@@ -628,6 +633,8 @@ def parse_config(
     )
     alerting = config_observability.read_alerting(r, cloud)
     powerdns = config_powerdns.read_powerdns(r, raw, secret_keys, dns_provider, warnings)
+    s3_store = config_s3store.read_s3_store(r, cloud, role)
+    warnings += config_s3store.warnings_for(s3_store)
     # Operations: recovery targets (checked against the config in infra/targets.py) and audit retention.
     rto_target = r.integer("rtoTargetSeconds", low=1, high=86400, default=0) or None
     rpo_target = r.integer("rpoTargetMinutes", low=1, high=10080, default=0) or None
@@ -712,6 +719,7 @@ def parse_config(
         docker_hub_username=docker_hub_user,
         vault=vault,
         internal_ca=internal_ca,
+        s3_store=s3_store,
     )
 
 
