@@ -32,7 +32,12 @@ from components.inference_cluster.args import (
     InferenceWorkloadArgs,
     _is_pinned,
 )
-from components.object_store.args import RCLONE_IMAGE, CrossCloudReplicationArgs, ModelStoreArgs
+from components.object_store.args import (
+    RCLONE_IMAGE,
+    VAULT_LOGIN_IMAGE,
+    CrossCloudReplicationArgs,
+    ModelStoreArgs,
+)
 from components.observability.args import ObservabilityArgs, ObservabilityArgsError
 from components.observability.rules import AlertThresholds
 from components.secrets_vault.args import SecretsVaultArgs
@@ -113,6 +118,7 @@ def test_secrets_vault_defaults() -> None:
         "recovery_window_days": 30,
         "deletion_protection": True,
         "network_access": DataPlaneAccess(),
+        "openbao": None,
     }
     assert vault("gcp").placement.gcp_project and vault("azure").placement.azure_resource_group
 
@@ -377,6 +383,7 @@ def test_inference_workload_defaults() -> None:
         "provided_certificate_sha256": None,
         "tls_certificate_secret": "tlsCertificateChain",
         "tls_key_secret": "tlsPrivateKey",
+        "vault_login": None,
     }
 
 
@@ -461,13 +468,13 @@ WORKLOAD_LIMITS: list[tuple[dict[str, Any], dict[str, Any], str]] = [
     (
         {"tls_source": "provided", "certificate_issuer": None},
         {"tls_source": "self-signed"},
-        "tls_source must be acme or provided (got 'self-signed')",
+        "tls_source must be acme, provided or internal-ca (got 'self-signed')",
     ),
     (
         {"certificate_issuer": "x"},
         {"certificate_issuer": ""},
-        "certificate_issuer is required with tls_source acme (got nothing): pass CertManager.issuer_name, or "
-        "use tls_source provided",
+        "certificate_issuer is required with tls_source acme (got nothing): pass the issuer name of "
+        "CertManager or InternalCa, or use tls_source provided",
     ),
 ]
 
@@ -531,6 +538,7 @@ def test_model_store_defaults() -> None:
         "kms_deletion_window_days": 30,
         "deletion_protection": True,
         "network_access": DataPlaneAccess(),
+        "s3_compatible": None,
     }
 
 
@@ -606,6 +614,7 @@ def test_replication_defaults() -> None:
         "rclone_image": RCLONE_IMAGE,
         "job_timeout_minutes": 360,
         "namespace": "model-replication",
+        "vault_login_image": VAULT_LOGIN_IMAGE,
     }
 
 

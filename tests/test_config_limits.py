@@ -912,7 +912,7 @@ def test_edge_problems_exactly() -> None:
         "(got 'http://acme.example.com/directory'): set it in Pulumi.primary.yaml"
     ]
     assert outcome("primary", tlsCertificate="vault") == [
-        "stack config 'tlsCertificate' must be one of acme, provided (got 'vault'): "
+        "stack config 'tlsCertificate' must be one of acme, provided, internal-ca (got 'vault'): "
         "set it in Pulumi.primary.yaml"
     ]
     assert outcome("primary", secretNames='["dbPassword"]', plain={"dbPassword": "x"}, drop=("apiKey",)) == [
@@ -925,7 +925,7 @@ def test_edge_problems_exactly() -> None:
         assert outcome("primary", plain={key: "pem"}) == [
             f"stack config '{key}' must be a secret, not plain text (got '<plain text>'): run `pulumi config "
             f"set --secret {key} <value> -s primary` and remove the plain value",
-            f"stack config '{key}' must be unset with tlsCertificate: acme (the default) (got '<secret>'): "
+            f"stack config '{key}' must be unset with tlsCertificate: acme (got '<secret>'): "
             f"set tlsCertificate: provided, or run `pulumi config rm {key} -s primary`",
         ]
 
