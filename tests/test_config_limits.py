@@ -1248,3 +1248,22 @@ def test_a_config_error_names_the_stack_and_lists_each_problem_on_its_own_line()
         "  - stack config 'dnsRouting' must be one of failover, weighted (got 'any'): set it in "
         "Pulumi.standby.yaml"
     )
+
+
+def test_a_powerdns_authority_reaches_the_dns_settings_and_needs_no_cloud_provider() -> None:
+    """The hook of infra/config_powerdns.py (its own rules are tested in test_powerdns_dns.py)."""
+    from infra.config_powerdns import PowerDnsSettings
+
+    raw, secret_keys = shipped_raw(
+        "primary",
+        dnsProvider="powerdns",
+        powerdnsApiUrl="https://pdns.example.internal:8081",
+        tlsCertificate="provided",
+        **NARROW_API,
+    )
+    secrets = {**_pems(), "powerdnsApiKey": "pdns-key"}
+    raw.update(secrets)
+    cfg = parse_config(raw, "primary", secret_keys | set(secrets))
+    assert (cfg.dns.provider, cfg.clouds_used, cfg.warnings) == ("powerdns", ("aws",), ())
+    assert cfg.dns.powerdns == PowerDnsSettings("https://pdns.example.internal:8081/api/v1", "localhost")
+    assert parse("primary").dns.powerdns is None

@@ -24,7 +24,7 @@ declare -A TESTS=(
   [cutover/plan.py]="tests/test_cutover_plan.py tests/test_cutover_properties.py"
   [cutover/journal.py]="tests/test_cutover_journal.py"
   [cutover/runner.py]="tests/test_cutover_runner.py tests/test_cutover_journal.py tests/test_cutover_properties.py"
-  [infra/config.py]="tests/test_config.py tests/test_config_limits.py"
+  [infra/config.py]="tests/test_config.py tests/test_config_limits.py tests/test_config_vault.py tests/test_config_s3store.py"
   [components/dns/args.py]="tests/test_dns_args.py"
 )
 ORDER=(cutover/plan.py cutover/journal.py cutover/runner.py infra/config.py components/dns/args.py)
