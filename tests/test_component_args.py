@@ -183,6 +183,24 @@ def test_secret_names_valid_on_every_cloud(name: str, ok: bool) -> None:
         ]
 
 
+def test_an_openbao_vault_is_for_onprem_only() -> None:
+    assert problems_of(lambda: vault(openbao=MagicMock())) == [
+        "openbao is set but the vault is on aws: leave it None (the clouds use their own vault)"
+    ]
+    assert problems_of(
+        lambda: SecretsVaultArgs(
+            placement=placement_onprem(), secrets={"apiKey": "v"}, reader=identity("onprem")
+        )
+    ) == [
+        "openbao is required on onprem (got None): set `vaultAddress` in Pulumi.primary.yaml (the stack's "
+        "OpenBao / Vault)"
+    ]
+
+
+def placement_onprem() -> Placement:
+    return Placement(cloud="onprem", region="site-a", provider=MagicMock(), stack="primary")
+
+
 def test_secrets_vault_cross_field_rules_all_at_once() -> None:
     assert problems_of(
         lambda: SecretsVaultArgs(
@@ -492,6 +510,17 @@ def test_inference_workload_limits(ok: dict[str, Any], bad: dict[str, Any], mess
     )
 
 
+def test_a_vault_login_is_for_onprem_only() -> None:
+    assert refused(lambda: workload(vault_login=MagicMock()), InferenceClusterArgsError) == (
+        "invalid InferenceWorkloadArgs:\n  - vault_login is required on onprem and unused on the clouds "
+        "(cloud aws, got a login): pass SecretsVault.workload_login"
+    )
+    assert refused(lambda: workload("onprem"), InferenceClusterArgsError).endswith(
+        "vault_login is required on onprem and unused on the clouds (cloud onprem, got None): "
+        "pass SecretsVault.workload_login"
+    )
+
+
 def test_inference_workload_reports_every_problem_at_once() -> None:
     assert problems_of(
         lambda: workload("gcp", identity=identity("aws"), service_port=0, replicas=0, api_key_digests=None),
@@ -595,6 +624,14 @@ def test_model_store_limits(ok: dict[str, Any], bad: dict[str, Any], message: st
     assert refused(lambda: store(**bad)) == f"invalid ModelStoreArgs for stack 'primary':\n  - {message}"
 
 
+def test_an_onprem_store_needs_its_s3_endpoint() -> None:
+    assert refused(lambda: ModelStoreArgs(placement=placement_onprem(), reader=identity("onprem"))) == (
+        "invalid ModelStoreArgs for stack 'primary':\n  - s3_compatible must be set for an onprem store "
+        "(got None): pass S3CompatibleStore(endpoint=..., credentials_path=..., vault_address=...) from the "
+        "stack config s3Endpoint, s3CredentialsPath and vaultAddress"
+    )
+
+
 def replication(**changes: Any) -> CrossCloudReplicationArgs:
     base: dict[str, Any] = {
         "target": placement("gcp", stack="standby"),
@@ -644,6 +681,26 @@ REPLICATION_LIMITS: list[tuple[dict[str, Any], dict[str, Any], str]] = [
         {"rclone_image": "registry:5000/rclone@" + DIGEST},
         {"rclone_image": "rclone/rclone:latest"},
         "rclone_image must be pinned to a version tag or @sha256 digest (got 'rclone/rclone:latest')",
+    ),
+    (
+        {"vault_login_image": "quay.io/openbao/openbao:2.5.5"},
+        {"vault_login_image": "quay.io/openbao/openbao"},
+        "vault_login_image must be pinned to a version tag or @sha256 digest (got 'quay.io/openbao/openbao')",
+    ),
+    (
+        # Two on-prem sites are two failure domains.
+        {
+            "source_cloud": "onprem",
+            "target": placement_onprem(),
+            "target_store": SimpleNamespace(cloud="onprem"),
+        },
+        {
+            "source_cloud": "aws",
+            "target": placement("aws", stack="standby"),
+            "target_store": SimpleNamespace(cloud="aws"),
+        },
+        "source_cloud must differ from the standby's cloud 'aws' (got 'aws'): set `primaryCloud` to the "
+        "primary stack's cloud",
     ),
     (
         {"rclone_image": "registry:5000/rclone:1.75"},
