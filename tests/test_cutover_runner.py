@@ -700,3 +700,40 @@ def test_timings_need_both_ends_of_a_move(tmp_path: Path) -> None:
 
     assert timings(journal)["rto_seconds"] == {}
     assert RunResult(journal, resumed=False).to_dict()["journal"] == str(journal.path)
+
+
+def test_the_canary_refuses_plain_http_and_sends_to_the_side_gaining_traffic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cutover import canary
+    from cutover.canary import CanaryResult, Thresholds
+    from cutover.probes import ProbeTls, plain_http_refusal, tls_context
+
+    runner, _, _ = verifying_runner(tmp_path, monkeypatch, canary_requests=7)
+    assert runner.canary_check("standby") == Check(
+        "standby canary", False, plain_http_refusal("http://standby.test")
+    )
+
+    sent: list[tuple[Any, ...]] = []
+
+    def fake_canary(*args: Any, requests: int, tls: Any) -> CanaryResult:
+        sent.append((*args, requests, tls))
+        return CanaryResult(False, "7 canary requests to standby: error rate 100 %")
+
+    monkeypatch.setattr(canary, "run_canary", fake_canary)
+    runner.ops.config["standby"]["canaryMaxErrorRatePercent"] = "2.5"  # type: ignore[attr-defined]
+    runner.settings = Settings(canary_requests=7, probe_tls=ProbeTls(insecure_http=True))
+    assert runner.canary_check("standby") == Check(
+        "standby canary", False, "7 canary requests to standby: error rate 100 %"
+    )
+    assert sent == [
+        (
+            "standby",
+            "http://standby.test",
+            "api.example.com",
+            "m",
+            Thresholds(2.5, canary.DEFAULT_MAX_P95_LATENCY_MS),
+            7,
+            tls_context(None),
+        )
+    ]

@@ -609,3 +609,23 @@ def test_several_problems_are_listed_one_per_line() -> None:
         "  - stack config 'a' must be x (got 1): f\n"
         "  - stack config 'b' must be y (got 2): g"
     )
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "addresses"),
+    [
+        (
+            {"endpointAddresses": ["198.51.100.1", "198.51.100.2"], "endpoint": "x"},
+            ["198.51.100.1", "198.51.100.2"],
+        ),
+        ({"endpointAddresses": [], "endpoint": "198.51.100.9"}, ["198.51.100.9"]),
+        ({"endpointAddresses": "198.51.100.1", "endpoint": "lb.example.com"}, ["lb.example.com"]),
+        ({"endpoint": "198.51.100.9"}, ["198.51.100.9"]),
+        ({}, [""]),
+    ],
+    ids=["listed", "empty-list", "not-a-list", "older-primary", "nothing"],
+)
+def test_the_primarys_addresses_from_its_descriptor(descriptor: dict[str, Any], addresses: list[str]) -> None:
+    from components.dns.args import primary_addresses
+
+    assert primary_addresses(descriptor) == addresses
