@@ -1267,3 +1267,22 @@ def test_a_powerdns_authority_reaches_the_dns_settings_and_needs_no_cloud_provid
     assert (cfg.dns.provider, cfg.clouds_used, cfg.warnings) == ("powerdns", ("aws",), ())
     assert cfg.dns.powerdns == PowerDnsSettings("https://pdns.example.internal:8081/api/v1", "localhost")
     assert parse("primary").dns.powerdns is None
+
+
+def test_values_are_read_trimmed_and_problems_of_other_modules_pass_through_exactly() -> None:
+    assert outcome("primary", healthCheckPath=" /health ", healthCheckPort=" 443 ", **NARROW_API) == ()
+    # A refused GPU count is reported alone (no node-size problem is derived from it).
+    assert outcome("primary", gpuCountPerNode="x") == [
+        "stack config 'gpuCountPerNode' must be an integer between 1 and 8 (got 'x'): "
+        "set it in Pulumi.primary.yaml"
+    ]
+    # infra/fit.py's problems keep their own fix, or get the stack file's when they have none.
+    assert outcome("primary", maxModelLen="x") == [
+        "stack config 'maxModelLen' must be a number between 16 and 10000000 (got 'x'): "
+        "set it in Pulumi.primary.yaml"
+    ]
+    assert outcome("primary", maxModelLen="1000000") == [
+        "stack config 'maxModelLen' must be at most 131072, the context llama-3.1-8b-instruct was trained "
+        "for (max_position_embeddings); vLLM refuses longer ones (got 1000000): set maxModelLen to 131072 "
+        "or less in Pulumi.primary.yaml"
+    ]
