@@ -41,6 +41,7 @@ from components.secrets_vault import SecretsVaultArgs, create_secrets_vault
 from infra import outputs
 from infra.config import DOCKER_HUB_TOKEN, PROJECT, StackConfig
 from infra.edge import edge_certificate_issuer, edge_key_digests, provided_certificate_sha256
+from infra.onprem import distinct_site, onprem_site, onprem_workload_args, require_onprem_parts
 from infra.providers import Providers, make_providers
 
 REPLICATION_SOURCE_APIS = ("iam", "sts")
@@ -48,6 +49,7 @@ REPLICATION_SOURCE_APIS = ("iam", "sts")
 
 def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str, Any]:
     """Create every resource of the stack and return its outputs (exported by __main__)."""
+    require_onprem_parts(cfg)  # before any resource: a missing onprem part half-applies nothing
     primary = pulumi.StackReference(cfg.primary_stack) if cfg.primary_stack else None
     providers = make_providers(cfg, primary)
     placement = providers.placement(cfg.cloud)
@@ -60,6 +62,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     cluster = create_inference_cluster(
         name,
         InferenceClusterArgs(
+            onprem=onprem_site(cfg, placement) if cfg.onprem is not None else None,
             placement=placement,
             gpu_type=cfg.gpu.gpu_type,
             gpu_machine_type=cfg.gpu.shape.machine_type,
@@ -92,20 +95,9 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         AuditStoreArgs(placement=placement, model_store=store, retention_days=cfg.audit_retention_days),
     )
     # The serving image comes from the stack's own registry, never a third party at scale-up time.
-    credentials = None
-    if cfg.docker_hub_username is not None and uses_credentials(cfg.cloud, cfg.serving_image):
-        token = pulumi.Config(PROJECT).require_secret(DOCKER_HUB_TOKEN)
-        credentials = RegistryCredentials(username=cfg.docker_hub_username, token=token)
-    registry = create_image_registry(
-        name,
-        ImageRegistryArgs(
-            placement=placement,
-            image=cfg.serving_image,
-            puller=cluster.image_puller,
-            credentials=credentials,
-            secrets_key=vault.key_id,
-            secrets_key_ready=vault.key_ready,
-        ),
+    # On onprem the image already is on the site registry, pinned by digest (infra/config_onprem.py).
+    image = (
+        cfg.serving_image if cfg.onprem is not None else _registry(name, cfg, placement, cluster, vault).image
     )
 
     model_uri = store.bucket_uri.apply(lambda uri: f"{uri.rstrip('/')}/{cfg.model_path}")
@@ -133,7 +125,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             cloud=cfg.cloud,
             k8s_provider=cluster.k8s_provider,
             identity=identity,
-            image=registry.image,
+            image=image,
             model_name=cfg.model_name,
             model_uri=model_uri,
             replicas=cfg.effective_replicas,
@@ -152,6 +144,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             tls_source=cfg.edge.tls_source,
             provided_certificate_sha256=provided_certificate_sha256(cfg, secrets),
             certificate_issuer=issuer.issuer_name if issuer is not None else None,
+            **onprem_workload_args(cfg, store),
         ),
         opts=pulumi.ResourceOptions(depends_on=[store, vault, *(issuer.ready if issuer is not None else [])]),
     )
@@ -185,7 +178,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     result: dict[str, Any] = {
         outputs.CLOUD: cfg.cloud,
         outputs.ROLE: cfg.role,
-        outputs.REGION: cfg.region,
+        outputs.REGION: distinct_site(cfg, primary),
         outputs.CAPACITY: cfg.capacity,
         outputs.CLUSTER_NAME: cluster.cluster_name,
         outputs.GPU_POOL_NAMES: cluster.gpu_pool_names,
@@ -199,7 +192,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         outputs.MODEL_BUCKET: store.bucket_name,
         outputs.MODEL_BUCKET_URI: store.bucket_uri,
         outputs.MODEL_URI: model_uri,
-        outputs.SERVING_IMAGE: registry.image,
+        outputs.SERVING_IMAGE: image,
         outputs.MODEL_STORE: store.descriptor,
         outputs.SECRET_IDS: vault.secret_refs,
         outputs.DNS: record.descriptor,
@@ -208,6 +201,25 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     if replication is not None:
         result[outputs.REPLICATION] = replication.descriptor
     return result
+
+
+def _registry(name: str, cfg: StackConfig, placement: Placement, cluster: Any, vault: Any) -> Any:
+    """The stack's own pull-through cache of the serving image (clouds only)."""
+    credentials = None
+    if cfg.docker_hub_username is not None and uses_credentials(cfg.cloud, cfg.serving_image):
+        token = pulumi.Config(PROJECT).require_secret(DOCKER_HUB_TOKEN)
+        credentials = RegistryCredentials(username=cfg.docker_hub_username, token=token)
+    return create_image_registry(
+        name,
+        ImageRegistryArgs(
+            placement=placement,
+            image=cfg.serving_image,
+            puller=cluster.image_puller,
+            credentials=credentials,
+            secrets_key=vault.key_id,
+            secrets_key_ready=vault.key_ready,
+        ),
+    )
 
 
 def _client_access(cfg: StackConfig, providers: Providers) -> dict[str, Any]:
