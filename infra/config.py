@@ -424,6 +424,8 @@ def parse_config(
     dns_provider = cast(Cloud | None, r.choice("dnsProvider", CLOUDS))
     primary_cloud = cast(Cloud | None, r.choice("primaryCloud", TARGETS, required=role == "standby"))
     onprem = config_onprem.read(r, raw, secret_keys, cloud)
+    if onprem is not None:
+        warnings.append(config_onprem.OBSERVABILITY_NOTE)
 
     gcp_project = r.text("gcpProject", required="gcp" in (cloud, dns_provider), example="my-project")
     if gcp_project is not None and not _GCP_PROJECT.match(gcp_project):

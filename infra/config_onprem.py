@@ -104,6 +104,13 @@ class OnpremSettings:
     air_gapped: bool = False
 
 
+OBSERVABILITY_NOTE: Final = (
+    "onprem: no metrics collection, alert rules or budget are deployed (they go to the clouds' managed "
+    "Prometheus and budgets, which a site does not have); the server's metrics port stays closed by the "
+    "NetworkPolicy. Watch the site with its own monitoring; the DNS health check still fails it over"
+)
+
+
 def catalogue_gpu_gib(gpu_type: str) -> int | None:
     """Marketed memory of a catalogue GPU (the smallest any cloud sells it with), or None."""
     sizes = [s.gpu_memory_gib for shapes in GPU_SHAPES.values() for s in shapes.get(gpu_type, ())]

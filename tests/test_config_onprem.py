@@ -279,6 +279,11 @@ def test_site_plan_has_no_warning_about_a_cloud_api_endpoint() -> None:
     assert not [w for w in parse().warnings if "kubernetesApiAllowedCidrs" in w]
 
 
+def test_site_plan_says_observability_is_not_deployed() -> None:
+    (note,) = [w for w in parse().warnings if w.startswith("onprem: no metrics collection")]
+    assert "alert rules or budget are deployed" in note
+
+
 def test_fails_on_a_missing_exposure_address() -> None:
     assert "(got nothing)" in only(problems(exposureAddress=None), "exposureAddress")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 
 import kubernetes_validate  # type: ignore[import-untyped]
@@ -12,13 +11,12 @@ import pytest
 from components.inference_cluster import KUBERNETES_VERSION, InferenceClusterArgsError
 from components.inference_cluster.edge_proxy import EDGE_PROXY_IMAGE
 from components.inference_cluster.onprem import METALLB_ADDRESS_ANNOTATION
-from components.inference_cluster.onprem_workload import relocate, vault_fetch_command
-from components.inference_cluster.workload import fetch_script, parse_model_uri
+from components.inference_cluster.onprem_workload import relocate
 from infra.config import ConfigError
 from infra.harness import ProgramError, ProgramRun, run_stack
 from infra.onprem import OnpremNotReadyError, distinct_site, missing_parts
 from infra.program import build
-from tests.onprem_support import STORE, VAULT, site_run
+from tests.onprem_support import STORE, site_run
 from tests.support import SITE_IMAGE, SITE_REGISTRY, pair_secrets, primary_overrides, standby_overrides
 from tests.test_inference_cluster_support import container, k8s_object, kubernetes_objects, manifest, pod_spec
 
@@ -124,24 +122,13 @@ def test_relocate_keeps_path_and_digest() -> None:
     assert relocate(f"vllm/vllm-openai:v1{digest}", "r.site") == f"r.site/vllm/vllm-openai:v1{digest}"
 
 
-def test_secrets_come_from_the_vault_through_kubernetes_auth_without_a_static_token() -> None:
+def test_no_cloud_identity_or_cloud_cli_on_a_site() -> None:
     run = site_run()
-    spec = pod_spec(run)
-    fetch = container(run, "fetch-model")
-    script = fetch["args"][0]
-    assert f"{VAULT}/v1/auth/kubernetes/login" in script and "inference-server" in script
-    assert "/var/run/secrets/vault/token" in script and "X-Vault-Token" in script
-    # A ten-minute projected token for the vault only; no service-account token automount.
-    (volume,) = [v for v in spec["volumes"] if v["name"] == "vault-token"]
-    token = volume["projected"]["sources"][0]["serviceAccountToken"]
-    assert (token["audience"], token["expirationSeconds"]) == ("vault", 600)
-    assert spec["automountServiceAccountToken"] is False
-    assert {"name": "vault-token", "mountPath": "/var/run/secrets/vault", "readOnly": True} in fetch[
-        "volumeMounts"
-    ]
-    assert "vault-token" not in [m["name"] for m in container(run, "server")["volumeMounts"]]
+    script = container(run, "fetch-model")["args"][0]
+    assert not [cli for cli in ("aws ", "gcloud ", "az ") if cli in script]
+    assert pod_spec(run)["automountServiceAccountToken"] is False
     account = k8s_object(run, "ServiceAccount")
-    assert not (account["metadata"].get("annotations") or {})  # no cloud identity on a site
+    assert not (account["metadata"].get("annotations") or {})  # the service account is the identity
 
 
 def test_server_streams_the_model_from_the_site_store_path_style() -> None:
@@ -182,23 +169,6 @@ def test_every_site_object_validates_against_the_kubernetes_schema(extra: tuple)
         "PodDisruptionBudget",
         "NetworkPolicy",
     } <= kinds
-
-
-def test_workload_refuses_refs_that_are_not_vault_urls() -> None:
-    source = parse_model_uri("onprem", "s3://models/llama/")
-    with pytest.raises(
-        InferenceClusterArgsError, match=r"secret_refs\['apiKey'\] must be the KV v2 read URL"
-    ):
-        fetch_script(source, {"apiKey": "arn:aws:secretsmanager:us-east-1:1:secret:x"}, "apiKey")
-
-
-def test_vault_fetch_reads_each_secret_into_its_file() -> None:
-    command = vault_fetch_command(
-        {"apiKey": f"{VAULT}/v1/kv/data/p/apiKey"}, {"apiKey": "/run/x/apiKey"}, "k8s", "r"
-    )
-    program = shlex.split(command)[2]
-    compile(program, "<vault fetch>", "exec")  # valid python
-    assert f"{VAULT}/v1/auth/k8s/login" in program and "'/run/x/apiKey'" in program
 
 
 def test_cluster_args_refuse_a_site_without_its_description() -> None:

@@ -199,9 +199,7 @@ def fetch_script(
     secret_refs: Mapping[str, str],
     api_key_secret: str | None,
     edge_files: Mapping[str, str] | None = None,
-    *,
     skip: Sequence[str] = (),
-    vault_login: tuple[str, str] = ("kubernetes", "inference-server"),
 ) -> str:
     """Shell run by the init container: read the secrets, then copy the model, as the workload identity.
 
@@ -237,11 +235,12 @@ def fetch_script(
             '--federated-token "$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --allow-no-subscriptions --output none'
         )
     edge_files = edge_files or {}
-    wanted = {name: ref for name, ref in sorted(secret_refs.items()) if name not in skip}
-    if cloud == "onprem":
-        lines.append(_vault_command(wanted, edge_files, vault_login))
-    else:
-        lines += [_secret_command(cloud, name, ref, edge_files.get(name)) for name, ref in wanted.items()]
+    # onprem: the secrets come from OpenBao / Vault in a container of their own (vault_secrets.py).
+    lines += [
+        _secret_command(cloud, name, ref, edge_files.get(name))
+        for name, ref in sorted(secret_refs.items())
+        if name not in skip and cloud != "onprem"
+    ]
     if source.streams:
         return "\n".join(lines) + "\n"
     lines.append(f"mkdir -p {model_dir}")
@@ -259,21 +258,6 @@ def fetch_script(
     missing = f"no model at {source.uri} (config.json missing): copy the model into this stack's bucket"
     lines.append(f"test -s {config} || {{ echo {shlex.quote(missing)} >&2; exit 1; }}")
     return "\n".join(lines) + "\n"
-
-
-def _vault_command(refs: Mapping[str, str], edge_files: Mapping[str, str], login: tuple[str, str]) -> str:
-    bad = [name for name, ref in refs.items() if not onprem_workload.is_vault_ref(ref)]
-    if bad:
-        raise InferenceClusterArgsError(
-            "InferenceWorkloadArgs",
-            [
-                f"secret_refs[{name!r}] must be {_SECRET_SHAPES['onprem']} (got {refs[name]!r}): "
-                "pass the vault component's secret_refs"
-                for name in bad
-            ],
-        )
-    files = {name: edge_files.get(name, f"{SECRETS_DIR}/{name}") for name in refs}
-    return onprem_workload.vault_fetch_command(refs, files, *login)
 
 
 def _server_prelude(args: InferenceWorkloadArgs) -> list[str]:
@@ -617,7 +601,6 @@ class InferenceWorkload(pulumi.ComponentResource):
                 k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR),
                 # Separate scratch space: the CLI's token cache never reaches the server's /tmp.
                 k8s.core.v1.VolumeMountArgs(name="fetch-tmp", mount_path="/tmp"),
-                *([onprem_workload.token_mount()] if args.cloud == "onprem" else []),
                 *(
                     [k8s.core.v1.VolumeMountArgs(name="edge-tls", mount_path=edge_proxy.PROVIDED_TLS_DIR)]
                     if args.tls_source == "provided"
@@ -689,7 +672,6 @@ class InferenceWorkload(pulumi.ComponentResource):
                                 _empty_dir("server-tmp", SERVER_TMP_SIZE),
                                 _empty_dir("fetch-tmp", "1Gi"),
                                 _empty_dir("shm", SHM_SIZE, memory=True),
-                                *([onprem_workload.token_volume()] if args.cloud == "onprem" else []),
                             ],
                         ),
                     ),
