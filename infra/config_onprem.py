@@ -435,39 +435,34 @@ def _image_on_registry(r: _Reader, raw: Mapping[str, str], registry: str) -> Non
 
 
 def _selector(r: _Reader, raw: Mapping[str, str]) -> dict[str, str]:
-    value = raw.get("gpuNodeSelector")
-    if value is None or not value.strip():
+    """gpuNodeSelector: a YAML list of `key=value` labels (as `kubectl label` writes them); a
+    list, not a map, because stack files hold plain values and lists (infra/check.py)."""
+    example = 'gpuNodeSelector: ["nvidia.com/gpu.present=true"]'
+    if (raw.get("gpuNodeSelector") or "").strip() in ("", "[]"):
         r.problem(
             "gpuNodeSelector",
             None,
-            "a map of node labels that select the GPU nodes",
-            f'set it in Pulumi.{r.stack}.yaml, e.g. gpuNodeSelector: {{nvidia.com/gpu.present: "true"}} '
-            "(`kubectl get nodes --show-labels`)",
+            "a list of key=value node labels that select the GPU nodes",
+            f"set it in Pulumi.{r.stack}.yaml, e.g. {example} (`kubectl get nodes --show-labels`)",
         )
         return {}
-    try:
-        parsed = yaml.safe_load(value)
-    except yaml.YAMLError:
-        parsed = None
-    bad = not isinstance(parsed, dict) or not parsed
-    if not bad:
-        assert isinstance(parsed, dict)
-        bad = any(
-            not isinstance(k, str)
-            or not _QUALIFIED.match(k)
-            or not isinstance(v, str)
-            or not _LABEL_VALUE.match(v)
-            for k, v in parsed.items()
-        )
-    if bad:
-        r.problem(
-            "gpuNodeSelector",
-            value,
-            "a non-empty map of Kubernetes label keys to string values",
-            f'write it as a YAML map in Pulumi.{r.stack}.yaml (quote values such as "true")',
-        )
+    refused = len(r.problems)
+    labels = r.string_list("gpuNodeSelector", [])
+    if len(r.problems) > refused:
         return {}
-    return {str(k): str(v) for k, v in cast(dict[str, str], parsed).items()}
+    selector: dict[str, str] = {}
+    for label in labels:
+        key, equals, value = label.partition("=")
+        if not equals or not _QUALIFIED.match(key) or not _LABEL_VALUE.match(value) or key in selector:
+            r.problem(
+                "gpuNodeSelector",
+                label,
+                "distinct key=value Kubernetes labels (a qualified key, a label value)",
+                f"fix it in Pulumi.{r.stack}.yaml, e.g. {example}",
+            )
+            return {}
+        selector[key] = value
+    return selector
 
 
 def _gpu_memory(r: _Reader, raw: Mapping[str, str]) -> float | None:

@@ -38,7 +38,7 @@ SITES = {"primary": ("fra-dc1", "203.0.113.10"), "standby": ("ams-dc2", "203.0.1
 PROFILES["onprem"] = {
     "cloud": "onprem",
     "kubeconfigPath": ONPREM_KUBECONFIG,
-    "gpuNodeSelector": {"nvidia.com/gpu.present": "true"},
+    "gpuNodeSelector": ["nvidia.com/gpu.present=true"],
     "gpuTaint": "nvidia.com/gpu=present:NoSchedule",
     "gpuType": "l40s",
     "exposure": "loadBalancerAddress",

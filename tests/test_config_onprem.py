@@ -249,9 +249,29 @@ def test_fails_on_a_bad_gpu_resource_name(name: str) -> None:
     )
 
 
-@pytest.mark.parametrize("selector", [None, {}, ["gpu"], {"bad key!": "x"}, {"gpu": 1}])
-def test_fails_on_a_missing_or_bad_node_selector(selector: Any) -> None:
-    assert "gpuNodeSelector" in only(problems(gpuNodeSelector=selector), "gpuNodeSelector")
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        (None, "must be a list of key=value node labels"),
+        ([], "must be a list of key=value node labels"),
+        ("gpu=true", "must be a list of strings"),
+        (["gpu"], "(got 'gpu')"),
+        (["bad key!=x"], "must be distinct key=value Kubernetes labels"),
+        (["gpu=a b"], "must be distinct key=value Kubernetes labels"),
+        (["gpu=a", "gpu=b"], "(got 'gpu=b')"),
+    ],
+)
+def test_fails_on_a_missing_or_bad_node_selector(selector: Any, expected: str) -> None:
+    assert expected in only(problems(gpuNodeSelector=selector), "gpuNodeSelector")
+
+
+def test_node_selector_with_several_labels() -> None:
+    cfg = parse(gpuNodeSelector=["nvidia.com/gpu.product=NVIDIA-L40S", "site.example/pool=inference"])
+    assert cfg.onprem is not None
+    assert dict(cfg.onprem.gpu_node_selector) == {
+        "nvidia.com/gpu.product": "NVIDIA-L40S",
+        "site.example/pool": "inference",
+    }
 
 
 # --- Exposure and registry ----------------------------------------------------------------------
@@ -344,7 +364,7 @@ def test_fails_on_a_site_name_that_is_not_a_label() -> None:
     ("key", "value"),
     [
         ("kubeconfigPath", ONPREM_KUBECONFIG),
-        ("gpuNodeSelector", {"a": "b"}),
+        ("gpuNodeSelector", ["a=b"]),
         ("exposure", "externalIp"),
         ("airGapped", True),
     ],
@@ -427,3 +447,20 @@ def test_air_gapped_site_without_internet_dependencies_is_accepted_but_for_the_d
     # The shipped files name a cloud authority; the self-hosted one (powerdns) lifts the last entry.
     (only_entry,) = air_gap(problems("standby", airGapped=True))
     assert only_entry.startswith("stack config 'dnsProvider'")
+
+
+def test_site_stack_files_pass_the_offline_check(tmp_path: Path) -> None:
+    """What a user writes in the stack files (lists and plain values only) passes infra.check."""
+    from infra.check import check_stacks
+    from tests.test_check import edit, project
+
+    root = project(tmp_path)
+    # Secrets sit in the file as `secure:` ciphertext, which the check cannot decrypt.
+    secure = {k: {"secure": "v1:ciphertext"} for k in ("tlsCertificateChain", "tlsPrivateKey")}
+    edit(root, "primary", **primary_overrides("onprem", "aws"), **secure)
+    checked = check_stacks(root, ["primary"])
+    from infra.config_onprem import KEYS
+
+    # (A provided certificate held as `secure:` ciphertext is a separate matter of infra.check.)
+    mine = [str(p) for p in checked.problems if any(f"'{key}'" in str(p) for key in KEYS)]
+    assert mine == []
