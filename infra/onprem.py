@@ -27,7 +27,7 @@ class OnpremNotReadyError(RuntimeError):
 # (module that implements the part, what it is, when the stack needs it)
 _PARTS: tuple[tuple[str, str, str], ...] = (
     ("components.object_store.onprem", "the model store on an S3-compatible endpoint (s3Endpoint)", "site"),
-    ("components.secrets_vault.onprem", "secrets in OpenBao/Vault (vaultAddress)", "site"),
+    ("components.secrets_vault.openbao", "secrets in OpenBao/Vault (vaultAddress)", "site"),
     ("components.audit.onprem", "the write-once audit store on the site's S3-compatible store", "site"),
     ("components.object_store.replication_onprem", "replication between a cloud and a site", "pair"),
 )
@@ -69,6 +69,7 @@ def onprem_site(cfg: StackConfig, placement: Placement) -> OnpremSite:
         exposure=site.exposure,
         exposure_address=site.exposure_address,
         kubeconfig=kubeconfig,
+        service_account_issuer=site.service_account_issuer,
     )
 
 

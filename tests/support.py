@@ -64,7 +64,10 @@ ONPREM_PAIR_IDS = [f"{p}-to-{s}" for p, s in ONPREM_PAIRS]
 
 def _site(role: str) -> dict[str, Any]:
     name, address = SITES[role]
-    return {"region": name, "kubeContext": name, "exposureAddress": address}
+    site = {"region": name, "kubeContext": name, "exposureAddress": address}
+    if role == "standby":
+        site["serviceAccountIssuer"] = f"https://k8s.{name}.example.com"
+    return site
 
 
 def _tls_provided(primary: str, standby: str) -> dict[str, Any]:

@@ -464,3 +464,21 @@ def test_site_stack_files_pass_the_offline_check(tmp_path: Path) -> None:
     # (A provided certificate held as `secure:` ciphertext is a separate matter of infra.check.)
     mine = [str(p) for p in checked.problems if any(f"'{key}'" in str(p) for key in KEYS)]
     assert mine == []
+
+
+# --- What a standby site needs for replication ---------------------------------------------------
+
+
+def test_fails_on_a_standby_site_without_its_service_account_issuer() -> None:
+    message = only(problems("standby", serviceAccountIssuer=None), "serviceAccountIssuer")
+    assert "must be set on an onprem standby" in message and "/.well-known/openid-configuration" in message
+
+
+def test_fails_on_an_issuer_that_is_not_https() -> None:
+    message = only(problems("standby", serviceAccountIssuer="http://k8s.site"), "serviceAccountIssuer")
+    assert "an https:// issuer URL" in message
+
+
+def test_standby_site_issuer_is_kept() -> None:
+    cfg = parse("standby")
+    assert cfg.onprem is not None and cfg.onprem.service_account_issuer == "https://k8s.ams-dc2.example.com"

@@ -88,6 +88,9 @@ class OnpremSite:
     """Static IPv4 address DNS answers with; the site routes it to the nodes."""
     kubeconfig: pulumi.Input[str] = ""
     """Secret kubeconfig (or the kubeconfig path) the provider uses; exported as `kubeconfig`."""
+    service_account_issuer: str = ""
+    """Issuer of the cluster's service-account tokens (`oidc_issuer_url`); empty: none is trusted
+    anywhere (a primary site; replication into a standby logs in with these tokens)."""
 
 
 class InferenceClusterArgsError(ValueError):

@@ -99,8 +99,8 @@ class OnpremInferenceCluster(pulumi.ComponentResource):
         selector = ",".join(f"{k}={v}" for k, v in sorted(site.gpu.node_selector.items()))
         self.gpu_pool_names = pulumi.Output.from_input([selector])
         self.gpu_zones = pulumi.Output.from_input(cast(list[str], []))
-        # The issuer of an existing cluster's tokens is the site's setting; no cloud trusts it here.
-        self.oidc_issuer_url = pulumi.Output.from_input("")
+        # The issuer of an existing cluster's tokens is the site's setting (serviceAccountIssuer).
+        self.oidc_issuer_url = pulumi.Output.from_input(site.service_account_issuer)
         # Nodes pull from the site registry with their container runtime's own credentials.
         self.image_puller = pulumi.Output.from_input("")
         self.public_address = onprem_public_address(site.exposure, site.exposure_address)
