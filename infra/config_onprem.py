@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal, cast
-from urllib.parse import urlsplit
 
 import yaml
 
@@ -51,7 +50,6 @@ KEYS: Final = frozenset(
         "exposureAddress",
         "imageRegistry",
         "airGapped",
-        "serviceAccountIssuer",
     }
 )
 ONPREM_ONLY: Final = KEYS - {"airGapped"}
@@ -104,9 +102,6 @@ class OnpremSettings:
     image_registry: str = ""
     """Host[:port] of the site's registry; every image the stack runs comes from it by digest."""
     air_gapped: bool = False
-    service_account_issuer: str = ""
-    """The cluster's service-account token issuer (https, its discovery document reachable by the
-    primary's cloud or vault); required on a standby, whose replication logs in with those tokens."""
 
 
 OBSERVABILITY_NOTE: Final = (
@@ -283,7 +278,16 @@ def read(
     elif registry and (raw.get("airGapped") or "").strip() != "true":  # the air gap check lists it
         _image_on_registry(r, raw, registry)
     air_gapped = r.choice("airGapped", ("false", "true"), required=False) == "true"
-    issuer = _issuer(r, raw)
+    # A primary needs it for replication already (infra/config_s3store.py reports it there).
+    if (raw.get("role") or "").strip() == "standby" and not (raw.get("s3ReadCredentialsPath") or "").strip():
+        r.problem(
+            "s3ReadCredentialsPath",
+            None,
+            "set on onprem: the inference pods stream the model with this read-only key (never the "
+            "deployer's), copied into the stack's vault path",
+            f"store a read-only key with `bao kv put -mount=<vaultKvMount> <path> access_key_id=... "
+            f"secret_access_key=...` and run `pulumi config set s3ReadCredentialsPath <path> -s {stack}`",
+        )
     if (raw.get("tlsCertificate") or "acme").strip() == "acme" and not air_gapped:  # air gap lists it
         r.problem(
             "tlsCertificate",
@@ -305,7 +309,6 @@ def read(
         exposure_address=address,
         image_registry=registry,
         air_gapped=air_gapped,
-        service_account_issuer=issuer,
     )
 
 
@@ -439,29 +442,6 @@ def _image_on_registry(r: _Reader, raw: Mapping[str, str], registry: str) -> Non
             f"copy it with `crane copy {image} {registry}/<path>` (the digest stays the same) and set "
             f"servingImage to {registry}/<path>@sha256:<digest> in Pulumi.{r.stack}.yaml",
         )
-
-
-def _issuer(r: _Reader, raw: Mapping[str, str]) -> str:
-    value = (raw.get("serviceAccountIssuer") or "").strip()
-    standby = (raw.get("role") or "").strip() == "standby"
-    if not value:
-        if standby:
-            r.problem(
-                "serviceAccountIssuer",
-                None,
-                "set on an onprem standby: replication logs in to the primary's cloud or vault with the "
-                "cluster's service-account tokens, which it verifies against this issuer",
-                "copy it from `kubectl get --raw /.well-known/openid-configuration` (issuer) into "
-                f"Pulumi.{r.stack}.yaml; its discovery document and keys must be reachable by the "
-                "primary side",
-            )
-        return ""
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname:
-        r.problem(
-            "serviceAccountIssuer", value, "an https:// issuer URL (the cluster's --service-account-issuer)"
-        )
-    return value
 
 
 def _selector(r: _Reader, raw: Mapping[str, str]) -> dict[str, str]:

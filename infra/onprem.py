@@ -69,7 +69,8 @@ def onprem_site(cfg: StackConfig, placement: Placement) -> OnpremSite:
         exposure=site.exposure,
         exposure_address=site.exposure_address,
         kubeconfig=kubeconfig,
-        service_account_issuer=site.service_account_issuer,
+        # serviceAccountIssuer (infra/config_s3store.py): what replication into this site trusts.
+        service_account_issuer=(cfg.s3_store.service_account_issuer or "") if cfg.s3_store else "",
     )
 
 
@@ -127,3 +128,51 @@ def distinct_site(cfg: StackConfig, primary: pulumi.StackReference | None) -> pu
         return cfg.region
 
     return primary.get_output("region").apply(check)
+
+
+# --- The site's store and vault (issue 12 items 2 and 3), wired into the program -----------------
+
+from components.inference_cluster.onprem_workload import S3_KEY_SECRETS  # noqa: E402
+
+
+def store_key_reads(cfg: StackConfig) -> tuple[tuple[str, str, str], ...]:
+    """OpenBaoArgs.extra_reads of a site: the store's read-only key (s3ReadCredentialsPath), which
+    the workload's vault role may read and its reader writes next to the other secrets, so the
+    server streams the model with it (never the deployer's key, never a copy in the stack's path)."""
+    settings = getattr(cfg, "s3_store", None)
+    if settings is None or settings.read_credentials_path is None:
+        return ()
+    path = settings.read_credentials_path
+    return (
+        (S3_KEY_SECRETS[0], path, "access_key_id"),
+        (S3_KEY_SECRETS[1], path, "secret_access_key"),
+    )
+
+
+def replication_source_provider(
+    cfg: StackConfig, providers: Any, primary: pulumi.StackReference
+) -> pulumi.ProviderResource:
+    """The provider replication grants read access with: the primary's cloud, or for a primary on
+    a site its vault (infra/s3store.py: address from the primary's modelStore output, the token
+    from PRIMARY_VAULT_TOKEN_FILE when this stack has a vault of its own)."""
+    if cfg.primary_cloud != "onprem":
+        assert cfg.primary_cloud is not None
+        return providers.provider(cfg.primary_cloud)
+    from infra import outputs
+    from infra.s3store import primary_vault_provider
+
+    return primary_vault_provider(cfg, primary.get_output(outputs.MODEL_STORE))
+
+
+def replication_images(cfg: StackConfig) -> dict[str, Any]:
+    """CrossCloudReplicationArgs images of a standby on a site: from its registry (same digests)."""
+    if cfg.onprem is None:
+        return {}
+    from components.inference_cluster.onprem_workload import relocate
+    from components.object_store.args import RCLONE_IMAGE, VAULT_LOGIN_IMAGE
+
+    registry = cfg.onprem.image_registry
+    return {
+        "rclone_image": relocate(RCLONE_IMAGE, registry),
+        "vault_login_image": relocate(VAULT_LOGIN_IMAGE, registry),
+    }

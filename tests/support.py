@@ -7,6 +7,9 @@ A profile is what a user changes in Pulumi.<stack>.yaml to move a stack to anoth
 from __future__ import annotations
 
 import itertools
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,7 @@ SITE_IMAGE = (
     "@sha256:014a95f21c9edf6abe0aea6b07353f96baa4ec291c427bb1176dc7c93a85845c"
 )
 SITES = {"primary": ("fra-dc1", "203.0.113.10"), "standby": ("ams-dc2", "203.0.113.20")}
+"""Site name (region and kubeContext) and the static address of each role's site."""
 PROFILES["onprem"] = {
     "cloud": "onprem",
     "kubeconfigPath": ONPREM_KUBECONFIG,
@@ -44,7 +48,9 @@ PROFILES["onprem"] = {
     "exposure": "loadBalancerAddress",
     "imageRegistry": SITE_REGISTRY,
     "servingImage": SITE_IMAGE,
-    "tlsCertificate": "provided",
+    # No ACME on a site: the site's OpenBao PKI signs the edge certificate (bao, issue 12 item 5).
+    "tlsCertificate": "internal-ca",
+    "internalCa": "openbao",
     "kubernetesApiAllowedCidrs": None,
     "dockerHubUsername": None,
     "alertNotify": None,
@@ -63,48 +69,65 @@ ONPREM_PAIR_IDS = [f"{p}-to-{s}" for p, s in ONPREM_PAIRS]
 
 
 def _site(role: str) -> dict[str, Any]:
+    """What differs between the two sites: name, context, address, and the site's store and vault."""
     name, address = SITES[role]
-    site = {"region": name, "kubeContext": name, "exposureAddress": address}
+    site = {
+        "region": name,
+        "kubeContext": name,
+        "exposureAddress": address,
+        "s3Endpoint": f"https://s3.{name}.internal:8333",
+        "s3CredentialsPath": f"s3/{name}/deployer",
+        "s3ReadCredentialsPath": f"s3/{name}/reader",
+        "vaultAddress": f"https://openbao.{name}.internal:8200",
+    }
     if role == "standby":
         site["serviceAccountIssuer"] = f"https://k8s.{name}.example.com"
     return site
 
 
-def _tls_provided(primary: str, standby: str) -> dict[str, Any]:
-    # acme is refused on onprem; both stacks of a pair read the same secrets, so both serve a
-    # provided certificate.
-    return {"tlsCertificate": "provided"} if "onprem" in (primary, standby) else {}
-
-
 def primary_overrides(primary: str, standby: str | None = None) -> dict[str, Any]:
-    site = _site("primary") if primary == "onprem" else {}
-    return {**PROFILES[primary], **site, **_tls_provided(primary, standby or primary)}
+    return {**PROFILES[primary], **(_site("primary") if primary == "onprem" else {})}
 
 
 def standby_overrides(primary: str, standby: str) -> dict[str, Any]:
-    site = _site("standby") if standby == "onprem" else {}
-    return {**PROFILES[standby], **site, **_tls_provided(primary, standby), "primaryCloud": primary}
+    return {**PROFILES[standby], **(_site("standby") if standby == "onprem" else {}), "primaryCloud": primary}
 
 
-@cache
 def pair_secrets(primary: str, standby: str) -> dict[str, str]:
-    """TEST_SECRETS, plus a certificate for api.example.com when a side is on-prem."""
-    if "onprem" not in (primary, standby):
-        return TEST_SECRETS
-    from tests.edge_support import make_certificate
+    """The secrets both stacks of a pair read (a site's come from its vault: nothing more)."""
+    return TEST_SECRETS
 
-    chain, key = make_certificate(["api.example.com"], days=365)
-    return {**TEST_SECRETS, "tlsCertificateChain": chain.decode(), "tlsPrivateKey": key.decode()}
+
+PRIMARY_VAULT_TOKEN = str(Path(__file__).resolve().parent / "data" / "primary-vault-token")
+"""A standby site of a primary site talks to two vaults: the primary's token is read from this
+file (PRIMARY_VAULT_TOKEN_FILE, infra/s3store.py)."""
+
+
+@contextmanager
+def _site_pair_env(primary: str, standby: str) -> Iterator[None]:
+    if primary != "onprem" or standby != "onprem":
+        yield
+        return
+    before = os.environ.get("PRIMARY_VAULT_TOKEN_FILE")
+    os.environ["PRIMARY_VAULT_TOKEN_FILE"] = PRIMARY_VAULT_TOKEN
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PRIMARY_VAULT_TOKEN_FILE"]
+        else:
+            os.environ["PRIMARY_VAULT_TOKEN_FILE"] = before
 
 
 @cache
 def pair(primary: str, standby: str) -> tuple[ProgramRun, ProgramRun]:
     """Mocked runs of both shipped stacks moved to (primary, standby); cached per session."""
-    return run_pair(
-        primary_overrides(primary, standby),
-        standby_overrides(primary, standby),
-        pair_secrets(primary, standby),
-    )
+    with _site_pair_env(primary, standby):
+        return run_pair(
+            primary_overrides(primary, standby),
+            standby_overrides(primary, standby),
+            pair_secrets(primary, standby),
+        )
 
 
 @cache
@@ -122,10 +145,38 @@ AUTHORITY_OVERRIDES: dict[str, dict[str, Any]] = {
     "aws": {"dnsProvider": "aws"},
     "gcp": {"dnsProvider": "gcp", "gcpProject": "acme-inference-standby", "healthCheckIntervalSeconds": 30},
     "azure": {"dnsProvider": "azure", "dnsResourceGroup": "dns-rg"},
+    # Self-hosted PowerDNS (issue 12): DNS-01 needs a cloud authority, so the edge gets a provided
+    # certificate (AUTHORITY_SECRETS) instead of ACME.
+    "powerdns": {
+        "dnsProvider": "powerdns",
+        "powerdnsApiUrl": "https://pdns.example.com:8081",
+        "tlsCertificate": "provided",
+    },
 }
 COMBINATIONS = [(p, s, a) for p, s in PAIRS for a in AUTHORITIES]
+POWERDNS_COMBINATIONS = [(p, s, "powerdns") for p, s in PAIRS]
+POWERDNS_COMBINATION_IDS = [f"{p}-to-{s}-dns-powerdns" for p, s in PAIRS]
+
+
+@cache
+def _service_certificate() -> tuple[str, str]:
+    from tests.edge_support import SERVICE_NAME, make_certificate
+
+    cert, key = make_certificate([SERVICE_NAME], days=365)
+    return cert.decode(), key.decode()
+
+
+def authority_secrets(authority: str) -> dict[str, str]:
+    """Secrets an authority needs besides TEST_SECRETS (PowerDNS: its API key and the edge's PEMs)."""
+    if authority != "powerdns":
+        return {}
+    chain, key = _service_certificate()
+    return {"powerdnsApiKey": "test-powerdns-api-key", "tlsCertificateChain": chain, "tlsPrivateKey": key}
+
+
 COMBINATION_IDS = [f"{p}-to-{s}-dns-{a}" for p, s, a in COMBINATIONS]
-ONPREM_COMBINATIONS = [(p, s, a) for p, s in ONPREM_PAIRS for a in AUTHORITIES]
+ONPREM_COMBINATIONS = [(p, s, a) for p, s in ONPREM_PAIRS for a in (*AUTHORITIES, "powerdns")]
+"""Every pair with a site, in both roles, with every cloud authority and the self-hosted one."""
 ONPREM_COMBINATION_IDS = [f"{p}-to-{s}-dns-{a}" for p, s, a in ONPREM_COMBINATIONS]
 
 
@@ -133,8 +184,17 @@ ONPREM_COMBINATION_IDS = [f"{p}-to-{s}-dns-{a}" for p, s, a in ONPREM_COMBINATIO
 def combination(primary: str, standby: str, authority: str) -> tuple[ProgramRun, ProgramRun]:
     """Mocked runs of both shipped stacks on (primary, standby) with `authority` as DNS authority."""
     extra = AUTHORITY_OVERRIDES[authority]
-    return run_pair(
-        {**primary_overrides(primary, standby), **extra},
-        {**standby_overrides(primary, standby), **extra},
-        pair_secrets(primary, standby),
-    )
+    with _site_pair_env(primary, standby):
+        return run_pair(
+            _with_authority(primary_overrides(primary, standby), extra),
+            _with_authority(standby_overrides(primary, standby), extra),
+            {**TEST_SECRETS, **authority_secrets(authority)},
+        )
+
+
+def _with_authority(overrides: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`extra` on top; a site whose certificate the authority replaces drops its internal CA."""
+    merged = {**overrides, **extra}
+    if merged.get("cloud") == "onprem" and merged.get("tlsCertificate") != "internal-ca":
+        merged["internalCa"] = None
+    return merged

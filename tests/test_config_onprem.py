@@ -455,30 +455,58 @@ def test_site_stack_files_pass_the_offline_check(tmp_path: Path) -> None:
     from tests.test_check import edit, project
 
     root = project(tmp_path)
-    # Secrets sit in the file as `secure:` ciphertext, which the check cannot decrypt.
-    secure = {k: {"secure": "v1:ciphertext"} for k in ("tlsCertificateChain", "tlsPrivateKey")}
-    edit(root, "primary", **primary_overrides("onprem", "aws"), **secure)
+    edit(root, "primary", **primary_overrides("onprem", "aws"))
     checked = check_stacks(root, ["primary"])
-    from infra.config_onprem import KEYS
-
-    # (A provided certificate held as `secure:` ciphertext is a separate matter of infra.check.)
-    mine = [str(p) for p in checked.problems if any(f"'{key}'" in str(p) for key in KEYS)]
-    assert mine == []
+    assert checked.ok, [str(p) for p in checked.problems]
 
 
-# --- What a standby site needs for replication ---------------------------------------------------
+# --- What a standby site needs for replication and the workload's model key ---------------------
 
 
-def test_fails_on_a_standby_site_without_its_service_account_issuer() -> None:
-    message = only(problems("standby", serviceAccountIssuer=None), "serviceAccountIssuer")
-    assert "must be set on an onprem standby" in message and "/.well-known/openid-configuration" in message
+def test_fails_on_a_standby_site_without_a_read_key_for_the_workload() -> None:
+    message = only(problems("standby", s3ReadCredentialsPath=None), "s3ReadCredentialsPath")
+    assert "the inference pods stream the model with this read-only key" in message
 
 
-def test_fails_on_an_issuer_that_is_not_https() -> None:
-    message = only(problems("standby", serviceAccountIssuer="http://k8s.site"), "serviceAccountIssuer")
-    assert "an https:// issuer URL" in message
+def test_check_refuses_two_stacks_on_one_site_and_accepts_two_sites(tmp_path: Path) -> None:
+    from infra.check import check_stacks
+    from tests.test_check import edit, project
+
+    root = project(tmp_path)
+    edit(root, "primary", **primary_overrides("onprem", "onprem"))
+    edit(root, "standby", **standby_overrides("onprem", "onprem"))
+    assert check_stacks(root).ok, [str(p) for p in check_stacks(root).problems]
+    edit(root, "standby", region="fra-dc1", kubeContext="fra-dc1")
+    found = [str(p) for p in check_stacks(root).problems]
+    assert len(found) == 1 and "'region' must name another site than the primary's (fra-dc1" in found[0], (
+        found
+    )
 
 
-def test_standby_site_issuer_is_kept() -> None:
-    cfg = parse("standby")
-    assert cfg.onprem is not None and cfg.onprem.service_account_issuer == "https://k8s.ams-dc2.example.com"
+def test_air_gap_refuses_a_store_on_a_public_cloud_or_hub() -> None:
+    found = air_gap(problems(airGapped=True, s3Endpoint="https://s3.eu-central-1.amazonaws.com"))
+    assert any(
+        p.startswith("stack config 's3Endpoint'") and "a model hub or public-cloud store" in p for p in found
+    )
+
+
+def test_air_gap_refuses_a_vault_on_a_public_service() -> None:
+    found = air_gap(problems(airGapped=True, vaultAddress="https://vault.blob.core.windows.net"))
+    assert any(p.startswith("stack config 'vaultAddress'") for p in found)
+
+
+def test_an_air_gapped_pair_of_sites_with_their_own_authority_and_ca_is_accepted() -> None:
+    from tests.support import AUTHORITY_OVERRIDES
+
+    powerdns = {**AUTHORITY_OVERRIDES["powerdns"], "tlsCertificate": "internal-ca"}
+    secrets = {**SECRETS, "powerdnsApiKey": "k"}
+    for stack in ("primary", "standby"):
+        base = (
+            primary_overrides("onprem", "onprem")
+            if stack == "primary"
+            else standby_overrides("onprem", "onprem")
+        )
+        raw, secret_keys = _raw(stack, {**base, **powerdns, "airGapped": True}, secrets)
+        cfg = parse_config(raw, stack, secret_keys)
+        assert cfg.onprem is not None and cfg.onprem.air_gapped
+        assert (cfg.dns.provider, cfg.edge.tls_source) == ("powerdns", "internal-ca")

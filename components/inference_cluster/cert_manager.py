@@ -133,6 +133,29 @@ def helm_values(access_env: Mapping[str, Any], audience: Any, with_files: bool) 
     if with_files:
         volumes.append({"name": "dns01-credentials", "configMap": {"name": "dns01-credentials"}})
         mounts.append({"name": "dns01-credentials", "mountPath": CREDENTIALS_DIR, "readOnly": True})
+    return {
+        **chart_values(),
+        "extraEnv": [{"name": k, "value": v} for k, v in sorted(access_env.items())],
+        "volumes": volumes,
+        "volumeMounts": mounts,
+        # Challenges are checked against public resolvers, not the cluster's (split horizon).
+        "dns01RecursiveNameservers": "8.8.8.8:53,1.1.1.1:53",
+        "dns01RecursiveNameserversOnly": True,
+    }
+
+
+OCI_CHART_PATH: Final = "jetstack/charts/cert-manager"
+"""Where Jetstack publishes the chart as an OCI artifact (oci://quay.io/jetstack/charts/cert-manager);
+a site mirrors it to the same path in its registry."""
+
+
+def oci_chart(registry: str) -> str:
+    """The chart in a registry's OCI mirror (`helm pull` / `crane copy` keep the path)."""
+    return f"oci://{registry}/{OCI_CHART_PATH}"
+
+
+def chart_values() -> dict[str, Any]:
+    """What every install of the chart sets: images by digest, CRDs kept on uninstall."""
     digest = {"image": {"digest": IMAGE_DIGESTS["image"]}}
     return {
         **digest,
@@ -141,12 +164,6 @@ def helm_values(access_env: Mapping[str, Any], audience: Any, with_files: bool) 
         "crds": {"enabled": True, "keep": True},
         "global": {"leaderElection": {"namespace": NAMESPACE}},
         "serviceAccount": {"name": CONTROLLER_SERVICE_ACCOUNT},
-        "extraEnv": [{"name": k, "value": v} for k, v in sorted(access_env.items())],
-        "volumes": volumes,
-        "volumeMounts": mounts,
-        # Challenges are checked against public resolvers, not the cluster's (split horizon).
-        "dns01RecursiveNameservers": "8.8.8.8:53,1.1.1.1:53",
-        "dns01RecursiveNameserversOnly": True,
     }
 
 
