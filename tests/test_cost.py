@@ -79,7 +79,39 @@ def test_every_pair_prices_with_no_zero_once_the_catalogue_gaps_are_overridden(
         assert report.full_capacity_monthly_usd >= report.monthly_usd
 
 
-def test_missing_price_is_an_error_naming_the_item_and_the_config_fix() -> None:
+@pytest.fixture
+def no_g6_price(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalogue without the shipped primary's GPU node: what a user on another size meets."""
+    monkeypatch.delitem(PRICES, ("aws:instance/g6.2xlarge", "us-east-1"))
+
+
+@pytest.mark.parametrize(("primary", "standby"), PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("authority", ["aws", "gcp", "azure"])
+def test_every_pair_and_authority_prices_from_the_catalogue_alone(
+    primary: str, standby: str, authority: str
+) -> None:
+    from tests.support import combination
+
+    for run in combination(primary, standby, authority):
+        report = price(run)  # no priceOverrides: raises CostError on any missing price
+        assert {line.item for line in report.lines} == {u.item for u in usage_of(run)}
+        assert all(line.unit_usd > 0 and line.source for line in report.lines)
+
+
+def test_the_shipped_pair_costs_what_the_catalogue_says() -> None:
+    """The README's figures: the primary at full, the standby warm, the standby's premium."""
+    primary, standby = price(shipped("primary")), price(shipped("standby"))
+    g6, m6i = 0.9776 * HOURS_PER_MONTH, 0.096 * HOURS_PER_MONTH
+    nodes = {line.item: line.monthly_usd for line in primary.lines}
+    assert nodes["aws:instance/g6.2xlarge"] == pytest.approx(2 * g6, abs=0.01)
+    assert nodes["aws:instance/m6i.large"] == pytest.approx(2 * m6i, abs=0.01)
+    assert primary.capacity == "full" and primary.full_capacity_monthly_usd == primary.monthly_usd
+    assert standby.capacity == "warm"
+    assert standby.monthly_usd < standby.full_capacity_monthly_usd
+    assert 0.4 < standby.monthly_usd / primary.monthly_usd < 0.8
+
+
+def test_missing_price_is_an_error_naming_the_item_and_the_config_fix(no_g6_price: None) -> None:
     run = shipped("primary")
     with pytest.raises(CostError) as caught:
         price(run)
@@ -100,7 +132,7 @@ def test_override_replaces_the_catalogue_price_and_is_named_as_the_source() -> N
 
 def test_warm_standby_full_capacity_runs_node_count_gpu_nodes() -> None:
     run = shipped("standby")
-    report = price(run, _fill_gaps(run, usd=2.0))
+    report = price(run, {"gcp:instance/g2-standard-8": 2.0})
     assert run.config.capacity == "warm" and run.config.gpu.node_count == 2
     gpu_node = [line for line in report.lines if line.item == "gcp:instance/g2-standard-8"]
     assert [line.quantity for line in gpu_node] == [1]
@@ -163,7 +195,7 @@ def test_cli_json_has_exactly_the_documented_shape(
 
 
 def test_cli_without_a_price_exits_2_naming_the_item(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_g6_price: None
 ) -> None:
     assert main(["primary", "--workdir", str(_workdir(tmp_path, None))]) == 2
     err = capsys.readouterr().err
