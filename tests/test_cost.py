@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -238,3 +239,48 @@ def test_every_dns_authority_prices_its_own_health_checks() -> None:
     gcp = _quantities(combination("aws", "gcp", "gcp")[1])
     assert gcp["gcp:cloud-dns-health-check"] == 1
     assert not any(item.startswith(("aws:route53", "azure:traffic")) for item in gcp)
+
+
+def _standby_workdir(tmp_path: Path, budget: float) -> Path:
+    for name in ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.standby.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    doc = yaml.safe_load((tmp_path / "Pulumi.standby.yaml").read_text())
+    doc["config"]["inference-failover:budgetMonthlyUsd"] = budget
+    (tmp_path / "Pulumi.standby.yaml").write_text(yaml.safe_dump(doc))
+    return tmp_path
+
+
+def test_a_budget_below_the_warm_standbys_own_cost_is_a_warning_naming_both_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra.cost_budget import budget_warning
+
+    report = price(shipped("standby"))
+    assert report.capacity == "warm" and report.monthly_usd > 500
+    warning = budget_warning(report, 500)
+    assert warning == (
+        "stack config 'budgetMonthlyUsd' of stack 'standby' is $500.00 a month, below the warm "
+        f"standby's own cost of ${report.monthly_usd:,.2f} a month (python -m infra.cost standby): "
+        "its budget alert would fire every month; set budgetMonthlyUsd to at least "
+        f"{math.ceil(report.monthly_usd)} in Pulumi.standby.yaml, or lower the cost"
+    )
+    # The shipped budget covers it, and no budget means no warning.
+    assert budget_warning(report, 3000) is None and budget_warning(report, None) is None
+    assert budget_warning(report, report.monthly_usd) is None
+
+    workdir = _standby_workdir(tmp_path, 500)
+    assert main(["standby", "--workdir", str(workdir)]) == 0
+    out, err = capsys.readouterr()
+    assert err == f"warning: {warning}\n" and out.strip().splitlines()[-1].startswith("stack 'standby'")
+    assert plan_main(["standby", "--workdir", str(workdir)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-2] == f"warning: {warning}" and lines[-1].startswith("monthly cost: $")
+
+
+def test_a_budget_below_the_primarys_full_cost_names_full_capacity() -> None:
+    from infra.cost_budget import budget_warning
+
+    report = price(shipped("primary"))
+    warning = budget_warning(report, 100)
+    assert warning is not None
+    assert "is $100.00 a month, below the stack's own cost at full capacity of $" in warning
