@@ -166,22 +166,64 @@ def test_every_series_carries_stack_cloud_region_and_model(primary: str, standby
     for run in pair(primary, standby):
         expected = _expected_labels(run)
         cloud = run.config.cloud
+        jobs = _scrape_jobs(run)
+        # The model server's metrics and the edge proxy's counts, both on the metrics port.
+        assert sorted(path for path, _ in jobs) == ["/metrics", "/metrics/edge"]
         if cloud == "aws":
             config = yaml.safe_load(_k8s(run, "ConfigMap", "metrics-collector")["data"]["prometheus.yml"])
             assert config["global"]["external_labels"] == expected
-            relabel = config["scrape_configs"][0]["relabel_configs"]
-        elif cloud == "gcp":
-            relabel = [
-                {"target_label": r["targetLabel"], "replacement": r["replacement"]}
-                for r in _gcp_pod_monitoring_of(run)["spec"]["endpoints"][0]["metricRelabeling"]
-            ]
-        else:
-            scrape = yaml.safe_load(
-                _k8s(run, "ConfigMap", "ama-metrics-prometheus-config")["data"]["prometheus-config"]
+        for _, relabel in jobs:
+            set_labels = {r["target_label"]: r["replacement"] for r in relabel if "replacement" in r}
+            assert {k: set_labels[k] for k in LABELS} == expected
+
+
+def _scrape_jobs(run: ProgramRun) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(path, relabelling) of every scrape of the inference pods' metrics port."""
+    if run.config.cloud == "gcp":
+        endpoints = _gcp_pod_monitoring_of(run)["spec"]["endpoints"]
+        assert {e["port"] for e in endpoints} == {"metrics"}
+        return [
+            (
+                e["path"],
+                [
+                    {"target_label": r["targetLabel"], "replacement": r["replacement"]}
+                    for r in e["metricRelabeling"]
+                ],
             )
-            relabel = scrape["scrape_configs"][0]["relabel_configs"]
-        set_labels = {r["target_label"]: r["replacement"] for r in relabel if "replacement" in r}
-        assert {k: set_labels[k] for k in LABELS} == expected
+            for e in endpoints
+        ]
+    if run.config.cloud == "aws":
+        config = yaml.safe_load(_k8s(run, "ConfigMap", "metrics-collector")["data"]["prometheus.yml"])
+    else:
+        config = yaml.safe_load(
+            _k8s(run, "ConfigMap", "ama-metrics-prometheus-config")["data"]["prometheus-config"]
+        )
+    jobs = config["scrape_configs"]
+    for job in jobs:  # only the container port named `metrics` is kept
+        assert {"source_labels": ["__meta_kubernetes_pod_container_port_name"], "regex": "metrics",
+                "action": "keep"} in job["relabel_configs"]  # fmt: skip
+    return [(job["metrics_path"], job["relabel_configs"]) for job in jobs]
+
+
+@pytest.mark.parametrize(("primary", "standby"), PAIRS, ids=PAIR_IDS)
+def test_the_edge_container_exposes_the_metrics_port_the_collector_scrapes(
+    primary: str, standby: str
+) -> None:
+    for run in pair(primary, standby):
+        (deployment,) = [
+            manifest(r)
+            for r in run.resources
+            if r.inputs.get("kind") == "Deployment"
+            and (r.inputs.get("metadata") or {}).get("name") == "inference-server"
+        ]
+        containers = {c["name"]: c for c in deployment["spec"]["template"]["spec"]["containers"]}
+        ports = {p["name"]: p["containerPort"] for p in containers["edge"]["ports"]}
+        assert ports == {"https": 8443, "metrics": METRICS_PORT}
+        assert all("ports" not in c for name, c in containers.items() if name != "edge")
+        mounts = {m["name"]: m["mountPath"] for m in containers["edge"]["volumeMounts"]}
+        volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+        assert mounts["edge-counters"] == "/run/edge-metrics"
+        assert volumes["edge-counters"]["emptyDir"]["medium"] == "Memory"
 
 
 def _gcp_pod_monitoring_of(run: ProgramRun) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 
 The scrape contract with the inference workload lives here: the collector scrapes pods labelled
 `app.kubernetes.io/name=inference-server` in the inference namespace on the container port named
-`metrics` (METRICS_PORT), path /metrics. That port is cluster-internal: the inference Service
-never publishes it, and `metrics_network_policy` admits it only from the collector's namespace
-and pods (NetworkPolicies add up, so this opens nothing else).
+`metrics` (METRICS_PORT), where the edge proxy serves the model server's metrics at /metrics and
+its own request counts at /metrics/edge (two scrape jobs). That port is cluster-internal: the
+inference Service never publishes it, and `metrics_network_policy` admits it only from the
+collector's namespace and pods (NetworkPolicies add up, so this opens nothing else).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ MODULE: Final = "observability"
 METRICS_PORT: Final = 9464
 METRICS_PORT_NAME: Final = "metrics"
 METRICS_PATH: Final = "/metrics"
+"""The model server's metrics, proxied by the edge's metrics listener from 127.0.0.1."""
+EDGE_METRICS_PATH: Final = "/metrics/edge"
+"""The edge proxy's own request counts on the same listener (edge_proxy.py)."""
 SCRAPE_INTERVAL_SECONDS: Final = 30
 TARGET_NAMESPACE: Final = "inference"
 TARGET_LABELS: Final[Mapping[str, str]] = {"app.kubernetes.io/name": "inference-server"}

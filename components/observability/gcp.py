@@ -25,7 +25,6 @@ import pulumi_kubernetes as k8s
 from components.common import type_token
 from components.gcp_apis import apis_of
 from components.observability.args import (
-    METRICS_PATH,
     METRICS_PORT_NAME,
     MODULE,
     SCRAPE_INTERVAL_SECONDS,
@@ -34,26 +33,31 @@ from components.observability.args import (
     ObservabilityArgs,
 )
 from components.observability.rules import GROUP_NAME, RULES, render_rules
-from components.observability.shared import metrics_network_policy
+from components.observability.shared import SCRAPE_PATHS, metrics_network_policy
 
 APIS: Final = ("monitoring", "billingbudgets")
 BUDGET_CHANNEL_LIMIT: Final = 5
 
 
 def pod_monitoring(labels: dict[str, str]) -> dict[str, Any]:
-    """spec of the PodMonitoring CR (monitoring.googleapis.com/v1); labels set by metric relabelling."""
+    """spec of the PodMonitoring CR (monitoring.googleapis.com/v1); labels set by metric relabelling.
+
+    One endpoint per path of the metrics port (the model server's metrics, the edge's counts);
+    GMP sets the `job` label to the PodMonitoring's name for both, the metric names tell them
+    apart."""
     return {
         "selector": {"matchLabels": dict(TARGET_LABELS)},
         "endpoints": [
             {
                 "port": METRICS_PORT_NAME,
-                "path": METRICS_PATH,
+                "path": path,
                 "interval": f"{SCRAPE_INTERVAL_SECONDS}s",
                 "metricRelabeling": [
                     {"action": "replace", "targetLabel": key, "replacement": value}
                     for key, value in labels.items()
                 ],
             }
+            for path in SCRAPE_PATHS.values()
         ],
     }
 
