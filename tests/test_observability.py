@@ -512,3 +512,53 @@ def test_traffic_manager_authority_alerts_on_this_stacks_endpoint_state() -> Non
 def test_no_endpoint_alert_on_azure_with_another_dns_authority() -> None:
     run = pair("aws", "azure")[1]
     assert not run.of_type("azure-native:monitor:MetricAlert")
+
+
+def _dns_uptime(run: ProgramRun) -> tuple[Any, Any]:
+    (check,) = run.of_type("gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig")
+    (policy,) = [
+        p for p in run.of_type("gcp:monitoring/alertPolicy:AlertPolicy") if p.name.endswith("-dns-health")
+    ]
+    return check, policy
+
+
+@pytest.mark.parametrize(("primary", "standby", "index"), [("aws", "gcp", 1), ("gcp", "azure", 0)])
+def test_cloud_dns_authority_alerts_on_an_uptime_check_of_this_stacks_address(
+    primary: str, standby: str, index: int
+) -> None:
+    """Cloud Monitoring has no metric for a Cloud DNS routing-policy health check: the gcp stack
+    probes the same address, port and path with an uptime check and alerts when it fails."""
+    from tests.support import combination
+
+    run = combination(primary, standby, "gcp")[index]
+    assert run.config.cloud == "gcp" and run.config.dns.provider == "gcp"
+    check, policy = _dns_uptime(run)
+    (address,) = run.of_type("gcp:compute/address:Address")
+    assert check.inputs["monitoredResource"] == {
+        "type": "uptime_url",
+        "labels": {"project_id": run.config.gcp_project, "host": address.outputs["address"]},
+    }
+    http = check.inputs["httpCheck"]
+    assert (http["path"], http["port"], http["useSsl"]) == (
+        run.config.dns.health_check_path,
+        run.config.dns.health_check_port,
+        True,
+    )
+    assert check.inputs["period"] == "60s" and check.inputs["checkerType"] == "STATIC_IP_CHECKERS"
+    (condition,) = policy.inputs["conditions"]
+    threshold = condition["conditionThreshold"]
+    assert f'metric.label.check_id="{check.outputs["uptimeCheckId"]}"' in threshold["filter"]
+    assert 'metric.type="monitoring.googleapis.com/uptime_check/check_passed"' in threshold["filter"]
+    assert (threshold["comparison"], threshold["thresholdValue"]) == ("COMPARISON_GT", 1)
+    assert threshold["aggregations"][0]["crossSeriesReducer"] == "REDUCE_COUNT_FALSE"
+    # The same channels as the serving alerts.
+    (serving,) = [p for p in run.of_type("gcp:monitoring/alertPolicy:AlertPolicy") if "ErrorRate" in p.name]
+    assert policy.inputs["notificationChannels"] == serving.inputs["notificationChannels"] != []
+
+
+def test_no_uptime_check_without_cloud_dns_authority_or_on_other_clouds() -> None:
+    from tests.support import combination
+
+    assert not pair("aws", "gcp")[1].of_type("gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig")
+    for run in combination("aws", "azure", "gcp"):  # no gcp stack: nothing to create it in
+        assert not run.of_type("gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig")

@@ -102,6 +102,13 @@ class ObservabilityArgs:
     traffic_manager_endpoint_id: pulumi.Input[str] | None = None
     """azure stacks with Traffic Manager as DNS authority: this stack's endpoint; a metric alert
     on the profile's endpoint state notifies the action group when its probes fail."""
+    dns_uptime_check_host: pulumi.Input[str] | None = None
+    """gcp stacks with Cloud DNS as authority: this stack's public address. Cloud Monitoring has
+    no metric for the state of a Cloud DNS routing-policy health check, so an uptime check probes
+    the same endpoint (HTTPS, `dns_health_check_port`, `dns_health_check_path`) and an alert
+    policy notifies the channels when it fails."""
+    dns_health_check_path: str = "/health"
+    dns_health_check_port: int = 443
     depends_on: tuple[pulumi.Resource, ...] = ()
     """In-cluster objects wait for these (the cluster's node pools, the workload namespace)."""
 
