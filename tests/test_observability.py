@@ -329,6 +329,7 @@ def _rule_expressions(run: ProgramRun) -> list[str]:
             for c in (
                 p.inputs["conditions"][0]["conditionPrometheusQueryLanguage"]
                 for p in run.of_type("gcp:monitoring/alertPolicy:AlertPolicy")
+                if "conditionPrometheusQueryLanguage" in p.inputs["conditions"][0]
             )
         }
         return [conditions[rule.name] for rule in RULES]
@@ -346,11 +347,12 @@ def test_alert_rules_take_the_thresholds_from_config(cloud: str) -> None:
         alertKvCacheUsagePercent=85,
     )
     expressions = _rule_expressions(run)
-    assert [e.rsplit(" > ", 1)[1] for e in expressions] == ["2.5", "12000", "1500", "85"]
+    assert [e.rsplit(" > ", 1)[1] for e in expressions] == ["2.5", "2.5", "12000", "1500", "85"]
     assert 'http_requests_total{status="5xx"}' in expressions[0]
-    assert "vllm:e2e_request_latency_seconds_bucket" in expressions[1]
-    assert "vllm:time_to_first_token_seconds_bucket" in expressions[2]
-    assert "vllm:kv_cache_usage_perc" in expressions[3]
+    assert 'edge_requests_total{route!="/health",code=~"5.."}' in expressions[1]
+    assert "vllm:e2e_request_latency_seconds_bucket" in expressions[2]
+    assert "vllm:time_to_first_token_seconds_bucket" in expressions[3]
+    assert "vllm:kv_cache_usage_perc" in expressions[4]
 
 
 @pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
@@ -552,7 +554,11 @@ def test_cloud_dns_authority_alerts_on_an_uptime_check_of_this_stacks_address(
     assert (threshold["comparison"], threshold["thresholdValue"]) == ("COMPARISON_GT", 1)
     assert threshold["aggregations"][0]["crossSeriesReducer"] == "REDUCE_COUNT_FALSE"
     # The same channels as the serving alerts.
-    (serving,) = [p for p in run.of_type("gcp:monitoring/alertPolicy:AlertPolicy") if "ErrorRate" in p.name]
+    (serving,) = [
+        p
+        for p in run.of_type("gcp:monitoring/alertPolicy:AlertPolicy")
+        if p.name.endswith("InferenceErrorRateHigh")
+    ]
     assert policy.inputs["notificationChannels"] == serving.inputs["notificationChannels"] != []
 
 
