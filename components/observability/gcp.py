@@ -198,6 +198,8 @@ class GcpObservability(pulumi.ComponentResource):
         port and path over HTTPS, and this policy fires when more than one checker region fails
         it (Google's recommended uptime alert: a single region's blip does not page)."""
         project = args.placement.gcp_project
+        host = args.dns_uptime_check_host
+        assert project is not None and host is not None, "a gcp placement and the stack's address"
         self.dns_uptime_check = gcp.monitoring.UptimeCheckConfig(
             f"{name}-dns-uptime",
             gcp.monitoring.UptimeCheckConfigArgs(
@@ -207,7 +209,7 @@ class GcpObservability(pulumi.ComponentResource):
                 timeout="10s",
                 checker_type="STATIC_IP_CHECKERS",
                 monitored_resource=gcp.monitoring.UptimeCheckConfigMonitoredResourceArgs(
-                    type="uptime_url", labels={"project_id": project, "host": args.dns_uptime_check_host}
+                    type="uptime_url", labels={"project_id": project, "host": host}
                 ),
                 http_check=gcp.monitoring.UptimeCheckConfigHttpCheckArgs(
                     path=args.dns_health_check_path,
