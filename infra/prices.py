@@ -170,7 +170,8 @@ PRICES: Final[dict[tuple[str, str | None], Price]] = {
         "hour",
         "https://github.com/skypilot-org/skypilot-catalog/blob/017e2502fb63c7a28757acd94002b2d6099d3e3d/catalogs/v7/gcp/vms.csv",
         STORED,
-        "0.29358 for the machine + 0.56004 for its one L4 (the catalogue's L4,1 row, us-central1)",
+        "0.29358 machine + 0.56004 for its L4 (the catalogue's L4,1 row); some public tables quote "
+        "1.01-1.54, not followed: they do not split machine and GPU",
     ),
     # A reserved address used by a forwarding rule: Google's 2020 wording (quoted in
     # 1e100.4watcher365.dev/?p=3255) bills addresses in use by forwarding rules nothing, while
