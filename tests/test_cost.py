@@ -87,7 +87,7 @@ def no_g6_price(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(("primary", "standby"), PAIRS, ids=PAIR_IDS)
-@pytest.mark.parametrize("authority", ["aws", "gcp", "azure"])
+@pytest.mark.parametrize("authority", ["aws", "gcp", "azure", "powerdns"])
 def test_every_pair_and_authority_prices_from_the_catalogue_alone(
     primary: str, standby: str, authority: str
 ) -> None:
