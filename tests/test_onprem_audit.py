@@ -41,7 +41,14 @@ def _program(with_store: bool) -> Any:
                         skip_region_validation=True,
                     ),
                 ),
-                settings=SimpleNamespace(endpoint=ENDPOINT, region="us-east-1", encryption="sse-s3"),
+                settings=SimpleNamespace(
+                    endpoint=ENDPOINT,
+                    region="us-east-1",
+                    encryption="sse-s3",
+                    vault_address="https://openbao.site.internal:8200",
+                    vault_kv_mount="inference-failover",
+                    credentials_path="s3/fra-dc1/deployer",
+                ),
             )
         placement = Placement(cloud="onprem", region=cfg.region, provider=None, stack=cfg.stack)  # type: ignore[arg-type]
         audit = create_audit_store(
@@ -87,6 +94,22 @@ def test_descriptor_names_the_site_endpoint_and_lock() -> None:
     assert (audit["bucket"], audit["uri"]) == ("primary-audit-fra-dc1", "s3://primary-audit-fra-dc1")
     assert (audit["endpoint"], audit["account"]) == (ENDPOINT, "s3.site.internal")
     assert audit["lock"] == "s3-object-lock-compliance" and audit["retentionDays"] == 365
+
+
+def test_the_cli_finds_the_site_store_and_its_key_from_the_descriptor() -> None:
+    from components.object_store.verify import StoreLocation
+
+    location = StoreLocation.from_descriptor(_run().outputs["auditStore"], prefix="audit/")
+    assert (location.cloud, location.bucket, location.endpoint_url) == (
+        "onprem",
+        "primary-audit-fra-dc1",
+        ENDPOINT,
+    )
+    assert (location.vault_address, location.vault_kv_mount, location.credentials_path) == (
+        "https://openbao.site.internal:8200",
+        "inference-failover",
+        "s3/fra-dc1/deployer",
+    )
 
 
 def test_refuses_a_model_store_that_is_not_on_the_site() -> None:

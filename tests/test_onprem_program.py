@@ -229,3 +229,20 @@ def test_inventory_names_the_site_vault_and_the_self_hosted_authority(tmp_path: 
     assert [(r["cloud"], r["region"]) for r in found] == [("onprem", "fra-dc1"), ("onprem", "ams-dc2")]
     assert found[0]["secrets_backend"].startswith("OpenBao / HashiCorp Vault on the site")
     assert found[0]["dns_authority"].startswith("PowerDNS")
+
+
+def test_a_site_keeps_its_write_once_audit_store_on_its_own_store() -> None:
+    run = pair("onprem", "aws")[0]
+    audit = run.outputs[outputs.AUDIT_STORE]
+    assert (audit["cloud"], audit["bucket"], audit["lock"]) == (
+        "onprem",
+        "primary-audit-fra-dc1",
+        "s3-object-lock-compliance",
+    )
+    assert (
+        audit["endpoint"]
+        == run.outputs[outputs.MODEL_STORE]["endpoint"]
+        == "https://s3.fra-dc1.internal:8333"
+    )
+    (bucket,) = [b for b in run.of_type("minio:index/s3Bucket:S3Bucket") if b.name.endswith("-audit")]
+    assert bucket.inputs["objectLocking"] is True and bucket.protect

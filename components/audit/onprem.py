@@ -109,7 +109,15 @@ class OnpremAuditStore(AuditStore):
             args=args,
             lock=f"s3-object-lock-{LOCK_MODE.lower()}",
         )
-        self.descriptor = base.apply(
-            lambda d: {**d, "endpoint": endpoint, "s3Region": str(getattr(settings, "region", "us-east-1"))}
-        )
+        # What `failover` needs to append records (components/object_store/verify.StoreLocation):
+        # the endpoint, and where in the site's vault the key it writes with lives (the deployer's;
+        # the operator running the CLI holds VAULT_TOKEN for that vault).
+        site = {
+            "endpoint": endpoint,
+            "s3Region": str(getattr(settings, "region", "us-east-1")),
+            "vaultAddress": str(getattr(settings, "vault_address", "")),
+            "vaultKvMount": str(getattr(settings, "vault_kv_mount", "")),
+            "readCredentialsPath": str(getattr(settings, "credentials_path", "")),
+        }
+        self.descriptor = base.apply(lambda d: {**d, **site})
         self.register_outputs({"bucketName": self.bucket_name, "descriptor": self.descriptor})
