@@ -26,6 +26,7 @@ from components.image_registry.args import (
     parse_image,
 )
 from components.inference_cluster.args import (
+    CLOUD_GPU_SCHEDULING,
     KUBERNETES_VERSION,
     InferenceClusterArgs,
     InferenceClusterArgsError,
@@ -258,6 +259,7 @@ def test_inference_cluster_defaults() -> None:
         "api_allowed_cidrs": (),
         "deletion_protection": True,
         "gpu_zones": (),
+        "onprem": None,
     }
     assert KUBERNETES_VERSION == "1.35"
 
@@ -401,6 +403,10 @@ def test_inference_workload_defaults() -> None:
         "provided_certificate_sha256": None,
         "tls_certificate_secret": "tlsCertificateChain",
         "tls_key_secret": "tlsPrivateKey",
+        "gpu_scheduling": CLOUD_GPU_SCHEDULING,
+        "model_endpoint": None,
+        "egress_ports": (443,),
+        "mirror_registry": None,
         "vault_login": None,
     }
 
@@ -515,10 +521,10 @@ def test_a_vault_login_is_for_onprem_only() -> None:
         "invalid InferenceWorkloadArgs:\n  - vault_login is required on onprem and unused on the clouds "
         "(cloud aws, got a login): pass SecretsVault.workload_login"
     )
-    assert refused(lambda: workload("onprem"), InferenceClusterArgsError).endswith(
+    assert (
         "vault_login is required on onprem and unused on the clouds (cloud onprem, got None): "
         "pass SecretsVault.workload_login"
-    )
+    ) in problems_of(lambda: workload("onprem"), InferenceClusterArgsError)
 
 
 def test_inference_workload_reports_every_problem_at_once() -> None:
@@ -747,6 +753,9 @@ def test_observability_defaults() -> None:
         "route53_health_check_id": None,
         "traffic_manager_endpoint_id": None,
         "depends_on": (),
+        "dns_health_check_path": "/health",
+        "dns_health_check_port": 443,
+        "dns_uptime_check_host": None,
     }
 
 

@@ -785,7 +785,8 @@ def test_image_problems_are_exact_and_stop_the_registry_checks() -> None:
         "vllm/vllm-openai:v0.11.0@sha256:<digest> -s primary`"
     ]
     assert outcome("primary", ("dockerHubAccessToken",), cloud="awz", dockerHubUsername=None) == [
-        "stack config 'cloud' must be one of aws, gcp, azure (got 'awz'): set it in Pulumi.primary.yaml"
+        "stack config 'cloud' must be one of aws, gcp, azure, onprem (got 'awz'): "
+        "set it in Pulumi.primary.yaml"
     ]
 
 
