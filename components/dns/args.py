@@ -151,7 +151,15 @@ class FailoverRecordArgs:
     @property
     def authority(self) -> Authority:
         """dnsProvider: powerdns when a PowerDNS API is given, else the placement's cloud."""
-        return "powerdns" if self.powerdns is not None else self.placement.cloud
+        if self.powerdns is not None:
+            return "powerdns"
+        cloud = self.placement.cloud
+        if cloud == "onprem":  # Cloud gained onprem (issue 12); a site is never a DNS authority
+            raise ValueError(
+                "an onprem placement is not a DNS authority: pass powerdns=PowerDnsApi(...) "
+                "(dnsProvider: powerdns) or the placement of a cloud's DNS"
+            )
+        return cloud
 
     @property
     def effective_weight(self) -> int:
