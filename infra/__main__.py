@@ -11,7 +11,6 @@ import pulumi
 from infra.check import program_checks
 from infra.config import PROJECT, ConfigError, from_pulumi
 from infra.program import build
-from infra.s3store import PrimaryVaultTokenError, require_primary_vault_token
 
 # Every problem decidable from the config, both stacks' files included, before any resource; a
 # RunError is reported by Pulumi as a plain message, without a Python traceback.
@@ -27,11 +26,6 @@ if problems:
         f"{len(problems)} problem(s) in the config of stack '{cfg.stack}' (`python -m infra.check` lists "
         "them too):\n" + "\n".join(f"  - {p}" for p in problems)
     )
-# A standby on a site replicating from another site needs a token for the primary's vault too.
-try:
-    require_primary_vault_token(cfg)
-except PrimaryVaultTokenError as exc:
-    raise pulumi.RunError(str(exc)) from None
 for warning in cfg.warnings:
     pulumi.log.warn(warning)
 config = pulumi.Config(PROJECT)

@@ -44,7 +44,6 @@ from infra import config_powerdns, outputs
 from infra.config import DOCKER_HUB_TOKEN, PROJECT, StackConfig
 from infra.edge import edge_certificate_issuer, edge_key_digests, provided_certificate_sha256
 from infra.providers import Providers, make_providers
-from infra.s3store import primary_vault_provider, replication_cluster, s3_compatible_store
 from infra.vault import internal_ca_issuer, openbao_args, vault_secrets
 
 REPLICATION_SOURCE_APIS = ("iam", "sts")
@@ -80,12 +79,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
 
     store = create_model_store(
         name,
-        ModelStoreArgs(
-            placement=placement,
-            reader=identity,
-            network_access=_data_plane_access(cfg, cluster),
-            s3_compatible=s3_compatible_store(cfg),  # cloud: onprem only (infra/s3store.py)
-        ),
+        ModelStoreArgs(placement=placement, reader=identity, network_access=_data_plane_access(cfg, cluster)),
     )
     vault = create_secrets_vault(
         name,
@@ -129,12 +123,9 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
                 target_store=store,
                 source_cloud=cfg.primary_cloud,
                 source_store=primary.get_output(outputs.MODEL_STORE),
-                # An on-prem primary is reached through its vault (the grants of its read key).
-                source_provider=primary_vault_provider(cfg, primary.get_output(outputs.MODEL_STORE))
-                if cfg.primary_cloud == "onprem"
-                else providers.provider(cfg.primary_cloud),
+                source_provider=providers.provider(cfg.primary_cloud),
                 interval_minutes=cfg.replication_interval_minutes,
-                target_cluster=replication_cluster(cfg, cluster),
+                target_cluster=cluster,
                 paused=cfg.replication_paused,
             ),
         )
