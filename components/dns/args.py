@@ -14,7 +14,7 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypedDict
+from typing import Any, Final, Literal, TypedDict, cast
 
 import pulumi
 
@@ -153,13 +153,8 @@ class FailoverRecordArgs:
         """dnsProvider: powerdns when a PowerDNS API is given, else the placement's cloud."""
         if self.powerdns is not None:
             return "powerdns"
-        cloud = self.placement.cloud
-        if cloud == "onprem":  # Cloud gained onprem (issue 12); a site is never a DNS authority
-            raise ValueError(
-                "an onprem placement is not a DNS authority: pass powerdns=PowerDnsApi(...) "
-                "(dnsProvider: powerdns) or the placement of a cloud's DNS"
-            )
-        return cloud
+        # A site is never a DNS authority (config refuses dnsProvider onprem); only a cloud is left.
+        return cast(Authority, self.placement.cloud)
 
     @property
     def effective_weight(self) -> int:
