@@ -21,7 +21,8 @@ import pulumi
 from components.common import Cloud, Placement
 
 Role = Literal["primary", "standby"]
-Authority = Literal["aws", "gcp", "azure", "powerdns"]
+Authority = Cloud | Literal["powerdns"]
+"""dnsProvider: a cloud's DNS, or a self-hosted PowerDNS (create_failover_record refuses any other)."""
 Routing = Literal["failover", "weighted"]
 EndpointKind = Literal["ipv4", "hostname"]
 
