@@ -3,10 +3,10 @@ moto, fake-gcs-server and Azurite, with the rclone the CronJob runs.
 
 What is rendered comes from the real program's mocked runs of the shipped stack files moved to
 each pair (tests/support.py): the bucket settings the site's store applies, the vault role and
-policy, the init container's login script, the copy command and its rclone remotes. Only what a laptop cannot reproduce is swapped: each server's
-loopback endpoint, a static JWT signed by a test key instead of the cluster's projected token,
-and (where the init container would log in with Kubernetes auth) the write key put into the
-credentials file directly.
+policy, the init container's login script, the copy command and its rclone remotes. Only what a
+laptop cannot reproduce is swapped: each server's loopback endpoint, a static JWT signed by a
+test key instead of the cluster's projected token, and (where the init container would log in
+with Kubernetes auth) the write key put into the credentials file directly.
 """
 
 from __future__ import annotations
