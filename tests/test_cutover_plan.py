@@ -676,3 +676,21 @@ def test_a_record_owned_by_the_standby_is_applied_last_in_every_step(authority: 
     # Without an owner the rising side still goes first (Route 53, Traffic Manager).
     plain, _ = plan_cutover(states, "standby", (10, 50, 100))
     assert next(s.applies for s in plain if s.kind == "shift") == ("standby", "primary")
+
+
+def test_the_routing_step_runs_while_either_side_is_not_weighted_and_pins_leftover_weights() -> None:
+    # Half switched (the primary weighted at 100, the standby on failover): still a routing step.
+    half, _ = plan_cutover(_states({"dnsRouting": "weighted", "trafficWeight": "100"}, {}), "standby", (100,))
+    routing = next(s for s in half if s.id == "routing")
+    assert [c.describe() for c in routing.changes] == ["standby: dnsRouting (unset) -> weighted"]
+    # Failover with leftover weights (primary 0, standby 100, ignored by DNS): pinned to 100/0 first.
+    leftover = _states({"trafficWeight": "0"}, {"capacity": "full", "trafficWeight": "100"})
+    steps, _ = plan_cutover(leftover, "standby", (100,))
+    routing = next(s for s in steps if s.id == "routing")
+    assert [c.describe() for c in routing.changes] == [
+        "standby: dnsRouting (unset) -> weighted",
+        "primary: dnsRouting (unset) -> weighted",
+        "primary: trafficWeight 0 -> 100",
+        "standby: trafficWeight 100 -> 0",
+    ]
+    assert dict(routing.weights) == {"primary": 100, "standby": 0}
