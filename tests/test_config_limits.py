@@ -1287,3 +1287,10 @@ def test_values_are_read_trimmed_and_problems_of_other_modules_pass_through_exac
         "for (max_position_embeddings); vLLM refuses longer ones (got 1000000): set maxModelLen to 131072 "
         "or less in Pulumi.primary.yaml"
     ]
+
+
+def test_one_idle_gpu_is_warned_about_and_a_zone_is_only_trimmed_of_its_final_dot() -> None:
+    assert parse("standby", gpuCountPerNode=2, tensorParallelSize=1, **NARROW_API).warnings == (
+        "tensorParallelSize 1 leaves 1 of the node's 2 GPUs idle (a replica takes the whole node)",
+    )
+    assert parse("primary", dnsZone="Sand.BoX.").dns.zone == "sand.box"
