@@ -354,6 +354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProgramError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    from infra.cost_budget import budget_warning, configured_budget
+
+    if warning := budget_warning(report, configured_budget(args.stack, args.workdir)):
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         json.dump(report.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")
