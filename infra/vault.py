@@ -12,23 +12,6 @@ from components.secrets_vault import OpenBaoArgs
 from infra.config import StackConfig
 from infra.config_vault import INTERNAL_CA_SECRETS
 
-STORE_KEY_SECRETS = ("s3AccessKeyId", "s3SecretAccessKey")
-"""Names the workload's init container writes the site store's key pair to (the server exports
-them to the model streamer; components/inference_cluster/onprem_workload.py reads these files)."""
-
-
-def store_key_reads(cfg: StackConfig) -> tuple[tuple[str, str, str], ...]:
-    """OpenBaoArgs.extra_reads for the site store's key: the read-only key when there is one
-    (`s3ReadCredentialsPath`), else the store's own key (`s3CredentialsPath`)."""
-    store = cfg.s3_store
-    if store is None:
-        return ()
-    from components.object_store.onprem import ACCESS_KEY_FIELD, SECRET_KEY_FIELD
-
-    path = store.read_credentials_path or store.credentials_path
-    access, secret = STORE_KEY_SECRETS
-    return ((access, path, ACCESS_KEY_FIELD), (secret, path, SECRET_KEY_FIELD))
-
 
 def openbao_args(cfg: StackConfig) -> OpenBaoArgs | None:
     """SecretsVaultArgs.openbao of a stack with a vault (cloud: onprem), else None."""
@@ -39,7 +22,6 @@ def openbao_args(cfg: StackConfig) -> OpenBaoArgs | None:
         kv_mount=cfg.vault.kv_mount,
         kubernetes_auth_path=cfg.vault.kubernetes_auth_path,
         ca_certificate=cfg.vault.ca_certificate,
-        extra_reads=store_key_reads(cfg),
     )
 
 

@@ -493,28 +493,3 @@ def test_extra_reads_are_checked() -> None:
         vault_args("primary", {"apiKey": "x"}, extra_reads=(("apiKey", "stores/a", "f"),))
     with pytest.raises(ValueError, match=r"openbao.extra_reads entry \('s3Key', '/abs', 'f'\) must name"):
         vault_args("primary", {"apiKey": "x"}, extra_reads=(("s3Key", "/abs", "f"),))
-
-
-def test_the_workload_reads_the_site_stores_read_only_key() -> None:
-    from dataclasses import replace
-
-    from infra.config_s3store import S3StoreSettings
-    from infra.vault import STORE_KEY_SECRETS, store_key_reads
-    from tests.test_edge_config import parse
-
-    cfg = parse({"apiKey": "k"})
-    assert store_key_reads(cfg) == ()
-    store = S3StoreSettings(
-        endpoint="https://s3.site-a.example.internal",
-        region="us-east-1",
-        credentials_path="stores/site-a/deployer",
-        read_credentials_path="stores/site-a/read",
-        encryption="sse-s3",
-    )
-    reads = store_key_reads(replace(cfg, s3_store=store))
-    assert reads == (
-        (STORE_KEY_SECRETS[0], "stores/site-a/read", "access_key_id"),
-        (STORE_KEY_SECRETS[1], "stores/site-a/read", "secret_access_key"),
-    )
-    without_read_key = replace(store, read_credentials_path=None)
-    assert store_key_reads(replace(cfg, s3_store=without_read_key))[0][1] == "stores/site-a/deployer"
