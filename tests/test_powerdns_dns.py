@@ -15,6 +15,7 @@ from infra.config_powerdns import api_url_problem
 from infra.harness import ProgramRun, run_stack
 from tests.support import (
     AUTHORITY_OVERRIDES,
+    ONPREM_COMBINATIONS,
     POWERDNS_COMBINATION_IDS,
     POWERDNS_COMBINATIONS,
     TEST_SECRETS,
@@ -433,3 +434,21 @@ def test_the_powerdns_pair_passes_the_policy_pack() -> None:
 def test_dns_provider_names_the_self_hosted_choice_and_never_a_site() -> None:
     found = _problems(dnsProvider="bind")
     assert "stack config 'dnsProvider' must be one of aws, gcp, azure, powerdns (got 'bind')" in found[0]
+
+
+ONPREM_POWERDNS = [(p, s) for p, s, a in ONPREM_COMBINATIONS if a == "powerdns"]
+ONPREM_POWERDNS_IDS = [f"{p}-to-{s}" for p, s in ONPREM_POWERDNS]
+
+
+@pytest.mark.parametrize(("primary", "standby"), ONPREM_POWERDNS, ids=ONPREM_POWERDNS_IDS)
+def test_every_pair_with_a_site_answers_both_sides_from_the_powerdns_record(
+    primary: str, standby: str
+) -> None:
+    """A site's address (MetalLB-style, often private) is probed and answered like a cloud's."""
+    first, second = combination(primary, standby, "powerdns")
+    (content,) = second.one(RRSET).inputs["records"]
+    sets = content.split("{{", 1)[1].split("}}, {", 1)[0]
+    primary_set, standby_set = (part.strip("{} ") for part in sets.split("}, {"))
+    assert primary_set == ", ".join(f"'{a}'" for a in _addresses(first))
+    assert standby_set == ", ".join(f"'{a}'" for a in _addresses(second))
+    assert not first.of_type(RRSET)
