@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
 from components.image_registry.args import cache_problem, needs_credentials, parse_image, uses_credentials
-from infra import config_observability
+from infra import config_observability, ownership
 from infra.catalog import (
     CLOUDS,
     GPU_SHAPES,
@@ -32,6 +32,7 @@ from infra.config_observability import AlertingSettings
 from infra.fit import ServingSettings, read_serving
 from infra.network_access import KEYS as NETWORK_ACCESS_KEYS
 from infra.network_access import NetworkAccess, parse_network_access
+from infra.ownership import OwnershipInputs
 
 PROJECT: Final = "inference-failover"
 
@@ -108,6 +109,8 @@ KNOWN_KEYS: Final = frozenset(
     }
     # Observability (issue 11): alert thresholds, notification targets, budget.
     | config_observability.KEYS
+    # Cost of ownership of an on-prem stack (issue 12): infra/ownership.py.
+    | ownership.KEYS
 )
 DOCKER_HUB_TOKEN: Final = "dockerHubAccessToken"
 """Secret config key: the Docker Hub access token the stack's image cache pulls with."""
@@ -244,6 +247,8 @@ class StackConfig:
     set by parse_config; None only for configs built by hand)."""
     docker_hub_username: str | None = None
     """Upstream account of the image cache; its token is the secret `dockerHubAccessToken`."""
+    ownership: OwnershipInputs | None = None
+    """On-prem only: hardware, power and operations figures infra.cost prices (infra/ownership.py)."""
 
     @property
     def is_standby(self) -> bool:
@@ -611,6 +616,7 @@ def parse_config(
         warnings=warnings,
     )
     alerting = config_observability.read_alerting(r, cloud)
+    owned = ownership.read_ownership(r, cloud)
     # Operations: recovery targets (checked against the config in infra/targets.py) and audit retention.
     rto_target = r.integer("rtoTargetSeconds", low=1, high=86400, default=0) or None
     rpo_target = r.integer("rpoTargetMinutes", low=1, high=10080, default=0) or None
@@ -688,6 +694,7 @@ def parse_config(
         edge=edge,
         serving=serving,
         docker_hub_username=docker_hub_user,
+        ownership=owned,
     )
 
 
