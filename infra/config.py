@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
 from components.image_registry.args import cache_problem, needs_credentials, parse_image, uses_credentials
-from infra import config_observability, ownership
+from infra import config_observability
 from infra.catalog import (
     CLOUDS,
     GPU_SHAPES,
@@ -32,7 +32,8 @@ from infra.config_observability import AlertingSettings
 from infra.fit import ServingSettings, read_serving
 from infra.network_access import KEYS as NETWORK_ACCESS_KEYS
 from infra.network_access import NetworkAccess, parse_network_access
-from infra.ownership import OwnershipInputs
+from infra.ownership import KEYS as OWNERSHIP_KEYS
+from infra.ownership import OwnershipInputs, read_ownership
 
 PROJECT: Final = "inference-failover"
 
@@ -103,14 +104,14 @@ KNOWN_KEYS: Final = frozenset(
         "dockerHubAccessToken",
         # Cost model (infra/cost.py validates the values).
         "priceOverrides",
+        # Cost of ownership of an on-prem stack (issue 12): infra/ownership.py.
+        *OWNERSHIP_KEYS,
         # Canary thresholds of staged shifts (cutover/canary.py reads them from the stack config).
         "canaryMaxErrorRatePercent",
         "canaryMaxP95LatencyMs",
     }
     # Observability (issue 11): alert thresholds, notification targets, budget.
     | config_observability.KEYS
-    # Cost of ownership of an on-prem stack (issue 12): infra/ownership.py.
-    | ownership.KEYS
 )
 DOCKER_HUB_TOKEN: Final = "dockerHubAccessToken"
 """Secret config key: the Docker Hub access token the stack's image cache pulls with."""
@@ -234,6 +235,8 @@ class StackConfig:
     """Source ranges of the Kubernetes API, the service and the Azure data planes."""
     alerting: AlertingSettings | None = None
     """Alert thresholds, notification targets and budget (infra/config_observability.py)."""
+    ownership: OwnershipInputs | None = None
+    """On-prem only: hardware, power and operations figures infra.cost prices (infra/ownership.py)."""
     rto_target_seconds: int | None = None
     """Automatic DNS failover must complete within this (None: no target); see infra/targets.py."""
     rpo_target_minutes: int | None = None
@@ -247,8 +250,6 @@ class StackConfig:
     set by parse_config; None only for configs built by hand)."""
     docker_hub_username: str | None = None
     """Upstream account of the image cache; its token is the secret `dockerHubAccessToken`."""
-    ownership: OwnershipInputs | None = None
-    """On-prem only: hardware, power and operations figures infra.cost prices (infra/ownership.py)."""
 
     @property
     def is_standby(self) -> bool:
@@ -616,7 +617,7 @@ def parse_config(
         warnings=warnings,
     )
     alerting = config_observability.read_alerting(r, cloud)
-    owned = ownership.read_ownership(r, cloud)
+    owned = read_ownership(r, cloud)
     # Operations: recovery targets (checked against the config in infra/targets.py) and audit retention.
     rto_target = r.integer("rtoTargetSeconds", low=1, high=86400, default=0) or None
     rpo_target = r.integer("rpoTargetMinutes", low=1, high=10080, default=0) or None
@@ -691,10 +692,10 @@ def parse_config(
         rto_target_seconds=rto_target,
         rpo_target_minutes=rpo_target,
         audit_retention_days=audit_days or 365,
+        ownership=owned,
         edge=edge,
         serving=serving,
         docker_hub_username=docker_hub_user,
-        ownership=owned,
     )
 
 

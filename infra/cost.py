@@ -360,9 +360,8 @@ def render_table(report: CostReport) -> str:
     return "\n".join(rows) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from infra import side_by_side
-
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of `python -m infra.cost` (tests/test_runbooks.py parses runbook lines with it)."""
     parser = argparse.ArgumentParser(prog="python -m infra.cost", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "stack",
@@ -386,7 +385,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="N",
         help="one measured throughput for every stack, for USD per 1M output tokens",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from infra import side_by_side
+
+    args = build_parser().parse_args(argv)
     reports: list[CostReport] = []
     code = 0
     try:
