@@ -18,7 +18,7 @@ import pulumi
 if TYPE_CHECKING:
     from components.gcp_apis import GcpApis
 
-Cloud = Literal["aws", "gcp", "azure"]
+Cloud = Literal["aws", "gcp", "azure", "onprem"]
 TYPE_PREFIX = "inference-failover"
 
 

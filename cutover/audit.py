@@ -250,6 +250,9 @@ class AzureBackend:
 
 BACKENDS: dict[str, Callable[[Mapping[str, Any], str | None], AuditBackend]] = {
     "aws": S3Backend,
+    # A site's S3-compatible store, at the endpoint its auditStore output names (verify._s3_client
+    # signs with the on-prem key, never with the shell's AWS credentials).
+    "onprem": S3Backend,
     "gcp": GcsBackend,
     "azure": AzureBackend,
 }
@@ -259,7 +262,8 @@ def backend_for(descriptor: Mapping[str, Any], endpoint_url: str | None = None) 
     cloud = str(descriptor.get("cloud", ""))
     if cloud not in BACKENDS or not descriptor.get("bucket"):
         raise AuditStoreError(
-            f"the auditStore output must name a cloud (aws, gcp, azure) and a bucket (got {dict(descriptor)})"
+            f"the auditStore output must name a cloud ({', '.join(BACKENDS)}) and a bucket "
+            f"(got {dict(descriptor)})"
         )
     try:
         return BACKENDS[cloud](descriptor, endpoint_url)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 # Output names (see infra/outputs.py); repeated here so the CLI never imports the stack program.
 ENDPOINT_URL = "endpointUrl"
 ENDPOINT_HOST = "endpointHost"
+ENDPOINT_ADDRESSES = "endpointAddresses"
 SERVICE_FQDN = "serviceFqdn"
 MODEL_STORE = "modelStore"
 
@@ -53,6 +54,11 @@ class SideInfo:
 
             return urlparse(self.endpoint_url).hostname
         return None
+
+    @property
+    def endpoint_addresses(self) -> list[str]:
+        value = self.outputs.get(ENDPOINT_ADDRESSES)
+        return [str(a) for a in value] if isinstance(value, list) else []
 
     @property
     def fqdn(self) -> str | None:
@@ -104,6 +110,11 @@ def service_fqdn(sides: Mapping[Side, SideInfo]) -> str | None:
 
 def endpoint_hosts(sides: Mapping[Side, SideInfo]) -> dict[Side, str | None]:
     return {side: info.endpoint_host for side, info in sides.items()}
+
+
+def endpoint_addresses(sides: Mapping[Side, SideInfo]) -> dict[Side, list[str]]:
+    """Every address each side answers on (a PowerDNS record answers any one of them)."""
+    return {side: info.endpoint_addresses for side, info in sides.items()}
 
 
 @dataclass(frozen=True)
@@ -238,7 +249,16 @@ def status(
         }
         parity = None if skip_store_parity else pool.submit(store_parity, sides["primary"], sides["standby"])
         observing = (
-            pool.submit(observe, fqdn, endpoint_hosts(sides), dns_server, dns_samples) if fqdn else None
+            pool.submit(
+                observe,
+                fqdn,
+                endpoint_hosts(sides),
+                dns_server,
+                dns_samples,
+                addresses=endpoint_addresses(sides),
+            )
+            if fqdn
+            else None
         )
         probes = {side: future.result() for side, future in probing.items()}
         store = parity.result() if parity is not None else None

@@ -177,11 +177,18 @@ def observe(
     server: str | None = None,
     samples: int = DEFAULT_SAMPLES,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    *,
+    addresses: Mapping[Side, Sequence[str]] | None = None,
 ) -> DnsObservation:
-    """Query `fqdn` `samples` times and attribute every answer to a side by its endpoint host."""
+    """Query `fqdn` `samples` times and attribute every answer to a side by its endpoint host.
+
+    `addresses`: every address each side answers on (its `endpointAddresses` output). A PowerDNS
+    LUA record answers one healthy address of a side per query, which need not be the first.
+    """
     resolver = make_resolver(server, timeout_seconds)
     label = server or "system resolver"
     known = {side: _norm(host) for side, host in hosts.items() if host}
+    listed = {side: frozenset(a.strip() for a in values) for side, values in (addresses or {}).items()}
     host_addresses: dict[str, frozenset[str]] = {}
 
     def addresses_of(host: str) -> frozenset[str]:
@@ -203,7 +210,7 @@ def observe(
     taken: list[Sample] = []
     for _ in range(max(1, samples)):
         try:
-            addresses, cnames = _resolve_once(resolver, fqdn)
+            answered, cnames = _resolve_once(resolver, fqdn)
         except dns.resolver.NXDOMAIN:
             return DnsObservation(
                 fqdn, label, tuple(taken), f"{fqdn} does not exist (NXDOMAIN) at {label}", known
@@ -213,7 +220,7 @@ def observe(
             return DnsObservation(
                 fqdn, label, tuple(taken), f"querying {fqdn} at {label} failed: {text}", known
             )
-        taken.append(Sample(addresses, cnames, _attribute(addresses, cnames, known, addresses_of)))
+        taken.append(Sample(answered, cnames, _attribute(answered, cnames, known, addresses_of, listed)))
     return DnsObservation(fqdn, label, tuple(taken), None, known)
 
 
@@ -222,11 +229,15 @@ def _attribute(
     cnames: Sequence[str],
     known: Mapping[Side, str],
     addresses_of: Any,
+    listed: Mapping[Side, frozenset[str]] | None = None,
 ) -> Side | None:
     if not addresses:
         return None
     for side, host in known.items():
         if host in cnames or host in addresses:
+            return side
+    for side, values in (listed or {}).items():
+        if set(addresses) & values:
             return side
     for side, host in known.items():
         if set(addresses) & addresses_of(host):

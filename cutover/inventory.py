@@ -18,7 +18,12 @@ import yaml
 
 from cutover.errors import UsageError
 
-AUTHORITY = {"aws": "Route 53", "gcp": "Cloud DNS", "azure": "Azure Traffic Manager + Azure DNS"}
+AUTHORITY = {
+    "aws": "Route 53",
+    "gcp": "Cloud DNS",
+    "azure": "Azure Traffic Manager + Azure DNS",
+    "powerdns": "PowerDNS (self-hosted, LUA ifurlup record)",
+}
 SECRETS_BACKEND = {
     "aws": "AWS Secrets Manager (customer-managed KMS key)",
     "gcp": "GCP Secret Manager (customer-managed Cloud KMS key)",

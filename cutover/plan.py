@@ -37,6 +37,16 @@ WEIGHT = "trafficWeight"
 DEFAULT_PERCENTS: tuple[int, ...] = (10, 50, 100)
 
 
+SINGLE_OWNER_AUTHORITIES: frozenset[str] = frozenset({"gcp", "powerdns"})
+"""dnsProvider values whose one record holds both sides' weights, written by the standby
+(components/dns: Cloud DNS's record set, PowerDNS's LUA record; serviceRecordOwner 'standby')."""
+
+
+def record_owner(dns_provider: str | None) -> Side | None:
+    """The stack whose apply writes both sides' weights into the record, or None (each its own)."""
+    return "standby" if dns_provider in SINGLE_OWNER_AUTHORITIES else None
+
+
 def other(side: Side) -> Side:
     return "standby" if side == "primary" else "primary"
 
@@ -285,9 +295,18 @@ def weight_value(side: Side, raw: str | None) -> int:
     return 100 if side == "primary" else 0
 
 
-def _rising_first(changes: Sequence[Change], fallback: Sequence[Side]) -> tuple[Side, ...]:
-    """Apply order: the stack whose weight rises goes first, so the records never sum below 100."""
+def _rising_first(
+    changes: Sequence[Change], fallback: Sequence[Side], owner: Side | None = None
+) -> tuple[Side, ...]:
+    """Apply order: the stack whose weight rises goes first, so the records never sum below 100.
+
+    With a record owned by one stack (`owner`: Cloud DNS, PowerDNS; the standby writes both sides'
+    weights, reading the other's from its last applied `dns` output), the other stack goes first
+    and the owner last, so the owner's apply writes both new weights in one change.
+    """
     sides = list(dict.fromkeys(c.side for c in changes))
+    if owner is not None:
+        return tuple(sorted(sides, key=lambda side: side == owner))
 
     def delta(side: Side) -> int:
         for c in changes:
@@ -301,11 +320,17 @@ def _rising_first(changes: Sequence[Change], fallback: Sequence[Side]) -> tuple[
 
 
 def plan_cutover(
-    states: States, to: Side, percents: Sequence[int] = DEFAULT_PERCENTS, prefix: str = ""
+    states: States,
+    to: Side,
+    percents: Sequence[int] = DEFAULT_PERCENTS,
+    prefix: str = "",
+    *,
+    record_owner: Side | None = None,
 ) -> tuple[list[Step], dict[Side, StackState]]:
     """The steps that move all traffic to `to`, and the stack states once they are done.
 
     When `to` already serves all traffic by config, only capacity steps remain (if any).
+    `record_owner`: the stack that writes the whole DNS record (see `record_owner`), applied last.
     """
     source = other(to)
     now: dict[Side, StackState] = dict(states)
@@ -353,7 +378,7 @@ def plan_cutover(
                     "switch DNS to weighted routing (no traffic moves yet)",
                     to,
                     tuple(pinned),
-                    _rising_first(pinned, (to, source)),
+                    _rising_first(pinned, (to, source), record_owner),
                     _weights(now),
                 )
             )
@@ -379,7 +404,7 @@ def plan_cutover(
                         f"shift {percent}% of traffic to {to}",
                         to,
                         tuple(shift),
-                        _rising_first(shift, (to, source)),
+                        _rising_first(shift, (to, source), record_owner),
                         _weights(now),
                     )
                 )
@@ -430,10 +455,14 @@ def phase(step_id: str) -> str:
 
 
 def plan_drill(
-    states: States, percents: Sequence[int] = DEFAULT_PERCENTS, hold_seconds: float = 120.0
+    states: States,
+    percents: Sequence[int] = DEFAULT_PERCENTS,
+    hold_seconds: float = 120.0,
+    *,
+    record_owner: Side | None = None,
 ) -> list[Step]:
     """Cut over to standby, hold while verifying, cut back to primary: one plan, one journal."""
-    out, after = plan_cutover(states, "standby", percents, prefix="cutover/")
+    out, after = plan_cutover(states, "standby", percents, prefix="cutover/", record_owner=record_owner)
     hold = Step(
         "cutover/hold",
         "hold",
@@ -442,11 +471,13 @@ def plan_drill(
         weights=_weights(after),
         hold_seconds=hold_seconds,
     )
-    back, _ = plan_cutover(after, "primary", percents, prefix="failback/")
+    back, _ = plan_cutover(after, "primary", percents, prefix="failback/", record_owner=record_owner)
     return [*out, hold, *back]
 
 
-def plan_undo(plan: Sequence[Step], done_actions: Iterable[str]) -> list[Step]:
+def plan_undo(
+    plan: Sequence[Step], done_actions: Iterable[str], *, record_owner: Side | None = None
+) -> list[Step]:
     """Steps that undo what was done of `plan`, newest first.
 
     Only changes whose `set` completed are undone, and only stacks that were applied are applied
@@ -484,7 +515,7 @@ def plan_undo(plan: Sequence[Step], done_actions: Iterable[str]) -> list[Step]:
         )
         names = "+".join(s.id for s in steps)
         applied_sides = [side for side in dict.fromkeys(applied) if any(c.side == side for c in inverse)]
-        order = _rising_first(inverse, list(reversed(applied_sides)))
+        order = _rising_first(inverse, list(reversed(applied_sides)), record_owner)
         order = tuple(side for side in order if side in applied_sides)
         title = f"undo {names}: " + ", ".join(c.describe() for c in inverse)
         result.append(Step(f"undo/{names}", "undo", title, steps[0].target, inverse, order, {}))

@@ -20,7 +20,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cutover.checks import SideInfo, endpoint_hosts, load_sides, read_states, service_fqdn, store_parity
+from cutover.checks import (
+    SideInfo,
+    endpoint_addresses,
+    endpoint_hosts,
+    load_sides,
+    read_states,
+    service_fqdn,
+    store_parity,
+)
 from cutover.dns_check import observe
 from cutover.errors import (
     CutoverError,
@@ -42,6 +50,7 @@ from cutover.plan import (
     plan_cutover,
     plan_drill,
     plan_undo,
+    record_owner,
     serving_side,
     unapplied,
 )
@@ -147,9 +156,15 @@ class Runner:
                     + ", ".join(f"{s.stack} trafficWeight={s.effective_weight}" for s in states.values()),
                     "finish moving traffic first (`failover failback`), then run the drill",
                 )
-            return plan_drill(states, spec.percents, hold_seconds)
-        steps, _ = plan_cutover(states, "standby" if spec.to == "standby" else "primary", spec.percents)
+            return plan_drill(states, spec.percents, hold_seconds, record_owner=self.record_owner())
+        to: Side = "standby" if spec.to == "standby" else "primary"
+        steps, _ = plan_cutover(states, to, spec.percents, record_owner=self.record_owner())
         return steps
+
+    def record_owner(self) -> Side | None:
+        """The stack that writes the whole DNS record (Cloud DNS, PowerDNS: the standby), from the
+        stack files' dnsProvider (both stacks agree on it), so offline plans order steps the same."""
+        return record_owner(self.ops.get_config(self.stacks["standby"], "dnsProvider"))
 
     def _refuse_unapplied(self, states: Mapping[Side, StackState]) -> None:
         """A plan from stack files that differ from what is deployed could move traffic unsafely."""
@@ -295,7 +310,13 @@ class Runner:
         source = other(step.target)
         allowed = frozenset({step.target} | ({source} if step.weights.get(source, 0) > 0 else set()))
         only = step.target if step.weights.get(source, 0) == 0 else None
-        seen = observe(fqdn, endpoint_hosts(self.sides), self.settings.dns_server, self.settings.dns_samples)
+        seen = observe(
+            fqdn,
+            endpoint_hosts(self.sides),
+            self.settings.dns_server,
+            self.settings.dns_samples,
+            addresses=endpoint_addresses(self.sides),
+        )
         issue = seen.check(allowed, only)
         return [Check("dns", issue is None, issue or f"{fqdn} -> {seen.describe()}")]
 
@@ -424,7 +445,11 @@ class Runner:
         undone = self.rollback(
             journal,
             reason=f"verification of {step.id} failed",
-            undo=plan_undo([s for s in journal.plan if phase(s.id) == current], journal.attempted_actions),
+            undo=plan_undo(
+                [s for s in journal.plan if phase(s.id) == current],
+                journal.attempted_actions,
+                record_owner=self.record_owner(),
+            ),
         )
         where = serving_side(read_states(self.ops, self.stacks))
         raise VerifyFailedRolledBack(
@@ -438,7 +463,7 @@ class Runner:
         existing = journal.rollback_plan
         if existing is not None:
             return existing
-        return plan_undo(journal.plan, journal.attempted_actions)
+        return plan_undo(journal.plan, journal.attempted_actions, record_owner=self.record_owner())
 
     def rollback(self, journal: Journal, reason: str, undo: list[Step] | None = None) -> list[Step]:
         """Undo the run (or the given undo steps), recording progress; resumable."""

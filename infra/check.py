@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from infra import config_vault
 from infra.config import DOCKER_HUB_TOKEN, KNOWN_KEYS, PROJECT, ConfigError, StackConfig, parse_config
 
 SECRET_PLACEHOLDER = "offline-check-placeholder-secret"
@@ -308,6 +309,9 @@ def _agreed(cfg: StackConfig) -> dict[str, object]:
         agreed["dnsResourceGroup"] = cfg.dns.azure_resource_group
     if cfg.dns.provider == "gcp":
         agreed["dnsManagedZone"] = cfg.dns.gcp_managed_zone
+    if cfg.dns.powerdns is not None:
+        agreed["powerdnsApiUrl"] = cfg.dns.powerdns.api_url
+        agreed["powerdnsServerId"] = cfg.dns.powerdns.server_id
     return agreed
 
 
@@ -353,6 +357,9 @@ def check_pair(standby: StackFile, files: Mapping[str, StackFile]) -> None:
                 f"stack config '{key}' must be the same in both stacks (got {ours[key]!r} here, "
                 f"{other.get(key)!r} in {primary.name}): set one value in both files",
             )
+    shared_vault = config_vault.pair_problem(cfg.vault, theirs.vault, primary.name)
+    if shared_vault:
+        standby.add("vaultAddress", shared_vault)
     _check_replication(standby, cfg)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
 from components.image_registry.args import cache_problem, needs_credentials, parse_image, uses_credentials
-from infra import config_observability
+from infra import config_observability, config_powerdns, config_s3store, config_vault
 from infra.catalog import (
     CLOUDS,
     GPU_SHAPES,
@@ -29,6 +29,8 @@ from infra.catalog import (
     zone_in_region,
 )
 from infra.config_observability import AlertingSettings
+from infra.config_powerdns import PowerDnsSettings
+from infra.config_s3store import S3StoreSettings
 from infra.fit import ServingSettings, read_serving
 from infra.network_access import KEYS as NETWORK_ACCESS_KEYS
 from infra.network_access import NetworkAccess, parse_network_access
@@ -112,7 +114,16 @@ KNOWN_KEYS: Final = frozenset(
     }
     # Observability (issue 11): alert thresholds, notification targets, budget.
     | config_observability.KEYS
+    # PowerDNS authority (issue 12): dnsProvider powerdns, its API URL, key and server id.
+    | config_powerdns.KEYS
+    # Vault (issue 12): OpenBao / Vault secrets of an on-prem stack, internal CA (infra/config_vault.py).
+    | config_vault.KEYS
+    # S3-compatible model store of an onprem stack (issue 12): infra/config_s3store.py.
+    | config_s3store.KEYS
 )
+DnsProvider = Literal["aws", "gcp", "azure", "powerdns"]
+DNS_PROVIDERS: Final[tuple[str, ...]] = ("aws", "gcp", "azure", config_powerdns.POWERDNS)
+"""Where the service name can live: a cloud's DNS, or a self-hosted PowerDNS (not every cloud)."""
 DOCKER_HUB_TOKEN: Final = "dockerHubAccessToken"
 """Secret config key: the Docker Hub access token the stack's image cache pulls with."""
 
@@ -160,8 +171,8 @@ class GpuPool:
 
 @dataclass(frozen=True)
 class DnsSettings:
-    provider: Cloud
-    """Cloud holding the DNS authority; independent of the stack's own cloud."""
+    provider: DnsProvider
+    """Cloud holding the DNS authority, or powerdns (self-hosted); independent of the stack's cloud."""
     zone: str
     record: str
     ttl_seconds: int
@@ -176,14 +187,16 @@ class DnsSettings:
     """Azure only: resource group holding the zone; Traffic Manager lives there too."""
     gcp_managed_zone: str
     """GCP only: Cloud DNS managed-zone name; defaults to the zone with dots as dashes."""
+    powerdns: PowerDnsSettings | None = None
+    """powerdns only: the PowerDNS HTTP API (infra/config_powerdns.py)."""
 
     @property
     def fqdn(self) -> str:
         return f"{self.record}.{self.zone}"
 
 
-TlsSource = Literal["acme", "provided"]
-TLS_SOURCES: Final[tuple[TlsSource, ...]] = ("acme", "provided")
+TlsSource = Literal["acme", "provided", "internal-ca"]
+TLS_SOURCES: Final[tuple[TlsSource, ...]] = ("acme", "provided", "internal-ca")
 LETS_ENCRYPT: Final = "https://acme-v02.api.letsencrypt.org/directory"
 OFFLINE_SECRET_PLACEHOLDER: Final = "offline-plan-placeholder-secret"
 """What the offline plan puts in for a secret it cannot read (infra.harness.SECRET_PLACEHOLDER)."""
@@ -192,7 +205,8 @@ OFFLINE_SECRET_PLACEHOLDER: Final = "offline-plan-placeholder-secret"
 @dataclass(frozen=True)
 class EdgeSettings:
     tls_source: TlsSource = "acme"
-    """acme: cert-manager gets the certificate by DNS-01; provided: tlsCertificateChain/tlsPrivateKey."""
+    """acme: cert-manager gets the certificate by DNS-01; provided: tlsCertificateChain/tlsPrivateKey;
+    internal-ca: cert-manager gets it from the internal CA (StackConfig.internal_ca)."""
     acme_server: str = LETS_ENCRYPT
     has_next_key: bool = False
     """apiKeyNext is set: both keys are valid (a rotation in progress)."""
@@ -250,6 +264,13 @@ class StackConfig:
     set by parse_config; None only for configs built by hand)."""
     docker_hub_username: str | None = None
     """Upstream account of the image cache; its token is the secret `dockerHubAccessToken`."""
+    # Vault (issue 12): infra/config_vault.py.
+    vault: config_vault.VaultSettings | None = None
+    """cloud: onprem: the OpenBao / Vault holding the stack's secrets; None on the clouds."""
+    internal_ca: config_vault.InternalCaSettings | None = None
+    """tlsCertificate: internal-ca: who signs the edge certificate; None otherwise."""
+    s3_store: S3StoreSettings | None = None
+    """onprem only: the S3-compatible model store (infra/config_s3store.py)."""
 
     @property
     def is_standby(self) -> bool:
@@ -272,7 +293,7 @@ class StackConfig:
         """Clouds this stack needs a provider for, own cloud first."""
         used: list[Cloud] = [self.cloud]
         for other in (self.dns.provider, self.primary_cloud):
-            if other is not None and other not in used:
+            if other is not None and other in CLOUDS and other not in used:
                 used.append(other)
         return tuple(used)
 
@@ -421,7 +442,7 @@ def parse_config(
     capacity_raw = r.choice("capacity", CAPACITIES, required=False)
     capacity = cast(Capacity, capacity_raw or ("warm" if role == "standby" else "full"))
 
-    dns_provider = cast(Cloud | None, r.choice("dnsProvider", CLOUDS))
+    dns_provider = cast(DnsProvider | None, r.choice("dnsProvider", DNS_PROVIDERS))
     primary_cloud = cast(Cloud | None, r.choice("primaryCloud", CLOUDS, required=role == "standby"))
 
     gcp_project = r.text("gcpProject", required="gcp" in (cloud, dns_provider), example="my-project")
@@ -618,6 +639,9 @@ def parse_config(
     )
     alerting = config_observability.read_alerting(r, cloud)
     owned = read_ownership(r, cloud)
+    powerdns = config_powerdns.read_powerdns(r, raw, secret_keys, dns_provider, warnings)
+    s3_store = config_s3store.read_s3_store(r, cloud, role)
+    warnings += config_s3store.warnings_for(s3_store)
     # Operations: recovery targets (checked against the config in infra/targets.py) and audit retention.
     rto_target = r.integer("rtoTargetSeconds", low=1, high=86400, default=0) or None
     rpo_target = r.integer("rpoTargetMinutes", low=1, high=10080, default=0) or None
@@ -646,6 +670,8 @@ def parse_config(
         warnings.append("trafficWeight is 0 on the primary: it serves only when the standby is unhealthy")
 
     edge = _edge_settings(r, raw, secret_keys, secret_names, f"{record}.{zone}" if zone else None)
+    vault = config_vault.read_vault(r, cloud)
+    internal_ca = config_vault.read_internal_ca(r, edge.tls_source, vault, secret_keys)
 
     if r.problems:
         raise ConfigError(stack, r.problems)
@@ -666,7 +692,9 @@ def parse_config(
         serving_image=image,
         model_name=model_name,
         model_path=model_path,
-        secret_names=tuple(dict.fromkeys([*secret_names, *edge.secret_names])),
+        secret_names=tuple(
+            dict.fromkeys([*secret_names, *edge.secret_names, *config_vault.secrets_of(internal_ca)])
+        ),
         dns=DnsSettings(
             provider=dns_provider,
             zone=zone,
@@ -680,6 +708,7 @@ def parse_config(
             health_check_failure_threshold=hc_threshold,
             azure_resource_group=dns_rg,
             gcp_managed_zone=managed_zone,
+            powerdns=powerdns,
         ),
         primary_stack=primary_stack if role == "standby" else None,
         primary_cloud=primary_cloud if role == "standby" else None,
@@ -696,6 +725,9 @@ def parse_config(
         edge=edge,
         serving=serving,
         docker_hub_username=docker_hub_user,
+        vault=vault,
+        internal_ca=internal_ca,
+        s3_store=s3_store,
     )
 
 
@@ -799,7 +831,7 @@ def _edge_settings(
                 r.problem(
                     key,
                     "<secret>",
-                    "unset with tlsCertificate: acme (the default)",
+                    f"unset with tlsCertificate: {source}",
                     f"set tlsCertificate: provided, or run `pulumi config rm {key} -s {stack}`",
                 )
     return EdgeSettings(

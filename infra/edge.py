@@ -4,10 +4,11 @@ with keyless DNS-01 access at the stack's DNS authority (which may be on another
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 
+from components.common import Cloud
 from components.inference_cluster import InferenceCluster
 from components.inference_cluster.cert_manager import CertManager, CertManagerArgs
 from components.inference_cluster.cert_manager_dns import DnsTarget
@@ -35,7 +36,8 @@ def edge_certificate_issuer(
     """cert-manager and its ClusterIssuer (tlsCertificate: acme), else None."""
     if cfg.edge.tls_source != "acme":
         return None
-    dns_cloud = cfg.dns.provider
+    # parse_config refuses acme with a self-hosted authority (powerdns): DNS-01 needs a cloud's.
+    dns_cloud = cast(Cloud, cfg.dns.provider)
     placement = providers.placement(dns_cloud)
     oidc_arn: pulumi.Input[str] | None = None
     after: list[pulumi.Resource] = [cluster.federation_ready]

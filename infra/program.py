@@ -12,14 +12,14 @@ workload -> DNS record pointing at the workload's endpoint.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 
 from components.audit import AuditStoreArgs, create_audit_store
-from components.common import Placement, WorkloadIdentity
+from components.common import Cloud, Placement, WorkloadIdentity
 from components.data_plane_access import DataPlaneAccess
-from components.dns import FailoverRecordArgs, create_failover_record
+from components.dns import FailoverRecordArgs, PowerDnsApi, create_failover_record
 from components.dns.health_checkers import health_checker_access
 from components.image_registry import ImageRegistryArgs, RegistryCredentials, create_image_registry
 from components.image_registry.args import uses_credentials
@@ -30,6 +30,8 @@ from components.inference_cluster import (
     InferenceWorkloadArgs,
     create_inference_cluster,
 )
+from components.inference_cluster.cert_manager import CertManager
+from components.inference_cluster.internal_ca import InternalCa
 from components.object_store import (
     CrossCloudReplicationArgs,
     ModelStoreArgs,
@@ -38,10 +40,11 @@ from components.object_store import (
 )
 from components.observability import ObservabilityArgs, create_observability
 from components.secrets_vault import SecretsVaultArgs, create_secrets_vault
-from infra import outputs
+from infra import config_powerdns, outputs
 from infra.config import DOCKER_HUB_TOKEN, PROJECT, StackConfig
 from infra.edge import edge_certificate_issuer, edge_key_digests, provided_certificate_sha256
 from infra.providers import Providers, make_providers
+from infra.vault import internal_ca_issuer, openbao_args, vault_secrets
 
 REPLICATION_SOURCE_APIS = ("iam", "sts")
 
@@ -82,9 +85,10 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
         name,
         SecretsVaultArgs(
             placement=placement,
-            secrets=secrets,
+            secrets=vault_secrets(secrets),
             reader=identity,
             network_access=_data_plane_access(cfg, cluster),
+            openbao=openbao_args(cfg),
         ),
     )
     audit = create_audit_store(
@@ -126,7 +130,12 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             ),
         )
 
-    issuer = edge_certificate_issuer(name, cfg, providers, cluster, replication)
+    # One issuer per stack: ACME (DNS-01) or the internal CA (tlsCertificate: internal-ca).
+    issuer: CertManager | InternalCa | None = edge_certificate_issuer(
+        name, cfg, providers, cluster, replication
+    )
+    if issuer is None:
+        issuer = internal_ca_issuer(name, cfg, cluster.k8s_provider, vault, secrets)
     workload = InferenceWorkload(
         name,
         InferenceWorkloadArgs(
@@ -152,6 +161,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             tls_source=cfg.edge.tls_source,
             provided_certificate_sha256=provided_certificate_sha256(cfg, secrets),
             certificate_issuer=issuer.issuer_name if issuer is not None else None,
+            vault_login=vault.workload_login,
         ),
         opts=pulumi.ResourceOptions(depends_on=[store, vault, *(issuer.ready if issuer is not None else [])]),
     )
@@ -159,7 +169,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     record = create_failover_record(
         name,
         FailoverRecordArgs(
-            placement=providers.placement(cfg.dns.provider),
+            placement=_dns_placement(cfg, providers),
             role=cfg.role,
             stack_cloud=cfg.cloud,
             zone=cfg.dns.zone,
@@ -177,6 +187,7 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
             azure_resource_group=cfg.dns.azure_resource_group,
             gcp_managed_zone=cfg.dns.gcp_managed_zone,
             primary_dns=primary.get_output(outputs.DNS) if primary is not None else None,
+            powerdns=_powerdns_api(cfg),
         ),
     )
 
@@ -210,12 +221,34 @@ def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str,
     return result
 
 
+def _dns_placement(cfg: StackConfig, providers: Providers) -> Placement:
+    """The DNS authority's cloud; a self-hosted authority (powerdns) uses the stack's own placement
+    for names and tags and creates nothing on a cloud."""
+    if cfg.dns.powerdns is not None:
+        return providers.placement(cfg.cloud)
+    return providers.placement(cast(Cloud, cfg.dns.provider))
+
+
+def _powerdns_api(cfg: StackConfig) -> PowerDnsApi | None:
+    """dnsProvider powerdns: its API, with the key as a secret (infra/config_powerdns.py)."""
+    settings = cfg.dns.powerdns
+    if settings is None:
+        return None
+    key = pulumi.Config(PROJECT).require_secret(config_powerdns.API_KEY)
+    return PowerDnsApi(api_url=settings.api_url, api_key=key, server_id=settings.server_id)
+
+
 def _client_access(cfg: StackConfig, providers: Providers) -> dict[str, Any]:
     """InferenceWorkloadArgs fields restricting the load balancer (allowedClientCidrs), with the
     DNS authority's health checkers admitted too; nothing when the service is open."""
     if not cfg.network.client_cidrs:
         return {}
-    checkers = health_checker_access(cfg.dns.provider, cfg.cloud, providers.provider(cfg.dns.provider))
+    if cfg.dns.powerdns is not None:
+        # The PowerDNS server probes from its own address, which only the operator knows: it must
+        # be among allowedClientCidrs (README, "DNS authority: PowerDNS").
+        return {"load_balancer_source_cidrs": cfg.network.client_cidrs}
+    authority = cast(Cloud, cfg.dns.provider)
+    checkers = health_checker_access(authority, cfg.cloud, providers.provider(authority))
     return {
         "load_balancer_source_cidrs": cfg.network.client_cidrs,
         "health_checker_cidrs": checkers.cidrs,

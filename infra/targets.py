@@ -6,6 +6,10 @@ checks see `healthCheckFailureThreshold` consecutive failures, one every
 authorities take the interval and threshold with the same meaning here (components/dns: Route 53
 `failure_threshold`, Cloud DNS `unhealthy_threshold`, Traffic Manager tolerated failures =
 threshold - 1, since it marks the endpoint degraded on the failure after the tolerated ones).
+PowerDNS's `ifurlup` takes them as its `interval` and `minimumFailures` options (5.0 and later);
+an older server probes every `lua-health-checks-interval`, which the record's provider refuses
+when it is slower than the interval, and drops an address on its first failure, so the budget
+is an upper bound there too (measured: tests/test_powerdns_failover.py).
 
 Worst-case RPO: a change written just after a copy run started is picked up by the next run,
 `replicationIntervalMinutes` later, plus the mechanism's own delay before that run copies:
@@ -29,7 +33,12 @@ from typing import Final
 from infra.config import StackConfig
 
 MECHANISM_DELAY_MINUTES: Final = {"kubernetes-cronjob": 5, "storage-transfer-service": 15}
-AUTHORITY: Final = {"aws": "Route 53", "gcp": "Cloud DNS", "azure": "Traffic Manager"}
+AUTHORITY: Final = {
+    "aws": "Route 53",
+    "gcp": "Cloud DNS",
+    "azure": "Traffic Manager",
+    "powerdns": "PowerDNS ifurlup",
+}
 
 
 @dataclass(frozen=True)
@@ -56,9 +65,17 @@ class Budgets:
         return lines
 
 
+def detection_budget_seconds(interval_seconds: int, failure_threshold: int, ttl_seconds: int) -> int:
+    """Worst case from an endpoint failing to resolvers answering the other side (every authority,
+    PowerDNS included: its ifurlup `interval` x `minimumFailures`, then the record's TTL)."""
+    return interval_seconds * failure_threshold + ttl_seconds
+
+
 def budgets(cfg: StackConfig) -> Budgets:
     dns = cfg.dns
-    detection = dns.health_check_interval_seconds * dns.health_check_failure_threshold + dns.ttl_seconds
+    detection = detection_budget_seconds(
+        dns.health_check_interval_seconds, dns.health_check_failure_threshold, dns.ttl_seconds
+    )
     formula = (
         f"{AUTHORITY[dns.provider]}: {dns.health_check_interval_seconds} s interval x "
         f"{dns.health_check_failure_threshold} failures + {dns.ttl_seconds} s TTL = {detection} s"

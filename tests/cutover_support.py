@@ -48,8 +48,10 @@ class ModelServer:
         model: str = MODEL,
         api_key: str | None = None,
         tls: tuple[Path, Path] | None = None,
+        port: int = 0,
     ) -> None:
-        """`tls`: (certificate, key) PEM files to serve HTTPS with; None serves plain HTTP."""
+        """`tls`: (certificate, key) PEM files to serve HTTPS with; None serves plain HTTP.
+        `port`: 0 picks a free one; a PowerDNS record probes every side on one port."""
         self.host = host
         self.scheme = "https" if tls else "http"
         self.model = model
@@ -64,7 +66,9 @@ class ModelServer:
             def do_GET(self) -> None:
                 server.requests[self.path] += 1
                 if self.path == "/health":
-                    self._send(200 if server.healthy else 503, b"" if server.healthy else b"unhealthy")
+                    # What the edge answers (components/inference_cluster/edge_proxy.py).
+                    body = b'{"status":"ok"}' if server.healthy else b'{"status":"unavailable"}'
+                    self._send(200 if server.healthy else 503, body)
                 elif self.path == "/v1/models":
                     allowed = server.api_keys or ({server.api_key} if server.api_key else set())
                     given = self.headers.get("Authorization", "").removeprefix("Bearer ")
@@ -120,7 +124,7 @@ class ModelServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer((host, 0), Handler)
+        self._httpd = ThreadingHTTPServer((host, port), Handler)
         self._httpd.daemon_threads = True
         if tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -176,6 +180,9 @@ class SimulatedStacks:
     """Raise InjectedCrash instead of performing the call with this index (0-based) in `calls`."""
     extra_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     on_up: Callable[[str], None] | None = None
+    authority: Callable[[SimulatedStacks, str], None] | None = None
+    """Replaces `publish` after each `up(stack)` (and once at the start, as the first deploys):
+    e.g. the PowerDNS authority, where only the standby's apply writes the record."""
     secret_keys: dict[str, set[str]] = field(default_factory=dict)
     """stack -> keys set with set_secret_config (Pulumi would store them encrypted)."""
 
@@ -183,7 +190,11 @@ class SimulatedStacks:
         for stack in self.servers:
             self.config.setdefault(stack, shipped_config(stack))
             self.applied[stack] = dict(self.config[stack])
-        self.publish()
+        if self.authority is not None:
+            for stack in self.servers:
+                self.authority(self, stack)
+        else:
+            self.publish()
 
     @property
     def read_only(self) -> bool:
@@ -231,7 +242,10 @@ class SimulatedStacks:
         )
         self.applied[stack] = dict(self.config[stack])
         self.ups[stack] += 1
-        self.publish()
+        if self.authority is not None:
+            self.authority(self, stack)
+        else:
+            self.publish()
         if self.on_up is not None:
             self.on_up(stack)
         return ApplySummary(stack, "succeeded", {"update": changed} if changed else {"same": 1}, 0.01)

@@ -74,13 +74,20 @@ def _die_with_parent() -> None:
 class PowerDns:
     """One pdns_server process; use `start()`/`stop()` or as a context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Mapping[str, str] | None = None) -> None:
+        self.extra_settings = dict(settings or {})
+        """pdns.conf settings on top of the defaults below (e.g. lua-health-checks-interval)."""
         self.dns_port = free_port()
         self.api_port = free_port()
         self.api_key = secrets.token_hex(16)
         self._dir = Path(tempfile.mkdtemp(prefix="pdns-test-"))
         self._process: subprocess.Popen[bytes] | None = None
         self._api: httpx.Client | None = None
+
+    @property
+    def api_url(self) -> str:
+        """The API base URL, as powerdnsApiUrl normalises it."""
+        return f"http://127.0.0.1:{self.api_port}/api/v1"
 
     @property
     def address(self) -> str:
@@ -119,6 +126,7 @@ class PowerDns:
             "consistent-backends": "yes",
             "distributor-threads": "1",
             "receiver-threads": "1",
+            **self.extra_settings,
         }
         (self._dir / "pdns.conf").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
         with (self._dir / "pdns.log").open("wb") as log_file:
@@ -198,6 +206,17 @@ class PowerDns:
                 "POST", "/zones", {"name": f"{zone}.", "kind": "Native", "nameservers": [f"ns1.{zone}."]}
             )
         return zone
+
+    def set_zone_metadata(self, zone: str, kind: str, values: Sequence[str]) -> None:
+        """Set zone metadata the API cannot write (e.g. ENABLE-LUA-RECORDS), as `pdnsutil set-meta`
+        does: in the backend's domainmetadata table."""
+        with sqlite3.connect(self._dir / "pdns.sqlite3") as db:
+            (domain_id,) = db.execute("SELECT id FROM domains WHERE name = ?", (zone.rstrip("."),)).fetchone()
+            db.execute("DELETE FROM domainmetadata WHERE domain_id = ? AND kind = ?", (domain_id, kind))
+            db.executemany(
+                "INSERT INTO domainmetadata (domain_id, kind, content) VALUES (?, ?, ?)",
+                [(domain_id, kind, value) for value in values],
+            )
 
     def _rrset(self, fqdn: str, rtype: str, contents: Sequence[str], ttl_seconds: int) -> dict[str, object]:
         rrset: dict[str, object] = {"name": fqdn.rstrip(".") + ".", "type": rtype, "ttl": ttl_seconds}

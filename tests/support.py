@@ -58,8 +58,35 @@ AUTHORITY_OVERRIDES: dict[str, dict[str, Any]] = {
     "aws": {"dnsProvider": "aws"},
     "gcp": {"dnsProvider": "gcp", "gcpProject": "acme-inference-standby", "healthCheckIntervalSeconds": 30},
     "azure": {"dnsProvider": "azure", "dnsResourceGroup": "dns-rg"},
+    # Self-hosted PowerDNS (issue 12): DNS-01 needs a cloud authority, so the edge gets a provided
+    # certificate (AUTHORITY_SECRETS) instead of ACME.
+    "powerdns": {
+        "dnsProvider": "powerdns",
+        "powerdnsApiUrl": "https://pdns.example.com:8081",
+        "tlsCertificate": "provided",
+    },
 }
 COMBINATIONS = [(p, s, a) for p, s in PAIRS for a in AUTHORITIES]
+POWERDNS_COMBINATIONS = [(p, s, "powerdns") for p, s in PAIRS]
+POWERDNS_COMBINATION_IDS = [f"{p}-to-{s}-dns-powerdns" for p, s in PAIRS]
+
+
+@cache
+def _service_certificate() -> tuple[str, str]:
+    from tests.edge_support import SERVICE_NAME, make_certificate
+
+    cert, key = make_certificate([SERVICE_NAME], days=365)
+    return cert.decode(), key.decode()
+
+
+def authority_secrets(authority: str) -> dict[str, str]:
+    """Secrets an authority needs besides TEST_SECRETS (PowerDNS: its API key and the edge's PEMs)."""
+    if authority != "powerdns":
+        return {}
+    chain, key = _service_certificate()
+    return {"powerdnsApiKey": "test-powerdns-api-key", "tlsCertificateChain": chain, "tlsPrivateKey": key}
+
+
 COMBINATION_IDS = [f"{p}-to-{s}-dns-{a}" for p, s, a in COMBINATIONS]
 
 
@@ -70,5 +97,5 @@ def combination(primary: str, standby: str, authority: str) -> tuple[ProgramRun,
     return run_pair(
         {**primary_overrides(primary), **extra},
         {**standby_overrides(primary, standby), **extra},
-        TEST_SECRETS,
+        {**TEST_SECRETS, **authority_secrets(authority)},
     )

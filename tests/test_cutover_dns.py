@@ -62,6 +62,20 @@ def test_alias_style_answer_is_attributed_by_resolving_the_endpoint_host(powerdn
     assert seen.samples[0].cnames == ()
 
 
+def test_an_answer_of_a_sides_other_address_is_attributed_to_it(powerdns: PowerDns) -> None:
+    # A PowerDNS LUA record answers one up address of a side per query, not always its first.
+    fqdn = f"api.{powerdns.new_zone()}"
+    powerdns.set_records(fqdn, "A", ["192.0.2.11"])
+    hosts = {"primary": PRIMARY_IP, "standby": STANDBY_IP}
+
+    seen = observe(
+        fqdn, hosts, powerdns.address, samples=2, addresses={"primary": [PRIMARY_IP, "192.0.2.11"]}
+    )
+    assert seen.sides_seen == {"primary"}
+    assert seen.check(frozenset({"primary"}), only="primary") is None
+    assert observe(fqdn, hosts, powerdns.address, samples=1).unknown == ("192.0.2.11",)
+
+
 def test_an_address_of_neither_side_is_reported_as_unknown(powerdns: PowerDns) -> None:
     fqdn = f"api.{powerdns.new_zone()}"
     powerdns.set_records(fqdn, "A", ["203.0.113.99"])

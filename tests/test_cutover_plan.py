@@ -532,3 +532,27 @@ def test_an_undo_title_lists_every_inverse_change() -> None:
     assert undo[0].title == (
         "undo routing: standby: dnsRouting weighted -> (unset), primary: dnsRouting weighted -> (unset)"
     )
+
+
+@pytest.mark.parametrize("authority", ["powerdns", "gcp"])
+def test_a_record_owned_by_the_standby_is_applied_last_in_every_step(authority: str) -> None:
+    """Cloud DNS and PowerDNS: the standby writes both weights, reading the primary's from its last
+    applied output, so the primary goes first and the standby's apply publishes the step exactly."""
+    from cutover.plan import StackState, plan_cutover, plan_drill, plan_undo, record_owner
+
+    owner = record_owner(authority)
+    assert owner == "standby" and record_owner("aws") is None and record_owner("azure") is None
+    states = {
+        "primary": StackState("primary", "primary", "primary"),
+        "standby": StackState("standby", "standby", "standby"),
+    }
+    drill = plan_drill(states, (10, 50, 100), 1.0, record_owner=owner)
+    moving = [s for s in drill if s.kind in ("routing", "shift") and len(s.applies) == 2]
+    assert moving and all(s.applies == ("primary", "standby") for s in moving)
+    steps, _ = plan_cutover(states, "standby", (10, 50, 100), record_owner=owner)
+    done = [a.id for s in steps for a in s.actions()]
+    undo = plan_undo(steps, done, record_owner=owner)
+    assert all(s.applies[-1] == "standby" for s in undo if len(s.applies) == 2)
+    # Without an owner the rising side still goes first (Route 53, Traffic Manager).
+    plain, _ = plan_cutover(states, "standby", (10, 50, 100))
+    assert next(s.applies for s in plain if s.kind == "shift") == ("standby", "primary")

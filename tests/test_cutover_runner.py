@@ -326,7 +326,7 @@ def verifying_runner(
         healthy = state["healthy"][side]
         return FakeProbe(healthy, "healthy, serving m" if healthy else "/health answered 503")
 
-    def observe(fqdn: str, hosts: Any, server: Any, samples: int) -> FakeSeen:
+    def observe(fqdn: str, hosts: Any, server: Any, samples: int, *, addresses: Any = None) -> FakeSeen:
         state["observed"] = (fqdn, dict(hosts), server, samples)
         seen: FakeSeen = state["seen"]
         return seen

@@ -165,7 +165,7 @@ def test_descriptor_without_bucket_is_rejected_with_the_fix() -> None:
 
 
 def test_unknown_cloud_is_rejected_naming_the_value() -> None:
-    with pytest.raises(InvalidStoreLocationError, match=r"one of aws, gcp, azure \(got 'awz'\)"):
+    with pytest.raises(InvalidStoreLocationError, match=r"one of aws, gcp, azure, onprem \(got 'awz'\)"):
         StoreLocation("awz", "bucket")  # type: ignore[arg-type]
 
 

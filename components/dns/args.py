@@ -21,6 +21,7 @@ import pulumi
 from components.common import Cloud, Placement
 
 Role = Literal["primary", "standby"]
+Authority = Literal["aws", "gcp", "azure", "powerdns"]
 Routing = Literal["failover", "weighted"]
 EndpointKind = Literal["ipv4", "hostname"]
 
@@ -49,8 +50,21 @@ CONFIG_KEYS: Final[Mapping[str, str]] = {
     "azure_resource_group": "dnsResourceGroup",
     "gcp_managed_zone": "dnsManagedZone",
     "primary_dns": "primaryStack",
+    "powerdns_api_url": "powerdnsApiUrl",
+    "powerdns_server_id": "powerdnsServerId",
     "endpoint": "endpointHost",  # a stack output (the workload's load balancer), not config
 }
+
+
+@dataclass(frozen=True)
+class PowerDnsApi:
+    """A self-hosted PowerDNS authority's HTTP API (dnsProvider powerdns, components/dns/powerdns.py)."""
+
+    api_url: str
+    """Base of the API, e.g. https://pdns.example.internal:8081/api/v1 (infra/config_powerdns.py)."""
+    api_key: pulumi.Input[str]
+    """Secret: goes only into the record provider's secret inputs, never into a resource's state."""
+    server_id: str = "localhost"
 
 
 @dataclass(frozen=True)
@@ -123,6 +137,9 @@ class FailoverRecordArgs:
     """The answering records (and the Traffic Manager profile) are protected: `pulumi destroy`
     or a replacement fails until this is set False and applied, because losing them is an outage.
     Health checks are not protected; they are recreated in seconds."""
+    powerdns: PowerDnsApi | None = None
+    """Set: the authority is a self-hosted PowerDNS reached through this API (dnsProvider powerdns),
+    and `placement` is only the stack's own (its name and tags; no cloud resource is created)."""
     gcp_health_check_regions: tuple[str, str, str] = ("us-central1", "us-east4", "europe-west1")
     """GCP only: the three regions Cloud DNS probes external endpoints from (GCP requires exactly
     three). Spread over two continents so one regional problem cannot fail a healthy endpoint."""
@@ -130,6 +147,11 @@ class FailoverRecordArgs:
     @property
     def fqdn(self) -> str:
         return f"{self.record}.{self.zone}"
+
+    @property
+    def authority(self) -> Authority:
+        """dnsProvider: powerdns when a PowerDNS API is given, else the placement's cloud."""
+        return "powerdns" if self.powerdns is not None else self.placement.cloud
 
     @property
     def effective_weight(self) -> int:
@@ -305,7 +327,7 @@ def check_args(args: FailoverRecordArgs) -> None:
             args.health_check_interval_seconds,
             "10 or 30 (what Route 53 and Traffic Manager support)",
         )
-    elif args.placement.cloud == "gcp" and args.health_check_interval_seconds < GCP_MIN_INTERVAL_SECONDS:
+    elif args.authority == "gcp" and args.health_check_interval_seconds < GCP_MIN_INTERVAL_SECONDS:
         add(
             "health_check_interval_seconds",
             args.health_check_interval_seconds,
@@ -316,13 +338,13 @@ def check_args(args: FailoverRecordArgs) -> None:
         )
     if not 1 <= args.health_check_failure_threshold <= 9:
         add("health_check_failure_threshold", args.health_check_failure_threshold, "between 1 and 9")
-    if args.placement.cloud == "azure" and not args.azure_resource_group:
+    if args.authority == "azure" and not args.azure_resource_group:
         add(
             "azure_resource_group",
             args.azure_resource_group,
             "the resource group of the Azure DNS zone when dnsProvider is azure",
         )
-    if args.placement.cloud == "gcp" and not args.placement.gcp_project:
+    if args.authority == "gcp" and not args.placement.gcp_project:
         problems.append(
             DnsProblem(
                 "gcpProject",
@@ -364,7 +386,7 @@ def health_check_descriptor(args: FailoverRecordArgs) -> HealthCheckDescriptor:
 def base_descriptor(args: FailoverRecordArgs) -> dict[str, Any]:
     """Descriptor keys every cloud shares (values may be Outputs; resolve with from_input)."""
     return {
-        "provider": args.placement.cloud,
+        "provider": args.authority,
         "fqdn": args.fqdn,
         "zone": args.zone,
         "role": args.role,
@@ -400,7 +422,7 @@ def primary_addresses(primary: Mapping[str, Any]) -> list[str]:
 def _agreement(args: FailoverRecordArgs) -> dict[str, tuple[str, object]]:
     """Settings both stacks must share: descriptor key -> (config key, this stack's value)."""
     agreed: dict[str, tuple[str, object]] = {
-        "provider": (CONFIG_KEYS["provider"], args.placement.cloud),
+        "provider": (CONFIG_KEYS["provider"], args.authority),
         "fqdn": (CONFIG_KEYS["fqdn"], args.fqdn),
         "ttlSeconds": (CONFIG_KEYS["ttl_seconds"], args.ttl_seconds),
     }
@@ -414,12 +436,15 @@ def _agreement(args: FailoverRecordArgs) -> dict[str, tuple[str, object]]:
         CONFIG_KEYS["health_check_failure_threshold"],
         args.health_check_failure_threshold,
     )
-    if args.placement.cloud == "azure":
+    if args.authority == "azure":
         agreed["trafficManager.resourceGroup"] = (
             CONFIG_KEYS["azure_resource_group"],
             args.azure_resource_group,
         )
-    if args.placement.cloud == "gcp":
+    if args.powerdns is not None:
+        agreed["powerdns.apiUrl"] = (CONFIG_KEYS["powerdns_api_url"], args.powerdns.api_url)
+        agreed["powerdns.serverId"] = (CONFIG_KEYS["powerdns_server_id"], args.powerdns.server_id)
+    if args.authority == "gcp":
         agreed["managedZone"] = (CONFIG_KEYS["gcp_managed_zone"], args.managed_zone)
         agreed["project"] = ("gcpProject", args.placement.gcp_project)
     return agreed

@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.common import Cloud, Placement, WorkloadIdentity
 from components.inference_cluster.public_address import PublicAddress
+from components.vault_login import VaultLogin
 
 MODULE: Final = "inference_cluster"
 
@@ -291,6 +292,10 @@ class InferenceWorkloadArgs:
     tls_certificate_secret: str = "tlsCertificateChain"
     tls_key_secret: str = "tlsPrivateKey"
     """provided only: names (keys of `secret_refs`) of the PEM chain and key in the vault."""
+    # OpenBao / Vault (issue 12): components/inference_cluster/vault_secrets.py.
+    vault_login: VaultLogin | None = None
+    """onprem (required there): how the read-secrets init container logs in to the stack's
+    OpenBao / Vault (SecretsVault.workload_login); unused on the clouds (cloud identity)."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -358,12 +363,18 @@ def _edge_problems(args: InferenceWorkloadArgs) -> list[str]:
         problems.append(
             "api_key_digests must be set (got None): pass edge_proxy.render_key_digests([apiKey, apiKeyNext])"
         )
-    if args.tls_source not in ("acme", "provided"):
-        problems.append(f"tls_source must be acme or provided (got {args.tls_source!r})")
-    if args.tls_source == "acme" and not args.certificate_issuer:
+    if args.tls_source not in ("acme", "provided", "internal-ca"):
+        problems.append(f"tls_source must be acme, provided or internal-ca (got {args.tls_source!r})")
+    if args.tls_source in ("acme", "internal-ca") and not args.certificate_issuer:
         problems.append(
-            "certificate_issuer is required with tls_source acme (got nothing): "
-            "pass CertManager.issuer_name, or use tls_source provided"
+            f"certificate_issuer is required with tls_source {args.tls_source} (got nothing): "
+            "pass the issuer name of CertManager or InternalCa, or use tls_source provided"
+        )
+    if (args.cloud == "onprem") != (args.vault_login is not None):
+        problems.append(
+            "vault_login is required on onprem and unused on the clouds "
+            f"(cloud {args.cloud}, got {'a login' if args.vault_login else 'None'}): "
+            "pass SecretsVault.workload_login"
         )
     if args.service_port != 443:
         problems.append(f"service_port must be 443 (got {args.service_port}): the edge serves HTTPS only")

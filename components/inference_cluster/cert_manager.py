@@ -133,6 +133,19 @@ def helm_values(access_env: Mapping[str, Any], audience: Any, with_files: bool) 
     if with_files:
         volumes.append({"name": "dns01-credentials", "configMap": {"name": "dns01-credentials"}})
         mounts.append({"name": "dns01-credentials", "mountPath": CREDENTIALS_DIR, "readOnly": True})
+    return {
+        **chart_values(),
+        "extraEnv": [{"name": k, "value": v} for k, v in sorted(access_env.items())],
+        "volumes": volumes,
+        "volumeMounts": mounts,
+        # Challenges are checked against public resolvers, not the cluster's (split horizon).
+        "dns01RecursiveNameservers": "8.8.8.8:53,1.1.1.1:53",
+        "dns01RecursiveNameserversOnly": True,
+    }
+
+
+def chart_values() -> dict[str, Any]:
+    """What every install of the chart sets: images by digest, CRDs kept on uninstall."""
     digest = {"image": {"digest": IMAGE_DIGESTS["image"]}}
     return {
         **digest,
@@ -141,12 +154,6 @@ def helm_values(access_env: Mapping[str, Any], audience: Any, with_files: bool) 
         "crds": {"enabled": True, "keep": True},
         "global": {"leaderElection": {"namespace": NAMESPACE}},
         "serviceAccount": {"name": CONTROLLER_SERVICE_ACCOUNT},
-        "extraEnv": [{"name": k, "value": v} for k, v in sorted(access_env.items())],
-        "volumes": volumes,
-        "volumeMounts": mounts,
-        # Challenges are checked against public resolvers, not the cluster's (split horizon).
-        "dns01RecursiveNameservers": "8.8.8.8:53,1.1.1.1:53",
-        "dns01RecursiveNameserversOnly": True,
     }
 
 

@@ -282,14 +282,14 @@ EDGE_CONFIG_NAME: Final = "inference-edge"
 EDGE_KEYS_NAME: Final = "inference-edge-api-keys"
 """Secret with the key digests."""
 TLS_SECRET_NAME: Final = "inference-tls"
-"""acme: the Secret cert-manager writes the certificate into."""
+"""acme and internal-ca: the Secret cert-manager writes the certificate into."""
 PROVIDED_TLS_DIR: Final = "/run/secrets/edge-tls-provided"
 """provided: where the init container writes the PEM chain and key from the vault."""
 
 
 def pod_config(server_name: str, upstream_port: int, tls_source: str) -> EdgeProxyConfig:
     """The proxy's config as the pod runs it; only the certificate's location depends on the source."""
-    tls_dir = TLS_DIR if tls_source == "acme" else PROVIDED_TLS_DIR
+    tls_dir = PROVIDED_TLS_DIR if tls_source == "provided" else TLS_DIR
     return EdgeProxyConfig(
         server_name=server_name,
         upstream_port=upstream_port,

@@ -22,7 +22,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common import Cloud, type_token
-from components.inference_cluster import cert_manager, edge_proxy
+from components.inference_cluster import cert_manager, edge_proxy, vault_secrets
 from components.inference_cluster.args import (
     GPU_POOL,
     GPU_TAINT_KEY,
@@ -235,10 +235,11 @@ def fetch_script(
             '--federated-token "$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --allow-no-subscriptions --output none'
         )
     edge_files = edge_files or {}
+    # onprem: the secrets come from OpenBao / Vault in a container of their own (vault_secrets.py).
     lines += [
         _secret_command(cloud, name, ref, edge_files.get(name))
         for name, ref in sorted(secret_refs.items())
-        if name not in skip
+        if name not in skip and cloud != "onprem"
     ]
     if source.streams:
         return "\n".join(lines) + "\n"
@@ -573,6 +574,7 @@ class InferenceWorkload(pulumi.ComponentResource):
                 ),
             ],
         )
+        reader = _vault_reader(name, args, refs=refs, edge_files=edge_files, labels=common, opts=in_namespace)
         edge = _edge_objects(name, args, edge_config, common, in_namespace)
         pod_annotations: dict[str, pulumi.Input[str]] = {
             "inference-failover/edge-config-sha256": edge_proxy.config_digest(edge_config)
@@ -632,10 +634,11 @@ class InferenceWorkload(pulumi.ComponentResource):
                                 seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
                             ),
                             termination_grace_period_seconds=60,
-                            init_containers=[fetcher],
+                            init_containers=[*([reader.container] if reader else []), fetcher],
                             containers=[server, edge.container],
                             volumes=[
                                 *edge.volumes,
+                                *(reader.volumes if reader else []),
                                 *([_empty_dir("model", model_size)] if copies else []),
                                 _empty_dir("secrets", "1Mi", memory=True),
                                 _empty_dir("server-tmp", SERVER_TMP_SIZE),
@@ -648,7 +651,7 @@ class InferenceWorkload(pulumi.ComponentResource):
             ),
             opts=in_namespace.merge(
                 pulumi.ResourceOptions(
-                    depends_on=[service_account, *edge.resources],
+                    depends_on=[service_account, *edge.resources, *(reader.resources if reader else [])],
                     custom_timeouts=pulumi.CustomTimeouts(
                         create=f"{rollout_seconds // 60}m", update=f"{rollout_seconds // 60}m"
                     ),
@@ -718,6 +721,8 @@ class InferenceWorkload(pulumi.ComponentResource):
         # DNS to the cluster DNS only, HTTPS to public addresses (bucket, vault, STS / Entra ID),
         # the GKE metadata server on gcp: see components/k8s_egress.py.
         egress = cloud_api_egress(args.cloud)
+        if args.vault_login is not None:
+            egress.append(vault_secrets.vault_egress(args.vault_login.address))
         network_policy = k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
             k8s.networking.v1.NetworkPolicyInitArgs(
@@ -773,6 +778,45 @@ class InferenceWorkload(pulumi.ComponentResource):
                 "networkPolicy": network_policy.metadata.name,
             }
         )
+
+
+def _vault_reader(
+    name: str,
+    args: InferenceWorkloadArgs,
+    *,
+    refs: pulumi.Output[dict[str, str]],
+    edge_files: Mapping[str, str],
+    labels: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> vault_secrets.VaultReader | None:
+    """onprem: the init container reading the secrets from OpenBao / Vault (None on the clouds)."""
+    login = args.vault_login
+    if login is None:
+        return None
+    script = pulumi.Output.all(refs, login.role).apply(
+        lambda a: vault_secrets.secrets_script(
+            address=login.address,
+            auth_path=login.auth_path,
+            role=str(a[1]),
+            secret_refs=a[0],
+            targets={n: edge_files.get(n) or f"{SECRETS_DIR}/{n}" for n in a[0]},
+            skip=edge_proxy.API_KEY_SECRETS,
+            paths=vault_secrets.VaultPaths(ca_file=vault_secrets.CA_FILE if login.ca_certificate else None),
+        )
+    )
+    mounts = [k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR)]
+    if args.tls_source == "provided":
+        mounts.append(k8s.core.v1.VolumeMountArgs(name="edge-tls", mount_path=edge_proxy.PROVIDED_TLS_DIR))
+    return vault_secrets.vault_reader(
+        name,
+        login,
+        script,
+        mounts,
+        namespace=args.identity.namespace,
+        labels=labels,
+        security_context=_locked_down(),
+        opts=opts,
+    )
 
 
 @dataclass(frozen=True)
@@ -837,7 +881,7 @@ def _edge_objects(
         k8s.core.v1.VolumeMountArgs(name="edge-keys", mount_path=edge_proxy.KEYS_DIR, read_only=True),
         k8s.core.v1.VolumeMountArgs(name="edge-tmp", mount_path="/tmp"),
     ]
-    if args.tls_source == "acme":
+    if args.tls_source in ("acme", "internal-ca"):
         certificate = k8s.apiextensions.CustomResource(
             f"{name}-certificate",
             api_version=cert_manager.API_VERSION,

@@ -60,7 +60,12 @@ def create_model_store(
     """The model store for `args.placement.cloud`; `name` prefixes every child resource's name."""
     component = create_for_cloud(
         __name__,
-        {"aws": "AwsModelStore", "gcp": "GcpModelStore", "azure": "AzureModelStore"},
+        {
+            "aws": "AwsModelStore",
+            "gcp": "GcpModelStore",
+            "azure": "AzureModelStore",
+            "onprem": "OnpremModelStore",
+        },
         cloud=args.placement.cloud,
         name=name,
         args=args,

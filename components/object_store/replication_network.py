@@ -19,9 +19,17 @@ def replication_network_policy(
     target_cloud: Cloud,
     labels: dict[str, str],
     opts: pulumi.ResourceOptions,
+    *,
+    site_ports: pulumi.Input[list[int]] | None = None,
 ) -> k8s.networking.v1.NetworkPolicy:
     """Every pod of the namespace: no ingress at all; egress as in `cloud_api_egress`. The source
-    side needs no metadata server: its credentials are federated tokens exchanged over 443."""
+    side needs no metadata server: its credentials are federated tokens exchanged over 443.
+    `site_ports`: an on-prem store and vault on either side (replication_onprem.site_egress)."""
+    egress = cloud_api_egress(target_cloud)
+    if site_ports is not None:
+        from components.object_store.replication_onprem import site_egress
+
+        egress.append(site_egress(site_ports))
     return k8s.networking.v1.NetworkPolicy(
         f"{prefix}-network-policy",
         k8s.networking.v1.NetworkPolicyInitArgs(
@@ -32,7 +40,7 @@ def replication_network_policy(
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(),
                 policy_types=["Ingress", "Egress"],
                 ingress=[],
-                egress=cloud_api_egress(target_cloud),
+                egress=egress,
             ),
         ),
         opts=opts,

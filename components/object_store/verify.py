@@ -41,7 +41,9 @@ from urllib.parse import urlparse
 
 from components.common import Cloud
 
-CLOUDS: Final = ("aws", "gcp", "azure")
+CLOUDS: Final = ("aws", "gcp", "azure", "onprem")
+ONPREM_KEY_ENV: Final = ("ONPREM_S3_ACCESS_KEY_ID", "ONPREM_S3_SECRET_ACCESS_KEY")
+"""An on-prem store's key for the verifier, when not fetched from the vault (see `_onprem_key`)."""
 SHA256_METADATA_KEY: Final = "sha256"
 """User-metadata key under which replication stores the SHA-256 (hex or base64) of each object."""
 RCLONE_MD5_METADATA_KEY: Final = "md5chksum"
@@ -110,7 +112,13 @@ class StoreLocation:
     (moto, fake-gcs-server, Azurite or another compatible endpoint); for Azure the URL of the
     account, e.g. http://127.0.0.1:10000/devstoreaccount1."""
     region: str | None = None
-    """aws: bucket region (None: the SDK's default region); informational elsewhere."""
+    """aws: bucket region (None: the SDK's default region); onprem: the region the store signs
+    for; informational elsewhere."""
+    vault_address: str | None = None
+    """onprem: the site's OpenBao/Vault, from which the read-only key is fetched with VAULT_TOKEN."""
+    vault_kv_mount: str | None = None
+    credentials_path: str | None = None
+    """onprem: KV v2 path (in vault_kv_mount) of the store's read-only key."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -122,6 +130,11 @@ class StoreLocation:
             problems.append(
                 "azure needs the storage account name (got account=None): pass account=..., or an "
                 "endpoint_url that ends in the account, e.g. http://127.0.0.1:10000/devstoreaccount1"
+            )
+        if self.cloud == "onprem" and not self.endpoint_url:
+            problems.append(
+                "onprem needs the S3 endpoint of the store (got endpoint_url=None): pass the `endpoint` "
+                "of its modelStore output"
             )
         if self.endpoint_url is not None and urlparse(self.endpoint_url).scheme not in ("http", "https"):
             problems.append(f"endpoint_url must be an http(s) URL (got {self.endpoint_url!r})")
@@ -151,6 +164,21 @@ class StoreLocation:
             match = _AZURE_BLOB_HOST.match(urlparse(str(descriptor["uri"])).hostname or "")
             account = match.group("account") if match else None
         region = descriptor.get("region")
+        onprem: dict[str, Any] = {}
+        if cloud == "onprem":
+            # The store's own endpoint unless the caller points at another (a gateway, a test server).
+            endpoint_url = endpoint_url or (
+                str(descriptor["endpoint"]) if descriptor.get("endpoint") else None
+            )
+            region = descriptor.get("s3Region") or "us-east-1"
+            onprem = {
+                key: str(descriptor[name]) if descriptor.get(name) else None
+                for key, name in (
+                    ("vault_address", "vaultAddress"),
+                    ("vault_kv_mount", "vaultKvMount"),
+                    ("credentials_path", "readCredentialsPath"),
+                )
+            }
         return cls(
             cloud=cloud,  # type: ignore[arg-type]  # validated in __post_init__
             bucket=str(descriptor["bucket"]),
@@ -158,6 +186,7 @@ class StoreLocation:
             account=str(account) if account else None,
             endpoint_url=endpoint_url,
             region=str(region) if region else None,
+            **onprem,
         )
 
     @property
@@ -173,7 +202,7 @@ class StoreLocation:
     @property
     def uri(self) -> str:
         """s3://, gs:// or https:// address of the prefix, for messages and reports."""
-        if self.cloud == "aws":
+        if self.cloud in ("aws", "onprem"):
             return f"s3://{self.bucket}/{self.key_prefix}"
         if self.cloud == "gcp":
             return f"gs://{self.bucket}/{self.key_prefix}"
@@ -344,6 +373,7 @@ def inventory(
         )
     listers: dict[str, Callable[[StoreLocation, int | None, int, float], Iterable[ObjectInfo]]] = {
         "aws": _inventory_s3,
+        "onprem": _inventory_s3,
         "gcp": _inventory_gcs,
         "azure": _inventory_azure,
     }
@@ -445,6 +475,17 @@ def _s3_client(location: StoreLocation, retries: int, timeout_seconds: float) ->
         s3={"addressing_style": "path"} if location.endpoint_url else {},
         max_pool_connections=_HEAD_WORKERS,
     )
+    if location.cloud == "onprem":
+        key_id, secret = _onprem_key(location, timeout_seconds)
+        with _SESSION_LOCK:
+            return _boto3_session().client(
+                "s3",
+                endpoint_url=location.endpoint_url,
+                region_name=location.region or "us-east-1",
+                config=config,
+                aws_access_key_id=key_id,
+                aws_secret_access_key=secret,
+            )
     with _SESSION_LOCK:  # a boto3 session is not thread-safe; clients are
         session = _boto3_session()
         if location.endpoint_url is None:
@@ -462,6 +503,53 @@ def _s3_client(location: StoreLocation, retries: int, timeout_seconds: float) ->
             config=config,
             **keys,
         )
+
+
+def _onprem_key(location: StoreLocation, timeout_seconds: float) -> tuple[str, str]:
+    """The on-prem store's key: ONPREM_S3_ACCESS_KEY_ID/ONPREM_S3_SECRET_ACCESS_KEY, else the
+    read-only key from the site's vault (KV v2 at `credentials_path`) with VAULT_TOKEN. Never the
+    AWS credentials of the environment: they belong to another store."""
+    key_id, secret = (os.environ.get(name) for name in ONPREM_KEY_ENV)
+    if key_id and secret:
+        return key_id, secret
+    token = os.environ.get("VAULT_TOKEN")
+    if not (token and location.vault_address and location.vault_kv_mount and location.credentials_path):
+        mount = location.vault_kv_mount or "<vaultKvMount>"
+        secret = f"{mount}/{location.credentials_path or '<s3ReadCredentialsPath>'}"
+        raise StoreAccessDeniedError(
+            f"{location}: no key for the on-prem store: set VAULT_TOKEN (a token that may read {secret} "
+            f"at {location.vault_address or '<vaultAddress>'}), or export "
+            f"{ONPREM_KEY_ENV[0]} and {ONPREM_KEY_ENV[1]}",
+            location,
+        )
+    import httpx
+
+    url = (
+        f"{location.vault_address.rstrip('/')}/v1/{location.vault_kv_mount}/data/{location.credentials_path}"
+    )
+    try:
+        response = httpx.get(url, headers={"X-Vault-Token": token}, timeout=timeout_seconds)
+    except httpx.HTTPError as exc:
+        raise StoreUnreachableError(
+            f"{location}: the vault at {location.vault_address} did not answer ({exc}); check the network "
+            f"or export {ONPREM_KEY_ENV[0]} and {ONPREM_KEY_ENV[1]}",
+            location,
+        ) from exc
+    if response.status_code in (401, 403, 404):
+        raise StoreAccessDeniedError(
+            f"{location}: the vault refused to read {location.vault_kv_mount}/{location.credentials_path} "
+            f"(HTTP {response.status_code}): VAULT_TOKEN needs read on "
+            f"{location.vault_kv_mount}/data/{location.credentials_path}",
+            location,
+        )
+    data = ((response.json() or {}).get("data") or {}).get("data") or {}
+    if response.status_code != 200 or not data.get("access_key_id") or not data.get("secret_access_key"):
+        raise StoreAccessDeniedError(
+            f"{location}: vault secret {location.vault_kv_mount}/{location.credentials_path} has no "
+            f"access_key_id and secret_access_key (HTTP {response.status_code})",
+            location,
+        )
+    return str(data["access_key_id"]), str(data["secret_access_key"])
 
 
 def _inventory_s3(
@@ -545,10 +633,14 @@ def _raise_s3_error(location: StoreLocation, exc: Exception, action: str) -> NoR
         ) from exc
     if code in ("AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch",
                 "ExpiredToken", "InvalidToken", "AllAccessDisabled"):  # fmt: skip
+        who = (
+            f"the key from {location.vault_kv_mount}/{location.credentials_path} (or {ONPREM_KEY_ENV[0]})"
+            if location.cloud == "onprem"
+            else "the active AWS credentials (aws sts get-caller-identity)"
+        )
         raise StoreAccessDeniedError(
             f"{location}: access denied while trying to {action} ({code}). The caller needs "
-            "s3:ListBucket on the bucket and s3:GetObject on its keys; check the active AWS "
-            "credentials (aws sts get-caller-identity)",
+            f"s3:ListBucket on the bucket and s3:GetObject on its keys; check {who}",
             location,
         ) from exc
     if code in (

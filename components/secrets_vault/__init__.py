@@ -4,7 +4,8 @@
     vault.secret_refs  # {"apiKey": <ARN | projects/p/secrets/id | https://kv.vault.azure.net/secrets/apiKey>}
 
 aws: Secrets Manager + customer-managed KMS key; gcp: Secret Manager + Cloud KMS (CMEK);
-azure: Key Vault with RBAC. Each stack provisions the same secret names from its own config.
+azure: Key Vault with RBAC; onprem: a KV v2 mount in an existing OpenBao / HashiCorp Vault, read
+through Kubernetes auth (openbao.py). Each stack provisions the same secret names from its own config.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import cast
 import pulumi
 
 from components.common import create_for_cloud
-from components.secrets_vault.args import SecretsVault, SecretsVaultArgs
+from components.secrets_vault.args import OpenBaoArgs, SecretsVault, SecretsVaultArgs
 
-__all__ = ["SecretsVault", "SecretsVaultArgs", "create_secrets_vault"]
+__all__ = ["OpenBaoArgs", "SecretsVault", "SecretsVaultArgs", "create_secrets_vault"]
 
 
 def create_secrets_vault(
@@ -28,7 +29,12 @@ def create_secrets_vault(
     """
     component = create_for_cloud(
         __name__,
-        {"aws": "AwsSecretsVault", "gcp": "GcpSecretsVault", "azure": "AzureSecretsVault"},
+        {
+            "aws": "AwsSecretsVault",
+            "gcp": "GcpSecretsVault",
+            "azure": "AzureSecretsVault",
+            "onprem": "OpenBaoSecretsVault",
+        },
         cloud=args.placement.cloud,
         name=name,
         args=args,

@@ -16,6 +16,7 @@ import pulumi
 
 from components.common import Placement, WorkloadIdentity
 from components.data_plane_access import DataPlaneAccess
+from components.vault_login import VaultLogin
 
 MODULE: Final = "secrets_vault"
 
@@ -58,6 +59,9 @@ class SecretsVaultArgs:
     network_access: DataPlaneAccess = field(default_factory=DataPlaneAccess)
     """azure: the Key Vault firewall denies every public address except these CIDRs and subnets
     (the AKS node subnet, deployerCidrs). Unused on aws and gcp (IAM-only data planes)."""
+    # OpenBao / HashiCorp Vault (issue 12): components/secrets_vault/openbao.py.
+    openbao: OpenBaoArgs | None = None
+    """onprem: the existing OpenBao / Vault the secrets go to (required there); unused on the clouds."""
 
     def __post_init__(self) -> None:
         problems = validate(self) + self.network_access.problems()
@@ -106,6 +110,7 @@ def validate(args: SecretsVaultArgs) -> list[str]:
             f"recovery_window_days must be between {low} and {high} (got {args.recovery_window_days}): "
             "AWS allows no longer window, and a shorter one (or 0, force delete) is not offered"
         )
+    problems += _openbao_problems(args)
     if args.placement.cloud == "gcp" and not args.placement.gcp_project:
         problems.append(
             f"placement.gcp_project is required on gcp (got {args.placement.gcp_project!r}): "
@@ -119,12 +124,92 @@ def validate(args: SecretsVaultArgs) -> list[str]:
     return problems
 
 
+VAULT_TOKEN_TTL_RANGE: Final = (60, 3600)
+_VAULT_PATH: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*(/[A-Za-z0-9][A-Za-z0-9_-]*)*$")
+
+
+@dataclass(frozen=True)
+class OpenBaoArgs:
+    """An existing OpenBao (or HashiCorp Vault) server, reached with the deployer's VAULT_TOKEN."""
+
+    address: str
+    """https://host[:port] of the API (`vaultAddress`). The component's own vault provider uses
+    it; the token is read by that provider from VAULT_TOKEN at run time and never stored."""
+    kv_mount: str = "inference-failover"
+    """KV v2 mount created by the stack (`vaultKvMount`); the secrets go under `<stack>/`."""
+    kubernetes_auth_path: str = "kubernetes"
+    """Existing Kubernetes auth method (`vaultKubernetesAuthPath`, enabled and configured once
+    per cluster by its operator); the stack adds one role to it and checks it exists at plan time."""
+    ca_certificate: str | None = None
+    """PEM of the CA of the vault's TLS certificate, trusted by the pods; None: system trust store."""
+    unread: tuple[str, ...] = ("apiKey", "apiKeyNext")
+    """Secrets stored for the stack but not readable by the workload's role (the edge gets the
+    API keys' digests from a Kubernetes Secret, so no pod needs the keys themselves)."""
+    extra_reads: tuple[tuple[str, str, str], ...] = ()
+    """(name, KV path in `kv_mount`, field) of secrets the workload also reads from outside the
+    stack's folder, e.g. ("s3AccessKeyId", <s3ReadCredentialsPath>, "access_key_id") for the
+    site's store: added to `secret_refs` (as `...#<field>`) and to the read policy."""
+    token_ttl_seconds: int = 300
+    """Lifetime of the workload's vault token (also its maximum: it is not renewable). The init
+    container reads the secrets within seconds; must be 60-3600."""
+
+
+def _openbao_problems(args: SecretsVaultArgs) -> list[str]:
+    bao = args.openbao
+    stack = args.placement.stack
+    if args.placement.cloud != "onprem":
+        return (
+            []
+            if bao is None
+            else [
+                f"openbao is set but the vault is on {args.placement.cloud}: leave it None (the clouds use "
+                "their own vault)"
+            ]
+        )
+    if bao is None:
+        return [
+            "openbao is required on onprem (got None): set `vaultAddress` in "
+            f"Pulumi.{stack}.yaml (the stack's OpenBao / Vault)"
+        ]
+    problems: list[str] = []
+    if not bao.address.startswith("https://") or "/" in bao.address.removeprefix("https://"):
+        problems.append(
+            f"openbao.address must be https://<host>[:<port>] (got {bao.address!r}): set `vaultAddress`"
+        )
+    for field_name in ("kv_mount", "kubernetes_auth_path"):
+        value = getattr(bao, field_name)
+        if not _VAULT_PATH.match(value):
+            problems.append(
+                f"openbao.{field_name} must be a vault path of letters, digits, - and _ segments joined "
+                f"by / (got {value!r})"
+            )
+    for secret, path, field_name in bao.extra_reads:
+        if secret in args.secrets or not SECRET_NAME.match(secret):
+            problems.append(
+                f"openbao.extra_reads name {secret!r} must be a letter then letters or digits and not "
+                "one of the stack's own secrets"
+            )
+        if not _VAULT_PATH.match(path) or not _VAULT_PATH.match(field_name) or "/" in field_name:
+            problems.append(
+                f"openbao.extra_reads entry ({secret!r}, {path!r}, {field_name!r}) must name a KV path "
+                "and a field of letters, digits, - and _"
+            )
+    low, high = VAULT_TOKEN_TTL_RANGE
+    if not low <= bao.token_ttl_seconds <= high:
+        problems.append(
+            f"openbao.token_ttl_seconds must be between {low} and {high} (got {bao.token_ttl_seconds}): "
+            "the workload's token only has to outlive its init container"
+        )
+    return problems
+
+
 class SecretsVault(pulumi.ComponentResource):
     """Outputs every cloud's vault exposes (the classes in aws.py, gcp.py and azure.py)."""
 
     secret_refs: pulumi.Output[dict[str, str]]
     """Secret config name -> what the workload reads it by: the Secrets Manager secret ARN,
-    `projects/<project>/secrets/<secret-id>`, or `https://<vault>.vault.azure.net/secrets/<name>`."""
+    `projects/<project>/secrets/<secret-id>`, `https://<vault>.vault.azure.net/secrets/<name>`, or
+    (onprem) `https://<openbao>/v1/<kv mount>/data/<stack>/<name>`."""
     vault_id: pulumi.Output[str]
     """aws: the KMS key ARN (Secrets Manager has no vault resource; the key is the boundary);
     gcp: the Cloud KMS key ring id; azure: the Key Vault resource id."""
@@ -134,6 +219,9 @@ class SecretsVault(pulumi.ComponentResource):
     key_ready: Sequence[pulumi.Resource] = ()
     """What another secret encrypted with `key_id` must depend on: on gcp the Secret Manager service
     agent's grant on the key (Secret Manager checks it when the secret is created)."""
+    workload_login: VaultLogin | None = None
+    """onprem: how the workload's init container logs in to read `secret_refs`; None on the clouds
+    (their pods use the cloud identity)."""
 
 
 def sorted_names(args: SecretsVaultArgs) -> list[str]:
