@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 from rich.console import Console
 from rich.markup import escape
@@ -43,7 +43,7 @@ from cutover.inventory import FORMATS, last_completed_drill
 from cutover.inventory import render as render_inventory
 from cutover.inventory import rows as inventory_rows
 from cutover.journal import DEFAULT_NAME, FINISHED, Journal, RunSpec, require_journal, run_lock
-from cutover.plan import DEFAULT_PERCENTS, Side, Step, parse_percents
+from cutover.plan import Side, Step, parse_percents
 from cutover.probes import API_KEY_ENV, ProbeTls
 from cutover.rotate import NEW_KEY_ENV, KeyRotation, Keys, plan_rotation, spec_for
 from cutover.runner import Runner, Settings, timings
@@ -55,6 +55,9 @@ Probes use HTTPS and verify the edge certificate for the service name (system CA
 --ca-bundle); /v1/models is probed with `Authorization: Bearer ${API_KEY_ENV}` when that
 variable is set. Plain http:// endpoints are refused unless --insecure-http (local tests only).
 """
+
+CLI_DEFAULT_PERCENTS: Final[tuple[int, ...]] = (5, 25, 50, 100)
+"""--steps when not given: start small, as the runbooks do (a 5 % step, then its canary)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -152,9 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     def steps_option(command: argparse.ArgumentParser) -> None:
         command.add_argument(
             "--steps",
-            default=",".join(map(str, DEFAULT_PERCENTS)),
-            metavar="10,50,100",
-            help="percent of traffic on the target after each shift (default: 10,50,100)",
+            default=",".join(map(str, CLI_DEFAULT_PERCENTS)),
+            metavar="5,25,50,100",
+            help="percent of traffic on the target after each shift (default: 5,25,50,100: the "
+            "first step exposes few clients to the target, and its canary checks it before more)",
         )
 
     def run_options(command: argparse.ArgumentParser, soak: bool = True) -> None:

@@ -399,15 +399,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except side_by_side.ThroughputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from infra.cost_budget import budget_warning, configured_budget
+
     for stack in args.stack:
         try:
-            reports.append(price_stack(stack, args.workdir))
+            report = price_stack(stack, args.workdir)
         except (ConfigError, CostError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             code = code or 2
+            continue
         except ProgramError as exc:
             print(f"error: {exc}", file=sys.stderr)
             code = 1
+            continue
+        reports.append(report)
+        if warning := budget_warning(report, configured_budget(stack, args.workdir)):
+            print(f"warning: {warning}", file=sys.stderr)
     if code:
         return code
     if args.json:

@@ -200,7 +200,11 @@ def monthly_cost_line(run: ProgramRun, root: Path = ROOT) -> str:
         report = price(run, parse_overrides(config.get(f"{PROJECT}:{OVERRIDES_KEY}"), run.stack))
     except (CostError, ProgramError) as exc:
         return f"monthly cost: unknown: {exc}"
-    return (
+    from infra.cost_budget import budget_warning
+
+    alerting = run.config.alerting
+    warning = budget_warning(report, alerting.budget_monthly_usd if alerting else None)
+    return (f"warning: {warning}\n" if warning else "") + (
         f"monthly cost: ${report.monthly_usd:,.2f} at {report.capacity} capacity "
         f"(${report.full_capacity_monthly_usd:,.2f} at full); details: python -m infra.cost {run.stack}"
     )

@@ -284,6 +284,8 @@ def observe(
         check = getattr(record, "any_address_check", None) or getattr(record, "health_check", None)
     # Traffic Manager authority in the stack's own subscription: alert on this stack's endpoint.
     endpoint = getattr(record, "endpoint", None) if cfg.cloud == cfg.dns.provider == "azure" else None
+    # Cloud DNS authority: no metric for its health checks; an uptime check on this stack's address.
+    uptime_host = workload.endpoint_host if cfg.cloud == cfg.dns.provider == "gcp" else None
     return create_observability(
         name,
         ObservabilityArgs(
@@ -301,6 +303,9 @@ def observe(
             gcp_billing_account=alerting.gcp_billing_account,
             route53_health_check_id=check.id if check is not None else None,
             traffic_manager_endpoint_id=endpoint.id if endpoint is not None else None,
+            dns_uptime_check_host=uptime_host,
+            dns_health_check_path=cfg.dns.health_check_path,
+            dns_health_check_port=cfg.dns.health_check_port,
             depends_on=(workload,),
         ),
     )

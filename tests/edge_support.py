@@ -145,6 +145,7 @@ def nginx_binary() -> str | None:
 class RunningEdge:
     port: int
     config: EdgeProxyConfig
+    metrics_port: int
     config_file: Path
     pid: int
     exit_code: int | None = None
@@ -167,7 +168,10 @@ def running_edge(
     """
     binary = nginx_binary()
     assert binary, "nginx is not installed: run tools/install-edge-proxy.sh"
-    directory = Path(tempfile.mkdtemp(prefix="edge-proxy-"))
+    # Memory-backed where the machine has it, like the pod's counters volume (rewritten on every
+    # answer: on a disk-backed directory the renames cost an order of magnitude more).
+    shm = Path("/dev/shm")
+    directory = Path(tempfile.mkdtemp(prefix="edge-proxy-", dir=shm if shm.is_dir() else None))
     try:
         with _started(
             binary,
@@ -199,7 +203,8 @@ def _started(
     (directory / "tls" / "tls.crt").write_bytes(pki.cert_pem)
     (directory / "tls" / "tls.key").write_bytes(pki.key_pem)
     (directory / "keys" / "api-key-sha256").write_text(render_key_digests(keys))
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
+    (directory / "counters").mkdir()
     config = EdgeProxyConfig(
         server_name=SERVICE_NAME,
         upstream_port=upstream_port,
@@ -212,6 +217,9 @@ def _started(
         runtime_dir=str(directory / "run"),
         access_log=str(directory / "access.log"),
         worker_processes=workers,
+        metrics_port=metrics_port,
+        metrics_address="127.0.0.1",
+        counters_dir=str(directory / "counters"),
     )
     (directory / "run").mkdir()
     (directory / "edge_auth.js").write_text(render_auth_script(config))
@@ -246,7 +254,9 @@ def _started(
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        running = RunningEdge(port=port, config=config, config_file=config_file, pid=process.pid)
+        running = RunningEdge(
+            port=port, config=config, metrics_port=metrics_port, config_file=config_file, pid=process.pid
+        )
         yield running
     finally:
         process.terminate()

@@ -51,7 +51,18 @@ from tests.emulators import azurite as azurite  # noqa: PLC0414 (pytest fixture)
 from tests.emulators import fake_gcs as fake_gcs  # noqa: PLC0414 (pytest fixture)
 from tests.emulators import moto_s3 as moto_s3  # noqa: PLC0414 (pytest fixture)
 
-EXECUTE = ("execute", "--to", "standby", "--yes", "--soak-seconds", "0", "--skip-store-parity")
+# A three-step plan: the records below count its steps (the CLI default is 5,25,50,100).
+EXECUTE = (
+    "execute",
+    "--to",
+    "standby",
+    "--steps",
+    "10,50,100",
+    "--yes",
+    "--soak-seconds",
+    "0",
+    "--skip-store-parity",
+)
 
 
 def locked_s3_bucket(moto: Emulator) -> str:

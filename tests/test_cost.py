@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,39 @@ def test_every_pair_prices_with_no_zero_once_the_catalogue_gaps_are_overridden(
         assert report.full_capacity_monthly_usd >= report.monthly_usd
 
 
-def test_missing_price_is_an_error_naming_the_item_and_the_config_fix() -> None:
+@pytest.fixture
+def no_g6_price(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalogue without the shipped primary's GPU node: what a user on another size meets."""
+    monkeypatch.delitem(PRICES, ("aws:instance/g6.2xlarge", "us-east-1"))
+
+
+@pytest.mark.parametrize(("primary", "standby"), PAIRS, ids=PAIR_IDS)
+@pytest.mark.parametrize("authority", ["aws", "gcp", "azure", "powerdns"])
+def test_every_pair_and_authority_prices_from_the_catalogue_alone(
+    primary: str, standby: str, authority: str
+) -> None:
+    from tests.support import combination
+
+    for run in combination(primary, standby, authority):
+        report = price(run)  # no priceOverrides: raises CostError on any missing price
+        assert {line.item for line in report.lines} == {u.item for u in usage_of(run)}
+        assert all(line.unit_usd > 0 and line.source for line in report.lines)
+
+
+def test_the_shipped_pair_costs_what_the_catalogue_says() -> None:
+    """The README's figures: the primary at full, the standby warm, the standby's premium."""
+    primary, standby = price(shipped("primary")), price(shipped("standby"))
+    g6, m6i = 0.9776 * HOURS_PER_MONTH, 0.096 * HOURS_PER_MONTH
+    nodes = {line.item: line.monthly_usd for line in primary.lines}
+    assert nodes["aws:instance/g6.2xlarge"] == pytest.approx(2 * g6, abs=0.01)
+    assert nodes["aws:instance/m6i.large"] == pytest.approx(2 * m6i, abs=0.01)
+    assert primary.capacity == "full" and primary.full_capacity_monthly_usd == primary.monthly_usd
+    assert standby.capacity == "warm"
+    assert standby.monthly_usd < standby.full_capacity_monthly_usd
+    assert 0.4 < standby.monthly_usd / primary.monthly_usd < 0.8
+
+
+def test_missing_price_is_an_error_naming_the_item_and_the_config_fix(no_g6_price: None) -> None:
     run = shipped("primary")
     with pytest.raises(CostError) as caught:
         price(run)
@@ -100,7 +133,7 @@ def test_override_replaces_the_catalogue_price_and_is_named_as_the_source() -> N
 
 def test_warm_standby_full_capacity_runs_node_count_gpu_nodes() -> None:
     run = shipped("standby")
-    report = price(run, _fill_gaps(run, usd=2.0))
+    report = price(run, {"gcp:instance/g2-standard-8": 2.0})
     assert run.config.capacity == "warm" and run.config.gpu.node_count == 2
     gpu_node = [line for line in report.lines if line.item == "gcp:instance/g2-standard-8"]
     assert [line.quantity for line in gpu_node] == [1]
@@ -163,7 +196,7 @@ def test_cli_json_has_exactly_the_documented_shape(
 
 
 def test_cli_without_a_price_exits_2_naming_the_item(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_g6_price: None
 ) -> None:
     assert main(["primary", "--workdir", str(_workdir(tmp_path, None))]) == 2
     err = capsys.readouterr().err
@@ -206,3 +239,48 @@ def test_every_dns_authority_prices_its_own_health_checks() -> None:
     gcp = _quantities(combination("aws", "gcp", "gcp")[1])
     assert gcp["gcp:cloud-dns-health-check"] == 1
     assert not any(item.startswith(("aws:route53", "azure:traffic")) for item in gcp)
+
+
+def _standby_workdir(tmp_path: Path, budget: float) -> Path:
+    for name in ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.standby.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    doc = yaml.safe_load((tmp_path / "Pulumi.standby.yaml").read_text())
+    doc["config"]["inference-failover:budgetMonthlyUsd"] = budget
+    (tmp_path / "Pulumi.standby.yaml").write_text(yaml.safe_dump(doc))
+    return tmp_path
+
+
+def test_a_budget_below_the_warm_standbys_own_cost_is_a_warning_naming_both_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra.cost_budget import budget_warning
+
+    report = price(shipped("standby"))
+    assert report.capacity == "warm" and report.monthly_usd > 500
+    warning = budget_warning(report, 500)
+    assert warning == (
+        "stack config 'budgetMonthlyUsd' of stack 'standby' is $500.00 a month, below the warm "
+        f"standby's own cost of ${report.monthly_usd:,.2f} a month (python -m infra.cost standby): "
+        "its budget alert would fire every month; set budgetMonthlyUsd to at least "
+        f"{math.ceil(report.monthly_usd)} in Pulumi.standby.yaml, or lower the cost"
+    )
+    # The shipped budget covers it, and no budget means no warning.
+    assert budget_warning(report, 3000) is None and budget_warning(report, None) is None
+    assert budget_warning(report, report.monthly_usd) is None
+
+    workdir = _standby_workdir(tmp_path, 500)
+    assert main(["standby", "--workdir", str(workdir)]) == 0
+    out, err = capsys.readouterr()
+    assert err == f"warning: {warning}\n" and out.strip().splitlines()[-1].startswith("stack 'standby'")
+    assert plan_main(["standby", "--workdir", str(workdir)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-2] == f"warning: {warning}" and lines[-1].startswith("monthly cost: $")
+
+
+def test_a_budget_below_the_primarys_full_cost_names_full_capacity() -> None:
+    from infra.cost_budget import budget_warning
+
+    report = price(shipped("primary"))
+    warning = budget_warning(report, 100)
+    assert warning is not None
+    assert "is $100.00 a month, below the stack's own cost at full capacity of $" in warning

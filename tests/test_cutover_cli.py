@@ -181,6 +181,16 @@ def test_plan_works_offline_from_the_stack_files(tmp_path: Path, capsys: pytest.
 
 
 @pytest.mark.usefixtures("no_pulumi")
+def test_staged_shift_starts_small_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --steps the first shift moves 5 % of traffic, as the runbooks do, so the first
+    canary runs while few clients reach the target."""
+    workdir = project_copy(tmp_path)
+    assert cli.run(["--workdir", str(workdir), "--json", "plan", "--to", "standby"]) == ExitCode.OK
+    ids = [s["id"] for s in json.loads(capsys.readouterr().out)["plan"]]
+    assert [i for i in ids if i.startswith("shift-")] == ["shift-5", "shift-25", "shift-50", "shift-100"]
+
+
+@pytest.mark.usefixtures("no_pulumi")
 def test_status_without_pulumi_needs_outputs_files(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

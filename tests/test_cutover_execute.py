@@ -19,7 +19,10 @@ from tests.cutover_support import InjectedCrash, Sides, answers, run, shipped_co
 from tests.cutover_support import sides as sides  # noqa: PLC0414 (pytest fixture)
 from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
 
-EXECUTE = ("execute", "--to", "standby", "--yes", "--soak-seconds", "0", "--skip-store-parity")
+# The behaviours below are checked on a three-step plan (crash points count its steps); the CLI's
+# default, 5,25,50,100, is tested in test_cutover_cli.py.
+STEPS = ("--steps", "10,50,100")
+EXECUTE = ("execute", "--to", "standby", *STEPS, "--yes", "--soak-seconds", "0", "--skip-store-parity")
 
 
 def test_execute_to_standby_moves_dns_to_standby_and_demotes_primary(sides: Sides, tmp_path: Path) -> None:
@@ -356,7 +359,7 @@ def test_a_rollback_interrupted_by_a_crash_is_finished_by_resume_without_repeats
     assert finished is not None and finished.status == "rolled-back"
 
 
-DRILL = ("drill", "--yes", "--soak-seconds", "0", "--hold-seconds", "0", "--skip-store-parity")
+DRILL = ("drill", *STEPS, "--yes", "--soak-seconds", "0", "--hold-seconds", "0", "--skip-store-parity")
 
 
 def test_drill_whose_failback_fails_verification_leaves_traffic_on_the_standby(

@@ -4,8 +4,12 @@ pod's image) with exactly the configuration the workload renders, in front of a 
 from __future__ import annotations
 
 import http.client
+import os
+import re
+import signal
 import socket
 import ssl
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +18,14 @@ import pytest
 
 from components.inference_cluster.edge_proxy import (
     EDGE_PROXY_IMAGE,
+    LISTEN_PORT,
     OPENAI_ROUTES,
     key_digest,
+    pod_config,
     render_key_digests,
     render_nginx_config,
 )
+from components.observability.args import EDGE_METRICS_PATH, METRICS_PORT
 from tests.edge_support import (
     SERVICE_NAME,
     EdgePki,
@@ -103,17 +110,124 @@ def test_tls_1_2_and_1_3_only(edge: RunningEdge, pki: EdgePki) -> None:
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in edge.config_file.read_text()
 
 
-def test_nothing_answers_in_plain_text(edge: RunningEdge) -> None:
+def _listens(config: str) -> list[str]:
+    return [line.strip() for line in config.splitlines() if line.strip().startswith("listen ")]
+
+
+def test_public_side_is_tls_only_and_the_metrics_listener_is_internal(edge: RunningEdge) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=5)
     connection.request("GET", "/health")
     response = connection.getresponse()
     # NGINX answers a plain request on a TLS port with 400 and never proxies it.
     assert response.status == 400
     assert b"plain HTTP request was sent to HTTPS port" in response.read()
-    # The only port in the config is the TLS one.
-    config = edge.config_file.read_text()
-    listens = [line.strip() for line in config.splitlines() if line.strip().startswith("listen ")]
-    assert listens == [f"listen 127.0.0.1:{edge.port} ssl default_server;"]
+    # Two listeners: the public one with TLS, and the collector's plain one on its own port.
+    assert _listens(edge.config_file.read_text()) == [
+        f"listen 127.0.0.1:{edge.port} ssl default_server;",
+        f"listen 127.0.0.1:{edge.metrics_port};",
+    ]
+    # The pod's: TLS on the port the Service maps 443 to, plain only on the metrics port, which
+    # no Service publishes and a NetworkPolicy opens to the collector alone (test_observability).
+    pod = render_nginx_config(pod_config(SERVICE_NAME, 8000, "acme"))
+    assert _listens(pod) == [f"listen {LISTEN_PORT} ssl default_server;", f"listen {METRICS_PORT};"]
+    assert METRICS_PORT != LISTEN_PORT
+
+
+def _plain(port: int, path: str, key: str | None = None) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", path, headers={"Authorization": f"Bearer {key}"} if key else {})
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return response.status, body
+
+
+@pytest.mark.parametrize("path", ["/health", "/v1/models", "/v1/chat/completions", "/tokenize", "/"])
+def test_the_metrics_listener_serves_metrics_and_nothing_else(
+    edge: RunningEdge, pki: EdgePki, path: str
+) -> None:
+    """Even with a valid key, no API route answers on the metrics port: it is not a way around
+    TLS or the key check."""
+    status, body = _plain(edge.metrics_port, path, key=CURRENT_KEY)
+    assert status == 404 and b"served" not in body
+
+
+def _edge_counts(port: int) -> dict[tuple[str, str], int]:
+    status, body = _plain(port, EDGE_METRICS_PATH)
+    assert status == 200
+    counts = {}
+    for line in body.decode().splitlines():
+        if line.startswith("#"):
+            continue
+        match = re.fullmatch(r'edge_requests_total\{route="([^"]+)",code="(\d{3})"\} (\d+)', line)
+        assert match, line
+        counts[(match[1], match[2])] = int(match[3])
+    return counts
+
+
+def _wait_for_counts(port: int, expected: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """Counting runs in the log phase, after the answer went out: poll briefly."""
+    deadline = time.monotonic() + 5
+    while (counts := _edge_counts(port)) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return counts
+
+
+def test_metrics_listener_serves_the_model_servers_metrics_and_the_edges_counts(
+    pki: EdgePki, tmp_path: Path
+) -> None:
+    with (
+        fake_model_server() as model,
+        running_edge(pki, model.server_address[1], [CURRENT_KEY]) as running,
+    ):
+        assert _plain(running.metrics_port, "/metrics") == (200, b'{"served": "/metrics"}')
+        assert _request(running, pki, "/health")[0] == 200
+        assert _request(running, pki, "/v1/models")[0] == 401
+        assert _request(running, pki, "/v1/models", key=CURRENT_KEY)[0] == 200
+        for _ in range(3):
+            assert _request(running, pki, "/v1/chat/completions", key=CURRENT_KEY, method="POST")[0] == 200
+        assert _request(running, pki, "/metrics", key=CURRENT_KEY)[0] == 404
+        assert _request(running, pki, "/scanner/probe.php")[0] == 404
+        expected = {
+            ("/health", "200"): 1,
+            ("/v1/models", "401"): 1,
+            ("/v1/models", "200"): 1,
+            ("/v1/chat/completions", "200"): 3,
+            ("other", "404"): 2,  # unknown paths share one label: bounded cardinality
+        }
+        assert _wait_for_counts(running.metrics_port, expected) == expected
+        # Scrapes of the metrics listener are not counted; the exposition is valid for Prometheus.
+        status, body = _plain(running.metrics_port, EDGE_METRICS_PATH)
+        assert status == 200
+        checked = subprocess.run(
+            ["promtool", "check", "metrics"], input=body, capture_output=True, check=False
+        )
+        assert checked.returncode == 0, checked.stderr.decode() + checked.stdout.decode()
+        assert b"# TYPE edge_requests_total counter" in body
+
+
+def test_edge_counts_upstream_failures_and_keeps_its_totals_across_a_reload(pki: EdgePki) -> None:
+    """The errors the model server cannot count (it is down) are the edge's to count; a reload
+    starts new workers, and the totals never go down."""
+    from tests.edge_support import free_port
+
+    with running_edge(pki, free_port(), [CURRENT_KEY]) as running:
+        assert _request(running, pki, "/v1/models", key=CURRENT_KEY)[0] == 502
+        assert _request(running, pki, "/health")[0] == 503
+        before = {("/v1/models", "502"): 1, ("/health", "503"): 1}
+        assert _wait_for_counts(running.metrics_port, before) == before
+        counters = Path(running.config.counters_dir)
+        old_workers = {f.name for f in counters.glob("worker-*.json")}
+        os.kill(running.pid, signal.SIGHUP)  # nginx reload: new workers, new counter files
+        deadline = time.monotonic() + 10
+        sent = 0
+        while not {f.name for f in counters.glob("worker-*.json")} - old_workers:
+            assert time.monotonic() < deadline, "no new worker answered after the reload"
+            assert _request(running, pki, "/v1/models", key=CURRENT_KEY)[0] == 502
+            sent += 1
+            time.sleep(0.05)
+        after = {("/v1/models", "502"): 1 + sent, ("/health", "503"): 1}
+        assert _wait_for_counts(running.metrics_port, after) == after
 
 
 def test_health_answers_without_a_key_with_a_minimal_body(edge: RunningEdge, pki: EdgePki) -> None:

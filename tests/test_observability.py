@@ -166,22 +166,64 @@ def test_every_series_carries_stack_cloud_region_and_model(primary: str, standby
     for run in pair(primary, standby):
         expected = _expected_labels(run)
         cloud = run.config.cloud
+        jobs = _scrape_jobs(run)
+        # The model server's metrics and the edge proxy's counts, both on the metrics port.
+        assert sorted(path for path, _ in jobs) == ["/metrics", "/metrics/edge"]
         if cloud == "aws":
             config = yaml.safe_load(_k8s(run, "ConfigMap", "metrics-collector")["data"]["prometheus.yml"])
             assert config["global"]["external_labels"] == expected
-            relabel = config["scrape_configs"][0]["relabel_configs"]
-        elif cloud == "gcp":
-            relabel = [
-                {"target_label": r["targetLabel"], "replacement": r["replacement"]}
-                for r in _gcp_pod_monitoring_of(run)["spec"]["endpoints"][0]["metricRelabeling"]
-            ]
-        else:
-            scrape = yaml.safe_load(
-                _k8s(run, "ConfigMap", "ama-metrics-prometheus-config")["data"]["prometheus-config"]
+        for _, relabel in jobs:
+            set_labels = {r["target_label"]: r["replacement"] for r in relabel if "replacement" in r}
+            assert {k: set_labels[k] for k in LABELS} == expected
+
+
+def _scrape_jobs(run: ProgramRun) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(path, relabelling) of every scrape of the inference pods' metrics port."""
+    if run.config.cloud == "gcp":
+        endpoints = _gcp_pod_monitoring_of(run)["spec"]["endpoints"]
+        assert {e["port"] for e in endpoints} == {"metrics"}
+        return [
+            (
+                e["path"],
+                [
+                    {"target_label": r["targetLabel"], "replacement": r["replacement"]}
+                    for r in e["metricRelabeling"]
+                ],
             )
-            relabel = scrape["scrape_configs"][0]["relabel_configs"]
-        set_labels = {r["target_label"]: r["replacement"] for r in relabel if "replacement" in r}
-        assert {k: set_labels[k] for k in LABELS} == expected
+            for e in endpoints
+        ]
+    if run.config.cloud == "aws":
+        config = yaml.safe_load(_k8s(run, "ConfigMap", "metrics-collector")["data"]["prometheus.yml"])
+    else:
+        config = yaml.safe_load(
+            _k8s(run, "ConfigMap", "ama-metrics-prometheus-config")["data"]["prometheus-config"]
+        )
+    jobs = config["scrape_configs"]
+    for job in jobs:  # only the container port named `metrics` is kept
+        assert {"source_labels": ["__meta_kubernetes_pod_container_port_name"], "regex": "metrics",
+                "action": "keep"} in job["relabel_configs"]  # fmt: skip
+    return [(job["metrics_path"], job["relabel_configs"]) for job in jobs]
+
+
+@pytest.mark.parametrize(("primary", "standby"), PAIRS, ids=PAIR_IDS)
+def test_the_edge_container_exposes_the_metrics_port_the_collector_scrapes(
+    primary: str, standby: str
+) -> None:
+    for run in pair(primary, standby):
+        (deployment,) = [
+            manifest(r)
+            for r in run.resources
+            if r.inputs.get("kind") == "Deployment"
+            and (r.inputs.get("metadata") or {}).get("name") == "inference-server"
+        ]
+        containers = {c["name"]: c for c in deployment["spec"]["template"]["spec"]["containers"]}
+        ports = {p["name"]: p["containerPort"] for p in containers["edge"]["ports"]}
+        assert ports == {"https": 8443, "metrics": METRICS_PORT}
+        assert all("ports" not in c for name, c in containers.items() if name != "edge")
+        mounts = {m["name"]: m["mountPath"] for m in containers["edge"]["volumeMounts"]}
+        volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+        assert mounts["edge-counters"] == "/run/edge-metrics"
+        assert volumes["edge-counters"]["emptyDir"]["medium"] == "Memory"
 
 
 def _gcp_pod_monitoring_of(run: ProgramRun) -> dict[str, Any]:
@@ -287,6 +329,7 @@ def _rule_expressions(run: ProgramRun) -> list[str]:
             for c in (
                 p.inputs["conditions"][0]["conditionPrometheusQueryLanguage"]
                 for p in run.of_type("gcp:monitoring/alertPolicy:AlertPolicy")
+                if "conditionPrometheusQueryLanguage" in p.inputs["conditions"][0]
             )
         }
         return [conditions[rule.name] for rule in RULES]
@@ -304,11 +347,12 @@ def test_alert_rules_take_the_thresholds_from_config(cloud: str) -> None:
         alertKvCacheUsagePercent=85,
     )
     expressions = _rule_expressions(run)
-    assert [e.rsplit(" > ", 1)[1] for e in expressions] == ["2.5", "12000", "1500", "85"]
+    assert [e.rsplit(" > ", 1)[1] for e in expressions] == ["2.5", "2.5", "12000", "1500", "85"]
     assert 'http_requests_total{status="5xx"}' in expressions[0]
-    assert "vllm:e2e_request_latency_seconds_bucket" in expressions[1]
-    assert "vllm:time_to_first_token_seconds_bucket" in expressions[2]
-    assert "vllm:kv_cache_usage_perc" in expressions[3]
+    assert 'edge_requests_total{route!="/health",code=~"5.."}' in expressions[1]
+    assert "vllm:e2e_request_latency_seconds_bucket" in expressions[2]
+    assert "vllm:time_to_first_token_seconds_bucket" in expressions[3]
+    assert "vllm:kv_cache_usage_perc" in expressions[4]
 
 
 @pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
@@ -470,3 +514,57 @@ def test_traffic_manager_authority_alerts_on_this_stacks_endpoint_state() -> Non
 def test_no_endpoint_alert_on_azure_with_another_dns_authority() -> None:
     run = pair("aws", "azure")[1]
     assert not run.of_type("azure-native:monitor:MetricAlert")
+
+
+def _dns_uptime(run: ProgramRun) -> tuple[Any, Any]:
+    (check,) = run.of_type("gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig")
+    (policy,) = [
+        p for p in run.of_type("gcp:monitoring/alertPolicy:AlertPolicy") if p.name.endswith("-dns-health")
+    ]
+    return check, policy
+
+
+@pytest.mark.parametrize(("primary", "standby", "index"), [("aws", "gcp", 1), ("gcp", "azure", 0)])
+def test_cloud_dns_authority_alerts_on_an_uptime_check_of_this_stacks_address(
+    primary: str, standby: str, index: int
+) -> None:
+    """Cloud Monitoring has no metric for a Cloud DNS routing-policy health check: the gcp stack
+    probes the same address, port and path with an uptime check and alerts when it fails."""
+    from tests.support import combination
+
+    run = combination(primary, standby, "gcp")[index]
+    assert run.config.cloud == "gcp" and run.config.dns.provider == "gcp"
+    check, policy = _dns_uptime(run)
+    (address,) = run.of_type("gcp:compute/address:Address")
+    assert check.inputs["monitoredResource"] == {
+        "type": "uptime_url",
+        "labels": {"project_id": run.config.gcp_project, "host": address.outputs["address"]},
+    }
+    http = check.inputs["httpCheck"]
+    assert (http["path"], http["port"], http["useSsl"]) == (
+        run.config.dns.health_check_path,
+        run.config.dns.health_check_port,
+        True,
+    )
+    assert check.inputs["period"] == "60s" and check.inputs["checkerType"] == "STATIC_IP_CHECKERS"
+    (condition,) = policy.inputs["conditions"]
+    threshold = condition["conditionThreshold"]
+    assert f'metric.label.check_id="{check.outputs["uptimeCheckId"]}"' in threshold["filter"]
+    assert 'metric.type="monitoring.googleapis.com/uptime_check/check_passed"' in threshold["filter"]
+    assert (threshold["comparison"], threshold["thresholdValue"]) == ("COMPARISON_GT", 1)
+    assert threshold["aggregations"][0]["crossSeriesReducer"] == "REDUCE_COUNT_FALSE"
+    # The same channels as the serving alerts.
+    (serving,) = [
+        p
+        for p in run.of_type("gcp:monitoring/alertPolicy:AlertPolicy")
+        if p.name.endswith("InferenceErrorRateHigh")
+    ]
+    assert policy.inputs["notificationChannels"] == serving.inputs["notificationChannels"] != []
+
+
+def test_no_uptime_check_without_cloud_dns_authority_or_on_other_clouds() -> None:
+    from tests.support import combination
+
+    assert not pair("aws", "gcp")[1].of_type("gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig")
+    for run in combination("aws", "azure", "gcp"):  # no gcp stack: nothing to create it in
+        assert not run.of_type("gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig")

@@ -85,3 +85,17 @@ def test_refuses_a_zero_budget_and_a_gcp_budget_without_billing_account() -> Non
 def test_a_gcp_stack_without_budget_needs_no_billing_account() -> None:
     cfg = parse("standby", gcpBillingAccount=None, budgetMonthlyUsd=None)
     assert cfg.alerting is not None and cfg.alerting.budget_monthly_usd is None
+
+
+def test_refuses_zero_negative_and_over_100_percent_canary_thresholds() -> None:
+    found = problems("primary", canaryMaxErrorRatePercent=0, canaryMaxP95LatencyMs=-5)
+    assert found == [
+        "stack config 'canaryMaxErrorRatePercent' must be a number above 0 and at most 100 (got '0'): "
+        "set it in Pulumi.primary.yaml",
+        "stack config 'canaryMaxP95LatencyMs' must be a number above 0 (got '-5'): "
+        "set it in Pulumi.primary.yaml",
+    ]
+    assert problems("primary", canaryMaxErrorRatePercent=101) == [
+        "stack config 'canaryMaxErrorRatePercent' must be a number above 0 and at most 100 (got '101'): "
+        "set it in Pulumi.primary.yaml",
+    ]

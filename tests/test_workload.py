@@ -245,7 +245,11 @@ def test_endpoint_is_the_load_balancer_on_the_health_check_port(
     assert (port["name"], port["port"], port["targetPort"]) == ("https", 443, "https")
     assert port["port"] == run.config.dns.health_check_port
     edge = container(run, "edge")
-    assert edge["ports"] == [{"name": "https", "containerPort": 8443, "protocol": "TCP"}]
+    # The Service publishes https alone; the metrics port is for the in-cluster collector only.
+    assert edge["ports"] == [
+        {"name": "https", "containerPort": 8443, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9464, "protocol": "TCP"},
+    ]
     # Every cloud: the stack's static IPv4 address (an AWS Elastic IP, not the NLB's host name).
     host = run.outputs[outputs.ENDPOINT_HOST]
     ipaddress.IPv4Address(host)

@@ -17,6 +17,20 @@ copied, so a key rotation (`apiKeyNext`, then the swap) reaches running pods thr
 kubelet's Secret refresh, without a restart or a model reload. The file is read per request
 (a few microseconds; njs keeps no state between requests).
 
+Metrics (issue 11): a second, plain-HTTP listener on METRICS_PORT (9464, the container port
+named `metrics`) serves exactly two paths and nothing else: `/metrics`, the model server's own
+Prometheus metrics proxied from 127.0.0.1, and `/metrics/edge`, the edge's own request counts
+(`edge_requests_total{route,code}`: every answer of the public listener, refusals and upstream
+errors included, which the model server never sees). The port is never public: the Service
+publishes only 443, and a NetworkPolicy (components/observability) admits the metrics port only
+from the cloud's collector pods. The public listener stays TLS-only with a key on every route.
+The counts are kept without shared memory, because the njs the tests run (Debian's 0.7.9) has no
+`js_shared_dict_zone` (njs 0.8.0+) and njs keeps no state between requests: a log-phase njs
+variable adds each answer to its worker's own JSON file (written to a temporary file, then
+renamed, so a reader never sees half a file) in a memory-backed directory, and `/metrics/edge`
+sums the files. A worker that exits leaves its file, so the totals never go down while the pod
+lives; a new pod starts from zero, which Prometheus reads as a counter reset.
+
 Everything here is a pure function of its arguments, so the tests run the real `nginx` with
 exactly the configuration the pod gets.
 """
@@ -29,6 +43,8 @@ import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
+
+from components.observability.args import EDGE_METRICS_PATH, METRICS_PATH, METRICS_PORT
 
 EDGE_PROXY_IMAGE: Final = (
     "docker.io/nginxinc/nginx-unprivileged:1.28.0"
@@ -54,6 +70,8 @@ KEY_DIGESTS_FILE: Final = "api-key-sha256"
 """File (Secret key) with one hex SHA-256 digest per valid API key."""
 API_KEY_SECRETS: Final = ("apiKey", "apiKeyNext")
 """Secret config keys holding the valid API keys (current, and the next one during a rotation)."""
+COUNTERS_DIR: Final = "/run/edge-metrics"
+"""Memory-backed directory of the per-worker request counters."""
 CERT_RELOAD_SECONDS: Final = 300
 """How often the proxy checks whether cert-manager renewed the certificate (then reloads)."""
 
@@ -84,6 +102,11 @@ class EdgeProxyConfig:
     access_log: str = "/dev/stdout"
     worker_processes: str = "2"
     njs_module: str = NJS_MODULE
+    metrics_port: int = METRICS_PORT
+    """Plain-HTTP listener for the collector only (never published by the Service)."""
+    metrics_address: str | None = None
+    """None listens on every pod address; tests pass 127.0.0.1."""
+    counters_dir: str = COUNTERS_DIR
 
 
 def key_digest(key: str) -> str:
@@ -98,6 +121,8 @@ def render_key_digests(keys: Iterable[str | None]) -> str:
 def render_auth_script(config: EdgeProxyConfig) -> str:
     """njs module: `keyOk` is '1' when the bearer key's SHA-256 equals a configured digest."""
     path = json.dumps(config.key_digests_file)
+    counters = json.dumps(config.counters_dir)
+    routes = json.dumps([HEALTH_PATH, *OPENAI_ROUTES])
     return f"""// Rendered by components/inference_cluster/edge_proxy.py; see its docstring.
 var fs = require('fs');
 var crypto = require('crypto');
@@ -136,7 +161,70 @@ function healthy(r) {{
     r.return(200, '{{"status":"ok"}}');
 }}
 
-export default {{keyOk, healthy}};
+// Request counts (see the module docstring of edge_proxy.py): one file per worker, replaced
+// whole on every answer, summed by `metrics`.
+var COUNTERS = {counters};
+var ROUTES = {routes};
+
+function counterFile() {{
+    return COUNTERS + '/worker-' + process.pid + '.json';
+}}
+
+function readCounts(file) {{
+    try {{
+        return JSON.parse(fs.readFileSync(file, 'utf8'));
+    }} catch (e) {{
+        return {{}};
+    }}
+}}
+
+function count(r) {{
+    var route = ROUTES.indexOf(r.uri) >= 0 ? r.uri : 'other';
+    var key = route + ' ' + r.status;
+    var file = counterFile();
+    var counts = readCounts(file);
+    counts[key] = (counts[key] || 0) + 1;
+    try {{
+        fs.writeFileSync(file + '.tmp', JSON.stringify(counts));
+        fs.renameSync(file + '.tmp', file);
+    }} catch (e) {{
+        r.error('edge: cannot write the request counters: ' + e);
+    }}
+    return '';
+}}
+
+function metrics(r) {{
+    var totals = {{}};
+    var names = [];
+    try {{
+        names = fs.readdirSync(COUNTERS);
+    }} catch (e) {{
+        r.error('edge: cannot read the request counters: ' + e);
+    }}
+    for (var n = 0; n < names.length; n++) {{
+        if (!/^worker-[0-9]+[.]json$/.test(names[n])) {{
+            continue;
+        }}
+        var counts = readCounts(COUNTERS + '/' + names[n]);
+        for (var key in counts) {{
+            totals[key] = (totals[key] || 0) + counts[key];
+        }}
+    }}
+    var lines = [
+        '# HELP edge_requests_total Answers of the public listener, by route and status code.',
+        '# TYPE edge_requests_total counter'
+    ];
+    var keys = Object.keys(totals).sort();
+    for (var k = 0; k < keys.length; k++) {{
+        var space = keys[k].indexOf(' ');
+        lines.push('edge_requests_total{{route="' + keys[k].slice(0, space) + '",code="'
+            + keys[k].slice(space + 1) + '"}} ' + totals[keys[k]]);
+    }}
+    r.headersOut['Content-Type'] = 'text/plain; version=0.0.4';
+    r.return(200, lines.join('\\n') + '\\n');
+}}
+
+export default {{keyOk, healthy, count, metrics}};
 """
 
 
@@ -147,7 +235,14 @@ def render_nginx_config(config: EdgeProxyConfig) -> str:
     )
     run = config.runtime_dir
     routes = "\n".join(_keyed_route(route) for route in OPENAI_ROUTES)
-    access_log = "access_log off;" if config.access_log == "off" else f"access_log {config.access_log} edge;"
+    # `access_log off` cancels every access_log of its level, so the counting line (njs in the
+    # log phase; the line itself goes to /dev/null) stands alone when the access log is off.
+    access_log = "" if config.access_log == "off" else f"access_log {config.access_log} edge;\n        "
+    metrics_listen = (
+        f"{config.metrics_address}:{config.metrics_port}"
+        if config.metrics_address
+        else str(config.metrics_port)
+    )
     return f"""# Rendered by components/inference_cluster/edge_proxy.py; do not edit by hand.
 load_module {config.njs_module};
 worker_processes {config.worker_processes};
@@ -169,10 +264,12 @@ http {{
     # No header, query string or body is logged: keys never reach the logs.
     log_format edge
         '$time_iso8601 $remote_addr "$request_method $uri" $status $body_bytes_sent $request_time';
-    {access_log}
+    log_format edge_count '$edge_counted';
+    access_log off;
 
     js_import edge from {config.script_file};
     js_set $edge_key_ok edge.keyOk;
+    js_set $edge_counted edge.count;
 
     upstream model_server {{
         server 127.0.0.1:{config.upstream_port};
@@ -182,6 +279,7 @@ http {{
     server {{
         listen {listen} ssl default_server;
         server_name {config.server_name};
+        {access_log}access_log /dev/null edge_count;
 
         ssl_certificate {config.cert_file};
         ssl_certificate_key {config.key_file};
@@ -230,6 +328,24 @@ http {{
             return 404 '{{"error":"not found"}}';
         }}
     }}
+
+    # The collector's listener: plain HTTP on the pod network, never published by the Service,
+    # admitted only from the collector by a NetworkPolicy; two paths, nothing else.
+    server {{
+        listen {metrics_listen};
+        server_name _;
+        location = {METRICS_PATH} {{
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://model_server{METRICS_PATH};
+        }}
+        location = {EDGE_METRICS_PATH} {{
+            js_content edge.metrics;
+        }}
+        location / {{
+            return 404 '{{"error":"not found"}}';
+        }}
+    }}
 }}
 """
 
@@ -256,7 +372,7 @@ def proxy_command(
     conf = shlex.quote(config_file)
     files = f"{shlex.quote(config.cert_file)} {shlex.quote(config.key_file)}"
     return f"""set -eu
-mkdir -p {shlex.quote(config.runtime_dir)}
+mkdir -p {shlex.quote(config.runtime_dir)} {shlex.quote(config.counters_dir)}
 nginx -e stderr -c {conf} -g 'daemon off;' &
 pid=$!
 trap 'kill -QUIT "$pid"; wait "$pid"; exit 0' TERM INT

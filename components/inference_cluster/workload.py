@@ -32,6 +32,7 @@ from components.inference_cluster.args import (
     InferenceWorkloadArgs,
 )
 from components.k8s_egress import cloud_api_egress
+from components.observability.args import METRICS_PORT_NAME
 
 SERVER_NAME: Final = "inference-server"
 MODEL_ROOT: Final = "/models"
@@ -875,11 +876,14 @@ def _edge_objects(
             ),
         ),
         _empty_dir("edge-tmp", "64Mi"),
+        # The request counters, rewritten on every answer: memory, not the node's disk.
+        _empty_dir("edge-counters", "1Mi", memory=True),
     ]
     mounts = [
         k8s.core.v1.VolumeMountArgs(name="edge-config", mount_path=edge_proxy.CONFIG_DIR, read_only=True),
         k8s.core.v1.VolumeMountArgs(name="edge-keys", mount_path=edge_proxy.KEYS_DIR, read_only=True),
         k8s.core.v1.VolumeMountArgs(name="edge-tmp", mount_path="/tmp"),
+        k8s.core.v1.VolumeMountArgs(name="edge-counters", mount_path=config.counters_dir),
     ]
     if args.tls_source in ("acme", "internal-ca"):
         certificate = k8s.apiextensions.CustomResource(
@@ -920,7 +924,13 @@ def _edge_objects(
         command=["/bin/sh", "-ec"],
         args=[edge_proxy.proxy_command(config)],
         ports=[
-            k8s.core.v1.ContainerPortArgs(name="https", container_port=edge_proxy.LISTEN_PORT, protocol="TCP")
+            k8s.core.v1.ContainerPortArgs(
+                name="https", container_port=edge_proxy.LISTEN_PORT, protocol="TCP"
+            ),
+            # Scraped by the collector (components/observability): the Service never publishes it.
+            k8s.core.v1.ContainerPortArgs(
+                name=METRICS_PORT_NAME, container_port=config.metrics_port, protocol="TCP"
+            ),
         ],
         resources=k8s.core.v1.ResourceRequirementsArgs(
             requests={"cpu": "250m", "memory": "128Mi"}, limits={"memory": "512Mi"}

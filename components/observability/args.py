@@ -2,9 +2,10 @@
 
 The scrape contract with the inference workload lives here: the collector scrapes pods labelled
 `app.kubernetes.io/name=inference-server` in the inference namespace on the container port named
-`metrics` (METRICS_PORT), path /metrics. That port is cluster-internal: the inference Service
-never publishes it, and `metrics_network_policy` admits it only from the collector's namespace
-and pods (NetworkPolicies add up, so this opens nothing else).
+`metrics` (METRICS_PORT), where the edge proxy serves the model server's metrics at /metrics and
+its own request counts at /metrics/edge (two scrape jobs). That port is cluster-internal: the
+inference Service never publishes it, and `metrics_network_policy` admits it only from the
+collector's namespace and pods (NetworkPolicies add up, so this opens nothing else).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ MODULE: Final = "observability"
 METRICS_PORT: Final = 9464
 METRICS_PORT_NAME: Final = "metrics"
 METRICS_PATH: Final = "/metrics"
+"""The model server's metrics, proxied by the edge's metrics listener from 127.0.0.1."""
+EDGE_METRICS_PATH: Final = "/metrics/edge"
+"""The edge proxy's own request counts on the same listener (edge_proxy.py)."""
 SCRAPE_INTERVAL_SECONDS: Final = 30
 TARGET_NAMESPACE: Final = "inference"
 TARGET_LABELS: Final[Mapping[str, str]] = {"app.kubernetes.io/name": "inference-server"}
@@ -98,6 +102,13 @@ class ObservabilityArgs:
     traffic_manager_endpoint_id: pulumi.Input[str] | None = None
     """azure stacks with Traffic Manager as DNS authority: this stack's endpoint; a metric alert
     on the profile's endpoint state notifies the action group when its probes fail."""
+    dns_uptime_check_host: pulumi.Input[str] | None = None
+    """gcp stacks with Cloud DNS as authority: this stack's public address. Cloud Monitoring has
+    no metric for the state of a Cloud DNS routing-policy health check, so an uptime check probes
+    the same endpoint (HTTPS, `dns_health_check_port`, `dns_health_check_path`) and an alert
+    policy notifies the channels when it fails."""
+    dns_health_check_path: str = "/health"
+    dns_health_check_port: int = 443
     depends_on: tuple[pulumi.Resource, ...] = ()
     """In-cluster objects wait for these (the cluster's node pools, the workload namespace)."""
 

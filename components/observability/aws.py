@@ -22,7 +22,7 @@ from components.common import physical_name, type_token
 from components.inference_cluster.aws import irsa_trust_policy
 from components.observability.args import COLLECTORS, MODULE, TARGET_NAMESPACE, ObservabilityArgs
 from components.observability.rules import GROUP_NAME, render_rule_groups
-from components.observability.shared import metrics_network_policy, pod_scrape_job
+from components.observability.shared import metrics_network_policy, pod_scrape_jobs
 
 # Digest as pinned for quay.io/prometheus/prometheus:v3.5.0 in a public CI script and, identically,
 # for prom/prometheus:v3.5.0 in many public scripts and Dockerfiles (one multi-arch index).
@@ -134,7 +134,7 @@ def alertmanager_definition(topic_arn: str, region: str) -> str:
 def agent_config(args: ObservabilityArgs, remote_write_url: str) -> str:
     config: dict[str, Any] = {
         "global": {"scrape_interval": "30s", "external_labels": args.series_labels},
-        "scrape_configs": [pod_scrape_job(args.series_labels)],
+        "scrape_configs": pod_scrape_jobs(args.series_labels),
         "remote_write": [{"url": remote_write_url, "sigv4": {"region": args.placement.region}}],
     }
     return yaml.safe_dump(config, sort_keys=False)

@@ -29,7 +29,7 @@ import yaml
 from components.common import physical_name, type_token
 from components.observability.args import MODULE, ObservabilityArgs
 from components.observability.rules import GROUP_NAME, azure_rules
-from components.observability.shared import metrics_network_policy, pod_scrape_job
+from components.observability.shared import metrics_network_policy, pod_scrape_jobs
 
 monitor = azure_native.monitor
 STREAM: Final = "Microsoft-PrometheusMetrics"
@@ -134,7 +134,7 @@ class AzureObservability(pulumi.ComponentResource):
         k8s_opts = pulumi.ResourceOptions(
             parent=self, provider=args.k8s_provider, depends_on=list(args.depends_on)
         )
-        scrape = {"scrape_configs": [pod_scrape_job(args.series_labels)]}
+        scrape = {"scrape_configs": pod_scrape_jobs(args.series_labels)}
         k8s.core.v1.ConfigMap(
             f"{name}-scrape-config",
             k8s.core.v1.ConfigMapInitArgs(

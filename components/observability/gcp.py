@@ -25,7 +25,6 @@ import pulumi_kubernetes as k8s
 from components.common import type_token
 from components.gcp_apis import apis_of
 from components.observability.args import (
-    METRICS_PATH,
     METRICS_PORT_NAME,
     MODULE,
     SCRAPE_INTERVAL_SECONDS,
@@ -34,26 +33,33 @@ from components.observability.args import (
     ObservabilityArgs,
 )
 from components.observability.rules import GROUP_NAME, RULES, render_rules
-from components.observability.shared import metrics_network_policy
+from components.observability.shared import SCRAPE_PATHS, metrics_network_policy
 
 APIS: Final = ("monitoring", "billingbudgets")
+UPTIME_PERIOD: Final = "60s"
+"""The shortest uptime-check period Cloud Monitoring offers (Cloud DNS probes every 30 s)."""
 BUDGET_CHANNEL_LIMIT: Final = 5
 
 
 def pod_monitoring(labels: dict[str, str]) -> dict[str, Any]:
-    """spec of the PodMonitoring CR (monitoring.googleapis.com/v1); labels set by metric relabelling."""
+    """spec of the PodMonitoring CR (monitoring.googleapis.com/v1); labels set by metric relabelling.
+
+    One endpoint per path of the metrics port (the model server's metrics, the edge's counts);
+    GMP sets the `job` label to the PodMonitoring's name for both, the metric names tell them
+    apart."""
     return {
         "selector": {"matchLabels": dict(TARGET_LABELS)},
         "endpoints": [
             {
                 "port": METRICS_PORT_NAME,
-                "path": METRICS_PATH,
+                "path": path,
                 "interval": f"{SCRAPE_INTERVAL_SECONDS}s",
                 "metricRelabeling": [
                     {"action": "replace", "targetLabel": key, "replacement": value}
                     for key, value in labels.items()
                 ],
             }
+            for path in SCRAPE_PATHS.values()
         ],
     }
 
@@ -137,6 +143,9 @@ class GcpObservability(pulumi.ComponentResource):
             )
             for rule, rendered in zip(RULES, render_rules(args.thresholds), strict=True)
         ]
+        self.dns_health_alert: gcp.monitoring.AlertPolicy | None = None
+        if args.dns_uptime_check_host is not None:
+            self.dns_health_alert = self._dns_uptime_alert(name, args, channel_ids, child)
         if args.budget_monthly_usd is not None and args.gcp_billing_account:
             number = gcp.organizations.get_project_output(
                 project_id=project, opts=pulumi.InvokeOptions(parent=self, provider=placement.provider)
@@ -176,3 +185,91 @@ class GcpObservability(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, provider=billing, depends_on=apis),
             )
         self.register_outputs({"alertPolicies": [p.name for p in self.alert_policies]})
+
+    def _dns_uptime_alert(
+        self,
+        name: str,
+        args: ObservabilityArgs,
+        channel_ids: list[pulumi.Output[str]],
+        child: pulumi.ResourceOptions,
+    ) -> gcp.monitoring.AlertPolicy:
+        """The closest alertable equivalent of a Cloud DNS health check: Cloud Monitoring reports
+        nothing about the routing policy's checks, so an uptime check probes the same address,
+        port and path over HTTPS, and this policy fires when more than one checker region fails
+        it (Google's recommended uptime alert: a single region's blip does not page)."""
+        project = args.placement.gcp_project
+        host = args.dns_uptime_check_host
+        assert project is not None and host is not None, "a gcp placement and the stack's address"
+        self.dns_uptime_check = gcp.monitoring.UptimeCheckConfig(
+            f"{name}-dns-uptime",
+            gcp.monitoring.UptimeCheckConfigArgs(
+                project=project,
+                display_name=f"inference-failover {args.placement.stack} endpoint (DNS health check)",
+                period=UPTIME_PERIOD,
+                timeout="10s",
+                checker_type="STATIC_IP_CHECKERS",
+                monitored_resource=gcp.monitoring.UptimeCheckConfigMonitoredResourceArgs(
+                    type="uptime_url", labels={"project_id": project, "host": host}
+                ),
+                http_check=gcp.monitoring.UptimeCheckConfigHttpCheckArgs(
+                    path=args.dns_health_check_path,
+                    port=args.dns_health_check_port,
+                    request_method="GET",
+                    use_ssl=True,
+                    # Probed by address, like the DNS health check: the certificate is for the
+                    # service name, so it cannot validate against an IP.
+                    validate_ssl=False,
+                    accepted_response_status_codes=[
+                        gcp.monitoring.UptimeCheckConfigHttpCheckAcceptedResponseStatusCodeArgs(
+                            status_class="STATUS_CLASS_2XX"
+                        )
+                    ],
+                ),
+            ),
+            opts=child,
+        )
+        check_filter = self.dns_uptime_check.uptime_check_id.apply(
+            lambda check: (
+                'metric.type="monitoring.googleapis.com/uptime_check/check_passed" '
+                f'AND resource.type="uptime_url" AND metric.label.check_id="{check}"'
+            )
+        )
+        return gcp.monitoring.AlertPolicy(
+            f"{name}-dns-health",
+            gcp.monitoring.AlertPolicyArgs(
+                project=project,
+                display_name=f"DNS health check failing ({args.placement.stack})",
+                combiner="OR",
+                severity="CRITICAL",
+                notification_channels=channel_ids,
+                documentation=gcp.monitoring.AlertPolicyDocumentationArgs(
+                    content=(
+                        f"The endpoint of {args.role} fails HTTPS {args.dns_health_check_path} "
+                        "from more than one uptime-check region: Cloud DNS's own health check "
+                        "(same address, port and path) is failing too, so the record answers the "
+                        "other stack. Runbook: runbooks/primary-outage.md."
+                    ),
+                    mime_type="text/markdown",
+                ),
+                conditions=[
+                    gcp.monitoring.AlertPolicyConditionArgs(
+                        display_name="uptime check failing in more than one region",
+                        condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
+                            filter=check_filter,
+                            comparison="COMPARISON_GT",
+                            threshold_value=1,
+                            duration="60s",
+                            aggregations=[
+                                gcp.monitoring.AlertPolicyConditionConditionThresholdAggregationArgs(
+                                    alignment_period="300s",
+                                    per_series_aligner="ALIGN_NEXT_OLDER",
+                                    cross_series_reducer="REDUCE_COUNT_FALSE",
+                                    group_by_fields=["resource.label.*"],
+                                )
+                            ],
+                        ),
+                    )
+                ],
+            ),
+            opts=child,
+        )

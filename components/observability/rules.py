@@ -11,7 +11,8 @@ Metric names are vLLM v0.11's (vllm/v1/metrics/loggers.py; source: vLLM reposito
 `vllm:e2e_request_latency_seconds` and `vllm:time_to_first_token_seconds` histograms,
 `vllm:kv_cache_usage_perc` (a 0-1 gauge; the older `vllm:gpu_cache_usage_perc` is deprecated and
 hidden since v0.10), and the OpenAI server's `http_requests_total{status="2xx|4xx|5xx"}` counter
-(prometheus-fastapi-instrumentator, status codes grouped).
+(prometheus-fastapi-instrumentator, status codes grouped). The edge proxy's own counter is
+`edge_requests_total{route,code}` (components/inference_cluster/edge_proxy.py).
 """
 
 from __future__ import annotations
@@ -82,6 +83,23 @@ RULES: Final[tuple[AlertRule, ...]] = (
         for_duration="5m",
         severity="critical",
         summary="More than {threshold}% of requests to {{ $labels.stack }} on {{ $labels.cloud }} fail",
+    ),
+    AlertRule(
+        # The edge's own counts (edge_proxy.py, /metrics/edge): they include the 502/503s the
+        # edge answers while the model server is down or restarting, which the server's own
+        # counter above never sees. Health probes are left out: a down server fails every probe.
+        name="InferenceEdgeErrorRateHigh",
+        threshold="error_rate_percent",
+        expr=(
+            f'100 * sum by ({_BY}) (rate(edge_requests_total{{route!="/health",code=~"5.."}}[5m]))'
+            f' / sum by ({_BY}) (rate(edge_requests_total{{route!="/health"}}[5m])) > {{threshold}}'
+        ),
+        for_duration="5m",
+        severity="critical",
+        summary=(
+            "More than {threshold}% of requests to {{ $labels.stack }} on {{ $labels.cloud }} "
+            "fail at the edge"
+        ),
     ),
     AlertRule(
         name="InferenceP95LatencyHigh",

@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from components.observability.args import (
     COLLECTORS,
+    EDGE_METRICS_PATH,
     METRICS_PATH,
     METRICS_PORT,
     METRICS_PORT_NAME,
@@ -20,6 +21,9 @@ from components.observability.args import (
 )
 
 SCRAPE_JOB = "inference-server"
+EDGE_SCRAPE_JOB = "inference-edge"
+SCRAPE_PATHS: dict[str, str] = {SCRAPE_JOB: METRICS_PATH, EDGE_SCRAPE_JOB: EDGE_METRICS_PATH}
+"""Job -> path on the metrics port: the model server's metrics and the edge proxy's counts."""
 
 
 def metrics_network_policy(
@@ -62,13 +66,20 @@ def label_relabelling(labels: Mapping[str, str]) -> list[dict[str, Any]]:
     return [{"target_label": key, "replacement": value, "action": "replace"} for key, value in labels.items()]
 
 
-def pod_scrape_job(labels: Mapping[str, str]) -> dict[str, Any]:
+def pod_scrape_jobs(labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One scrape job per path of the metrics port (SCRAPE_PATHS), each setting `labels`."""
+    return [pod_scrape_job(labels, job, path) for job, path in SCRAPE_PATHS.items()]
+
+
+def pod_scrape_job(
+    labels: Mapping[str, str], job: str = SCRAPE_JOB, path: str = METRICS_PATH
+) -> dict[str, Any]:
     """A Prometheus scrape job for the inference pods' metrics port (kubernetes_sd, role pod)."""
     selector = ",".join(f"{k}={v}" for k, v in TARGET_LABELS.items())
     return {
-        "job_name": SCRAPE_JOB,
+        "job_name": job,
         "scrape_interval": f"{SCRAPE_INTERVAL_SECONDS}s",
-        "metrics_path": METRICS_PATH,
+        "metrics_path": path,
         "kubernetes_sd_configs": [
             {
                 "role": "pod",

@@ -94,6 +94,15 @@ def _monitoring(args: Args, state: dict[str, Any]) -> dict[str, Any]:
     return {"id": name, "name": name}
 
 
+@outputs_for("gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig")
+def _uptime_check(args: Args, state: dict[str, Any]) -> dict[str, Any]:
+    # The API derives the id from the display name plus a random suffix.
+    slug = "".join(c if c.isalnum() else "-" for c in str(args.inputs["displayName"]).lower())[:40]
+    check_id = f"{slug.strip('-')}-{stable_hex(args.name, length=6)}"
+    name = f"projects/{args.inputs.get('project', 'mock-project')}/uptimeCheckConfigs/{check_id}"
+    return {"id": name, "name": name, "uptimeCheckId": check_id}
+
+
 @outputs_for("gcp:billing/budget:Budget")
 def _billing_budget(args: Args, state: dict[str, Any]) -> dict[str, Any]:
     name = f"billingAccounts/{args.inputs['billingAccount']}/budgets/{_uuid(args.name)}"
