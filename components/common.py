@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from components.gcp_apis import GcpApis
 
 Cloud = Literal["aws", "gcp", "azure", "onprem"]
+"""onprem: an existing Kubernetes cluster (own hardware or any other provider), reached through a
+kubeconfig; its Placement.region is the site name and its provider the Kubernetes provider."""
 TYPE_PREFIX = "inference-failover"
 
 

@@ -28,6 +28,7 @@ SECRETS_BACKEND = {
     "aws": "AWS Secrets Manager (customer-managed KMS key)",
     "gcp": "GCP Secret Manager (customer-managed Cloud KMS key)",
     "azure": "Azure Key Vault",
+    "onprem": "OpenBao / HashiCorp Vault on the site (KV v2, Kubernetes auth)",
 }
 RUNBOOKS = "runbooks/primary-outage.md (cut over), runbooks/failback.md (come back)"
 COLUMNS = (

@@ -51,6 +51,13 @@ NODE_PROVISIONING_SECONDS: Final[dict[Cloud, Figure]] = {
         "1-10 min node launch plus the AKS GPU driver install (gpuProfile.driver Install); same 15 min "
         "ceiling as GKE (kubernetes/autoscaler utils/gpu/gpu.go)",
     ),
+    # On-prem target (issue 12): warm -> full is a replica count on GPU nodes that already run.
+    "onprem": Figure(
+        0,
+        0,
+        "onprem: the site's GPU nodes exist (gpuNodeSelector); nothing is launched, the new replicas "
+        "only wait for the scheduler, provided maxNodeCount nodes are free for them",
+    ),
 }
 IMAGE_SIZE_GB: Final = Figure(
     12, 12, "vllm/vllm-openai ~12 GB as pulled around v0.11.0 (github.com/vllm-project/vllm/issues/27154)"
@@ -132,10 +139,11 @@ def time_to_full_capacity(cfg: StackConfig) -> list[Term]:
     assert cfg.serving is not None
     gib = cfg.serving.model.weights_gib
     engine = ENGINE_START_SECONDS
-    if cloud in ("aws", "gcp"):
+    if cloud in ("aws", "gcp", "onprem"):
         rate = STREAM_GIB_PER_S
         low, high = gib / rate.high, gib / rate.low
-        how = f"{gib:.1f} GiB streamed from the bucket at {rate.low:g}-{rate.high:g} GiB/s ({rate.source})"
+        store = "the site's S3-compatible store" if cloud == "onprem" else "the bucket"
+        how = f"{gib:.1f} GiB streamed from {store} at {rate.low:g}-{rate.high:g} GiB/s ({rate.source})"
     else:
         copy, disk = COPY_GIB_PER_S, DISK_LOAD_GIB_PER_S
         low = gib / copy.high + gib / disk.high

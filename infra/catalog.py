@@ -11,8 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-Cloud = Literal["aws", "gcp", "azure"]
-CLOUDS: Final[tuple[Cloud, ...]] = get_args(Cloud)
+Cloud = Literal["aws", "gcp", "azure", "onprem"]
+CLOUDS: Final[tuple[Cloud, ...]] = ("aws", "gcp", "azure")
+"""The public clouds: each has regions, GPU shapes and prices in this catalogue."""
+TARGETS: Final[tuple[Cloud, ...]] = get_args(Cloud)
+"""Where a stack can run: a public cloud, or `onprem` (an existing Kubernetes cluster whose GPU
+nodes the stack config describes; infra/config_onprem.py)."""
 
 
 @dataclass(frozen=True)

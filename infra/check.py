@@ -349,6 +349,14 @@ def check_pair(standby: StackFile, files: Mapping[str, StackFile]) -> None:
             f"stack config 'primaryCloud' must be the primary's cloud ({theirs.cloud}, in {primary.name}) "
             f"(got {cfg.primary_cloud!r}): set primaryCloud: {theirs.cloud} in {standby.name}",
         )
+    if cfg.cloud == theirs.cloud == "onprem" and cfg.region == theirs.region:
+        # On-prem target (issue 12): two sites are two failure domains, one site is one.
+        standby.add(
+            "region",
+            f"stack config 'region' must name another site than the primary's ({theirs.region}, in "
+            f"{primary.name}) (got {cfg.region!r}): a standby on the primary's own site shares its "
+            f"failure domain; set region to the standby site's name in {standby.name}",
+        )
     ours, other = _agreed(cfg), _agreed(theirs)
     for key in ours:
         if ours[key] != other.get(key):

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
 from components.image_registry.args import cache_problem, needs_credentials, parse_image, uses_credentials
-from infra import config_observability, config_powerdns, config_s3store, config_vault
+from infra import config_observability, config_onprem, config_powerdns, config_s3store, config_vault
 from infra.catalog import (
     CLOUDS,
     GPU_SHAPES,
     REGIONS,
+    TARGETS,
     Cloud,
     GpuShape,
     gpu_types,
@@ -29,6 +30,7 @@ from infra.catalog import (
     zone_in_region,
 )
 from infra.config_observability import AlertingSettings
+from infra.config_onprem import OnpremSettings
 from infra.config_powerdns import PowerDnsSettings
 from infra.config_s3store import S3StoreSettings
 from infra.fit import ServingSettings, read_serving
@@ -114,6 +116,8 @@ KNOWN_KEYS: Final = frozenset(
     }
     # Observability (issue 11): alert thresholds, notification targets, budget.
     | config_observability.KEYS
+    # On-prem target (issue 12): kubeconfig, GPU nodes, exposure, local registry, air gap.
+    | config_onprem.KEYS
     # PowerDNS authority (issue 12): dnsProvider powerdns, its API URL, key and server id.
     | config_powerdns.KEYS
     # Vault (issue 12): OpenBao / Vault secrets of an on-prem stack, internal CA (infra/config_vault.py).
@@ -264,6 +268,8 @@ class StackConfig:
     set by parse_config; None only for configs built by hand)."""
     docker_hub_username: str | None = None
     """Upstream account of the image cache; its token is the secret `dockerHubAccessToken`."""
+    onprem: OnpremSettings | None = None
+    """cloud: onprem only: the existing cluster, its GPU nodes and exposure (infra/config_onprem.py)."""
     # Vault (issue 12): infra/config_vault.py.
     vault: config_vault.VaultSettings | None = None
     """cloud: onprem: the OpenBao / Vault holding the stack's secrets; None on the clouds."""
@@ -432,18 +438,21 @@ def parse_config(
     r = _Reader(raw, stack)
     warnings: list[str] = []
 
-    cloud = cast(Cloud | None, r.choice("cloud", CLOUDS))
+    cloud = cast(Cloud | None, r.choice("cloud", TARGETS))
     role = cast(Role | None, r.choice("role", ROLES))
 
     region = r.text("region", example={"gcp": "us-central1", "azure": "eastus"}.get(cloud or "", "us-east-1"))
-    if cloud is not None and region is not None and region not in REGIONS[cloud]:
+    if cloud in REGIONS and region is not None and region not in REGIONS[cloud]:
         r.problem("region", region, f"a {cloud} region such as {', '.join(sorted(REGIONS[cloud])[:4])}, ...")
 
     capacity_raw = r.choice("capacity", CAPACITIES, required=False)
     capacity = cast(Capacity, capacity_raw or ("warm" if role == "standby" else "full"))
 
     dns_provider = cast(DnsProvider | None, r.choice("dnsProvider", DNS_PROVIDERS))
-    primary_cloud = cast(Cloud | None, r.choice("primaryCloud", CLOUDS, required=role == "standby"))
+    primary_cloud = cast(Cloud | None, r.choice("primaryCloud", TARGETS, required=role == "standby"))
+    onprem = config_onprem.read(r, raw, secret_keys, cloud)
+    if onprem is not None:
+        warnings.append(config_onprem.OBSERVABILITY_NOTE)
 
     gcp_project = r.text("gcpProject", required="gcp" in (cloud, dns_provider), example="my-project")
     if gcp_project is not None and not _GCP_PROJECT.match(gcp_project):
@@ -454,7 +463,9 @@ def parse_config(
     gpus_per_node = r.integer("gpuCountPerNode", low=1, high=8, default=1)
     override = r.text("gpuInstanceType", required=False)
     shape: GpuShape | None = None
-    if cloud is not None and gpu_type is not None:
+    if onprem is not None and gpu_type is not None and gpus_per_node is not None:
+        shape = config_onprem.onprem_shape(gpu_type, gpus_per_node, onprem.gpu_memory_gib)
+    elif cloud is not None and gpu_type is not None:
         if gpu_type not in GPU_SHAPES[cloud]:
             offered = {c: ", ".join(gpu_types(c)) for c in CLOUDS}
             r.problem(
@@ -491,7 +502,7 @@ def parse_config(
 
     # Placement (GPU-aware zones): the form is checked here, the offering at plan time.
     gpu_zones = r.string_list("gpuZones", [])
-    if cloud is not None and region is not None and region in REGIONS[cloud]:
+    if cloud in REGIONS and region is not None and region in REGIONS[cloud]:
         outside = [z for z in gpu_zones if not zone_in_region(cloud, region, z)]
         kind = {"aws": "zone IDs", "gcp": "zone names", "azure": "zone numbers 1-3"}[cloud]
         if outside:
@@ -506,7 +517,7 @@ def parse_config(
 
     # Workload.
     image = r.text("servingImage", example="vllm/vllm-openai:v0.11.0@sha256:<digest>")
-    docker_hub_user = _image_supply(r, raw, secret_keys, image, cloud)
+    docker_hub_user = _image_supply(r, raw, secret_keys, image, cloud if onprem is None else None)
     if docker_hub_user is not None and not _uses_account(image, cloud):
         warnings.append(
             f"dockerHubUsername is not used here: the {cloud} registry cache pulls this image's digest once, "
@@ -526,7 +537,13 @@ def parse_config(
             model_path += "/"
 
     serving, fit_problems = read_serving(
-        raw, stack, cloud=cloud, gpu_type=gpu_type, shape=shape, model_name=model_name
+        raw,
+        stack,
+        cloud=cloud,
+        gpu_type=gpu_type,
+        shape=shape,
+        model_name=model_name,
+        gpu_gib=onprem.gpu_memory_gib if onprem is not None else None,
     )
     for key, got, expected, fix in fit_problems:
         r.problem(key, got, expected, fix or None)
@@ -610,7 +627,7 @@ def parse_config(
             "unset on a primary stack",
             f"remove it from Pulumi.{stack}.yaml",
         )
-    if role == "standby" and primary_cloud is not None and primary_cloud == cloud:
+    if role == "standby" and primary_cloud is not None and primary_cloud == cloud and onprem is None:
         r.problem(
             "primaryCloud",
             primary_cloud,
@@ -670,6 +687,20 @@ def parse_config(
         warnings.append("trafficWeight is 0 on the primary: it serves only when the standby is unhealthy")
 
     edge = _edge_settings(r, raw, secret_keys, secret_names, f"{record}.{zone}" if zone else None)
+    if onprem is not None and onprem.air_gapped:
+        air_gap = config_onprem.AirGapInputs(
+            stack,
+            image,
+            onprem.image_registry,
+            edge.tls_source,
+            dns_provider,
+            primary_cloud,
+            role,
+            model_path,
+            raw,
+        )
+        for problem in config_onprem.air_gap_problems(air_gap):
+            r.problem(*problem)
     vault = config_vault.read_vault(r, cloud)
     internal_ca = config_vault.read_internal_ca(r, edge.tls_source, vault, secret_keys)
 
@@ -717,7 +748,7 @@ def parse_config(
         wait_for_model=wait_for_model,
         warnings=tuple(warnings),
         network=network,
-        alerting=alerting,
+        alerting=alerting if onprem is None else None,
         rto_target_seconds=rto_target,
         rpo_target_minutes=rpo_target,
         audit_retention_days=audit_days or 365,
@@ -725,6 +756,7 @@ def parse_config(
         edge=edge,
         serving=serving,
         docker_hub_username=docker_hub_user,
+        onprem=onprem,
         vault=vault,
         internal_ca=internal_ca,
         s3_store=s3_store,

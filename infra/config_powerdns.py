@@ -142,10 +142,10 @@ def read_powerdns(
         r.problem(
             "tlsCertificate",
             tls,
-            "provided (or another source without DNS-01) when dnsProvider is powerdns",
+            "internal-ca or provided when dnsProvider is powerdns",
             "cert-manager's DNS-01 solvers here write the challenge at Route 53, Cloud DNS or Azure DNS "
-            "only; set tlsCertificate: provided with tlsCertificateChain and tlsPrivateKey as secrets, "
-            "or use a cloud DNS authority",
+            "only; set tlsCertificate: internal-ca (the site's CA signs it), or provided with "
+            "tlsCertificateChain and tlsPrivateKey as secrets, or use a cloud DNS authority",
         )
     if (raw.get("allowedClientCidrs") or "").strip() not in ("", "[]") and warnings is not None:
         warnings.append(

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from infra.catalog import GPU_SHAPES, Cloud, GpuShape, gpu_memory_gib
+from infra.catalog import CUDA_RESERVED_MIB, GPU_SHAPES, Cloud, GpuShape, gpu_memory_gib
 from infra.models import MODELS, SPEC_FIELDS, ModelSpec
 
 ACTIVATION_PEAK_GIB: Final = 1.26
@@ -83,6 +83,11 @@ class ServingSettings:
     gpu_memory_utilization: float
     tensor_parallel_size: int
     estimate: FitEstimate
+
+
+def declared_gpu_gib(nvidia_smi_gib: float) -> float:
+    """CUDA-visible memory of a GPU whose nvidia-smi memory.total is `nvidia_smi_gib` GiB."""
+    return (nvidia_smi_gib * 1024 - CUDA_RESERVED_MIB) / 1024
 
 
 def estimate(
@@ -190,8 +195,12 @@ def read_serving(
     gpu_type: str | None,
     shape: GpuShape | None,
     model_name: str | None,
+    gpu_gib: float | None = None,
 ) -> tuple[ServingSettings | None, list[Problem]]:
-    """maxModelLen, gpuMemoryUtilization, tensorParallelSize and modelSpec, checked against the shape."""
+    """maxModelLen, gpuMemoryUtilization, tensorParallelSize and modelSpec, checked against the shape.
+
+    `gpu_gib` (onprem gpuMemoryGiB) is one GPU's memory as nvidia-smi reports it, in GiB; it
+    replaces the catalogue's figure for the shape."""
     spec, problems = _model_spec(raw, stack, model_name)
     length, bad_length = _number(raw, "maxModelLen", int, 16, 10_000_000)
     utilization, bad_util = _number(raw, "gpuMemoryUtilization", float, 0.01, 1.0)
@@ -213,7 +222,7 @@ def read_serving(
             )
         )
         return None, problems
-    gib = gpu_memory_gib(gpu_type, shape)
+    gib = gpu_memory_gib(gpu_type, shape) if gpu_gib is None else declared_gpu_gib(gpu_gib)
     size, tp_problems = _tensor_parallel(
         stack, spec, tensor_parallel, gpus, fits_one_gpu=estimate(spec, gib, util, 1, max_len).fits
     )
@@ -281,13 +290,18 @@ def _does_not_fit(
     fit: FitEstimate,
 ) -> Problem:
     where = f"{shape.gpu_count}x {gpu_type} ({shape.machine_type}, tensorParallelSize {size})"
-    bigger = smallest_shape(cloud, spec, util, fit.max_model_len)
+    bigger = smallest_shape(cloud, spec, util, fit.max_model_len) if cloud in GPU_SHAPES else None
     move = (
         f"use gpuType {bigger[0]} with gpuCountPerNode {bigger[1].gpu_count} ({bigger[1].machine_type}"
         f", tensorParallelSize {bigger[2]}), the smallest {cloud} shape that fits maxModelLen "
         f"{fit.max_model_len}"
         if bigger
-        else f"no {cloud} GPU shape in infra/catalog.py fits it; pick a smaller model"
+        else (
+            "the site's GPU nodes are what they are: raise gpuCountPerNode if the nodes carry more "
+            "GPUs, or pick a smaller model"
+            if cloud == "onprem"
+            else f"no {cloud} GPU shape in infra/catalog.py fits it; pick a smaller model"
+        )
     )
     longest = largest_length(fit, spec)
     if longest >= LENGTH_STEP:

@@ -108,7 +108,8 @@ def parse_network_access(
             "any address (every request still needs cloud IAM credentials); narrow it to your deployer "
             f"and CI egress ranges in Pulumi.{stack}.yaml"
         )
-    if raw.get(API_ALLOWED_CIDRS, "").strip() in ("", "[]"):
+    # On onprem the stack does not manage the existing cluster's API server (infra/config_onprem.py).
+    if raw.get(API_ALLOWED_CIDRS, "").strip() in ("", "[]") and cloud != "onprem":
         warnings.append(
             f"{API_ALLOWED_CIDRS} is unset: the Kubernetes API endpoint accepts connections from any "
             "address (every request still needs cloud IAM credentials); set it to your deployer and "

@@ -62,8 +62,14 @@ class Providers:
         return self.by_cloud[cloud]
 
     def placement(self, cloud: Cloud) -> Placement:
-        """Where resources on `cloud` go: the stack's own region on its own cloud."""
+        """Where resources on `cloud` go: the stack's own region on its own cloud (on onprem: the
+        site name, with the Kubernetes provider of the existing cluster)."""
         own = cloud == self.cfg.cloud
+        if cloud not in self.by_cloud:
+            raise KeyError(
+                f"no provider for {cloud}: a stack reaches another site's cluster only through that "
+                "site's own stack (replication reads its store endpoint, never its Kubernetes API)"
+            )
         return Placement(
             cloud=cloud,
             region=self.cfg.region if own else _DEFAULT_REGION[cloud],
@@ -118,6 +124,30 @@ def _azure_provider(
     return azure_native.Provider(name, azure_native.ProviderArgs(location=region))
 
 
+def onprem_provider(cfg: StackConfig) -> pulumi.ProviderResource:
+    """The existing cluster's Kubernetes provider: the secret kubeconfig, or kubeconfigPath read
+    by the provider at run time (state then holds the path, not the credentials), with the
+    configured context. Server-side apply, as on the clouds."""
+    import pulumi_kubernetes as k8s
+
+    site = cfg.onprem
+    if site is None:
+        raise ValueError("stack config 'cloud' is onprem but its settings are missing: use parse_config")
+    kubeconfig: pulumi.Input[str] = (
+        site.kubeconfig_path
+        if site.kubeconfig_path is not None
+        else pulumi.Config(PROJECT).require_secret("kubeconfig")
+    )
+    return k8s.Provider(
+        "onprem-own",
+        k8s.ProviderArgs(
+            kubeconfig=kubeconfig,
+            context=site.kube_context,
+            enable_server_side_apply=True,
+        ),
+    )
+
+
 _PROVIDER_FACTORIES = {"aws": _aws_provider, "gcp": _gcp_provider, "azure": _azure_provider}
 
 
@@ -145,6 +175,10 @@ def make_providers(cfg: StackConfig, primary: pulumi.StackReference | None) -> P
     tags = tags_for(cfg)
     for cloud in cfg.clouds_used:
         own = cloud == cfg.cloud
+        if cloud == "onprem":
+            if own:  # a primary on another site gets no provider here: blast-radius isolation
+                by_cloud[cloud] = onprem_provider(cfg)
+            continue
         why = (
             f"stack config 'cloud' = {cloud}"
             if own

@@ -11,6 +11,7 @@ from components.inference_cluster.internal_ca import InternalCa, InternalCaArgs,
 from components.secrets_vault import OpenBaoArgs
 from infra.config import StackConfig
 from infra.config_vault import INTERNAL_CA_SECRETS
+from infra.onprem import store_key_reads
 
 
 def openbao_args(cfg: StackConfig) -> OpenBaoArgs | None:
@@ -22,6 +23,8 @@ def openbao_args(cfg: StackConfig) -> OpenBaoArgs | None:
         kv_mount=cfg.vault.kv_mount,
         kubernetes_auth_path=cfg.vault.kubernetes_auth_path,
         ca_certificate=cfg.vault.ca_certificate,
+        # The site store's read-only key, which the workload streams the model with (infra/onprem.py).
+        extra_reads=store_key_reads(cfg),
     )
 
 
@@ -58,5 +61,6 @@ def internal_ca_issuer(
             vault=vault_access,
             ca_certificate=secrets["internalCaCertificate"] if provided else None,
             ca_private_key=secrets["internalCaPrivateKey"] if provided else None,
+            image_registry=cfg.onprem.image_registry if cfg.onprem is not None else None,
         ),
     )

@@ -62,3 +62,15 @@ def test_drill_measurements_replace_the_estimate(monkeypatch: pytest.MonkeyPatch
         "measured: 2027-01-15 drill",
     )
     assert terms[0].source.startswith("GPU node provisioning")  # not measured yet: still the estimate
+
+
+def test_a_site_scales_on_nodes_that_already_run_and_streams_from_its_store() -> None:
+    from tests.test_config_onprem import parse as parse_site
+
+    site = time_to_full_capacity(parse_site())
+    aws = time_to_full_capacity(parse("primary"))
+    assert (site[0].low_seconds, site[0].high_seconds) == (0, 0)
+    assert "nothing is launched" in site[0].source
+    assert "streamed from the site's S3-compatible store" in site[2].source
+    assert site[2].low_seconds == aws[2].low_seconds  # same streamer, same weights
+    assert sum(t.high_seconds for t in site) < sum(t.high_seconds for t in aws)

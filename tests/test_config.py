@@ -54,8 +54,8 @@ def test_shipped_standby_is_warm_gcp_and_references_the_primary() -> None:
 def test_fails_on_unknown_cloud_naming_key_value_choices_and_file() -> None:
     found = problems("standby", cloud="awz")
     assert (
-        "stack config 'cloud' must be one of aws, gcp, azure (got 'awz'): set it in Pulumi.standby.yaml"
-        in found
+        "stack config 'cloud' must be one of aws, gcp, azure, onprem (got 'awz'): "
+        "set it in Pulumi.standby.yaml" in found
     )
 
 

@@ -241,7 +241,8 @@ def test_a_bad_server_id_and_acme_are_refused() -> None:
     found = _problems(powerdnsServerId="no/slash", tlsCertificate="acme")
     assert any(p.startswith("stack config 'powerdnsServerId' must be a PowerDNS server id") for p in found)
     assert any(
-        p.startswith("stack config 'tlsCertificate' must be provided") and "DNS-01" in p for p in found
+        p.startswith("stack config 'tlsCertificate' must be internal-ca or provided") and "DNS-01" in p
+        for p in found
     )
 
 

@@ -164,8 +164,8 @@ def test_plan_reports_bad_config_and_exits_non_zero(tmp_path: Path, capsys: Any)
     assert plan_main(["primary", "--workdir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert (
-        "stack config 'cloud' must be one of aws, gcp, azure (got 'awz'): set it in Pulumi.primary.yaml"
-        in err
+        "stack config 'cloud' must be one of aws, gcp, azure, onprem (got 'awz'): "
+        "set it in Pulumi.primary.yaml" in err
     )
 
 

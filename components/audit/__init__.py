@@ -35,7 +35,12 @@ def create_audit_store(
 ) -> AuditStore:
     component = create_for_cloud(
         __name__,
-        {"aws": "AwsAuditStore", "gcp": "GcpAuditStore", "azure": "AzureAuditStore"},
+        {
+            "aws": "AwsAuditStore",
+            "gcp": "GcpAuditStore",
+            "azure": "AzureAuditStore",
+            "onprem": "OnpremAuditStore",
+        },
         cloud=args.placement.cloud,
         name=name,
         args=args,

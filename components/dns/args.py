@@ -14,14 +14,15 @@ import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypedDict
+from typing import Any, Final, Literal, TypedDict, cast
 
 import pulumi
 
 from components.common import Cloud, Placement
 
 Role = Literal["primary", "standby"]
-Authority = Literal["aws", "gcp", "azure", "powerdns"]
+Authority = Cloud | Literal["powerdns"]
+"""dnsProvider: a cloud's DNS, or a self-hosted PowerDNS (create_failover_record refuses any other)."""
 Routing = Literal["failover", "weighted"]
 EndpointKind = Literal["ipv4", "hostname"]
 
@@ -151,7 +152,10 @@ class FailoverRecordArgs:
     @property
     def authority(self) -> Authority:
         """dnsProvider: powerdns when a PowerDNS API is given, else the placement's cloud."""
-        return "powerdns" if self.powerdns is not None else self.placement.cloud
+        if self.powerdns is not None:
+            return "powerdns"
+        # A site is never a DNS authority (config refuses dnsProvider onprem); only a cloud is left.
+        return cast(Authority, self.placement.cloud)
 
     @property
     def effective_weight(self) -> int:

@@ -22,10 +22,12 @@ from components.inference_cluster.args import (
     NAMESPACE,
     POOL_LABEL,
     SERVICE_ACCOUNT,
+    GpuScheduling,
     InferenceCluster,
     InferenceClusterArgs,
     InferenceClusterArgsError,
     InferenceWorkloadArgs,
+    OnpremSite,
 )
 from components.inference_cluster.workload import InferenceWorkload
 
@@ -39,11 +41,13 @@ __all__ = [
     "NAMESPACE",
     "POOL_LABEL",
     "SERVICE_ACCOUNT",
+    "GpuScheduling",
     "InferenceCluster",
     "InferenceClusterArgs",
     "InferenceClusterArgsError",
     "InferenceWorkload",
     "InferenceWorkloadArgs",
+    "OnpremSite",
     "create_inference_cluster",
 ]
 
@@ -51,13 +55,18 @@ __all__ = [
 def create_inference_cluster(
     name: str, args: InferenceClusterArgs, opts: pulumi.ResourceOptions | None = None
 ) -> InferenceCluster:
-    """The cluster component for `args.placement.cloud` (EKS, GKE or AKS).
+    """The cluster component for `args.placement.cloud` (EKS, GKE, AKS, or an existing on-prem one).
 
     Each cloud's module (and so its Pulumi SDK) is imported only when a stack uses that cloud.
     """
     component = create_for_cloud(
         __name__,
-        {"aws": "EksInferenceCluster", "gcp": "GkeInferenceCluster", "azure": "AksInferenceCluster"},
+        {
+            "aws": "EksInferenceCluster",
+            "gcp": "GkeInferenceCluster",
+            "azure": "AksInferenceCluster",
+            "onprem": "OnpremInferenceCluster",
+        },
         cloud=args.placement.cloud,
         name=name,
         args=args,

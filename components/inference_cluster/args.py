@@ -56,6 +56,44 @@ _K8S_MINOR = re.compile(r"^1\.\d{2}$")
 _DIGEST_PINNED = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
+@dataclass(frozen=True)
+class GpuScheduling:
+    """How the inference pods land on GPU nodes: labels to select, the taint to tolerate, the
+    extended resource to request. The clouds' pools use CLOUD_GPU_SCHEDULING; an on-prem cluster's
+    nodes are described by its stack config (gpuNodeSelector, gpuTaint, gpuResourceName)."""
+
+    node_selector: Mapping[str, str]
+    taint_key: str | None
+    """Key of the GPU nodes' taint; None: the nodes carry none and nothing is tolerated."""
+    taint_value: str = ""
+    """Value of the taint; empty: tolerate any value (operator Exists)."""
+    taint_effect: str = "NoSchedule"
+    resource_name: str = "nvidia.com/gpu"
+    """Extended resource requested per replica (limit = request = GPUs per replica)."""
+
+
+CLOUD_GPU_SCHEDULING: Final = GpuScheduling(
+    node_selector={POOL_LABEL: GPU_POOL}, taint_key=GPU_TAINT_KEY, taint_value="", taint_effect="NoSchedule"
+)
+
+
+@dataclass(frozen=True)
+class OnpremSite:
+    """An existing cluster on a site (cloud: onprem): its GPU nodes and how clients reach it."""
+
+    gpu: GpuScheduling
+    exposure: str
+    """loadBalancerAddress: a LoadBalancer Service asking MetalLB for `exposure_address`;
+    externalIp: a ClusterIP Service with `exposure_address` in spec.externalIPs."""
+    exposure_address: str
+    """Static IPv4 address DNS answers with; the site routes it to the nodes."""
+    kubeconfig: pulumi.Input[str] = ""
+    """Secret kubeconfig (or the kubeconfig path) the provider uses; exported as `kubeconfig`."""
+    service_account_issuer: str = ""
+    """Issuer of the cluster's service-account tokens (`oidc_issuer_url`); empty: none is trusted
+    anywhere (a primary site; replication into a standby logs in with these tokens)."""
+
+
 class InferenceClusterArgsError(ValueError):
     """Every problem found in one InferenceClusterArgs / InferenceWorkloadArgs, reported at once."""
 
@@ -113,9 +151,14 @@ class InferenceClusterArgs:
     zone numbers (1). Empty (default): up to three zones where the cloud offers the GPU shape,
     asked at plan time; when set, each must be such a zone or the preview fails."""
 
+    # On-prem target (issue 12): the existing cluster's GPU nodes and exposure.
+    onprem: OnpremSite | None = None
+    """Required on onprem (and only there): the cluster exists, the stack describes it."""
+
     def __post_init__(self) -> None:
         problems: list[str] = []
         cloud = self.placement.cloud
+        problems += _onprem_problems(self)
         if len(set(self.gpu_zones)) != len(self.gpu_zones):
             problems.append(f"gpu_zones must not repeat a zone (got {list(self.gpu_zones)})")
         for field_name in ("gpus_per_node", "gpu_node_count", "gpu_max_node_count", "system_node_count"):
@@ -163,6 +206,26 @@ class InferenceClusterArgs:
                 )
         if problems:
             raise InferenceClusterArgsError("InferenceClusterArgs", problems)
+
+
+def _onprem_problems(args: InferenceClusterArgs) -> list[str]:
+    onprem, cloud = args.onprem, args.placement.cloud
+    if cloud != "onprem":
+        return [f"onprem must be unset on {cloud} (got {onprem})"] if onprem is not None else []
+    if onprem is None:
+        return ["onprem is required on onprem (got None): pass the site's OnpremSite (GPU nodes, exposure)"]
+    problems = []
+    if onprem.exposure not in ("loadBalancerAddress", "externalIp"):
+        problems.append(
+            f"onprem.exposure must be loadBalancerAddress or externalIp (got {onprem.exposure!r})"
+        )
+    try:
+        ipaddress.IPv4Address(onprem.exposure_address)
+    except ValueError:
+        problems.append(f"onprem.exposure_address must be an IPv4 address (got {onprem.exposure_address!r})")
+    if not onprem.gpu.node_selector:
+        problems.append("onprem.gpu.node_selector must select the GPU nodes (got {}): set gpuNodeSelector")
+    return problems
 
 
 class InferenceCluster(Protocol):
@@ -292,6 +355,17 @@ class InferenceWorkloadArgs:
     tls_certificate_secret: str = "tlsCertificateChain"
     tls_key_secret: str = "tlsPrivateKey"
     """provided only: names (keys of `secret_refs`) of the PEM chain and key in the vault."""
+    # On-prem target (issue 12): GPU node description and the site's endpoints.
+    gpu_scheduling: GpuScheduling = CLOUD_GPU_SCHEDULING
+    """Node selector, toleration and GPU resource of the pods; the clouds' GPU pools by default."""
+    model_endpoint: str | None = None
+    """onprem only: https:// URL of the S3-compatible store `model_uri` (s3://) lives in."""
+    egress_ports: tuple[int, ...] = (443,)
+    """onprem only: TCP ports of the site's store and vault the pods may reach (any address but
+    link-local and loopback: site services have private addresses)."""
+    mirror_registry: str | None = None
+    """onprem only: the site registry (imageRegistry); the edge proxy image is pulled from it at
+    the same path and digest, so nodes never reach a public registry."""
     # OpenBao / Vault (issue 12): components/inference_cluster/vault_secrets.py.
     vault_login: VaultLogin | None = None
     """onprem (required there): how the read-secrets init container logs in to the stack's
@@ -300,6 +374,7 @@ class InferenceWorkloadArgs:
     def __post_init__(self) -> None:
         problems: list[str] = []
         problems += _edge_problems(self)
+        problems += _onprem_workload_problems(self)
         if isinstance(self.image, str) and not _DIGEST_PINNED.search(self.image):
             problems.append(f"image must be pinned by digest, <image>@sha256:<64 hex> (got {self.image!r})")
         if self.fetch_image is not None and not _is_pinned(self.fetch_image):
@@ -350,6 +425,30 @@ class InferenceWorkloadArgs:
             )
         if problems:
             raise InferenceClusterArgsError("InferenceWorkloadArgs", problems)
+
+
+def _onprem_workload_problems(args: InferenceWorkloadArgs) -> list[str]:
+    if args.cloud != "onprem":
+        extra = [
+            name
+            for name, value in (
+                ("model_endpoint", args.model_endpoint),
+                ("mirror_registry", args.mirror_registry),
+            )
+            if value is not None
+        ]
+        return [f"{name} is for onprem only (got it on {args.cloud}): remove it" for name in extra]
+    problems = []
+    if not (args.model_endpoint or "").startswith("https://"):
+        problems.append(
+            f"model_endpoint must be the https:// URL of the site's S3-compatible store on onprem "
+            f"(got {args.model_endpoint!r}): pass the model store's endpoint"
+        )
+    if not args.mirror_registry:
+        problems.append("mirror_registry is required on onprem (got nothing): pass imageRegistry")
+    if not args.egress_ports or not all(1 <= port <= 65535 for port in args.egress_ports):
+        problems.append(f"egress_ports must be TCP ports 1-65535 (got {args.egress_ports})")
+    return problems
 
 
 def _edge_problems(args: InferenceWorkloadArgs) -> list[str]:

@@ -144,6 +144,16 @@ def helm_values(access_env: Mapping[str, Any], audience: Any, with_files: bool) 
     }
 
 
+OCI_CHART_PATH: Final = "jetstack/charts/cert-manager"
+"""Where Jetstack publishes the chart as an OCI artifact (oci://quay.io/jetstack/charts/cert-manager);
+a site mirrors it to the same path in its registry."""
+
+
+def oci_chart(registry: str) -> str:
+    """The chart in a registry's OCI mirror (`helm pull` / `crane copy` keep the path)."""
+    return f"oci://{registry}/{OCI_CHART_PATH}"
+
+
 def chart_values() -> dict[str, Any]:
     """What every install of the chart sets: images by digest, CRDs kept on uninstall."""
     digest = {"image": {"digest": IMAGE_DIGESTS["image"]}}

@@ -136,6 +136,9 @@ def chart_values(image_registry: str | None) -> dict[str, Any]:
     values = cert_manager.chart_values()
     if image_registry:
         values["imageRegistry"] = image_registry
+        # Each component's `image.registry` too: the per-image override every chart since v1.16 reads.
+        for part in (values, *(values[c] for c in ("cainjector", "webhook", "startupapicheck"))):
+            part["image"]["registry"] = image_registry
     return values
 
 
@@ -166,10 +169,16 @@ class InternalCa(pulumi.ComponentResource):
             f"{name}-cert-manager",
             k8s.helm.v3.ReleaseArgs(
                 name="cert-manager",
-                chart=cert_manager.CHART,
+                # On a site: the chart from its registry's OCI mirror of quay.io/jetstack/charts, so
+                # `pulumi up` there needs no internet either.
+                chart=cert_manager.oci_chart(args.image_registry)
+                if args.image_registry
+                else cert_manager.CHART,
                 version=cert_manager.CHART_VERSION,
                 namespace=cert_manager.NAMESPACE,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=cert_manager.CHART_REPOSITORY),
+                repository_opts=None
+                if args.image_registry
+                else k8s.helm.v3.RepositoryOptsArgs(repo=cert_manager.CHART_REPOSITORY),
                 values=chart_values(args.image_registry),
                 # Wait for the webhook: an issuer created before it answers is rejected.
                 skip_await=False,

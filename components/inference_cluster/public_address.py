@@ -38,6 +38,9 @@ class PublicAddress:
     load_balancer_class: str | None = None
     """`spec.loadBalancerClass` of the Service (immutable once created): the controller that
     implements it (aws: the AWS Load Balancer Controller; gcp: GKE's regional external L4)."""
+    external_ips: Sequence[str] = ()
+    """onprem `exposure: externalIp`: the Service is a ClusterIP with these in spec.externalIPs
+    (kube-proxy answers on them; no load balancer exists to report an ingress address)."""
     ready: Sequence[pulumi.Resource] = field(default_factory=tuple)
     """What must exist before the Service is created: the load balancer controller (its webhook
     rejects Services while it is not running), role assignments that let the cloud's controller

@@ -139,6 +139,7 @@ def vault_reader(
     labels: Mapping[str, str],
     security_context: k8s.core.v1.SecurityContextArgs,
     opts: pulumi.ResourceOptions,
+    image: str = OPENBAO_IMAGE,
 ) -> VaultReader:
     """The read-secrets init container, its projected token volume and (with a private CA) the
     ConfigMap holding the vault's CA certificate."""
@@ -190,7 +191,7 @@ def vault_reader(
         all_mounts.append(k8s.core.v1.VolumeMountArgs(name="openbao-ca", mount_path=CA_DIR, read_only=True))
     container = k8s.core.v1.ContainerArgs(
         name="read-secrets",
-        image=OPENBAO_IMAGE,
+        image=image,
         command=["/bin/sh", "-ec"],
         args=[script],
         env=[

@@ -22,12 +22,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common import Cloud, type_token
-from components.inference_cluster import cert_manager, edge_proxy, vault_secrets
+from components.inference_cluster import cert_manager, edge_proxy, onprem_workload, vault_secrets
 from components.inference_cluster.args import (
-    GPU_POOL,
-    GPU_TAINT_KEY,
     MODULE,
-    POOL_LABEL,
+    GpuScheduling,
     InferenceClusterArgsError,
     InferenceWorkloadArgs,
 )
@@ -70,7 +68,7 @@ FETCH_IMAGES: Final[dict[Cloud, str]] = {
 """Cloud CLIs pinned by digest (tag kept for humans) that read the model bucket and the vault as the
 workload identity."""
 
-STREAMING_CLOUDS: Final[frozenset[Cloud]] = frozenset({"aws", "gcp"})
+STREAMING_CLOUDS: Final[frozenset[Cloud]] = frozenset({"aws", "gcp", "onprem"})
 """Clouds whose bucket vLLM streams the weights from (--load-format runai_streamer, s3:// and gs://
 in the vllm/vllm-openai image's Run:ai Model Streamer). Azure Blob (az://) arrived in later vLLM
 releases than the shipped image; there the init container still copies the model first."""
@@ -108,11 +106,13 @@ _URI_SHAPES: Final[dict[Cloud, str]] = {
     "aws": "s3://<bucket>/<prefix>/",
     "gcp": "gs://<bucket>/<prefix>/",
     "azure": "https://<account>.blob.core.windows.net/<container>/<prefix>/",
+    "onprem": "s3://<bucket>/<prefix>/ in the site's S3-compatible store",
 }
 _SECRET_SHAPES: Final[dict[Cloud, str]] = {
     "aws": "a Secrets Manager ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)",
     "gcp": "projects/<project>/secrets/<id>",
     "azure": "https://<vault>.vault.azure.net/secrets/<name>",
+    "onprem": "the KV v2 read URL https://<vault>/v1/<mount>/data/<path>",
 }
 
 
@@ -150,7 +150,7 @@ class ModelSource:
 def parse_model_uri(cloud: Cloud, uri: str) -> ModelSource:
     """Check that `uri` is a bucket on the workload's own cloud (never a model hub)."""
     normalised = uri if uri.endswith("/") else f"{uri}/"
-    pattern = {"aws": _S3_URI, "gcp": _GS_URI, "azure": _BLOB_URI}[cloud]
+    pattern = {"aws": _S3_URI, "gcp": _GS_URI, "azure": _BLOB_URI, "onprem": _S3_URI}[cloud]
     match = pattern.match(normalised)
     if match is None or ".." in match["prefix"].split("/"):
         raise InferenceClusterArgsError(
@@ -261,6 +261,23 @@ def fetch_script(
     return "\n".join(lines) + "\n"
 
 
+def _server_prelude(args: InferenceWorkloadArgs) -> list[str]:
+    """onprem: the store's key pair, which the init container read from the vault."""
+    return onprem_workload.s3_exports(SECRETS_DIR) if args.cloud == "onprem" else []
+
+
+def _tolerations(gpu: GpuScheduling) -> list[k8s.core.v1.TolerationArgs]:
+    if gpu.taint_key is None:
+        return []
+    if gpu.taint_value:
+        return [
+            k8s.core.v1.TolerationArgs(
+                key=gpu.taint_key, operator="Equal", value=gpu.taint_value, effect=gpu.taint_effect
+            )
+        ]
+    return [k8s.core.v1.TolerationArgs(key=gpu.taint_key, operator="Exists", effect=gpu.taint_effect)]
+
+
 def server_script(
     *,
     model_dir: str,
@@ -271,11 +288,12 @@ def server_script(
     stream: bool = False,
     max_model_len: int | None = None,
     gpu_memory_utilization: float | None = None,
+    prelude: Sequence[str] = (),
 ) -> str:
     """Start vLLM on the local model copy, or streaming it from the bucket URI in `model_dir`
     (`stream`), on 127.0.0.1 only: the edge proxy in the same pod is the only way in, and it
     checks the API key (so the server needs none)."""
-    lines = ["set -eu"]
+    lines = ["set -eu", *prelude]
     command = [
         "vllm",
         "serve",
@@ -451,8 +469,10 @@ class InferenceWorkload(pulumi.ComponentResource):
         )
         in_namespace = child.merge(pulumi.ResourceOptions(depends_on=[namespace]))
 
-        annotations: dict[str, pulumi.Input[str]]
-        if args.cloud == "aws":
+        annotations: dict[str, pulumi.Input[str]] = {}
+        if args.cloud == "onprem":
+            pass  # the Kubernetes service account is the identity (the site's vault trusts it)
+        elif args.cloud == "aws":
             annotations = {"eks.amazonaws.com/role-arn": identity.principal}
         elif args.cloud == "gcp":
             annotations = {"iam.gke.io/gcp-service-account": identity.principal}
@@ -503,6 +523,7 @@ class InferenceWorkload(pulumi.ComponentResource):
                 stream=s.streams,
                 max_model_len=args.max_model_len,
                 gpu_memory_utilization=args.gpu_memory_utilization,
+                prelude=_server_prelude(args),
             )
         )
 
@@ -521,15 +542,27 @@ class InferenceWorkload(pulumi.ComponentResource):
             image=args.image,
             command=["/bin/sh", "-ec"],
             args=[serve],
-            env=_env({**_OFFLINE_ENV, "HOME": "/tmp", "USER": "vllm", "XDG_CACHE_HOME": "/tmp/.cache"}),
+            env=_env(
+                {
+                    **_OFFLINE_ENV,
+                    "HOME": "/tmp",
+                    "USER": "vllm",
+                    "XDG_CACHE_HOME": "/tmp/.cache",
+                    **(
+                        onprem_workload.streamer_env(args.model_endpoint or "")
+                        if args.cloud == "onprem"
+                        else {}
+                    ),
+                }
+            ),
             resources=k8s.core.v1.ResourceRequirementsArgs(
                 requests={
                     "cpu": f"{args.cpu_request_millicores}m",
                     "memory": f"{args.memory_request_gib}Gi",
                     "ephemeral-storage": model_size if copies else SERVER_TMP_SIZE,
-                    "nvidia.com/gpu": gpu,
+                    args.gpu_scheduling.resource_name: gpu,
                 },
-                limits={"nvidia.com/gpu": gpu},
+                limits={args.gpu_scheduling.resource_name: gpu},
             ),
             # Startup allows the full model load; liveness/readiness only start after it passes.
             startup_probe=_health_probe(STARTUP_PERIOD_SECONDS, 5, startup_failures),
@@ -555,10 +588,11 @@ class InferenceWorkload(pulumi.ComponentResource):
         )
         fetcher = k8s.core.v1.ContainerArgs(
             name="fetch-model",
-            image=args.fetch_image or FETCH_IMAGES[args.cloud],
+            # onprem: the serving image (python3 reads the vault); nothing else to mirror.
+            image=args.fetch_image or FETCH_IMAGES.get(args.cloud) or args.image,
             command=["/bin/sh", "-ec"],
             args=[fetch],
-            env=_env({"HOME": "/tmp", **_FETCH_ENV[args.cloud]}),
+            env=_env({"HOME": "/tmp", **_FETCH_ENV.get(args.cloud, {})}),
             resources=k8s.core.v1.ResourceRequirementsArgs(
                 requests={"cpu": "1", "memory": "2Gi"}, limits={"memory": "4Gi"}
             ),
@@ -613,12 +647,8 @@ class InferenceWorkload(pulumi.ComponentResource):
                             # The cloud identity comes from the projected token / metadata server;
                             # the server never needs the Kubernetes API.
                             automount_service_account_token=False,
-                            node_selector={POOL_LABEL: GPU_POOL},
-                            tolerations=[
-                                k8s.core.v1.TolerationArgs(
-                                    key=GPU_TAINT_KEY, operator="Exists", effect="NoSchedule"
-                                )
-                            ],
+                            node_selector=dict(args.gpu_scheduling.node_selector),
+                            tolerations=_tolerations(args.gpu_scheduling),
                             topology_spread_constraints=[
                                 k8s.core.v1.TopologySpreadConstraintArgs(
                                     max_skew=1,
@@ -661,6 +691,7 @@ class InferenceWorkload(pulumi.ComponentResource):
         )
 
         address = args.public_address
+        external_ips = list(address.external_ips) if address else []
         service = k8s.core.v1.Service(
             f"{name}-service",
             k8s.core.v1.ServiceInitArgs(
@@ -675,11 +706,13 @@ class InferenceWorkload(pulumi.ComponentResource):
                     },
                 ),
                 spec=k8s.core.v1.ServiceSpecArgs(
-                    type="LoadBalancer",
+                    # onprem externalIp: kube-proxy answers on the address; no load balancer exists.
+                    type="ClusterIP" if external_ips else "LoadBalancer",
+                    external_ips=external_ips or None,
                     load_balancer_class=address.load_balancer_class if address else None,
                     selector=labels,
                     external_traffic_policy="Cluster",
-                    load_balancer_source_ranges=source_ranges(args),
+                    load_balancer_source_ranges=None if external_ips else source_ranges(args),
                     # HTTPS only: no port 80, not even a redirect (API clients do not follow
                     # redirects on POST).
                     ports=[
@@ -721,7 +754,11 @@ class InferenceWorkload(pulumi.ComponentResource):
 
         # DNS to the cluster DNS only, HTTPS to public addresses (bucket, vault, STS / Entra ID),
         # the GKE metadata server on gcp: see components/k8s_egress.py.
-        egress = cloud_api_egress(args.cloud)
+        egress = (
+            onprem_workload.site_egress(args.egress_ports)
+            if args.cloud == "onprem"
+            else cloud_api_egress(args.cloud)
+        )
         if args.vault_login is not None:
             egress.append(vault_secrets.vault_egress(args.vault_login.address))
         network_policy = k8s.networking.v1.NetworkPolicy(
@@ -753,7 +790,8 @@ class InferenceWorkload(pulumi.ComponentResource):
             # The static address, known before the Service exists and kept across its re-creation.
             self.endpoint_addresses = address.addresses
             self.endpoint_host = address.addresses.apply(lambda ips: _first_address(ips, args.cloud))
-            if args.cloud != "aws":  # an NLB reports its host name, not its Elastic IPs
+            # An NLB reports its host name, not its Elastic IPs; an external IP has no LB status.
+            if args.cloud != "aws" and not external_ips:
                 # Fails the apply if the cloud put another address on the load balancer than the
                 # one DNS answers (an unsupported annotation, the address used elsewhere).
                 addresses = address.addresses
@@ -817,6 +855,10 @@ def _vault_reader(
         labels=labels,
         security_context=_locked_down(),
         opts=opts,
+        # onprem: from the site registry at the same path and digest.
+        image=onprem_workload.relocate(vault_secrets.OPENBAO_IMAGE, args.mirror_registry)
+        if args.mirror_registry
+        else vault_secrets.OPENBAO_IMAGE,
     )
 
 
@@ -920,7 +962,11 @@ def _edge_objects(
         )
     container = k8s.core.v1.ContainerArgs(
         name="edge",
-        image=edge_proxy.EDGE_PROXY_IMAGE,
+        image=(
+            onprem_workload.relocate(edge_proxy.EDGE_PROXY_IMAGE, args.mirror_registry)
+            if args.mirror_registry
+            else edge_proxy.EDGE_PROXY_IMAGE
+        ),
         command=["/bin/sh", "-ec"],
         args=[edge_proxy.proxy_command(config)],
         ports=[

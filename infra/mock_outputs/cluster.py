@@ -262,6 +262,10 @@ def _service(args: Args, state: dict[str, Any]) -> dict[str, Any]:
     reserved = _reserved_ip(annotations)
     if reserved is not None:
         ingress = {"ip": reserved}
+    # MetalLB (onprem) assigns the requested address from its pools (metallb.io/loadBalancerIPs).
+    requested = str(annotations.get("metallb.io/loadBalancerIPs") or "").split(",")[0].strip()
+    if requested:
+        ingress = {"ip": requested, "ipMode": "VIP"}
     return {"status": {"loadBalancer": {"ingress": [ingress]}}}
 
 
