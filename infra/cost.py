@@ -417,6 +417,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"warning: {warning}", file=sys.stderr)
     if code:
         return code
+    try:
+        if args.compare is not None:
+            side_by_side.check_clouds(reports, args.compare)
+    except side_by_side.ThroughputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         json.dump(side_by_side.as_json(reports), sys.stdout, indent=2)
         sys.stdout.write("\n")

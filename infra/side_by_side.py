@@ -76,6 +76,20 @@ def throughputs(
     return found
 
 
+def check_clouds(reports: Sequence[CostReport], compare_file: Path) -> None:
+    """Each measured side ran on the cloud its stack file here names (the file came from this project)."""
+    sides = json.loads(compare_file.read_text(encoding="utf-8"))["sides"]
+    for report in reports:
+        side = next((s for s in sides.values() if s.get("stack") == report.stack), sides.get(report.stack))
+        measured = side.get("cloud") if isinstance(side, Mapping) else None
+        if measured and measured != report.cloud:
+            raise ThroughputError(
+                f"--compare {compare_file} measured stack '{report.stack}' on {measured}, but "
+                f"Pulumi.{report.stack}.yaml here runs it on {report.cloud}: pass --workdir of the project "
+                "`failover compare` ran in"
+            )
+
+
 def render(reports: Sequence[CostReport], tokens: Mapping[str, float]) -> str:
     head = (
         f"{'stack':<12} {'cloud':<7} {'region':<14} {'capacity':<8} {'USD/month':>12} {'USD/hour':>10} "
@@ -104,4 +118,4 @@ def as_json(reports: Sequence[CostReport]) -> Any:
     return objects[0] if len(objects) == 1 else objects
 
 
-__all__ = ["ThroughputError", "as_json", "per_million_output_tokens", "render", "throughputs"]
+__all__ = ["ThroughputError", "as_json", "check_clouds", "per_million_output_tokens", "render", "throughputs"]

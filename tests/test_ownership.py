@@ -333,3 +333,151 @@ def test_bad_throughput_inputs_are_errors_naming_the_flag_and_the_fix(
 def test_per_million_is_the_same_formula_as_failover_compare() -> None:
     assert per_million_output_tokens(3.6, 1000) == 1.0
     assert per_million_output_tokens(3.6, 0) is None and per_million_output_tokens(3.6, None) is None
+
+
+# --- end to end: a real on-prem stack file, the offline plan, compare against local fakes ---------
+
+SITE_STANDBY = {
+    "cloud": "onprem",
+    "region": "fra-dc1",
+    "kubeContext": "fra-dc1",
+    "gpuType": "l40s",
+    "gpuNodeSelector": ["nvidia.com/gpu.product=NVIDIA-L40S"],
+    "gpuTaint": "nvidia.com/gpu=present:NoSchedule",
+    "exposure": "loadBalancerAddress",
+    "exposureAddress": "203.0.113.10",
+    "imageRegistry": "registry.fra-dc1.example.net:5000",
+    "servingImage": "registry.fra-dc1.example.net:5000/vllm/vllm-openai:v0.11.0"
+    "@sha256:014a95f21c9edf6abe0aea6b07353f96baa4ec291c427bb1176dc7c93a85845c",
+    "s3Endpoint": "https://s3.fra-dc1.example.net:8333",
+    "s3CredentialsPath": "s3/fra-dc1/deployer",
+    "s3ReadCredentialsPath": "s3/fra-dc1/reader",
+    "vaultAddress": "https://openbao.fra-dc1.example.net:8200",
+    "serviceAccountIssuer": "https://k8s.fra-dc1.example.net",
+    "tlsCertificate": "provided",
+    # What `pulumi config set --secret` leaves in the file: ciphertext the offline plan cannot read.
+    "tlsCertificateChain": {"secure": "v1:ciphertext"},
+    "tlsPrivateKey": {"secure": "v1:ciphertext"},
+    # The README's worked example.
+    "hardwareCostUsd": 60000,
+    "amortisationMonths": 48,
+    "powerKw": 1.6,
+    "powerWarmKw": 1.1,
+    "powerUsdPerKwh": 0.18,
+    "pue": 1.4,
+    "operationsMonthlyUsd": 1500,
+}
+CLOUD_ONLY = (
+    "kubernetesApiAllowedCidrs",
+    "alertNotify",
+    "budgetMonthlyUsd",
+    "gcpBillingAccount",
+    "gcpProject",
+)
+
+
+def site_standby_workdir(directory: Path, **changes: Any) -> Path:
+    """The shipped pair with the standby moved to the site fra-dc1, as the README's example."""
+    import shutil
+
+    import yaml
+
+    from infra.harness import ROOT
+
+    for name in ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.standby.yaml"):
+        shutil.copy(ROOT / name, directory / name)
+    doc = yaml.safe_load((directory / "Pulumi.standby.yaml").read_text())
+    config = doc["config"]
+    for key in CLOUD_ONLY:
+        config.pop(f"inference-failover:{key}", None)
+    kubeconfig = str(ROOT / "tests" / "data" / "onprem-kubeconfig.yaml")
+    for key, value in {**SITE_STANDBY, "kubeconfigPath": kubeconfig, **changes}.items():
+        if value is None:
+            config.pop(f"inference-failover:{key}", None)
+        else:
+            config[f"inference-failover:{key}"] = value
+    (directory / "Pulumi.standby.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return directory
+
+
+def test_an_onprem_standby_file_prices_warm_and_full_through_the_offline_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra.cost import price_stack
+
+    report = price_stack("standby", site_standby_workdir(tmp_path))
+    lines = {line.item: line for line in report.lines}
+    assert (report.cloud, report.region, report.capacity) == ("onprem", "fra-dc1", "warm")
+    assert lines["onprem:hardware-amortisation"].monthly_usd == 1250.0
+    assert lines["onprem:power"].quantity == round(1.1 * 1.4 * 730, 2)
+    assert lines["onprem:operations"].monthly_usd == 1500.0
+    # Full capacity differs by the power only: (1.6 - 1.1) kW x 1.4 x 730 h x $0.18.
+    extra = round(round(1.6 * 1.4 * 730, 2) * 0.18, 2) - lines["onprem:power"].monthly_usd
+    assert report.full_capacity_monthly_usd == pytest.approx(report.monthly_usd + extra, abs=0.01)
+    assert not any(item.startswith(("gcp:", "azure:")) for item in lines)  # nothing of the old cloud
+
+
+def test_an_onprem_stack_without_its_figures_is_an_error_naming_each_item(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workdir = site_standby_workdir(tmp_path, pue=None, operationsMonthlyUsd=None)
+    assert main(["standby", "--workdir", str(workdir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no cost-of-ownership input for on-prem stack 'standby'")
+    assert "onprem:power needs pue" in err and "onprem:operations needs operationsMonthlyUsd" in err
+    assert "Traceback" not in err
+
+
+def test_compare_prices_an_onprem_side_from_its_cost_of_ownership(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cutover import cli
+    from infra.cost import price_stack
+    from tests.compare_support import fake_side, outputs_file
+
+    workdir = site_standby_workdir(tmp_path)
+    with fake_side() as primary, fake_side() as standby:
+        argv = [
+            "--workdir", str(workdir),
+            "--primary-outputs", str(outputs_file(tmp_path, "primary", primary.url, cloud="aws")),
+            "--standby-outputs", str(outputs_file(tmp_path, "standby", standby.url, cloud="onprem")),
+            "compare", "--json", "--requests", "20",
+        ]  # fmt: skip
+        assert cli.run(argv) == 0, capsys.readouterr().err
+    sides = json.loads(capsys.readouterr().out)["sides"]
+    site = price_stack("standby", workdir)
+    s = sides["standby"]
+    assert (s["cloud"], s["hourly_usd"], s["monthly_usd"]) == ("onprem", site.hourly_usd, site.monthly_usd)
+    assert s["cost_note"] == "python -m infra.cost standby (warm)"
+    assert s["cost_per_1m_output_tokens_usd"] == pytest.approx(
+        site.hourly_usd / (s["output_tokens_per_second"] * 3600) * 1e6, rel=1e-3
+    )
+    assert sides["primary"]["hourly_usd"] == price_stack("primary", workdir).hourly_usd
+    # The same measured throughput gives infra.cost's side-by-side USD per 1M output tokens.
+    compare_file = tmp_path / "compare.json"
+    compare_file.write_text(json.dumps({"sides": sides}))
+    assert main(["primary", "standby", "--workdir", str(workdir), "--compare", str(compare_file)]) == 0
+    row = capsys.readouterr().out.strip().splitlines()[-1].split()
+    assert row[:4] == ["standby", "onprem", "fra-dc1", "warm"]
+    assert float(row[8]) == pytest.approx(s["cost_per_1m_output_tokens_usd"], abs=0.01)
+
+
+def test_a_compare_file_from_another_project_is_refused_naming_both_clouds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    compare = tmp_path / "compare.json"
+    compare.write_text(
+        json.dumps(
+            {
+                "sides": {
+                    "primary": {"stack": "primary", "cloud": "aws", "output_tokens_per_second": 900.0},
+                    "standby": {"stack": "standby", "cloud": "onprem", "output_tokens_per_second": 400.0},
+                }
+            }
+        )
+    )
+    # The shipped standby is on gcp: these figures were measured against another project's standby.
+    assert main(["primary", "standby", "--workdir", str(_workdir(tmp_path)), "--compare", str(compare)]) == 2
+    err = capsys.readouterr().err
+    assert "measured stack 'standby' on onprem, but Pulumi.standby.yaml here runs it on gcp" in err
+    assert "pass --workdir" in err
