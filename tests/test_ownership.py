@@ -15,7 +15,7 @@ from infra.cost import HOURS_PER_MONTH, CostError, main, price
 from infra.harness import ProgramRun
 from infra.ownership import LIMITS, OwnershipInputs, items, missing_message, read_ownership
 from infra.side_by_side import per_million_output_tokens
-from tests.support import shipped
+from tests.support import ONPREM_PAIR_IDS, ONPREM_PAIRS, pair, shipped
 from tests.test_config import problems
 
 # A site's figures: 4 GPU servers at $60k, 4 years; 6.4 kW serving, 4.2 kW warm; $0.18/kWh; PUE 1.4.
@@ -481,3 +481,25 @@ def test_a_compare_file_from_another_project_is_refused_naming_both_clouds(
     err = capsys.readouterr().err
     assert "measured stack 'standby' on onprem, but Pulumi.standby.yaml here runs it on gcp" in err
     assert "pass --workdir" in err
+
+
+@pytest.mark.parametrize(("primary", "standby"), ONPREM_PAIRS, ids=ONPREM_PAIR_IDS)
+def test_every_pair_with_a_site_prices_both_sides_from_the_catalogue_and_the_sites_figures(
+    primary: str, standby: str
+) -> None:
+    for planned in pair(primary, standby):
+        run = planned
+        if planned.config.cloud == "onprem":
+            with pytest.raises(CostError, match="no cost-of-ownership input"):
+                price(planned)
+            run = dataclasses.replace(
+                planned, config=dataclasses.replace(planned.config, ownership=_inputs())
+            )
+        report = price(run)  # no priceOverrides: every cloud item is in the catalogue
+        items = [line.item for line in report.lines]
+        owned = [i for i in items if i.startswith("onprem:")]
+        assert owned == (list(ownership.ITEMS) if run.config.cloud == "onprem" else [])
+        # A site primary's transit is in its operations: no egress line for a standby reading it.
+        assert not any(i.endswith("internet-egress") for i in items) or run.config.primary_cloud != "onprem"
+        assert all(line.monthly_usd > 0 for line in report.lines)
+        assert report.full_capacity_monthly_usd >= report.monthly_usd
