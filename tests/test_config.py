@@ -295,4 +295,4 @@ def test_project_and_stack_files_have_no_duplicate_keys(name: str) -> None:
     StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
     from pathlib import Path
 
-    yaml.load((Path(__file__).resolve().parent.parent / name).read_text(), Loader=StrictLoader)  # noqa: S506 (SafeLoader subclass)
+    yaml.load((Path(__file__).resolve().parent.parent / name).read_text(), Loader=StrictLoader)

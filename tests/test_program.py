@@ -183,7 +183,8 @@ def test_service_waits_for_its_load_balancer_not_for_a_loaded_model(cloud: str, 
     """pulumi-kubernetes' default Service await needs ready endpoints within 10 minutes, which a
     first deploy without the model never has: without waitForModel the Service waits only for its
     load balancer's address (the field each cloud's load balancer reports)."""
-    run = run_stack("primary", overrides={**primary_overrides(cloud), "waitForModel": wait}, secrets=TEST_SECRETS)
+    overrides = {**primary_overrides(cloud), "waitForModel": wait}
+    run = run_stack("primary", overrides=overrides, secrets=TEST_SECRETS)
     (service,) = [r for r in run.of_type("kubernetes:core/v1:Service") if r.name.endswith("-service")]
     annotations = service.inputs["metadata"].get("annotations", {})
     field = "hostname" if cloud == "aws" else "ip"
@@ -197,7 +198,8 @@ def test_service_waits_for_its_load_balancer_not_for_a_loaded_model(cloud: str, 
 def test_a_service_without_a_load_balancer_is_not_awaited_unless_the_model_is() -> None:
     from components.inference_cluster.workload import service_await_annotations
 
-    assert service_await_annotations("onprem", False, has_load_balancer=False) == {"pulumi.com/skipAwait": "true"}
+    skip = {"pulumi.com/skipAwait": "true"}
+    assert service_await_annotations("onprem", False, has_load_balancer=False) == skip
     assert service_await_annotations("onprem", True, has_load_balancer=False) == {}
 
 

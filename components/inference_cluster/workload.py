@@ -375,7 +375,9 @@ def lb_host(status: k8s.core.v1.outputs.ServiceStatus | None, service: str) -> s
     return host
 
 
-def service_await_annotations(cloud: Cloud, wait_for_ready: bool, *, has_load_balancer: bool) -> dict[str, str]:
+def service_await_annotations(
+    cloud: Cloud, wait_for_ready: bool, *, has_load_balancer: bool
+) -> dict[str, str]:
     """What `pulumi up` waits for on the Service.
 
     pulumi-kubernetes' default Service await also waits until no endpoint is "not ready", i.e.
@@ -722,7 +724,9 @@ class InferenceWorkload(pulumi.ComponentResource):
                         **load_balancer_annotations(args.cloud),
                         **(dict(address.service_annotations) if address else {}),
                         **source_annotations(args),
-                        **service_await_annotations(args.cloud, args.wait_for_ready, has_load_balancer=not external_ips),
+                        **service_await_annotations(
+                            args.cloud, args.wait_for_ready, has_load_balancer=not external_ips
+                        ),
                     },
                 ),
                 spec=k8s.core.v1.ServiceSpecArgs(
