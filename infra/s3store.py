@@ -33,7 +33,7 @@ def s3_compatible_store(cfg: StackConfig) -> S3CompatibleStore | None:
     store = cfg.s3_store
     if store is None:
         return None
-    site_vault: Any = getattr(cfg, "vault", None)  # infra/config_vault.py (OpenBao/Vault part)
+    site_vault = cfg.vault  # infra/config_vault.py
     if site_vault is None:
         raise ValueError(
             f"stack '{cfg.stack}' keeps its S3 keys in a vault but has no vault settings: set vaultAddress"
@@ -74,6 +74,7 @@ def primary_vault_provider(cfg: StackConfig, source_store: pulumi.Output[Any]) -
         "primary-vault",
         vault.ProviderArgs(
             address=source_store.apply(lambda d: str(d[VAULT_ADDRESS])),
+            skip_child_token=True,
             auth_login_token_file=(
                 vault.ProviderAuthLoginTokenFileArgs(filename=token_file)
                 if cfg.cloud == "onprem" and token_file

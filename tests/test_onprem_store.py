@@ -157,6 +157,7 @@ def test_the_vault_key_is_read_with_the_stores_own_vault_provider() -> None:
     (vault_provider,) = run.of_type("pulumi:providers:vault")
     assert vault_provider.inputs["address"] == VAULT
     assert "token" not in vault_provider.inputs  # VAULT_TOKEN from the deployer's environment
+    assert vault_provider.inputs["skipChildToken"] in (True, "true")
 
 
 def test_a_vault_secret_without_both_key_fields_is_a_clear_error() -> None:

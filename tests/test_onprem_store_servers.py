@@ -1,12 +1,12 @@
 """The on-prem store against real servers: SeaweedFS (`weed server -s3`), OpenBao (`bao server -dev`),
 moto, fake-gcs-server and Azurite, with the rclone the CronJob runs.
 
-What is rendered comes from the mocked runs (tests/onprem_store_support.py): the bucket settings
-the component applies, the vault role and policy, the init container's login script, the copy
-command and its rclone remotes. Only what a laptop cannot reproduce is swapped: each server's
-loopback endpoint, a static JWT signed by a test key instead of the cluster's projected token,
-and (where the init container would log in with Kubernetes auth) the write key put into the
-credentials file directly.
+What is rendered comes from the real program's mocked runs of the shipped stack files moved to
+each pair (tests/support.py): the bucket settings the site's store applies, the vault role and
+policy, the init container's login script, the copy command and its rclone remotes. Only what a
+laptop cannot reproduce is swapped: each server's loopback endpoint, a static JWT signed by a
+test key instead of the cluster's projected token, and (where the init container would log in
+with Kubernetes auth) the write key put into the credentials file directly.
 """
 
 from __future__ import annotations
@@ -59,7 +59,6 @@ from tests.emulators import (  # noqa: F401 (moto_s3, fake_gcs, azurite, seaweed
     unique_bucket_name,
 )
 from tests.emulators import seaweedfs as seaweedfs  # noqa: PLC0414 (pytest fixture)
-from tests.onprem_store_support import onprem_primary, replication_run
 from tests.support import pair
 from tests.test_replication_emulators import Bucket, copied, emulator_env, rclone_binary
 
@@ -152,10 +151,13 @@ class OnpremBucket(Bucket):
         client = s3_client(self.emulator)
         if self.name not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
             client.create_bucket(Bucket=self.name)
-            descriptor = onprem_primary().resources
-            versioning = next(r for r in descriptor if r.type == "aws:s3/bucketVersioning:BucketVersioning")
+            # The settings the primary site's real program applies to its model bucket.
+            run = pair("onprem", "aws")[0]
+            store = run.one("inference-failover:object_store:OnpremModelStore")
+            resources = [r for r in run.resources if r.parent == store.urn]
+            versioning = next(r for r in resources if r.type == "aws:s3/bucketVersioning:BucketVersioning")
             encryption = next(
-                r for r in descriptor if r.type.endswith("BucketServerSideEncryptionConfiguration")
+                r for r in resources if r.type.endswith("BucketServerSideEncryptionConfiguration")
             )
             status = versioning.inputs["versioningConfiguration"]["status"]
             algorithm = encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"]
@@ -215,7 +217,7 @@ def put(bucket: Bucket, key: str, data: bytes) -> None:
 
 def location(cloud: str, bucket: Bucket) -> StoreLocation:
     if cloud == "onprem":
-        descriptor = {**onprem_primary().outputs[outputs.MODEL_STORE], "bucket": bucket.name}
+        descriptor = {**pair("onprem", "aws")[0].outputs[outputs.MODEL_STORE], "bucket": bucket.name}
         return StoreLocation.from_descriptor(descriptor, endpoint_url=bucket.emulator.endpoint_url)
     return StoreLocation(cloud, bucket.name, endpoint_url=bucket.emulator.endpoint_url)  # type: ignore[arg-type]
 
@@ -224,19 +226,9 @@ def location(cloud: str, bucket: Bucket) -> StoreLocation:
 
 
 def _container(source: str, target: str) -> tuple[list[str], dict[str, str]]:
-    """(args, env) of the CronJob's copy container for this direction, as the component renders it.
-
-    onprem -> gcp/azure: the onprem source remote of the onprem -> aws run and the target remote
-    of a real standby on that cloud (each remote is rendered from its own cloud alone)."""
-    if target in ("gcp", "azure") and source == "onprem":
-        onprem_args, onprem_env = _container("onprem", "aws")
-        cloud_spec = pair("aws", target)[1].one("kubernetes:batch/v1:CronJob").inputs
-        (cloud,) = cloud_spec["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
-        cloud_env = {e["name"]: str(e["value"]) for e in cloud["env"]}
-        env = {k: v for k, v in onprem_env.items() if not k.startswith("RCLONE_CONFIG_TARGET_")}
-        env.update({k: v for k, v in cloud_env.items() if k.startswith("RCLONE_CONFIG_TARGET_")})
-        return [*onprem_args[:2], cloud["args"][2], *onprem_args[3:]], env
-    run = replication_run(source, target)
+    """(args, env) of the copy container the standby's real program renders for this direction
+    (the shipped stack files moved to the pair: tests/support.py)."""
+    run = pair(source, target)[1]
     spec = run.one("kubernetes:batch/v1:CronJob").inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     (copy,) = spec["containers"]
     return list(copy["args"]), {e["name"]: str(e["value"]) for e in copy["env"]}
@@ -356,7 +348,7 @@ def test_the_init_containers_login_script_fetches_the_read_key_through_the_rende
 ) -> None:
     """The script and the role/policy the standby renders into the primary's vault, on a real
     OpenBao: the replication account's token gets exactly the read-only key, nothing else."""
-    run = replication_run("onprem", "aws")
+    run = pair("onprem", "aws")[1]  # the real standby program reading a site primary
     backend = run.one("vault:jwt/authBackend:AuthBackend").inputs
     role = run.one("vault:jwt/authBackendRole:AuthBackendRole").inputs
     policy = run.one("vault:index/policy:Policy").inputs
@@ -373,8 +365,8 @@ def test_the_init_containers_login_script_fetches_the_read_key_through_the_rende
     path = backend["path"]
     bao_api(openbao, "POST", f"sys/auth/{path}", {"type": "jwt"})
     # The rendered mount discovers the issuer's keys over https; here the test key is given directly.
-    issuer = "https://oidc.eks.us-west-2.amazonaws.com/id/ABC123"
-    assert backend["boundIssuer"] == issuer
+    issuer = backend["boundIssuer"]
+    assert backend["oidcDiscoveryUrl"] == issuer and issuer.startswith("https://")
     bao_api(
         openbao,
         "POST",
@@ -461,12 +453,12 @@ def test_the_verifier_reads_the_onprem_key_from_the_vault_and_nothing_else(
     bucket = OnpremBucket("aws", unique_bucket_name("verify-vault"), seaweedfs)
     bucket.create()
     bucket.put("models/config.json", b"{}")
-    kv_put(openbao, "inference-failover", "s3/site-a/replication-reader", SEAWEEDFS_READ_KEY)
     descriptor = {
-        **onprem_primary().outputs[outputs.MODEL_STORE],
+        **pair("onprem", "aws")[0].outputs[outputs.MODEL_STORE],
         "bucket": bucket.name,
         "vaultAddress": openbao.endpoint_url,
     }
+    kv_put(openbao, descriptor["vaultKvMount"], descriptor["readCredentialsPath"], SEAWEEDFS_READ_KEY)
     for name in (*ONPREM_KEY_ENV, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name, raising=False)
     at = StoreLocation.from_descriptor(descriptor, prefix="models", endpoint_url=seaweedfs.endpoint_url)

@@ -92,12 +92,14 @@ def key_fields(data: Mapping[str, str] | None, mount: str, path: str) -> tuple[s
 def vault_provider_for(
     name: str, store: S3CompatibleStore, parent: pulumi.Resource
 ) -> pulumi.ProviderResource:
-    """The given vault provider, else one for `store.vault_address` (token from VAULT_TOKEN)."""
+    """The given vault provider, else one for `store.vault_address` (token from VAULT_TOKEN, never
+    in the provider's inputs or state; no child token, as the secrets vault's provider: it would
+    need auth/token/create and a long deploy can outlive its TTL)."""
     if store.vault_provider is not None:
         return store.vault_provider
     return vault.Provider(
         f"{name}-vault",
-        vault.ProviderArgs(address=store.vault_address, skip_child_token=False),
+        vault.ProviderArgs(address=store.vault_address, skip_child_token=True),
         opts=pulumi.ResourceOptions(parent=parent),
     )
 
