@@ -83,6 +83,11 @@ class Target:
     model: str
     hourly_usd: float | None = None
     hourly_note: str = ""
+    monthly_usd: float | None = None
+    """The side's monthly cost at its current capacity (infra.cost), next to its hourly price."""
+    stack: str = ""
+    cloud: str = ""
+    """The stack and the cloud it runs on (aws, gcp, azure, onprem), to read the sides side by side."""
 
 
 @dataclass
@@ -117,6 +122,8 @@ class SideResult:
             cost = round(self.target.hourly_usd / (tps * 3600) * 1_000_000, 4)
         errors = Counter(s.error for s in self.samples if not s.ok)
         return {
+            "stack": self.target.stack,
+            "cloud": self.target.cloud,
             "url": self.target.url,
             "server_name": self.target.server_name,
             "requests": len(self.samples),
@@ -129,6 +136,7 @@ class SideResult:
             "output_tokens": tokens,
             "output_tokens_per_second": round(tps, 2),
             "hourly_usd": self.target.hourly_usd,
+            "monthly_usd": self.target.monthly_usd,
             "cost_per_1m_output_tokens_usd": cost,
             "cost_note": self.target.hourly_note,
             "top_errors": dict(errors.most_common(3)),

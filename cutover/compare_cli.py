@@ -24,9 +24,13 @@ from cutover.errors import UsageError
 from cutover.plan import Side
 from cutover.probes import API_KEY_ENV
 
+HOURS_PER_MONTH = 730
+"""The month infra.cost prices (AWS, GCP and Azure all bill 730 hours)."""
 
-def hourly_price(args: argparse.Namespace, info: SideInfo) -> tuple[float | None, str]:
-    """The side's hourly price: the flag, else the cost model at the stack's current capacity."""
+
+def hourly_price(args: argparse.Namespace, info: SideInfo) -> tuple[float | None, str, float | None]:
+    """The side's (hourly price, its source, monthly price): the flag, else the cost model at the
+    stack's current capacity (list prices on a cloud, cost of ownership on-prem)."""
     given = getattr(args, f"{info.side}_hourly_usd")
     if given is not None:
         if given <= 0:
@@ -34,18 +38,19 @@ def hourly_price(args: argparse.Namespace, info: SideInfo) -> tuple[float | None
                 f"--{info.side}-hourly-usd must be above 0 (got {given})",
                 "pass the stack's price in USD per hour",
             )
-        return given, f"--{info.side}-hourly-usd"
+        return given, f"--{info.side}-hourly-usd", round(given * HOURS_PER_MONTH, 2)
     try:
         from infra.cost import CostError, price_stack
         from infra.harness import ProgramError
     except ImportError as exc:  # the CLI installed without the stack program
-        return None, f"no hourly price: infra.cost unavailable ({exc}); pass --{info.side}-hourly-usd"
+        return None, f"no hourly price: infra.cost unavailable ({exc}); pass --{info.side}-hourly-usd", None
     try:
         report = price_stack(info.stack, args.workdir)
     except (CostError, ProgramError, ValueError) as exc:
         first = str(exc).splitlines()[0]
-        return None, f"no hourly price: {first}; pass --{info.side}-hourly-usd"
-    return report.hourly_usd, f"python -m infra.cost {info.stack} ({report.capacity})"
+        return None, f"no hourly price: {first}; pass --{info.side}-hourly-usd", None
+    note = f"python -m infra.cost {info.stack} ({report.capacity})"
+    return report.hourly_usd, note, report.monthly_usd
 
 
 def run_compare(
@@ -64,8 +69,21 @@ def run_compare(
     tls = tls_context(getattr(args, "ca_bundle", None))
     api_key = os.environ.get(API_KEY_ENV)
 
-    def target(name: str, info: SideInfo, hourly: float | None = None, note: str = "") -> Target:
-        return Target(name, str(info.endpoint_url), info.fqdn, info.model_name or "", hourly, note)
+    def target(
+        name: str, info: SideInfo, hourly: float | None = None, note: str = "", monthly: float | None = None
+    ) -> Target:
+        cloud = str(info.outputs.get("cloud") or "")
+        return Target(
+            name,
+            str(info.endpoint_url),
+            info.fqdn,
+            info.model_name or "",
+            hourly,
+            note,
+            monthly,
+            info.stack,
+            cloud,
+        )
 
     def probe(name: str, info: SideInfo) -> tuple[bool, str]:
         return run_async(probe_target(target(name, info), tls=tls, api_key=api_key))
@@ -105,14 +123,16 @@ def render(report: Mapping[str, Any]) -> Table:
         "TTFT p95",
         "out tok/s",
         "$/hour",
+        "$/month",
         "$/1M out tok",
     )
     for column in columns:
         table.add_column(column, justify="left" if column == "side" else "right")
     for side, s in report["sides"].items():
         cost = s["cost_per_1m_output_tokens_usd"]
+        cloud = f" ({escape(s['cloud'])})" if s.get("cloud") else ""
         table.add_row(
-            f"{side}\n[dim]{escape(s['url'])} as {escape(str(s['server_name']))}[/dim]",
+            f"{side}{cloud}\n[dim]{escape(s['url'])} as {escape(str(s['server_name']))}[/dim]",
             f"{s['error_rate_percent']:.1f}",
             _ms(s["latency_p50_ms"]),
             _ms(s["latency_p95_ms"]),
@@ -120,6 +140,7 @@ def render(report: Mapping[str, Any]) -> Table:
             _ms(s["ttft_p95_ms"]),
             f"{s['output_tokens_per_second']:.1f}",
             "-" if s["hourly_usd"] is None else f"{s['hourly_usd']:.4f}",
+            "-" if s.get("monthly_usd") is None else f"{s['monthly_usd']:,.2f}",
             "-" if cost is None else f"{cost:.2f}",
         )
     agreement = report.get("agreement") or {}

@@ -32,9 +32,19 @@ from typing import Any
 import yaml
 
 from infra import config_vault
-from infra.config import DOCKER_HUB_TOKEN, KNOWN_KEYS, PROJECT, ConfigError, StackConfig, parse_config
+from infra.config import (
+    DOCKER_HUB_TOKEN,
+    KNOWN_KEYS,
+    OFFLINE_SECRET_PLACEHOLDER,
+    PROJECT,
+    ConfigError,
+    StackConfig,
+    parse_config,
+)
 
-SECRET_PLACEHOLDER = "offline-check-placeholder-secret"
+# The same placeholder as the offline plan's, so parse_config skips what it cannot check offline
+# (e.g. the PEMs of tlsCertificate: provided).
+SECRET_PLACEHOLDER = OFFLINE_SECRET_PLACEHOLDER
 PREFIX = f"{PROJECT}:"
 
 # Keys Pulumi.yaml types as arrays; every other key of ours takes a scalar.

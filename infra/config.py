@@ -36,6 +36,8 @@ from infra.config_s3store import S3StoreSettings
 from infra.fit import ServingSettings, read_serving
 from infra.network_access import KEYS as NETWORK_ACCESS_KEYS
 from infra.network_access import NetworkAccess, parse_network_access
+from infra.ownership import KEYS as OWNERSHIP_KEYS
+from infra.ownership import OwnershipInputs, read_ownership
 
 PROJECT: Final = "inference-failover"
 
@@ -106,6 +108,8 @@ KNOWN_KEYS: Final = frozenset(
         "dockerHubAccessToken",
         # Cost model (infra/cost.py validates the values).
         "priceOverrides",
+        # Cost of ownership of an on-prem stack (issue 12): infra/ownership.py.
+        *OWNERSHIP_KEYS,
         # Canary thresholds of staged shifts (cutover/canary.py reads them from the stack config).
         "canaryMaxErrorRatePercent",
         "canaryMaxP95LatencyMs",
@@ -249,6 +253,8 @@ class StackConfig:
     """Source ranges of the Kubernetes API, the service and the Azure data planes."""
     alerting: AlertingSettings | None = None
     """Alert thresholds, notification targets and budget (infra/config_observability.py)."""
+    ownership: OwnershipInputs | None = None
+    """On-prem only: hardware, power and operations figures infra.cost prices (infra/ownership.py)."""
     rto_target_seconds: int | None = None
     """Automatic DNS failover must complete within this (None: no target); see infra/targets.py."""
     rpo_target_minutes: int | None = None
@@ -649,6 +655,7 @@ def parse_config(
         warnings=warnings,
     )
     alerting = config_observability.read_alerting(r, cloud)
+    owned = read_ownership(r, cloud)
     powerdns = config_powerdns.read_powerdns(r, raw, secret_keys, dns_provider, warnings)
     s3_store = config_s3store.read_s3_store(r, cloud, role)
     warnings += config_s3store.warnings_for(s3_store)
@@ -745,6 +752,7 @@ def parse_config(
         rto_target_seconds=rto_target,
         rpo_target_minutes=rpo_target,
         audit_retention_days=audit_days or 365,
+        ownership=owned,
         edge=edge,
         serving=serving,
         docker_hub_username=docker_hub_user,
@@ -838,7 +846,8 @@ def _edge_settings(
                 "or use tlsCertificate: acme",
             )
         chain, key_pem = raw.get("tlsCertificateChain", ""), raw.get("tlsPrivateKey", "")
-        placeholder = OFFLINE_SECRET_PLACEHOLDER in (chain, key_pem)
+        # The offline plan puts the bare placeholder in, infra.check "<placeholder>:<key>".
+        placeholder = any(str(v).startswith(OFFLINE_SECRET_PLACEHOLDER) for v in (chain, key_pem))
         if not missing and not placeholder and fqdn is not None:
             for problem in certificate_problems(chain, key_pem, fqdn):
                 r.problem(

@@ -2,6 +2,7 @@
 
     python -m infra.cost standby           # table for people
     python -m infra.cost primary --json    # {"stack","cloud",...,"full_capacity_monthly_usd"}
+    python -m infra.cost primary standby --compare compare.json   # side by side, USD per 1M tokens
 
 The quantities come from the offline plan (the real program under mocks), so the priced items
 are the resources `pulumi up` creates: node groups and their sizes, NAT gateways, public IPs,
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra import ownership
 from infra.config import PROJECT, ConfigError, StackConfig
 from infra.harness import ROOT, ProgramError, ProgramRun, Registered, load_stack_config
 from infra.prices import PRICES, Unit, lookup
@@ -229,10 +231,26 @@ def _replication_usage(cfg: StackConfig) -> list[Usage]:
     """The standby pulls the model across clouds: the primary's cloud bills the egress."""
     if cfg.primary_cloud is None or cfg.replication_paused:
         return []
+    if cfg.primary_cloud == ownership.ONPREM:
+        return []  # the site's transit is part of its operationsMonthlyUsd
     return [Usage(f"{cfg.primary_cloud}:internet-egress", MODEL_GB, "GB")]
 
 
 _BY_CLOUD = {"aws": _aws_usage, "gcp": _gcp_usage, "azure": _azure_usage}
+
+
+def _owned_usage(run: ProgramRun) -> list[Usage]:
+    """Owned hardware has no metered usage: infra/ownership.py prices it from config."""
+    return []
+
+
+_BY_CLOUD[ownership.ONPREM] = _owned_usage
+
+
+def _owned_lines(cfg: StackConfig, capacity: str) -> tuple[Line, ...]:
+    if cfg.cloud != ownership.ONPREM or cfg.ownership is None:
+        return ()
+    return tuple(Line(*item) for item in ownership.items(cfg.ownership, capacity))
 
 
 def usage_of(run: ProgramRun) -> list[Usage]:
@@ -298,6 +316,8 @@ def price(
     missing = sorted(
         {u.item for u in usage if u.item not in overrides and lookup(u.item, cfg.region) is None}
     )
+    if cfg.cloud == ownership.ONPREM and (why := ownership.missing_message(cfg.ownership, cfg.stack)):
+        raise CostError(why)
     if missing:
         listed = ", ".join(missing)
         raise CostError(
@@ -306,9 +326,11 @@ def price(
             f"""(e.g. {OVERRIDES_KEY}: '{{"{missing[0]}": <USD per unit>}}') """
             "or to the catalogue with its source"
         )
-    lines = tuple(line for u in usage if (line := _line(u, u.quantity, cfg.region, overrides)))
+    lines = _owned_lines(cfg, cfg.capacity) + tuple(
+        line for u in usage if (line := _line(u, u.quantity, cfg.region, overrides))
+    )
     full_nodes = cfg.gpu.node_count / max(cfg.effective_node_count, 1)
-    full = sum(
+    full = sum(line.monthly_usd for line in _owned_lines(cfg, "full")) + sum(
         line.monthly_usd
         for u in usage
         if (line := _line(u, u.quantity * (full_nodes if u.gpu else 1), cfg.region, overrides))
@@ -338,31 +360,77 @@ def render_table(report: CostReport) -> str:
     return "\n".join(rows) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of `python -m infra.cost` (tests/test_runbooks.py parses runbook lines with it)."""
     parser = argparse.ArgumentParser(prog="python -m infra.cost", description=__doc__.split("\n\n")[0])
-    parser.add_argument("stack", help="stack name: primary, standby, or any Pulumi.<stack>.yaml here")
-    parser.add_argument("--json", action="store_true", help="machine-readable report")
+    parser.add_argument(
+        "stack",
+        nargs="+",
+        help="stack name: primary, standby, or any Pulumi.<stack>.yaml here; several: side by side",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable report (several: a list)")
     parser.add_argument(
         "--workdir", type=Path, default=ROOT, help="project directory (default: this checkout)"
     )
-    args = parser.parse_args(argv)
+    measured = parser.add_mutually_exclusive_group()
+    measured.add_argument(
+        "--compare",
+        type=Path,
+        metavar="FILE",
+        help="output of `failover --json compare`: each stack's measured output tokens/s, for USD per 1M",
+    )
+    measured.add_argument(
+        "--output-tokens-per-second",
+        type=float,
+        metavar="N",
+        help="one measured throughput for every stack, for USD per 1M output tokens",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from infra import side_by_side
+
+    args = build_parser().parse_args(argv)
+    reports: list[CostReport] = []
+    code = 0
     try:
-        report = price_stack(args.stack, args.workdir)
-    except (ConfigError, CostError) as exc:
+        tokens = side_by_side.throughputs(args.stack, args.compare, args.output_tokens_per_second)
+    except side_by_side.ThroughputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except ProgramError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     from infra.cost_budget import budget_warning, configured_budget
 
-    if warning := budget_warning(report, configured_budget(args.stack, args.workdir)):
-        print(f"warning: {warning}", file=sys.stderr)
+    for stack in args.stack:
+        try:
+            report = price_stack(stack, args.workdir)
+        except (ConfigError, CostError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            code = code or 2
+            continue
+        except ProgramError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            code = 1
+            continue
+        reports.append(report)
+        if warning := budget_warning(report, configured_budget(stack, args.workdir)):
+            print(f"warning: {warning}", file=sys.stderr)
+    if code:
+        return code
+    try:
+        if args.compare is not None:
+            side_by_side.check_clouds(reports, args.compare)
+    except side_by_side.ThroughputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.json:
-        json.dump(report.to_json(), sys.stdout, indent=2)
+        json.dump(side_by_side.as_json(reports), sys.stdout, indent=2)
         sys.stdout.write("\n")
-    else:
+        return 0
+    for report in reports:
         sys.stdout.write(render_table(report))
+    if len(reports) > 1 or tokens:
+        sys.stdout.write("\n" + side_by_side.render(reports, tokens))
     return 0
 
 

@@ -104,9 +104,13 @@ def make_ca(directory: Path, names: tuple[str, ...] = (SERVICE,)) -> tuple[Path,
     return paths
 
 
-def outputs_file(directory: Path, name: str, url: str | None, fqdn: str = SERVICE) -> Path:
+def outputs_file(
+    directory: Path, name: str, url: str | None, fqdn: str = SERVICE, cloud: str | None = None
+) -> Path:
     path = directory / f"{name}-outputs.json"
     outputs: dict[str, Any] = {"serviceFqdn": fqdn}
+    if cloud is not None:
+        outputs["cloud"] = cloud
     if url is not None:
         outputs["endpointUrl"] = url
     path.write_text(json.dumps(outputs))

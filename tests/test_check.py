@@ -136,6 +136,20 @@ def test_secure_value_counts_as_a_secret(tmp_path: Path) -> None:
     assert check_stacks(tmp_path).ok
 
 
+def test_provided_certificate_stored_as_secure_values_passes_the_check(tmp_path: Path) -> None:
+    """Ciphertext cannot be decrypted offline: the certificate is checked at `pulumi up`, not here."""
+    project(tmp_path)
+    edit(
+        tmp_path,
+        "primary",
+        tlsCertificate="provided",
+        tlsCertificateChain={"secure": "v1:chain"},
+        tlsPrivateKey={"secure": "v1:key"},
+    )
+    result = check_stacks(tmp_path)
+    assert result.ok, [str(p) for p in result.problems]
+
+
 @pytest.mark.parametrize(
     ("ref", "expected"),
     [

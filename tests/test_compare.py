@@ -193,3 +193,30 @@ def test_compare_over_https_checks_health_and_sends_prompts_under_the_service_na
     err = capsys.readouterr().err
     assert "compare refuses to run against an unhealthy side: primary" in err
     assert "GET /health failed: TLS: unable to get local issuer certificate" in err
+
+
+def test_sides_show_their_cloud_and_monthly_cost_next_to_the_hourly_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rich.console import Console
+
+    from cutover.compare_cli import render
+
+    with fake_side() as primary, fake_side() as standby:
+        argv = [
+            "--workdir", str(ROOT),
+            "--primary-outputs", str(outputs_file(tmp_path, "primary", primary.url, cloud="aws")),
+            "--standby-outputs", str(outputs_file(tmp_path, "standby", standby.url, cloud="onprem")),
+            "compare", "--json", "--requests", "10",
+            "--primary-hourly-usd", "2.5", "--standby-hourly-usd", "13.26",
+        ]  # fmt: skip
+        assert cli.run(argv) == 0, capsys.readouterr().err
+    report = json.loads(capsys.readouterr().out)
+    p, s = report["sides"]["primary"], report["sides"]["standby"]
+    assert (p["stack"], p["cloud"], s["stack"], s["cloud"]) == ("primary", "aws", "standby", "onprem")
+    assert (p["monthly_usd"], s["monthly_usd"]) == (2.5 * 730, round(13.26 * 730, 2))
+    console = Console(width=250, record=True)
+    console.print(render(report))
+    text = console.export_text()
+    assert "$/month" in text and "1,825.00" in text and "9,679.80" in text
+    assert "primary (aws)" in text and "standby (onprem)" in text

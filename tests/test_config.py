@@ -305,3 +305,23 @@ def test_the_cached_stack_file_reads_like_load_stack_config(stack: str) -> None:
     prefix = f"{PROJECT}:"
     expected = {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)}
     assert shipped_raw(stack, **overrides) == (expected, frozenset(k[len(prefix) :] for k in secret_keys))
+
+
+@pytest.mark.parametrize("name", ["Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.standby.yaml"])
+def test_project_and_stack_files_have_no_duplicate_keys(name: str) -> None:
+    """Pulumi's YAML loader refuses a mapping key defined twice; PyYAML silently keeps the last."""
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[object, object]:
+        keys = [loader.construct_object(k) for k, _ in node.value]
+        duplicates = sorted({str(k) for k in keys if keys.count(k) > 1})
+        assert not duplicates, f"{name} defines {duplicates} more than once (line {node.start_mark.line + 1})"
+        return loader.construct_mapping(node)
+
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    from pathlib import Path
+
+    yaml.load((Path(__file__).resolve().parent.parent / name).read_text(), Loader=StrictLoader)

@@ -400,3 +400,38 @@ def test_internal_ca_kubernetes_objects_validate_against_the_kubernetes_schema()
             kubernetes_validate.validate(body, KUBERNETES_VERSION, strict=True)
             kinds.add(body["kind"])
     assert {"Secret", "ServiceAccount", "Role", "RoleBinding", "Namespace"} <= kinds
+
+
+def test_a_sites_edge_certificate_comes_from_its_own_vaults_pki_through_the_program() -> None:
+    """Every pair with a site plans `internalCa: openbao` (tests/support.py): the issuer and the
+    Certificate validate against the pinned CRDs, and the PKI role, its policy and the issuer's
+    login role go to the site's own vault, through the secrets vault's provider."""
+    from tests.support import ONPREM_PAIRS, pair
+
+    seen = 0
+    for primary, standby in ONPREM_PAIRS:
+        for run in pair(primary, standby):
+            if run.config.cloud != "onprem":
+                continue
+            issuer = _issuer(run)
+            validate(issuer)
+            (certificate,) = custom_resources(run, "Certificate")
+            validate(certificate)
+            assert certificate["spec"]["issuerRef"]["name"] == internal_ca.ISSUER_NAME
+            assert run.config.vault is not None
+            assert issuer["spec"]["vault"]["server"] == run.config.vault.address
+            # The secrets vault's own provider (the store and the audit store have their own too).
+            (secrets_vault,) = run.of_type("inference-failover:secrets_vault:OpenBaoSecretsVault")
+            (vault_provider,) = [
+                p for p in run.of_type("pulumi:providers:vault") if p.parent == secrets_vault.urn
+            ]
+            assert vault_provider.inputs["address"] == run.config.vault.address
+            (component,) = run.of_type("inference-failover:inference_cluster:InternalCa")
+            mine = [r for r in run.children_of(component.urn) if r.type in VAULT_TYPES]
+            assert sorted(r.type for r in mine) == sorted(VAULT_TYPES)
+            for resource in mine:
+                assert resource.provider.startswith(vault_provider.urn + "::"), resource.name
+            role = run.one("vault:pkiSecret/secretBackendRole:SecretBackendRole").inputs
+            assert role["allowedDomains"] == [run.config.dns.fqdn]
+            seen += 1
+    assert seen == sum((p, s).count("onprem") for p, s in ONPREM_PAIRS) > 0

@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
-from components.dns.powerdns import check_options, weighted_sets
+from components.dns.powerdns import check_options, lua_code, weighted_sets
 from infra import outputs
 from infra.config import ConfigError, parse_config
 from infra.config_powerdns import api_url_problem
 from infra.harness import ProgramRun, run_stack
 from tests.support import (
     AUTHORITY_OVERRIDES,
+    ONPREM_COMBINATIONS,
     POWERDNS_COMBINATION_IDS,
     POWERDNS_COMBINATIONS,
     TEST_SECRETS,
@@ -52,15 +53,16 @@ def test_every_cloud_pair_plans_with_the_powerdns_authority(
         "example.com",
     )
     assert record.protect
-    (content,) = record.inputs["records"]
+    (record_text,) = record.inputs["records"]
+    content = lua_code(record_text)
     primary_set = "{" + ", ".join(f"'{a}'" for a in _addresses(first)) + "}"
     standby_set = "{" + ", ".join(f"'{a}'" for a in _addresses(second)) + "}"
-    assert content.startswith(
-        "A \"ifurlup('https://api.example.com/health', {" + primary_set + ", " + standby_set
-    )
+    assert record_text.startswith('A "ifurlup(')
+    url = "'https://api.example.com/health'"
+    assert content.startswith(f"ifurlup({url}, {{{primary_set}, {standby_set}}}, {{")
     assert all(ipaddress.IPv4Address(a).is_global for a in _addresses(first) + _addresses(second))
     descriptor = second.outputs[outputs.DNS]
-    assert descriptor["lua"]["record"] == content
+    assert descriptor["lua"]["record"] == record_text
     assert descriptor["powerdns"] == {
         "apiUrl": "https://pdns.example.com:8081/api/v1",
         "serverId": "localhost",
@@ -86,7 +88,7 @@ def test_the_record_options_are_the_same_in_every_mode_and_weight() -> None:
     weights would restart every check from 'unchecked = down' at each step of a shift."""
     _, standby = combination("aws", "gcp", "powerdns")
     (content,) = standby.one(RRSET).inputs["records"]
-    options = content.rsplit("}, {", 1)[1]
+    options = lua_code(content).rsplit("}, {", 1)[1]
     assert options.startswith("selector='random', backupSelector='random', timeout='5'")
     assert "stringmatch='\\034status\\034:\\034ok\\034'" in options  # "status":"ok" in Lua escapes
     assert "interval='10', minimumFailures='3'" in options
@@ -272,7 +274,7 @@ def test_both_stacks_must_agree_on_the_powerdns_api() -> None:
 
 def _record_shares(content: str) -> dict[str, float]:
     """Share of set 1's entries per address, and the fallback set, from a rendered LUA record."""
-    body = content.split("{{", 1)[1].split("}}", 1)[0]
+    body = lua_code(content).split("{{", 1)[1].split("}}", 1)[0]
     first = [a.strip(" '") for a in body.split("}, {")[0].split(",")]
     return {address: first.count(address) / len(first) for address in dict.fromkeys(first)}
 
@@ -433,3 +435,40 @@ def test_the_powerdns_pair_passes_the_policy_pack() -> None:
 def test_dns_provider_names_the_self_hosted_choice_and_never_a_site() -> None:
     found = _problems(dnsProvider="bind")
     assert "stack config 'dnsProvider' must be one of aws, gcp, azure, powerdns (got 'bind')" in found[0]
+
+
+ONPREM_POWERDNS = [(p, s) for p, s, a in ONPREM_COMBINATIONS if a == "powerdns"]
+ONPREM_POWERDNS_IDS = [f"{p}-to-{s}" for p, s in ONPREM_POWERDNS]
+
+
+@pytest.mark.parametrize(("primary", "standby"), ONPREM_POWERDNS, ids=ONPREM_POWERDNS_IDS)
+def test_every_pair_with_a_site_answers_both_sides_from_the_powerdns_record(
+    primary: str, standby: str
+) -> None:
+    """A site's address (MetalLB-style, often private) is probed and answered like a cloud's."""
+    first, second = combination(primary, standby, "powerdns")
+    (content,) = second.one(RRSET).inputs["records"]
+    sets = lua_code(content).split("{{", 1)[1].split("}}, {", 1)[0]
+    primary_set, standby_set = (part.strip("{} ") for part in sets.split("}, {"))
+    assert primary_set == ", ".join(f"'{a}'" for a in _addresses(first))
+    assert standby_set == ", ".join(f"'{a}'" for a in _addresses(second))
+    assert not first.of_type(RRSET)
+
+
+def test_the_record_travels_in_pieces_of_at_most_255_bytes_split_between_entries() -> None:
+    """A secondary fed by AXFR gets the LUA code as 255-byte strings; split by us, between
+    entries and never inside a \\ddd escape, they arrive whole (PowerDNS LUA records docs)."""
+    import re
+
+    from components.dns.powerdns import segments
+
+    _, standby = combination("aws", "gcp", "powerdns")
+    (content,) = standby.one(RRSET).inputs["records"]
+    pieces = re.findall(r'"([^"]*)"', content)
+    assert len(pieces) > 1 and all(len(p.encode()) <= 255 for p in pieces)
+    assert content == "A " + " ".join(f'"{p}"' for p in pieces)
+    code = "".join(pieces)
+    assert code.startswith("ifurlup('https://api.example.com/health', {{") and code.endswith("})")
+    assert all(not re.search(r"\\\d{0,2}$", p) for p in pieces)  # no escape cut in two
+    escaped = "x" * 252 + "\\034ab"  # a cut at 255 bytes would fall inside the escape
+    assert segments(escaped) == ["x" * 252, "\\034ab"]

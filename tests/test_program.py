@@ -14,7 +14,7 @@ from infra import outputs
 from infra.harness import ROOT, ProgramRun, Registered, run_stack
 from infra.plan import MASK
 from infra.plan import main as plan_main
-from tests.support import PAIR_IDS, PAIRS, TEST_SECRETS, pair, shipped
+from tests.support import PAIR_IDS, PAIRS, TEST_SECRETS, pair, primary_overrides, shipped
 
 PROVIDER_PACKAGES = {"aws": "aws", "gcp": "gcp", "azure": "azure-native"}
 
@@ -175,6 +175,32 @@ def test_first_deploy_does_not_wait_for_a_model_the_bucket_does_not_hold_yet(wai
     (deployment,) = [r for r in run.of_type("kubernetes:apps/v1:Deployment") if r.name.endswith("-server")]
     annotations = deployment.inputs["metadata"].get("annotations", {})
     assert ("pulumi.com/skipAwait" in annotations) is not wait
+
+
+@pytest.mark.parametrize("wait", [False, True])
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
+def test_service_waits_for_its_load_balancer_not_for_a_loaded_model(cloud: str, wait: bool) -> None:
+    """pulumi-kubernetes' default Service await needs ready endpoints within 10 minutes, which a
+    first deploy without the model never has: without waitForModel the Service waits only for its
+    load balancer's address (the field each cloud's load balancer reports)."""
+    overrides = {**primary_overrides(cloud), "waitForModel": wait}
+    run = run_stack("primary", overrides=overrides, secrets=TEST_SECRETS)
+    (service,) = [r for r in run.of_type("kubernetes:core/v1:Service") if r.name.endswith("-service")]
+    annotations = service.inputs["metadata"].get("annotations", {})
+    field = "hostname" if cloud == "aws" else "ip"
+    if wait:
+        assert "pulumi.com/waitFor" not in annotations and "pulumi.com/skipAwait" not in annotations
+    else:
+        assert annotations["pulumi.com/waitFor"] == f"jsonpath={{.status.loadBalancer.ingress[0].{field}}}"
+        assert "pulumi.com/skipAwait" not in annotations
+
+
+def test_a_service_without_a_load_balancer_is_not_awaited_unless_the_model_is() -> None:
+    from components.inference_cluster.workload import service_await_annotations
+
+    skip = {"pulumi.com/skipAwait": "true"}
+    assert service_await_annotations("onprem", False, has_load_balancer=False) == skip
+    assert service_await_annotations("onprem", True, has_load_balancer=False) == {}
 
 
 def test_pulumi_entry_point_registers_the_same_stack_as_the_harness() -> None:

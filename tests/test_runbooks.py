@@ -154,8 +154,10 @@ def _simple_commands(text: str) -> Iterator[list[str]]:
     while i < len(tokens):
         token = tokens[i]
         if _is_redirect(token):
-            if current and current[-1].isdigit():
-                current.pop()  # the fd of 2>&1
+            # The fd of 2>&1; `--concurrency 8 > out.json` (a space) is an argument, not an fd.
+            fd = re.search(rf"(?<![\w-]){current[-1]}{re.escape(token)}", text) if current else None
+            if current and current[-1].isdigit() and fd:
+                current.pop()
             i += 2  # the redirection and its target
             continue
         if _is_separator(token):
@@ -340,6 +342,9 @@ def test_runbooks_cover_every_incident_of_the_issue() -> None:
         "corrupted model artefacts": ("corrupt",),
         "failback": ("failback",),
         "quarterly drill": ("drill",),
+        # Issue #12: an on-prem site outage, and the planned move from a cloud to on-prem.
+        "on-prem site outage": ("onprem-site-outage",),
+        "planned move from a cloud to on-prem": ("to-onprem-migration",),
     }
     names = [p.stem for p in pages()]
     missing = [t for t, words in topics.items() if not any(any(w in n for w in words) for n in names)]
@@ -442,7 +447,8 @@ def test_extraction_sees_continuations_pipes_comments_and_subshells(tmp_path: Pa
     page.write_text(
         "x\n```bash\n# a comment\nfailover --json \\\n  status | jq .  # trailing\n"
         'A=1 pulumi up -s standby --yes && failover plan --to "$TARGET" 2>&1 > out.txt\n'
-        'KUBE="$(pulumi stack output kubeconfig --show-secrets -s primary)"\n```\n'
+        'KUBE="$(pulumi stack output kubeconfig --show-secrets -s primary)"\n'
+        "failover compare --requests 8 > before.json\n```\n"
         "1. In a list:\n\n   ```bash\n   export FAILOVER_API_KEY=x\n   failover resume\n   ```\n"
     )
     argvs = [c.argv for c in commands_in(page)]
@@ -452,6 +458,7 @@ def test_extraction_sees_continuations_pipes_comments_and_subshells(tmp_path: Pa
         ("pulumi", "up", "-s", "standby", "--yes"),
         ("failover", "plan", "--to", "$TARGET"),
         ("pulumi", "stack", "output", "kubeconfig", "--show-secrets", "-s", "primary"),
+        ("failover", "compare", "--requests", "8"),
         ("failover", "resume"),
     ]
     assert commands_in(page)[0].line == 4
@@ -496,6 +503,32 @@ def pulumi_problems(command: Command) -> list[str]:
     return []
 
 
+_PATH_ROOT = re.compile(r"^(?:\[\"([^\"]+)\"\]|([A-Za-z_][\w:-]*))")
+_PATH_SEGMENT = re.compile(r"\[\"([^\"]+)\"\]|\.([\w-]+)|\[(\d+)\]")
+
+
+def _config_path(key: str, value: str | None = None) -> tuple[str, Any]:
+    """`pulumi config set --path KEY VALUE`: the top-level key and the value it ends up holding.
+
+    Pulumi's path syntax (`parent.nested`, `["parent.name"]["nested.name"]`, `names[0]`); with
+    --path, `true`/`false` become booleans and integers numbers, as the CLI stores them. A list
+    index builds a list holding the value at that index (earlier entries None).
+    """
+    match = _PATH_ROOT.match(key)
+    if match is None:
+        return key, value
+    root = match.group(1) or match.group(2)
+    segments = [a or b or int(c) for a, b, c in _PATH_SEGMENT.findall(key[match.end() :])]
+    typed: Any = value
+    if value in ("true", "false"):
+        typed = value == "true"
+    elif value is not None and re.fullmatch(r"-?\d+", value):
+        typed = int(value)
+    for segment in reversed(segments):
+        typed = [*[None] * segment, typed] if isinstance(segment, int) else {segment: typed}
+    return root, typed
+
+
 def config_key_problems(command: Command) -> list[str]:
     """`pulumi config set/get/rm KEY`: KEY is in Pulumi.yaml's schema or a secretNames entry."""
     path, rest = _pulumi_command(command.argv)
@@ -505,6 +538,8 @@ def config_key_problems(command: Command) -> list[str]:
     if not words:
         return [f"{command.where()}\n  names no config key"]
     key = words[0].removeprefix(f"{PROJECT}:")
+    if "--path" in rest:
+        key = _config_path(key)[0]
     if key not in schema_keys() and key not in secret_names():
         return [
             f"{command.where()}\n  key {key!r} is neither in Pulumi.yaml's config schema nor a "
@@ -526,18 +561,30 @@ def config_value_problems(commands: list[Command]) -> list[str]:
     key just set are reported.
     """
     problems: list[str] = []
-    overrides: dict[str, dict[str, str]] = {}
+    overrides: dict[str, dict[str, Any]] = {}
     namespace = f"{PROJECT}:"
     for command in commands:
         path, rest = _pulumi_command(command.argv)
-        if path != ("config", "set") or "--secret" in rest:
-            continue
         words = _positionals(rest, ("-s", "--stack", "-C", "--cwd"))
         stack = _flag_value(rest, "-s", "--stack")
+        if path == ("config", "rm") and words and stack in stacks():
+            overrides.setdefault(stack, {})[words[0].removeprefix(namespace)] = None
+            continue
+        if path != ("config", "set") or "--secret" in rest:
+            continue
         if len(words) < 2 or stack is None or stack not in stacks() or _VAR.search(words[1]):
             continue
         key = words[0].removeprefix(namespace)
-        overrides.setdefault(stack, {})[key] = words[1]
+        if "--path" in rest:
+            key, value = _config_path(key, words[1])
+            current = overrides.setdefault(stack, {}).get(key)
+            if isinstance(current, dict) and isinstance(value, dict):
+                value = {**current, **value}
+            elif isinstance(current, list) and isinstance(value, list):
+                value = [v if v is not None else c for v, c in itertools.zip_longest(value, current)]
+            overrides[stack][key] = value
+        else:
+            overrides.setdefault(stack, {})[key] = words[1]
         config, secret_keys = load_stack_config(stack, overrides=overrides[stack], secrets=TEST_SECRETS)
         raw = {k.removeprefix(namespace): v for k, v in config.items() if k.startswith(namespace)}
         try:
@@ -665,15 +712,16 @@ DNS_READING = frozenset({"status", "execute", "failback", "drill", "resume"})
 STATE_CHANGING = frozenset({"execute", "failback", "drill", "resume", "rollback", "rotate-key"})
 
 
-def _fenced_failover_commands(page: str) -> list[Command]:
-    text = (RUNBOOKS / page).read_text()
+def _fenced_failover_commands(page: str | Path) -> list[Command]:
+    path = page if isinstance(page, Path) else RUNBOOKS / page
+    text = path.read_text()
     fenced_lines = {
         start + 1 + offset
         for language, start, body in _fences(text)
         if language == "bash"
         for offset in range(len(body))
     }
-    return [c for c in commands_in(RUNBOOKS / page) if c.argv[0] == "failover" and c.line in fenced_lines]
+    return [c for c in commands_in(path) if c.argv[0] == "failover" and c.line in fenced_lines]
 
 
 def _subcommand(command: Command) -> str | None:
@@ -758,3 +806,148 @@ def test_exit_code_check_catches_a_wrong_number_and_a_wrong_meaning() -> None:
     ]
     assert exit_code_problems("Nothing changed, the standby is unhealthy (exit 4).", "x")
     assert exit_code_problems("A verification failed and it rolled back (exit 4).", "x") == []
+
+
+# --- python -m infra.cost, and planned moves measured first and started small (issues 11, 12) ----
+
+
+def infra_cost_problems(command: Command) -> list[str]:
+    """`python -m infra.cost ...` parses with infra.cost.build_parser() and names stacks of this project."""
+    from infra.cost import build_parser
+
+    argv = [_substitute(w) for w in command.argv[3:]]
+    parser = build_parser()
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            namespace = parser.parse_args(argv)
+    except SystemExit as exc:
+        message = stderr.getvalue().strip().splitlines()
+        return [
+            f"{command.where()}\n  does not parse with infra.cost.build_parser() (exit {exc.code}): "
+            f"{message[-1] if message else 'no message'}; see `python -m infra.cost --help`"
+        ]
+    problems = [
+        f"{command.where()}\n  names stack {stack!r}; stacks in this project: {sorted(stacks())}"
+        for stack in namespace.stack
+        if stack not in stacks() and not stack.endswith("-placeholder")
+    ]
+    known = _options(parser)
+    problems += [
+        f"{command.where()}\n  abbreviates a flag: {word.split('=', 1)[0]!r}; spell it in full"
+        for word in argv
+        if word.startswith("--") and word.split("=", 1)[0] not in known
+    ]
+    return problems
+
+
+def _is_infra_cost(command: Command) -> bool:
+    return command.argv[0].endswith("python") and command.argv[1:3] == ("-m", "infra.cost")
+
+
+@pytest.mark.parametrize("page", documents())
+def test_infra_cost_commands_parse_with_its_cli(page: str) -> None:
+    commands = [c for c in commands_in(RUNBOOKS / page) if _is_infra_cost(c)]
+    problems = [p for c in commands for p in infra_cost_problems(c)]
+    assert not problems, "\n".join(problems)
+
+
+def test_infra_cost_check_catches_a_wrong_flag_or_stack() -> None:
+    def command(text: str) -> Command:
+        return Command("sample.md", 9, text, tuple(shlex.split(text)))
+
+    assert infra_cost_problems(command("python -m infra.cost primary standby --compare c.json")) == []
+    assert infra_cost_problems(command("python -m infra.cost primary --output-tokens-per-second 900")) == []
+    assert infra_cost_problems(command("python -m infra.cost primary --compar c.json"))  # abbreviated
+    assert infra_cost_problems(command("python -m infra.cost primary --througput 9"))  # unknown
+    assert infra_cost_problems(command("python -m infra.cost prod"))  # no such stack
+    assert infra_cost_problems(
+        command("python -m infra.cost primary --compare c.json --output-tokens-per-second 9")
+    )  # one or the other
+
+
+# Pages of planned moves: every shift is measured first (`failover compare` earlier on the page)
+# and starts small (issue 11: "the shift's --steps start small (e.g. 5 %)").
+PLANNED_MOVES = ("provider-migration.md", "cloud-to-onprem-migration.md")
+SHIFTS = frozenset({"execute", "failback", "drill"})
+FIRST_STEP_AT_MOST = 5
+
+
+def planned_move_problems(page: str | Path) -> list[str]:
+    commands = _fenced_failover_commands(page)
+    compared = [c.line for c in commands if _subcommand(c) == "compare"]
+    problems = []
+    for c in commands:
+        if _subcommand(c) not in SHIFTS:
+            continue
+        steps = _flag_value(list(c.argv), "--steps")
+        first = int(steps.split(",")[0]) if steps and steps.split(",")[0].isdigit() else None
+        if first is None or first > FIRST_STEP_AT_MOST:
+            problems.append(
+                f"{c.where()}\n  a planned shift starts small: pass --steps starting at most "
+                f"{FIRST_STEP_AT_MOST} (e.g. 5,25,50,100)"
+            )
+        if not any(line < c.line for line in compared):
+            problems.append(f"{c.where()}\n  no `failover compare` before this shift on the page")
+    return problems
+
+
+@pytest.mark.parametrize("page", PLANNED_MOVES)
+def test_planned_moves_compare_first_and_start_small(page: str) -> None:
+    problems = planned_move_problems(page)
+    assert not problems, "\n".join(problems)
+
+
+def test_planned_move_check_catches_a_big_first_step_and_a_missing_compare(tmp_path: Path) -> None:
+    page = tmp_path / "move.md"
+    page.write_text(
+        '```bash\nfailover --dns-server "$AUTHORITY" execute --reason "$R" --to standby --steps 50,100\n'
+        'failover --dns-server "$AUTHORITY" compare\n'
+        'failover --dns-server "$AUTHORITY" failback --reason "$R" --steps 5,100\n```\n'
+    )
+    found = planned_move_problems(page)
+    assert len(found) == 2
+    assert "--steps starting at most 5" in found[0] and "no `failover compare` before" in found[1]
+
+
+# What each on-prem page must walk through with real commands (issue 12, item 8).
+ONPREM_PAGES: dict[str, dict[str, Any]] = {
+    "onprem-site-outage.md": {
+        "failover": {"status", "execute", "resume", "rollback", "replication", "compare"},
+        "config keys": {"capacity", "powerdnsApiUrl", "replicationPaused"},
+    },
+    "cloud-to-onprem-migration.md": {
+        "failover": {"compare", "plan", "execute", "failback", "replication", "rollback", "status"},
+        "config keys": {"cloud", "dnsProvider", "powerdnsApiUrl", "primaryCloud", "hardwareCostUsd", "pue"},
+    },
+}
+
+
+@pytest.mark.parametrize("page", sorted(ONPREM_PAGES))
+def test_onprem_pages_walk_through_their_cases_with_real_commands(page: str) -> None:
+    commands = commands_in(RUNBOOKS / page)
+    used = {_subcommand(c) for c in commands if c.argv[0] == "failover"}
+    missing = ONPREM_PAGES[page]["failover"] - used
+    assert not missing, f"runbooks/{page} never runs failover {sorted(missing)}"
+    keys = set()
+    for c in commands:
+        path, rest = _pulumi_command(c.argv)
+        words = _positionals(rest, ("-s", "--stack", "-C", "--cwd"))
+        if c.argv[0] == "pulumi" and path == ("config", "set") and words:
+            keys.add(_config_path(words[0])[0] if "--path" in rest else words[0])
+    assert ONPREM_PAGES[page]["config keys"] <= keys, (
+        f"runbooks/{page} never sets {sorted(ONPREM_PAGES[page]['config keys'] - keys)}"
+    )
+    assert any(_is_infra_cost(c) for c in commands_in(RUNBOOKS / page)) or page == "onprem-site-outage.md"
+
+
+def test_config_path_syntax_names_the_top_level_key_and_builds_the_value() -> None:
+    assert _config_path('gpuNodeSelector["nvidia.com/gpu.product"]', "NVIDIA-L40S") == (
+        "gpuNodeSelector",
+        {"nvidia.com/gpu.product": "NVIDIA-L40S"},
+    )
+    assert _config_path("parent.nested", "true") == ("parent", {"nested": True})
+    assert _config_path('["parent"]["a.b"]', "3") == ("parent", {"a.b": 3})
+    assert _config_path("plain", "x") == ("plain", "x")
+    assert _config_path("gpuNodeSelector[0]", "a=b") == ("gpuNodeSelector", ["a=b"])
+    assert _config_path("names[1]", "x") == ("names", [None, "x"])

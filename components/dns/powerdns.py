@@ -40,6 +40,7 @@ Design (settled here, see also components/dns/__init__.py):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -133,11 +134,38 @@ def address_sets(
     return weighted_sets(primary, primary_weight, standby, standby_weight)
 
 
+SEGMENT_BYTES: Final = 255
+"""Longest character-string in a record: PowerDNS joins a LUA record's quoted strings, and an
+AXFR to a secondary carries the code as such strings, split at 255 bytes wherever that falls
+unless the record is already split (https://doc.powerdns.com/authoritative/lua-records/)."""
+
+
+def segments(code: str, limit: int = SEGMENT_BYTES) -> list[str]:
+    """`code` in pieces of at most `limit` bytes, each ending after a comma where possible and
+    never inside a `\\ddd` escape, so a secondary receives exactly these pieces."""
+    pieces: list[str] = []
+    rest = code
+    while len(rest) > limit:
+        cut = rest.rfind(", ", 0, limit - 1)
+        cut = cut + 2 if cut > 0 else limit
+        while "\\" in rest[max(0, cut - 3) : cut]:  # do not split an escape
+            cut -= 1
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    return [*pieces, rest]
+
+
+def lua_code(content: str) -> str:
+    """The Lua code of a record rendered by `render_lua` (its quoted pieces joined)."""
+    return "".join(re.findall(r'"([^"]*)"', content))
+
+
 def render_lua(url: str, sets: Sequence[Sequence[str]], options: Mapping[str, str]) -> str:
-    """The LUA record's content: `A "ifurlup(...)"`."""
+    """The LUA record's content: `A "ifurlup(...)"`, as quoted pieces of at most 255 bytes."""
     lua_sets = "{" + ", ".join("{" + ", ".join(_lua_string(a) for a in s) + "}" for s in sets) + "}"
     lua_options = "{" + ", ".join(f"{k}={_lua_string(v)}" for k, v in options.items()) + "}"
-    return f'{ANSWER_TYPE} "ifurlup({_lua_string(url)}, {lua_sets}, {lua_options})"'
+    code = f"ifurlup({_lua_string(url)}, {lua_sets}, {lua_options})"
+    return f"{ANSWER_TYPE} " + " ".join(f'"{piece}"' for piece in segments(code))
 
 
 def record_content(

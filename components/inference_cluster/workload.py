@@ -375,6 +375,27 @@ def lb_host(status: k8s.core.v1.outputs.ServiceStatus | None, service: str) -> s
     return host
 
 
+def service_await_annotations(
+    cloud: Cloud, wait_for_ready: bool, *, has_load_balancer: bool
+) -> dict[str, str]:
+    """What `pulumi up` waits for on the Service.
+
+    pulumi-kubernetes' default Service await also waits until no endpoint is "not ready", i.e.
+    until the model has loaded, and fails after 10 minutes. With waitForModel false (the
+    default; an empty bucket on a first deploy) that would fail the apply, so the Service waits
+    only for its load balancer address (`pulumi.com/waitFor`, which takes precedence over the
+    default await from pulumi-kubernetes 4.18.4), or for nothing when there is no load balancer
+    (externalIPs).
+    """
+    if wait_for_ready:
+        return {}
+    if not has_load_balancer:
+        return {"pulumi.com/skipAwait": "true"}
+    # An NLB (aws) reports a host name, every other load balancer an IP.
+    field = "hostname" if cloud == "aws" else "ip"
+    return {"pulumi.com/waitFor": f"jsonpath={{.status.loadBalancer.ingress[0].{field}}}"}
+
+
 def check_bound_address(
     addresses: Sequence[str], status: k8s.core.v1.outputs.ServiceStatus | None, cloud: Cloud
 ) -> str:
@@ -703,6 +724,9 @@ class InferenceWorkload(pulumi.ComponentResource):
                         **load_balancer_annotations(args.cloud),
                         **(dict(address.service_annotations) if address else {}),
                         **source_annotations(args),
+                        **service_await_annotations(
+                            args.cloud, args.wait_for_ready, has_load_balancer=not external_ips
+                        ),
                     },
                 ),
                 spec=k8s.core.v1.ServiceSpecArgs(
@@ -729,6 +753,13 @@ class InferenceWorkload(pulumi.ComponentResource):
                     # addresses) replaces the Service; its fixed name means delete first.
                     replace_on_changes=["spec.loadBalancerClass"],
                     delete_before_replace=True,
+                    # Waiting for ready endpoints takes as long as the Deployment's rollout, not
+                    # the provider's default 10 minutes.
+                    custom_timeouts=pulumi.CustomTimeouts(
+                        create=f"{rollout_seconds // 60}m", update=f"{rollout_seconds // 60}m"
+                    )
+                    if args.wait_for_ready
+                    else None,
                 )
             ),
         )
