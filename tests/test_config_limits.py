@@ -1294,3 +1294,10 @@ def test_one_idle_gpu_is_warned_about_and_a_zone_is_only_trimmed_of_its_final_do
         "tensorParallelSize 1 leaves 1 of the node's 2 GPUs idle (a replica takes the whole node)",
     )
     assert parse("primary", dnsZone="Sand.BoX.").dns.zone == "sand.box"
+
+
+def test_a_primary_stack_reference_must_be_fully_qualified_exactly() -> None:
+    assert outcome("standby", primaryStack="primary") == [
+        "stack config 'primaryStack' must be a fully qualified stack name org/project/stack (got 'primary'): "
+        "set it in Pulumi.standby.yaml"
+    ]
