@@ -41,7 +41,8 @@ case "${1:-}" in
     setup_python
     setup_test_servers
     shift
-    "$PY" -m pytest "$@"
+    # One worker per core (PYTEST_WORKERS=0 runs in this process); a file's tests stay together.
+    "$PY" -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadfile "$@"
     ;;
   lint)
     setup_python
