@@ -13,6 +13,31 @@ from components.common import type_token
 LOCK_MODE = "COMPLIANCE"
 
 
+def object_lock(
+    name: str,
+    bucket: pulumi.Input[str],
+    retention_days: int,
+    opts: pulumi.ResourceOptions,
+    *,
+    after: pulumi.Resource,
+) -> aws.s3.BucketObjectLockConfiguration:
+    """Default COMPLIANCE retention on a lock-enabled bucket, once its versioning is on (S3 and
+    the S3-compatible site stores alike)."""
+    return aws.s3.BucketObjectLockConfiguration(
+        f"{name}-audit-lock",
+        aws.s3.BucketObjectLockConfigurationInitArgs(
+            bucket=bucket,
+            object_lock_enabled="Enabled",
+            rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
+                default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
+                    mode=LOCK_MODE, days=retention_days
+                )
+            ),
+        ),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[after])),
+    )
+
+
 class AwsAuditStore(AuditStore):
     def __init__(self, name: str, args: AuditStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token(MODULE, "AwsAuditStore"), name, None, opts)
@@ -75,19 +100,7 @@ class AwsAuditStore(AuditStore):
             ),
             opts=after_bucket,
         )
-        self.lock = aws.s3.BucketObjectLockConfiguration(
-            f"{name}-audit-lock",
-            aws.s3.BucketObjectLockConfigurationInitArgs(
-                bucket=self.bucket.id,
-                object_lock_enabled="Enabled",
-                rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
-                    default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
-                        mode=LOCK_MODE, days=args.retention_days
-                    )
-                ),
-            ),
-            opts=pulumi.ResourceOptions.merge(own, pulumi.ResourceOptions(depends_on=[versioning])),
-        )
+        self.lock = object_lock(name, self.bucket.id, args.retention_days, own, after=versioning)
         aws.s3.BucketPolicy(
             f"{name}-audit-tls-only",
             aws.s3.BucketPolicyArgs(

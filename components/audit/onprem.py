@@ -23,9 +23,9 @@ import pulumi_aws as aws
 import pulumi_minio as minio
 
 from components.audit.args import MODULE, AuditStore, AuditStoreArgs, descriptor
+from components.audit.aws import LOCK_MODE, object_lock
 from components.common import physical_name, type_token
 
-LOCK_MODE = "COMPLIANCE"
 BUCKET_NAME_MAX = 63
 
 
@@ -85,19 +85,7 @@ class OnpremAuditStore(AuditStore):
                 ),
                 opts=s3,
             )
-        self.lock = aws.s3.BucketObjectLockConfiguration(
-            f"{name}-audit-lock",
-            aws.s3.BucketObjectLockConfigurationInitArgs(
-                bucket=self.bucket.bucket,
-                object_lock_enabled="Enabled",
-                rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
-                    default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
-                        mode=LOCK_MODE, days=args.retention_days
-                    )
-                ),
-            ),
-            opts=pulumi.ResourceOptions.merge(s3, pulumi.ResourceOptions(depends_on=[versioning])),
-        )
+        self.lock = object_lock(name, self.bucket.bucket, args.retention_days, s3, after=versioning)
         self.bucket_name = self.bucket.bucket
         endpoint = str(settings.endpoint)
         base = descriptor(
