@@ -554,6 +554,9 @@ class InferenceWorkload(pulumi.ComponentResource):
             pod_labels["azure.workload.identity/use"] = "true"
         startup_failures = math.ceil(args.model_load_budget_seconds / STARTUP_PERIOD_SECONDS)
         rollout_seconds = args.model_download_budget_seconds + args.model_load_budget_seconds + 300
+        rollout_timeouts = pulumi.CustomTimeouts(
+            create=f"{rollout_seconds // 60}m", update=f"{rollout_seconds // 60}m"
+        )
         copies = args.cloud not in STREAMING_CLOUDS
         model_size = f"{args.model_volume_size_gib}Gi"
         gpu = str(args.gpus_per_replica)
@@ -704,9 +707,7 @@ class InferenceWorkload(pulumi.ComponentResource):
             opts=in_namespace.merge(
                 pulumi.ResourceOptions(
                     depends_on=[service_account, *edge.resources, *(reader.resources if reader else [])],
-                    custom_timeouts=pulumi.CustomTimeouts(
-                        create=f"{rollout_seconds // 60}m", update=f"{rollout_seconds // 60}m"
-                    ),
+                    custom_timeouts=rollout_timeouts,
                 )
             ),
         )
@@ -755,11 +756,7 @@ class InferenceWorkload(pulumi.ComponentResource):
                     delete_before_replace=True,
                     # Waiting for ready endpoints takes as long as the Deployment's rollout, not
                     # the provider's default 10 minutes.
-                    custom_timeouts=pulumi.CustomTimeouts(
-                        create=f"{rollout_seconds // 60}m", update=f"{rollout_seconds // 60}m"
-                    )
-                    if args.wait_for_ready
-                    else None,
+                    custom_timeouts=rollout_timeouts if args.wait_for_ready else None,
                 )
             ),
         )
