@@ -144,4 +144,5 @@ def _changed_fields(old: dict[str, Any], new: dict[str, Any], ignore: set[str]) 
 
 
 def _diff_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    return sorted(k for k in set(old) | set(new) if old.get(k, MASK + "absent") != new.get(k, MASK + "absent"))
+    absent = MASK + "absent"
+    return sorted(k for k in set(old) | set(new) if old.get(k, absent) != new.get(k, absent))

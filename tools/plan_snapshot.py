@@ -15,8 +15,10 @@ from tests import plan_guard
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="compare with the saved plans instead of writing")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--check", action="store_true", help="compare with the saved plans, do not write")
     args = parser.parse_args()
     plans = [(stack, lambda s=stack: plan_guard.shipped_plan(s)) for stack in plan_guard.SHIPPED]
     plans += [

@@ -24,7 +24,8 @@ def _fresh(length: int, resource: str) -> bytes:
     return os.urandom(length)
 
 
-_entropy: Callable[[int, str], bytes] = _fresh
+_entropy: list[Callable[[int, str], bytes]] = [_fresh]
+"""The source of RandomId bytes in use (a one-item list, so `seeded()` swaps it without `global`)."""
 
 
 def _by_resource(length: int, resource: str) -> bytes:
@@ -34,17 +35,16 @@ def _by_resource(length: int, resource: str) -> bytes:
 @contextmanager
 def seeded() -> Iterator[None]:
     """Within: each RandomId's bytes are a function of its type and name (identical across runs)."""
-    global _entropy
-    _entropy = _by_resource
+    _entropy[0] = _by_resource
     try:
         yield
     finally:
-        _entropy = _fresh
+        _entropy[0] = _fresh
 
 
 @outputs_for("random:index/randomId:RandomId")
 def _random_id(args: pulumi.runtime.MockResourceArgs, state: dict[str, Any]) -> dict[str, Any]:
-    raw = _entropy(int(args.inputs["byteLength"]), f"{args.typ}::{args.name}")
+    raw = _entropy[0](int(args.inputs["byteLength"]), f"{args.typ}::{args.name}")
     url = base64.urlsafe_b64encode(raw).decode().rstrip("=")
     return {
         "id": url,
