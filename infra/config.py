@@ -203,7 +203,7 @@ TlsSource = Literal["acme", "provided", "internal-ca"]
 TLS_SOURCES: Final[tuple[TlsSource, ...]] = ("acme", "provided", "internal-ca")
 LETS_ENCRYPT: Final = "https://acme-v02.api.letsencrypt.org/directory"
 OFFLINE_SECRET_PLACEHOLDER: Final = "offline-plan-placeholder-secret"
-"""What the offline plan puts in for a secret it cannot read (infra.harness.SECRET_PLACEHOLDER)."""
+"""What the offline plan puts in for a secret it cannot read (offline.harness.SECRET_PLACEHOLDER)."""
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from typing import Any
 
 from infra import ownership
 from infra.config import PROJECT, ConfigError, StackConfig
-from infra.harness import ROOT, ProgramError, ProgramRun, Registered, load_stack_config
 from infra.prices import PRICES, Unit, lookup
+from offline.harness import ROOT, ProgramError, ProgramRun, Registered, load_stack_config
 
 HOURS_PER_MONTH = 730
 """AWS, GCP and Azure all price a month as 730 hours."""

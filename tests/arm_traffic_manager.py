@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.harness import ProgramRun, Registered
+from offline.harness import ProgramRun, Registered
 
 PROFILE = "azure-native:trafficmanager:Profile"
 ENDPOINT = "azure-native:trafficmanager:Endpoint"

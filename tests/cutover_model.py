@@ -35,7 +35,7 @@ from cutover.errors import StackOperationFailed
 from cutover.plan import CAPACITY, ROUTING, SIDES, WEIGHT, Side
 from cutover.stack_ops import ApplySummary
 from infra.config import PROJECT, ConfigError, StackConfig, parse_config
-from infra.harness import load_stack_config
+from offline.harness import load_stack_config
 
 CUTOVER_KEYS = (CAPACITY, ROUTING, WEIGHT)
 SECRETS = {"apiKey": "model-api-key", "dockerHubAccessToken": "model-docker-hub-token"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from infra.harness import ProgramRun, run_stack
+from offline.harness import ProgramRun, run_stack
 from tests.support import TEST_SECRETS, primary_overrides
 
 STORE = "https://s3.fra-dc1.internal:8333"

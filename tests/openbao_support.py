@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
-from infra.harness import Registered, unwrap_secrets
+from offline.harness import Registered, unwrap_secrets
 from tests.edge_support import free_port
 
 API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"

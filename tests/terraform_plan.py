@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from infra.harness import ProgramRun, Registered
+from offline.harness import ProgramRun, Registered
 
 # Types whose Terraform name does not follow google_<module>_<kind> / aws_<module>_<kind>.
 _TERRAFORM_TYPES: dict[str, str] = {

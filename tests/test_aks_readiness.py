@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from components.inference_cluster import readiness
-from infra.harness import ProgramError, ProgramRun, run_stack
-from infra.mock_outputs import placement as mocked
+from offline.harness import ProgramError, ProgramRun, run_stack
+from offline.mock_outputs import placement as mocked
 from tests.support import TEST_SECRETS, primary_overrides
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from infra import outputs
 from infra.config import ConfigError
-from infra.harness import ProgramError, ProgramRun, Registered, run_stack
+from offline.harness import ProgramError, ProgramRun, Registered, run_stack
 from tests.support import PAIRS, TEST_SECRETS, pair, primary_overrides
 
 AUDIT_TYPE = {

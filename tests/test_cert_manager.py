@@ -14,7 +14,7 @@ import pytest
 
 from components.inference_cluster import cert_manager
 from components.inference_cluster.cert_manager_dns import route53_policy
-from infra.harness import ProgramRun, Registered
+from offline.harness import ProgramRun, Registered
 from tests.support import CLOUDS, PAIR_IDS, PAIRS, pair
 from tests.test_dns import primary_run, scenario, standby_run
 from tests.test_inference_cluster_support import manifest

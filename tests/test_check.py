@@ -347,7 +347,7 @@ def _entry_point(cfg: Any, secrets: Any) -> dict[str, Any]:
 
 
 def _standby_through_entry_point(**overrides: Any) -> Any:
-    from infra.harness import run_stack
+    from offline.harness import run_stack
     from tests.support import TEST_SECRETS, shipped
 
     primary = shipped("primary")
@@ -363,7 +363,7 @@ def test_pulumi_up_of_the_shipped_standby_passes_the_program_checks() -> None:
 
 
 def test_pulumi_up_refuses_a_cross_stack_disagreement_before_any_resource_without_internal_text() -> None:
-    from infra.harness import ProgramError
+    from offline.harness import ProgramError
 
     with pytest.raises(ProgramError) as raised:
         _standby_through_entry_point(dnsZone="example.org", primaryCloud="azure")

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.harness import ROOT
+from offline.harness import ROOT
 from tests.support import PAIRS, pair
 from tests.terraform_plan import plan_of
 from tests.test_inference_cluster_support import kubernetes_objects, manifest

@@ -19,9 +19,9 @@ from components.inference_cluster.azure_security import KEY_VAULT_CRYPTO_USER_RO
 from components.k8s_egress import NON_PUBLIC_IPV4
 from components.object_store.azure_cmk import CRYPTO_SERVICE_ENCRYPTION_USER
 from infra.config import ConfigError
-from infra.harness import ProgramRun, Registered, run_stack
-from infra.mock_outputs.network import GOOGLE_HEALTH_CHECKERS, ROUTE53_HEALTHCHECK_PREFIXES
-from infra.mocks import GCP_PROJECT_NUMBER
+from offline.harness import ProgramRun, Registered, run_stack
+from offline.mock_outputs.network import GOOGLE_HEALTH_CHECKERS, ROUTE53_HEALTHCHECK_PREFIXES
+from offline.mocks import GCP_PROJECT_NUMBER
 from tests.support import PAIRS, PROFILES, TEST_SECRETS, pair
 from tests.test_config import problems
 from tests.test_inference_cluster_support import kubernetes_objects, manifest

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.config import PROJECT, ConfigError, StackConfig, parse_config
-from infra.harness import _to_config_string, load_stack_config
+from offline.harness import _to_config_string, load_stack_config
 
 SECRET = {"apiKey": "s3cr3t", "dockerHubAccessToken": "dckr_pat_test"}
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from infra.config import KNOWN_KEYS, ConfigError, StackConfig, parse_config
-from infra.harness import ROOT as ROOT_DIR
+from offline.harness import ROOT as ROOT_DIR
 from tests.test_config import parse, problems, shipped_raw
 
 # key, lower limit, upper limit, other keys a value at the limit needs, stack
@@ -609,7 +609,7 @@ def test_from_pulumi_reads_this_projects_config_with_its_secret_flags(
 ) -> None:
     import json as json_module
 
-    from infra.harness import run_stack
+    from offline.harness import run_stack
     from tests.support import TEST_SECRETS
 
     monkeypatch.setenv(

@@ -10,7 +10,7 @@ import pytest
 
 from infra.config import PROJECT, ConfigError, StackConfig, parse_config
 from infra.config_onprem import GpuTaint, kubeconfig_problem
-from infra.harness import load_stack_config
+from offline.harness import load_stack_config
 from tests.support import (
     ONPREM_KUBECONFIG,
     SITE_IMAGE,

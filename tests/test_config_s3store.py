@@ -9,7 +9,7 @@ import yaml
 
 from infra.config import KNOWN_KEYS, PROJECT, ConfigError, _Reader, parse_config
 from infra.config_s3store import KEYS, S3StoreSettings, read_s3_store, warnings_for
-from infra.harness import ROOT, load_stack_config
+from offline.harness import ROOT, load_stack_config
 from tests.support import TEST_SECRETS
 
 ONPREM = {

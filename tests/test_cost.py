@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from infra.cost import HOURS_PER_MONTH, CostError, main, parse_overrides, price, usage_of
-from infra.harness import ROOT, ProgramRun
 from infra.plan import main as plan_main
 from infra.prices import PRICES, lookup
+from offline.harness import ROOT, ProgramRun
 from tests.support import PAIR_IDS, PAIRS, pair, shipped
 
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from components.object_store.verify import StoreLocation
 from cutover import checks
 from cutover.plan import SIDES, Side, StackState, plan_cutover
+from cutover.verify import StoreLocation
 from infra import outputs
-from infra.harness import ProgramRun, load_stack_config, run_stack
+from offline.harness import ProgramRun, load_stack_config, run_stack
 from tests.support import PAIR_IDS, PAIRS, TEST_SECRETS, pair, primary_overrides, standby_overrides
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from components.object_store.verify import ONPREM_KEY_ENV, SHA256_METADATA_KEY
 from cutover.errors import ExitCode
+from cutover.verify import ONPREM_KEY_ENV, SHA256_METADATA_KEY
 from infra import outputs
 from tests.cutover_support import MODEL, Sides, run
 from tests.cutover_support import sides as sides  # noqa: PLC0414 (pytest fixture)

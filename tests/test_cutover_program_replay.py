@@ -1,7 +1,7 @@
 """Every apply of a cutover from mixed start states, replayed through the real program under mocks.
 
 The property tests decide each apply with the program's config and DNS checks as functions;
-here each `up` of the model also runs the whole stack program (infra/harness.py, the shipped
+here each `up` of the model also runs the whole stack program (offline/harness.py, the shipped
 stack files with the run's cutover keys, the standby reading the primary's last mocked outputs
 through its StackReference) and the test compares what the program exports (capacity, DNS
 routing and weight) with the model, and that the program accepts every intermediate config.
@@ -17,7 +17,7 @@ import pytest
 from cutover.journal import RunSpec
 from cutover.plan import SIDES
 from cutover.stack_ops import ApplySummary
-from infra.harness import load_stack_config, run_stack
+from offline.harness import load_stack_config, run_stack
 from tests.cutover_model import CUTOVER_KEYS, Config, ModelStacks
 from tests.support import TEST_SECRETS
 from tests.test_cutover_properties import STACKS, ModelRunner
@@ -148,7 +148,7 @@ OPEN_P, OPEN_S = open_api("primary"), open_api("standby")
 def test_the_program_gives_exactly_the_warnings_due(
     primary: dict[str, Any], standby: dict[str, Any], warned: tuple[list[str], list[str]]
 ) -> None:
-    from infra.harness import run_pair
+    from offline.harness import run_pair
 
     primary_run, standby_run = run_pair(primary, standby, TEST_SECRETS)
 

@@ -15,7 +15,7 @@ from pulumi.runtime.settings import SETTINGS
 
 from infra import outputs
 from infra.config import PROJECT
-from infra.harness import ProgramError, ProgramRun, Registered, load_stack_config, run_stack
+from offline.harness import ProgramError, ProgramRun, Registered, load_stack_config, run_stack
 from tests.support import TEST_SECRETS, primary_overrides, standby_overrides
 
 # Probe settings that differ from the schema defaults, so a test cannot pass on defaults alone.

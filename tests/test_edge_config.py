@@ -19,7 +19,7 @@ from infra.config import (
     certificate_problems,
     parse_config,
 )
-from infra.harness import SECRET_PLACEHOLDER, load_stack_config, run_stack
+from offline.harness import SECRET_PLACEHOLDER, load_stack_config, run_stack
 from tests.edge_support import make_certificate
 from tests.support import PAIR_IDS, PAIRS, TEST_SECRETS, pair, primary_overrides
 

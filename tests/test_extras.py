@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from infra.harness import ROOT
+from offline.harness import ROOT
 
 _BLOCK_AND_RUN = textwrap.dedent(
     """
@@ -20,7 +20,7 @@ _BLOCK_AND_RUN = textwrap.dedent(
 
     sys.meta_path.insert(0, Block())
     from tests.support import TEST_SECRETS
-    from infra.harness import run_pair, run_stack
+    from offline.harness import run_pair, run_stack
     {body}
     """
 )

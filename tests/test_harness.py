@@ -9,7 +9,7 @@ import pulumi_aws as aws
 import pytest
 
 from infra.config import ConfigError, StackConfig
-from infra.harness import SECRET_PLACEHOLDER, ProgramError, load_stack_config, run_stack
+from offline.harness import SECRET_PLACEHOLDER, ProgramError, load_stack_config, run_stack
 from tests.support import TEST_SECRETS
 
 

@@ -12,8 +12,8 @@ from components.image_registry import ImageRegistryArgs, ImageRegistryArgsError,
 from components.image_registry.aws import SECRET_PREFIX
 from components.inference_cluster.gcp import _NODE_ROLES
 from infra import outputs
-from infra.harness import ProgramRun
-from infra.mocks import ACCOUNT_ID
+from offline.harness import ProgramRun
+from offline.mocks import ACCOUNT_ID
 from tests.support import CLOUDS, TEST_SECRETS
 from tests.test_inference_cluster_support import (
     STACK_IDS,
@@ -203,7 +203,7 @@ def test_image_references_are_split_like_registries_do() -> None:
 
 
 def test_aws_caches_a_public_registry_without_credentials() -> None:
-    from infra.harness import run_stack
+    from offline.harness import run_stack
     from tests.support import primary_overrides
 
     image = "quay.io/acme/vllm-openai:v0.11.0@" + DIGEST
@@ -219,7 +219,7 @@ def test_aws_caches_a_public_registry_without_credentials() -> None:
 
 
 def test_gcp_cache_pulls_docker_hub_with_the_account_when_one_is_given() -> None:
-    from infra.harness import run_pair
+    from offline.harness import run_pair
     from tests.support import primary_overrides, standby_overrides
 
     _, run = run_pair(
@@ -255,7 +255,7 @@ def test_gcp_cache_pulls_docker_hub_with_the_account_when_one_is_given() -> None
 
 
 def test_gcp_upstream_token_is_encrypted_with_the_stacks_kms_key_granted_first() -> None:
-    from infra.harness import run_pair
+    from offline.harness import run_pair
     from tests.support import primary_overrides, standby_overrides
 
     _, run = run_pair(

@@ -20,7 +20,7 @@ from components.inference_cluster import (
 )
 from infra import outputs
 from infra.catalog import shape_for
-from infra.harness import ProgramRun
+from offline.harness import ProgramRun
 from tests.support import CLOUDS, PAIR_IDS, PAIRS, pair
 from tests.test_inference_cluster_support import (
     CLUSTER_TYPES,

@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from components.inference_cluster import GPU_POOL, POOL_LABEL
-from infra.harness import ProgramRun, Registered, run_stack
+from offline.harness import ProgramRun, Registered, run_stack
 from tests.support import PAIRS, TEST_SECRETS, pair, primary_overrides
 
 CLUSTER_TYPES = {

@@ -28,7 +28,7 @@ from components.inference_cluster import cert_manager, internal_ca
 from components.inference_cluster.internal_ca import InternalCa, InternalCaArgs, InternalCaVault
 from components.secrets_vault.openbao import deployer_policy
 from infra.config import StackConfig
-from infra.harness import ProgramRun, Registered, run_stack, unwrap_secrets
+from offline.harness import ProgramRun, Registered, run_stack, unwrap_secrets
 from tests.edge_support import (
     SERVICE_NAME,
     EdgePki,

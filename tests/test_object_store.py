@@ -15,11 +15,11 @@ import pytest
 from components.object_store.aws import replica_region_for
 from components.object_store.azure import STORAGE_BLOB_DATA_READER, sku_for
 from components.object_store.gcp import dual_region_for
-from components.object_store.verify import StoreLocation
+from cutover.verify import StoreLocation
 from infra import outputs
 from infra.catalog import REGIONS
-from infra.harness import ProgramRun, Registered
-from infra.mocks import ACCOUNT_ID
+from offline.harness import ProgramRun, Registered
+from offline.mocks import ACCOUNT_ID
 from tests.support import PAIRS, pair
 
 STORE_TYPE = {

@@ -17,7 +17,7 @@ from components.common import Placement
 from components.inference_cluster import KUBERNETES_VERSION
 from components.observability import COLLECTORS, METRICS_PORT, RULES, AlertThresholds, ObservabilityArgs
 from components.observability.args import ObservabilityArgsError
-from infra.harness import ProgramRun, run_stack
+from offline.harness import ProgramRun, run_stack
 from tests.support import PAIR_IDS, PAIRS, TEST_SECRETS, pair, primary_overrides
 from tests.test_inference_cluster_support import manifest
 

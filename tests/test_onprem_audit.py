@@ -14,7 +14,7 @@ from components.audit import AuditStoreArgs, create_audit_store
 from components.audit.onprem import audit_bucket_name
 from components.common import Placement
 from infra.config import StackConfig
-from infra.harness import ProgramError, ProgramRun, run_stack
+from offline.harness import ProgramError, ProgramRun, run_stack
 from tests.support import pair_secrets, primary_overrides
 
 ENDPOINT = "https://s3.site.internal:8333"
@@ -97,7 +97,7 @@ def test_descriptor_names_the_site_endpoint_and_lock() -> None:
 
 
 def test_the_cli_finds_the_site_store_and_its_key_from_the_descriptor() -> None:
-    from components.object_store.verify import StoreLocation
+    from cutover.verify import StoreLocation
 
     location = StoreLocation.from_descriptor(_run().outputs["auditStore"], prefix="audit/")
     assert (location.cloud, location.bucket, location.endpoint_url) == (

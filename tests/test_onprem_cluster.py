@@ -13,9 +13,9 @@ from components.inference_cluster.edge_proxy import EDGE_PROXY_IMAGE
 from components.inference_cluster.onprem import METALLB_ADDRESS_ANNOTATION
 from components.inference_cluster.onprem_workload import relocate
 from infra.config import ConfigError
-from infra.harness import ProgramError, ProgramRun, run_stack
 from infra.onprem import OnpremNotReadyError, distinct_site, missing_parts
 from infra.program import build
+from offline.harness import ProgramError, ProgramRun, run_stack
 from tests.onprem_support import STORE, site_run
 from tests.support import SITE_IMAGE, SITE_REGISTRY, pair_secrets, primary_overrides, standby_overrides
 from tests.test_inference_cluster_support import container, k8s_object, kubernetes_objects, manifest, pod_spec

@@ -11,7 +11,7 @@ import pytest
 
 from components.inference_cluster import KUBERNETES_VERSION
 from infra import outputs
-from infra.harness import ProgramRun
+from offline.harness import ProgramRun
 from tests.support import (
     ONPREM_COMBINATION_IDS,
     ONPREM_COMBINATIONS,
@@ -174,7 +174,7 @@ def test_cert_manager_chart_comes_from_the_site_registry() -> None:
 def test_an_air_gapped_pair_of_sites_plans_with_nothing_from_the_internet(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from infra.harness import run_pair
+    from offline.harness import run_pair
     from tests.support import (
         AUTHORITY_OVERRIDES,
         PRIMARY_VAULT_TOKEN,

@@ -27,7 +27,7 @@ from components.object_store.replication import (
 )
 from components.object_store.replication_onprem import LOGIN_SCRIPT, RCLONE_CONFIG_FILE, VAULT_AUDIENCE
 from infra import outputs
-from infra.harness import ProgramError, ProgramRun, Registered
+from offline.harness import ProgramError, ProgramRun, Registered
 from tests.onprem_store_support import (
     ENDPOINT,
     ISSUER,
@@ -332,7 +332,7 @@ def test_an_onprem_standby_without_a_token_issuer_fails_naming_service_account_i
 
 
 def test_the_verifier_locates_an_onprem_store_from_its_descriptor_alone() -> None:
-    from components.object_store.verify import InvalidStoreLocationError, StoreLocation
+    from cutover.verify import InvalidStoreLocationError, StoreLocation
 
     descriptor = onprem_primary().outputs[outputs.MODEL_STORE]
     at = StoreLocation.from_descriptor(descriptor, prefix="models/llama")

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from components.object_store.replication import SERVICE_ACCOUNT
 from components.object_store.replication_onprem import LOGIN_SCRIPT, VAULT_AUDIENCE
-from components.object_store.verify import (
+from cutover.verify import (
     ONPREM_KEY_ENV,
     SHA256_METADATA_KEY,
     StoreAccessDeniedError,

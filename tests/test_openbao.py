@@ -33,7 +33,7 @@ from components.secrets_vault.openbao import (
     read_policy,
 )
 from infra.config import StackConfig
-from infra.harness import ProgramError, ProgramRun, Registered, run_stack, unwrap_secrets
+from offline.harness import ProgramError, ProgramRun, Registered, run_stack, unwrap_secrets
 from tests.openbao_support import (
     STORE_KEY,
     STORE_KEY_PATH,

@@ -12,9 +12,9 @@ import pytest
 from infra import ownership
 from infra.config import _Reader
 from infra.cost import HOURS_PER_MONTH, CostError, main, price
-from infra.harness import ProgramRun
 from infra.ownership import LIMITS, OwnershipInputs, items, missing_message, read_ownership
 from infra.side_by_side import per_million_output_tokens
+from offline.harness import ProgramRun
 from tests.support import ONPREM_PAIR_IDS, ONPREM_PAIRS, pair, shipped
 from tests.test_config import problems
 
@@ -149,7 +149,7 @@ def test_a_stack_with_an_invalid_cloud_still_gets_its_values_checked() -> None:
 def test_pulumi_yaml_declares_every_key_in_one_block() -> None:
     import yaml
 
-    from infra.harness import ROOT
+    from offline.harness import ROOT
 
     schema = list(yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"])
     positions = sorted(schema.index(k) for k in ownership.KEYS)
@@ -382,7 +382,7 @@ def site_standby_workdir(directory: Path, **changes: Any) -> Path:
 
     import yaml
 
-    from infra.harness import ROOT
+    from offline.harness import ROOT
 
     for name in ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.standby.yaml"):
         shutil.copy(ROOT / name, directory / name)

@@ -1,7 +1,7 @@
 """GPU-aware placement: GPU pools go where the cloud offers the GPU shape, never where it does not.
 
 The program asks each cloud (mocked from recorded per-region tables in
-infra/mock_outputs/placement.py) and places the pool; a region or `gpuZones` that cannot host the
+offline/mock_outputs/placement.py) and places the pool; a region or `gpuZones` that cannot host the
 shape fails with the key, the value and the fix.
 """
 
@@ -25,8 +25,8 @@ from components.inference_cluster.placement import (
     gke_node_locations,
     plan_eks_zones,
 )
-from infra.harness import ProgramError, ProgramRun, run_stack
-from infra.mock_outputs.placement import AWS_OFFERINGS, GCP_SERIES, GCP_ZONES, recorded_compute_skus
+from offline.harness import ProgramError, ProgramRun, run_stack
+from offline.mock_outputs.placement import AWS_OFFERINGS, GCP_SERIES, GCP_ZONES, recorded_compute_skus
 from tests.support import TEST_SECRETS, primary_overrides
 from tests.test_config import problems
 from tests.test_inference_cluster_support import full_primary, gpu_pool
@@ -279,7 +279,7 @@ def test_arm_compute_skus_reads_every_page_with_the_bearer_token(arm_server: tup
 def test_a_zone_incident_does_not_move_the_gpu_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     # The cut-over's `pulumi up` runs during an incident; a zone reported impaired / DOWN then
     # must not change subnets (EKS refuses a new AZ set) or node_locations.
-    from infra.mock_outputs import placement as mocked
+    from offline.mock_outputs import placement as mocked
 
     before_aws = _primary("aws").outputs["gpuZones"]
     before_gcp = _primary("gcp").outputs["gpuZones"]
@@ -311,7 +311,7 @@ def test_chosen_gpu_zones_are_a_stack_output_to_pin(cloud: str) -> None:
 
 def test_gke_n1_shapes_need_the_attached_gpu_in_the_zone() -> None:
     # n1-standard-16 exists in every europe-west4 zone, the T4 only in b and c.
-    from infra.mock_outputs import placement as mocked
+    from offline.mock_outputs import placement as mocked
 
     mocked.ACCELERATOR_LOOKUPS.clear()
     run = _primary("gcp", region="europe-west4", gpuType="t4", gpuCountPerNode=2)
@@ -320,7 +320,7 @@ def test_gke_n1_shapes_need_the_attached_gpu_in_the_zone() -> None:
 
 
 def test_gke_bundled_gpu_shapes_need_no_extra_lookup() -> None:
-    from infra.mock_outputs import placement as mocked
+    from offline.mock_outputs import placement as mocked
 
     mocked.ACCELERATOR_LOOKUPS.clear()
     _primary("gcp")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from infra.harness import ROOT, ProgramRun
+from offline.harness import ROOT, ProgramRun
 from policy import rules
 from policy.rules import RULES, PlannedResource, violations
 from tests.support import PAIR_IDS, PAIRS, pair

@@ -12,7 +12,7 @@ from components.dns.powerdns import check_options, lua_code, weighted_sets
 from infra import outputs
 from infra.config import ConfigError, parse_config
 from infra.config_powerdns import api_url_problem
-from infra.harness import ProgramRun, run_stack
+from offline.harness import ProgramRun, run_stack
 from tests.support import (
     AUTHORITY_OVERRIDES,
     ONPREM_COMBINATIONS,
@@ -141,7 +141,7 @@ def test_check_options_carry_interval_threshold_and_timeout() -> None:
 
 
 def _raw(**overrides: Any) -> dict[str, str]:
-    from infra.harness import load_stack_config
+    from offline.harness import load_stack_config
 
     config, _ = load_stack_config("primary", overrides=overrides)
     return {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("inference-failover:")}
@@ -283,7 +283,7 @@ def test_every_step_of_a_staged_cutover_and_failback_reaches_the_record_exactly(
     """The standby writes both weights; the plan applies the primary first in every step, so each
     step's record carries exactly that step's weights (not the primary's previous ones)."""
     from cutover.plan import SIDES, Side, StackState, plan_cutover, record_owner
-    from infra.harness import load_stack_config
+    from offline.harness import load_stack_config
     from tests.support import standby_overrides
 
     secrets = {**TEST_SECRETS, **authority_secrets("powerdns")}

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from infra import outputs
-from infra.harness import ROOT, ProgramRun, Registered, run_stack
 from infra.plan import MASK
 from infra.plan import main as plan_main
+from offline.harness import ROOT, ProgramRun, Registered, run_stack
 from tests.support import PAIR_IDS, PAIRS, TEST_SECRETS, pair, primary_overrides, shipped
 
 PROVIDER_PACKAGES = {"aws": "aws", "gcp": "gcp", "azure": "azure-native"}

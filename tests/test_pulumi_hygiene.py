@@ -14,7 +14,7 @@ import yaml
 from components.gcp_apis import GCP_APIS, GcpApis, UnknownGcpApiError, apis_of
 from components.naming import SOFT_DELETED, suffixed
 from infra.config import PROJECT
-from infra.harness import (
+from offline.harness import (
     DISABLE_DEFAULT_PROVIDERS,
     ROOT,
     ProgramError,

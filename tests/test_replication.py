@@ -31,8 +31,8 @@ from components.object_store.replication import (
 )
 from infra import outputs
 from infra.config import PROJECT, ConfigError
-from infra.harness import ProgramError, ProgramRun, Registered, load_stack_config, run_stack
-from infra.mock_outputs.storage import STS_AGENT_SUBJECT_ID
+from offline.harness import ProgramError, ProgramRun, Registered, load_stack_config, run_stack
+from offline.mock_outputs.storage import STS_AGENT_SUBJECT_ID
 from tests.support import PAIR_IDS, PAIRS, TEST_SECRETS, pair, standby_overrides
 
 REPLICATION = "inference-failover:object_store:CrossCloudReplication"

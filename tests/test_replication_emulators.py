@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from components.object_store.args import RCLONE_IMAGE
-from infra.harness import ProgramRun
+from offline.harness import ProgramRun
 from tests.emulators import (  # noqa: F401 (moto_s3, fake_gcs, azurite are pytest fixtures)
     AZURITE_ACCOUNT,
     AZURITE_KEY,

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from infra.config import PROJECT, ConfigError, parse_config
-from infra.harness import ROOT, load_stack_config
+from offline.harness import ROOT, load_stack_config
 from tests.support import TEST_SECRETS
 
 RUNBOOKS = ROOT / "runbooks"

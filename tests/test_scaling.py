@@ -10,7 +10,7 @@ import pytest
 from components.inference_cluster import GPU_NODE_FLOOR, POOL_LABEL
 from components.inference_cluster.args import KUBERNETES_VERSION
 from components.inference_cluster.autoscaler import CHART, CHART_REPO, CHART_VERSION, IMAGE_DIGEST, IMAGE_TAG
-from infra.harness import ProgramRun
+from offline.harness import ProgramRun
 from tests.support import CLOUDS
 from tests.test_inference_cluster_support import (
     LIVE_SIZE_FIELDS,

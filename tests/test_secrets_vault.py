@@ -17,8 +17,8 @@ import pytest
 from components.secrets_vault.azure import KEY_VAULT_SECRETS_USER_ROLE_ID, key_vault_name
 from infra import outputs
 from infra.config import ConfigError, StackConfig
-from infra.harness import ProgramRun, Registered, run_stack
-from infra.mocks import AZURE_TENANT
+from offline.harness import ProgramRun, Registered, run_stack
+from offline.mocks import AZURE_TENANT
 from tests.support import CLOUDS, PAIR_IDS, PAIRS, PROFILES, TEST_SECRETS, pair
 
 VAULT_TYPE_PREFIX = "inference-failover:secrets_vault:"

@@ -15,7 +15,7 @@ import pytest
 
 from components.inference_cluster import aws_lb
 from infra import outputs
-from infra.harness import ProgramError, ProgramRun, Registered
+from offline.harness import ProgramError, ProgramRun, Registered
 from tests.support import COMBINATION_IDS, COMBINATIONS, combination, pair
 from tests.test_inference_cluster_support import k8s_object
 
@@ -243,7 +243,7 @@ def test_load_balancer_controller_policy_is_scoped_to_this_cluster_and_nlbs() ->
 
 
 def test_a_failing_dns_check_never_shows_internal_output_text() -> None:
-    from infra.harness import run_pair
+    from offline.harness import run_pair
     from tests.support import AUTHORITY_OVERRIDES, TEST_SECRETS, primary_overrides, standby_overrides
 
     extra = AUTHORITY_OVERRIDES["gcp"]

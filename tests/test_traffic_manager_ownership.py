@@ -15,7 +15,7 @@ from pulumi.runtime.settings import SETTINGS
 
 from infra import outputs
 from infra.config import PROJECT
-from infra.harness import ProgramError, ProgramRun, load_stack_config, run_stack
+from offline.harness import ProgramError, ProgramRun, load_stack_config, run_stack
 from tests.arm_traffic_manager import ENDPOINT, PROFILE, ArmError, TrafficManagerArm
 from tests.support import (
     AUTHORITY_OVERRIDES,

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from components.object_store.verify import (
+from cutover.verify import (
     InvalidStoreLocationError,
     ObjectInfo,
     StoreLocation,

@@ -18,7 +18,7 @@ import google_crc32c
 import pytest
 
 from components.common import Cloud
-from components.object_store.verify import (
+from cutover.verify import (
     RCLONE_MD5_METADATA_KEY,
     SHA256_METADATA_KEY,
     StoreAccessDeniedError,

@@ -15,7 +15,7 @@ from components.inference_cluster.edge_proxy import key_digest
 from components.inference_cluster.workload import MODEL_ROOT, SECRETS_DIR, parse_model_uri
 from infra import outputs
 from infra.config import ConfigError
-from infra.harness import run_stack
+from offline.harness import run_stack
 from tests.support import CLOUDS, PAIR_IDS, PAIRS, primary_overrides
 from tests.test_inference_cluster_support import (
     STACK_IDS,

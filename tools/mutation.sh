@@ -81,7 +81,7 @@ for module in "${modules[@]}"; do
     echo "only_mutate ="
     echo "    $module"
     echo "also_copy ="
-    for extra in infra/ components/ cutover/ Pulumi.yaml Pulumi.primary.yaml Pulumi.standby.yaml; do
+    for extra in infra/ offline/ components/ cutover/ Pulumi.yaml Pulumi.primary.yaml Pulumi.standby.yaml; do
       echo "    $extra"
     done
     echo "pytest_add_cli_args_test_selection ="

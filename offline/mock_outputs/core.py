@@ -4,7 +4,7 @@ from typing import Any
 
 import pulumi
 
-from infra.mocks import ACCOUNT_ID, AZURE_SUBSCRIPTION, AZURE_TENANT, GCP_PROJECT_NUMBER, answers_call
+from offline.mocks import ACCOUNT_ID, AZURE_SUBSCRIPTION, AZURE_TENANT, GCP_PROJECT_NUMBER, answers_call
 
 
 @answers_call("aws:index/getCallerIdentity:getCallerIdentity")

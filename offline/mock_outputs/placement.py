@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 
 from components.inference_cluster import placement, readiness
-from infra.mocks import answers_call, outputs_for, provider_region
+from offline.mocks import answers_call, outputs_for, provider_region
 
 Args = pulumi.runtime.MockResourceArgs
 Call = pulumi.runtime.MockCallArgs

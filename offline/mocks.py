@@ -2,7 +2,7 @@
 
 The generic rules below give every resource a plausible id and cloud-shaped identifiers. A
 capability that needs more (an EKS endpoint, a GKE CA certificate, an AKS kubeconfig) registers a
-function for its resource type in `infra/mock_outputs/<capability>.py` with `@outputs_for(...)`,
+function for its resource type in `offline/mock_outputs/<capability>.py` with `@outputs_for(...)`,
 and invokes with `@answers_call(...)`.
 """
 
@@ -93,7 +93,7 @@ class CloudMocks(pulumi.runtime.Mocks):
     """Mocks answering with realistic cloud-shaped state; see module docstring."""
 
     def __init__(self, stack_outputs: dict[str, dict[str, Any]] | None = None) -> None:
-        import infra.mock_outputs  # noqa: F401  (registers per-capability outputs)
+        import offline.mock_outputs  # noqa: F401  (registers per-capability outputs)
 
         self.stack_outputs = stack_outputs or {}
 
@@ -117,6 +117,6 @@ class CloudMocks(pulumi.runtime.Mocks):
         answer = _CALLS.get(args.token)
         if answer is None:
             raise NotImplementedError(
-                f"no mock answer for invoke {args.token}: add one with @answers_call in infra/mock_outputs/"
+                f"no mock answer for invoke {args.token}: add one with @answers_call in offline/mock_outputs/"
             )
         return answer(args), []

@@ -25,7 +25,7 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 
 from infra.config import PROJECT, StackConfig, from_pulumi
-from infra.mocks import CloudMocks
+from offline.mocks import CloudMocks
 
 Program = Callable[[StackConfig, dict[str, pulumi.Output[str]]], dict[str, Any]]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pulumi
 
-from infra.mocks import answers_call, outputs_for, stable_hex
+from offline.mocks import answers_call, outputs_for, stable_hex
 
 MOCK_ACCESS_KEY_PREFIX = "MOCKKEY"
 

@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import yaml
 
-from infra.mocks import ACCOUNT_ID, AZURE_SUBSCRIPTION, AZURE_TENANT, answers_call, outputs_for, stable_hex
+from offline.mocks import ACCOUNT_ID, AZURE_SUBSCRIPTION, AZURE_TENANT, answers_call, outputs_for, stable_hex
 
 Args = pulumi.runtime.MockResourceArgs
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pulumi
 
-from infra.mocks import AZURE_SUBSCRIPTION, answers_call, outputs_for
+from offline.mocks import AZURE_SUBSCRIPTION, answers_call, outputs_for
 
 # A subset of ip-ranges.json's ROUTE53_HEALTHCHECKS prefixes (us-east-1, us-west-1, eu-west-1,
 # ap-southeast-2, sa-east-1), shaped like the feed: IPv4 and IPv6 mixed in the answer lists.

@@ -18,8 +18,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import rpc
 
-from infra import mocks
-from infra.mocks import (
+from offline import mocks
+from offline.mocks import (
     ACCOUNT_ID,
     AZURE_SUBSCRIPTION,
     AZURE_TENANT,

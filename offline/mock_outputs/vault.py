@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import rpc
 
-from infra.mocks import ACCOUNT_ID, AZURE_SUBSCRIPTION, GCP_PROJECT_NUMBER, outputs_for, stable_hex
+from offline.mocks import ACCOUNT_ID, AZURE_SUBSCRIPTION, GCP_PROJECT_NUMBER, outputs_for, stable_hex
 
 Args = pulumi.runtime.MockResourceArgs
 

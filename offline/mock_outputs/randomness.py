@@ -17,7 +17,7 @@ from typing import Any
 
 import pulumi
 
-from infra.mocks import outputs_for
+from offline.mocks import outputs_for
 
 
 def _fresh(length: int, resource: str) -> bytes:

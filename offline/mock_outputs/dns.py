@@ -7,7 +7,7 @@ from typing import Any
 
 import pulumi
 
-from infra.mocks import AZURE_SUBSCRIPTION, answers_call, outputs_for, stable_hex
+from offline.mocks import AZURE_SUBSCRIPTION, answers_call, outputs_for, stable_hex
 
 # Canonical hosted zone ids of Elastic Load Balancing per region (AWS general reference, "Elastic
 # Load Balancing endpoints"): (ALB and Classic, NLB).

@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 
-from infra.mocks import ACCOUNT_ID, AZURE_SUBSCRIPTION, outputs_for
+from offline.mocks import ACCOUNT_ID, AZURE_SUBSCRIPTION, outputs_for
 
 Args = pulumi.runtime.MockResourceArgs
 
