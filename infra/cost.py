@@ -361,7 +361,8 @@ def render_table(report: CostReport) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line of `python -m infra.cost` (tests/test_runbooks.py parses runbook lines with it)."""
+    """The command line of `python -m infra.cost` (tests/runbooks/test_runbooks.py parses runbook
+    lines with it)."""
     parser = argparse.ArgumentParser(prog="python -m infra.cost", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "stack",
