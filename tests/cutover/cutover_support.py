@@ -15,6 +15,7 @@ real DNS server. `crash_at` injects a crash (a BaseException, as a kill would) b
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import ssl
@@ -27,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import dns.resolver
-import pytest
 import yaml
 
 from cutover import cli
@@ -301,13 +301,12 @@ class Sides:
 _next_host = iter(range(2, 250))
 
 
-@pytest.fixture
-def sides(powerdns: PowerDns, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sides]:
+@contextlib.contextmanager
+def running_sides(powerdns: PowerDns, directory: Path) -> Iterator[Sides]:
     """Fresh HTTPS model servers on fresh loopback addresses with a test CA's certificate for the
-    service name, a fresh zone, the shipped stack config."""
+    service name, a fresh zone, the shipped stack config (the `sides` fixture, tests/cutover/conftest.py)."""
     zone = powerdns.new_zone()
     fqdn = f"api.{zone}"
-    directory = tmp_path_factory.mktemp("edge-tls")
     # Also for the shipped stack files' name, which tests using real program outputs probe.
     pki = make_pki(directory, fqdn, "api.example.com")
     (directory / "tls.crt").write_bytes(pki.cert_pem)

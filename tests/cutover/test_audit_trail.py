@@ -37,8 +37,6 @@ from cutover.audit import (
 )
 from cutover.errors import ExitCode
 from tests.cutover.cutover_support import Sides, run
-from tests.cutover.cutover_support import sides as sides  # noqa: PLC0414 (pytest fixture)
-from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
 from tests.emulators import (
     AZURITE_ACCOUNT,
     Emulator,
@@ -47,9 +45,6 @@ from tests.emulators import (
     s3_client,
     unique_bucket_name,
 )
-from tests.emulators import azurite as azurite  # noqa: PLC0414 (pytest fixture)
-from tests.emulators import fake_gcs as fake_gcs  # noqa: PLC0414 (pytest fixture)
-from tests.emulators import moto_s3 as moto_s3  # noqa: PLC0414 (pytest fixture)
 
 # A three-step plan: the records below count its steps (the CLI default is 5,25,50,100).
 EXECUTE = (

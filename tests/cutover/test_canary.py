@@ -21,7 +21,6 @@ from infra.config import ConfigError, parse_config
 from tests.cutover.compare_support import FakeSide, fake_side
 from tests.cutover.cutover_support import ROOT, SimulatedStacks, shipped_config
 from tests.dns_server import PowerDns
-from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
 
 EXECUTE = ("execute", "--to", "standby", "--yes", "--soak-seconds", "0", "--skip-store-parity")
 _hosts = itertools.count(200)

@@ -17,9 +17,7 @@ from cutover.journal import Journal
 from cutover.probes import API_KEY_ENV, ProbeTls, SideProbe, plain_http_refusal, probe_side
 from cutover.stack_ops import ApplySummary, AutomationStackOps, pulumi_cli
 from tests.cutover.cutover_support import MODEL, ROOT, ModelServer, Sides, run
-from tests.cutover.cutover_support import sides as sides  # noqa: PLC0414 (pytest fixture)
 from tests.dns_server import free_port
-from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
 from tests.edge_support import EdgePki, make_pki
 
 SERVICE = "api.example.com"

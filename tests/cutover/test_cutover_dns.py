@@ -7,7 +7,6 @@ import pytest
 from cutover.dns_check import observe, parse_server
 from cutover.errors import UsageError
 from tests.dns_server import PowerDns
-from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
 
 PRIMARY_IP = "192.0.2.10"
 STANDBY_IP = "198.51.100.20"

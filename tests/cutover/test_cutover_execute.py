@@ -16,8 +16,6 @@ import pytest
 from cutover.errors import ExitCode
 from cutover.journal import Journal, run_lock
 from tests.cutover.cutover_support import InjectedCrash, Sides, answers, run, shipped_config
-from tests.cutover.cutover_support import sides as sides  # noqa: PLC0414 (pytest fixture)
-from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
 
 # The behaviours below are checked on a three-step plan (crash points count its steps); the CLI's
 # default, 5,25,50,100, is tested in test_cutover_cli.py.

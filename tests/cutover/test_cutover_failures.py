@@ -22,8 +22,6 @@ from cutover import cli
 from cutover.errors import ExitCode
 from cutover.journal import Journal
 from tests.cutover.cutover_support import ModelServer, Sides, run
-from tests.cutover.cutover_support import sides as sides  # noqa: PLC0414 (pytest fixture)
-from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXECUTE = (

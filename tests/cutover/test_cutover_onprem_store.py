@@ -19,11 +19,7 @@ from cutover.errors import ExitCode
 from cutover.verify import ONPREM_KEY_ENV, SHA256_METADATA_KEY
 from infra import outputs
 from tests.cutover.cutover_support import MODEL, Sides, run
-from tests.cutover.cutover_support import sides as sides  # noqa: PLC0414 (pytest fixture)
-from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
 from tests.emulators import SEAWEEDFS_READ_KEY, Emulator, s3_client, unique_bucket_name
-from tests.emulators import moto_s3 as moto_s3  # noqa: PLC0414 (pytest fixture)
-from tests.emulators import seaweedfs as seaweedfs  # noqa: PLC0414 (pytest fixture)
 from tests.onprem_store_support import onprem_primary
 
 PREFIX = f"models/{MODEL}/"

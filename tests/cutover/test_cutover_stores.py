@@ -19,11 +19,7 @@ import pytest
 from cutover.cli import run as run_cli
 from cutover.errors import ExitCode
 from tests.cutover.cutover_support import MODEL, ROOT, Sides, run
-from tests.cutover.cutover_support import sides as sides  # noqa: PLC0414 (pytest fixture)
-from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
 from tests.emulators import Emulator, gcs_client, s3_client, unique_bucket_name
-from tests.emulators import fake_gcs as fake_gcs  # noqa: PLC0414 (pytest fixture)
-from tests.emulators import moto_s3 as moto_s3  # noqa: PLC0414 (pytest fixture)
 from tests.support import shipped
 
 PREFIX = f"models/{MODEL}/"

@@ -13,8 +13,6 @@ import pytest
 from cutover.errors import ExitCode
 from cutover.journal import Journal
 from tests.cutover.cutover_support import InjectedCrash, Sides, run
-from tests.cutover.cutover_support import sides as sides  # noqa: PLC0414 (pytest fixture)
-from tests.dns_server import powerdns as powerdns  # noqa: PLC0414 (pytest fixture)
 
 OLD = "old-key-0123456789abcdef"
 NEW = "new-key-fedcba9876543210"

@@ -28,16 +28,13 @@ from cutover.verify import (
     inventory,
     verify_parity,
 )
-from tests.emulators import (  # noqa: F401 (moto_s3, fake_gcs, azurite are pytest fixtures)
+from tests.emulators import (
     AZURITE_ACCOUNT,
     MULTIPART_MIN_PART_BYTES,
     Emulator,
     azure_service_client,
-    azurite,
-    fake_gcs,
     free_port,
     gcs_client,
-    moto_s3,
     s3_client,
     unique_bucket_name,
 )
