@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, TypeAlias
 
 from rich.console import Console
 from rich.markup import escape
@@ -66,13 +66,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(int(ExitCode.USAGE), f"{self.prog}: error: {message}\n")
 
 
+_Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""What `add_subparsers` returns: the commands are added to it."""
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The `failover` command line: global options, then one subcommand per operation."""
     parser = _Parser(
         prog="failover",
         description="Move inference traffic between the primary and standby stacks, safely and resumably.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _global_options(parser)
+    _verification_options(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _cutover_commands(sub)
+    _operation_commands(sub)
+    return parser
+
+
+def _global_options(parser: argparse.ArgumentParser) -> None:
+    """Where the stacks are, how to reach them, how to report, and the audit trail's fields."""
     parser.add_argument(
         "--workdir", type=Path, default=Path.cwd(), help="project root with Pulumi.yaml (default: cwd)"
     )
@@ -108,7 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--journal", type=Path, metavar="FILE", help=f"run journal (default: {DEFAULT_NAME} in --workdir)"
     )
-    # Timing knobs shared by everything that verifies; defaults suit real clouds.
+
+
+def _verification_options(parser: argparse.ArgumentParser) -> None:
+    """Timing of the checks, and the object-store endpoints of the parity check."""
+    # Shared by everything that verifies; defaults suit real clouds.
     parser.add_argument(
         "--verify-timeout-seconds",
         type=float,
@@ -133,83 +152,90 @@ def build_parser() -> argparse.ArgumentParser:
             "(S3-compatible gateway or emulator; default: the cloud's own)",
         )
 
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        command = sub.add_parser(name, help=help_text, description=help_text)
-        # Also accept --json after the subcommand; SUPPRESS keeps the global value otherwise.
-        command.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-        return command
+def _command(sub: _Commands, name: str, help_text: str) -> argparse.ArgumentParser:
+    command = sub.add_parser(name, help=help_text, description=help_text)
+    # Also accept --json after the subcommand; SUPPRESS keeps the global value otherwise.
+    command.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return command
 
-    def audit_options(command: argparse.ArgumentParser) -> None:
-        # Also accepted before the command; SUPPRESS keeps the global value otherwise.
+
+def _audit_options(command: argparse.ArgumentParser) -> None:
+    # Also accepted before the command; SUPPRESS keeps the global value otherwise.
+    command.add_argument(
+        "--reason",
+        default=argparse.SUPPRESS,
+        help="why this change is made (required; goes to the audit store of every reachable stack)",
+    )
+    command.add_argument(
+        "--ticket", default=argparse.SUPPRESS, help="incident/change ticket for the audit trail"
+    )
+
+
+def _steps_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--steps",
+        default=",".join(map(str, CLI_DEFAULT_PERCENTS)),
+        metavar="5,25,50,100",
+        help="percent of traffic on the target after each shift (default: 5,25,50,100: the "
+        "first step exposes few clients to the target, and its canary checks it before more)",
+    )
+
+
+def _run_options(command: argparse.ArgumentParser, soak: bool = True) -> None:
+    _steps_option(command)
+    _audit_options(command)
+    command.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
+    command.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    command.add_argument(
+        "--skip-store-parity",
+        action="store_true",
+        help="pre-checks skip object-store parity (e.g. the primary cloud is down)",
+    )
+    command.add_argument(
+        "--canary-requests",
+        type=int,
+        default=20,
+        help="chat completions sent to the side gaining traffic after each shift, judged against its "
+        "canaryMaxErrorRatePercent / canaryMaxP95LatencyMs; a breach rolls back (default: 20; 0 = off)",
+    )
+    if soak:
         command.add_argument(
-            "--reason",
-            default=argparse.SUPPRESS,
-            help="why this change is made (required; goes to the audit store of every reachable stack)",
-        )
-        command.add_argument(
-            "--ticket", default=argparse.SUPPRESS, help="incident/change ticket for the audit trail"
+            "--soak-seconds",
+            type=float,
+            default=60.0,
+            help="keep probing after each shift before the next (default: 60)",
         )
 
-    def steps_option(command: argparse.ArgumentParser) -> None:
-        command.add_argument(
-            "--steps",
-            default=",".join(map(str, CLI_DEFAULT_PERCENTS)),
-            metavar="5,25,50,100",
-            help="percent of traffic on the target after each shift (default: 5,25,50,100: the "
-            "first step exposes few clients to the target, and its canary checks it before more)",
-        )
 
-    def run_options(command: argparse.ArgumentParser, soak: bool = True) -> None:
-        steps_option(command)
-        audit_options(command)
-        command.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
-        command.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-        command.add_argument(
-            "--skip-store-parity",
-            action="store_true",
-            help="pre-checks skip object-store parity (e.g. the primary cloud is down)",
-        )
-        command.add_argument(
-            "--canary-requests",
-            type=int,
-            default=20,
-            help="chat completions sent to the side gaining traffic after each shift, judged against its "
-            "canaryMaxErrorRatePercent / canaryMaxP95LatencyMs; a breach rolls back (default: 20; 0 = off)",
-        )
-        if soak:
-            command.add_argument(
-                "--soak-seconds",
-                type=float,
-                default=60.0,
-                help="keep probing after each shift before the next (default: 60)",
-            )
-
-    status_cmd = add("status", "Health of both sides, model and store parity, current DNS answer.")
+def _cutover_commands(sub: _Commands) -> None:
+    """status, plan and the commands that move traffic: execute, resume, rollback, failback, drill."""
+    status_cmd = _command(sub, "status", "Health of both sides, model and store parity, current DNS answer.")
     status_cmd.add_argument(
         "--skip-store-parity", action="store_true", help="do not compare the object stores"
     )
 
-    plan_cmd = add("plan", "Print the ordered steps of a cutover without changing anything.")
+    plan_cmd = _command(sub, "plan", "Print the ordered steps of a cutover without changing anything.")
     plan_cmd.add_argument("--to", choices=("standby", "primary"), required=True)
-    steps_option(plan_cmd)
+    _steps_option(plan_cmd)
 
-    execute = add("execute", "Cut traffic over to a side: pre-checks, scale-up, staged shift, demotion.")
+    execute = _command(
+        sub, "execute", "Cut traffic over to a side: pre-checks, scale-up, staged shift, demotion."
+    )
     execute.add_argument("--to", choices=("standby", "primary"), required=True)
-    run_options(execute)
+    _run_options(execute)
 
-    audit_options(add("resume", "Continue the journal's interrupted run."))
+    _audit_options(_command(sub, "resume", "Continue the journal's interrupted run."))
 
-    rollback = add("rollback", "Undo the completed steps of the journal's run, newest first.")
+    rollback = _command(sub, "rollback", "Undo the completed steps of the journal's run, newest first.")
     rollback.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
-    audit_options(rollback)
+    _audit_options(rollback)
 
-    failback = add("failback", "Shorthand for `execute --to primary`.")
-    run_options(failback)
+    failback = _command(sub, "failback", "Shorthand for `execute --to primary`.")
+    _run_options(failback)
 
-    drill = add("drill", "Cut over to standby, hold, verify, fail back; report measured durations.")
-    run_options(drill)
+    drill = _command(sub, "drill", "Cut over to standby, hold, verify, fail back; report measured durations.")
+    _run_options(drill)
     drill.add_argument(
         "--hold-seconds",
         type=float,
@@ -217,23 +243,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long to serve from standby before failing back (default: 120)",
     )
 
-    add("replication", "Object-store parity only (missing / different / extra / unverifiable).")
 
-    rotate = add(
+def _operation_commands(sub: _Commands) -> None:
+    """replication, rotate-key, inventory, audit, compare."""
+    _command(sub, "replication", "Object-store parity only (missing / different / extra / unverifiable).")
+
+    rotate = _command(
+        sub,
         "rotate-key",
         "Rotate the API key on both stacks with a two-key overlap, then revoke the old one "
         f"(keys from ${API_KEY_ENV} and ${NEW_KEY_ENV}).",
     )
     rotate.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
     rotate.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    audit_options(rotate)
+    _audit_options(rotate)
 
-    inventory = add(
-        "inventory", "Per stack: cloud, region, GPUs, model, auth, secrets, DNS, failover plan, RTO/RPO."
+    inventory = _command(
+        sub, "inventory", "Per stack: cloud, region, GPUs, model, auth, secrets, DNS, failover plan, RTO/RPO."
     )
     inventory.add_argument("--format", choices=FORMATS, default="table")
 
-    audit = add("audit", "List, filter and verify the audit records in each stack's write-once store.")
+    audit = _command(
+        sub, "audit", "List, filter and verify the audit records in each stack's write-once store."
+    )
     audit.add_argument("--stack", help="only this stack's store (default: every reachable stack)")
     audit.add_argument("--run", dest="run_id", metavar="RUN_ID", help="only records of this run")
     audit.add_argument("--command", dest="audit_command", metavar="NAME", help="e.g. execute, drill")
@@ -244,9 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--format", choices=("table", "csv", "json"), default="table")
     compare_options(
-        add("compare", "Same prompts to both sides at their own addresses: latency, TTFT, errors, cost.")
+        _command(
+            sub, "compare", "Same prompts to both sides at their own addresses: latency, TTFT, errors, cost."
+        )
     )
-    return parser
 
 
 def compare_options(command: argparse.ArgumentParser) -> None:

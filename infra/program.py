@@ -17,9 +17,11 @@ from typing import Any, cast
 import pulumi
 
 from components.audit import AuditStoreArgs, create_audit_store
-from components.common import Cloud, Placement, WorkloadIdentity
+from components.audit.args import AuditStore
+from components.common import Cloud, Placement
 from components.data_plane_access import DataPlaneAccess
 from components.dns import FailoverRecordArgs, PowerDnsApi, create_failover_record
+from components.dns.args import FailoverRecord
 from components.dns.health_checkers import health_checker_access
 from components.image_registry import ImageRegistryArgs, RegistryCredentials, create_image_registry
 from components.image_registry.args import uses_credentials
@@ -33,13 +35,16 @@ from components.inference_cluster import (
 from components.inference_cluster.cert_manager import CertManager
 from components.inference_cluster.internal_ca import InternalCa
 from components.object_store import (
+    CrossCloudReplication,
     CrossCloudReplicationArgs,
+    ModelStore,
     ModelStoreArgs,
     create_cross_cloud_replication,
     create_model_store,
 )
 from components.observability import ObservabilityArgs, create_observability
 from components.secrets_vault import SecretsVaultArgs, create_secrets_vault
+from components.secrets_vault.args import SecretsVault
 from infra import config_powerdns, outputs
 from infra.config import DOCKER_HUB_TOKEN, PROJECT, StackConfig
 from infra.edge import edge_certificate_issuer, edge_key_digests, provided_certificate_sha256
@@ -60,173 +65,236 @@ REPLICATION_SOURCE_APIS = ("iam", "sts")
 
 def build(cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> dict[str, Any]:
     """Create every resource of the stack and return its outputs (exported by __main__)."""
-    require_onprem_parts(cfg)  # before any resource: a missing onprem part half-applies nothing
-    require_primary_vault_token(cfg)  # a site standby of a site primary talks to two vaults
-    primary = pulumi.StackReference(cfg.primary_stack) if cfg.primary_stack else None
-    providers = make_providers(cfg, primary)
-    placement = providers.placement(cfg.cloud)
-    name = cfg.role
-    if providers.gcp_apis is not None and cfg.cloud == "gcp" and cfg.role == "primary":
-        # A standby on another cloud reads this project's model bucket through a workload
-        # identity pool it creates here (iam) and exchanges its tokens through STS (sts).
-        providers.gcp_apis.enable(*REPLICATION_SOURCE_APIS)
+    return _StackProgram(cfg, secrets).outputs()
 
-    cluster = create_inference_cluster(
-        name,
-        InferenceClusterArgs(
-            onprem=onprem_site(cfg, placement) if cfg.onprem is not None else None,
-            placement=placement,
-            gpu_type=cfg.gpu.gpu_type,
-            gpu_machine_type=cfg.gpu.shape.machine_type,
-            gpu_accelerator=cfg.gpu.shape.accelerator,
-            gpus_per_node=cfg.gpu.gpus_per_node,
-            gpu_node_count=cfg.effective_node_count,
-            # Constant across capacity: a cut-over changes replicas, never the pool's bounds.
-            gpu_max_node_count=cfg.gpu.max_node_count,
-            gpu_zones=cfg.gpu.zones,
-            api_allowed_cidrs=cfg.network.api_allowed_cidrs,
-        ),
-    )
-    identity: WorkloadIdentity = cluster.identity
 
-    store = create_model_store(
-        name,
-        ModelStoreArgs(
-            placement=placement,
-            reader=identity,
-            network_access=_data_plane_access(cfg, cluster),
-            s3_compatible=s3_compatible_store(cfg),
-        ),
-    )
-    vault = create_secrets_vault(
-        name,
-        SecretsVaultArgs(
-            placement=placement,
-            secrets=vault_secrets(secrets),
-            reader=identity,
-            network_access=_data_plane_access(cfg, cluster),
-            openbao=openbao_args(cfg),
-        ),
-    )
-    audit = create_audit_store(
-        name,
-        AuditStoreArgs(placement=placement, model_store=store, retention_days=cfg.audit_retention_days),
-    )
-    # The serving image comes from the stack's own registry, never a third party at scale-up time.
-    # On onprem the image already is on the site registry, pinned by digest (infra/config_onprem.py).
-    image = (
-        cfg.serving_image if cfg.onprem is not None else _registry(name, cfg, placement, cluster, vault).image
-    )
+class _StackProgram:
+    """The stack's components, created in the order the data flows (module docstring); each step
+    reads the components the steps before it created."""
 
-    model_uri = store.bucket_uri.apply(lambda uri: f"{uri.rstrip('/')}/{cfg.model_path}")
+    cluster: InferenceCluster
+    store: ModelStore
+    model_uri: pulumi.Output[str]
+    vault: SecretsVault
+    audit: AuditStore
+    image: pulumi.Input[str]
+    replication: CrossCloudReplication | None
+    issuer: CertManager | InternalCa | None
+    workload: InferenceWorkload
+    record: FailoverRecord
 
-    replication = None
-    if primary is not None and cfg.primary_cloud is not None:
-        replication = create_cross_cloud_replication(
-            name,
+    def __init__(self, cfg: StackConfig, secrets: dict[str, pulumi.Output[str]]) -> None:
+        require_onprem_parts(cfg)  # before any resource: a missing onprem part half-applies nothing
+        require_primary_vault_token(cfg)  # a site standby of a site primary talks to two vaults
+        self.cfg = cfg
+        self.secrets = secrets
+        self.name = cfg.role
+        self.primary = pulumi.StackReference(cfg.primary_stack) if cfg.primary_stack else None
+        self.providers = make_providers(cfg, self.primary)
+        self.placement = self.providers.placement(cfg.cloud)
+        self._replication_source_apis()
+        self._cluster()
+        self._model_store()
+        self._secrets_vault()
+        self._audit_store()
+        self._serving_image()
+        self._replication()
+        self._edge_issuer()
+        self._workload()
+        self._failover_record()
+        observe(self.name, cfg, self.placement, self.cluster, self.workload, record=self.record)
+
+    def _replication_source_apis(self) -> None:
+        if self.providers.gcp_apis is not None and self.cfg.cloud == "gcp" and self.cfg.role == "primary":
+            # A standby on another cloud reads this project's model bucket through a workload
+            # identity pool it creates here (iam) and exchanges its tokens through STS (sts).
+            self.providers.gcp_apis.enable(*REPLICATION_SOURCE_APIS)
+
+    def _cluster(self) -> None:
+        cfg = self.cfg
+        self.cluster = create_inference_cluster(
+            self.name,
+            InferenceClusterArgs(
+                onprem=onprem_site(cfg, self.placement) if cfg.onprem is not None else None,
+                placement=self.placement,
+                gpu_type=cfg.gpu.gpu_type,
+                gpu_machine_type=cfg.gpu.shape.machine_type,
+                gpu_accelerator=cfg.gpu.shape.accelerator,
+                gpus_per_node=cfg.gpu.gpus_per_node,
+                gpu_node_count=cfg.effective_node_count,
+                # Constant across capacity: a cut-over changes replicas, never the pool's bounds.
+                gpu_max_node_count=cfg.gpu.max_node_count,
+                gpu_zones=cfg.gpu.zones,
+                api_allowed_cidrs=cfg.network.api_allowed_cidrs,
+            ),
+        )
+
+    def _model_store(self) -> None:
+        self.store = create_model_store(
+            self.name,
+            ModelStoreArgs(
+                placement=self.placement,
+                reader=self.cluster.identity,
+                network_access=_data_plane_access(self.cfg, self.cluster),
+                s3_compatible=s3_compatible_store(self.cfg),
+            ),
+        )
+        model_path = self.cfg.model_path
+        self.model_uri = self.store.bucket_uri.apply(lambda uri: f"{uri.rstrip('/')}/{model_path}")
+
+    def _secrets_vault(self) -> None:
+        self.vault = create_secrets_vault(
+            self.name,
+            SecretsVaultArgs(
+                placement=self.placement,
+                secrets=vault_secrets(self.secrets),
+                reader=self.cluster.identity,
+                network_access=_data_plane_access(self.cfg, self.cluster),
+                openbao=openbao_args(self.cfg),
+            ),
+        )
+
+    def _audit_store(self) -> None:
+        self.audit = create_audit_store(
+            self.name,
+            AuditStoreArgs(
+                placement=self.placement, model_store=self.store, retention_days=self.cfg.audit_retention_days
+            ),
+        )
+
+    def _serving_image(self) -> None:
+        # The serving image comes from the stack's own registry, never a third party at scale-up
+        # time. On onprem the image already is on the site registry, pinned by digest
+        # (infra/config_onprem.py).
+        cfg = self.cfg
+        self.image = (
+            cfg.serving_image
+            if cfg.onprem is not None
+            else _registry(self.name, cfg, self.placement, self.cluster, self.vault).image
+        )
+
+    def _replication(self) -> None:
+        cfg, primary = self.cfg, self.primary
+        self.replication = None
+        if primary is None or cfg.primary_cloud is None:
+            return
+        self.replication = create_cross_cloud_replication(
+            self.name,
             CrossCloudReplicationArgs(
-                target=placement,
-                target_store=store,
+                target=self.placement,
+                target_store=self.store,
                 source_cloud=cfg.primary_cloud,
                 source_store=primary.get_output(outputs.MODEL_STORE),
-                source_provider=replication_source_provider(cfg, providers, primary),
+                source_provider=replication_source_provider(cfg, self.providers, primary),
                 interval_minutes=cfg.replication_interval_minutes,
-                target_cluster=cluster,
+                target_cluster=self.cluster,
                 paused=cfg.replication_paused,
                 **replication_images(cfg),
             ),
         )
 
-    # One issuer per stack: ACME (DNS-01) or the internal CA (tlsCertificate: internal-ca).
-    issuer: CertManager | InternalCa | None = edge_certificate_issuer(
-        name, cfg, providers, cluster, replication
-    )
-    if issuer is None:
-        issuer = internal_ca_issuer(name, cfg, cluster.k8s_provider, vault, secrets)
-    workload = InferenceWorkload(
-        name,
-        InferenceWorkloadArgs(
-            cloud=cfg.cloud,
-            k8s_provider=cluster.k8s_provider,
-            identity=identity,
-            image=image,
-            model_name=cfg.model_name,
-            model_uri=model_uri,
-            replicas=cfg.effective_replicas,
-            gpus_per_replica=cfg.gpu.gpus_per_node,
-            tensor_parallel_size=cfg.serving.tensor_parallel_size if cfg.serving else None,
-            max_model_len=cfg.serving.max_model_len if cfg.serving else None,
-            gpu_memory_utilization=cfg.serving.gpu_memory_utilization if cfg.serving else None,
-            secret_refs=vault.secret_refs,
-            # An empty bucket (first deploy, standby before its first replication) would
-            # otherwise hold `pulumi up` for the whole model-load budget and then fail.
-            wait_for_ready=cfg.wait_for_model,
-            public_address=cluster.public_address,
-            **_client_access(cfg, providers),
-            service_name=cfg.dns.fqdn,
-            api_key_digests=edge_key_digests(secrets),
-            tls_source=cfg.edge.tls_source,
-            provided_certificate_sha256=provided_certificate_sha256(cfg, secrets),
-            certificate_issuer=issuer.issuer_name if issuer is not None else None,
-            **onprem_workload_args(cfg, store),
-            vault_login=vault.workload_login,
-        ),
-        opts=pulumi.ResourceOptions(depends_on=[store, vault, *(issuer.ready if issuer is not None else [])]),
-    )
+    def _edge_issuer(self) -> None:
+        # One issuer per stack: ACME (DNS-01) or the internal CA (tlsCertificate: internal-ca).
+        issuer: CertManager | InternalCa | None = edge_certificate_issuer(
+            self.name, self.cfg, self.providers, self.cluster, self.replication
+        )
+        if issuer is None:
+            issuer = internal_ca_issuer(
+                self.name, self.cfg, self.cluster.k8s_provider, self.vault, self.secrets
+            )
+        self.issuer = issuer
 
-    record = create_failover_record(
-        name,
-        FailoverRecordArgs(
-            placement=_dns_placement(cfg, providers),
-            role=cfg.role,
-            stack_cloud=cfg.cloud,
-            zone=cfg.dns.zone,
-            record=cfg.dns.record,
-            endpoint_host=workload.endpoint_host,
-            endpoint_addresses=workload.endpoint_addresses,
-            endpoint_address_count=cluster.public_address.count,
-            ttl_seconds=cfg.dns.ttl_seconds,
-            routing=cfg.dns.routing,
-            weight=cfg.dns.weight,
-            health_check_path=cfg.dns.health_check_path,
-            health_check_port=cfg.dns.health_check_port,
-            health_check_interval_seconds=cfg.dns.health_check_interval_seconds,
-            health_check_failure_threshold=cfg.dns.health_check_failure_threshold,
-            azure_resource_group=cfg.dns.azure_resource_group,
-            gcp_managed_zone=cfg.dns.gcp_managed_zone,
-            primary_dns=primary.get_output(outputs.DNS) if primary is not None else None,
-            powerdns=_powerdns_api(cfg),
-        ),
-    )
+    def _workload(self) -> None:
+        cfg, cluster, issuer, serving = self.cfg, self.cluster, self.issuer, self.cfg.serving
+        self.workload = InferenceWorkload(
+            self.name,
+            InferenceWorkloadArgs(
+                cloud=cfg.cloud,
+                k8s_provider=cluster.k8s_provider,
+                identity=cluster.identity,
+                image=self.image,
+                model_name=cfg.model_name,
+                model_uri=self.model_uri,
+                replicas=cfg.effective_replicas,
+                gpus_per_replica=cfg.gpu.gpus_per_node,
+                tensor_parallel_size=serving.tensor_parallel_size if serving else None,
+                max_model_len=serving.max_model_len if serving else None,
+                gpu_memory_utilization=serving.gpu_memory_utilization if serving else None,
+                secret_refs=self.vault.secret_refs,
+                # An empty bucket (first deploy, standby before its first replication) would
+                # otherwise hold `pulumi up` for the whole model-load budget and then fail.
+                wait_for_ready=cfg.wait_for_model,
+                public_address=cluster.public_address,
+                **_client_access(cfg, self.providers),
+                service_name=cfg.dns.fqdn,
+                api_key_digests=edge_key_digests(self.secrets),
+                tls_source=cfg.edge.tls_source,
+                provided_certificate_sha256=provided_certificate_sha256(cfg, self.secrets),
+                certificate_issuer=issuer.issuer_name if issuer is not None else None,
+                **onprem_workload_args(cfg, self.store),
+                vault_login=self.vault.workload_login,
+            ),
+            opts=pulumi.ResourceOptions(
+                depends_on=[self.store, self.vault, *(issuer.ready if issuer is not None else [])]
+            ),
+        )
 
-    observe(name, cfg, placement, cluster, workload, record=record)
+    def _failover_record(self) -> None:
+        cfg, dns, primary = self.cfg, self.cfg.dns, self.primary
+        self.record = create_failover_record(
+            self.name,
+            FailoverRecordArgs(
+                placement=_dns_placement(cfg, self.providers),
+                role=cfg.role,
+                stack_cloud=cfg.cloud,
+                zone=dns.zone,
+                record=dns.record,
+                endpoint_host=self.workload.endpoint_host,
+                endpoint_addresses=self.workload.endpoint_addresses,
+                endpoint_address_count=self.cluster.public_address.count,
+                ttl_seconds=dns.ttl_seconds,
+                routing=dns.routing,
+                weight=dns.weight,
+                health_check_path=dns.health_check_path,
+                health_check_port=dns.health_check_port,
+                health_check_interval_seconds=dns.health_check_interval_seconds,
+                health_check_failure_threshold=dns.health_check_failure_threshold,
+                azure_resource_group=dns.azure_resource_group,
+                gcp_managed_zone=dns.gcp_managed_zone,
+                primary_dns=primary.get_output(outputs.DNS) if primary is not None else None,
+                powerdns=_powerdns_api(cfg),
+            ),
+        )
 
-    result: dict[str, Any] = {
-        outputs.CLOUD: cfg.cloud,
-        outputs.ROLE: cfg.role,
-        outputs.REGION: distinct_site(cfg, primary),
-        outputs.CAPACITY: cfg.capacity,
-        outputs.CLUSTER_NAME: cluster.cluster_name,
-        outputs.GPU_POOL_NAMES: cluster.gpu_pool_names,
-        outputs.GPU_ZONES: cluster.gpu_zones,
-        outputs.KUBECONFIG: pulumi.Output.secret(cluster.kubeconfig),
-        outputs.WORKLOAD_IDENTITY: identity.principal,
-        outputs.ENDPOINT_HOST: workload.endpoint_host,
-        outputs.ENDPOINT_URL: workload.endpoint_url,
-        outputs.ENDPOINT_ADDRESSES: workload.endpoint_addresses,
-        outputs.SERVICE_FQDN: cfg.dns.fqdn,
-        outputs.MODEL_BUCKET: store.bucket_name,
-        outputs.MODEL_BUCKET_URI: store.bucket_uri,
-        outputs.MODEL_URI: model_uri,
-        outputs.SERVING_IMAGE: image,
-        outputs.MODEL_STORE: store.descriptor,
-        outputs.SECRET_IDS: vault.secret_refs,
-        outputs.DNS: record.descriptor,
-        outputs.AUDIT_STORE: audit.descriptor,
-    }
-    if replication is not None:
-        result[outputs.REPLICATION] = replication.descriptor
-    return result
+    def outputs(self) -> dict[str, Any]:
+        """The stack's outputs, named by infra/outputs.py (the cutover CLI reads them)."""
+        cfg, cluster, workload, store = self.cfg, self.cluster, self.workload, self.store
+        result: dict[str, Any] = {
+            outputs.CLOUD: cfg.cloud,
+            outputs.ROLE: cfg.role,
+            outputs.REGION: distinct_site(cfg, self.primary),
+            outputs.CAPACITY: cfg.capacity,
+            outputs.CLUSTER_NAME: cluster.cluster_name,
+            outputs.GPU_POOL_NAMES: cluster.gpu_pool_names,
+            outputs.GPU_ZONES: cluster.gpu_zones,
+            outputs.KUBECONFIG: pulumi.Output.secret(cluster.kubeconfig),
+            outputs.WORKLOAD_IDENTITY: cluster.identity.principal,
+            outputs.ENDPOINT_HOST: workload.endpoint_host,
+            outputs.ENDPOINT_URL: workload.endpoint_url,
+            outputs.ENDPOINT_ADDRESSES: workload.endpoint_addresses,
+            outputs.SERVICE_FQDN: cfg.dns.fqdn,
+            outputs.MODEL_BUCKET: store.bucket_name,
+            outputs.MODEL_BUCKET_URI: store.bucket_uri,
+            outputs.MODEL_URI: self.model_uri,
+            outputs.SERVING_IMAGE: self.image,
+            outputs.MODEL_STORE: store.descriptor,
+            outputs.SECRET_IDS: self.vault.secret_refs,
+            outputs.DNS: self.record.descriptor,
+            outputs.AUDIT_STORE: self.audit.descriptor,
+        }
+        if self.replication is not None:
+            result[outputs.REPLICATION] = self.replication.descriptor
+        return result
 
 
 def _registry(name: str, cfg: StackConfig, placement: Placement, cluster: Any, vault: Any) -> Any:

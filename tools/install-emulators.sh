@@ -9,16 +9,12 @@
 #
 # Environment:
 #   PYTHON   interpreter of the project venv (default: <repo>/.venv/bin/python)
-set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 TOOLS="$ROOT/tools"
 AZURITE_VERSION=3.35.0
 AZURITE_BIN="$TOOLS/node_modules/.bin/azurite-blob"
-
-log() { echo "install-emulators: $*"; }
-fail() { echo "install-emulators: $*" >&2; exit 1; }
 
 [ -x "$PYTHON" ] || fail "no Python interpreter at $PYTHON: create the venv first (python3 -m venv .venv && .venv/bin/pip install -e '.[dev]') or set PYTHON=/path/to/python"
 
