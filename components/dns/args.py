@@ -19,6 +19,7 @@ from typing import Any, Final, Literal, TypedDict, cast
 import pulumi
 
 from components.common import Cloud, Placement
+from components.problems import ARGS_CODES, ArgsError, Problem
 
 Role = Literal["primary", "standby"]
 Authority = Cloud | Literal["powerdns"]
@@ -189,21 +190,22 @@ class FailoverRecord(pulumi.ComponentResource):
 
 
 @dataclass(frozen=True)
-class DnsProblem:
-    key: str
-    """Stack config key to change (or stack output, see `source`)."""
-    got: object
-    expected: str
-    fix: str
+class DnsProblem(Problem):
+    """A problem with a stack config key (`key`, see Problem) or, with source output, a value
+    another component produced (the endpoint); its code is FailoverRecordArgs'."""
+
     source: Literal["config", "output"] = "config"
     """config: a stack config key; output: a value another component produced (the endpoint)."""
 
-    def __str__(self) -> str:
-        got = "nothing" if self.got is None else repr(self.got)
-        return f"stack {self.source} '{self.key}' must be {self.expected} (got {got}): {self.fix}"
+    def __post_init__(self) -> None:
+        if not self.code:
+            object.__setattr__(self, "code", ARGS_CODES["FailoverRecordArgs"])
+
+    def _subject(self) -> str:
+        return f"stack {self.source}"
 
 
-class DnsError(Exception):
+class DnsError(ArgsError):
     """Every problem found in one stack's DNS settings, reported at once.
 
     Not a ValueError on purpose: Pulumi wraps a ValueError raised while it resolves an output
@@ -213,10 +215,10 @@ class DnsError(Exception):
 
     def __init__(self, stack: str, problems: list[DnsProblem]) -> None:
         self.stack = stack
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
         noun = "problem" if len(problems) == 1 else "problems"
-        super().__init__(f"{len(problems)} DNS {noun} in stack '{stack}':\n{lines}")
+        super().__init__(
+            "FailoverRecordArgs", problems, header=f"{len(problems)} DNS {noun} in stack '{stack}':"
+        )
 
 
 class HealthCheckDescriptor(TypedDict):

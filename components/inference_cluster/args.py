@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.common import Cloud, Placement, WorkloadIdentity
 from components.inference_cluster.public_address import PublicAddress
+from components.problems import ArgsValueError
 from components.vault_login import VaultLogin
 
 MODULE: Final = "inference_cluster"
@@ -94,13 +95,9 @@ class OnpremSite:
     anywhere (a primary site; replication into a standby logs in with these tokens)."""
 
 
-class InferenceClusterArgsError(ValueError):
-    """Every problem found in one InferenceClusterArgs / InferenceWorkloadArgs, reported at once."""
-
-    def __init__(self, what: str, problems: list[str]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid {what}:\n{lines}")
+class InferenceClusterArgsError(ArgsValueError):
+    """Every problem found in one InferenceClusterArgs / InferenceWorkloadArgs (or the Args of a
+    workload part: InternalCaArgs, CertManagerArgs), reported at once with its code."""
 
 
 @dataclass(frozen=True)

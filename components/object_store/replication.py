@@ -70,6 +70,7 @@ from components.object_store.args import (
 )
 from components.object_store.replication_network import replication_network_policy
 from components.object_store.replication_onprem import VaultLogin
+from components.problems import ArgsValueError
 
 SERVICE_ACCOUNT: Final = "model-replicator"
 CRONJOB_NAME: Final = "model-replication"
@@ -98,12 +99,18 @@ shard), has no MD5 (its ETag is not one), so same-size changes were never copied
 backend reads and writes no user metadata, so nothing travels from or into GCS)."""
 
 
-class ReplicationScheduleError(ValueError):
+class ReplicationScheduleError(ArgsValueError):
     """`replicationIntervalMinutes` cannot be honoured by any mechanism for this cloud pair."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__("ReplicationSchedule", [message], header="")
 
-class ReplicationSourceError(ValueError):
+
+class ReplicationSourceError(ArgsValueError):
     """The primary's `modelStore` output does not describe the store replication expects."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ReplicationSource", [message], header="")
 
 
 @dataclass(frozen=True)
