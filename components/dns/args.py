@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypedDict, cast
 
@@ -310,40 +310,8 @@ def check_args(args: FailoverRecordArgs) -> None:
         key = CONFIG_KEYS[field_name]
         problems.append(DnsProblem(key, got, expected, fix or f"set it in Pulumi.{stack}.yaml"))
 
-    if args.role not in ROLES:
-        add("role", args.role, "one of primary, standby")
-    if args.routing not in ROUTINGS:
-        add("routing", args.routing, "one of failover, weighted")
-    if not 1 <= args.ttl_seconds <= MAX_TTL_SECONDS:
-        add(
-            "ttl_seconds",
-            args.ttl_seconds,
-            f"between 1 and {MAX_TTL_SECONDS}",
-            "a longer TTL keeps resolvers on a dead endpoint after failover; lower it",
-        )
-    if args.weight is not None and not 0 <= args.weight <= 100:
-        add("weight", args.weight, "between 0 and 100 (a percentage share)")
-    if not args.health_check_path.startswith("/"):
-        add("health_check_path", args.health_check_path, "an absolute HTTP path such as /health")
-    if not 1 <= args.health_check_port <= 65535:
-        add("health_check_port", args.health_check_port, "a TCP port between 1 and 65535")
-    if args.health_check_interval_seconds not in HEALTH_CHECK_INTERVALS_SECONDS:
-        add(
-            "health_check_interval_seconds",
-            args.health_check_interval_seconds,
-            "10 or 30 (what Route 53 and Traffic Manager support)",
-        )
-    elif args.authority == "gcp" and args.health_check_interval_seconds < GCP_MIN_INTERVAL_SECONDS:
-        add(
-            "health_check_interval_seconds",
-            args.health_check_interval_seconds,
-            f"{GCP_MIN_INTERVAL_SECONDS} when dnsProvider is gcp",
-            "Cloud DNS probes external endpoints with a health check from three source regions, "
-            "and GCP only allows those every 30 s or slower; set healthCheckIntervalSeconds: 30 "
-            "in both stack files (or use dnsProvider aws/azure for 10 s probes)",
-        )
-    if not 1 <= args.health_check_failure_threshold <= 9:
-        add("health_check_failure_threshold", args.health_check_failure_threshold, "between 1 and 9")
+    _record_problems(args, add)
+    _health_check_problems(args, add)
     if args.authority == "azure" and not args.azure_resource_group:
         add(
             "azure_resource_group",
@@ -365,6 +333,52 @@ def check_args(args: FailoverRecordArgs) -> None:
         add("primary_dns", "<a stack reference>", "unset on a primary stack")
     if problems:
         raise DnsError(stack, problems)
+
+
+_Add = Callable[..., None]
+"""check_args' `add(field_name, got, expected, fix=None)`: records one problem of an Args field."""
+
+
+def _record_problems(args: FailoverRecordArgs, add: _Add) -> None:
+    """The record: role, routing, TTL and weight."""
+    if args.role not in ROLES:
+        add("role", args.role, "one of primary, standby")
+    if args.routing not in ROUTINGS:
+        add("routing", args.routing, "one of failover, weighted")
+    if not 1 <= args.ttl_seconds <= MAX_TTL_SECONDS:
+        add(
+            "ttl_seconds",
+            args.ttl_seconds,
+            f"between 1 and {MAX_TTL_SECONDS}",
+            "a longer TTL keeps resolvers on a dead endpoint after failover; lower it",
+        )
+    if args.weight is not None and not 0 <= args.weight <= 100:
+        add("weight", args.weight, "between 0 and 100 (a percentage share)")
+
+
+def _health_check_problems(args: FailoverRecordArgs, add: _Add) -> None:
+    """The health check: path, port, interval (30 s on Cloud DNS) and failure threshold."""
+    if not args.health_check_path.startswith("/"):
+        add("health_check_path", args.health_check_path, "an absolute HTTP path such as /health")
+    if not 1 <= args.health_check_port <= 65535:
+        add("health_check_port", args.health_check_port, "a TCP port between 1 and 65535")
+    if args.health_check_interval_seconds not in HEALTH_CHECK_INTERVALS_SECONDS:
+        add(
+            "health_check_interval_seconds",
+            args.health_check_interval_seconds,
+            "10 or 30 (what Route 53 and Traffic Manager support)",
+        )
+    elif args.authority == "gcp" and args.health_check_interval_seconds < GCP_MIN_INTERVAL_SECONDS:
+        add(
+            "health_check_interval_seconds",
+            args.health_check_interval_seconds,
+            f"{GCP_MIN_INTERVAL_SECONDS} when dnsProvider is gcp",
+            "Cloud DNS probes external endpoints with a health check from three source regions, "
+            "and GCP only allows those every 30 s or slower; set healthCheckIntervalSeconds: 30 "
+            "in both stack files (or use dnsProvider aws/azure for 10 s probes)",
+        )
+    if not 1 <= args.health_check_failure_threshold <= 9:
+        add("health_check_failure_threshold", args.health_check_failure_threshold, "between 1 and 9")
 
 
 def warnings_for(args: FailoverRecordArgs) -> list[str]:
