@@ -30,7 +30,7 @@ Design (settled here, see also components/dns/__init__.py):
     *replacing* the profile (a changed name or resource group) would delete every endpoint in
     it, so Pulumi refuses that until protection is lifted on purpose; after such a replacement,
     run `pulumi up` on the standby to put its endpoint back.
-  tests/test_traffic_manager_ownership.py applies both stacks in both orders against a model of
+  tests/components/test_traffic_manager_ownership.py applies both stacks in both orders against a model of
   ARM's PUT semantics and checks both endpoints survive.
 - Every endpoint carries both a priority (1 primary, 2 standby) and a weight, and only the
   profile's routing method (owned by the primary) picks which is used: `Priority` for

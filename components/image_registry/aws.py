@@ -62,7 +62,7 @@ class EcrImageCache(pulumi.ComponentResource):
             # ("You must use the default aws/secretsmanager encryption key", ECR user guide,
             # pull-through-cache-creating-secret): the one secret here without our own KMS key,
             # exempted by name prefix in the policy pack (policy/rules.py) and in checkov
-            # (tests/checkov_skips.yaml, CKV_AWS_149).
+            # (tests/policy/checkov_skips.yaml, CKV_AWS_149).
             # The stack instance's suffix: a destroyed secret's name stays reserved for its
             # recovery window (components/naming.py).
             secret = aws.secretsmanager.Secret(

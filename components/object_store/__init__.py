@@ -12,8 +12,8 @@ gcp: GCS dual-region (versioning, CMEK, uniform access, public access prevention
 azure: Blob Storage RA-GZRS (versioning, soft delete, no public or shared-key access).
 Cross-cloud replication is keyless and read-only on the primary; see `replication`.
 
-Cloud SDKs are imported only for the clouds a stack uses. `verify` (the parity verifier) is a
-separate module of this package and is not imported here.
+Cloud SDKs are imported only for the clouds a stack uses. The parity verifier that compares two
+stores is the CLI's (`cutover/verify.py`).
 """
 
 from __future__ import annotations

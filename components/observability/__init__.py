@@ -11,7 +11,7 @@ obs = create_observability("primary", ObservabilityArgs(placement=..., k8s_provi
   add-on), a custom scrape job for ama-metrics, prometheusRuleGroups to an action group, a
   consumption budget on the stack's resource group.
 
-The rules are data (rules.py), the same on every cloud; tests/test_alert_rules.py runs them in
+The rules are data (rules.py), the same on every cloud; tests/components/test_alert_rules.py runs them in
 promtool.
 """
 
