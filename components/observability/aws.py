@@ -22,7 +22,7 @@ from components.common import physical_name, type_token
 from components.inference_cluster.aws import irsa_trust_policy
 from components.observability.args import COLLECTORS, MODULE, TARGET_NAMESPACE, ObservabilityArgs
 from components.observability.rules import GROUP_NAME, render_rule_groups
-from components.observability.shared import metrics_network_policy, pod_scrape_jobs
+from components.observability.shared import Observability, metrics_network_policy, pod_scrape_jobs
 
 # Digest as pinned for quay.io/prometheus/prometheus:v3.5.0 in a public CI script and, identically,
 # for prom/prometheus:v3.5.0 in many public scripts and Dockerfiles (one multi-arch index).
@@ -140,7 +140,7 @@ def agent_config(args: ObservabilityArgs, remote_write_url: str) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
-class AwsObservability(pulumi.ComponentResource):
+class AwsObservability(Observability):
     """See module docstring and ObservabilityArgs."""
 
     def __init__(

@@ -29,7 +29,7 @@ import yaml
 from components.common import physical_name, type_token
 from components.observability.args import MODULE, ObservabilityArgs
 from components.observability.rules import GROUP_NAME, azure_rules
-from components.observability.shared import metrics_network_policy, pod_scrape_jobs
+from components.observability.shared import Observability, metrics_network_policy, pod_scrape_jobs
 
 monitor = azure_native.monitor
 STREAM: Final = "Microsoft-PrometheusMetrics"
@@ -41,7 +41,7 @@ def first_of_month(today: datetime.date | None = None) -> str:
     return f"{day.isoformat()}T00:00:00Z"
 
 
-class AzureObservability(pulumi.ComponentResource):
+class AzureObservability(Observability):
     """See module docstring and ObservabilityArgs."""
 
     def __init__(

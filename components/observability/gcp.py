@@ -33,7 +33,7 @@ from components.observability.args import (
     ObservabilityArgs,
 )
 from components.observability.rules import GROUP_NAME, RULES, render_rules
-from components.observability.shared import SCRAPE_PATHS, metrics_network_policy
+from components.observability.shared import SCRAPE_PATHS, Observability, metrics_network_policy
 
 APIS: Final = ("monitoring", "billingbudgets")
 UPTIME_PERIOD: Final = "60s"
@@ -68,7 +68,7 @@ def _seconds(duration: str) -> str:
     return f"{int(duration.removesuffix('m')) * 60}s"
 
 
-class GcpObservability(pulumi.ComponentResource):
+class GcpObservability(Observability):
     """See module docstring and ObservabilityArgs."""
 
     def __init__(
