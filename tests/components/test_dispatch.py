@@ -1,7 +1,7 @@
 """Each capability's factory picks its cloud's class in a `match` (components/*/__init__.py).
 
 A cloud it has no class for is refused with the config key, the value and the choices, before
-anything is created; which SDKs a stack loads is in tests/test_extras.py.
+anything is created; which SDKs a stack loads is in tests/infra/test_extras.py.
 """
 
 from __future__ import annotations
