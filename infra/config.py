@@ -125,7 +125,7 @@ TlsSource = Literal["acme", "provided", "internal-ca"]
 TLS_SOURCES: Final = cast(tuple[TlsSource, ...], settings.SETTINGS["tlsCertificate"].choices)
 LETS_ENCRYPT: Final = "https://acme-v02.api.letsencrypt.org/directory"
 OFFLINE_SECRET_PLACEHOLDER: Final = "offline-plan-placeholder-secret"
-"""What the offline plan puts in for a secret it cannot read (infra.harness.SECRET_PLACEHOLDER)."""
+"""What the offline plan puts in for a secret it cannot read (offline.harness.SECRET_PLACEHOLDER)."""
 
 
 @dataclass(frozen=True)

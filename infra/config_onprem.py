@@ -35,7 +35,7 @@ DEFAULT_GPU_RESOURCE: Final = "nvidia.com/gpu"
 KUBECONFIG_SECRET: Final = "kubeconfig"
 LETS_ENCRYPT_NAME: Final = "Let's Encrypt"
 OFFLINE_PLACEHOLDER: Final = "offline-plan-placeholder-secret"
-"""What the offline plan puts in for a secret it cannot read (infra.harness.SECRET_PLACEHOLDER)."""
+"""What the offline plan puts in for a secret it cannot read (offline.harness.SECRET_PLACEHOLDER)."""
 
 # On-prem target (issue 12, core): cluster access, GPU nodes, exposure, local registry, air gap.
 KEYS: Final = settings.area_keys("onprem")
