@@ -25,7 +25,7 @@ from infra import error_codes
 from infra.config import HEALTH_CHECK_INTERVALS
 from infra.settings import SETTINGS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _default(cls: type, field_name: str) -> Any:
