@@ -16,14 +16,11 @@ import pulumi
 
 from components.common import Cloud, physical_name
 from components.inference_cluster.cert_manager import CREDENTIALS_DIR, SUBJECT, TOKEN_FILE, DnsAccess
-from components.naming import with_suffix
 
 STS_AUDIENCE: Final = "sts.amazonaws.com"
 AZURE_TOKEN_AUDIENCE: Final = "api://AzureADTokenExchange"
 DNS_ZONE_CONTRIBUTOR: Final = "befefa01-2a29-4197-83a8-272ff33ce314"
 """Azure built-in role 'DNS Zone Contributor'."""
-WIF_ID_MAX: Final = 32
-"""Workload identity pool and provider IDs: 4-32 lowercase letters, digits and dashes."""
 GCP_DNS_ROLE: Final = "roles/dns.admin"
 """Granted on the one managed zone only (Cloud DNS managed-zone IAM), not on the project."""
 
@@ -172,6 +169,7 @@ def _cloud_dns(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAcce
     import pulumi_gcp as gcp
 
     from components.gcp_apis import apis_of
+    from components.gcp_federation import PoolNames, federate_subject
 
     project = target.gcp_project or ""
     managed_zone = target.gcp_managed_zone or target.zone.replace(".", "-")
@@ -180,70 +178,37 @@ def _cloud_dns(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAcce
         "iam", "sts", "dns"
     )
     opts = pulumi.ResourceOptions(parent=parent, provider=target.provider, depends_on=[*target.after, *apis])
-    # 4-32 characters each; the suffix keeps a re-created stack clear of the soft-deleted IDs.
-    pool_id = with_suffix(physical_name(target.stack, "dns01"), target.name_suffix, max_length=WIF_ID_MAX)
-    provider_id = with_suffix(
-        physical_name(target.stack, "cert-manager"), target.name_suffix, max_length=WIF_ID_MAX
-    )
-    pool = gcp.iam.WorkloadIdentityPool(
+    invoke = pulumi.InvokeOutputOptions(parent=parent, provider=target.provider)
+    federated = federate_subject(
         f"{name}-dns01",
-        gcp.iam.WorkloadIdentityPoolArgs(
-            workload_identity_pool_id=pool_id,
-            project=project,
-            display_name=f"{target.stack} ACME DNS-01"[:32],
+        stack=target.stack,
+        names=PoolNames(
+            pool_id="dns01",
+            pool_label="ACME DNS-01",
+            provider_id="cert-manager",
+            provider_label="cert-manager",
             description=f"cert-manager of stack {target.stack} answers ACME DNS-01 in {target.zone}",
         ),
+        project=project,
+        project_number=gcp.organizations.get_project_output(project_id=project, opts=invoke).number,
+        issuer_url=target.issuer_url,
+        subject=SUBJECT,
+        name_suffix=target.name_suffix,
         opts=opts,
-    )
-    pool_provider = gcp.iam.WorkloadIdentityPoolProvider(
-        f"{name}-dns01",
-        gcp.iam.WorkloadIdentityPoolProviderArgs(
-            workload_identity_pool_id=pool.workload_identity_pool_id,
-            workload_identity_pool_provider_id=provider_id,
-            project=project,
-            display_name=f"{target.stack} cert-manager"[:32],
-            attribute_mapping={"google.subject": "assertion.sub"},
-            attribute_condition=f"assertion.sub == '{SUBJECT}'",
-            oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(issuer_uri=target.issuer_url),
-        ),
-        opts=opts,
-    )
-    invoke = pulumi.InvokeOutputOptions(parent=parent, provider=target.provider)
-    number = gcp.organizations.get_project_output(project_id=project, opts=invoke).number
-    path = pulumi.Output.all(number, pool_id, provider_id).apply(
-        lambda a: f"projects/{a[0]}/locations/global/workloadIdentityPools/{a[1]}/providers/{a[2]}"
-    )
-    principal = pulumi.Output.all(number, pool_id).apply(
-        lambda a: (
-            f"principal://iam.googleapis.com/projects/{a[0]}/locations/global/workloadIdentityPools/"
-            f"{a[1]}/subject/{SUBJECT}"
-        )
     )
     binding = gcp.dns.DnsManagedZoneIamMember(
         f"{name}-dns01",
         gcp.dns.DnsManagedZoneIamMemberArgs(
-            project=project, managed_zone=managed_zone, role=GCP_DNS_ROLE, member=principal
+            project=project, managed_zone=managed_zone, role=GCP_DNS_ROLE, member=federated.principal
         ),
-        opts=opts.merge(pulumi.ResourceOptions(depends_on=[pool_provider])),
-    )
-    credentials = path.apply(
-        lambda p: json.dumps(
-            {
-                "type": "external_account",
-                "audience": f"//iam.googleapis.com/{p}",
-                "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
-                "token_url": "https://sts.googleapis.com/v1/token",
-                "credential_source": {"file": TOKEN_FILE, "format": {"type": "text"}},
-            },
-            indent=2,
-        )
+        opts=opts.merge(pulumi.ResourceOptions(depends_on=[federated.provider])),
     )
     return DnsAccess(
         solver={"cloudDNS": {"project": project, "hostedZoneName": managed_zone}},
         env={"GOOGLE_APPLICATION_CREDENTIALS": f"{CREDENTIALS_DIR}/gcp-credentials.json"},
-        token_audience=path.apply(lambda p: f"https://iam.googleapis.com/{p}"),
-        files={"gcp-credentials.json": credentials},
-        resources=[pool, pool_provider, binding],
+        token_audience=federated.token_audience,
+        files={"gcp-credentials.json": federated.credential_config(TOKEN_FILE)},
+        resources=[federated.pool, federated.provider, binding],
     )
 
 
