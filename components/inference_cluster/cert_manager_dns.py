@@ -14,11 +14,11 @@ from typing import Any, Final
 
 import pulumi
 
+from components.aws_federation import STS_AUDIENCE, web_identity_trust
+from components.azure_federation import AUTHORITY_HOST, TOKEN_EXCHANGE_AUDIENCE
 from components.common import Cloud, physical_name
 from components.inference_cluster.cert_manager import CREDENTIALS_DIR, SUBJECT, TOKEN_FILE, DnsAccess
 
-STS_AUDIENCE: Final = "sts.amazonaws.com"
-AZURE_TOKEN_AUDIENCE: Final = "api://AzureADTokenExchange"
 DNS_ZONE_CONTRIBUTOR: Final = "befefa01-2a29-4197-83a8-272ff33ce314"
 """Azure built-in role 'DNS Zone Contributor'."""
 GCP_DNS_ROLE: Final = "roles/dns.admin"
@@ -56,10 +56,6 @@ class DnsTarget:
 def dns_access(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAccess:
     builders = {"aws": _route53, "gcp": _cloud_dns, "azure": _azure_dns}
     return builders[target.cloud](parent, name, target)
-
-
-def _issuer_host(issuer_url: str) -> str:
-    return issuer_url.removeprefix("https://").rstrip("/")
 
 
 def route53_policy(zone_id: str) -> str:
@@ -113,24 +109,7 @@ def _route53(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAccess
         resources.append(oidc)
         provider_arn = oidc.arn
     trust = pulumi.Output.all(provider_arn, target.issuer_url).apply(
-        lambda parts: json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Federated": parts[0]},
-                        "Action": "sts:AssumeRoleWithWebIdentity",
-                        "Condition": {
-                            "StringEquals": {
-                                f"{_issuer_host(parts[1])}:sub": SUBJECT,
-                                f"{_issuer_host(parts[1])}:aud": STS_AUDIENCE,
-                            }
-                        },
-                    }
-                ],
-            }
-        )
+        lambda parts: web_identity_trust(parts[0], parts[1], SUBJECT)
     )
     role = aws.iam.Role(
         f"{name}-dns01",
@@ -215,25 +194,9 @@ def _cloud_dns(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAcce
 def _azure_dns(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAccess:
     import pulumi_azure_native as azure_native
 
+    from components.azure_federation import RoleGrant, federated_identity
+
     group = target.azure_resource_group or ""
-    opts = pulumi.ResourceOptions(parent=parent, provider=target.provider, depends_on=list(target.after))
-    identity = azure_native.managedidentity.UserAssignedIdentity(
-        f"{name}-dns01",
-        resource_name_=physical_name(target.stack, "cert-manager-dns01", max_length=128),
-        resource_group_name=group,
-        location=target.azure_location,
-        opts=opts,
-    )
-    credential = azure_native.managedidentity.FederatedIdentityCredential(
-        f"{name}-dns01",
-        federated_identity_credential_resource_name="cert-manager",
-        resource_name_=identity.name,
-        resource_group_name=group,
-        issuer=target.issuer_url,
-        subject=SUBJECT,
-        audiences=[AZURE_TOKEN_AUDIENCE],
-        opts=opts,
-    )
     invoke = pulumi.InvokeOutputOptions(parent=parent, provider=target.provider)
     subscription = azure_native.authorization.get_client_config_output(opts=invoke).subscription_id
     zone_id = subscription.apply(
@@ -241,22 +204,26 @@ def _azure_dns(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAcce
             f"/subscriptions/{s}/resourceGroups/{group}/providers/Microsoft.Network/dnsZones/{target.zone}"
         )
     )
-    assignment = azure_native.authorization.RoleAssignment(
+    federated = federated_identity(
         f"{name}-dns01",
-        azure_native.authorization.RoleAssignmentArgs(
+        identity_name=physical_name(target.stack, "cert-manager-dns01", max_length=128),
+        credential_name="cert-manager",
+        resource_group=group,
+        location=target.azure_location,
+        issuer=target.issuer_url,
+        subject=SUBJECT,
+        grant=RoleGrant(
             scope=zone_id,
             role_definition_id=subscription.apply(
                 lambda s: (
                     f"/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{DNS_ZONE_CONTRIBUTOR}"
                 )
             ),
-            principal_id=identity.principal_id,
-            principal_type=azure_native.authorization.PrincipalType.SERVICE_PRINCIPAL,
             description=f"cert-manager of stack {target.stack} answers ACME DNS-01 in {target.zone}",
         ),
-        opts=opts,
+        opts=pulumi.ResourceOptions(parent=parent, provider=target.provider, depends_on=list(target.after)),
     )
-    solver = pulumi.Output.all(subscription, identity.client_id, identity.tenant_id).apply(
+    solver = pulumi.Output.all(subscription, federated.client_id, federated.tenant_id).apply(
         lambda a: {
             "azureDNS": {
                 "subscriptionID": a[0],
@@ -270,12 +237,12 @@ def _azure_dns(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAcce
     return DnsAccess(
         solver=solver,
         env={
-            "AZURE_CLIENT_ID": identity.client_id,
-            "AZURE_TENANT_ID": identity.tenant_id,
+            "AZURE_CLIENT_ID": federated.client_id,
+            "AZURE_TENANT_ID": federated.tenant_id,
             "AZURE_FEDERATED_TOKEN_FILE": TOKEN_FILE,
-            "AZURE_AUTHORITY_HOST": "https://login.microsoftonline.com/",
+            "AZURE_AUTHORITY_HOST": AUTHORITY_HOST,
         },
-        token_audience=AZURE_TOKEN_AUDIENCE,
+        token_audience=TOKEN_EXCHANGE_AUDIENCE,
         files={},
-        resources=[identity, credential, assignment],
+        resources=[federated.identity, federated.credential, federated.assignment],
     )

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import pulumi
 
+from components.aws_federation import STS_AUDIENCE
+from components.azure_federation import AUTHORITY_HOST, TOKEN_EXCHANGE_AUDIENCE
 from components.common import Cloud
 from components.object_store.args import ACCOUNT, BUCKET, REGION, CrossCloudReplicationArgs, ModelStore
 from components.object_store.replication_onprem import VaultLogin
@@ -21,6 +23,7 @@ from components.object_store.replication_onprem import VaultLogin
 if TYPE_CHECKING:
     import pulumi_gcp as gcp
 
+    from components.azure_federation import FederatedIdentity
     from components.object_store.replication_gcp import TransferAgent
 
 SERVICE_ACCOUNT: Final = "model-replicator"
@@ -133,7 +136,7 @@ def read_aws(ctx: SideContext) -> PodSide:
     )
     return PodSide(
         env=aws_env(role.arn, ctx.source.apply(lambda d: str(d[REGION]))),
-        tokens={"token": replication_aws.STS_AUDIENCE},
+        tokens={"token": STS_AUDIENCE},
         principal=role.arn,
         depends_on=[role, policy, oidc],
         oidc_provider=oidc,
@@ -178,12 +181,7 @@ def read_azure(ctx: SideContext) -> PodSide:
         stack=ctx.stack,
         reader="Model replication CronJob",
     )
-    return PodSide(
-        env=azure_env(blob.client_id, blob.tenant_id),
-        tokens={"token": replication_azure.TOKEN_EXCHANGE_AUDIENCE},
-        principal=blob.principal_id,
-        depends_on=[blob.identity, blob.credential, blob.assignment],
-    )
+    return _azure_side(blob)
 
 
 # --- write the standby (CronJob) ------------------------------------------------------------------
@@ -241,7 +239,7 @@ def write_aws(ctx: SideContext) -> PodSide:
     )
     return PodSide(
         env=aws_env(role.arn, target.region),
-        tokens={"token": replication_aws.STS_AUDIENCE},
+        tokens={"token": STS_AUDIENCE},
         principal=role.arn,
         depends_on=[role, policy],
     )
@@ -298,12 +296,7 @@ def write_azure(ctx: SideContext) -> PodSide:
         subject=ctx.subject,
         stack=ctx.stack,
     )
-    return PodSide(
-        env=azure_env(blob.client_id, blob.tenant_id),
-        tokens={"token": replication_azure.TOKEN_EXCHANGE_AUDIENCE},
-        principal=blob.principal_id,
-        depends_on=[blob.identity, blob.credential, blob.assignment],
-    )
+    return _azure_side(blob)
 
 
 # --- read the primary (Storage Transfer Service) --------------------------------------------------
@@ -380,14 +373,24 @@ def aws_env(role_arn: pulumi.Input[str], region: pulumi.Input[str]) -> dict[str,
     }
 
 
+def _azure_side(blob: FederatedIdentity) -> PodSide:
+    """The pod signs in as a federated user-assigned identity (AKS workload identity's variables)."""
+
+    return PodSide(
+        env=azure_env(blob.client_id, blob.tenant_id),
+        tokens={"token": TOKEN_EXCHANGE_AUDIENCE},
+        principal=blob.principal_id,
+        depends_on=[blob.identity, blob.credential, blob.assignment],
+    )
+
+
 def azure_env(client_id: pulumi.Input[str], tenant_id: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
-    from components.object_store import replication_azure
 
     return {
         "AZURE_CLIENT_ID": client_id,
         "AZURE_TENANT_ID": tenant_id,
         "AZURE_FEDERATED_TOKEN_FILE": token_path("azure"),
-        "AZURE_AUTHORITY_HOST": replication_azure.AUTHORITY_HOST,
+        "AZURE_AUTHORITY_HOST": AUTHORITY_HOST,
     }
 
 
