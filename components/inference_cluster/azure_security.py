@@ -118,10 +118,12 @@ def _node_network(
     name: str, base: str, placement: Placement, child: pulumi.ResourceOptions
 ) -> pulumi.Output[str]:
     """The VNet with the node subnet (service endpoints for Key Vault and Storage); its subnet id."""
+    group = placement.azure_resource_group
+    assert group is not None  # validated by InferenceClusterArgs
     vnet = azure_native.network.VirtualNetwork(
         f"{name}-vnet",
         azure_native.network.VirtualNetworkInitArgs(
-            resource_group_name=placement.azure_resource_group,
+            resource_group_name=group,
             virtual_network_name=short_name(base, "vnet", 64),
             location=placement.region,
             address_space=azure_native.network.AddressSpaceArgs(address_prefixes=[VNET_CIDR]),

@@ -78,11 +78,13 @@ def storage_account(
     (no shared key, so no SAS), no cross-tenant replication, HTTPS and TLS 1.2 only, and
     infrastructure + customer-managed-key encryption (`cmk`, azure_cmk.py)."""
     storage = azure_native.storage
+    group = placement.azure_resource_group
+    assert group is not None  # each store checks it first, with its own message
     return storage.StorageAccount(
         name,
         storage.StorageAccountArgs(
             account_name=account_name,
-            resource_group_name=placement.azure_resource_group,
+            resource_group_name=group,
             location=placement.region,
             kind=storage.Kind.STORAGE_V2,
             sku=storage.SkuArgs(name=sku),

@@ -338,7 +338,11 @@ class CrossCloudReplication(pulumi.ComponentResource):
             provider=target.provider,
             depends_on=[*agent.grants, *read.depends_on],
         )
-        job = {"kind": "TransferJob", "name": self.transfer_job.name, "project": store.project}
+        job: dict[str, pulumi.Input[str]] = {
+            "kind": "TransferJob",
+            "name": self.transfer_job.name,
+            "project": store.project,
+        }
         return job, read.principal, agent.email
 
     # --- Kubernetes CronJob --------------------------------------------------------------------
@@ -371,7 +375,11 @@ class CrossCloudReplication(pulumi.ComponentResource):
             depends_on=[sa, *read.depends_on, *write.depends_on, *files.depends_on],
             opts=k8s_opts,
         )
-        job = {"kind": "CronJob", "namespace": args.namespace, "name": CRONJOB_NAME}
+        job: dict[str, pulumi.Input[str]] = {
+            "kind": "CronJob",
+            "namespace": args.namespace,
+            "name": CRONJOB_NAME,
+        }
         return job, read.principal, write.principal
 
     def _namespace(self, prefix: str, namespace: str, opts: pulumi.ResourceOptions) -> k8s.core.v1.Namespace:
