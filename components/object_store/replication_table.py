@@ -142,16 +142,17 @@ class TransferRoute:
 Route = CronJobRoute | TransferRoute
 
 ROUTES: Final[tuple[Route, ...]] = (
-    # primary -> standby: mechanism (schedule limits)   read identity     write identity
-    TransferRoute("aws", "gcp", AGENT_READS_AWS),  #     hourly or slower
-    CronJobRoute("aws", "gcp", READ_AWS, WRITE_GCP),  #  otherwise
+    # (primary, standby, how the copier reads the primary[, how it writes the standby]). The row's
+    # type is the mechanism and carries its schedule limits (STORAGE_TRANSFER, CRONJOB above).
+    TransferRoute("aws", "gcp", AGENT_READS_AWS),  # every 60 minutes or slower
+    CronJobRoute("aws", "gcp", READ_AWS, WRITE_GCP),  # more often
     CronJobRoute("aws", "azure", READ_AWS, WRITE_AZURE),
     CronJobRoute("aws", "onprem", READ_AWS, WRITE_ONPREM),
     CronJobRoute("gcp", "aws", READ_GCP, WRITE_AWS),
     CronJobRoute("gcp", "azure", READ_GCP, WRITE_AZURE),
     CronJobRoute("gcp", "onprem", READ_GCP, WRITE_ONPREM),
-    TransferRoute("azure", "gcp", AGENT_READS_AZURE),  # hourly or slower
-    CronJobRoute("azure", "gcp", READ_AZURE, WRITE_GCP),  # otherwise
+    TransferRoute("azure", "gcp", AGENT_READS_AZURE),  # every 60 minutes or slower
+    CronJobRoute("azure", "gcp", READ_AZURE, WRITE_GCP),  # more often
     CronJobRoute("azure", "aws", READ_AZURE, WRITE_AWS),
     CronJobRoute("azure", "onprem", READ_AZURE, WRITE_ONPREM),
     CronJobRoute("onprem", "aws", READ_ONPREM, WRITE_AWS),
