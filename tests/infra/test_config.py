@@ -325,3 +325,180 @@ def test_project_and_stack_files_have_no_duplicate_keys(name: str) -> None:
     from pathlib import Path
 
     yaml.load((Path(__file__).resolve().parents[2] / name).read_text(), Loader=StrictLoader)
+
+
+# --- One table per setting (infra/settings.py) -------------------------------------------------
+
+
+def _schema() -> dict[str, Any]:
+    from pathlib import Path
+
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "Pulumi.yaml").read_text())["config"]
+    return {k: v for k, v in config.items() if not k.startswith("pulumi:")}
+
+
+def test_pulumi_yaml_declares_each_setting_as_the_table_does() -> None:
+    from infra import settings
+
+    declared = {s.key: settings.schema_entry(s) for s in settings.SETTINGS.values() if s.declared}
+    assert _schema() == declared
+    assert [s.key for s in settings.SETTINGS.values() if not s.declared] == ["dockerHubAccessToken"]
+
+
+def test_the_schema_entry_of_a_setting_holds_exactly_what_it_declares() -> None:
+    from infra.settings import Setting, schema_entry
+
+    assert schema_entry(Setting("k", "IF-CFG-999", type=None, description="d")) == {"description": "d"}
+    full = Setting(
+        "k", "IF-CFG-999", type="array", description="d", items="string", default=("a",), secret=True
+    )
+    assert schema_entry(full) == {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": ["a"],
+        "secret": True,
+        "description": "d",
+    }
+    assert schema_entry(Setting("k", "IF-CFG-999", type="boolean", description="d", default=False)) == {
+        "type": "boolean",
+        "default": False,
+        "description": "d",
+    }
+
+
+def test_known_keys_and_each_modules_keys_come_from_the_table() -> None:
+    from infra import (
+        config,
+        config_observability,
+        config_onprem,
+        config_powerdns,
+        config_s3store,
+        config_vault,
+        network_access,
+        ownership,
+        settings,
+    )
+
+    assert frozenset(settings.SETTINGS) == config.KNOWN_KEYS == settings.KEYS
+    by_area = {
+        "onprem": config_onprem.KEYS,
+        "observability": config_observability.KEYS,
+        "powerdns": config_powerdns.KEYS,
+        "vault": config_vault.KEYS,
+        "s3store": config_s3store.KEYS,
+        "network": network_access.KEYS,
+        "ownership": ownership.KEYS,
+    }
+    for area, keys in by_area.items():
+        assert keys == settings.area_keys(area) == {s.key for s in settings.AREAS[area]}, area
+    assert {
+        config_powerdns.API_URL,
+        config_powerdns.API_KEY,
+        config_powerdns.SERVER_ID,
+    } == config_powerdns.KEYS
+    assert settings.area_keys("edge") == {
+        "tlsCertificate",
+        "acmeServer",
+        "apiKeyNext",
+        "tlsCertificateChain",
+        "tlsPrivateKey",
+    }
+
+
+def test_each_setting_has_its_own_stable_code() -> None:
+    import re
+
+    from infra import settings
+
+    codes = [s.code for s in settings.SETTINGS.values()]
+    assert all(re.fullmatch(r"IF-CFG-\d{3}", c) for c in [*codes, *settings.GENERAL_CODES]), codes
+    assert len(set(codes)) == len(codes) == len(settings.SETTINGS)
+    assert not set(codes) & set(settings.GENERAL_CODES)
+    # Codes are references in runbooks: these never change.
+    assert (settings.SETTINGS["cloud"].code, settings.SETTINGS["dnsTtlSeconds"].code) == (
+        "IF-CFG-001",
+        "IF-CFG-020",
+    )
+    assert settings.SETTINGS["dockerHubAccessToken"].code == "IF-CFG-095"
+    assert (settings.UNKNOWN_KEY, settings.SECRET_VALUE) == ("IF-CFG-900", "IF-CFG-901")
+
+
+def test_the_choices_in_the_table_are_the_programs_types() -> None:
+    from typing import get_args
+
+    from infra import config, config_powerdns, settings
+    from infra.catalog import TARGETS
+
+    table = settings.SETTINGS
+    assert config.ROLES == get_args(config.Role) == table["role"].choices == ("primary", "standby")
+    assert config.CAPACITIES == get_args(config.Capacity) == table["capacity"].choices == ("warm", "full")
+    assert config.ROUTINGS == get_args(config.Routing) == table["dnsRouting"].choices
+    assert config.DNS_PROVIDERS == get_args(config.DnsProvider) == table["dnsProvider"].choices
+    assert config_powerdns.POWERDNS in config.DNS_PROVIDERS
+    assert config.TLS_SOURCES == get_args(config.TlsSource) == table["tlsCertificate"].choices
+    assert table["cloud"].choices == table["primaryCloud"].choices == TARGETS
+    assert table["waitForModel"].choices == table["replicationPaused"].choices == ("false", "true")
+
+
+def test_each_limited_integer_setting_is_an_integer_with_its_default_inside_the_limits() -> None:
+    from infra import settings
+
+    limited = [s for s in settings.SETTINGS.values() if s.low is not None]
+    assert {s.key for s in limited} >= {"dnsTtlSeconds", "nodeCount", "replicationIntervalMinutes"}
+    for s in limited:
+        assert s.type == "integer" and s.choices == (), s.key
+        assert s.high is not None and s.low < s.high, s.key
+        if s.default is not None:
+            assert isinstance(s.default, int) and s.low <= s.default <= s.high, s.key
+
+
+LIMITED = [
+    ("gpuCountPerNode", 1, 8),
+    ("nodeCount", 1, 100),
+    ("maxNodeCount", 1, 100),
+    ("replicas", 1, 100),
+    ("dnsTtlSeconds", 1, 60),
+    ("trafficWeight", 0, 100),
+    ("healthCheckPort", 1, 65535),
+    ("healthCheckIntervalSeconds", 10, 30),
+    ("healthCheckFailureThreshold", 1, 9),
+    ("replicationIntervalMinutes", 5, 1440),
+    ("rtoTargetSeconds", 1, 86400),
+    ("rpoTargetMinutes", 1, 10080),
+    ("auditRetentionDays", 1, 36500),
+]
+
+
+def test_the_limits_in_the_table_are_the_documented_ones() -> None:
+    from infra import settings
+
+    table = {s.key: (s.key, s.low, s.high) for s in settings.SETTINGS.values() if s.low is not None}
+    assert sorted(table.values()) == sorted(LIMITED)
+
+
+@pytest.mark.parametrize(("key", "low", "high"), LIMITED, ids=[k for k, _, _ in LIMITED])
+def test_one_past_each_limit_in_the_table_is_refused_with_the_range(key: str, low: int, high: int) -> None:
+    for value in (low - 1, high + 1):
+        expected = f"stack config '{key}' must be between {low} and {high} (got {value}): "
+        assert any(p.startswith(expected) for p in problems("standby", **{key: value})), (key, value)
+
+
+def test_each_problem_carries_its_settings_code_and_the_error_lists_it() -> None:
+    from infra import settings
+    from infra.config import ConfigProblem
+
+    with pytest.raises(ConfigError) as caught:
+        parse("standby", dnsTtlSeconds=61, dnsRoutng="weighted")
+    by_key = {p.key: p for p in caught.value.problems}
+    assert by_key["dnsTtlSeconds"].code == "IF-CFG-020"
+    assert by_key["dnsRoutng"].code == settings.UNKNOWN_KEY
+    assert (by_key["dnsTtlSeconds"].value, by_key["dnsTtlSeconds"].allowed) == (61, "between 1 and 60")
+    lines = str(caught.value).splitlines()[1:]
+    assert lines == [f"  - {p} [{p.code}]" for p in caught.value.problems]
+    assert ConfigProblem("apiKey", None, "set", "fix").code == settings.SECRET_VALUE
+    assert ConfigProblem("region", None, "set", "fix", code="IF-CFG-999").code == "IF-CFG-999"
+    assert ConfigProblem("region", None, "set", "fix").line == (
+        "stack config 'region' must be set (got nothing): fix [IF-CFG-003]"
+    )

@@ -498,7 +498,7 @@ def test_secrets_must_be_set_and_secret() -> None:
         parse_config(raw, "primary", frozenset({"dockerHubAccessToken"}))
     assert str(caught.value) == (
         "1 problem in the config of stack 'primary':\n  - stack config 'apiKey' must be set as a secret "
-        "(got nothing): run `pulumi config set --secret apiKey <value> -s primary`"
+        "(got nothing): run `pulumi config set --secret apiKey <value> -s primary` [IF-CFG-901]"
     )
 
 
@@ -1245,9 +1245,10 @@ def test_a_config_error_names_the_stack_and_lists_each_problem_on_its_own_line()
     assert caught.value.stack == "standby"
     assert str(caught.value) == (
         "2 problems in the config of stack 'standby':\n"
-        "  - stack config 'capacity' must be one of warm, full (got 'hot'): set it in Pulumi.standby.yaml\n"
+        "  - stack config 'capacity' must be one of warm, full (got 'hot'): set it in Pulumi.standby.yaml "
+        "[IF-CFG-004]\n"
         "  - stack config 'dnsRouting' must be one of failover, weighted (got 'any'): set it in "
-        "Pulumi.standby.yaml"
+        "Pulumi.standby.yaml [IF-CFG-021]"
     )
 
 

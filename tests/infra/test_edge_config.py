@@ -6,11 +6,14 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from components.inference_cluster import edge_proxy
 from infra.config import (
     OFFLINE_SECRET_PLACEHOLDER,
     PROJECT,
@@ -230,3 +233,24 @@ HEALTH_CHECK_TYPES = {
         "HTTPS" if "httpsHealthCheck" in i and "httpHealthCheck" not in i else "HTTP"
     ),
 }
+
+
+def test_edge_templates_are_package_data_so_an_installed_wheel_has_them() -> None:
+    # edge_proxy reads nginx.conf and the njs module from files next to it at import.
+    package = Path(edge_proxy.__file__).resolve().parent
+    pyproject = tomllib.loads((package.parents[1] / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["components.inference_cluster"]
+    shipped = {path for pattern in patterns for path in package.glob(pattern)}
+    templates = set((package / "edge_templates").iterdir())
+    assert {t.name for t in templates} >= {"nginx.conf", "edge_auth.js"}
+    assert templates <= shipped
+
+
+@pytest.mark.parametrize("tls_source", ["acme", "internal-ca", "provided"])
+def test_rendered_edge_config_keeps_no_template_syntax(tls_source: str) -> None:
+    files = edge_proxy.config_files(edge_proxy.pod_config(FQDN, 8000, tls_source))
+    for name, text in files.items():
+        assert "{{" not in text and "{#" not in text, name
+        assert text.startswith(f"{'#' if name.endswith('.conf') else '//'} Rendered by "), name
+    assert "ssl_certificate /run/secrets/edge-tls" in files["nginx.conf"]
+    assert "server_name api.example.com;" in files["nginx.conf"]
