@@ -102,7 +102,7 @@ class _StackProgram:
         self._edge_issuer()
         self._workload()
         self._failover_record()
-        observe(self.name, cfg, self.placement, self.cluster, self.workload, record=self.record)
+        self._observability()
 
     def _replication_source_apis(self) -> None:
         if self.providers.gcp_apis is not None and self.cfg.cloud == "gcp" and self.cfg.role == "primary":
@@ -266,6 +266,45 @@ class _StackProgram:
             ),
         )
 
+    def _observability(self) -> None:
+        """Metrics, alert rules, budget (issue 11): components/observability."""
+        cfg, cluster, workload, record = self.cfg, self.cluster, self.workload, self.record
+        alerting = cfg.alerting
+        if alerting is None:
+            return
+        oidc = cluster.federation_ready if cfg.cloud == "aws" else None
+        # Route 53 authority: alarm on the check the stack's record uses (CALCULATED when several).
+        check = None
+        if cfg.cloud == "aws" and cfg.dns.provider == "aws":
+            check = getattr(record, "any_address_check", None) or getattr(record, "health_check", None)
+        # Traffic Manager authority in the stack's own subscription: alert on this stack's endpoint.
+        endpoint = getattr(record, "endpoint", None) if cfg.cloud == cfg.dns.provider == "azure" else None
+        # Cloud DNS authority: no metric for its health checks; an uptime check on this stack's address.
+        uptime_host = workload.endpoint_host if cfg.cloud == cfg.dns.provider == "gcp" else None
+        create_observability(
+            self.name,
+            ObservabilityArgs(
+                placement=self.placement,
+                k8s_provider=cluster.k8s_provider,
+                cluster_name=cluster.cluster_name,
+                oidc_issuer_url=cluster.oidc_issuer_url,
+                oidc_provider_arn=getattr(oidc, "arn", None),
+                role=cfg.role,
+                model_name=cfg.model_name,
+                thresholds=alerting.thresholds,
+                emails=alerting.emails,
+                webhooks=alerting.webhooks,
+                budget_monthly_usd=alerting.budget_monthly_usd,
+                gcp_billing_account=alerting.gcp_billing_account,
+                route53_health_check_id=check.id if check is not None else None,
+                traffic_manager_endpoint_id=endpoint.id if endpoint is not None else None,
+                dns_uptime_check_host=uptime_host,
+                dns_health_check_path=cfg.dns.health_check_path,
+                dns_health_check_port=cfg.dns.health_check_port,
+                depends_on=(workload,),
+            ),
+        )
+
     def outputs(self) -> dict[str, Any]:
         """The stack's outputs, named by infra/outputs.py (the cutover CLI reads them)."""
         cfg, cluster, workload, store = self.cfg, self.cluster, self.workload, self.store
@@ -356,51 +395,4 @@ def _data_plane_access(cfg: StackConfig, cluster: Any) -> DataPlaneAccess:
     subnet = getattr(cluster, "node_subnet_id", None)
     return DataPlaneAccess(
         cidrs=cfg.network.deployer_cidrs, subnet_ids=[subnet] if subnet is not None else []
-    )
-
-
-def observe(
-    name: str,
-    cfg: StackConfig,
-    placement: Placement,
-    cluster: InferenceCluster,
-    workload: InferenceWorkload,
-    *,
-    record: Any,
-) -> pulumi.ComponentResource | None:
-    """Metrics, alert rules, budget (issue 11): components/observability."""
-    alerting = cfg.alerting
-    if alerting is None:
-        return None
-    oidc = cluster.federation_ready if cfg.cloud == "aws" else None
-    # Route 53 authority: alarm on the check the stack's record uses (CALCULATED when several).
-    check = None
-    if cfg.cloud == "aws" and cfg.dns.provider == "aws":
-        check = getattr(record, "any_address_check", None) or getattr(record, "health_check", None)
-    # Traffic Manager authority in the stack's own subscription: alert on this stack's endpoint.
-    endpoint = getattr(record, "endpoint", None) if cfg.cloud == cfg.dns.provider == "azure" else None
-    # Cloud DNS authority: no metric for its health checks; an uptime check on this stack's address.
-    uptime_host = workload.endpoint_host if cfg.cloud == cfg.dns.provider == "gcp" else None
-    return create_observability(
-        name,
-        ObservabilityArgs(
-            placement=placement,
-            k8s_provider=cluster.k8s_provider,
-            cluster_name=cluster.cluster_name,
-            oidc_issuer_url=cluster.oidc_issuer_url,
-            oidc_provider_arn=getattr(oidc, "arn", None),
-            role=cfg.role,
-            model_name=cfg.model_name,
-            thresholds=alerting.thresholds,
-            emails=alerting.emails,
-            webhooks=alerting.webhooks,
-            budget_monthly_usd=alerting.budget_monthly_usd,
-            gcp_billing_account=alerting.gcp_billing_account,
-            route53_health_check_id=check.id if check is not None else None,
-            traffic_manager_endpoint_id=endpoint.id if endpoint is not None else None,
-            dns_uptime_check_host=uptime_host,
-            dns_health_check_path=cfg.dns.health_check_path,
-            dns_health_check_port=cfg.dns.health_check_port,
-            depends_on=(workload,),
-        ),
     )

@@ -111,7 +111,7 @@ class _FakeModelHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     do_GET = _answer  # noqa: N815 - BaseHTTPRequestHandler's method names
-    do_POST = _answer  # noqa: N815
+    do_POST = _answer  # noqa: N815 - likewise
 
     def log_message(self, format: str, *args: object) -> None:
         pass

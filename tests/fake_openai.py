@@ -95,34 +95,42 @@ async def _completion(writer: asyncio.StreamWriter, body: dict[str, Any]) -> Non
     writer.write(head.encode() + b"".join(_chunk(e) for e in events) + b"0\r\n\r\n")
 
 
+async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes] | None:
+    """(method, path, body) of the next request on the connection; None when the client closed it."""
+    request_line = await reader.readline()
+    if not request_line:
+        return None
+    method, path, _ = request_line.decode("latin-1").split(" ", 2)
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value)
+    return method, path, await reader.readexactly(length) if length else b""
+
+
+async def _answer(writer: asyncio.StreamWriter, method: str, path: str, raw: bytes) -> None:
+    if path == "/health":
+        ok = bool(STATE["healthy"])
+        writer.write(_response(200 if ok else 503, b"" if ok else b"unhealthy"))
+    elif path == "/v1/models":
+        data = [{"id": STATE["model"], "object": "model", "owned_by": "vllm"}]
+        writer.write(_response(200, json.dumps({"object": "list", "data": data}).encode()))
+    elif path == "/v1/chat/completions" and method == "POST":
+        await _completion(writer, json.loads(raw or b"{}"))
+    elif path == "/_control" and method == "POST":
+        STATE.update(json.loads(raw or b"{}"))
+        writer.write(_response(200, json.dumps({**STATE, **STATS}).encode()))
+    elif path == "/_stats":
+        writer.write(_response(200, json.dumps(STATS).encode()))
+    else:
+        writer.write(_response(404, b'{"detail": "Not Found"}'))
+
+
 async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
-        while True:
-            request_line = await reader.readline()
-            if not request_line:
-                return
-            method, path, _ = request_line.decode("latin-1").split(" ", 2)
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
-                name, _, value = line.decode("latin-1").partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value)
-            raw = await reader.readexactly(length) if length else b""
-            if path == "/health":
-                ok = bool(STATE["healthy"])
-                writer.write(_response(200 if ok else 503, b"" if ok else b"unhealthy"))
-            elif path == "/v1/models":
-                data = [{"id": STATE["model"], "object": "model", "owned_by": "vllm"}]
-                writer.write(_response(200, json.dumps({"object": "list", "data": data}).encode()))
-            elif path == "/v1/chat/completions" and method == "POST":
-                await _completion(writer, json.loads(raw or b"{}"))
-            elif path == "/_control" and method == "POST":
-                STATE.update(json.loads(raw or b"{}"))
-                writer.write(_response(200, json.dumps({**STATE, **STATS}).encode()))
-            elif path == "/_stats":
-                writer.write(_response(200, json.dumps(STATS).encode()))
-            else:
-                writer.write(_response(404, b'{"detail": "Not Found"}'))
+        while (request := await _read_request(reader)) is not None:
+            await _answer(writer, *request)
             await writer.drain()
     except (ConnectionError, asyncio.IncompleteReadError, ValueError):
         return

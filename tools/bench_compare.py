@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cutover.compare import DEFAULT_PROMPTS, Target, load_prompts, run_async, run_side  # noqa: E402
+from cutover.compare import DEFAULT_PROMPTS, Target, load_prompts, run_async, run_side
 
 
 def start_fake() -> tuple[subprocess.Popen[str], str]:

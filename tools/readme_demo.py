@@ -18,11 +18,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cutover import cli  # noqa: E402
-from offline.harness import run_pair  # noqa: E402
-from tests.cutover.cutover_support import ModelServer, SimulatedStacks  # noqa: E402
-from tests.dns_server import PowerDns  # noqa: E402
-from tests.emulators import gcs_client, s3_client, start_fake_gcs, start_moto, unique_bucket_name  # noqa: E402
+from cutover import cli
+from offline.harness import run_pair
+from tests.cutover.cutover_support import ModelServer, SimulatedStacks
+from tests.dns_server import PowerDns
+from tests.emulators import Emulator, gcs_client, s3_client, start_fake_gcs, start_moto, unique_bucket_name
+
+
+def audit_buckets(moto: Emulator, gcs: Emulator) -> tuple[str, str]:
+    """The two stacks' write-once audit buckets: S3 with COMPLIANCE Object Lock, and GCS."""
+    s3_bucket, gcs_bucket = unique_bucket_name("audit"), unique_bucket_name("audit")
+    client = s3_client(moto)
+    client.create_bucket(Bucket=s3_bucket, ObjectLockEnabledForBucket=True)
+    client.put_object_lock_configuration(
+        Bucket=s3_bucket,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 1}},
+        },
+    )
+    gcs_client(gcs).create_bucket(gcs_bucket)
+    return s3_bucket, gcs_bucket
 
 
 def main() -> int:
@@ -33,21 +49,11 @@ def main() -> int:
     with PowerDns() as dns:
         primary, standby = ModelServer("127.0.0.2"), ModelServer("127.0.0.3")
         try:
-            s3_bucket, gcs_bucket = unique_bucket_name("audit"), unique_bucket_name("audit")
-            client = s3_client(moto)
-            client.create_bucket(Bucket=s3_bucket, ObjectLockEnabledForBucket=True)
-            client.put_object_lock_configuration(
-                Bucket=s3_bucket,
-                ObjectLockConfiguration={
-                    "ObjectLockEnabled": "Enabled",
-                    "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 1}},
-                },
-            )
-            gcs_client(gcs).create_bucket(gcs_bucket)
+            s3_bucket, gcs_bucket = audit_buckets(moto, gcs)
             zone = dns.new_zone()
             stacks = SimulatedStacks(dns, f"api.{zone}", {"primary": primary, "standby": standby})
             # Cluster and model location as the real program exports them (offline, under mocks).
-            planned = run_pair(secrets={"apiKey": "offline"})
+            planned = run_pair(secrets={"apiKey": "offline", "dockerHubAccessToken": "offline"})
             shown = ("clusterName", "modelUri")
             stacks.extra_outputs = {run.stack: {k: run.outputs[k] for k in shown} for run in planned}
             stacks.extra_outputs["primary"]["auditStore"] = {"cloud": "aws", "bucket": s3_bucket}

@@ -39,6 +39,75 @@ ROOT = Path(__file__).resolve().parents[2]
 MODEL = "llama-3.1-8b-instruct"
 
 
+class _ModelHandler(BaseHTTPRequestHandler):
+    """Answers as vLLM's OpenAI server does, from the state of `model_server` (its class attribute)."""
+
+    model_server: ModelServer
+
+    def do_GET(self) -> None:
+        server = self.model_server
+        server.requests[self.path] += 1
+        if self.path == "/health":
+            # What the edge answers (components/inference_cluster/edge_proxy.py).
+            body = b'{"status":"ok"}' if server.healthy else b'{"status":"unavailable"}'
+            self._send(200 if server.healthy else 503, body)
+        elif self.path == "/v1/models":
+            allowed = server.api_keys or ({server.api_key} if server.api_key else set())
+            given = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            if allowed and not any(hmac.compare_digest(given, key) for key in allowed):
+                self._send(401, b'{"error": "Unauthorized"}')
+                return
+            if not server.healthy:
+                self._send(503, b'{"error": "engine dead"}')
+                return
+            body = {
+                "object": "list",
+                "data": [
+                    {
+                        "id": server.model,
+                        "object": "model",
+                        "created": 1730000000,
+                        "owned_by": "vllm",
+                        "root": f"/models/{server.model}",
+                        "parent": None,
+                        "max_model_len": 8192,
+                    }
+                ],
+            }
+            self._send(200, json.dumps(body).encode())
+        else:
+            self._send(404, b'{"detail": "Not Found"}')
+
+    def do_POST(self) -> None:
+        # The canary's streamed chat completions (cutover.canary), like vLLM answers them.
+        server = self.model_server
+        server.requests[self.path] += 1
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path != "/v1/chat/completions":
+            self._send(404, b'{"detail": "Not Found"}')
+            return
+        if not server.healthy:
+            self._send(503, b'{"error": "engine dead"}')
+            return
+        chunk = {"object": "chat.completion.chunk", "model": server.model}
+        events = [
+            {**chunk, "choices": [{"index": 0, "delta": {"content": "ok"}, "finish_reason": None}]},
+            {**chunk, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 1}},
+        ]
+        body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+        self._send(200, body + b"data: [DONE]\n\n")
+
+    def _send(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 class ModelServer:
     """An OpenAI-compatible model server stand-in on `host` (a loopback address)."""
 
@@ -60,71 +129,8 @@ class ModelServer:
         """Keys accepted on /v1/* (the edge proxy honours apiKey and apiKeyNext); empty: api_key."""
         self.healthy = True
         self.requests: Counter[str] = Counter()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.requests[self.path] += 1
-                if self.path == "/health":
-                    # What the edge answers (components/inference_cluster/edge_proxy.py).
-                    body = b'{"status":"ok"}' if server.healthy else b'{"status":"unavailable"}'
-                    self._send(200 if server.healthy else 503, body)
-                elif self.path == "/v1/models":
-                    allowed = server.api_keys or ({server.api_key} if server.api_key else set())
-                    given = self.headers.get("Authorization", "").removeprefix("Bearer ")
-                    if allowed and not any(hmac.compare_digest(given, key) for key in allowed):
-                        self._send(401, b'{"error": "Unauthorized"}')
-                        return
-                    if not server.healthy:
-                        self._send(503, b'{"error": "engine dead"}')
-                        return
-                    body = {
-                        "object": "list",
-                        "data": [
-                            {
-                                "id": server.model,
-                                "object": "model",
-                                "created": 1730000000,
-                                "owned_by": "vllm",
-                                "root": f"/models/{server.model}",
-                                "parent": None,
-                                "max_model_len": 8192,
-                            }
-                        ],
-                    }
-                    self._send(200, json.dumps(body).encode())
-                else:
-                    self._send(404, b'{"detail": "Not Found"}')
-
-            def do_POST(self) -> None:
-                # The canary's streamed chat completions (cutover.canary), like vLLM answers them.
-                server.requests[self.path] += 1
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path != "/v1/chat/completions":
-                    self._send(404, b'{"detail": "Not Found"}')
-                    return
-                if not server.healthy:
-                    self._send(503, b'{"error": "engine dead"}')
-                    return
-                chunk = {"object": "chat.completion.chunk", "model": server.model}
-                events = [
-                    {**chunk, "choices": [{"index": 0, "delta": {"content": "ok"}, "finish_reason": None}]},
-                    {**chunk, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 1}},
-                ]
-                body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
-                self._send(200, body + b"data: [DONE]\n\n")
-
-            def _send(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
+        handler = type("Handler", (_ModelHandler,), {"model_server": self})
+        self._httpd = ThreadingHTTPServer((host, port), handler)
         self._httpd.daemon_threads = True
         if tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -106,7 +106,7 @@ def test_a_p95_latency_breach_uses_the_target_stacks_threshold(
 
 
 @pytest.mark.parametrize(("key", "value"), [(ERROR_RATE_KEY, "0"), (ERROR_RATE_KEY, "150"), (P95_KEY, "-5")])
-def test_a_bad_threshold_stops_the_run_before_anything_changes(  # noqa: PLR0917 (fixtures)
+def test_a_bad_threshold_stops_the_run_before_anything_changes(
     fakes: tuple[FakeSide, FakeSide, SimulatedStacks],
     powerdns: PowerDns,
     tmp_path: Path,

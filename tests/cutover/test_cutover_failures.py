@@ -111,7 +111,7 @@ def test_unreachable_state_backend_exits_5_as_the_runbook_says(
         ("locked-cloud", "another update (the Pulumi Cloud backend does not say whose"),
     ],
 )
-def test_stack_lock_held_by_another_operator_says_who_since_when_and_that_resume_is_not_the_fix(  # noqa: PLR0917
+def test_stack_lock_held_by_another_operator_says_who_since_when_and_that_resume_is_not_the_fix(
     fake_pulumi: Path,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,

@@ -185,18 +185,27 @@ def _argv(words: list[str]) -> tuple[str, ...]:
 
 def commands_in(path: Path) -> list[Command]:
     text = path.read_text()
+    return _fenced_commands(path.name, text) + _inline_commands(path.name, text)
+
+
+def _commands(page: str, line: int, text: str) -> list[Command]:
+    return [Command(page, line, text, argv) for words in _simple_commands(text) if (argv := _argv(words))]
+
+
+def _fenced_commands(page: str, text: str) -> list[Command]:
     found: list[Command] = []
     for language, start, body in _fences(text):
-        if language != "bash":
-            continue
-        for line, logical in _logical_lines(body, start + 1):
-            for words in _simple_commands(logical):
-                argv = _argv(words)
-                if argv:
-                    found.append(Command(path.name, line, logical, argv))
-    # Inline spans in prose are pasted just as often as blocks: every `failover ...` span, and
-    # `pulumi ...` spans written as a full command (naming a stack); `pulumi up` alone names a
-    # command in a sentence.
+        if language == "bash":
+            for line, logical in _logical_lines(body, start + 1):
+                found += _commands(page, line, logical)
+    return found
+
+
+def _inline_commands(page: str, text: str) -> list[Command]:
+    """Inline spans in prose are pasted just as often as blocks: every `failover ...` span, and
+    `pulumi ...` spans written as a full command (naming a stack); `pulumi up` alone names a
+    command in a sentence."""
+    found: list[Command] = []
     in_fence = False
     for number, raw in enumerate(text.splitlines(), start=1):
         if raw.lstrip().startswith("```"):
@@ -206,10 +215,7 @@ def commands_in(path: Path) -> list[Command]:
             continue
         for span in _INLINE_CODE.findall(raw):
             if span.startswith("failover ") or (span.startswith("pulumi ") and " -s " in f"{span} "):
-                for words in _simple_commands(span):
-                    argv = _argv(words)
-                    if argv:
-                        found.append(Command(path.name, number, span, argv))
+                found += _commands(page, number, span)
     return found
 
 
