@@ -901,20 +901,7 @@ def _audited(ctx: Context, runner: Runner | KeyRotation, command: str) -> Iterat
 
 
 def cmd_audit(ctx: Context) -> int:
-    ops = ctx.ops(write=False)
-    stacks = [ctx.args.stack] if ctx.args.stack else list(ctx.stacks.values())
-    side_of = {stack: side for side, stack in ctx.stacks.items()}
-    reports: dict[str, ChainReport] = {}
-    problems: list[str] = []
-    for stack in stacks:
-        try:
-            descriptor = ops.outputs(stack).get(AUDIT_STORE_OUTPUT)
-            if not descriptor:
-                raise AuditStoreError(f"stack '{stack}' has no {AUDIT_STORE_OUTPUT} output (deploy it first)")
-            store = backend_for(descriptor, ctx.store_endpoints.get(side_of.get(stack, ""), None))
-            reports[stack] = read_chain(store)
-        except (AuditStoreError, CutoverError) as exc:
-            problems.append(f"{stack}: {getattr(exc, 'message', None) or exc}")
+    reports, problems = _read_audit_stores(ctx)
     filters = {
         "run_id": ctx.args.run_id,
         "command": ctx.args.audit_command,
@@ -937,16 +924,42 @@ def cmd_audit(ctx: Context) -> int:
     for problem in problems:
         ctx.err.print(f"{stamp()} [yellow]unreadable:[/yellow] {escape(problem)}", soft_wrap=True)
     if ctx.args.verify:
-        for problem in broken:
-            ctx.err.print(f"{stamp()} [red]chain broken:[/red] {escape(problem)}", soft_wrap=True)
-        if broken or not reports:
-            raise _ReportedError(
-                Unhealthy(f"audit chain check failed ({len(broken)} problem(s))", "see the list above"), data
-            )
-        if not ctx.json and ctx.args.format == "table":
-            counts = ", ".join(f"{stack} {len(r.records)} records" for stack, r in reports.items())
-            ctx.line(f"[green]audit chain intact[/green]: {escape(counts)}")
+        _verify_audit_chains(ctx, reports, broken, data)
     return int(ExitCode.OK)
+
+
+def _read_audit_stores(ctx: Context) -> tuple[dict[str, ChainReport], list[str]]:
+    """The record chain of each asked stack's audit store, and what could not be read."""
+    ops = ctx.ops(write=False)
+    stacks = [ctx.args.stack] if ctx.args.stack else list(ctx.stacks.values())
+    side_of = {stack: side for side, stack in ctx.stacks.items()}
+    reports: dict[str, ChainReport] = {}
+    problems: list[str] = []
+    for stack in stacks:
+        try:
+            descriptor = ops.outputs(stack).get(AUDIT_STORE_OUTPUT)
+            if not descriptor:
+                raise AuditStoreError(f"stack '{stack}' has no {AUDIT_STORE_OUTPUT} output (deploy it first)")
+            store = backend_for(descriptor, ctx.store_endpoints.get(side_of.get(stack, ""), None))
+            reports[stack] = read_chain(store)
+        except (AuditStoreError, CutoverError) as exc:
+            problems.append(f"{stack}: {getattr(exc, 'message', None) or exc}")
+    return reports, problems
+
+
+def _verify_audit_chains(
+    ctx: Context, reports: Mapping[str, ChainReport], broken: list[str], data: dict[str, Any]
+) -> None:
+    """`audit --verify`: every broken link is listed, then the command fails (exit 7)."""
+    for problem in broken:
+        ctx.err.print(f"{stamp()} [red]chain broken:[/red] {escape(problem)}", soft_wrap=True)
+    if broken or not reports:
+        raise _ReportedError(
+            Unhealthy(f"audit chain check failed ({len(broken)} problem(s))", "see the list above"), data
+        )
+    if not ctx.json and ctx.args.format == "table":
+        counts = ", ".join(f"{stack} {len(r.records)} records" for stack, r in reports.items())
+        ctx.line(f"[green]audit chain intact[/green]: {escape(counts)}")
 
 
 def _audit_tables(ctx: Context, reports: Mapping[str, ChainReport], shown: Mapping[str, list[Any]]) -> None:
@@ -1006,25 +1019,14 @@ def run(argv: Sequence[str] | None = None, ops: StackOps | None = None) -> int:
     err = Console(stderr=True, highlight=False, width=160 if not sys.stderr.isatty() else None)
     ctx = Context(args, out, err, ops)
     try:
-        if args.dns_server:
-            parse_server(args.dns_server)
-        if not args.workdir.is_dir():
-            raise UsageError(f"--workdir {args.workdir} is not a directory", "pass the project root")
-        ctx.probe_tls  # noqa: B018 - checks --ca-bundle before anything runs
+        _check_global_options(ctx)
         return COMMANDS[args.command](ctx)
     except _ReportedError as quiet:
         if ctx.json and quiet.data is None:
             ctx.emit(quiet.error.to_dict())
         return int(quiet.error.exit_code)
     except CutoverError as exc:
-        if args.debug:
-            traceback.print_exc()
-        err.print(f"{stamp()} [red]error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
-        if exc.fix:
-            err.print(f"{stamp()} [bold]fix:[/bold] {escape(exc.fix)}", highlight=False, soft_wrap=True)
-        if ctx.json:
-            ctx.emit(exc.to_dict())
-        return int(exc.exit_code)
+        return _report_error(ctx, exc)
     except KeyboardInterrupt:
         err.print(
             f"{stamp()} [red]interrupted[/red]: the journal records every completed action; "
@@ -1039,6 +1041,29 @@ def run(argv: Sequence[str] | None = None, ops: StackOps | None = None) -> int:
         err.print(f"{stamp()} [red]unexpected error:[/red] {escape(type(exc).__name__)}: {escape(str(exc))}")
         err.print(f"{stamp()} [bold]fix:[/bold] rerun with --debug for the traceback and report it")
         return int(ExitCode.ERROR)
+
+
+def _check_global_options(ctx: Context) -> None:
+    """What the options before the command name must hold, before any command runs."""
+    args = ctx.args
+    if args.dns_server:
+        parse_server(args.dns_server)
+    if not args.workdir.is_dir():
+        raise UsageError(f"--workdir {args.workdir} is not a directory", "pass the project root")
+    ctx.probe_tls  # noqa: B018 - checks --ca-bundle before anything runs
+
+
+def _report_error(ctx: Context, exc: CutoverError) -> int:
+    """A CutoverError as the operator sees it: message and fix on stderr (traceback only with
+    --debug), the error object with --json; returns its exit code."""
+    if ctx.args.debug:
+        traceback.print_exc()
+    ctx.err.print(f"{stamp()} [red]error:[/red] {escape(exc.message)}", highlight=False, soft_wrap=True)
+    if exc.fix:
+        ctx.err.print(f"{stamp()} [bold]fix:[/bold] {escape(exc.fix)}", highlight=False, soft_wrap=True)
+    if ctx.json:
+        ctx.emit(exc.to_dict())
+    return int(exc.exit_code)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
