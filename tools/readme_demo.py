@@ -13,6 +13,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +23,7 @@ from cutover import cli
 from offline.harness import run_pair
 from tests.cutover.cutover_support import ModelServer, SimulatedStacks
 from tests.dns_server import PowerDns
+from tests.edge_support import make_pki
 from tests.emulators import Emulator, gcs_client, s3_client, start_fake_gcs, start_moto, unique_bucket_name
 
 
@@ -41,16 +43,26 @@ def audit_buckets(moto: Emulator, gcs: Emulator) -> tuple[str, str]:
     return s3_bucket, gcs_bucket
 
 
+def edge_tls(directory: Path, service_name: str) -> tuple[tuple[Path, Path], Path]:
+    """The edge serves HTTPS only: (certificate, key) for both sides from a test CA, and the CA."""
+    pki = make_pki(directory, service_name, "api.example.com")
+    tls = (directory / "tls.crt", directory / "tls.key")
+    tls[0].write_bytes(pki.cert_pem)
+    tls[1].write_bytes(pki.key_pem)
+    return tls, pki.ca_file
+
+
 def main() -> int:
     journal = Path("/tmp/readme-demo-journal.json")
     for old in journal.parent.glob("readme-demo-journal*"):
         old.unlink()
     moto, gcs = start_moto(), start_fake_gcs()
-    with PowerDns() as dns:
-        primary, standby = ModelServer("127.0.0.2"), ModelServer("127.0.0.3")
+    with PowerDns() as dns, tempfile.TemporaryDirectory() as tls_dir:
+        zone = dns.new_zone()
+        tls, ca_file = edge_tls(Path(tls_dir), f"api.{zone}")
+        primary, standby = ModelServer("127.0.0.2", tls=tls), ModelServer("127.0.0.3", tls=tls)
         try:
             s3_bucket, gcs_bucket = audit_buckets(moto, gcs)
-            zone = dns.new_zone()
             stacks = SimulatedStacks(dns, f"api.{zone}", {"primary": primary, "standby": standby})
             # Cluster and model location as the real program exports them (offline, under mocks).
             planned = run_pair(secrets={"apiKey": "offline", "dockerHubAccessToken": "offline"})
@@ -71,6 +83,7 @@ def main() -> int:
             os.environ["FAILOVER_NEW_API_KEY"] = "new-key-fedcba9876543210"
             common = [
                 "--workdir", str(ROOT), "--dns-server", dns.address, "--journal", str(journal),
+                "--ca-bundle", str(ca_file),
                 "--verify-timeout-seconds", "3", "--poll-interval-seconds", "0.05", "--dns-samples", "4",
                 "--primary-store-endpoint", moto.endpoint_url, "--standby-store-endpoint", gcs.endpoint_url,
             ]  # fmt: skip
