@@ -95,42 +95,63 @@ def _ecr_pull_through_cache_secret(props: Props) -> bool:
     return str(props.get("name") or "").startswith(ECR_PULL_THROUGH_CACHE_SECRET_PREFIX)
 
 
-def _cmk_problem(type_: str, props: Props) -> str | None:  # noqa: PLR0911 - one case per type
-    if type_ == "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
-        rules = props.get("rules") or []
-        default = [_get(r, "applyServerSideEncryptionByDefault") or {} for r in rules]
-        if not default or any(d.get("sseAlgorithm") not in ("aws:kms", "aws:kms:dsse") for d in default):
-            return "S3 default encryption is not SSE-KMS"
-        if any(not d.get("kmsMasterKeyId") for d in default):
-            return "S3 default encryption uses the AWS-managed key, not the stack's KMS key"
-    elif (
-        type_ == "aws:secretsmanager/secret:Secret"
-        and not props.get("kmsKeyId")
-        and not _ecr_pull_through_cache_secret(props)
-    ):
-        return "Secrets Manager secret uses the AWS-managed key (kmsKeyId unset)"
-    elif type_ == "aws:eks/cluster:Cluster" and not _get(props, "encryptionConfig.provider.keyArn"):
-        return "EKS secrets are not envelope-encrypted with a KMS key"
-    elif type_ == "aws:cloudwatch/logGroup:LogGroup" and not props.get("kmsKeyId"):
-        return "CloudWatch log group is not encrypted with a KMS key"
-    elif type_ == "gcp:storage/bucket:Bucket" and not _get(props, "encryption.defaultKmsKeyName"):
-        return "GCS bucket uses Google-managed encryption (no defaultKmsKeyName)"
-    elif type_ == "gcp:secretmanager/secret:Secret" and not _has_key(props.get("replication"), "kmsKeyName"):
-        return "Secret Manager secret has no customer-managed encryption key"
-    elif type_ == "gcp:container/cluster:Cluster" and (
-        _get(props, "databaseEncryption.state") != "ENCRYPTED"
-        or not _get(props, "databaseEncryption.keyName")
-    ):
-        return "GKE application-layer secrets encryption is off"
-    elif type_ == "azure-native:storage:StorageAccount" and (
-        _get(props, "encryption.keySource") != "Microsoft.Keyvault"
-    ):
-        return "storage account uses Microsoft-managed keys (encryption.keySource is not Microsoft.Keyvault)"
-    elif type_ == "azure-native:containerservice:ManagedCluster" and not _get(
-        props, "securityProfile.azureKeyVaultKms.enabled"
-    ):
-        return "AKS etcd is not encrypted with a Key Vault key (securityProfile.azureKeyVaultKms)"
+def _s3_default_encryption(props: Props) -> str | None:
+    rules = props.get("rules") or []
+    default = [_get(r, "applyServerSideEncryptionByDefault") or {} for r in rules]
+    if not default or any(d.get("sseAlgorithm") not in ("aws:kms", "aws:kms:dsse") for d in default):
+        return "S3 default encryption is not SSE-KMS"
+    if any(not d.get("kmsMasterKeyId") for d in default):
+        return "S3 default encryption uses the AWS-managed key, not the stack's KMS key"
     return None
+
+
+# One row per resource type: (does it lack the customer-managed key?, what to say).
+_CMK_RULES: Final[dict[str, tuple[Callable[[Props], bool], str]]] = {
+    "aws:secretsmanager/secret:Secret": (
+        lambda p: not p.get("kmsKeyId") and not _ecr_pull_through_cache_secret(p),
+        "Secrets Manager secret uses the AWS-managed key (kmsKeyId unset)",
+    ),
+    "aws:eks/cluster:Cluster": (
+        lambda p: not _get(p, "encryptionConfig.provider.keyArn"),
+        "EKS secrets are not envelope-encrypted with a KMS key",
+    ),
+    "aws:cloudwatch/logGroup:LogGroup": (
+        lambda p: not p.get("kmsKeyId"),
+        "CloudWatch log group is not encrypted with a KMS key",
+    ),
+    "gcp:storage/bucket:Bucket": (
+        lambda p: not _get(p, "encryption.defaultKmsKeyName"),
+        "GCS bucket uses Google-managed encryption (no defaultKmsKeyName)",
+    ),
+    "gcp:secretmanager/secret:Secret": (
+        lambda p: not _has_key(p.get("replication"), "kmsKeyName"),
+        "Secret Manager secret has no customer-managed encryption key",
+    ),
+    "gcp:container/cluster:Cluster": (
+        lambda p: (
+            _get(p, "databaseEncryption.state") != "ENCRYPTED" or not _get(p, "databaseEncryption.keyName")
+        ),
+        "GKE application-layer secrets encryption is off",
+    ),
+    "azure-native:storage:StorageAccount": (
+        lambda p: _get(p, "encryption.keySource") != "Microsoft.Keyvault",
+        "storage account uses Microsoft-managed keys (encryption.keySource is not Microsoft.Keyvault)",
+    ),
+    "azure-native:containerservice:ManagedCluster": (
+        lambda p: not _get(p, "securityProfile.azureKeyVaultKms.enabled"),
+        "AKS etcd is not encrypted with a Key Vault key (securityProfile.azureKeyVaultKms)",
+    ),
+}
+
+
+def _cmk_problem(type_: str, props: Props) -> str | None:
+    if type_ == "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
+        return _s3_default_encryption(props)
+    rule = _CMK_RULES.get(type_)
+    if rule is None:
+        return None
+    lacks_key, message = rule
+    return message if lacks_key(props) else None
 
 
 def customer_managed_keys(type_: str, props: Props) -> list[str]:
@@ -158,37 +179,60 @@ def _attached(resources: list[PlannedResource], bucket: PlannedResource, type_: 
     return [r for r in resources if r.type == type_ and bucket.urn and bucket.urn in r.dependencies]
 
 
-def private_versioned_buckets(resources: list[PlannedResource]) -> list[tuple[PlannedResource, str]]:
-    found: list[tuple[PlannedResource, str]] = []
-    for r in resources:
-        if r.type == "aws:s3/bucket:Bucket":
-            versioning = _attached(resources, r, "aws:s3/bucketVersioning:BucketVersioning")
-            if not any(_get(v.props, "versioningConfiguration.status") == "Enabled" for v in versioning):
-                found.append((r, "S3 bucket has no BucketVersioning with status Enabled"))
-            blocks = _attached(resources, r, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-            flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
-            if not any(all(b.props.get(f) is True for f in flags) for b in blocks):
-                found.append((r, "S3 bucket has no public access block with all four settings on"))
-        elif r.type == "gcp:storage/bucket:Bucket":
-            # A locked retention policy (write-once) excludes versioning in GCS and is stronger.
-            locked = _get(r.props, "retentionPolicy.isLocked") is True
-            if _get(r.props, "versioning.enabled") is not True and not locked:
-                found.append((r, "GCS bucket versioning is off (and no locked retention policy)"))
-            if r.props.get("publicAccessPrevention") != "enforced" or not r.props.get(
-                "uniformBucketLevelAccess"
-            ):
-                found.append(
-                    (r, "GCS bucket is not private (publicAccessPrevention enforced + uniform access)")
-                )
-        elif r.type == "azure-native:storage:StorageAccount":
-            if r.props.get("allowBlobPublicAccess") is not False:
-                found.append((r, "storage account allows public blob access"))
-            services = _attached(resources, r, "azure-native:storage:BlobServiceProperties")
-            if not any(s.props.get("isVersioningEnabled") is True for s in services):
-                found.append((r, "storage account has no blob service with versioning on"))
-        elif r.type == "azure-native:storage:BlobContainer" and r.props.get("publicAccess", "None") != "None":
-            found.append((r, f"blob container public access is {r.props.get('publicAccess')}"))
+def _s3_bucket(resources: list[PlannedResource], r: PlannedResource) -> list[str]:
+    found = []
+    versioning = _attached(resources, r, "aws:s3/bucketVersioning:BucketVersioning")
+    if not any(_get(v.props, "versioningConfiguration.status") == "Enabled" for v in versioning):
+        found.append("S3 bucket has no BucketVersioning with status Enabled")
+    blocks = _attached(resources, r, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    if not any(all(b.props.get(f) is True for f in flags) for b in blocks):
+        found.append("S3 bucket has no public access block with all four settings on")
     return found
+
+
+def _gcs_bucket(resources: list[PlannedResource], r: PlannedResource) -> list[str]:
+    found = []
+    # A locked retention policy (write-once) excludes versioning in GCS and is stronger.
+    locked = _get(r.props, "retentionPolicy.isLocked") is True
+    if _get(r.props, "versioning.enabled") is not True and not locked:
+        found.append("GCS bucket versioning is off (and no locked retention policy)")
+    if r.props.get("publicAccessPrevention") != "enforced" or not r.props.get("uniformBucketLevelAccess"):
+        found.append("GCS bucket is not private (publicAccessPrevention enforced + uniform access)")
+    return found
+
+
+def _storage_account(resources: list[PlannedResource], r: PlannedResource) -> list[str]:
+    found = []
+    if r.props.get("allowBlobPublicAccess") is not False:
+        found.append("storage account allows public blob access")
+    services = _attached(resources, r, "azure-native:storage:BlobServiceProperties")
+    if not any(s.props.get("isVersioningEnabled") is True for s in services):
+        found.append("storage account has no blob service with versioning on")
+    return found
+
+
+def _blob_container(resources: list[PlannedResource], r: PlannedResource) -> list[str]:
+    if r.props.get("publicAccess", "None") != "None":
+        return [f"blob container public access is {r.props.get('publicAccess')}"]
+    return []
+
+
+_BUCKET_RULES: Final[dict[str, Callable[[list[PlannedResource], PlannedResource], list[str]]]] = {
+    "aws:s3/bucket:Bucket": _s3_bucket,
+    "gcp:storage/bucket:Bucket": _gcs_bucket,
+    "azure-native:storage:StorageAccount": _storage_account,
+    "azure-native:storage:BlobContainer": _blob_container,
+}
+
+
+def private_versioned_buckets(resources: list[PlannedResource]) -> list[tuple[PlannedResource, str]]:
+    return [
+        (r, problem)
+        for r in resources
+        if r.type in _BUCKET_RULES
+        for problem in _BUCKET_RULES[r.type](resources, r)
+    ]
 
 
 # --- no wildcard Allow in IAM written by the project ------------------------------------------
