@@ -389,22 +389,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from infra import side_by_side
-
-    args = build_parser().parse_args(argv)
-    reports: list[CostReport] = []
-    code = 0
-    try:
-        tokens = side_by_side.throughputs(args.stack, args.compare, args.output_tokens_per_second)
-    except side_by_side.ThroughputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+def _price_stacks(stacks: Sequence[str], workdir: Path) -> tuple[list[CostReport], int]:
+    """Each stack's report, warning on stderr where it exceeds its budget; exit code 2 for a config
+    or price problem, 1 when the program itself fails (that wins), 0 when all were priced."""
     from infra.cost_budget import budget_warning, configured_budget
 
-    for stack in args.stack:
+    reports: list[CostReport] = []
+    code = 0
+    for stack in stacks:
         try:
-            report = price_stack(stack, args.workdir)
+            report = price_stack(stack, workdir)
         except (ConfigError, CostError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             code = code or 2
@@ -414,8 +408,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = 1
             continue
         reports.append(report)
-        if warning := budget_warning(report, configured_budget(stack, args.workdir)):
+        if warning := budget_warning(report, configured_budget(stack, workdir)):
             print(f"warning: {warning}", file=sys.stderr)
+    return reports, code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from infra import side_by_side
+
+    args = build_parser().parse_args(argv)
+    try:
+        tokens = side_by_side.throughputs(args.stack, args.compare, args.output_tokens_per_second)
+    except side_by_side.ThroughputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    reports, code = _price_stacks(args.stack, args.workdir)
     if code:
         return code
     try:
