@@ -359,7 +359,7 @@ class Runner:
 
     def verify(self, step: Step) -> list[Check]:
         timeout = self.settings.verify_timeout_seconds
-        target_and_dns = lambda: self.probe_checks(step.target) + self.dns_checks(step)  # noqa: E731
+        target_and_dns = lambda: self.probe_checks(step.target) + self.dns_checks(step)  # noqa: E731 - a deferred check list, built only on the steps that need it
         if step.kind == "precheck":
             return self.prechecks(step)
         if step.kind == "scale-up":

@@ -148,7 +148,7 @@ def _defaults(schema: Mapping[str, Any]) -> dict[str, str]:
     return {key: _config_string(spec["default"]) for key, spec in schema.items() if "default" in spec}
 
 
-def read_stack_file(root: Path, stack: str, schema: Mapping[str, Any]) -> StackFile:  # noqa: PLR0911
+def read_stack_file(root: Path, stack: str, schema: Mapping[str, Any]) -> StackFile:  # noqa: PLR0911 - one return per file-shape problem
     """Read Pulumi.<stack>.yaml into a StackFile; file-shape problems are recorded, never raised."""
     result = StackFile(stack, root / f"Pulumi.{stack}.yaml", raw=_defaults(schema))
     if not result.path.is_file():

@@ -17,6 +17,7 @@ import pulumi
 
 from components.common import Placement
 from components.inference_cluster import GpuScheduling, OnpremSite
+from components.inference_cluster.onprem_workload import S3_KEY_SECRETS
 from infra.config import PROJECT, StackConfig
 
 
@@ -131,8 +132,6 @@ def distinct_site(cfg: StackConfig, primary: pulumi.StackReference | None) -> pu
 
 
 # --- The site's store and vault (issue 12 items 2 and 3), wired into the program -----------------
-
-from components.inference_cluster.onprem_workload import S3_KEY_SECRETS  # noqa: E402
 
 
 def store_key_reads(cfg: StackConfig) -> tuple[tuple[str, str, str], ...]:

@@ -323,7 +323,7 @@ class AwsObservability(Observability):
         )
         ns = COLLECTORS["aws"].namespace
         labels = dict(COLLECTORS["aws"].pod_labels)
-        meta = lambda n, namespace=ns, **kw: k8s.meta.v1.ObjectMetaArgs(  # noqa: E731
+        meta = lambda n, namespace=ns, **kw: k8s.meta.v1.ObjectMetaArgs(  # noqa: E731 - binds the namespace and labels once for every object below
             name=n, namespace=namespace, labels=labels, **kw
         )
         namespace = k8s.core.v1.Namespace(
