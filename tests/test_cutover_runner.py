@@ -737,3 +737,273 @@ def test_the_canary_refuses_plain_http_and_sends_to_the_side_gaining_traffic(
             tls_context(None),
         )
     ]
+
+
+# --- what a run says, records and sends to the audit trail --------------------------------------
+
+
+class Recorded(FailingRunner):
+    """A FailingRunner whose messages and audit events are kept for the test to read."""
+
+    def __init__(self, model: ModelStacks, path: Path, fail: set[str]) -> None:
+        super().__init__(model, path, fail)
+        self.said: list[str] = []
+        self.events: list[dict[str, Any]] = []
+        self.say = self.said.append
+        self.audit = self.events.append
+
+
+class Reporting(ModelStacks):
+    """The model, with the resource changes and duration a real `pulumi up` reports."""
+
+    summary = ApplySummary("", "succeeded", {"create": 2, "same": 40, "update": 1}, 12.3456)
+
+    def up(self, stack: str) -> ApplySummary:
+        super().up(stack)
+        return self.summary
+
+
+def test_each_step_is_audited_when_it_completes_with_its_times_changes_and_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cutover import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "now_iso", lambda: "when the event was sent")
+    runner = Recorded(shipped(), tmp_path / "j.json", set())
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    runner.run(journal, resumed=False)
+
+    saved = Journal.load(journal.path)
+    assert saved is not None
+    assert [e["step"] for e in runner.events] == [s.id for s in saved.plan]
+    record = saved.step_record("shift-100")
+    assert runner.events[4] == {
+        "event": "step",
+        "run_id": journal.run_id,
+        "step": "shift-100",
+        "title": "shift 100% of traffic to standby",
+        "outcome": "completed",
+        "started_at": record["started_at"],
+        "finished_at": record["completed_at"],
+        "changes": ["standby: trafficWeight 50 -> 100", "primary: trafficWeight 50 -> 0"],
+        "checks": [{"name": "model", "ok": True, "detail": "served {'primary': 0, 'standby': 100}"}],
+    }
+    for event, step in zip(runner.events, saved.plan, strict=True):
+        step_record = saved.step_record(step.id)
+        assert event["started_at"] == step_record["started_at"]
+        assert (event["outcome"], event["finished_at"]) == ("completed", step_record["completed_at"])
+        assert event["checks"] == step_record["verification"]["checks"]
+
+
+def test_a_failed_step_and_the_rollback_it_causes_are_audited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cutover import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "now_iso", lambda: "when the event was sent")
+    runner = Recorded(shipped(), tmp_path / "j.json", {"shift-100"})
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    with pytest.raises(VerifyFailedRolledBack):
+        runner.run(journal, resumed=False)
+
+    saved = Journal.load(journal.path)
+    assert saved is not None and saved.rollback_plan is not None
+    failed, rollback = runner.events[-2:]
+    assert failed == {
+        "event": "step",
+        "run_id": journal.run_id,
+        "step": "shift-100",
+        "title": "shift 100% of traffic to standby",
+        "outcome": "failed",
+        "started_at": saved.step_record("shift-100")["started_at"],
+        "finished_at": "when the event was sent",
+        "changes": ["standby: trafficWeight 50 -> 100", "primary: trafficWeight 50 -> 0"],
+        "checks": [{"name": "probe", "ok": False, "detail": "standby answered 503"}],
+    }
+    assert rollback == {
+        "event": "rollback",
+        "run_id": journal.run_id,
+        "outcome": "rolled-back",
+        "why": "verification of shift-100 failed",
+        "undone": [s.title for s in saved.rollback_plan],
+    }
+    assert [s.id for s in saved.rollback_plan] == ["undo/shift-50+shift-100", "undo/routing", "undo/scale-up"]
+    assert [e["outcome"] for e in runner.events[:-2]] == ["completed"] * 4
+
+
+def test_a_run_says_each_step_action_and_check_and_records_what_each_apply_did(tmp_path: Path) -> None:
+    deployed = shipped()
+    model = Reporting(deployed.config, deployed.applied)
+    runner = Recorded(model, tmp_path / "j.json", set())
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    runner.run(journal, resumed=False)
+
+    assert runner.said[:6] == [
+        "> precheck: pre-checks: standby healthy and serving the model, stores in parity",
+        "  ok  model: served {'primary': 100, 'standby': 0}",
+        "> scale-up: scale standby (standby) to full capacity",
+        "  pulumi config set standby: capacity warm -> full",
+        "  pulumi up -s standby",
+        "    succeeded in 12.3s (create 2, update 1)",
+    ]
+    saved = Journal.load(journal.path)
+    assert saved is not None
+    assert saved.data["action_details"]["scale-up#1"] == {
+        "result": "succeeded",
+        "resource_changes": {"create": 2, "same": 40, "update": 1},
+        "duration_seconds": 12.346,
+    }
+    assert "scale-up#0" not in saved.data["action_details"]  # a config change reports nothing
+    assert saved.step_record("scale-up")["verification"] == {
+        "checks": [{"name": "model", "ok": True, "detail": "served {'primary': 100, 'standby': 0}"}]
+    }
+
+
+def test_an_apply_that_changed_nothing_says_so(tmp_path: Path) -> None:
+    deployed = shipped()
+    model = Reporting(deployed.config, deployed.applied)
+    model.summary = ApplySummary("", "succeeded", {"same": 40}, 0.04)
+    runner = Recorded(model, tmp_path / "j.json", set())
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    runner.run(journal, resumed=False)
+
+    assert "    succeeded in 0.0s (no changes)" in runner.said
+
+
+def test_a_failed_run_says_what_failed_each_undo_step_and_that_it_rolled_back(tmp_path: Path) -> None:
+    runner = Recorded(shipped(), tmp_path / "j.json", {"shift-50"})
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    with pytest.raises(VerifyFailedRolledBack) as caught:
+        runner.run(journal, resumed=False)
+
+    saved = Journal.load(journal.path)
+    assert saved is not None and saved.rollback_plan is not None
+    fail_at = runner.said.index("  FAIL probe: standby answered 503")
+    assert runner.said[fail_at + 1] == f"rolling back run {journal.run_id}: verification of shift-50 failed"
+    assert [line for line in runner.said if line.startswith("< ")] == [
+        f"< {s.title}" for s in saved.rollback_plan
+    ]
+    assert runner.said[-1] == f"run {journal.run_id} rolled back"
+    assert caught.value.message.endswith(
+        "rolled back automatically: "
+        + "; ".join(s.title for s in saved.rollback_plan)
+        + "; traffic is on primary"
+    )
+
+
+def test_a_failed_first_precheck_records_why_and_audits_the_failure(tmp_path: Path) -> None:
+    runner = Recorded(shipped(), tmp_path / "j.json", {"precheck"})
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    with pytest.raises(PrecheckFailed):
+        runner.run(journal, resumed=False)
+
+    assert [(e["step"], e["outcome"]) for e in runner.events] == [("precheck", "failed")]
+    assert "  FAIL probe: standby answered 503" in runner.said
+    saved = Journal.load(journal.path)
+    assert saved is not None and saved.rollback_plan is None and saved.done_actions == {}
+
+
+def test_a_rollback_in_progress_continues_its_own_plan_whatever_undo_is_passed(tmp_path: Path) -> None:
+    model = shipped()
+    runner, journal = start(model, tmp_path / "j.json", EXECUTE, set())
+    runner.run(journal, resumed=False)
+    model.crash_at = len(model.calls) + 1
+    with pytest.raises(InjectedCrash):
+        ModelRunner(model, journal.path).rollback(Journal.load(journal.path) or journal, "undo")
+
+    stored = Journal.load(journal.path)
+    assert stored is not None and stored.rollback_plan is not None
+    undone = ModelRunner(model, journal.path).rollback(stored, "again", undo=[])
+
+    assert [s.id for s in undone] == [s.id for s in stored.rollback_plan]
+    start_state = {s: shipped_cutover_config(s) for s in SIDES}
+    assert model.snapshot() == (start_state, start_state)
+
+
+def test_a_rollback_with_no_undo_given_plans_from_every_action_the_run_attempted(tmp_path: Path) -> None:
+    model = shipped()
+    runner, journal = start(model, tmp_path / "j.json", EXECUTE, set())
+    # The fourth call (the routing step's second change) takes effect, then the crash: the journal
+    # has it in flight, not done, and the rollback must undo it too.
+    model.crash_at, model.crash_after = 3, True
+    with pytest.raises(InjectedCrash):
+        runner.run(journal, resumed=False)
+    stored = Journal.load(journal.path)
+    assert stored is not None and stored.data["in_flight"] == "routing#1"
+
+    undone = ModelRunner(model, journal.path).rollback(stored, "undo")
+
+    assert [s.id for s in undone] == ["undo/routing", "undo/scale-up"]
+    assert runner.undo_plan(stored) == undone  # stored with the rollback, read back as is
+    start_state = {s: shipped_cutover_config(s) for s in SIDES}
+    assert model.snapshot() == (start_state, start_state)
+
+
+@pytest.mark.parametrize(("provider", "owner"), [("powerdns", "standby"), ("gcp", "standby"), ("aws", None)])
+def test_the_record_owner_comes_from_the_standbys_dns_provider_and_orders_every_plan(
+    tmp_path: Path, provider: str, owner: str | None
+) -> None:
+    from cutover.checks import read_states
+    from cutover.plan import plan_cutover, plan_drill
+
+    model = shipped()
+    model.config["standby"]["dnsProvider"] = provider  # not applied: plans are read from the files
+    runner = ModelRunner(model, tmp_path / "j.json")
+    states = read_states(model, STACKS)
+
+    assert runner.record_owner() == owner
+    assert runner.plan(EXECUTE) == plan_cutover(states, "standby", (50, 100), record_owner=owner)[0]  # type: ignore[arg-type]
+    assert runner.plan(DRILL) == plan_drill(states, (100,), 0.0, record_owner=owner)  # type: ignore[arg-type]
+    back = RunSpec("execute", "primary", (100,), STACKS)
+    assert runner.plan(back) == plan_cutover(states, "primary", (100,), record_owner=owner)[0]  # type: ignore[arg-type]
+    if owner is not None:  # the owner applies last, where the default order would apply it first
+        routing = next(s for s in runner.plan(EXECUTE) if s.id == "routing")
+        assert routing.applies == ("primary", "standby")
+        assert plan_cutover(states, "standby", (50, 100))[0][2].applies == ("standby", "primary")
+
+
+def test_the_primarys_dns_provider_does_not_decide_the_record_owner(tmp_path: Path) -> None:
+    model = shipped()
+    model.config["primary"]["dnsProvider"] = "powerdns"
+    model.config["standby"]["dnsProvider"] = "aws"
+
+    assert ModelRunner(model, tmp_path / "j.json").record_owner() is None
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # (step kind, target healthy, canary requests) -> canaried
+        (("shift", True, 3), True),
+        (("shift", False, 3), False),
+        (("shift", True, 0), False),
+        (("routing", True, 3), False),
+        (("hold", True, 3), False),
+    ],
+)
+def test_the_canary_runs_only_after_a_shift_that_verified_and_only_when_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: tuple[tuple[str, bool, int], bool]
+) -> None:
+    (kind, healthy, requests), canaried = case
+    runner, _, state = verifying_runner(
+        tmp_path, monkeypatch, soak_seconds=0.0, canary_requests=requests, verify_timeout_seconds=0.0
+    )
+    state["healthy"]["standby"] = healthy
+    asked: list[str] = []
+
+    def canary_check(side: str) -> Check:
+        asked.append(side)
+        return Check(f"{side} canary", False, "error rate 100 %")
+
+    monkeypatch.setattr(runner, "canary_check", canary_check)
+
+    checks = runner.verify(shift({"primary": 50, "standby": 50}, kind))
+
+    assert asked == (["standby"] if canaried else [])
+    assert [c.name for c in checks] == ["standby serving", "dns"] + (["standby canary"] if canaried else [])

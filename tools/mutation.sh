@@ -23,7 +23,7 @@ WORKERS=${MUTATION_WORKERS:-1}
 declare -A TESTS=(
   [cutover/plan.py]="tests/test_cutover_plan.py tests/test_cutover_properties.py"
   [cutover/journal.py]="tests/test_cutover_journal.py"
-  [cutover/runner.py]="tests/test_cutover_runner.py tests/test_cutover_journal.py tests/test_cutover_properties.py"
+  [cutover/runner.py]="tests/test_cutover_runner.py tests/test_cutover_journal.py tests/test_cutover_properties.py tests/test_rotate_key.py"
   [infra/config.py]="tests/test_config.py tests/test_config_limits.py tests/test_config_vault.py tests/test_config_s3store.py"
   [components/dns/args.py]="tests/test_dns_args.py"
 )
