@@ -237,10 +237,7 @@ class KeyRotation(StackRun):
                 continue
             self.say(f"> {step.id}: {step.title}")
             journal.step_started(step.id)
-            for action in step.actions():
-                if action.id not in journal.done_actions:
-                    self._act(action)
-                    journal.action_done(action.id)
+            self._do_actions(journal, step, self._act)
             checks = self.verify(step)
             for check in checks:
                 self.say(f"  {'ok ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
@@ -306,7 +303,7 @@ class KeyRotation(StackRun):
         )
 
     def rollback(self, journal: Journal, reason: str) -> list[Step]:
-        undo = journal.rollback_plan or plan_undo(journal.plan, journal.done_actions)
+        undo = journal.rollback_plan or plan_undo(journal.plan, journal.attempted_actions)
         self._undo(journal, undo, reason, self._act)
         if self.audit is not None:
             self.audit(

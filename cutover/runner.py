@@ -174,6 +174,19 @@ class StackRun:
             }
         )
 
+    def _do_actions(
+        self, journal: Journal, step: Step, act: Callable[[Action], Mapping[str, Any] | None]
+    ) -> None:
+        """Carry out the step's actions not yet done. Each is journaled as started before the stack
+        call and done after it: one that took effect but was never recorded done stays in flight,
+        and a rollback undoes it too (`Journal.attempted_actions`)."""
+        for action in step.actions():
+            if action.id in journal.done_actions:
+                continue
+            journal.action_started(action.id)
+            detail = act(action)
+            journal.action_done(action.id, detail)
+
     def _undo(self, journal: Journal, undo: list[Step], reason: str, act: Callable[[Action], object]) -> None:
         """Run the undo steps' actions not yet done, recording each; a failure leaves it resumable."""
         journal.start_rollback(undo, reason)
@@ -306,7 +319,7 @@ class Runner(StackRun):
                 continue
             self.say(f"> {step.id}: {step.title}")
             journal.step_started(step.id)
-            self._do_actions(journal, step)
+            self._do_actions(journal, step, lambda action: self._act(action, check_drift=True))
             checks = self.verify(step)
             failed = [c for c in checks if not c.ok]
             if failed:
@@ -318,14 +331,6 @@ class Runner(StackRun):
         journal.set_status("completed")
         self.say(f"run {journal.run_id} completed")
         return result
-
-    def _do_actions(self, journal: Journal, step: Step) -> None:
-        for action in step.actions():
-            if action.id in journal.done_actions:
-                continue
-            journal.action_started(action.id)
-            detail = self._act(action, check_drift=True)
-            journal.action_done(action.id, detail)
 
     def _act(self, action: Action, check_drift: bool) -> dict[str, Any] | None:
         self.say(f"  {action.describe()}")
