@@ -322,12 +322,14 @@ def verifying_runner(
     ) -> FakeProbe:
         side = "primary" if "primary" in str(url) else "standby"
         state["probed"].append((side, model, timeout))
+        state["probed_as"] = (service_name, tls)
         state["urls"] = [*state.get("urls", []), url]
         healthy = state["healthy"][side]
         return FakeProbe(healthy, "healthy, serving m" if healthy else "/health answered 503")
 
     def observe(fqdn: str, hosts: Any, server: Any, samples: int, *, addresses: Any = None) -> FakeSeen:
         state["observed"] = (fqdn, dict(hosts), server, samples)
+        state["observed_addresses"] = addresses
         seen: FakeSeen = state["seen"]
         return seen
 
@@ -350,6 +352,7 @@ def verifying_runner(
                 "endpointUrl": f"http://{side}.test",
                 "endpointHost": f"{side}.test",
                 "serviceFqdn": "api.example.com",
+                "endpointAddresses": [f"{side}.test", f"{side}-b.test"],
             },
             "m",
             "models/m/",
@@ -384,6 +387,13 @@ def test_a_shift_checks_the_target_and_dns_and_retries_until_the_timeout(
         7,
     )
     assert state["seen"].asked[0] == (frozenset({"primary", "standby"}), None)
+    # The probe reaches the side's own address with the service name (SNI, Host) and the run's TLS.
+    assert state["probed_as"] == ("api.example.com", runner.settings.probe_tls)
+    # A record may answer any address of a side (one per AZ): DNS is judged against all of them.
+    assert state["observed_addresses"] == {
+        "primary": ["primary.test", "primary-b.test"],
+        "standby": ["standby.test", "standby-b.test"],
+    }
 
 
 def test_a_full_shift_expects_only_the_target_in_dns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -980,7 +990,7 @@ def test_the_primarys_dns_provider_does_not_decide_the_record_owner(tmp_path: Pa
     "case",
     [
         # (step kind, target healthy, canary requests) -> canaried
-        (("shift", True, 3), True),
+        (("shift", True, 1), True),
         (("shift", False, 3), False),
         (("shift", True, 0), False),
         (("routing", True, 3), False),
@@ -1007,3 +1017,33 @@ def test_the_canary_runs_only_after_a_shift_that_verified_and_only_when_asked_fo
 
     assert asked == (["standby"] if canaried else [])
     assert [c.name for c in checks] == ["standby serving", "dns"] + (["standby canary"] if canaried else [])
+
+
+def test_the_canary_reads_the_target_stacks_thresholds_and_trusts_the_runs_ca(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import certifi
+
+    from cutover import canary
+    from cutover.canary import CanaryResult
+    from cutover.errors import UsageError
+    from cutover.probes import ProbeTls, tls_context
+
+    runner, _, _ = verifying_runner(tmp_path, monkeypatch, canary_requests=3)
+    runner.settings = Settings(canary_requests=3, probe_tls=ProbeTls(certifi.where(), insecure_http=True))
+    contexts: list[Any] = []
+
+    def fake_canary(*args: Any, requests: int, tls: Any) -> CanaryResult:
+        contexts.append(tls)
+        return CanaryResult(True, "3 canary requests to standby: all answered")
+
+    monkeypatch.setattr(canary, "run_canary", fake_canary)
+
+    assert runner.canary_check("standby").ok
+    assert contexts == [tls_context(certifi.where())] and contexts[0] is not tls_context(None)
+    runner.ops.config["standby"]["canaryMaxErrorRatePercent"] = "0"  # type: ignore[attr-defined]
+    with pytest.raises(UsageError) as caught:
+        runner.canary_check("standby")
+    assert caught.value.fix == (
+        "set it with `pulumi config set canaryMaxErrorRatePercent 5 -s standby` (or remove it for 5)"
+    )
