@@ -7,7 +7,7 @@ APIs they need and depend on what it returns. Asking twice returns the same reso
 is enabled exactly once however many components use it.
 
 To use a new API: add one line to `GCP_APIS`, then `placement.gcp_apis.enable("<name>")` where it
-is needed (tests/test_gcp_apis.py checks that every GCP resource depends on its API).
+is needed (tests/infra/test_pulumi_hygiene.py checks that every GCP resource depends on its API).
 
 APIs are never disabled on destroy (`disable_on_destroy=False`): other workloads in the project
 may use them, and disabling one takes every resource of it down. `serviceusage.googleapis.com`
@@ -56,6 +56,11 @@ def service_name(api: str) -> str:
 class GcpApis(pulumi.ComponentResource):
     """Enables APIs of one GCP project on demand, each once; see the module docstring."""
 
+    project: str
+    """The project whose APIs this component enables."""
+    services: dict[str, gcp.projects.Service]
+    """The `Service` resource of each API enabled so far, by short name (GCP_APIS)."""
+
     def __init__(
         self,
         name: str,
@@ -65,7 +70,7 @@ class GcpApis(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(type_token("gcp", "ProjectApis"), name, None, opts)
-        self._name = name
+        self._stem = name
         self.project = project
         self._provider = provider
         self.services: dict[str, gcp.projects.Service] = {}
@@ -89,7 +94,7 @@ class GcpApis(pulumi.ComponentResource):
             if api not in self.services:
                 alias = (previously or {}).get(api)
                 self.services[api] = gcp.projects.Service(
-                    f"{self._name}-{api}",
+                    f"{self._stem}-{api}",
                     gcp.projects.ServiceArgs(
                         project=self.project,
                         service=service_name(api),
