@@ -502,25 +502,27 @@ def plan_undo(
     the first of them: on the way back there is no reason to stop at 50 %.
     """
     done = set(done_actions)
-    undone: list[tuple[Step, list[Change], list[Side]]] = []
+    # Per step: (step, changes set, stacks applied, changes deployed by an apply after them).
+    undone: list[tuple[Step, list[Change], list[Side], list[Change]]] = []
     for step in plan:
         actions = step.actions()
         changed = [a.change for a in actions if a.kind == "set" and a.id in done and a.change is not None]
         applied = [a.side for a in actions if a.kind == "up" and a.id in done]
         if changed:
-            undone.append((step, changed, applied))
+            undone.append((step, changed, applied, [c for c in changed if c.side in applied]))
 
-    groups: list[tuple[list[Step], list[Change], list[Side]]] = []
-    for step, changed, applied in undone:
+    groups: list[tuple[list[Step], list[Change], list[Side], list[Change]]] = []
+    for step, changed, applied, deployed in undone:
         if groups and step.kind == "shift" and groups[-1][0][-1].kind == "shift":
             groups[-1][0].append(step)
             groups[-1][1].extend(changed)
             groups[-1][2].extend(applied)
+            groups[-1][3].extend(deployed)
         else:
-            groups.append(([step], list(changed), list(applied)))
+            groups.append(([step], list(changed), list(applied), list(deployed)))
 
     result: list[Step] = []
-    for steps, changed, applied in reversed(groups):
+    for steps, changed, applied, deployed in reversed(groups):
         first_before: dict[tuple[Side, str], Change] = {}
         last_after: dict[tuple[Side, str], str | None] = {}
         for change in changed:
@@ -530,9 +532,13 @@ def plan_undo(
             Change(c.side, c.stack, c.key, last_after[(c.side, c.key)], c.before)
             for c in first_before.values()
         )
+        # Ordered by what each stack runs now: a change no apply followed (its `up` never ran, or
+        # the run stopped with it in flight) moved no traffic, so it says nothing about direction.
+        live = {(c.side, c.key): c.after for c in deployed}
+        moves = [Change(c.side, c.stack, c.key, live.get((c.side, c.key), c.after), c.after) for c in inverse]
         names = "+".join(s.id for s in steps)
         applied_sides = [side for side in dict.fromkeys(applied) if any(c.side == side for c in inverse)]
-        order = _rising_first(inverse, list(reversed(applied_sides)), record_owner)
+        order = _rising_first(moves, list(reversed(applied_sides)), record_owner)
         order = tuple(side for side in order if side in applied_sides)
         title = f"undo {names}: " + ", ".join(c.describe() for c in inverse)
         result.append(Step(f"undo/{names}", "undo", title, steps[0].target, inverse, order, {}))
