@@ -20,7 +20,7 @@ from cutover.errors import (
     VerifyFailedRolledBack,
 )
 from cutover.journal import Journal, RunSpec
-from cutover.plan import SIDES, StackState, Step
+from cutover.plan import SIDES, Side, StackState, Step, plan_undo
 from cutover.runner import Check, Runner, RunResult, Settings, timings
 from cutover.stack_ops import ApplySummary
 from tests.cutover.cutover_model import InjectedCrash, ModelStacks, shipped_cutover_config
@@ -130,7 +130,10 @@ def test_a_change_made_outside_the_run_stops_it_naming_both_values(tmp_path: Pat
         "stack 'standby' has capacity='huge', but this run expected 'warm' (before) or 'full' (after): "
         "it was changed outside the run"
     )
-    assert caught.value.fix.startswith("check why (`pulumi config get capacity -s standby`)")
+    assert caught.value.fix == (
+        "check why (`pulumi config get capacity -s standby`), set it back, then `failover resume`; "
+        "or undo the run with `failover rollback`"
+    )
     assert model.calls == []
 
 
@@ -176,6 +179,7 @@ def test_a_drill_needs_the_primary_serving(tmp_path: Path) -> None:
         "a drill starts with the primary serving all traffic, but the stacks' config says "
         "primary trafficWeight=0, standby trafficWeight=100"
     )
+    assert caught.value.fix == "finish moving traffic first (`failover failback`), then run the drill"
 
 
 def test_an_unfinished_run_of_another_spec_conflicts_and_the_same_spec_resumes(tmp_path: Path) -> None:
@@ -1102,3 +1106,46 @@ def test_a_rollback_past_an_in_flight_apply_gives_a_warm_side_no_extra_share(tmp
 
     assert model.snapshot() == (config, config)
     assert check_traffic(model, start, "standby") == []
+
+
+class OwnedRecord(FailingRunner):
+    """DNS whose one record the standby writes (Cloud DNS, PowerDNS): it applies last, undo too."""
+
+    def record_owner(self) -> Side | None:
+        return "standby"
+
+
+def test_an_automatic_rollback_applies_the_record_owner_last(tmp_path: Path) -> None:
+    model = shipped()
+    runner = OwnedRecord(model, tmp_path / "j.json", {"routing"})
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    with pytest.raises(VerifyFailedRolledBack):
+        runner.run(journal, resumed=False)
+
+    saved = Journal.load(journal.path)
+    assert saved is not None and saved.rollback_plan is not None
+    assert [(s.id, s.applies) for s in saved.rollback_plan] == [
+        ("undo/routing", ("primary", "standby")),
+        ("undo/scale-up", ("standby",)),
+    ]
+    # Without an owner the undo would apply in reverse order of the run: the standby first.
+    assert plan_undo(saved.plan, saved.attempted_actions)[0].applies == ("standby", "primary")
+
+
+def test_a_requested_rollback_applies_the_record_owner_last(tmp_path: Path) -> None:
+    model = shipped()
+    runner = OwnedRecord(model, tmp_path / "j.json", set())
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+    model.crash_at = 6  # the routing step applied, the first shift's first change in flight
+    with pytest.raises(InjectedCrash):
+        runner.run(journal, resumed=False)
+    stopped = Journal.load(journal.path)
+    assert stopped is not None
+
+    undo = runner.undo_plan(stopped)
+
+    assert undo == plan_undo(stopped.plan, stopped.attempted_actions, record_owner="standby")
+    assert [s.id for s in undo] == ["undo/shift-50", "undo/routing", "undo/scale-up"]
+    assert undo[1].applies == ("primary", "standby")
+    assert plan_undo(stopped.plan, stopped.attempted_actions)[1].applies == ("standby", "primary")
