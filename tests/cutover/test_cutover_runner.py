@@ -1149,3 +1149,33 @@ def test_a_requested_rollback_applies_the_record_owner_last(tmp_path: Path) -> N
     assert [s.id for s in undo] == ["undo/shift-50", "undo/routing", "undo/scale-up"]
     assert undo[1].applies == ("primary", "standby")
     assert plan_undo(stopped.plan, stopped.attempted_actions)[1].applies == ("standby", "primary")
+
+
+def test_stack_files_that_differ_from_what_is_deployed_are_refused_naming_each_difference(
+    tmp_path: Path,
+) -> None:
+    files = {s: shipped_cutover_config(s) for s in SIDES}
+    files["standby"] = {
+        **files["standby"],
+        "capacity": "full",
+        "dnsRouting": "weighted",
+        "trafficWeight": "0",
+    }
+    files["primary"] = {**files["primary"], "dnsRouting": "weighted", "trafficWeight": "100"}
+    deployed = {s: shipped_cutover_config(s) for s in SIDES}
+    runner = ModelRunner(ModelStacks.deployed(files, deployed), tmp_path / "j.json")
+
+    with pytest.raises(PrecheckFailed) as caught:
+        runner.plan(EXECUTE)
+
+    assert caught.value.message == (
+        "the stack files say something the stacks do not run (primary: dnsRouting weighted in the stack "
+        "file, failover deployed; standby: capacity full in the stack file, warm deployed; standby: "
+        "dnsRouting weighted in the stack file, failover deployed): a run stopped between `pulumi config "
+        "set` and `pulumi up`, or a file was edited; nothing was changed"
+    )
+    assert caught.value.fix == (
+        "if that run's journal exists, finish it with `failover resume` or undo it with `failover "
+        "rollback` (--journal FILE); otherwise apply the stack (`pulumi up -s <stack>`) or set the "
+        "value back, then run again"
+    )
