@@ -90,6 +90,7 @@ from components.object_store.replication_table import (
     TransferRoute,
     routes_for,
 )
+from components.problems import ArgsValueError
 
 __all__ = [
     "CRONJOB_NAME",
@@ -139,12 +140,18 @@ CRON_RULE: Final = (
 )
 
 
-class ReplicationScheduleError(ValueError):
+class ReplicationScheduleError(ArgsValueError):
     """`replicationIntervalMinutes` cannot be honoured by any mechanism for this cloud pair."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__("ReplicationSchedule", [message], header="")
 
-class ReplicationSourceError(ValueError):
+
+class ReplicationSourceError(ArgsValueError):
     """The primary's `modelStore` output does not describe the store replication expects."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ReplicationSource", [message], header="")
 
 
 @dataclass(frozen=True)
