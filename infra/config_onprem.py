@@ -119,7 +119,7 @@ def onprem_shape(gpu_type: str, gpus_per_node: int, declared_gib: float | None) 
     return GpuShape(f"onprem:{gpu_type}", gpus_per_node, gib)
 
 
-def kubeconfig_problem(text: str, context: str | None) -> str | None:  # noqa: PLR0911
+def kubeconfig_problem(text: str, context: str | None) -> str | None:  # noqa: PLR0911  one return per rule, in order
     """What is wrong with a kubeconfig for `context` (None: its current-context), or None."""
     try:
         doc = yaml.safe_load(text)
