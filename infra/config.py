@@ -32,6 +32,7 @@ from infra.catalog import (
 from infra.config_observability import AlertingSettings
 from infra.config_onprem import OnpremSettings
 from infra.config_powerdns import PowerDnsSettings
+from infra.config_s3_capabilities import KEYS as S3_CAPABILITY_KEYS
 from infra.config_s3store import S3StoreSettings
 from infra.fit import ServingSettings, read_serving
 from infra.network_access import KEYS as NETWORK_ACCESS_KEYS
@@ -124,6 +125,8 @@ KNOWN_KEYS: Final = frozenset(
     | config_vault.KEYS
     # S3-compatible model store of an onprem stack (issue 12): infra/config_s3store.py.
     | config_s3store.KEYS
+    # What the site's S3 store implements, and the audit endpoint (issue 12): infra/config_s3_capabilities.py.
+    | S3_CAPABILITY_KEYS
 )
 DnsProvider = Literal["aws", "gcp", "azure", "powerdns"]
 DNS_PROVIDERS: Final[tuple[str, ...]] = ("aws", "gcp", "azure", config_powerdns.POWERDNS)

@@ -8,7 +8,9 @@ S3-compatible store with Object Lock implements.
 
 Whether "write-once" holds is the store's doing: Ceph RGW and MinIO refuse to delete or
 overwrite a version under a COMPLIANCE retention; SeaweedFS accepts the retention but does not
-enforce it on DELETE (seaweedfs/seaweedfs#7194, #11333), and Garage has no Object Lock. The
+enforce it on DELETE (seaweedfs/seaweedfs#7194, #11333), and Garage has no Object Lock: a site
+whose store lacks it (`s3Capabilities`) puts this bucket on `auditS3Endpoint` instead
+(components/audit/onprem_endpoint.py), never on a store that cannot lock it. The
 descriptor says which lock was asked for; `failover audit verify` still detects overwritten or
 deleted records through their versions and hash chain.
 """
@@ -24,6 +26,7 @@ import pulumi_minio as minio
 
 from components.audit.args import MODULE, AuditStore, AuditStoreArgs, descriptor
 from components.audit.aws import LOCK_MODE, object_lock
+from components.audit.onprem_endpoint import endpoint_providers, require_object_lock
 from components.common import physical_name, type_token
 
 BUCKET_NAME_MAX = 63
@@ -47,6 +50,10 @@ class OnpremAuditStore(AuditStore):
                 f"the onprem audit store of stack '{placement.stack}' needs the onprem model store "
                 "(its S3-compatible endpoint and providers): pass the stack's OnpremModelStore"
             )
+        if getattr(settings, "audit_endpoint", None) is not None:  # no Object Lock on the site (Garage)
+            settings = settings.audit_endpoint
+            bucket_provider, s3_provider = endpoint_providers(name, settings, store, self)
+        require_object_lock(settings, placement.stack)
         self.bucket = minio.S3Bucket(
             f"{name}-audit",
             minio.S3BucketArgs(

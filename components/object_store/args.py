@@ -18,6 +18,8 @@ import pulumi
 
 from components.common import Cloud, Placement, WorkloadIdentity
 from components.data_plane_access import DataPlaneAccess
+from components.object_store.s3_capabilities import ALL as ALL_S3_CAPABILITIES
+from components.object_store.s3_capabilities import problems as s3_capability_problems
 
 MODULE: Final = "object_store"
 
@@ -96,6 +98,18 @@ class S3CompatibleStore:
     vault_kubernetes_auth_path: str = "kubernetes"
     """Kubernetes auth mount of this site's cluster (`vaultKubernetesAuthPath`): an on-prem standby's
     replication CronJob logs in there for the write key."""
+    capabilities: frozenset[str] = ALL_S3_CAPABILITIES
+    """What the store implements beyond the core object API (`s3Capabilities`,
+    components/object_store/s3_capabilities.py): versioning, sse-s3, object-lock; all three by
+    default. Without `versioning` the bucket gets no versioning call (Garage answers 501)."""
+
+    audit_endpoint: S3CompatibleStore | None = None
+    """Where the stack's write-once audit bucket goes when this store has no `object-lock`
+    (`auditS3Endpoint`): another S3 API with Object Lock, its key in the same vault
+    (components/audit/onprem_endpoint.py). None: on this store."""
+
+    def supports(self, capability: str) -> bool:
+        return capability in self.capabilities
 
     def problems(self) -> list[str]:
         problems: list[str] = []
@@ -114,6 +128,9 @@ class S3CompatibleStore:
             )
         if self.encryption not in ("sse-s3", "none"):
             problems.append(f"s3_compatible.encryption must be sse-s3 or none (got {self.encryption!r})")
+        problems += s3_capability_problems(self.capabilities, self.encryption)
+        if self.audit_endpoint is not None:
+            problems += [f"audit_endpoint: {problem}" for problem in self.audit_endpoint.problems()]
         return problems
 
 

@@ -1,7 +1,11 @@
 """Model store on an S3-compatible endpoint (Ceph RGW, SeaweedFS, MinIO...): `cloud: onprem`.
 
-Garage is not supported as is: no versioning, no SSE-S3, no bucket policies (DeleteBucketPolicy,
-which pulumi-minio's private ACL sends, answers 501), per Garage's S3 compatibility table.
+A store without versioning or SSE-S3 (Garage) is declared with `s3Capabilities`
+(components/object_store/s3_capabilities.py): the bucket then gets neither call. The bucket itself
+is fine on Garage: pulumi-minio 0.17.1 bundles terraform-provider-minio v1.20.1, whose create is
+HeadBucket + CreateBucket (acl `private` sends no policy call; the DeleteBucketPolicy of
+provider v3.x, which tolerates 501 since v3.11.2, is not in it), read is HeadBucket and delete is
+DeleteBucket, all of which Garage implements (tests/test_garage_store_servers.py replays them).
 
 The access key never enters the stack config: it is read from the site's OpenBao/Vault (KV v2,
 `S3CompatibleStore.credentials_path`) with pulumi-vault's data source, and both store providers
@@ -161,14 +165,9 @@ class OnpremModelStore(ModelStore):
             ),
         )
         s3_opts = pulumi.ResourceOptions(parent=self, provider=self.s3_provider, depends_on=[self.bucket])
-        self.versioning = aws.s3.BucketVersioning(
-            f"{name}-models-versioning",
-            aws.s3.BucketVersioningInitArgs(
-                bucket=self.bucket.bucket,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            ),
-            opts=s3_opts,
-        )
+        self.versioning: aws.s3.BucketVersioning | None = None
+        if store.supports("versioning"):  # Garage: no versioning (PutBucketVersioning answers 501)
+            self.versioning = self._versioning(name, s3_opts)
         self.encryption: aws.s3.BucketServerSideEncryptionConfiguration | None = None
         if store.encryption == "sse-s3":
             self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
@@ -200,7 +199,7 @@ class OnpremModelStore(ModelStore):
             S3_REGION: store.region,
             VAULT_ADDRESS: store.vault_address,
             VAULT_KV_MOUNT: store.vault_kv_mount,
-            "versioning": True,
+            "versioning": store.supports("versioning"),
             "encryption": store.encryption,
         }
         if store.read_credentials_path is not None:
@@ -208,4 +207,14 @@ class OnpremModelStore(ModelStore):
         self.descriptor = pulumi.Output.from_input(descriptor).apply(dict)
         self.register_outputs(
             {"bucketName": self.bucket_name, "bucketUri": self.bucket_uri, "descriptor": self.descriptor}
+        )
+
+    def _versioning(self, name: str, opts: pulumi.ResourceOptions) -> aws.s3.BucketVersioning:
+        return aws.s3.BucketVersioning(
+            f"{name}-models-versioning",
+            aws.s3.BucketVersioningInitArgs(
+                bucket=self.bucket.bucket,
+                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            ),
+            opts=opts,
         )
