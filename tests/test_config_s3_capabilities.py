@@ -202,3 +202,22 @@ def test_the_store_table_names_sources_and_garage_lacks_everything() -> None:
     assert STORES["garage"][0] == ()
     assert all(source for _, source in STORES.values())
     assert json.loads(json.dumps(list(STORES["ceph-rgw"][0]))) == ["versioning", "sse-s3", "object-lock"]
+
+
+def test_air_gap_refuses_an_audit_endpoint_on_a_public_cloud() -> None:
+    from tests.test_config_onprem import air_gap, problems
+
+    found = air_gap(
+        problems(
+            airGapped=True,
+            s3Capabilities=[],
+            auditS3Endpoint="https://s3.eu-central-1.amazonaws.com",
+            auditS3CredentialsPath="s3/audit/deployer",
+        )
+    )
+    (message,) = [p for p in found if p.startswith("stack config 'auditS3Endpoint'")]
+    assert (
+        "a model hub or public-cloud store" in message
+        and "point auditS3Endpoint at a server inside" in message
+    )
+    assert not [p for p in air_gap(problems(airGapped=True, s3Capabilities=[], **AUDIT)) if "auditS3" in p]
