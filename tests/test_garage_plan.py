@@ -194,3 +194,11 @@ def test_the_audit_component_refuses_a_store_without_object_lock_and_no_endpoint
     ):
         require_object_lock(garage, "primary")
     require_object_lock(S3CompatibleStore(**{**garage.__dict__, "capabilities": frozenset(ALL)}), "primary")
+    # The component's own path: a Garage-class model store without an audit endpoint is refused
+    # before the audit bucket exists.
+    from types import SimpleNamespace
+
+    from components.audit.onprem_endpoint import audit_target
+
+    with pytest.raises(ValueError, match=re.escape("S3CompatibleStore.audit_endpoint")):
+        audit_target("primary", SimpleNamespace(settings=garage), None, "primary")  # type: ignore[arg-type]

@@ -26,7 +26,7 @@ import pulumi_minio as minio
 
 from components.audit.args import MODULE, AuditStore, AuditStoreArgs, descriptor
 from components.audit.aws import LOCK_MODE, object_lock
-from components.audit.onprem_endpoint import endpoint_providers, require_object_lock
+from components.audit.onprem_endpoint import audit_target
 from components.common import physical_name, type_token
 
 BUCKET_NAME_MAX = 63
@@ -50,10 +50,9 @@ class OnpremAuditStore(AuditStore):
                 f"the onprem audit store of stack '{placement.stack}' needs the onprem model store "
                 "(its S3-compatible endpoint and providers): pass the stack's OnpremModelStore"
             )
-        if getattr(settings, "audit_endpoint", None) is not None:  # no Object Lock on the site (Garage)
-            settings = settings.audit_endpoint
-            bucket_provider, s3_provider = endpoint_providers(name, settings, store, self)
-        require_object_lock(settings, placement.stack)
+        # A site store without Object Lock (Garage): the bucket goes to its audit endpoint.
+        store = audit_target(name, store, self, placement.stack)
+        bucket_provider, s3_provider, settings = store.bucket_provider, store.s3_provider, store.settings
         self.bucket = minio.S3Bucket(
             f"{name}-audit",
             minio.S3BucketArgs(

@@ -11,6 +11,7 @@ SSE-S3 and the COMPLIANCE retention.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +22,28 @@ import pulumi_vault as vault
 
 from components.object_store.args import S3CompatibleStore
 from components.object_store.onprem import key_fields, vault_provider_for
+
+
+@dataclass(frozen=True)
+class AuditEndpoint:
+    """What OnpremAuditStore reads from the model store, for the audit endpoint instead."""
+
+    bucket_provider: pulumi.ProviderResource
+    s3_provider: pulumi.ProviderResource
+    settings: S3CompatibleStore
+
+
+def audit_target(name: str, model_store: Any, parent: pulumi.Resource, stack: str) -> Any:
+    """The store the audit bucket goes on: the site's model store, or, when the site's store has
+    no Object Lock, `settings.audit_endpoint` with providers of its own. Refuses a store without
+    Object Lock (never a silent downgrade of the audit trail)."""
+    endpoint = getattr(getattr(model_store, "settings", None), "audit_endpoint", None)
+    target: Any = model_store
+    if endpoint is not None:
+        bucket_provider, s3_provider = endpoint_providers(name, endpoint, model_store, parent)
+        target = AuditEndpoint(bucket_provider, s3_provider, endpoint)
+    require_object_lock(target.settings, stack)
+    return target
 
 
 def endpoint_providers(
