@@ -7,11 +7,10 @@ something must be readable by the inference workload, a `WorkloadIdentity`.
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import pulumi
 
@@ -85,25 +84,13 @@ def physical_name(*parts: str, max_length: int = 63) -> str:
     return name[:max_length].rstrip("-")
 
 
-def create_for_cloud(
-    package: str,
-    class_names: Mapping[str, str],
-    *,
-    cloud: str,
-    name: str,
-    args: Any,
-    opts: pulumi.ResourceOptions | None,
-    config_key: str = "cloud",
-) -> Any:
-    """Instantiate `<package>.<cloud>.<class>`, importing that cloud's module (and SDK) only now.
+def unsupported_cloud(cloud: str, choices: Sequence[str], *, config_key: str = "cloud") -> ValueError:
+    """The error a component factory raises for a cloud it has no class for (the `case _` of its match).
 
-    Users install only the SDK extras of the clouds they use, so no capability imports a cloud
-    module before a stack asks for that cloud.
+    The factories import each cloud's module inside its `case`, so a cloud's SDK is loaded only
+    when a stack uses that cloud (users install only the SDK extras of their clouds).
     """
-    if cloud not in class_names:
-        raise ValueError(
-            f"stack config '{config_key}' must be one of {', '.join(class_names)} (got {cloud!r}): "
-            "set it in the stack's Pulumi.<stack>.yaml"
-        )
-    module = importlib.import_module(f"{package}.{cloud}")
-    return getattr(module, class_names[cloud])(name, args, opts)
+    return ValueError(
+        f"stack config '{config_key}' must be one of {', '.join(choices)} (got {cloud!r}): "
+        "set it in the stack's Pulumi.<stack>.yaml"
+    )

@@ -56,6 +56,11 @@ def service_name(api: str) -> str:
 class GcpApis(pulumi.ComponentResource):
     """Enables APIs of one GCP project on demand, each once; see the module docstring."""
 
+    project: str
+    """The project whose APIs this component enables."""
+    services: dict[str, gcp.projects.Service]
+    """The `Service` resource of each API enabled so far, by short name (GCP_APIS)."""
+
     def __init__(
         self,
         name: str,
@@ -65,7 +70,7 @@ class GcpApis(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(type_token("gcp", "ProjectApis"), name, None, opts)
-        self._name = name
+        self._stem = name
         self.project = project
         self._provider = provider
         self.services: dict[str, gcp.projects.Service] = {}
@@ -89,7 +94,7 @@ class GcpApis(pulumi.ComponentResource):
             if api not in self.services:
                 alias = (previously or {}).get(api)
                 self.services[api] = gcp.projects.Service(
-                    f"{self._name}-{api}",
+                    f"{self._stem}-{api}",
                     gcp.projects.ServiceArgs(
                         project=self.project,
                         service=service_name(api),

@@ -8,7 +8,7 @@ instance in infra/providers.py): stable for the stack's life, so updates never r
 and new after a destroy, so a re-created stack never asks for a reserved name.
 
 Kinds whose names the provider already generates (Pulumi auto-naming appends random characters,
-kept in state) need nothing more; the table says so and tests/test_pulumi_hygiene.py checks both.
+kept in state) need nothing more; the table says so and tests/infra/test_pulumi_hygiene.py checks both.
 """
 
 from __future__ import annotations

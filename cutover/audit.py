@@ -61,14 +61,14 @@ class AuditBackend(Protocol):
 
 
 def _location(descriptor: Mapping[str, Any], endpoint_url: str | None) -> Any:
-    from components.object_store.verify import StoreLocation
+    from cutover.verify import StoreLocation
 
     return StoreLocation.from_descriptor(descriptor, prefix=PREFIX, endpoint_url=endpoint_url)
 
 
 class S3Backend:
     def __init__(self, descriptor: Mapping[str, Any], endpoint_url: str | None = None) -> None:
-        from components.object_store.verify import _s3_client
+        from cutover.verify import _s3_client
 
         self.location = _location(descriptor, endpoint_url)
         self.bucket = self.location.bucket
@@ -152,7 +152,7 @@ def _gcs_retry() -> Any:
 
 class GcsBackend:
     def __init__(self, descriptor: Mapping[str, Any], endpoint_url: str | None = None) -> None:
-        from components.object_store.verify import _gcs_client
+        from cutover.verify import _gcs_client
 
         self.location = _location(descriptor, endpoint_url)
         self.bucket = _gcs_client(self.location).bucket(self.location.bucket)
@@ -197,7 +197,7 @@ class AzureBackend:
     def __init__(self, descriptor: Mapping[str, Any], endpoint_url: str | None = None) -> None:
         from azure.storage.blob import BlobServiceClient
 
-        from components.object_store.verify import _azure_account_url, _azure_credential
+        from cutover.verify import _azure_account_url, _azure_credential
 
         self.location = _location(descriptor, endpoint_url)
         self.retention_days = int(descriptor.get("retentionDays") or 0)

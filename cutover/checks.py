@@ -2,7 +2,7 @@
 
 `load_sides` reads each stack's outputs and cutover config through `StackOps`; `status` probes
 both endpoints, compares the models they serve, checks the object stores are in parity (with
-`components.object_store.verify`) and reads the current DNS answer for the service name.
+`cutover.verify`) and reads the current DNS answer for the service name.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def store_parity(source: SideInfo, target: SideInfo) -> ParityResult:
         missing = [i.stack for i in (source, target) if i.model_store is None]
         return ParityResult(False, False, f"no modelStore output on stack {', '.join(missing)}")
     try:
-        from components.object_store.verify import StoreLocation, verify_parity
+        from cutover.verify import StoreLocation, verify_parity
     except ImportError as exc:
         return ParityResult(False, False, f"the object-store verifier is not installed ({exc})")
     try:

@@ -41,7 +41,7 @@ def hourly_price(args: argparse.Namespace, info: SideInfo) -> tuple[float | None
         return given, f"--{info.side}-hourly-usd", round(given * HOURS_PER_MONTH, 2)
     try:
         from infra.cost import CostError, price_stack
-        from infra.harness import ProgramError
+        from offline.harness import ProgramError
     except ImportError as exc:  # the CLI installed without the stack program
         return None, f"no hourly price: infra.cost unavailable ({exc}); pass --{info.side}-hourly-usd", None
     try:

@@ -12,21 +12,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from components.observability.rules import AlertThresholds
+from infra import settings
 
 if TYPE_CHECKING:
     from infra.config import _Reader
 
-KEYS: Final = frozenset(
-    {
-        "alertErrorRatePercent",
-        "alertP95LatencyMs",
-        "alertP95TtftMs",
-        "alertKvCacheUsagePercent",
-        "alertNotify",
-        "budgetMonthlyUsd",
-        "gcpBillingAccount",
-    }
-)
+KEYS: Final = settings.area_keys("observability")
+"""The observability settings (infra/settings.py)."""
 # Config key -> (AlertThresholds field, highest allowed value or None).
 _THRESHOLD_KEYS: Final = {
     "alertErrorRatePercent": ("error_rate_percent", 100.0),

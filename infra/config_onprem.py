@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Final, Literal, cast
 
 import yaml
 
+from infra import settings
 from infra.catalog import GPU_SHAPES, GpuShape
 
 if TYPE_CHECKING:
@@ -34,24 +35,11 @@ DEFAULT_GPU_RESOURCE: Final = "nvidia.com/gpu"
 KUBECONFIG_SECRET: Final = "kubeconfig"
 LETS_ENCRYPT_NAME: Final = "Let's Encrypt"
 OFFLINE_PLACEHOLDER: Final = "offline-plan-placeholder-secret"
-"""What the offline plan puts in for a secret it cannot read (infra.harness.SECRET_PLACEHOLDER)."""
+"""What the offline plan puts in for a secret it cannot read (offline.harness.SECRET_PLACEHOLDER)."""
 
 # On-prem target (issue 12, core): cluster access, GPU nodes, exposure, local registry, air gap.
-KEYS: Final = frozenset(
-    {
-        KUBECONFIG_SECRET,
-        "kubeconfigPath",
-        "kubeContext",
-        "gpuNodeSelector",
-        "gpuTaint",
-        "gpuResourceName",
-        "gpuMemoryGiB",
-        "exposure",
-        "exposureAddress",
-        "imageRegistry",
-        "airGapped",
-    }
-)
+KEYS: Final = settings.area_keys("onprem")
+"""The onprem settings (infra/settings.py)."""
 ONPREM_ONLY: Final = KEYS - {"airGapped"}
 
 _SITE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
@@ -181,20 +169,8 @@ def read(
     r: _Reader, raw: Mapping[str, str], secret_keys: frozenset[str], cloud: str | None
 ) -> OnpremSettings | None:
     """The onprem keys: refused on a cloud stack, checked and returned on an onprem one."""
-    stack = r.stack
     if cloud != "onprem":
-        for key in sorted(k for k in KEYS if k in raw):
-            if key == "airGapped" and raw[key].strip() in ("", "false"):
-                continue
-            shown = "<secret>" if key in secret_keys else raw[key]
-            why = (
-                f"a stack on {cloud} reaches the {cloud} APIs over the internet"
-                if key == "airGapped"
-                else "it describes an existing cluster"
-            )
-            r.problem(
-                key, shown, "unset unless cloud is onprem", f"remove it from Pulumi.{stack}.yaml ({why})"
-            )
+        _refuse_on_cloud(r, raw, secret_keys, cloud)
         return None
     site = (raw.get("region") or "").strip()
     if site and not _SITE.match(site):
@@ -204,14 +180,71 @@ def read(
             "on onprem, a site name of 1-32 lowercase letters, digits and dashes (e.g. fra-dc1)",
         )
     path, context = _cluster_access(r, raw, secret_keys)
-    for key in ("gpuInstanceType", "gpuZones", "kubernetesApiAllowedCidrs", "dockerHubUsername"):
+    _refuse_cloud_keys(r, raw)
+    selector = _selector(r, raw)
+    taint = _taint(r)
+    resource = r.text("gpuResourceName", required=False) or DEFAULT_GPU_RESOURCE
+    if not _QUALIFIED.match(resource) or "/" not in resource or resource.startswith("kubernetes.io/"):
+        r.problem(
+            "gpuResourceName",
+            resource,
+            "an extended resource name such as nvidia.com/gpu (domain/name)",
+            "copy it from the node's Allocatable in `kubectl describe node <gpu node>`",
+        )
+    memory = _gpu_memory(r, raw)
+    exposure, address = _exposure(r, raw)
+    registry = r.text("imageRegistry", example="registry.site.internal:5000") or ""
+    if registry and not _REGISTRY.match(registry):
+        r.problem("imageRegistry", registry, "a registry host[:port] such as registry.site.internal:5000")
+    elif registry and (raw.get("airGapped") or "").strip() != "true":  # the air gap check lists it
+        _image_on_registry(r, raw, registry)
+    air_gapped = r.choice("airGapped", ("false", "true"), required=False) == "true"
+    _site_requirements(r, raw, air_gapped)
+    return OnpremSettings(
+        site=site,
+        kubeconfig_path=path,
+        kube_context=context,
+        gpu_node_selector=selector,
+        gpu_taint=taint,
+        gpu_resource_name=resource,
+        gpu_memory_gib=memory,
+        exposure=exposure,
+        exposure_address=address,
+        image_registry=registry,
+        air_gapped=air_gapped,
+    )
+
+
+def _refuse_on_cloud(
+    r: _Reader, raw: Mapping[str, str], secret_keys: frozenset[str], cloud: str | None
+) -> None:
+    """A cloud stack sets none of the onprem keys (airGapped: false is harmless)."""
+    for key in sorted(k for k in KEYS if k in raw):
+        if key == "airGapped" and raw[key].strip() in ("", "false"):
+            continue
+        shown = "<secret>" if key in secret_keys else raw[key]
+        why = (
+            f"a stack on {cloud} reaches the {cloud} APIs over the internet"
+            if key == "airGapped"
+            else "it describes an existing cluster"
+        )
+        r.problem(key, shown, "unset unless cloud is onprem", f"remove it from Pulumi.{r.stack}.yaml ({why})")
+
+
+_CLOUD_ONLY: Final = {
+    "gpuInstanceType": "the GPU nodes exist; describe them with gpuType or gpuMemoryGiB",
+    "gpuZones": "the stack places no nodes; select them with gpuNodeSelector",
+    "kubernetesApiAllowedCidrs": "the stack does not manage the existing cluster's API server",
+    "dockerHubUsername": "images come from imageRegistry, never from Docker Hub",
+}
+"""Cloud settings an onprem stack refuses, and why."""
+
+
+def _refuse_cloud_keys(r: _Reader, raw: Mapping[str, str]) -> None:
+    """An onprem stack sets none of the cloud-only keys, nor a notification target or budget."""
+    stack = r.stack
+    for key, why in _CLOUD_ONLY.items():
         if key in raw:
-            why = {
-                "gpuInstanceType": "the GPU nodes exist; describe them with gpuType or gpuMemoryGiB",
-                "gpuZones": "the stack places no nodes; select them with gpuNodeSelector",
-                "kubernetesApiAllowedCidrs": "the stack does not manage the existing cluster's API server",
-                "dockerHubUsername": "images come from imageRegistry, never from Docker Hub",
-            }[key]
             r.problem(key, raw[key], "unset on onprem", f"remove it from Pulumi.{stack}.yaml: {why}")
     # Thresholds have schema defaults and stay harmless; a notification target or budget would be
     # silently dropped, so they are refused.
@@ -226,29 +259,29 @@ def read(
             "services, which an on-prem stack does not have; alert from the site's own Prometheus "
             "(rules: components/observability/rules.py)",
         )
-    selector = _selector(r, raw)
-    taint = None
+
+
+def _taint(r: _Reader) -> GpuTaint | None:
+    """gpuTaint as `kubectl taint` writes it (unset: the GPU nodes are not tainted)."""
     taint_raw = r.text("gpuTaint", required=False)
-    if taint_raw is not None:
-        taint = parse_taint(taint_raw)
-        if taint is None:
-            r.problem(
-                "gpuTaint",
-                taint_raw,
-                f"key[=value]:Effect with Effect one of {', '.join(TAINT_EFFECTS)} "
-                "(as `kubectl taint` writes it)",
-                f"copy it from `kubectl describe node <gpu node>` into Pulumi.{stack}.yaml, e.g. "
-                "nvidia.com/gpu=present:NoSchedule",
-            )
-    resource = r.text("gpuResourceName", required=False) or DEFAULT_GPU_RESOURCE
-    if not _QUALIFIED.match(resource) or "/" not in resource or resource.startswith("kubernetes.io/"):
+    if taint_raw is None:
+        return None
+    taint = parse_taint(taint_raw)
+    if taint is None:
         r.problem(
-            "gpuResourceName",
-            resource,
-            "an extended resource name such as nvidia.com/gpu (domain/name)",
-            "copy it from the node's Allocatable in `kubectl describe node <gpu node>`",
+            "gpuTaint",
+            taint_raw,
+            f"key[=value]:Effect with Effect one of {', '.join(TAINT_EFFECTS)} "
+            "(as `kubectl taint` writes it)",
+            f"copy it from `kubectl describe node <gpu node>` into Pulumi.{r.stack}.yaml, e.g. "
+            "nvidia.com/gpu=present:NoSchedule",
         )
-    memory = _gpu_memory(r, raw)
+    return taint
+
+
+def _exposure(r: _Reader, raw: Mapping[str, str]) -> tuple[Exposure, str]:
+    """How clients reach the service: the exposure mode and its IPv4 address."""
+    stack = r.stack
     exposure = cast(Exposure, r.choice("exposure", EXPOSURES) or "loadBalancerAddress")
     address = r.text("exposureAddress", example="203.0.113.10") or ""
     if address:
@@ -272,12 +305,12 @@ def read(
             "filter clients at the site's edge router, or use exposure: loadBalancerAddress "
             f"in Pulumi.{stack}.yaml",
         )
-    registry = r.text("imageRegistry", example="registry.site.internal:5000") or ""
-    if registry and not _REGISTRY.match(registry):
-        r.problem("imageRegistry", registry, "a registry host[:port] such as registry.site.internal:5000")
-    elif registry and (raw.get("airGapped") or "").strip() != "true":  # the air gap check lists it
-        _image_on_registry(r, raw, registry)
-    air_gapped = r.choice("airGapped", ("false", "true"), required=False) == "true"
+    return exposure, address
+
+
+def _site_requirements(r: _Reader, raw: Mapping[str, str], air_gapped: bool) -> None:
+    """A standby's read-only store key, and a certificate source the site can use."""
+    stack = r.stack
     # A primary needs it for replication already (infra/config_s3store.py reports it there).
     if (raw.get("role") or "").strip() == "standby" and not (raw.get("s3ReadCredentialsPath") or "").strip():
         r.problem(
@@ -297,19 +330,6 @@ def read(
             f"set tlsCertificate: internal-ca (or provided, with tlsCertificateChain and tlsPrivateKey) "
             f"in Pulumi.{stack}.yaml",
         )
-    return OnpremSettings(
-        site=site,
-        kubeconfig_path=path,
-        kube_context=context,
-        gpu_node_selector=selector,
-        gpu_taint=taint,
-        gpu_resource_name=resource,
-        gpu_memory_gib=memory,
-        exposure=exposure,
-        exposure_address=address,
-        image_registry=registry,
-        air_gapped=air_gapped,
-    )
 
 
 def _cluster_access(
@@ -339,25 +359,7 @@ def _cluster_access(
         )
         return None, context
     if secret is not None:
-        if KUBECONFIG_SECRET not in secret_keys:
-            r.problem(
-                "kubeconfig",
-                "<plain text>",
-                "a secret, not plain text (it holds the cluster's credentials)",
-                f'run `pulumi config set --secret kubeconfig "$(cat <file>)" -s {stack}` '
-                "and remove the plain value",
-            )
-        elif secret != OFFLINE_PLACEHOLDER:
-            why = kubeconfig_problem(secret, context)
-            if why is not None:
-                key = "kubeContext" if context and "context" in why else "kubeconfig"
-                r.problem(
-                    key,
-                    context if key == "kubeContext" else "<secret kubeconfig>",
-                    why,
-                    f"check it with `kubectl --kubeconfig <file> config get-contexts`, then set it again "
-                    f'with `pulumi config set --secret kubeconfig "$(cat <file>)" -s {stack}`',
-                )
+        _secret_kubeconfig(r, secret, secret_keys, context)
         return None, context
     assert path is not None
     if context is None:
@@ -391,6 +393,30 @@ def _cluster_access(
                 f"and fix Pulumi.{stack}.yaml",
             )
     return path, context
+
+
+def _secret_kubeconfig(r: _Reader, secret: str, secret_keys: frozenset[str], context: str | None) -> None:
+    """The kubeconfig secret: held as a secret, and it parses with the context asked for."""
+    stack = r.stack
+    if KUBECONFIG_SECRET not in secret_keys:
+        r.problem(
+            "kubeconfig",
+            "<plain text>",
+            "a secret, not plain text (it holds the cluster's credentials)",
+            f'run `pulumi config set --secret kubeconfig "$(cat <file>)" -s {stack}` '
+            "and remove the plain value",
+        )
+    elif secret != OFFLINE_PLACEHOLDER:
+        why = kubeconfig_problem(secret, context)
+        if why is not None:
+            key = "kubeContext" if context and "context" in why else "kubeconfig"
+            r.problem(
+                key,
+                context if key == "kubeContext" else "<secret kubeconfig>",
+                why,
+                f"check it with `kubectl --kubeconfig <file> config get-contexts`, then set it again "
+                f'with `pulumi config set --secret kubeconfig "$(cat <file>)" -s {stack}`',
+            )
 
 
 _SITE_ONLY_RANGES: Final = tuple(

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
+from infra import settings
+
 if TYPE_CHECKING:
     from infra.config import _Reader
 
@@ -30,7 +32,8 @@ POWERDNS: Final = "powerdns"
 API_URL: Final = "powerdnsApiUrl"
 API_KEY: Final = "powerdnsApiKey"
 SERVER_ID: Final = "powerdnsServerId"
-KEYS: Final = frozenset({API_URL, API_KEY, SERVER_ID})
+KEYS: Final = settings.area_keys("powerdns")
+"""The powerdns settings (infra/settings.py)."""
 DEFAULT_SERVER_ID: Final = "localhost"
 API_PATH: Final = "/api/v1"
 

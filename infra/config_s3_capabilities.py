@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from components.object_store.s3_capabilities import ALL, CAPABILITIES, LOST, STORES, example, unknown
+from infra import settings
 
 if TYPE_CHECKING:
     from infra.config import _Reader
 
 CAPABILITIES_KEY: Final = "s3Capabilities"
 AUDIT_KEYS: Final = ("auditS3Endpoint", "auditS3CredentialsPath", "auditS3Region")
-KEYS: Final = frozenset({CAPABILITIES_KEY, *AUDIT_KEYS})
+KEYS: Final = settings.area_keys("s3capabilities")
+"""The s3capabilities settings (infra/settings.py)."""
 _REGION: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 _STORE_HINT: Final = "; ".join(f"{store}: {example(store)}" for store in STORES)
 

@@ -14,23 +14,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, cast
 from urllib.parse import urlsplit
 
-from infra import config_s3_capabilities
+from infra import config_s3_capabilities, settings
 from infra.config_s3_capabilities import AuditEndpointSettings
 
 if TYPE_CHECKING:
     from infra.config import _Reader
 
 ONPREM: Final = "onprem"
-KEYS: Final = frozenset(
-    {
-        "s3Endpoint",
-        "s3Region",
-        "s3CredentialsPath",
-        "s3ReadCredentialsPath",
-        "s3Encryption",
-        "serviceAccountIssuer",
-    }
-)
+KEYS: Final = settings.area_keys("s3store")
+"""The s3store settings (infra/settings.py)."""
 DEFAULT_REGION: Final = "us-east-1"
 Encryption = Literal["sse-s3", "none"]
 ENCRYPTIONS: Final[tuple[Encryption, ...]] = ("sse-s3", "none")

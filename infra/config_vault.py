@@ -22,21 +22,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, cast
 
+from infra import settings
+
 if TYPE_CHECKING:
     from infra.config import _Reader
 
-KEYS: Final = frozenset(
-    {
-        "vaultAddress",
-        "vaultKvMount",
-        "vaultKubernetesAuthPath",
-        "vaultPkiMount",
-        "vaultCaCertificate",
-        "internalCa",
-        "internalCaCertificate",
-        "internalCaPrivateKey",
-    }
-)
+KEYS: Final = settings.area_keys("vault")
+"""The vault settings (infra/settings.py)."""
 VAULT_CLOUDS: Final = ("onprem",)
 """Clouds whose secrets vault is OpenBao / Vault (the others use their own managed vault)."""
 DEFAULT_KV_MOUNT: Final = "inference-failover"
@@ -210,22 +202,7 @@ def read_internal_ca(
         )
     source = cast(InternalCa | None, r.choice("internalCa", INTERNAL_CAS))
     if source == "openbao":
-        if vault is None and "vaultAddress" not in {p.key for p in r.problems}:
-            r.problem(
-                "internalCa",
-                "openbao",
-                "provided unless the stack has a vault (vaultAddress, cloud: onprem)",
-                "set internalCa: provided with internalCaCertificate and internalCaPrivateKey "
-                f"in Pulumi.{stack}.yaml",
-            )
-        for key in INTERNAL_CA_SECRETS:
-            if key in raw:
-                r.problem(
-                    key,
-                    "<secret>",
-                    "unset with internalCa: openbao (the vault's PKI mount holds the CA key)",
-                    f"run `pulumi config rm {key} -s {stack}`",
-                )
+        _openbao_ca_problems(r, vault)
     elif source == "provided":
         _provided_ca_problems(r, secret_keys, now)
         if "vaultPkiMount" in raw:
@@ -236,6 +213,27 @@ def read_internal_ca(
                 f"remove it from Pulumi.{stack}.yaml",
             )
     return InternalCaSettings(source) if source is not None else None
+
+
+def _openbao_ca_problems(r: _Reader, vault: VaultSettings | None) -> None:
+    """internalCa: openbao needs the stack's vault, whose PKI mount holds the CA key."""
+    raw, stack = r.raw, r.stack
+    if vault is None and "vaultAddress" not in {p.key for p in r.problems}:
+        r.problem(
+            "internalCa",
+            "openbao",
+            "provided unless the stack has a vault (vaultAddress, cloud: onprem)",
+            "set internalCa: provided with internalCaCertificate and internalCaPrivateKey "
+            f"in Pulumi.{stack}.yaml",
+        )
+    for key in INTERNAL_CA_SECRETS:
+        if key in raw:
+            r.problem(
+                key,
+                "<secret>",
+                "unset with internalCa: openbao (the vault's PKI mount holds the CA key)",
+                f"run `pulumi config rm {key} -s {stack}`",
+            )
 
 
 def _provided_ca_problems(r: _Reader, secret_keys: frozenset[str], now: datetime.datetime | None) -> None:

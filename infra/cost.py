@@ -24,8 +24,8 @@ from typing import Any
 
 from infra import ownership
 from infra.config import PROJECT, ConfigError, StackConfig
-from infra.harness import ROOT, ProgramError, ProgramRun, Registered, load_stack_config
 from infra.prices import PRICES, Unit, lookup
+from offline.harness import ROOT, ProgramError, ProgramRun, Registered, load_stack_config
 
 HOURS_PER_MONTH = 730
 """AWS, GCP and Azure all price a month as 730 hours."""
@@ -361,7 +361,8 @@ def render_table(report: CostReport) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line of `python -m infra.cost` (tests/test_runbooks.py parses runbook lines with it)."""
+    """The command line of `python -m infra.cost` (tests/runbooks/test_runbooks.py parses runbook
+    lines with it)."""
     parser = argparse.ArgumentParser(prog="python -m infra.cost", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "stack",

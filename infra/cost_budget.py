@@ -14,7 +14,7 @@ from pathlib import Path
 
 from infra.config import PROJECT
 from infra.cost import CostReport
-from infra.harness import ROOT, load_stack_config
+from offline.harness import ROOT, load_stack_config
 
 BUDGET_KEY = "budgetMonthlyUsd"
 

@@ -22,7 +22,8 @@ from typing import Any
 from infra.capacity import render_estimate
 from infra.check import check_stacks, run_quietly_on_broken_pipe
 from infra.config import DOCKER_HUB_TOKEN, PROJECT, ConfigError
-from infra.harness import (
+from infra.targets import budgets
+from offline.harness import (
     ROOT,
     SECRET_PLACEHOLDER,
     ProgramError,
@@ -31,7 +32,6 @@ from infra.harness import (
     load_stack_config,
     run_stack,
 )
-from infra.targets import budgets
 
 MASK = "[secret]"
 

@@ -9,7 +9,7 @@ threshold - 1, since it marks the endpoint degraded on the failure after the tol
 PowerDNS's `ifurlup` takes them as its `interval` and `minimumFailures` options (5.0 and later);
 an older server probes every `lua-health-checks-interval`, which the record's provider refuses
 when it is slower than the interval, and drops an address on its first failure, so the budget
-is an upper bound there too (measured: tests/test_powerdns_failover.py).
+is an upper bound there too (measured: tests/components/test_powerdns_failover.py).
 
 Worst-case RPO: a change written just after a copy run started is picked up by the next run,
 `replicationIntervalMinutes` later, plus the mechanism's own delay before that run copies:

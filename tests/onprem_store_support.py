@@ -24,7 +24,7 @@ from components.object_store import (
 )
 from components.object_store.args import S3CompatibleStore
 from infra import outputs
-from infra.harness import ProgramRun, run_stack
+from offline.harness import ProgramRun, run_stack
 from tests.support import TEST_SECRETS, pair
 
 SITE = "site-a"

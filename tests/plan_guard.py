@@ -18,9 +18,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from infra.harness import ProgramRun
-from infra.mock_outputs import randomness
 from infra.plan import MASK, to_json
+from offline.harness import ProgramRun
+from offline.mock_outputs import randomness
 from tests import support
 
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "data" / "plan_snapshots"

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from infra.harness import ProgramRun, run_pair, run_stack
+from offline.harness import ProgramRun, run_pair, run_stack
 
 CLOUDS = ("aws", "gcp", "azure")
 PROFILES: dict[str, dict[str, Any]] = {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs checkov, the independent scanner tests/test_checkov.py runs over every rendered
+# Installs checkov, the independent scanner tests/policy/test_checkov.py runs over every rendered
 # Kubernetes manifest, into its own virtualenv (.tools/checkov). It lives apart from .venv on
 # purpose: checkov pins boto3, protobuf and pulumi versions that would downgrade the project's.
 # The pin is the `scan` extra in pyproject.toml (one place); this script reads it from there.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs promtool, the Prometheus rule engine tests/test_alert_rules.py evaluates the alert
+# Installs promtool, the Prometheus rule engine tests/components/test_alert_rules.py evaluates the alert
 # rules with (`promtool test rules`). Debian's `prometheus` package ships it (bookworm: 2.42.0).
 # Idempotent; the packaged Prometheus service is never started by this script or the tests.
 set -euo pipefail

@@ -21,17 +21,17 @@ THRESHOLD=${MUTATION_THRESHOLD:-90}
 WORKERS=${MUTATION_WORKERS:-1}
 
 declare -A TESTS=(
-  [cutover/plan.py]="tests/test_cutover_plan.py tests/test_cutover_properties.py"
-  [cutover/journal.py]="tests/test_cutover_journal.py"
-  [cutover/runner.py]="tests/test_cutover_runner.py tests/test_cutover_journal.py tests/test_cutover_properties.py"
-  [infra/config.py]="tests/test_config.py tests/test_config_limits.py tests/test_config_vault.py tests/test_config_s3store.py"
-  [components/dns/args.py]="tests/test_dns_args.py"
+  [cutover/plan.py]="tests/cutover/test_cutover_plan.py tests/cutover/test_cutover_properties.py"
+  [cutover/journal.py]="tests/cutover/test_cutover_journal.py"
+  [cutover/runner.py]="tests/cutover/test_cutover_runner.py tests/cutover/test_cutover_journal.py tests/cutover/test_cutover_properties.py"
+  [infra/config.py]="tests/infra/test_config.py tests/infra/test_config_limits.py tests/infra/test_config_vault.py tests/infra/test_config_s3store.py"
+  [components/dns/args.py]="tests/components/test_dns_args.py"
 )
 ORDER=(cutover/plan.py cutover/journal.py cutover/runner.py infra/config.py components/dns/args.py)
 # Files a module's tests import besides the module (a change there can change the score too).
 declare -A HELPERS=(
-  [cutover/plan.py]="tests/cutover_model.py"
-  [cutover/runner.py]="tests/cutover_model.py"
+  [cutover/plan.py]="tests/cutover/cutover_model.py"
+  [cutover/runner.py]="tests/cutover/cutover_model.py"
 )
 
 if [ ! -x "$VENV/bin/mutmut" ]; then
@@ -81,7 +81,7 @@ for module in "${modules[@]}"; do
     echo "only_mutate ="
     echo "    $module"
     echo "also_copy ="
-    for extra in infra/ components/ cutover/ Pulumi.yaml Pulumi.primary.yaml Pulumi.standby.yaml; do
+    for extra in infra/ offline/ components/ cutover/ Pulumi.yaml Pulumi.primary.yaml Pulumi.standby.yaml; do
       echo "    $extra"
     done
     echo "pytest_add_cli_args_test_selection ="

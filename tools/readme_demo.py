@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cutover import cli  # noqa: E402
-from infra.harness import run_pair  # noqa: E402
-from tests.cutover_support import ModelServer, SimulatedStacks  # noqa: E402
+from offline.harness import run_pair  # noqa: E402
+from tests.cutover.cutover_support import ModelServer, SimulatedStacks  # noqa: E402
 from tests.dns_server import PowerDns  # noqa: E402
 from tests.emulators import gcs_client, s3_client, start_fake_gcs, start_moto, unique_bucket_name  # noqa: E402
 

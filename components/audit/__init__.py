@@ -20,12 +20,10 @@ the previous one, so a deleted or edited record breaks the chain.
 
 from __future__ import annotations
 
-from typing import cast
-
 import pulumi
 
 from components.audit.args import AuditStore, AuditStoreArgs
-from components.common import create_for_cloud
+from components.common import unsupported_cloud
 
 __all__ = ["AuditStore", "AuditStoreArgs", "create_audit_store"]
 
@@ -33,17 +31,26 @@ __all__ = ["AuditStore", "AuditStoreArgs", "create_audit_store"]
 def create_audit_store(
     name: str, args: AuditStoreArgs, opts: pulumi.ResourceOptions | None = None
 ) -> AuditStore:
-    component = create_for_cloud(
-        __name__,
-        {
-            "aws": "AwsAuditStore",
-            "gcp": "GcpAuditStore",
-            "azure": "AzureAuditStore",
-            "onprem": "OnpremAuditStore",
-        },
-        cloud=args.placement.cloud,
-        name=name,
-        args=args,
-        opts=opts,
-    )
-    return cast(AuditStore, component)
+    """The audit store for `args.placement.cloud`; `name` prefixes every child resource's name.
+
+    Each cloud's module (and so its Pulumi SDK) is imported only when a stack uses that cloud.
+    """
+    match args.placement.cloud:
+        case "aws":
+            from components.audit.aws import AwsAuditStore
+
+            return AwsAuditStore(name, args, opts)
+        case "gcp":
+            from components.audit.gcp import GcpAuditStore
+
+            return GcpAuditStore(name, args, opts)
+        case "azure":
+            from components.audit.azure import AzureAuditStore
+
+            return AzureAuditStore(name, args, opts)
+        case "onprem":
+            from components.audit.onprem import OnpremAuditStore
+
+            return OnpremAuditStore(name, args, opts)
+        case _:
+            raise unsupported_cloud(args.placement.cloud, ("aws", "gcp", "azure", "onprem"))

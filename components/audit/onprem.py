@@ -103,7 +103,7 @@ class OnpremAuditStore(AuditStore):
             args=args,
             lock=f"s3-object-lock-{LOCK_MODE.lower()}",
         )
-        # What `failover` needs to append records (components/object_store/verify.StoreLocation):
+        # What `failover` needs to append records (cutover/verify.StoreLocation):
         # the endpoint, and where in the site's vault the key it writes with lives (the deployer's;
         # the operator running the CLI holds VAULT_TOKEN for that vault).
         site = {

@@ -52,11 +52,9 @@ Design decisions (details in each cloud module's docstring):
 
 from __future__ import annotations
 
-from typing import cast
-
 import pulumi
 
-from components.common import create_for_cloud
+from components.common import unsupported_cloud
 from components.dns.args import (
     DnsDescriptor,
     DnsError,
@@ -95,18 +93,24 @@ def create_failover_record(
     check_args(args)
     for warning in warnings_for(args):
         pulumi.log.warn(warning)
-    component = create_for_cloud(
-        __name__,
-        {
-            "aws": "AwsFailoverRecord",
-            "gcp": "GcpFailoverRecord",
-            "azure": "AzureFailoverRecord",
-            "powerdns": "PowerDnsFailoverRecord",
-        },
-        cloud=args.authority,
-        name=name,
-        args=args,
-        opts=opts,
-        config_key="dnsProvider",
-    )
-    return cast(FailoverRecord, component)
+    match args.authority:
+        case "aws":
+            from components.dns.aws import AwsFailoverRecord
+
+            return AwsFailoverRecord(name, args, opts)
+        case "gcp":
+            from components.dns.gcp import GcpFailoverRecord
+
+            return GcpFailoverRecord(name, args, opts)
+        case "azure":
+            from components.dns.azure import AzureFailoverRecord
+
+            return AzureFailoverRecord(name, args, opts)
+        case "powerdns":
+            from components.dns.powerdns import PowerDnsFailoverRecord
+
+            return PowerDnsFailoverRecord(name, args, opts)
+        case _:
+            raise unsupported_cloud(
+                args.authority, ("aws", "gcp", "azure", "powerdns"), config_key="dnsProvider"
+            )

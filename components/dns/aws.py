@@ -141,103 +141,147 @@ def _nth_answer(target: pulumi.Output[Route53Target], index: int) -> pulumi.Outp
     return target.apply(lambda t: t.answers[index])
 
 
+def classify_target(
+    args: FailoverRecordArgs, host: str, primary: object, addresses: list[str]
+) -> Route53Target:
+    """How this stack's endpoint is answered, or DnsError: runs before any resource input
+    resolves, so a bad endpoint or a disagreement with the primary stops the stack before Route 53
+    is touched."""
+    stack = args.placement.stack
+    target = route53_target(host)
+    if target is None:
+        problem = endpoint_problem(host, ipv4_only=False, whose=f"stack '{stack}'")
+        assert problem is not None  # route53_target only rejects what endpoint_problem does
+        raise DnsError(stack, [problem])
+    if target.kind == "ipv4":
+        _check_addresses(args, addresses)
+        target = Route53Target(host, "ipv4", addresses=tuple(addresses))
+    if args.role == "standby":
+        _check_record_type(args, host, target, primary)
+    return target
+
+
+def _check_addresses(args: FailoverRecordArgs, addresses: list[str]) -> None:
+    """Every static address is a valid endpoint, and there are as many as health checks planned."""
+    stack = args.placement.stack
+    problems = [
+        p
+        for a in addresses
+        if (p := endpoint_problem(a, ipv4_only=False, whose=f"stack '{stack}'")) is not None
+    ]
+    if len(addresses) != args.endpoint_address_count:
+        problems.append(
+            DnsProblem(
+                "endpointAddresses",
+                addresses,
+                f"{args.endpoint_address_count} addresses (one health check each)",
+                "pass FailoverRecordArgs.endpoint_address_count equal to the number of "
+                "static addresses of the load balancer",
+                source="output",
+            )
+        )
+    if problems:
+        raise DnsError(stack, problems)
+
+
+def _check_record_type(args: FailoverRecordArgs, host: str, target: Route53Target, primary: object) -> None:
+    """The standby agrees with the primary, and its answer has the primary record's type."""
+    descriptor = check_against_primary(args, primary)
+    theirs = descriptor.get("recordType")
+    if theirs and theirs != target.record_type:
+        raise DnsError(
+            args.placement.stack,
+            [
+                DnsProblem(
+                    "endpointHost",
+                    f"{host} (a {target.record_type} record)",
+                    f"answerable with the record type of the primary stack's record "
+                    f"({theirs} for {descriptor.get('endpoint')})",
+                    f"Route 53 cannot make a CNAME and an A record weighted partners in the pool "
+                    f"{pool_fqdn(args)} or FAILOVER partners for {args.fqdn}; give both stacks "
+                    "IPv4 or AWS load balancer endpoints (answered as A / alias A), or set "
+                    "dnsProvider: azure in both stack files",
+                    source="output",
+                )
+            ],
+        )
+
+
+def failover_type(args: FailoverRecordArgs) -> Literal["PRIMARY", "SECONDARY"]:
+    """This stack's half of the service name's failover pair."""
+    return "PRIMARY" if args.role == "primary" else "SECONDARY"
+
+
+@dataclass(frozen=True)
+class _RecordFields:
+    """What both of this stack's records answer with (record inputs, resolved from the target)."""
+
+    type: pulumi.Output[str]
+    records: pulumi.Input[Sequence[str]]
+    ttl: pulumi.Input[int]
+    aliases: pulumi.Input[Sequence[aws.route53.RecordAliasArgs]]
+
+
 class AwsFailoverRecord(FailoverRecord):
     """This stack's Route 53 side: a health check, its weighted member of the pool and its half
     (PRIMARY alias to the pool, or SECONDARY to its own endpoint) of the service name's failover
     pair."""
 
+    health_check: aws.route53.HealthCheck
+    """Probe of the endpoint (its first address, or its host name), with the service name as SNI."""
+    address_checks: list[aws.route53.HealthCheck]
+    """One probe per static address, `health_check` first."""
+    any_address_check: aws.route53.HealthCheck | None
+    """CALCULATED check passing while any address does (only with several addresses); else None."""
+    pool_record: aws.route53.Record
+    """This stack's weighted member of `<record>-pool.<zone>`."""
+    record: aws.route53.Record
+    """This stack's half of the service name's failover pair."""
+
     def __init__(
         self, name: str, args: FailoverRecordArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(type_token("dns", "AwsFailoverRecord"), name, None, opts)
-        provider = args.placement.provider
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
-        invoke = pulumi.InvokeOutputOptions(parent=self, provider=provider)
-        stack = args.placement.stack
-
-        def classify(host: str, primary: object, addresses: list[str]) -> Route53Target:
-            # Runs before any resource input resolves: a bad endpoint or a disagreement with the
-            # primary stops the stack before Route 53 is touched.
-            target = route53_target(host)
-            if target is None:
-                problem = endpoint_problem(host, ipv4_only=False, whose=f"stack '{stack}'")
-                assert problem is not None  # route53_target only rejects what endpoint_problem does
-                raise DnsError(stack, [problem])
-            if target.kind == "ipv4":
-                problems = [
-                    p
-                    for a in addresses
-                    if (p := endpoint_problem(a, ipv4_only=False, whose=f"stack '{stack}'")) is not None
-                ]
-                if len(addresses) != args.endpoint_address_count:
-                    problems.append(
-                        DnsProblem(
-                            "endpointAddresses",
-                            addresses,
-                            f"{args.endpoint_address_count} addresses (one health check each)",
-                            "pass FailoverRecordArgs.endpoint_address_count equal to the number of "
-                            "static addresses of the load balancer",
-                            source="output",
-                        )
-                    )
-                if problems:
-                    raise DnsError(stack, problems)
-                target = Route53Target(host, "ipv4", addresses=tuple(addresses))
-            if args.role == "standby":
-                descriptor = check_against_primary(args, primary)
-                theirs = descriptor.get("recordType")
-                if theirs and theirs != target.record_type:
-                    raise DnsError(
-                        stack,
-                        [
-                            DnsProblem(
-                                "endpointHost",
-                                f"{host} (a {target.record_type} record)",
-                                f"answerable with the record type of the primary stack's record "
-                                f"({theirs} for {descriptor.get('endpoint')})",
-                                f"Route 53 cannot make a CNAME and an A record weighted partners in the pool "
-                                f"{pool_fqdn(args)} or FAILOVER partners for {args.fqdn}; give both stacks "
-                                "IPv4 or AWS load balancer endpoints (answered as A / alias A), or set "
-                                "dnsProvider: azure in both stack files",
-                                source="output",
-                            )
-                        ],
-                    )
-            return target
-
-        addresses = endpoint_addresses(args)
+        child = pulumi.ResourceOptions(parent=self, provider=args.placement.provider)
+        invoke = pulumi.InvokeOutputOptions(parent=self, provider=args.placement.provider)
         target: pulumi.Output[Route53Target] = pulumi.Output.all(
-            args.endpoint_host, args.primary_dns, addresses
-        ).apply(lambda values: classify(values[0], values[1], values[2]))
+            args.endpoint_host, args.primary_dns, endpoint_addresses(args)
+        ).apply(lambda values: classify_target(args, values[0], values[1], values[2]))
+        zone_id = aws.route53.get_zone_output(name=args.zone, private_zone=False, opts=invoke).zone_id
 
-        zone = aws.route53.get_zone_output(name=args.zone, private_zone=False, opts=invoke)
-
-        def alias_zone_id(t: Route53Target) -> pulumi.Input[str] | None:
-            if t.load_balancer == "network":
-                return aws.lb.get_hosted_zone_id_output(
-                    load_balancer_type="network", region=t.region, opts=invoke
-                ).id
-            if t.load_balancer == "application":
-                return aws.elb.get_hosted_zone_id_output(region=t.region, opts=invoke).id
-            return None
-
-        alias_zone = target.apply(alias_zone_id)
-
-        answer: pulumi.Output[EndpointAnswer] = pulumi.Output.all(target, alias_zone).apply(
-            lambda values: endpoint_answer(
-                cast(Route53Target, values[0]), cast("str | None", values[1]), args.ttl_seconds
-            )
+        record_check = self._health_checks(name, args, target, child)
+        fields = self._record_fields(args, target, invoke)
+        self._records(name, args, zone_id, fields, record_check)
+        self.descriptor = pulumi.Output.from_input(
+            {
+                **base_descriptor(args),
+                "endpointKind": target.apply(lambda t: t.kind),
+                "serviceRecordOwner": "each",
+                "recordSetIds": [self.pool_record.id, self.record.id],
+                "healthCheckIds": [
+                    *(c.id for c in self.address_checks),
+                    *([self.any_address_check.id] if self.any_address_check else []),
+                ],
+                "zoneId": zone_id,
+                "setIdentifier": args.placement.stack,
+                "recordType": fields.type,
+                "poolFqdn": pool_fqdn(args),
+                "poolRecordId": self.pool_record.id,
+                "serviceRecordId": self.record.id,
+                "failoverType": failover_type(args),
+            }
         )
-        record_type = target.apply(lambda t: t.record_type)
-        records = cast("pulumi.Input[Sequence[str]]", answer.apply(lambda a: a.records))
-        ttl = cast("pulumi.Input[int]", answer.apply(lambda a: a.ttl))
-        endpoint_aliases = cast(
-            "pulumi.Input[Sequence[aws.route53.RecordAliasArgs]]", answer.apply(lambda a: a.aliases)
-        )
-        protected = pulumi.ResourceOptions.merge(
-            child, pulumi.ResourceOptions(protect=args.deletion_protection)
-        )
+        self.register_outputs({"descriptor": self.descriptor})
 
+    def _health_checks(
+        self,
+        name: str,
+        args: FailoverRecordArgs,
+        target: pulumi.Output[Route53Target],
+        child: pulumi.ResourceOptions,
+    ) -> pulumi.Output[str]:
+        """One probe per address (and a CALCULATED one over them); returns the check the records use."""
+        stack = args.placement.stack
         self.health_check = aws.route53.HealthCheck(
             f"{name}-health",
             aws.route53.HealthCheckArgs(
@@ -274,66 +318,109 @@ class AwsFailoverRecord(FailoverRecord):
             )
             for index in range(1, args.endpoint_address_count)
         ]
-        self.any_address_check: aws.route53.HealthCheck | None = None
-        record_check: pulumi.Output[str] = self.health_check.id
-        if len(self.address_checks) > 1:
-            self.any_address_check = aws.route53.HealthCheck(
-                f"{name}-health-any",
-                aws.route53.HealthCheckArgs(
-                    type="CALCULATED",
-                    child_healthchecks=[c.id for c in self.address_checks],
-                    child_health_threshold=1,
-                    tags={"Name": f"{args.fqdn} {stack} on {args.stack_cloud} (any address)"},
-                ),
-                opts=child,
+        self.any_address_check = None
+        if len(self.address_checks) == 1:
+            return self.health_check.id
+        self.any_address_check = aws.route53.HealthCheck(
+            f"{name}-health-any",
+            aws.route53.HealthCheckArgs(
+                type="CALCULATED",
+                child_healthchecks=[c.id for c in self.address_checks],
+                child_health_threshold=1,
+                tags={"Name": f"{args.fqdn} {stack} on {args.stack_cloud} (any address)"},
+            ),
+            opts=child,
+        )
+        return self.any_address_check.id
+
+    def _record_fields(
+        self,
+        args: FailoverRecordArgs,
+        target: pulumi.Output[Route53Target],
+        invoke: pulumi.InvokeOutputOptions,
+    ) -> _RecordFields:
+        def alias_zone_id(t: Route53Target) -> pulumi.Input[str] | None:
+            if t.load_balancer == "network":
+                return aws.lb.get_hosted_zone_id_output(
+                    load_balancer_type="network", region=t.region, opts=invoke
+                ).id
+            if t.load_balancer == "application":
+                return aws.elb.get_hosted_zone_id_output(region=t.region, opts=invoke).id
+            return None
+
+        answer: pulumi.Output[EndpointAnswer] = pulumi.Output.all(target, target.apply(alias_zone_id)).apply(
+            lambda values: endpoint_answer(
+                cast(Route53Target, values[0]), cast("str | None", values[1]), args.ttl_seconds
             )
-            record_check = self.any_address_check.id
+        )
+        return _RecordFields(
+            type=target.apply(lambda t: t.record_type),
+            records=cast("pulumi.Input[Sequence[str]]", answer.apply(lambda a: a.records)),
+            ttl=cast("pulumi.Input[int]", answer.apply(lambda a: a.ttl)),
+            aliases=cast(
+                "pulumi.Input[Sequence[aws.route53.RecordAliasArgs]]", answer.apply(lambda a: a.aliases)
+            ),
+        )
+
+    def _records(
+        self,
+        name: str,
+        args: FailoverRecordArgs,
+        zone_id: pulumi.Output[str],
+        fields: _RecordFields,
+        record_check: pulumi.Output[str],
+    ) -> None:
+        """The pool member, then the service record (Route 53 aliases only names that have records)."""
+        stack = args.placement.stack
+        protected = pulumi.ResourceOptions(
+            parent=self, provider=args.placement.provider, protect=args.deletion_protection
+        )
         # Pool layer: this stack's weighted member of <record>-pool.<zone>.
-        pool = pool_fqdn(args)
         self.pool_record = aws.route53.Record(
             f"{name}-pool-record",
             aws.route53.RecordArgs(
-                zone_id=zone.zone_id,
-                name=pool,
-                type=record_type,
+                zone_id=zone_id,
+                name=pool_fqdn(args),
+                type=fields.type,
                 set_identifier=stack,
                 weighted_routing_policies=[
                     aws.route53.RecordWeightedRoutingPolicyArgs(weight=args.effective_weight)
                 ],
                 health_check_id=record_check,
-                records=records,
-                ttl=ttl,
-                aliases=endpoint_aliases,
+                records=fields.records,
+                ttl=fields.ttl,
+                aliases=fields.aliases,
             ),
             opts=protected,
         )
         # Service layer: this stack's half of the failover pair clients resolve.
-        failover_type: Literal["PRIMARY", "SECONDARY"] = "PRIMARY" if args.role == "primary" else "SECONDARY"
-        failover = [aws.route53.RecordFailoverRoutingPolicyArgs(type=failover_type)]
-        if failover_type == "PRIMARY":
+        failover = [aws.route53.RecordFailoverRoutingPolicyArgs(type=failover_type(args))]
+        if failover_type(args) == "PRIMARY":
             # An alias to the pool, healthy while any pool member is (no probe of its own).
             service_args = aws.route53.RecordArgs(
-                zone_id=zone.zone_id,
+                zone_id=zone_id,
                 name=args.fqdn,
-                type=record_type,
+                type=fields.type,
                 set_identifier=stack,
                 failover_routing_policies=failover,
                 aliases=[
-                    aws.route53.RecordAliasArgs(name=pool, zone_id=zone.zone_id, evaluate_target_health=True)
+                    aws.route53.RecordAliasArgs(
+                        name=pool_fqdn(args), zone_id=zone_id, evaluate_target_health=True
+                    )
                 ],
             )
         else:
             # Straight at this stack's endpoint, with its own probe: answers when the pool cannot.
             service_args = aws.route53.RecordArgs(
-                zone_id=zone.zone_id,
+                zone_id=zone_id,
                 name=args.fqdn,
-                type=record_type,
+                type=fields.type,
                 set_identifier=stack,
                 failover_routing_policies=failover,
                 health_check_id=record_check,
-                records=records,
-                ttl=ttl,
-                aliases=endpoint_aliases,
+                records=fields.records,
+                ttl=fields.ttl,
+                aliases=fields.aliases,
             )
         self.record = aws.route53.Record(
             f"{name}-record",
@@ -343,24 +430,3 @@ class AwsFailoverRecord(FailoverRecord):
                 protected, pulumi.ResourceOptions(depends_on=[self.pool_record])
             ),
         )
-
-        self.descriptor = pulumi.Output.from_input(
-            {
-                **base_descriptor(args),
-                "endpointKind": target.apply(lambda t: t.kind),
-                "serviceRecordOwner": "each",
-                "recordSetIds": [self.pool_record.id, self.record.id],
-                "healthCheckIds": [
-                    *(c.id for c in self.address_checks),
-                    *([self.any_address_check.id] if self.any_address_check else []),
-                ],
-                "zoneId": zone.zone_id,
-                "setIdentifier": stack,
-                "recordType": record_type,
-                "poolFqdn": pool,
-                "poolRecordId": self.pool_record.id,
-                "serviceRecordId": self.record.id,
-                "failoverType": failover_type,
-            }
-        )
-        self.register_outputs({"descriptor": self.descriptor})

@@ -183,24 +183,17 @@ def record_content(
 class PowerDnsFailoverRecord(FailoverRecord):
     """The standby's LUA record set (both stacks' addresses); nothing on the primary."""
 
+    record_set: pulumi.Resource | None
+    """Standby: the LUA record set of the service name, written through the PowerDNS API; primary: None."""
+
     def __init__(
         self, name: str, args: FailoverRecordArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(type_token("dns", "PowerDnsFailoverRecord"), name, None, opts)
         assert args.powerdns is not None, "create_failover_record routes here only with args.powerdns"
-        api = args.powerdns
-        stack = args.placement.stack
-
-        def checked(host: str) -> str:
-            host = host.strip()
-            problem = endpoint_problem(host, ipv4_only=True, whose=f"stack '{stack}'")
-            if problem is not None:
-                raise DnsError(stack, [_powerdns_problem(problem)])
-            return host
-
-        endpoint = pulumi.Output.from_input(args.endpoint_host).apply(checked)
+        endpoint = pulumi.Output.from_input(args.endpoint_host).apply(lambda h: _checked(args, h))
         own_addresses = pulumi.Output.all(endpoint, endpoint_addresses(args)).apply(
-            lambda values: [checked(a) for a in values[1]]
+            lambda values: [_checked(args, a) for a in values[1]]
         )
         descriptor: dict[str, Any] = {
             **base_descriptor(args),
@@ -209,59 +202,75 @@ class PowerDnsFailoverRecord(FailoverRecord):
             "endpointKind": "ipv4",
             "serviceRecordOwner": "standby",
             "healthCheckIds": [],
-            "powerdns": {"apiUrl": api.api_url, "serverId": api.server_id},
+            "powerdns": {"apiUrl": args.powerdns.api_url, "serverId": args.powerdns.server_id},
         }
-        self.record_set: pulumi.Resource | None = None
-
+        self.record_set = None
         if args.role == "standby":
-            from components.dns.powerdns_api import PowerDnsRRset, api_provider
-
-            def primary_side(primary: object) -> tuple[list[str], int]:
-                found = check_against_primary(args, primary)
-                whose = f"the primary stack '{found.get('stack')}'"
-                hosts = primary_addresses(found)
-                problems = [
-                    _powerdns_problem(p)
-                    for host in hosts
-                    if (p := endpoint_problem(host, ipv4_only=True, whose=whose)) is not None
-                ]
-                if problems:
-                    raise DnsError(stack, problems)
-                return hosts, int(found.get("weight", 100))
-
-            primary = pulumi.Output.from_input(args.primary_dns).apply(primary_side)
-            content = pulumi.Output.all(primary, own_addresses).apply(
-                lambda values: record_content(
-                    args, values[0][0], values[0][1], values[1], args.effective_weight
-                )
-            )
-            provider = api_provider(f"{name}-powerdns", api.api_key, pulumi.ResourceOptions(parent=self))
-            self.record_set = PowerDnsRRset(
-                f"{name}-record",
-                api_url=api.api_url,
-                server_id=api.server_id,
-                zone=args.zone,
-                record_name=args.fqdn,
-                record_type=RECORD_TYPE,
-                ttl=args.ttl_seconds,
-                records=content.apply(lambda c: [c]),
-                check_interval_seconds=args.health_check_interval_seconds,
-                owner=f"inference-failover stack {stack}",
-                opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=args.deletion_protection),
-            )
-            descriptor |= {
-                "recordSetIds": [self.record_set.id],
-                "lua": {
-                    "primary": primary.apply(lambda p: p[0]),
-                    "standby": own_addresses,
-                    "record": content,
-                },
-            }
+            descriptor |= self._records(name, args, own_addresses)
         else:
             descriptor |= {"recordSetIds": []}
 
         self.descriptor = pulumi.Output.from_input(descriptor)
         self.register_outputs({"descriptor": self.descriptor})
+
+    def _records(
+        self, name: str, args: FailoverRecordArgs, own_addresses: pulumi.Output[list[str]]
+    ) -> dict[str, Any]:
+        """The LUA record set of both stacks' addresses; returns what the standby's descriptor adds."""
+        from components.dns.powerdns_api import PowerDnsRRset, api_provider
+
+        api = args.powerdns
+        assert api is not None
+        primary = pulumi.Output.from_input(args.primary_dns).apply(lambda found: _primary_side(args, found))
+        content = pulumi.Output.all(primary, own_addresses).apply(
+            lambda values: record_content(args, values[0][0], values[0][1], values[1], args.effective_weight)
+        )
+        provider = api_provider(f"{name}-powerdns", api.api_key, pulumi.ResourceOptions(parent=self))
+        self.record_set = PowerDnsRRset(
+            f"{name}-record",
+            api_url=api.api_url,
+            server_id=api.server_id,
+            zone=args.zone,
+            record_name=args.fqdn,
+            record_type=RECORD_TYPE,
+            ttl=args.ttl_seconds,
+            records=content.apply(lambda c: [c]),
+            check_interval_seconds=args.health_check_interval_seconds,
+            owner=f"inference-failover stack {args.placement.stack}",
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=args.deletion_protection),
+        )
+        return {
+            "recordSetIds": [self.record_set.id],
+            "lua": {
+                "primary": primary.apply(lambda p: p[0]),
+                "standby": own_addresses,
+                "record": content,
+            },
+        }
+
+
+def _checked(args: FailoverRecordArgs, host: str) -> str:
+    host = host.strip()
+    stack = args.placement.stack
+    problem = endpoint_problem(host, ipv4_only=True, whose=f"stack '{stack}'")
+    if problem is not None:
+        raise DnsError(stack, [_powerdns_problem(problem)])
+    return host
+
+
+def _primary_side(args: FailoverRecordArgs, primary: object) -> tuple[list[str], int]:
+    """The primary's addresses and weight from its descriptor, once the two stacks agree."""
+    found = check_against_primary(args, primary)
+    whose = f"the primary stack '{found.get('stack')}'"
+    hosts = primary_addresses(found)
+    problems = [
+        _powerdns_problem(p)
+        for host in hosts
+        if (p := endpoint_problem(host, ipv4_only=True, whose=whose)) is not None
+    ]
+    if problems:
+        raise DnsError(args.placement.stack, problems)
+    return hosts, int(found.get("weight", 100))
 
 
 def _powerdns_problem(problem: DnsProblem) -> DnsProblem:

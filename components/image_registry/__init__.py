@@ -7,11 +7,11 @@ InferenceWorkloadArgs(image=registry.image, ...)   # <stack registry>/<path>@sha
 
 from __future__ import annotations
 
-from typing import Protocol, cast
+from typing import Protocol
 
 import pulumi
 
-from components.common import create_for_cloud
+from components.common import unsupported_cloud
 from components.image_registry.args import (
     UPSTREAMS,
     ImageRef,
@@ -45,12 +45,22 @@ class ImageRegistry(Protocol):
 def create_image_registry(
     name: str, args: ImageRegistryArgs, opts: pulumi.ResourceOptions | None = None
 ) -> ImageRegistry:
-    component = create_for_cloud(
-        __name__,
-        {"aws": "EcrImageCache", "gcp": "ArtifactRegistryImageCache", "azure": "AcrImageCache"},
-        cloud=args.placement.cloud,
-        name=name,
-        args=args,
-        opts=opts,
-    )
-    return cast(ImageRegistry, component)
+    """The registry cache for `args.placement.cloud` (onprem sites already serve the image).
+
+    Each cloud's module (and so its Pulumi SDK) is imported only when a stack uses that cloud.
+    """
+    match args.placement.cloud:
+        case "aws":
+            from components.image_registry.aws import EcrImageCache
+
+            return EcrImageCache(name, args, opts)
+        case "gcp":
+            from components.image_registry.gcp import ArtifactRegistryImageCache
+
+            return ArtifactRegistryImageCache(name, args, opts)
+        case "azure":
+            from components.image_registry.azure import AcrImageCache
+
+            return AcrImageCache(name, args, opts)
+        case _:
+            raise unsupported_cloud(args.placement.cloud, ("aws", "gcp", "azure"))

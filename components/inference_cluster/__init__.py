@@ -7,11 +7,9 @@ InferenceWorkload("primary", InferenceWorkloadArgs(cloud=..., k8s_provider=clust
 
 from __future__ import annotations
 
-from typing import cast
-
 import pulumi
 
-from components.common import create_for_cloud
+from components.common import unsupported_cloud
 from components.inference_cluster.args import (
     GPU_NODE_FLOOR,
     GPU_POOL,
@@ -59,17 +57,22 @@ def create_inference_cluster(
 
     Each cloud's module (and so its Pulumi SDK) is imported only when a stack uses that cloud.
     """
-    component = create_for_cloud(
-        __name__,
-        {
-            "aws": "EksInferenceCluster",
-            "gcp": "GkeInferenceCluster",
-            "azure": "AksInferenceCluster",
-            "onprem": "OnpremInferenceCluster",
-        },
-        cloud=args.placement.cloud,
-        name=name,
-        args=args,
-        opts=opts,
-    )
-    return cast(InferenceCluster, component)
+    match args.placement.cloud:
+        case "aws":
+            from components.inference_cluster.aws import EksInferenceCluster
+
+            return EksInferenceCluster(name, args, opts)
+        case "gcp":
+            from components.inference_cluster.gcp import GkeInferenceCluster
+
+            return GkeInferenceCluster(name, args, opts)
+        case "azure":
+            from components.inference_cluster.azure import AksInferenceCluster
+
+            return AksInferenceCluster(name, args, opts)
+        case "onprem":
+            from components.inference_cluster.onprem import OnpremInferenceCluster
+
+            return OnpremInferenceCluster(name, args, opts)
+        case _:
+            raise unsupported_cloud(args.placement.cloud, ("aws", "gcp", "azure", "onprem"))

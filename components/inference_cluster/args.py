@@ -229,18 +229,24 @@ def _onprem_problems(args: InferenceClusterArgs) -> list[str]:
 
 
 class InferenceCluster(Protocol):
-    """What every cloud's cluster component exposes (EKS, GKE and AKS alike)."""
+    """What every cloud's cluster component exposes (EKS, GKE, AKS and an on-prem site alike).
+
+    Each class declares these as annotated class attributes with its own docstrings, set by
+    the constructor's named steps (`_control_plane`, `_gpu_pool`, `_workload_identity`, ...)."""
 
     identity: WorkloadIdentity
+    """Cloud identity of the inference pods (IRSA role / GCP service account / Azure UAMI; on-prem:
+    the Kubernetes service account)."""
     federation_ready: pulumi.Resource
     """Created once trust in the cluster's tokens can be granted (EKS OIDC provider, GKE
     cluster and its Workload Identity pool, AKS cluster and its issuer); grants that federate
     this cluster's service accounts depend on it."""
-    """Cloud identity of the inference pods (IRSA role / GCP service account / Azure UAMI)."""
     kubeconfig: pulumi.Output[str]
     """Secret kubeconfig using the cloud CLI's exec credential plugin (no static tokens)."""
     cluster_name: pulumi.Output[str]
+    """Name of the Kubernetes cluster (on-prem: the site's name)."""
     gpu_pool_names: pulumi.Output[list[str]]
+    """The GPU node pool's name (on-prem: the node selector of the site's GPU nodes)."""
     oidc_issuer_url: pulumi.Output[str]
     """Issuer of the cluster's service-account tokens, for keyless federation into other clouds."""
     k8s_provider: k8s.Provider

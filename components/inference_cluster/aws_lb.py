@@ -22,6 +22,7 @@ Real-cloud behaviour this encodes:
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -49,171 +50,198 @@ CLUSTER_TAG: Final = "elbv2.k8s.aws/cluster"
 (value: the cluster name); the IAM policy only lets it change resources carrying this cluster's."""
 
 
+_ELB = "arn:${partition}:elasticloadbalancing:${region}:${account}"
+_SG = "arn:${partition}:ec2:${region}:${account}:security-group/*"
+_VPC = "arn:${partition}:ec2:${region}:${account}:vpc/${vpc}"
+"""A statement naming the VPC is on '*' instead while the VPC id is not known."""
+_OURS = {"StringEquals": {f"aws:ResourceTag/{CLUSTER_TAG}": "${cluster}"}}
+_TAGGING_OURS = {"StringEquals": {f"aws:RequestTag/{CLUSTER_TAG}": "${cluster}"}}
+_NLB_AND_GROUPS = [f"{_ELB}:loadbalancer/net/*/*", f"{_ELB}:targetgroup/*/*"]
+
+CONTROLLER_POLICY: Final[dict[str, Any]] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
+        },
+        {
+            # Read-only discovery, as documented (these cannot be scoped to resources, and
+            # trimming read-only calls the controller may make buys nothing but risk).
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DescribeAccountAttributes",
+                "ec2:DescribeAddresses",
+                "ec2:DescribeAvailabilityZones",
+                "ec2:DescribeInternetGateways",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeVpcPeeringConnections",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeInstances",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeTags",
+                "ec2:DescribeCoipPools",
+                "ec2:DescribeIpamPools",
+                "ec2:DescribeRouteTables",
+                "elasticloadbalancing:DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeListenerCertificates",
+                "elasticloadbalancing:DescribeSSLPolicies",
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetGroupAttributes",
+                "elasticloadbalancing:DescribeTargetHealth",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:DescribeTrustStores",
+                "elasticloadbalancing:DescribeListenerAttributes",
+                "elasticloadbalancing:DescribeCapacityReservation",
+            ],
+            "Resource": "*",
+        },
+        {
+            # The two discovery calls that take resource ARNs, scoped to them.
+            "Effect": "Allow",
+            "Action": "ec2:GetSecurityGroupsForVpc",
+            "Resource": _VPC,
+        },
+        {
+            "Effect": "Allow",
+            "Action": "ec2:GetCoipPoolUsage",
+            "Resource": "arn:${partition}:ec2:${region}:${account}:coip-pool/*",
+        },
+        {
+            # The NLB's own security group: created tagged with this cluster, then only ours;
+            # only in this cluster's VPC when it is known (a write on '*' otherwise).
+            "Effect": "Allow",
+            "Action": "ec2:CreateSecurityGroup",
+            "Resource": [_VPC, _SG],
+        },
+        {
+            "Effect": "Allow",
+            "Action": "ec2:CreateTags",
+            "Resource": _SG,
+            "Condition": {
+                "StringEquals": {
+                    "ec2:CreateAction": "CreateSecurityGroup",
+                    f"aws:RequestTag/{CLUSTER_TAG}": "${cluster}",
+                }
+            },
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["ec2:CreateTags", "ec2:DeleteTags", "ec2:DeleteSecurityGroup"],
+            "Resource": _SG,
+            "Condition": _OURS,
+        },
+        {
+            # Ingress rules on the NLB's group and, for pod targets, on the node/pod groups
+            # (which the controller does not own, so this one cannot be tag-conditioned).
+            "Effect": "Allow",
+            "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+            "Resource": _SG,
+        },
+        {
+            "Effect": "Allow",
+            "Action": [
+                "elasticloadbalancing:CreateLoadBalancer",
+                "elasticloadbalancing:CreateTargetGroup",
+            ],
+            "Resource": _NLB_AND_GROUPS,
+            "Condition": _TAGGING_OURS,
+        },
+        {
+            "Effect": "Allow",
+            "Action": "elasticloadbalancing:AddTags",
+            "Resource": _NLB_AND_GROUPS,
+            "Condition": {
+                "StringEquals": {
+                    "elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"],
+                    f"aws:RequestTag/{CLUSTER_TAG}": "${cluster}",
+                }
+            },
+        },
+        {
+            "Effect": "Allow",
+            "Action": [
+                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:RemoveTags",
+                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:SetIpAddressType",
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetSubnets",
+                "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:ModifyTargetGroup",
+                "elasticloadbalancing:ModifyTargetGroupAttributes",
+                "elasticloadbalancing:DeleteTargetGroup",
+                "elasticloadbalancing:ModifyCapacityReservation",
+            ],
+            "Resource": _NLB_AND_GROUPS,
+            "Condition": _OURS,
+        },
+        {
+            # Listeners of our NLBs (listener ARNs carry no tags of their own at creation).
+            "Effect": "Allow",
+            "Action": [
+                "elasticloadbalancing:CreateListener",
+                "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:ModifyListener",
+                "elasticloadbalancing:ModifyListenerAttributes",
+            ],
+            "Resource": [f"{_ELB}:loadbalancer/net/*/*", f"{_ELB}:listener/net/*/*/*"],
+        },
+        {
+            # Tags on listeners only; load balancers and target groups are tagged above.
+            "Effect": "Allow",
+            "Action": ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
+            "Resource": f"{_ELB}:listener/net/*/*/*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+            "Resource": f"{_ELB}:targetgroup/*/*",
+        },
+    ],
+}
+"""The controller's documented IAM policy (docs/install/iam_policy.json, v3.5.0), reduced, with
+`${partition}`, `${region}`, `${account}`, `${cluster}` and `${vpc}` for controller_policy to fill.
+
+Reductions, each safe for a controller that only serves `type: LoadBalancer` Services (NLB) and
+never Ingresses (ALB): no WAF, Shield, Cognito, ACM or IAM server-certificate actions and no
+listener-rule actions (ALB features; the chart values switch them off too); resources are NLBs
+and target groups in this account and region only; every create, tag, modify and delete is
+conditioned on this cluster's `elbv2.k8s.aws/cluster` tag (the document accepts any cluster's
+tag), so two clusters in one account cannot touch each other's load balancers.
+"""
+
+
 def controller_policy(
     partition: str, region: str, account: str, cluster_name: str, vpc_id: str | None = None
 ) -> dict[str, Any]:
-    """The controller's documented IAM policy (docs/install/iam_policy.json, v3.5.0), reduced.
+    """CONTROLLER_POLICY for this cluster; statements naming the VPC are on '*' while it is unknown."""
+    names = {"partition": partition, "region": region, "account": account, "cluster": cluster_name}
+    names["vpc"] = vpc_id or ""
+    statements = [
+        statement
+        if vpc_id or "${vpc}" not in json.dumps(statement["Resource"])
+        else {**statement, "Resource": "*"}
+        for statement in CONTROLLER_POLICY["Statement"]
+    ]
+    return _filled({**CONTROLLER_POLICY, "Statement": statements}, names)
 
-    Reductions, each safe for a controller that only serves `type: LoadBalancer` Services (NLB)
-    and never Ingresses (ALB): no WAF, Shield, Cognito, ACM or IAM server-certificate actions and
-    no listener-rule actions (ALB features; the chart values switch them off too); resources are
-    NLBs and target groups in this account and region only; every create, tag, modify and delete
-    is conditioned on this cluster's `elbv2.k8s.aws/cluster` tag (the document accepts any
-    cluster's tag), so two clusters in one account cannot touch each other's load balancers.
-    """
-    elb = f"arn:{partition}:elasticloadbalancing:{region}:{account}"
-    sg = f"arn:{partition}:ec2:{region}:{account}:security-group/*"
-    ours = {"StringEquals": {f"aws:ResourceTag/{CLUSTER_TAG}": cluster_name}}
-    tagging_ours = {"StringEquals": {f"aws:RequestTag/{CLUSTER_TAG}": cluster_name}}
-    nlb_and_groups = [f"{elb}:loadbalancer/net/*/*", f"{elb}:targetgroup/*/*"]
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "iam:CreateServiceLinkedRole",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
-            },
-            {
-                # Read-only discovery, as documented (these cannot be scoped to resources, and
-                # trimming read-only calls the controller may make buys nothing but risk).
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:DescribeAccountAttributes",
-                    "ec2:DescribeAddresses",
-                    "ec2:DescribeAvailabilityZones",
-                    "ec2:DescribeInternetGateways",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeVpcPeeringConnections",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeInstances",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeTags",
-                    "ec2:DescribeCoipPools",
-                    "ec2:DescribeIpamPools",
-                    "ec2:DescribeRouteTables",
-                    "elasticloadbalancing:DescribeLoadBalancers",
-                    "elasticloadbalancing:DescribeLoadBalancerAttributes",
-                    "elasticloadbalancing:DescribeListeners",
-                    "elasticloadbalancing:DescribeListenerCertificates",
-                    "elasticloadbalancing:DescribeSSLPolicies",
-                    "elasticloadbalancing:DescribeRules",
-                    "elasticloadbalancing:DescribeTargetGroups",
-                    "elasticloadbalancing:DescribeTargetGroupAttributes",
-                    "elasticloadbalancing:DescribeTargetHealth",
-                    "elasticloadbalancing:DescribeTags",
-                    "elasticloadbalancing:DescribeTrustStores",
-                    "elasticloadbalancing:DescribeListenerAttributes",
-                    "elasticloadbalancing:DescribeCapacityReservation",
-                ],
-                "Resource": "*",
-            },
-            {
-                # The two discovery calls that take resource ARNs, scoped to them.
-                "Effect": "Allow",
-                "Action": "ec2:GetSecurityGroupsForVpc",
-                "Resource": f"arn:{partition}:ec2:{region}:{account}:vpc/{vpc_id}" if vpc_id else "*",
-            },
-            {
-                "Effect": "Allow",
-                "Action": "ec2:GetCoipPoolUsage",
-                "Resource": f"arn:{partition}:ec2:{region}:{account}:coip-pool/*",
-            },
-            {
-                # The NLB's own security group: created tagged with this cluster, then only ours;
-                # only in this cluster's VPC when it is known (a write on '*' otherwise).
-                "Effect": "Allow",
-                "Action": "ec2:CreateSecurityGroup",
-                "Resource": [f"arn:{partition}:ec2:{region}:{account}:vpc/{vpc_id}", sg] if vpc_id else "*",
-            },
-            {
-                "Effect": "Allow",
-                "Action": "ec2:CreateTags",
-                "Resource": sg,
-                "Condition": {
-                    "StringEquals": {
-                        "ec2:CreateAction": "CreateSecurityGroup",
-                        f"aws:RequestTag/{CLUSTER_TAG}": cluster_name,
-                    }
-                },
-            },
-            {
-                "Effect": "Allow",
-                "Action": ["ec2:CreateTags", "ec2:DeleteTags", "ec2:DeleteSecurityGroup"],
-                "Resource": sg,
-                "Condition": ours,
-            },
-            {
-                # Ingress rules on the NLB's group and, for pod targets, on the node/pod groups
-                # (which the controller does not own, so this one cannot be tag-conditioned).
-                "Effect": "Allow",
-                "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
-                "Resource": sg,
-            },
-            {
-                "Effect": "Allow",
-                "Action": [
-                    "elasticloadbalancing:CreateLoadBalancer",
-                    "elasticloadbalancing:CreateTargetGroup",
-                ],
-                "Resource": nlb_and_groups,
-                "Condition": tagging_ours,
-            },
-            {
-                "Effect": "Allow",
-                "Action": "elasticloadbalancing:AddTags",
-                "Resource": nlb_and_groups,
-                "Condition": {
-                    "StringEquals": {
-                        "elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"],
-                        f"aws:RequestTag/{CLUSTER_TAG}": cluster_name,
-                    }
-                },
-            },
-            {
-                "Effect": "Allow",
-                "Action": [
-                    "elasticloadbalancing:AddTags",
-                    "elasticloadbalancing:RemoveTags",
-                    "elasticloadbalancing:ModifyLoadBalancerAttributes",
-                    "elasticloadbalancing:SetIpAddressType",
-                    "elasticloadbalancing:SetSecurityGroups",
-                    "elasticloadbalancing:SetSubnets",
-                    "elasticloadbalancing:DeleteLoadBalancer",
-                    "elasticloadbalancing:ModifyTargetGroup",
-                    "elasticloadbalancing:ModifyTargetGroupAttributes",
-                    "elasticloadbalancing:DeleteTargetGroup",
-                    "elasticloadbalancing:ModifyCapacityReservation",
-                ],
-                "Resource": nlb_and_groups,
-                "Condition": ours,
-            },
-            {
-                # Listeners of our NLBs (listener ARNs carry no tags of their own at creation).
-                "Effect": "Allow",
-                "Action": [
-                    "elasticloadbalancing:CreateListener",
-                    "elasticloadbalancing:DeleteListener",
-                    "elasticloadbalancing:ModifyListener",
-                    "elasticloadbalancing:ModifyListenerAttributes",
-                ],
-                "Resource": [f"{elb}:loadbalancer/net/*/*", f"{elb}:listener/net/*/*/*"],
-            },
-            {
-                # Tags on listeners only; load balancers and target groups are tagged above.
-                "Effect": "Allow",
-                "Action": ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
-                "Resource": f"{elb}:listener/net/*/*/*",
-            },
-            {
-                "Effect": "Allow",
-                "Action": ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
-                "Resource": f"{elb}:targetgroup/*/*",
-            },
-        ],
-    }
+
+def _filled(value: Any, names: dict[str, str]) -> Any:
+    """`value` with every `${name}` in its strings (keys too) replaced."""
+    if isinstance(value, dict):
+        return {_filled(k, names): _filled(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(v, names) for v in value]
+    if isinstance(value, str):
+        return string.Template(value).substitute(names)
+    return value
 
 
 def controller_values(
@@ -286,7 +314,6 @@ def static_address(
 ) -> PublicAddress:
     """One Elastic IP per public subnet, the controller's IRSA role and the controller itself."""
     child = pulumi.ResourceOptions(parent=parent, provider=provider)
-    invoke = pulumi.InvokeOutputOptions(parent=parent, provider=provider)
     eips = [
         aws.ec2.Eip(
             f"{name}-lb-{i}",
@@ -296,44 +323,17 @@ def static_address(
         )
         for i in range(len(public_subnet_ids))
     ]
-    role = aws.iam.Role(
-        f"{name}-lb-controller",
-        aws.iam.RoleArgs(
-            name=short_name(base, "lb-controller", 64),
-            description=f"IRSA role of {NAMESPACE}/{SERVICE_ACCOUNT} (AWS Load Balancer Controller)",
-            assume_role_policy=controller_trust_policy,
-        ),
-        opts=child,
-    )
-    identity = aws.get_caller_identity_output(opts=invoke)
-    partition = aws.get_partition_output(opts=invoke)
-    policy = aws.iam.RolePolicy(
-        f"{name}-lb-controller",
-        aws.iam.RolePolicyArgs(
-            role=role.name,
-            policy=pulumi.Output.all(partition.partition, identity.account_id, cluster_name, vpc_id).apply(
-                lambda a: json.dumps(controller_policy(a[0], region, a[1], a[2], a[3]))
-            ),
-        ),
-        opts=child,
-    )
-    release = k8s.helm.v3.Release(
-        f"{name}-lb-controller",
-        k8s.helm.v3.ReleaseArgs(
-            name=SERVICE_ACCOUNT,
-            chart=CHART,
-            version=CHART_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
-            namespace=NAMESPACE,
-            values=pulumi.Output.all(cluster_name, vpc_id, role.arn).apply(
-                lambda a: controller_values(a[0], region, a[1], a[2], node_selector)
-            ),
-            # Wait for the controller's pods: its Service webhook fails closed until they run.
-            skip_await=False,
-            atomic=True,
-            timeout=600,
-        ),
-        opts=pulumi.ResourceOptions(parent=parent, provider=k8s_provider, depends_on=[policy]),
+    release = _controller(
+        name,
+        parent=parent,
+        provider=provider,
+        k8s_provider=k8s_provider,
+        base=base,
+        region=region,
+        cluster_name=cluster_name,
+        vpc_id=vpc_id,
+        trust_policy=controller_trust_policy,
+        node_selector=node_selector,
     )
     annotations = pulumi.Output.all(
         pulumi.Output.all(*[e.allocation_id for e in eips]),
@@ -354,4 +354,61 @@ def static_address(
         service_annotations={key: annotation(key) for key in keys},
         load_balancer_class=LOAD_BALANCER_CLASS,
         ready=(release, *eips),
+    )
+
+
+def _controller(
+    name: str,
+    *,
+    parent: pulumi.Resource,
+    provider: pulumi.ProviderResource,
+    k8s_provider: k8s.Provider,
+    base: str,
+    region: str,
+    cluster_name: pulumi.Output[str],
+    vpc_id: pulumi.Output[str],
+    trust_policy: pulumi.Output[str],
+    node_selector: dict[str, str],
+) -> k8s.helm.v3.Release:
+    """The controller's IRSA role with controller_policy, and the pinned chart, awaited."""
+    child = pulumi.ResourceOptions(parent=parent, provider=provider)
+    invoke = pulumi.InvokeOutputOptions(parent=parent, provider=provider)
+    role = aws.iam.Role(
+        f"{name}-lb-controller",
+        aws.iam.RoleArgs(
+            name=short_name(base, "lb-controller", 64),
+            description=f"IRSA role of {NAMESPACE}/{SERVICE_ACCOUNT} (AWS Load Balancer Controller)",
+            assume_role_policy=trust_policy,
+        ),
+        opts=child,
+    )
+    identity = aws.get_caller_identity_output(opts=invoke)
+    partition = aws.get_partition_output(opts=invoke)
+    policy = aws.iam.RolePolicy(
+        f"{name}-lb-controller",
+        aws.iam.RolePolicyArgs(
+            role=role.name,
+            policy=pulumi.Output.all(partition.partition, identity.account_id, cluster_name, vpc_id).apply(
+                lambda a: json.dumps(controller_policy(a[0], region, a[1], a[2], a[3]))
+            ),
+        ),
+        opts=child,
+    )
+    return k8s.helm.v3.Release(
+        f"{name}-lb-controller",
+        k8s.helm.v3.ReleaseArgs(
+            name=SERVICE_ACCOUNT,
+            chart=CHART,
+            version=CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            namespace=NAMESPACE,
+            values=pulumi.Output.all(cluster_name, vpc_id, role.arn).apply(
+                lambda a: controller_values(a[0], region, a[1], a[2], node_selector)
+            ),
+            # Wait for the controller's pods: its Service webhook fails closed until they run.
+            skip_await=False,
+            atomic=True,
+            timeout=600,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, provider=k8s_provider, depends_on=[policy]),
     )

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import pulumi
 import pulumi_azure_native as azure_native
+import pulumi_kubernetes as k8s
 import yaml
 
 from components.common import WorkloadIdentity, type_token
@@ -27,6 +28,7 @@ from components.inference_cluster.args import (
     InferenceClusterArgs,
 )
 from components.inference_cluster.azure_security import (
+    ClusterPrerequisites,
     audit_logs,
     cluster_identity,
     cluster_prerequisites,
@@ -116,61 +118,140 @@ def azure_cli_kubeconfig(kubeconfig_b64: str) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
+def _network_profile() -> containerservice.ContainerServiceNetworkProfileArgs:
+    """Azure CNI overlay with Cilium, which enforces NetworkPolicy (the workload's rules)."""
+    return containerservice.ContainerServiceNetworkProfileArgs(
+        network_plugin="azure",
+        network_plugin_mode="overlay",
+        network_dataplane="cilium",
+        network_policy="cilium",
+        load_balancer_sku="standard",
+        outbound_type="loadBalancer",
+    )
+
+
+def _api_access(cidrs: tuple[str, ...]) -> containerservice.ManagedClusterAPIServerAccessProfileArgs | None:
+    """The API server admits only these networks; None (no list) leaves it open to Entra ID sign-in."""
+    if not cidrs:
+        return None
+    return containerservice.ManagedClusterAPIServerAccessProfileArgs(authorized_ip_ranges=list(cidrs))
+
+
 class AksInferenceCluster(pulumi.ComponentResource):
     """AKS cluster with workload identity and a GPU agent pool; see InferenceClusterArgs."""
+
+    kubeconfig: pulumi.Output[str]
+    """Secret kubeconfig whose exec plugin is kubelogin with the Azure CLI login (no static token);
+    handed on only once the deployer's cluster-admin assignment works."""
+    node_subnet_id: pulumi.Output[str]
+    """Subnet of every node (service endpoints on): vault and store firewalls admit it."""
+    cluster_name: pulumi.Output[str]
+    """Name of the AKS cluster."""
+    gpu_pool_names: pulumi.Output[list[str]]
+    """The GPU agent pool's name (one pool over the GPU zones)."""
+    gpu_zones: pulumi.Output[list[str]]
+    """Availability zones of the GPU pool: where the subscription may run the VM size (or `gpu_zones`)."""
+    oidc_issuer_url: pulumi.Output[str]
+    """The cluster's OIDC issuer, for keyless federation into other clouds."""
+    identity: WorkloadIdentity
+    """The inference pods' user-assigned identity, federated only with NAMESPACE/SERVICE_ACCOUNT."""
+    image_puller: pulumi.Output[str]
+    """Object id of the kubelet identity, which pulls images: the stack's registry grants it AcrPull."""
+    k8s_provider: k8s.Provider
+    """Explicit Kubernetes provider built from `kubeconfig`; it waits for the GPU pool and the
+    deployer's admin assignment."""
+    federation_ready: pulumi.Resource
+    """The cluster: the OIDC issuer that federated credentials name exists once it does."""
+    device_plugin: k8s.apps.v1.DaemonSet
+    """The NVIDIA device plugin on the GPU nodes (AKS installs only the driver)."""
+    public_address: PublicAddress
+    """Static public address: a Standard public IP in the stack's resource group."""
 
     def __init__(
         self, name: str, args: InferenceClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(type_token(MODULE, "AksInferenceCluster"), name, None, opts)
-        placement = args.placement
-        group = placement.azure_resource_group
+        group = args.placement.azure_resource_group
         assert group is not None  # validated by InferenceClusterArgs
-        child = pulumi.ResourceOptions(parent=self, provider=placement.provider)
-        invoke = pulumi.InvokeOutputOptions(parent=self, provider=placement.provider)
-        base = base_name(name, placement)
-        tags = dict(placement.tags)
-        client = azure_native.authorization.get_client_config_output(opts=invoke)
-
-        pre = cluster_prerequisites(
-            name,
-            base=base,
-            placement=placement,
-            client=client,
-            child=child,
-            deletion_protection=args.deletion_protection,
+        self._stem = name
+        self._args = args
+        self._group = group
+        self._child = pulumi.ResourceOptions(parent=self, provider=args.placement.provider)
+        self._invoke = pulumi.InvokeOutputOptions(parent=self, provider=args.placement.provider)
+        self._base = base_name(name, args.placement)
+        self._aks_name = short_name(self._base, "aks", 63)
+        self._client = azure_native.authorization.get_client_config_output(opts=self._invoke)
+        pre = self._prerequisites()
+        cluster = self._control_plane(pre)
+        self._audit_logs(cluster)
+        gpu_pool = self._gpu_pool(cluster, pre)
+        identity = self._workload_identity()
+        deployer_admin = self._deployer_access(cluster)
+        self._kubeconfig(cluster, deployer_admin)
+        self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [gpu_pool, deployer_admin])
+        self.device_plugin = nvidia_device_plugin(name, self, self.k8s_provider)
+        self._public_address(pre)
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "kubeconfig": self.kubeconfig,
+                "gpuPoolNames": self.gpu_pool_names,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+                "workloadClientId": identity.client_id,
+            }
         )
-        cluster_name = short_name(base, "aks", 63)
+
+    def _prerequisites(self) -> ClusterPrerequisites:
+        """What the other clouds' `_network` and `_secrets_key` make: the node network, and the
+        control plane's identity with its KMS key and subnet grants (azure_security.py)."""
+        pre = cluster_prerequisites(
+            self._stem,
+            base=self._base,
+            placement=self._args.placement,
+            client=self._client,
+            child=self._child,
+            deletion_protection=self._args.deletion_protection,
+        )
+        self.node_subnet_id = pre.node_subnet_id
+        return pre
+
+    def _system_pool(self, pre: ClusterPrerequisites) -> containerservice.ManagedClusterAgentPoolProfileArgs:
+        """The System-mode pool, inline in the cluster (AKS creates a cluster with one)."""
+        args = self._args
+        return containerservice.ManagedClusterAgentPoolProfileArgs(
+            name=SYSTEM_POOL,
+            mode="System",
+            os_type="Linux",
+            os_sku="Ubuntu",
+            type="VirtualMachineScaleSets",
+            vm_size=args.system_machine_type or SYSTEM_VM_SIZE,
+            count=args.system_node_count,
+            os_disk_size_gb=SYSTEM_DISK_GB,
+            enable_node_public_ip=False,
+            vnet_subnet_id=pre.node_subnet_id,
+            node_labels={POOL_LABEL: SYSTEM_POOL},
+            tags=dict(args.placement.tags),
+        )
+
+    def _control_plane(self, pre: ClusterPrerequisites) -> containerservice.ManagedCluster:
+        """Entra ID only (no local accounts), OIDC issuer and workload identity, Secrets under our
+        key, managed Prometheus metrics, patch upgrades."""
+        args, tags = self._args, dict(self._args.placement.tags)
         cluster = _create(
             containerservice.ManagedCluster,
-            f"{name}-cluster",
+            f"{self._stem}-cluster",
             containerservice.ManagedClusterArgs(
-                resource_group_name=group,
-                resource_name=cluster_name,
-                location=placement.region,
-                dns_prefix=short_name(base, "aks", 54),
+                resource_group_name=self._group,
+                resource_name=self._aks_name,
+                location=args.placement.region,
+                dns_prefix=short_name(self._base, "aks", 54),
                 kubernetes_version=args.kubernetes_version,
                 identity=cluster_identity(pre),
                 sku=containerservice.ManagedClusterSKUArgs(name="Base", tier="Standard"),
-                agent_pool_profiles=[
-                    containerservice.ManagedClusterAgentPoolProfileArgs(
-                        name=SYSTEM_POOL,
-                        mode="System",
-                        os_type="Linux",
-                        os_sku="Ubuntu",
-                        type="VirtualMachineScaleSets",
-                        vm_size=args.system_machine_type or SYSTEM_VM_SIZE,
-                        count=args.system_node_count,
-                        os_disk_size_gb=SYSTEM_DISK_GB,
-                        enable_node_public_ip=False,
-                        vnet_subnet_id=pre.node_subnet_id,
-                        node_labels={POOL_LABEL: SYSTEM_POOL},
-                        tags=tags,
-                    )
-                ],
+                agent_pool_profiles=[self._system_pool(pre)],
                 # Entra ID only: no static admin credentials exist to leak.
                 aad_profile=containerservice.ManagedClusterAADProfileArgs(
-                    managed=True, enable_azure_rbac=True, tenant_id=client.tenant_id
+                    managed=True, enable_azure_rbac=True, tenant_id=self._client.tenant_id
                 ),
                 disable_local_accounts=True,
                 enable_rbac=True,
@@ -181,22 +262,8 @@ class AksInferenceCluster(pulumi.ComponentResource):
                     ),
                     azure_key_vault_kms=kms_profile(pre),
                 ),
-                # Cilium enforces NetworkPolicy (the workload's ingress/egress rules).
-                network_profile=containerservice.ContainerServiceNetworkProfileArgs(
-                    network_plugin="azure",
-                    network_plugin_mode="overlay",
-                    network_dataplane="cilium",
-                    network_policy="cilium",
-                    load_balancer_sku="standard",
-                    outbound_type="loadBalancer",
-                ),
-                api_server_access_profile=(
-                    containerservice.ManagedClusterAPIServerAccessProfileArgs(
-                        authorized_ip_ranges=list(args.api_allowed_cidrs)
-                    )
-                    if args.api_allowed_cidrs
-                    else None
-                ),
+                network_profile=_network_profile(),
+                api_server_access_profile=_api_access(args.api_allowed_cidrs),
                 # Managed Prometheus metrics add-on (ama-metrics); its DCR association is in
                 # components/observability/azure.py (issue 11).
                 azure_monitor_profile=containerservice.ManagedClusterAzureMonitorProfileArgs(
@@ -209,17 +276,40 @@ class AksInferenceCluster(pulumi.ComponentResource):
             ),
             # AKS has no deletion-protection flag; Pulumi's protect refuses to delete it instead.
             # KMS and the custom subnet are checked at creation: the identity's grants come first.
-            opts=child.merge(pulumi.ResourceOptions(protect=args.deletion_protection, depends_on=pre.grants)),
+            opts=self._child.merge(
+                pulumi.ResourceOptions(protect=args.deletion_protection, depends_on=pre.grants)
+            ),
         )
-        audit_logs(name, base=base, placement=placement, cluster=cluster, cluster_id=cluster.id, child=child)
+        self.cluster_name = cluster.name
+        self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(_issuer_of)
+        self.image_puller = cluster.identity_profile.apply(_kubelet_object_id)
+        # The OIDC issuer that federated credentials name exists once the cluster does.
+        self.federation_ready = cluster
+        return cluster
 
-        # Zones where this subscription may run the VM size (Compute SKUs, at plan time).
-        gpu_zones = aks_gpu_zones(args, client.subscription_id)
-        gpu_pool = _create(
+    def _audit_logs(self, cluster: containerservice.ManagedCluster) -> None:
+        """kube-audit and guard logs to the stack's workspace (azure_security.py)."""
+        audit_logs(
+            self._stem,
+            base=self._base,
+            placement=self._args.placement,
+            cluster=cluster,
+            cluster_id=cluster.id,
+            child=self._child,
+        )
+
+    def _gpu_pool(
+        self, cluster: containerservice.ManagedCluster, pre: ClusterPrerequisites
+    ) -> containerservice.AgentPool:
+        """Tainted, autoscaled GPU agent pool (AKS installs the driver) in the zones the
+        subscription may run the VM size in (Compute SKUs, at plan time)."""
+        args = self._args
+        gpu_zones = aks_gpu_zones(args, self._client.subscription_id)
+        pool = _create(
             containerservice.AgentPool,
-            f"{name}-gpu",
+            f"{self._stem}-gpu",
             containerservice.AgentPoolArgs(
-                resource_group_name=group,
+                resource_group_name=self._group,
                 resource_name=cluster.name,
                 agent_pool_name=GPU_POOL,
                 mode="User",
@@ -243,71 +333,43 @@ class AksInferenceCluster(pulumi.ComponentResource):
                 upgrade_settings=containerservice.AgentPoolUpgradeSettingsArgs(
                     max_surge="0", max_unavailable="1"
                 ),
-                tags=tags,
+                tags=dict(args.placement.tags),
             ),
             # The autoscaler owns the live count between min and max; `pulumi up` must not
             # scale a busy pool back down to the floor.
-            opts=child.merge(pulumi.ResourceOptions(ignore_changes=["count"])),
+            opts=self._child.merge(pulumi.ResourceOptions(ignore_changes=["count"])),
         )
+        self.gpu_pool_names = pulumi.Output.all(pool.name).apply(list)
+        self.gpu_zones = gpu_zones
+        return pool
 
-        issuer_url = cluster.oidc_issuer_profile.apply(_issuer_of)
+    def _workload_identity(self) -> azure_native.managedidentity.UserAssignedIdentity:
+        """The inference pods' identity, federated with the inference service account only."""
+        name, base = self._stem, self._base
         identity = _create(
             azure_native.managedidentity.UserAssignedIdentity,
             f"{name}-workload",
             azure_native.managedidentity.UserAssignedIdentityArgs(
-                resource_group_name=group,
+                resource_group_name=self._group,
                 resource_name=short_name(base, "workload", 128),
-                location=placement.region,
-                tags=tags,
+                location=self._args.placement.region,
+                tags=dict(self._args.placement.tags),
             ),
-            opts=child,
+            opts=self._child,
         )
         _create(
             azure_native.managedidentity.FederatedIdentityCredential,
             f"{name}-workload",
             azure_native.managedidentity.FederatedIdentityCredentialArgs(
-                resource_group_name=group,
+                resource_group_name=self._group,
                 resource_name=identity.name,
                 federated_identity_credential_resource_name=short_name(base, SERVICE_ACCOUNT, 120),
-                issuer=issuer_url,
+                issuer=self.oidc_issuer_url,
                 subject=f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}",
                 audiences=[WORKLOAD_IDENTITY_AUDIENCE],
             ),
-            opts=child,
+            opts=self._child,
         )
-        deployer_admin = azure_native.authorization.RoleAssignment(
-            f"{name}-deployer-admin",
-            azure_native.authorization.RoleAssignmentArgs(
-                principal_id=client.object_id,
-                role_definition_id=client.subscription_id.apply(
-                    lambda sub: (
-                        f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/"
-                        f"{AKS_RBAC_CLUSTER_ADMIN_ROLE}"
-                    )
-                ),
-                scope=cluster.id,
-                description="Deployer applies the inference workload via Entra ID (local accounts are off).",
-            ),
-            opts=child,
-        )
-
-        credentials = containerservice.list_managed_cluster_user_credentials_output(
-            resource_group_name=group, resource_name=cluster.name, format="exec", opts=invoke
-        )
-        kubeconfig = credentials.kubeconfigs.apply(lambda configs: azure_cli_kubeconfig(configs[0].value))
-        # The cluster-admin assignment takes minutes to propagate: hand the kubeconfig on only once
-        # an authorised API call works, so the first `pulumi up` does not fail with 403s.
-        kubeconfig = pulumi.Output.all(kubeconfig, deployer_admin.id).apply(
-            lambda a: wait_for_api_access(a[0], what=f"AKS cluster {cluster_name}")
-        )
-
-        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
-        self.node_subnet_id: pulumi.Output[str] = pre.node_subnet_id
-        """Subnet of every node (service endpoints on): vault and store firewalls admit it."""
-        self.cluster_name: pulumi.Output[str] = cluster.name
-        self.gpu_pool_names: pulumi.Output[list[str]] = pulumi.Output.all(gpu_pool.name).apply(list)
-        self.gpu_zones: pulumi.Output[list[str]] = gpu_zones
-        self.oidc_issuer_url: pulumi.Output[str] = issuer_url
         self.identity = WorkloadIdentity(
             cloud="azure",
             principal=identity.principal_id,
@@ -316,30 +378,57 @@ class AksInferenceCluster(pulumi.ComponentResource):
             namespace=NAMESPACE,
             service_account=SERVICE_ACCOUNT,
         )
-        self.image_puller: pulumi.Output[str] = cluster.identity_profile.apply(_kubelet_object_id)
-        self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [gpu_pool, deployer_admin])
-        # The OIDC issuer that federated credentials name exists once the cluster does.
-        self.federation_ready: pulumi.Resource = cluster
-        self.device_plugin = nvidia_device_plugin(name, self, self.k8s_provider)
-        # Static public address: a Standard public IP in the stack's resource group.
-        self.public_address: PublicAddress = azure_address.static_address(
-            name,
-            opts=child,
-            base=base,
-            resource_group=group,
-            location=placement.region,
-            subscription_id=client.subscription_id,
+        return identity
+
+    def _deployer_access(
+        self, cluster: containerservice.ManagedCluster
+    ) -> azure_native.authorization.RoleAssignment:
+        """The deployer's cluster-admin role on this cluster, through Entra ID (local accounts are off)."""
+        return azure_native.authorization.RoleAssignment(
+            f"{self._stem}-deployer-admin",
+            azure_native.authorization.RoleAssignmentArgs(
+                principal_id=self._client.object_id,
+                role_definition_id=self._client.subscription_id.apply(
+                    lambda sub: (
+                        f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/"
+                        f"{AKS_RBAC_CLUSTER_ADMIN_ROLE}"
+                    )
+                ),
+                scope=cluster.id,
+                description="Deployer applies the inference workload via Entra ID (local accounts are off).",
+            ),
+            opts=self._child,
+        )
+
+    def _kubeconfig(
+        self,
+        cluster: containerservice.ManagedCluster,
+        deployer_admin: azure_native.authorization.RoleAssignment,
+    ) -> None:
+        """AKS's exec kubeconfig with kubelogin's Azure CLI login, once the admin role works."""
+        credentials = containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=self._group, resource_name=cluster.name, format="exec", opts=self._invoke
+        )
+        kubeconfig = credentials.kubeconfigs.apply(lambda configs: azure_cli_kubeconfig(configs[0].value))
+        # The cluster-admin assignment takes minutes to propagate: hand the kubeconfig on only once
+        # an authorised API call works, so the first `pulumi up` does not fail with 403s.
+        what = f"AKS cluster {self._aks_name}"
+        kubeconfig = pulumi.Output.all(kubeconfig, deployer_admin.id).apply(
+            lambda a: wait_for_api_access(a[0], what=what)
+        )
+        self.kubeconfig = pulumi.Output.secret(kubeconfig)
+
+    def _public_address(self, pre: ClusterPrerequisites) -> None:
+        """A Standard public IP in the stack's resource group."""
+        self.public_address = azure_address.static_address(
+            self._stem,
+            opts=self._child,
+            base=self._base,
+            resource_group=self._group,
+            location=self._args.placement.region,
+            subscription_id=self._client.subscription_id,
             # The control plane runs as the user-assigned identity (KMS needs it, azure_security.py).
             cluster_principal_id=pre.identity.principal_id,
-            tags=tags,
-            protect=args.deletion_protection,
-        )
-        self.register_outputs(
-            {
-                "clusterName": self.cluster_name,
-                "kubeconfig": self.kubeconfig,
-                "gpuPoolNames": self.gpu_pool_names,
-                "oidcIssuerUrl": self.oidc_issuer_url,
-                "workloadClientId": identity.client_id,
-            }
+            tags=dict(self._args.placement.tags),
+            protect=self._args.deletion_protection,
         )

@@ -194,16 +194,29 @@ class CertManager(pulumi.ComponentResource):
     """Namespace, the pinned chart, the DNS-01 credentials config and the ClusterIssuer."""
 
     issuer_name: str
+    """The ClusterIssuer the workload's Certificate names (`ISSUER_NAME`)."""
     ready: list[pulumi.Resource]
+    """The chart release and the ClusterIssuer: a Certificate created before them is rejected."""
 
     def __init__(self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token(MODULE, "CertManager"), name, None, opts)
         from components.inference_cluster.cert_manager_dns import dns_access
 
+        self._stem = name
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
         access = dns_access(self, name, args.dns)
-        child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-cert-manager-namespace",
+        namespace = self._namespace()
+        credentials = self._dns01_credentials(access, namespace)
+        release = self._release(access, [namespace, *credentials])
+        issuer = self._cluster_issuer(access, release)
+        self.issuer_name = ISSUER_NAME
+        self.ready = [release, issuer]
+        self.register_outputs({"issuer": ISSUER_NAME, "chartVersion": CHART_VERSION})
+
+    def _namespace(self) -> k8s.core.v1.Namespace:
+        return k8s.core.v1.Namespace(
+            f"{self._stem}-cert-manager-namespace",
             k8s.core.v1.NamespaceInitArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=NAMESPACE,
@@ -213,22 +226,28 @@ class CertManager(pulumi.ComponentResource):
                     },
                 )
             ),
-            opts=child,
+            opts=self._child,
         )
-        in_namespace = child.merge(pulumi.ResourceOptions(depends_on=[namespace]))
-        depends: list[pulumi.Resource] = [namespace]
-        if access.files:
-            files = k8s.core.v1.ConfigMap(
-                f"{name}-dns01-credentials",
-                k8s.core.v1.ConfigMapInitArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(name="dns01-credentials", namespace=NAMESPACE),
-                    data=dict(access.files),
-                ),
-                opts=in_namespace,
-            )
-            depends.append(files)
-        release = k8s.helm.v3.Release(
-            f"{name}-cert-manager",
+
+    def _dns01_credentials(
+        self, access: DnsAccess, namespace: k8s.core.v1.Namespace
+    ) -> list[k8s.core.v1.ConfigMap]:
+        """The non-secret files the controller's cloud SDK reads (gcp: external-account config)."""
+        if not access.files:
+            return []
+        files = k8s.core.v1.ConfigMap(
+            f"{self._stem}-dns01-credentials",
+            k8s.core.v1.ConfigMapInitArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(name="dns01-credentials", namespace=NAMESPACE),
+                data=dict(access.files),
+            ),
+            opts=self._child.merge(pulumi.ResourceOptions(depends_on=[namespace])),
+        )
+        return [files]
+
+    def _release(self, access: DnsAccess, depends: list[pulumi.Resource]) -> k8s.helm.v3.Release:
+        return k8s.helm.v3.Release(
+            f"{self._stem}-cert-manager",
             k8s.helm.v3.ReleaseArgs(
                 name="cert-manager",
                 chart=CHART,
@@ -244,18 +263,21 @@ class CertManager(pulumi.ComponentResource):
                 atomic=True,
                 timeout=600,
             ),
-            opts=child.merge(pulumi.ResourceOptions(depends_on=depends)),
+            opts=self._child.merge(pulumi.ResourceOptions(depends_on=depends)),
         )
-        issuer = k8s.apiextensions.CustomResource(
-            f"{name}-cluster-issuer",
+
+    def _cluster_issuer(
+        self, access: DnsAccess, release: k8s.helm.v3.Release
+    ) -> k8s.apiextensions.CustomResource:
+        """ACME with DNS-01 in the stack's zone, through the authority's keyless access."""
+        args = self._args
+        return k8s.apiextensions.CustomResource(
+            f"{self._stem}-cluster-issuer",
             api_version=API_VERSION,
             kind="ClusterIssuer",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=ISSUER_NAME),
             spec=pulumi.Output.from_input(access.solver).apply(
                 lambda solver: cluster_issuer_spec(args.acme_server, args.zone, solver)
             ),
-            opts=child.merge(pulumi.ResourceOptions(depends_on=[release, *access.resources])),
+            opts=self._child.merge(pulumi.ResourceOptions(depends_on=[release, *access.resources])),
         )
-        self.issuer_name = ISSUER_NAME
-        self.ready = [release, issuer]
-        self.register_outputs({"issuer": ISSUER_NAME, "chartVersion": CHART_VERSION})

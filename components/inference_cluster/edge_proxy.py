@@ -39,9 +39,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import resources
 from typing import Final
 
 from components.observability.args import EDGE_METRICS_PATH, METRICS_PATH, METRICS_PORT
@@ -118,236 +120,74 @@ def render_key_digests(keys: Iterable[str | None]) -> str:
     return "".join(f"{key_digest(k)}\n" for k in keys if k)
 
 
+_TEMPLATE_DIR: Final = "edge_templates"
+_TEMPLATE_COMMENT: Final = re.compile(r"^[ \t]*\{#.*#\}[ \t]*\n", re.MULTILINE)
+_PLACEHOLDER: Final = re.compile(r"\{\{ (\w+) \}\}")
+
+
+def _template(name: str) -> str:
+    """A template next to this module (packaged: pyproject's package-data), its `{# #}` lines dropped."""
+    text = (
+        resources.files(__name__.rpartition(".")[0]).joinpath(_TEMPLATE_DIR, name).read_text(encoding="utf-8")
+    )
+    return _TEMPLATE_COMMENT.sub("", text)
+
+
+def _fill(template: str, **values: object) -> str:
+    """Each `{{ name }}` replaced by its value, in one pass; a placeholder without a value (or a value
+    without a placeholder) is a bug here, not an input problem, so it fails loudly."""
+    wanted = set(_PLACEHOLDER.findall(template))
+    if wanted != set(values):
+        raise RuntimeError(
+            f"edge template placeholders {sorted(wanted)} do not match the values {sorted(values)}"
+        )
+    return _PLACEHOLDER.sub(lambda match: str(values[match[1]]), template)
+
+
+_NGINX_TEMPLATE: Final = _template("nginx.conf")
+_AUTH_TEMPLATE: Final = _template("edge_auth.js")
+
+
 def render_auth_script(config: EdgeProxyConfig) -> str:
-    """njs module: `keyOk` is '1' when the bearer key's SHA-256 equals a configured digest."""
-    path = json.dumps(config.key_digests_file)
-    counters = json.dumps(config.counters_dir)
-    routes = json.dumps([HEALTH_PATH, *OPENAI_ROUTES])
-    return f"""// Rendered by components/inference_cluster/edge_proxy.py; see its docstring.
-var fs = require('fs');
-var crypto = require('crypto');
-var DIGESTS = {path};
-var HEX = /^[0-9a-f]{{64}}$/;
-
-function keyOk(r) {{
-    var header = r.headersIn['Authorization'] || '';
-    if (header.length < 8 || header.slice(0, 7).toLowerCase() !== 'bearer ') {{
-        return '0';
-    }}
-    var presented = crypto.createHash('sha256').update(header.slice(7).trim()).digest('hex');
-    var lines;
-    try {{
-        lines = fs.readFileSync(DIGESTS, 'utf8').split('\\n');
-    }} catch (e) {{
-        r.error('edge: cannot read the API key digests: ' + e);
-        return '0';
-    }}
-    var match = 0;
-    for (var n = 0; n < lines.length; n++) {{
-        var digest = lines[n].trim();
-        if (!HEX.test(digest)) {{
-            continue;
-        }}
-        var diff = 0;
-        for (var i = 0; i < 64; i++) {{
-            diff |= presented.charCodeAt(i) ^ digest.charCodeAt(i);
-        }}
-        match |= (diff === 0) ? 1 : 0;
-    }}
-    return match === 1 ? '1' : '0';
-}}
-
-function healthy(r) {{
-    r.return(200, '{{"status":"ok"}}');
-}}
-
-// Request counts (see the module docstring of edge_proxy.py): one file per worker, replaced
-// whole on every answer, summed by `metrics`.
-var COUNTERS = {counters};
-var ROUTES = {routes};
-
-function counterFile() {{
-    return COUNTERS + '/worker-' + process.pid + '.json';
-}}
-
-function readCounts(file) {{
-    try {{
-        return JSON.parse(fs.readFileSync(file, 'utf8'));
-    }} catch (e) {{
-        return {{}};
-    }}
-}}
-
-function count(r) {{
-    var route = ROUTES.indexOf(r.uri) >= 0 ? r.uri : 'other';
-    var key = route + ' ' + r.status;
-    var file = counterFile();
-    var counts = readCounts(file);
-    counts[key] = (counts[key] || 0) + 1;
-    try {{
-        fs.writeFileSync(file + '.tmp', JSON.stringify(counts));
-        fs.renameSync(file + '.tmp', file);
-    }} catch (e) {{
-        r.error('edge: cannot write the request counters: ' + e);
-    }}
-    return '';
-}}
-
-function metrics(r) {{
-    var totals = {{}};
-    var names = [];
-    try {{
-        names = fs.readdirSync(COUNTERS);
-    }} catch (e) {{
-        r.error('edge: cannot read the request counters: ' + e);
-    }}
-    for (var n = 0; n < names.length; n++) {{
-        if (!/^worker-[0-9]+[.]json$/.test(names[n])) {{
-            continue;
-        }}
-        var counts = readCounts(COUNTERS + '/' + names[n]);
-        for (var key in counts) {{
-            totals[key] = (totals[key] || 0) + counts[key];
-        }}
-    }}
-    var lines = [
-        '# HELP edge_requests_total Answers of the public listener, by route and status code.',
-        '# TYPE edge_requests_total counter'
-    ];
-    var keys = Object.keys(totals).sort();
-    for (var k = 0; k < keys.length; k++) {{
-        var space = keys[k].indexOf(' ');
-        lines.push('edge_requests_total{{route="' + keys[k].slice(0, space) + '",code="'
-            + keys[k].slice(space + 1) + '"}} ' + totals[keys[k]]);
-    }}
-    r.headersOut['Content-Type'] = 'text/plain; version=0.0.4';
-    r.return(200, lines.join('\\n') + '\\n');
-}}
-
-export default {{keyOk, healthy, count, metrics}};
-"""
+    """njs module: `keyOk` is '1' when the bearer key's SHA-256 equals a configured digest; `count`
+    and `metrics` keep and serve the request counts (edge_templates/edge_auth.js)."""
+    return _fill(
+        _AUTH_TEMPLATE,
+        digests_file=json.dumps(config.key_digests_file),
+        counters_dir=json.dumps(config.counters_dir),
+        routes=json.dumps([HEALTH_PATH, *OPENAI_ROUTES]),
+    )
 
 
 def render_nginx_config(config: EdgeProxyConfig) -> str:
-    """nginx.conf of the edge: one TLS server, /health open, OpenAI routes keyed, the rest 404."""
-    listen = (
-        f"{config.listen_address}:{config.listen_port}" if config.listen_address else str(config.listen_port)
-    )
-    run = config.runtime_dir
-    routes = "\n".join(_keyed_route(route) for route in OPENAI_ROUTES)
+    """nginx.conf of the edge (edge_templates/nginx.conf): one TLS server, /health open, OpenAI
+    routes keyed, the rest 404; and the collector's plain-HTTP metrics listener."""
     # `access_log off` cancels every access_log of its level, so the counting line (njs in the
     # log phase; the line itself goes to /dev/null) stands alone when the access log is off.
     access_log = "" if config.access_log == "off" else f"access_log {config.access_log} edge;\n        "
-    metrics_listen = (
-        f"{config.metrics_address}:{config.metrics_port}"
-        if config.metrics_address
-        else str(config.metrics_port)
+    return _fill(
+        _NGINX_TEMPLATE,
+        njs_module=config.njs_module,
+        worker_processes=config.worker_processes,
+        runtime_dir=config.runtime_dir,
+        script_file=config.script_file,
+        upstream_port=config.upstream_port,
+        listen=_listen(config.listen_address, config.listen_port),
+        server_name=config.server_name,
+        access_log=access_log,
+        cert_file=config.cert_file,
+        key_file=config.key_file,
+        ciphers=_CIPHERS,
+        health_path=HEALTH_PATH,
+        routes="\n".join(_keyed_route(route) for route in OPENAI_ROUTES),
+        metrics_listen=_listen(config.metrics_address, config.metrics_port),
+        metrics_path=METRICS_PATH,
+        edge_metrics_path=EDGE_METRICS_PATH,
     )
-    return f"""# Rendered by components/inference_cluster/edge_proxy.py; do not edit by hand.
-load_module {config.njs_module};
-worker_processes {config.worker_processes};
-pid {run}/nginx.pid;
-error_log stderr warn;
 
-events {{
-    worker_connections 4096;
-}}
 
-http {{
-    server_tokens off;
-    default_type application/json;
-    client_body_temp_path {run}/body;
-    proxy_temp_path {run}/proxy;
-    fastcgi_temp_path {run}/fastcgi;
-    uwsgi_temp_path {run}/uwsgi;
-    scgi_temp_path {run}/scgi;
-    # No header, query string or body is logged: keys never reach the logs.
-    log_format edge
-        '$time_iso8601 $remote_addr "$request_method $uri" $status $body_bytes_sent $request_time';
-    log_format edge_count '$edge_counted';
-    access_log off;
-
-    js_import edge from {config.script_file};
-    js_set $edge_key_ok edge.keyOk;
-    js_set $edge_counted edge.count;
-
-    upstream model_server {{
-        server 127.0.0.1:{config.upstream_port};
-        keepalive 64;
-    }}
-
-    server {{
-        listen {listen} ssl default_server;
-        server_name {config.server_name};
-        {access_log}access_log /dev/null edge_count;
-
-        ssl_certificate {config.cert_file};
-        ssl_certificate_key {config.key_file};
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_ciphers {_CIPHERS};
-        ssl_prefer_server_ciphers off;
-        ssl_session_cache shared:edge_tls:10m;
-        ssl_session_timeout 1h;
-        ssl_session_tickets off;
-
-        add_header Strict-Transport-Security "max-age=63072000" always;
-        client_max_body_size 16m;
-
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_set_header Authorization "";
-        proxy_set_header Host $host;
-        # Streamed completions (server-sent events) go out as they are produced.
-        proxy_buffering off;
-        proxy_request_buffering off;
-        proxy_read_timeout 600s;
-        proxy_send_timeout 600s;
-
-        # Health checkers (DNS authority, load balancer, kubelet) need no key; they get a
-        # status and nothing the server says.
-        location = {HEALTH_PATH} {{
-            # The subrequest runs in the access phase; the answer comes from njs in the
-            # content phase (a `return` would answer before the model server is asked).
-            auth_request /_model_health;
-            error_page 500 502 503 504 = @unhealthy;
-            js_content edge.healthy;
-        }}
-        location = /_model_health {{
-            internal;
-            proxy_pass http://model_server{HEALTH_PATH};
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-        }}
-        location @unhealthy {{
-            return 503 '{{"status":"unavailable"}}';
-        }}
-
-{routes}
-
-        location / {{
-            return 404 '{{"error":"not found"}}';
-        }}
-    }}
-
-    # The collector's listener: plain HTTP on the pod network, never published by the Service,
-    # admitted only from the collector by a NetworkPolicy; two paths, nothing else.
-    server {{
-        listen {metrics_listen};
-        server_name _;
-        location = {METRICS_PATH} {{
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass http://model_server{METRICS_PATH};
-        }}
-        location = {EDGE_METRICS_PATH} {{
-            js_content edge.metrics;
-        }}
-        location / {{
-            return 404 '{{"error":"not found"}}';
-        }}
-    }}
-}}
-"""
+def _listen(address: str | None, port: int) -> str:
+    return f"{address}:{port}" if address else str(port)
 
 
 def _keyed_route(route: str) -> str:

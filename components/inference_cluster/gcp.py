@@ -3,8 +3,11 @@ tainted GPU node pool whose driver GKE installs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
 
 from components.common import WorkloadIdentity, type_token
 from components.gcp_apis import apis_of
@@ -22,7 +25,11 @@ from components.inference_cluster.args import (
     SYSTEM_POOL,
     InferenceClusterArgs,
 )
-from components.inference_cluster.gcp_security import database_encryption, secrets_encryption_key
+from components.inference_cluster.gcp_security import (
+    SecretsEncryption,
+    database_encryption,
+    secrets_encryption_key,
+)
 from components.inference_cluster.placement import (
     gke_gpu_zones,
     gke_initial_nodes_per_zone,
@@ -102,31 +109,133 @@ def _node_config(
     )
 
 
+def _authorized_networks(
+    cidrs: tuple[str, ...],
+) -> gcp.container.ClusterMasterAuthorizedNetworksConfigArgs | None:
+    """The API endpoint admits only these networks; None (no list) leaves it open to Google IAM."""
+    if not cidrs:
+        return None
+    return gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
+        cidr_blocks=[
+            gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
+                cidr_block=cidr, display_name=f"allowed-{i}"
+            )
+            for i, cidr in enumerate(cidrs)
+        ],
+        # Only the listed networks: not every Compute Engine address on Google Cloud.
+        gcp_public_cidrs_access_enabled=False,
+    )
+
+
+def _gpus(accelerator: str, count: int) -> list[gcp.container.NodePoolNodeConfigGuestAcceleratorArgs]:
+    """`count` GPUs of `accelerator` per node, with the driver GKE installs."""
+    return [
+        gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
+            type=accelerator,
+            count=count,
+            # GKE installs the driver (and runs its own device plugin).
+            gpu_driver_installation_config=(
+                gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
+                    gpu_driver_version="LATEST"
+                )
+            ),
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class _Network:
+    """The VPC and its one regional node subnet (VPC-native: pods and services in its secondary ranges)."""
+
+    network: gcp.compute.Network
+    subnet: gcp.compute.Subnetwork
+
+
+@dataclass(frozen=True)
+class _NodeIdentity:
+    """The service account every node runs as, and its project roles (node pools wait for them)."""
+
+    account: gcp.serviceaccount.Account
+    roles: list[gcp.projects.IAMMember]
+
+
 class GkeInferenceCluster(pulumi.ComponentResource):
     """Regional GKE cluster with Workload Identity and a GPU node pool; see InferenceClusterArgs."""
+
+    kubeconfig: pulumi.Output[str]
+    """Secret kubeconfig whose exec plugin is gke-gcloud-auth-plugin (no static token)."""
+    cluster_name: pulumi.Output[str]
+    """Name of the GKE cluster."""
+    gpu_pool_names: pulumi.Output[list[str]]
+    """The GPU node pool's name (one pool over the GPU zones)."""
+    gpu_zones: pulumi.Output[list[str]]
+    """The GPU pool's node locations: zones whose machine types include the GPU shape (or `gpu_zones`)."""
+    oidc_issuer_url: pulumi.Output[str]
+    """The cluster's service-account token issuer, for keyless federation into other clouds."""
+    identity: WorkloadIdentity
+    """The inference pods' service account, impersonable only by NAMESPACE/SERVICE_ACCOUNT."""
+    image_puller: pulumi.Output[str]
+    """Email of the node service account, which pulls images: the stack's registry grants it reads."""
+    k8s_provider: k8s.Provider
+    """Explicit Kubernetes provider built from `kubeconfig`; it waits for both node pools."""
+    federation_ready: pulumi.Resource
+    """The cluster: <project>.svc.id.goog (the Workload Identity pool) exists once it does."""
+    public_address: PublicAddress
+    """Static public address: a reserved regional external IP the Service's NLB uses."""
 
     def __init__(
         self, name: str, args: InferenceClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(type_token(MODULE, "GkeInferenceCluster"), name, None, opts)
-        placement = args.placement
-        project = placement.gcp_project or ""  # validated by InferenceClusterArgs
-        region = placement.region
-        base = base_name(name, placement)
-        labels = dict(placement.tags)
-
+        self._stem = name
+        self._args = args
+        self._project = args.placement.gcp_project or ""  # validated by InferenceClusterArgs
+        self._base = base_name(name, args.placement)
+        self._apis = self._enable_apis()
         # Every child waits for the APIs (enabled once per project by the stack's GcpApis).
-        apis = apis_of(placement.gcp_apis, placement.stack, "the GKE cluster").enable(
+        self._child = pulumi.ResourceOptions(
+            parent=self, provider=args.placement.provider, depends_on=self._apis
+        )
+        network = self._network()
+        nodes = self._node_identity()
+        key = self._secrets_key()
+        cluster = self._control_plane(network, key)
+        system_pool = self._system_pool(cluster, nodes)
+        gpu_pool = self._gpu_pool(cluster, nodes)
+        workload_sa = self._workload_identity(cluster)
+        self._kubeconfig(cluster)
+        self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [system_pool, gpu_pool])
+        self._public_address()
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "kubeconfig": self.kubeconfig,
+                "gpuPoolNames": self.gpu_pool_names,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+                "workloadServiceAccount": workload_sa.email,
+            }
+        )
+
+    def _enable_apis(self) -> list[pulumi.Resource]:
+        """CLUSTER_APIS, enabled once per project by the stack's GcpApis (older stacks' own kept)."""
+        placement, name = self._args.placement, self._stem
+        return apis_of(placement.gcp_apis, placement.stack, "the GKE cluster").enable(
             *CLUSTER_APIS,
             previously={
                 api: pulumi.Alias(name=f"{name}-{api}-api", parent=self) for api in ("compute", "container")
             },
         )
-        child = pulumi.ResourceOptions(parent=self, provider=placement.provider, depends_on=apis)
-        after_apis = child
 
-        # Network: one regional subnet with secondary ranges (VPC-native), Cloud NAT for egress
-        # from private nodes (image pulls, model bucket via Private Google Access).
+    def _network(self) -> _Network:
+        """One regional subnet with secondary ranges (VPC-native), Cloud NAT for egress from private
+        nodes (image pulls, model bucket via Private Google Access)."""
+        name, base, project, region, child = (
+            self._stem,
+            self._base,
+            self._project,
+            self._args.placement.region,
+            self._child,
+        )
         network = gcp.compute.Network(
             f"{name}-network",
             gcp.compute.NetworkArgs(
@@ -135,7 +244,7 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 auto_create_subnetworks=False,
                 routing_mode="REGIONAL",
             ),
-            opts=after_apis,
+            opts=child,
         )
         subnet = gcp.compute.Subnetwork(
             f"{name}-nodes",
@@ -161,12 +270,18 @@ class GkeInferenceCluster(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        self._nat(network)
+        return _Network(network, subnet)
+
+    def _nat(self, network: gcp.compute.Network) -> None:
+        """A Cloud Router and Cloud NAT for every subnet range (errors logged)."""
+        name, base, project, region = self._stem, self._base, self._project, self._args.placement.region
         router = gcp.compute.Router(
             f"{name}-router",
             gcp.compute.RouterArgs(
                 name=short_name(base, "router", 63), project=project, region=region, network=network.id
             ),
-            opts=child,
+            opts=self._child,
         )
         gcp.compute.RouterNat(
             f"{name}-nat",
@@ -179,46 +294,57 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
                 log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"),
             ),
-            opts=child,
+            opts=self._child,
         )
 
-        node_sa = gcp.serviceaccount.Account(
+    def _node_identity(self) -> _NodeIdentity:
+        """A node service account with _NODE_ROLES only, instead of the default compute account."""
+        name, project = self._stem, self._project
+        account = gcp.serviceaccount.Account(
             f"{name}-nodes",
             gcp.serviceaccount.AccountArgs(
-                account_id=short_name(base, "nodes", 30),
-                display_name=f"GKE nodes of {base}",
+                account_id=short_name(self._base, "nodes", 30),
+                display_name=f"GKE nodes of {self._base}",
                 project=project,
             ),
-            opts=after_apis,
+            opts=self._child,
         )
-        node_member = pulumi.Output.concat("serviceAccount:", node_sa.email)
-        node_roles = [
+        member = pulumi.Output.concat("serviceAccount:", account.email)
+        roles = [
             gcp.projects.IAMMember(
                 f"{name}-nodes-{role.split('/')[1].replace('.', '-').lower()}",
-                gcp.projects.IAMMemberArgs(project=project, role=role, member=node_member),
-                opts=child,
+                gcp.projects.IAMMemberArgs(project=project, role=role, member=member),
+                opts=self._child,
             )
             for role in _NODE_ROLES
         ]
+        self.image_puller = account.email
+        return _NodeIdentity(account, roles)
 
-        etcd_key = secrets_encryption_key(
-            name,
-            project=project,
-            region=region,
-            labels=labels,
+    def _secrets_key(self) -> SecretsEncryption:
+        """Cloud KMS key for etcd's application-layer Secrets encryption, and GKE's use of it."""
+        placement = self._args.placement
+        return secrets_encryption_key(
+            self._stem,
+            project=self._project,
+            region=placement.region,
+            labels=dict(placement.tags),
             apis=apis_of(placement.gcp_apis, placement.stack, "the GKE cluster"),
-            child=child,
-            deletion_protection=args.deletion_protection,
+            child=self._child,
+            deletion_protection=self._args.deletion_protection,
         )
-        cluster_name = short_name(base, "gke", 40)
+
+    def _control_plane(self, network: _Network, key: SecretsEncryption) -> gcp.container.Cluster:
+        """Regional, private nodes, Workload Identity, Dataplane V2, Secrets under our key."""
+        args, project, region = self._args, self._project, self._args.placement.region
         cluster = gcp.container.Cluster(
-            f"{name}-cluster",
+            f"{self._stem}-cluster",
             gcp.container.ClusterArgs(
-                name=cluster_name,
+                name=short_name(self._base, "gke", 40),
                 project=project,
                 location=region,
-                network=network.id,
-                subnetwork=subnet.id,
+                network=network.network.id,
+                subnetwork=network.subnet.id,
                 networking_mode="VPC_NATIVE",
                 ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
                     cluster_secondary_range_name=PODS_RANGE[0],
@@ -229,26 +355,13 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                     # The deployer runs outside the VPC; the endpoint still requires Google IAM.
                     enable_private_endpoint=False,
                 ),
-                master_authorized_networks_config=(
-                    gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
-                        cidr_blocks=[
-                            gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
-                                cidr_block=cidr, display_name=f"allowed-{i}"
-                            )
-                            for i, cidr in enumerate(args.api_allowed_cidrs)
-                        ],
-                        # Only the listed networks: not every Compute Engine address on Google Cloud.
-                        gcp_public_cidrs_access_enabled=False,
-                    )
-                    if args.api_allowed_cidrs
-                    else None
-                ),
+                master_authorized_networks_config=_authorized_networks(args.api_allowed_cidrs),
                 master_auth=gcp.container.ClusterMasterAuthArgs(
                     client_certificate_config=gcp.container.ClusterMasterAuthClientCertificateConfigArgs(
                         issue_client_certificate=False
                     )
                 ),
-                database_encryption=database_encryption(etcd_key),
+                database_encryption=database_encryption(key),
                 workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
                     workload_pool=f"{project}.svc.id.goog"
                 ),
@@ -267,18 +380,28 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 remove_default_node_pool=True,
                 initial_node_count=1,
                 deletion_protection=args.deletion_protection,
-                resource_labels=labels,
+                resource_labels=dict(args.placement.tags),
             ),
             # GKE refuses a key its service agent cannot use: the grant comes first.
-            opts=after_apis.merge(pulumi.ResourceOptions(depends_on=[etcd_key.grant])),
+            opts=self._child.merge(pulumi.ResourceOptions(depends_on=[key.grant])),
         )
+        self.cluster_name = cluster.name
+        self.oidc_issuer_url = cluster.name.apply(
+            lambda cluster_id: gke_issuer_url(project, region, cluster_id)
+        )
+        # <project>.svc.id.goog (the Workload Identity pool) exists once the cluster does.
+        self.federation_ready = cluster
+        return cluster
 
-        system_pool = gcp.container.NodePool(
-            f"{name}-system",
+    def _system_pool(self, cluster: gcp.container.Cluster, nodes: _NodeIdentity) -> gcp.container.NodePool:
+        """One small CPU node per zone of the regional cluster, for add-ons."""
+        args = self._args
+        return gcp.container.NodePool(
+            f"{self._stem}-system",
             gcp.container.NodePoolArgs(
                 name=SYSTEM_POOL,
-                project=project,
-                location=region,
+                project=self._project,
+                location=args.placement.region,
                 cluster=cluster.id,
                 # Per zone of the regional cluster: one small node in each zone.
                 node_count=1,
@@ -286,30 +409,35 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 node_config=_node_config(
                     machine_type=args.system_machine_type or SYSTEM_MACHINE_TYPE,
                     disk_size_gb=SYSTEM_DISK_GB,
-                    service_account=node_sa.email,
+                    service_account=nodes.account.email,
                     labels={POOL_LABEL: SYSTEM_POOL},
-                    resource_labels=labels,
+                    resource_labels=dict(args.placement.tags),
                 ),
             ),
-            opts=child.merge(pulumi.ResourceOptions(depends_on=node_roles)),
+            opts=self._child.merge(pulumi.ResourceOptions(depends_on=nodes.roles)),
         )
+
+    def _gpu_pool(self, cluster: gcp.container.Cluster, nodes: _NodeIdentity) -> gcp.container.NodePool:
+        """Tainted, autoscaled GPU nodes in the zones that offer the shape; image streaming on."""
+        args = self._args
         # Only zones whose machine types include the GPU shape (asked at plan time, after the
         # Compute API is on); one initial node per zone, so at most `max` zones.
         gpu_zones = gke_gpu_zones(
-            args, pulumi.InvokeOutputOptions(parent=self, provider=placement.provider, depends_on=apis)
+            args,
+            pulumi.InvokeOutputOptions(parent=self, provider=args.placement.provider, depends_on=self._apis),
         )
-        gpu_locations = gpu_zones.apply(lambda zones: gke_node_locations(zones, args.gpu_max_node_count))
-        gpu_pool = gcp.container.NodePool(
-            f"{name}-gpu",
+        locations = gpu_zones.apply(lambda zones: gke_node_locations(zones, args.gpu_max_node_count))
+        pool = gcp.container.NodePool(
+            f"{self._stem}-gpu",
             gcp.container.NodePoolArgs(
                 name=GPU_POOL,
-                project=project,
-                location=region,
+                project=self._project,
+                location=args.placement.region,
                 cluster=cluster.id,
-                node_locations=gpu_locations,
+                node_locations=locations,
                 # Per zone of node_locations: the pool starts warm (a node with the GPU is up
                 # before the workload lands); afterwards the autoscaler owns the size.
-                initial_node_count=gpu_locations.apply(
+                initial_node_count=locations.apply(
                     lambda zones: gke_initial_nodes_per_zone(
                         args.gpu_node_count, len(zones), args.gpu_max_node_count
                     )
@@ -329,56 +457,61 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 node_config=_node_config(
                     machine_type=args.gpu_machine_type,
                     disk_size_gb=args.gpu_node_disk_size_gib,
-                    service_account=node_sa.email,
+                    service_account=nodes.account.email,
                     labels={POOL_LABEL: GPU_POOL, GPU_TYPE_LABEL: args.gpu_type},
-                    resource_labels=labels,
+                    resource_labels=dict(args.placement.tags),
                     image_streaming=True,
                     taints=[
                         gcp.container.NodePoolNodeConfigTaintArgs(
                             key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect="NO_SCHEDULE"
                         )
                     ],
-                    accelerators=[
-                        gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
-                            type=args.gpu_accelerator or "",
-                            count=args.gpus_per_node,
-                            # GKE installs the driver (and runs its own device plugin).
-                            gpu_driver_installation_config=(
-                                gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
-                                    gpu_driver_version="LATEST"
-                                )
-                            ),
-                        )
-                    ],
+                    accelerators=_gpus(args.gpu_accelerator or "", args.gpus_per_node),
                 ),
             ),
             # initialNodeCount only applies at creation; changing it would replace the pool.
-            opts=child.merge(
-                pulumi.ResourceOptions(depends_on=node_roles, ignore_changes=["initialNodeCount"])
+            opts=self._child.merge(
+                pulumi.ResourceOptions(depends_on=nodes.roles, ignore_changes=["initialNodeCount"])
             ),
         )
+        self.gpu_pool_names = pulumi.Output.all(pool.name).apply(list)
+        self.gpu_zones = locations
+        return pool
 
-        # The inference pods' identity, impersonable only by the inference service account.
-        workload_sa = gcp.serviceaccount.Account(
+    def _workload_identity(self, cluster: gcp.container.Cluster) -> gcp.serviceaccount.Account:
+        """The inference pods' identity, impersonable only by the inference service account."""
+        name, project = self._stem, self._project
+        account = gcp.serviceaccount.Account(
             f"{name}-workload",
             gcp.serviceaccount.AccountArgs(
-                account_id=short_name(base, "workload", 30),
-                display_name=f"Inference pods of {base} ({NAMESPACE}/{SERVICE_ACCOUNT})",
+                account_id=short_name(self._base, "workload", 30),
+                display_name=f"Inference pods of {self._base} ({NAMESPACE}/{SERVICE_ACCOUNT})",
                 project=project,
             ),
-            opts=after_apis,
+            opts=self._child,
         )
         gcp.serviceaccount.IAMMember(
             f"{name}-workload-identity",
             gcp.serviceaccount.IAMMemberArgs(
-                service_account_id=workload_sa.name,
+                service_account_id=account.name,
                 role="roles/iam.workloadIdentityUser",
                 member=f"serviceAccount:{project}.svc.id.goog[{NAMESPACE}/{SERVICE_ACCOUNT}]",
             ),
             # The workload pool exists once the cluster does.
-            opts=child.merge(pulumi.ResourceOptions(depends_on=[cluster])),
+            opts=self._child.merge(pulumi.ResourceOptions(depends_on=[cluster])),
         )
+        self.identity = WorkloadIdentity(
+            cloud="gcp",
+            principal=account.email,
+            name=account.email,
+            client_id=None,
+            namespace=NAMESPACE,
+            service_account=SERVICE_ACCOUNT,
+        )
+        return account
 
+    def _kubeconfig(self, cluster: gcp.container.Cluster) -> None:
+        """An exec kubeconfig: tokens come from the deployer's gcloud session, never the state."""
         ca_data = cluster.master_auth.apply(lambda auth: auth.cluster_ca_certificate or "")
         kubeconfig = pulumi.Output.all(cluster.name, cluster.endpoint, ca_data).apply(
             lambda a: exec_kubeconfig(
@@ -391,42 +524,16 @@ class GkeInferenceCluster(pulumi.ComponentResource):
                 provide_cluster_info=True,
             )
         )
+        self.kubeconfig = pulumi.Output.secret(kubeconfig)
 
-        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
-        self.cluster_name: pulumi.Output[str] = cluster.name
-        self.gpu_pool_names: pulumi.Output[list[str]] = pulumi.Output.all(gpu_pool.name).apply(list)
-        self.gpu_zones: pulumi.Output[list[str]] = gpu_locations
-        self.oidc_issuer_url: pulumi.Output[str] = cluster.name.apply(
-            lambda cluster_id: gke_issuer_url(project, region, cluster_id)
-        )
-        self.identity = WorkloadIdentity(
-            cloud="gcp",
-            principal=workload_sa.email,
-            name=workload_sa.email,
-            client_id=None,
-            namespace=NAMESPACE,
-            service_account=SERVICE_ACCOUNT,
-        )
-        self.image_puller: pulumi.Output[str] = node_sa.email
-        self.k8s_provider = kubernetes_provider(name, self.kubeconfig, self, [system_pool, gpu_pool])
-        # <project>.svc.id.goog (the Workload Identity pool) exists once the cluster does.
-        self.federation_ready: pulumi.Resource = cluster
-        # Static public address: a reserved regional external IP the Service's NLB uses.
-        self.public_address: PublicAddress = gcp_address.static_address(
-            name,
-            opts=after_apis,
-            base=base,
-            project=project,
-            region=region,
-            labels=labels,
-            protect=args.deletion_protection,
-        )
-        self.register_outputs(
-            {
-                "clusterName": self.cluster_name,
-                "kubeconfig": self.kubeconfig,
-                "gpuPoolNames": self.gpu_pool_names,
-                "oidcIssuerUrl": self.oidc_issuer_url,
-                "workloadServiceAccount": workload_sa.email,
-            }
+    def _public_address(self) -> None:
+        """A reserved regional external IP the Service's NLB uses."""
+        self.public_address = gcp_address.static_address(
+            self._stem,
+            opts=self._child,
+            base=self._base,
+            project=self._project,
+            region=self._args.placement.region,
+            labels=dict(self._args.placement.tags),
+            protect=self._args.deletion_protection,
         )

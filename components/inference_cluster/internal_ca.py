@@ -232,6 +232,14 @@ class InternalCa(pulumi.ComponentResource):
     ) -> list[pulumi.Resource]:
         """The PKI role, its sign-only policy, the Kubernetes auth role and the RBAC that lets the
         cert-manager controller request tokens for the issuer's account (and no other)."""
+        role, auth_role = self._vault_roles(name, args, vault_args)
+        return [role, auth_role, *_token_request_rbac(name, opts)]
+
+    def _vault_roles(
+        self, name: str, args: InternalCaArgs, vault_args: InternalCaVault
+    ) -> tuple[pulumi.Resource, pulumi.Resource]:
+        """In the vault: the PKI role for the service name only, a sign-only policy, and the
+        Kubernetes auth role that hands that policy to the issuer's account."""
         import pulumi_vault as vault
 
         in_vault = pulumi.ResourceOptions(parent=self, provider=vault_args.provider)
@@ -286,50 +294,56 @@ class InternalCa(pulumi.ComponentResource):
             ),
             opts=in_vault,
         )
-        account = k8s.core.v1.ServiceAccount(
-            f"{name}-vault-issuer",
-            k8s.core.v1.ServiceAccountInitArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=ISSUER_SERVICE_ACCOUNT, namespace=cert_manager.NAMESPACE
-                ),
-                automount_service_account_token=False,
+        return role, auth_role
+
+
+def _token_request_rbac(name: str, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+    """The issuer's service account, and the RBAC that lets the cert-manager controller request
+    tokens for it (and no other account)."""
+    account = k8s.core.v1.ServiceAccount(
+        f"{name}-vault-issuer",
+        k8s.core.v1.ServiceAccountInitArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=ISSUER_SERVICE_ACCOUNT, namespace=cert_manager.NAMESPACE
             ),
-            opts=opts,
-        )
-        token_role = k8s.rbac.v1.Role(
-            f"{name}-vault-issuer-token",
-            k8s.rbac.v1.RoleInitArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=ISSUER_SERVICE_ACCOUNT, namespace=cert_manager.NAMESPACE
-                ),
-                rules=[
-                    k8s.rbac.v1.PolicyRuleArgs(
-                        api_groups=[""],
-                        resources=["serviceaccounts/token"],
-                        resource_names=[ISSUER_SERVICE_ACCOUNT],
-                        verbs=["create"],
-                    )
-                ],
+            automount_service_account_token=False,
+        ),
+        opts=opts,
+    )
+    token_role = k8s.rbac.v1.Role(
+        f"{name}-vault-issuer-token",
+        k8s.rbac.v1.RoleInitArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=ISSUER_SERVICE_ACCOUNT, namespace=cert_manager.NAMESPACE
             ),
-            opts=opts,
-        )
-        binding = k8s.rbac.v1.RoleBinding(
-            f"{name}-vault-issuer-token",
-            k8s.rbac.v1.RoleBindingInitArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=ISSUER_SERVICE_ACCOUNT, namespace=cert_manager.NAMESPACE
-                ),
-                role_ref=k8s.rbac.v1.RoleRefArgs(
-                    api_group="rbac.authorization.k8s.io", kind="Role", name=ISSUER_SERVICE_ACCOUNT
-                ),
-                subjects=[
-                    k8s.rbac.v1.SubjectArgs(
-                        kind="ServiceAccount",
-                        name=cert_manager.CONTROLLER_SERVICE_ACCOUNT,
-                        namespace=cert_manager.NAMESPACE,
-                    )
-                ],
+            rules=[
+                k8s.rbac.v1.PolicyRuleArgs(
+                    api_groups=[""],
+                    resources=["serviceaccounts/token"],
+                    resource_names=[ISSUER_SERVICE_ACCOUNT],
+                    verbs=["create"],
+                )
+            ],
+        ),
+        opts=opts,
+    )
+    binding = k8s.rbac.v1.RoleBinding(
+        f"{name}-vault-issuer-token",
+        k8s.rbac.v1.RoleBindingInitArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=ISSUER_SERVICE_ACCOUNT, namespace=cert_manager.NAMESPACE
             ),
-            opts=opts,
-        )
-        return [role, auth_role, account, token_role, binding]
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="Role", name=ISSUER_SERVICE_ACCOUNT
+            ),
+            subjects=[
+                k8s.rbac.v1.SubjectArgs(
+                    kind="ServiceAccount",
+                    name=cert_manager.CONTROLLER_SERVICE_ACCOUNT,
+                    namespace=cert_manager.NAMESPACE,
+                )
+            ],
+        ),
+        opts=opts,
+    )
+    return [account, token_role, binding]

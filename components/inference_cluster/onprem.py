@@ -31,6 +31,7 @@ from components.inference_cluster.args import (
     NAMESPACE,
     SERVICE_ACCOUNT,
     InferenceClusterArgs,
+    OnpremSite,
 )
 from components.inference_cluster.public_address import PublicAddress
 
@@ -63,15 +64,26 @@ class OnpremInferenceCluster(pulumi.ComponentResource):
     """An existing cluster on a site, described (not created) by the stack; see the module doc."""
 
     identity: WorkloadIdentity
+    """The pods' Kubernetes service account (`system:serviceaccount:<ns>:<sa>`): the site's vault
+    and store trust its tokens; there is no cloud identity."""
     federation_ready: pulumi.Resource
+    """This component: nothing is created, so trust in the cluster's tokens can be granted at once."""
     kubeconfig: pulumi.Output[str]
+    """The site's kubeconfig (secret), as configured."""
     cluster_name: pulumi.Output[str]
+    """The site's name (the stack's `region`)."""
     gpu_pool_names: pulumi.Output[list[str]]
+    """No pool: the GPU node selector (`k=v,...`) that picks the site's GPU nodes."""
     oidc_issuer_url: pulumi.Output[str]
+    """The site's service-account token issuer (serviceAccountIssuer), for federation."""
     k8s_provider: k8s.Provider
+    """The provider infra/providers.py built from the kubeconfig; never a default provider."""
     gpu_zones: pulumi.Output[list[str]]
+    """None: a site has no zones."""
     image_puller: pulumi.Output[str]
+    """Empty: nodes pull from the site registry with their container runtime's own credentials."""
     public_address: PublicAddress
+    """The site's static address and how the Service is bound to it (`exposure`)."""
 
     def __init__(
         self, name: str, args: InferenceClusterArgs, opts: pulumi.ResourceOptions | None = None
@@ -79,9 +91,29 @@ class OnpremInferenceCluster(pulumi.ComponentResource):
         super().__init__(type_token(MODULE, "OnpremInferenceCluster"), name, None, opts)
         site = args.onprem
         assert site is not None  # InferenceClusterArgs refuses onprem without it
-        placement = args.placement
-        # The provider infra/providers.py built from the kubeconfig; never a default provider.
-        self.k8s_provider = cast(k8s.Provider, placement.provider)
+        self._kubeconfig(args, site)
+        self._workload_identity()
+        self._gpu_pool(site)
+        self.public_address = onprem_public_address(site.exposure, site.exposure_address)
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "gpuNodes": self.gpu_pool_names,
+                "exposure": site.exposure,
+                "address": site.exposure_address,
+            }
+        )
+
+    def _kubeconfig(self, args: InferenceClusterArgs, site: OnpremSite) -> None:
+        """The configured kubeconfig and the provider built from it; the site's name and issuer."""
+        self.k8s_provider = cast(k8s.Provider, args.placement.provider)
+        self.kubeconfig = pulumi.Output.secret(site.kubeconfig)
+        self.cluster_name = pulumi.Output.from_input(args.placement.region)
+        # The issuer of an existing cluster's tokens is the site's setting (serviceAccountIssuer).
+        self.oidc_issuer_url = pulumi.Output.from_input(site.service_account_issuer)
+
+    def _workload_identity(self) -> None:
+        """The pods' service account, as Kubernetes names it in tokens."""
         principal = pulumi.Output.from_input(service_account_principal())
         self.identity = WorkloadIdentity(
             cloud="onprem",
@@ -93,22 +125,11 @@ class OnpremInferenceCluster(pulumi.ComponentResource):
         )
         # Nothing is created, so trust in the cluster's tokens can be granted at once.
         self.federation_ready = self
-        self.kubeconfig = pulumi.Output.secret(site.kubeconfig)
-        self.cluster_name = pulumi.Output.from_input(placement.region)
-        # No pool: the GPU nodes are the ones the selector matches.
+
+    def _gpu_pool(self, site: OnpremSite) -> None:
+        """No pool: the GPU nodes are the ones the selector matches; no zones, no pull identity."""
         selector = ",".join(f"{k}={v}" for k, v in sorted(site.gpu.node_selector.items()))
         self.gpu_pool_names = pulumi.Output.from_input([selector])
         self.gpu_zones = pulumi.Output.from_input(cast(list[str], []))
-        # The issuer of an existing cluster's tokens is the site's setting (serviceAccountIssuer).
-        self.oidc_issuer_url = pulumi.Output.from_input(site.service_account_issuer)
         # Nodes pull from the site registry with their container runtime's own credentials.
         self.image_puller = pulumi.Output.from_input("")
-        self.public_address = onprem_public_address(site.exposure, site.exposure_address)
-        self.register_outputs(
-            {
-                "clusterName": self.cluster_name,
-                "gpuNodes": self.gpu_pool_names,
-                "exposure": site.exposure,
-                "address": site.exposure_address,
-            }
-        )

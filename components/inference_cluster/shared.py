@@ -98,6 +98,32 @@ DEVICE_PLUGIN_ROOT_REASON = {
 """Why the device plugin keeps UID 0; the policy pack accepts root only with such a reason."""
 
 
+def _device_plugin_container() -> k8s.core.v1.ContainerArgs:
+    """The plugin itself: unprivileged, read-only root, only the kubelet's device-plugin directory."""
+    return k8s.core.v1.ContainerArgs(
+        name="nvidia-device-plugin",
+        image=NVIDIA_DEVICE_PLUGIN_IMAGE,
+        # Keep running on a node whose driver is still installing; the
+        # plugin retries instead of crash-looping the DaemonSet.
+        env=[k8s.core.v1.EnvVarArgs(name="FAIL_ON_INIT_ERROR", value="false")],
+        resources=k8s.core.v1.ResourceRequirementsArgs(
+            requests={"cpu": "50m", "memory": "64Mi"},
+            limits={"cpu": "200m", "memory": "256Mi"},
+        ),
+        security_context=k8s.core.v1.SecurityContextArgs(
+            allow_privilege_escalation=False,
+            read_only_root_filesystem=True,
+            privileged=False,
+            capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+        ),
+        volume_mounts=[
+            k8s.core.v1.VolumeMountArgs(name="device-plugin", mount_path="/var/lib/kubelet/device-plugins"),
+            k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+        ],
+    )
+
+
 def nvidia_device_plugin(name: str, parent: pulumi.Resource, provider: k8s.Provider) -> k8s.apps.v1.DaemonSet:
     """The NVIDIA device plugin on GPU nodes, which advertises `nvidia.com/gpu` to the scheduler.
 
@@ -134,32 +160,7 @@ def nvidia_device_plugin(name: str, parent: pulumi.Resource, provider: k8s.Provi
                             ),
                             k8s.core.v1.TolerationArgs(key="CriticalAddonsOnly", operator="Exists"),
                         ],
-                        containers=[
-                            k8s.core.v1.ContainerArgs(
-                                name="nvidia-device-plugin",
-                                image=NVIDIA_DEVICE_PLUGIN_IMAGE,
-                                # Keep running on a node whose driver is still installing; the
-                                # plugin retries instead of crash-looping the DaemonSet.
-                                env=[k8s.core.v1.EnvVarArgs(name="FAIL_ON_INIT_ERROR", value="false")],
-                                resources=k8s.core.v1.ResourceRequirementsArgs(
-                                    requests={"cpu": "50m", "memory": "64Mi"},
-                                    limits={"cpu": "200m", "memory": "256Mi"},
-                                ),
-                                security_context=k8s.core.v1.SecurityContextArgs(
-                                    allow_privilege_escalation=False,
-                                    read_only_root_filesystem=True,
-                                    privileged=False,
-                                    capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                                    seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-                                ),
-                                volume_mounts=[
-                                    k8s.core.v1.VolumeMountArgs(
-                                        name="device-plugin", mount_path="/var/lib/kubelet/device-plugins"
-                                    ),
-                                    k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
-                                ],
-                            )
-                        ],
+                        containers=[_device_plugin_container()],
                         volumes=[
                             k8s.core.v1.VolumeArgs(
                                 name="device-plugin",

@@ -129,21 +129,9 @@ class VaultReader:
     resources: list[pulumi.Resource]
 
 
-def vault_reader(
-    name: str,
-    login: VaultLogin,
-    script: pulumi.Input[str],
-    mounts: Sequence[k8s.core.v1.VolumeMountArgs],
-    *,
-    namespace: str,
-    labels: Mapping[str, str],
-    security_context: k8s.core.v1.SecurityContextArgs,
-    opts: pulumi.ResourceOptions,
-    image: str = OPENBAO_IMAGE,
-) -> VaultReader:
-    """The read-secrets init container, its projected token volume and (with a private CA) the
-    ConfigMap holding the vault's CA certificate."""
-    volumes = [
+def _login_volumes(login: VaultLogin) -> list[k8s.core.v1.VolumeArgs]:
+    """The projected service-account token the vault's Kubernetes auth checks, and a scratch home."""
+    return [
         k8s.core.v1.VolumeArgs(
             name="openbao-token",
             projected=k8s.core.v1.ProjectedVolumeSourceArgs(
@@ -164,6 +152,23 @@ def vault_reader(
             empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory", size_limit="1Mi"),
         ),
     ]
+
+
+def vault_reader(
+    name: str,
+    login: VaultLogin,
+    script: pulumi.Input[str],
+    mounts: Sequence[k8s.core.v1.VolumeMountArgs],
+    *,
+    namespace: str,
+    labels: Mapping[str, str],
+    security_context: k8s.core.v1.SecurityContextArgs,
+    opts: pulumi.ResourceOptions,
+    image: str = OPENBAO_IMAGE,
+) -> VaultReader:
+    """The read-secrets init container, its projected token volume and (with a private CA) the
+    ConfigMap holding the vault's CA certificate."""
+    volumes = _login_volumes(login)
     all_mounts = [
         *mounts,
         k8s.core.v1.VolumeMountArgs(name="openbao-token", mount_path=TOKEN_DIR, read_only=True),

@@ -16,7 +16,7 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -451,34 +451,112 @@ def _health_probe(period: int, timeout: int, failures: int) -> k8s.core.v1.Probe
     )
 
 
+def _rollout_seconds(args: InferenceWorkloadArgs) -> int:
+    """How long a rollout may take: the model copy and load budgets, plus five minutes."""
+    return args.model_download_budget_seconds + args.model_load_budget_seconds + 300
+
+
+def _rollout_timeouts(args: InferenceWorkloadArgs) -> pulumi.CustomTimeouts:
+    """One timeout for the Deployment and the Service that waits for it."""
+    minutes = f"{_rollout_seconds(args) // 60}m"
+    return pulumi.CustomTimeouts(create=minutes, update=minutes)
+
+
+def _account_annotations(args: InferenceWorkloadArgs) -> dict[str, pulumi.Input[str]]:
+    """The cloud identity the ServiceAccount is bound to, as the cloud's webhook reads it."""
+    identity = args.identity
+    if args.cloud == "onprem":
+        return {}  # the Kubernetes service account is the identity (the site's vault trusts it)
+    if args.cloud == "aws":
+        return {"eks.amazonaws.com/role-arn": identity.principal}
+    if args.cloud == "gcp":
+        return {"iam.gke.io/gcp-service-account": identity.principal}
+    if identity.client_id is None:
+        raise InferenceClusterArgsError(
+            "InferenceWorkloadArgs",
+            ["identity.client_id is required on azure: pass the AKS cluster's identity"],
+        )
+    return {"azure.workload.identity/client-id": identity.client_id}
+
+
+@dataclass(frozen=True)
+class _PodSecrets:
+    """What the pod reads from the vault, and where it goes."""
+
+    refs: pulumi.Output[dict[str, str]]
+    """Secret config name -> the vault's reference to it."""
+    edge_files: Mapping[str, str]
+    """provided TLS: secret name -> file in the edge's volume (the key never reaches the server)."""
+    reader: vault_secrets.VaultReader | None
+    """onprem: the init container reading OpenBao / Vault (None on the clouds: the fetcher reads)."""
+
+
 class InferenceWorkload(pulumi.ComponentResource):
     """Namespace, ServiceAccount, Deployment, LoadBalancer Service, PodDisruptionBudget and
     NetworkPolicy of the inference server; see InferenceWorkloadArgs."""
 
     endpoint_host: pulumi.Output[str]
+    """Where clients and DNS reach the Service: the first static address when the cluster reserved
+    one, else the load balancer's host name (aws NLB) or IP."""
     endpoint_addresses: pulumi.Output[list[str]]
     """Every address clients may reach the Service on (static: all of them; else the one)."""
     endpoint_url: pulumi.Output[str]
+    """`https://<endpoint_host>:<service port>`."""
+    namespace: k8s.core.v1.Namespace
+    """The workload's namespace (Pod Security `restricted`)."""
+    deployment: k8s.apps.v1.Deployment
+    """The inference pods: init containers, the model server and the edge proxy."""
+    service: k8s.core.v1.Service
+    """The HTTPS Service in front of the edge (load balancer, or external IPs on a site)."""
 
     def __init__(
         self, name: str, args: InferenceWorkloadArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(type_token(MODULE, "InferenceWorkload"), name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
-        identity = args.identity
-        namespace_name = identity.namespace
-        labels = {"app.kubernetes.io/name": SERVER_NAME, "app.kubernetes.io/instance": name}
-        common = {
-            **labels,
+        self._stem = name
+        self._args = args
+        self._selector = {"app.kubernetes.io/name": SERVER_NAME, "app.kubernetes.io/instance": name}
+        self._labels = {
+            **self._selector,
             "app.kubernetes.io/part-of": "inference-failover",
             "app.kubernetes.io/managed-by": "pulumi",
         }
+        self._child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
+        self.namespace = self._namespace()
+        self._in_namespace = self._child.merge(pulumi.ResourceOptions(depends_on=[self.namespace]))
+        service_account = self._service_account()
+        edge_config = edge_proxy.pod_config(args.service_name, args.server_port, args.tls_source)
+        secrets = self._secrets(edge_config)
+        edge = self._edge_proxy(edge_config)
+        self.deployment = self._model_server(service_account, edge_config, edge, secrets)
+        self.service = self._service()
+        budget = self._disruption_budget()
+        network_policy = self._network_policy()
+        bound = self._endpoint()
+        self.register_outputs(
+            {
+                "endpointHost": self.endpoint_host,
+                "boundAddress": bound,
+                "endpointUrl": self.endpoint_url,
+                "namespace": args.identity.namespace,
+                "deployment": self.deployment.metadata.name,
+                "podDisruptionBudget": budget.metadata.name,
+                "networkPolicy": network_policy.metadata.name,
+            }
+        )
 
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
+    def _metadata(self, name: str, **more: Any) -> k8s.meta.v1.ObjectMetaArgs:
+        """Metadata of an object in the workload's namespace, with the common labels."""
+        return k8s.meta.v1.ObjectMetaArgs(
+            name=name, namespace=self._args.identity.namespace, labels=dict(self._labels), **more
+        )
+
+    def _namespace(self) -> k8s.core.v1.Namespace:
+        return k8s.core.v1.Namespace(
+            f"{self._stem}-namespace",
             k8s.core.v1.NamespaceInitArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=namespace_name,
+                    name=self._args.identity.namespace,
                     labels={
                         "app.kubernetes.io/part-of": "inference-failover",
                         "pod-security.kubernetes.io/enforce": "restricted",
@@ -486,41 +564,26 @@ class InferenceWorkload(pulumi.ComponentResource):
                     },
                 )
             ),
-            opts=child,
+            opts=self._child,
         )
-        in_namespace = child.merge(pulumi.ResourceOptions(depends_on=[namespace]))
 
-        annotations: dict[str, pulumi.Input[str]] = {}
-        if args.cloud == "onprem":
-            pass  # the Kubernetes service account is the identity (the site's vault trusts it)
-        elif args.cloud == "aws":
-            annotations = {"eks.amazonaws.com/role-arn": identity.principal}
-        elif args.cloud == "gcp":
-            annotations = {"iam.gke.io/gcp-service-account": identity.principal}
-        else:
-            if identity.client_id is None:
-                raise InferenceClusterArgsError(
-                    "InferenceWorkloadArgs",
-                    ["identity.client_id is required on azure: pass the AKS cluster's identity"],
-                )
-            annotations = {"azure.workload.identity/client-id": identity.client_id}
-        service_account = k8s.core.v1.ServiceAccount(
-            f"{name}-service-account",
+    def _service_account(self) -> k8s.core.v1.ServiceAccount:
+        """The pods' Kubernetes identity, bound to the cloud identity (IRSA, GKE / AKS workload identity)."""
+        return k8s.core.v1.ServiceAccount(
+            f"{self._stem}-service-account",
             k8s.core.v1.ServiceAccountInitArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=identity.service_account,
-                    namespace=namespace_name,
-                    labels=common,
-                    annotations=annotations,
+                metadata=self._metadata(
+                    self._args.identity.service_account, annotations=_account_annotations(self._args)
                 ),
                 automount_service_account_token=False,
             ),
-            opts=in_namespace,
+            opts=self._in_namespace,
         )
 
-        source = pulumi.Output.from_input(args.model_uri).apply(lambda uri: parse_model_uri(args.cloud, uri))
+    def _secrets(self, edge_config: edge_proxy.EdgeProxyConfig) -> _PodSecrets:
+        """The vault references, which of them go to the edge's volume, and (onprem) the reader."""
+        args = self._args
         refs = pulumi.Output.from_input(args.secret_refs).apply(dict)
-        edge_config = edge_proxy.pod_config(args.service_name, args.server_port, args.tls_source)
         edge_files = (
             {
                 args.tls_certificate_secret: edge_config.cert_file,
@@ -529,133 +592,129 @@ class InferenceWorkload(pulumi.ComponentResource):
             if args.tls_source == "provided"
             else {}
         )
-        fetch = pulumi.Output.all(source, refs).apply(
-            lambda a: fetch_script(
-                a[0], a[1], args.api_key_secret, edge_files, skip=edge_proxy.API_KEY_SECRETS
-            )
+        reader = _vault_reader(
+            self._stem, args, refs=refs, edge_files=edge_files, labels=self._labels, opts=self._in_namespace
         )
-        serve = source.apply(
-            lambda s: server_script(
-                model_dir=s.serve_from,
-                model_name=args.model_name,
-                port=args.server_port,
-                tensor_parallel=args.tensor_parallel_size or args.gpus_per_replica,
-                extra_args=args.extra_server_args,
-                stream=s.streams,
-                max_model_len=args.max_model_len,
-                gpu_memory_utilization=args.gpu_memory_utilization,
-                prelude=_server_prelude(args),
-            )
-        )
+        return _PodSecrets(refs=refs, edge_files=edge_files, reader=reader)
 
-        pod_labels: dict[str, str] = dict(common)
-        if args.cloud == "azure":
-            # The AKS workload identity webhook injects the federated token only into labelled pods.
-            pod_labels["azure.workload.identity/use"] = "true"
-        startup_failures = math.ceil(args.model_load_budget_seconds / STARTUP_PERIOD_SECONDS)
-        rollout_seconds = args.model_download_budget_seconds + args.model_load_budget_seconds + 300
-        rollout_timeouts = pulumi.CustomTimeouts(
-            create=f"{rollout_seconds // 60}m", update=f"{rollout_seconds // 60}m"
-        )
-        copies = args.cloud not in STREAMING_CLOUDS
-        model_size = f"{args.model_volume_size_gib}Gi"
-        gpu = str(args.gpus_per_replica)
-
-        server = k8s.core.v1.ContainerArgs(
-            name="server",
-            image=args.image,
-            command=["/bin/sh", "-ec"],
-            args=[serve],
-            env=_env(
-                {
-                    **_OFFLINE_ENV,
-                    "HOME": "/tmp",
-                    "USER": "vllm",
-                    "XDG_CACHE_HOME": "/tmp/.cache",
-                    **(
-                        onprem_workload.streamer_env(args.model_endpoint or "")
-                        if args.cloud == "onprem"
-                        else {}
-                    ),
-                }
+    def _edge_proxy(self, config: edge_proxy.EdgeProxyConfig) -> _Edge:
+        """ConfigMap (nginx.conf, njs), Secret (key digests), the certificate (acme) and the proxy
+        container with its volumes."""
+        args = self._args
+        config_map = k8s.core.v1.ConfigMap(
+            f"{self._stem}-edge-config",
+            k8s.core.v1.ConfigMapInitArgs(
+                metadata=self._metadata(edge_proxy.EDGE_CONFIG_NAME),
+                data=edge_proxy.config_files(config),
+                immutable=False,
             ),
-            resources=k8s.core.v1.ResourceRequirementsArgs(
-                requests={
-                    "cpu": f"{args.cpu_request_millicores}m",
-                    "memory": f"{args.memory_request_gib}Gi",
-                    "ephemeral-storage": model_size if copies else SERVER_TMP_SIZE,
-                    args.gpu_scheduling.resource_name: gpu,
+            opts=self._in_namespace,
+        )
+        keys = k8s.core.v1.Secret(
+            f"{self._stem}-edge-api-keys",
+            k8s.core.v1.SecretInitArgs(
+                metadata=self._metadata(edge_proxy.EDGE_KEYS_NAME),
+                type="Opaque",
+                string_data={
+                    edge_proxy.KEY_DIGESTS_FILE: pulumi.Output.secret(
+                        pulumi.Output.from_input(args.api_key_digests or "")
+                    )
                 },
-                limits={args.gpu_scheduling.resource_name: gpu},
             ),
-            # Startup allows the full model load; liveness/readiness only start after it passes.
-            startup_probe=_health_probe(STARTUP_PERIOD_SECONDS, 5, startup_failures),
-            readiness_probe=_health_probe(10, 5, 3),
-            liveness_probe=_health_probe(15, 10, 4),
-            # Let the load balancer stop sending new requests before the server stops.
-            lifecycle=k8s.core.v1.LifecycleArgs(
-                pre_stop=k8s.core.v1.LifecycleHandlerArgs(
-                    exec_=k8s.core.v1.ExecActionArgs(command=["/bin/sh", "-c", "sleep 10"])
-                )
-            ),
-            security_context=_locked_down(),
-            volume_mounts=[
-                *(
-                    [k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_ROOT, read_only=True)]
-                    if copies
-                    else []
-                ),
-                k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR, read_only=True),
-                k8s.core.v1.VolumeMountArgs(name="server-tmp", mount_path="/tmp"),
-                k8s.core.v1.VolumeMountArgs(name="shm", mount_path="/dev/shm"),
-            ],
+            opts=self._in_namespace,
         )
-        fetcher = k8s.core.v1.ContainerArgs(
-            name="fetch-model",
-            # onprem: the serving image (python3 reads the vault); nothing else to mirror.
-            image=args.fetch_image or FETCH_IMAGES.get(args.cloud) or args.image,
-            command=["/bin/sh", "-ec"],
-            args=[fetch],
-            env=_env({"HOME": "/tmp", **_FETCH_ENV.get(args.cloud, {})}),
-            resources=k8s.core.v1.ResourceRequirementsArgs(
-                requests={"cpu": "1", "memory": "2Gi"}, limits={"memory": "4Gi"}
+        tls = self._edge_tls()
+        volumes = [
+            k8s.core.v1.VolumeArgs(
+                name="edge-config",
+                config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=edge_proxy.EDGE_CONFIG_NAME),
             ),
-            security_context=_locked_down(),
-            volume_mounts=[
-                *([k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_ROOT)] if copies else []),
-                k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR),
-                # Separate scratch space: the CLI's token cache never reaches the server's /tmp.
-                k8s.core.v1.VolumeMountArgs(name="fetch-tmp", mount_path="/tmp"),
-                *(
-                    [k8s.core.v1.VolumeMountArgs(name="edge-tls", mount_path=edge_proxy.PROVIDED_TLS_DIR)]
-                    if args.tls_source == "provided"
-                    else []
+            k8s.core.v1.VolumeArgs(
+                name="edge-keys",
+                secret=k8s.core.v1.SecretVolumeSourceArgs(
+                    secret_name=edge_proxy.EDGE_KEYS_NAME, default_mode=0o440
                 ),
-            ],
+            ),
+            _empty_dir("edge-tmp", "64Mi"),
+            # The request counters, rewritten on every answer: memory, not the node's disk.
+            _empty_dir("edge-counters", "1Mi", memory=True),
+            tls.volume,
+        ]
+        return _Edge(
+            container=_edge_container(args, config, tls.mount),
+            volumes=volumes,
+            resources=[config_map, keys, *tls.resources],
         )
-        reader = _vault_reader(name, args, refs=refs, edge_files=edge_files, labels=common, opts=in_namespace)
-        edge = _edge_objects(name, args, edge_config, common, in_namespace)
-        pod_annotations: dict[str, pulumi.Input[str]] = {
-            "inference-failover/edge-config-sha256": edge_proxy.config_digest(edge_config)
-        }
-        if args.tls_source == "provided" and args.provided_certificate_sha256 is not None:
-            pod_annotations["inference-failover/tls-certificate-sha256"] = args.provided_certificate_sha256
-        deployment_annotations = {"pulumi.com/skipAwait": "true"} if not args.wait_for_ready else {}
-        deployment = k8s.apps.v1.Deployment(
-            f"{name}-server",
+
+    def _edge_tls(self) -> _EdgeTls:
+        """acme and internal-ca: the Certificate cert-manager writes into a Secret, mounted.
+        provided: the memory volume the init container writes the vault's PEM chain and key into."""
+        args = self._args
+        if args.tls_source not in ("acme", "internal-ca"):
+            return _EdgeTls(
+                # Written by the init container from the vault; memory-backed, never on a disk.
+                volume=_empty_dir("edge-tls", "1Mi", memory=True),
+                mount=k8s.core.v1.VolumeMountArgs(
+                    name="edge-tls", mount_path=edge_proxy.PROVIDED_TLS_DIR, read_only=True
+                ),
+                resources=[],
+            )
+        certificate = k8s.apiextensions.CustomResource(
+            f"{self._stem}-certificate",
+            api_version=cert_manager.API_VERSION,
+            kind="Certificate",
+            metadata=self._metadata(edge_proxy.TLS_SECRET_NAME),
+            spec=cert_manager.certificate_spec(
+                args.service_name, edge_proxy.TLS_SECRET_NAME, args.certificate_issuer or ""
+            ),
+            opts=self._in_namespace,
+        )
+        return _EdgeTls(
+            volume=k8s.core.v1.VolumeArgs(
+                name="edge-tls",
+                secret=k8s.core.v1.SecretVolumeSourceArgs(
+                    secret_name=edge_proxy.TLS_SECRET_NAME, default_mode=0o440
+                ),
+            ),
+            mount=k8s.core.v1.VolumeMountArgs(name="edge-tls", mount_path=edge_proxy.TLS_DIR, read_only=True),
+            resources=[certificate],
+        )
+
+    def _model_server(
+        self,
+        service_account: k8s.core.v1.ServiceAccount,
+        edge_config: edge_proxy.EdgeProxyConfig,
+        edge: _Edge,
+        secrets: _PodSecrets,
+    ) -> k8s.apps.v1.Deployment:
+        """The Deployment: (onprem) the vault reader and the model fetcher as init containers, then
+        the model server and the edge proxy; replaced in place, never surged."""
+        args = self._args
+        fetch, serve = _scripts(args, secrets)
+        reader = secrets.reader
+        pod = k8s.core.v1.PodTemplateSpecArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                labels=_pod_labels(args, self._labels), annotations=_pod_annotations(args, edge_config)
+            ),
+            spec=self._pod_spec(
+                init_containers=[*([reader.container] if reader else []), _fetch_container(args, fetch)],
+                containers=[_server_container(args, serve), edge.container],
+                volumes=_pod_volumes(args, edge, reader),
+            ),
+        )
+        return k8s.apps.v1.Deployment(
+            f"{self._stem}-server",
             k8s.apps.v1.DeploymentInitArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=SERVER_NAME,
-                    namespace=namespace_name,
-                    labels=common,
-                    annotations=deployment_annotations,
+                metadata=self._metadata(
+                    SERVER_NAME,
+                    annotations={"pulumi.com/skipAwait": "true"} if not args.wait_for_ready else {},
                 ),
                 spec=k8s.apps.v1.DeploymentSpecArgs(
                     replicas=args.replicas,
-                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector),
                     # Without this, Kubernetes declares the rollout failed after 10 minutes,
                     # long before a large model is copied and loaded.
-                    progress_deadline_seconds=rollout_seconds,
+                    progress_deadline_seconds=_rollout_seconds(args),
                     # Replace in place, never surge: a surge replica needs a spare GPU node the
                     # pool (one node when warm) does not have.
                     strategy=k8s.apps.v1.DeploymentStrategyArgs(
@@ -664,63 +723,65 @@ class InferenceWorkload(pulumi.ComponentResource):
                             max_surge=0, max_unavailable=1
                         ),
                     ),
-                    template=k8s.core.v1.PodTemplateSpecArgs(
-                        metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels, annotations=pod_annotations),
-                        spec=k8s.core.v1.PodSpecArgs(
-                            service_account_name=identity.service_account,
-                            # The cloud identity comes from the projected token / metadata server;
-                            # the server never needs the Kubernetes API.
-                            automount_service_account_token=False,
-                            node_selector=dict(args.gpu_scheduling.node_selector),
-                            tolerations=_tolerations(args.gpu_scheduling),
-                            topology_spread_constraints=[
-                                k8s.core.v1.TopologySpreadConstraintArgs(
-                                    max_skew=1,
-                                    topology_key="topology.kubernetes.io/zone",
-                                    when_unsatisfiable="ScheduleAnyway",
-                                    label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
-                                )
-                            ],
-                            security_context=k8s.core.v1.PodSecurityContextArgs(
-                                run_as_non_root=True,
-                                run_as_user=USER_ID,
-                                run_as_group=USER_ID,
-                                fs_group=USER_ID,
-                                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-                            ),
-                            termination_grace_period_seconds=60,
-                            init_containers=[*([reader.container] if reader else []), fetcher],
-                            containers=[server, edge.container],
-                            volumes=[
-                                *edge.volumes,
-                                *(reader.volumes if reader else []),
-                                *([_empty_dir("model", model_size)] if copies else []),
-                                _empty_dir("secrets", "1Mi", memory=True),
-                                _empty_dir("server-tmp", SERVER_TMP_SIZE),
-                                _empty_dir("fetch-tmp", "1Gi"),
-                                _empty_dir("shm", SHM_SIZE, memory=True),
-                            ],
-                        ),
-                    ),
+                    template=pod,
                 ),
             ),
-            opts=in_namespace.merge(
+            opts=self._in_namespace.merge(
                 pulumi.ResourceOptions(
                     depends_on=[service_account, *edge.resources, *(reader.resources if reader else [])],
-                    custom_timeouts=rollout_timeouts,
+                    custom_timeouts=_rollout_timeouts(args),
                 )
             ),
         )
 
+    def _pod_spec(
+        self,
+        *,
+        init_containers: list[k8s.core.v1.ContainerArgs],
+        containers: list[k8s.core.v1.ContainerArgs],
+        volumes: list[k8s.core.v1.VolumeArgs],
+    ) -> k8s.core.v1.PodSpecArgs:
+        """On the GPU pool, spread over zones, as a non-root user with the runtime's seccomp profile."""
+        args = self._args
+        return k8s.core.v1.PodSpecArgs(
+            service_account_name=args.identity.service_account,
+            # The cloud identity comes from the projected token / metadata server;
+            # the server never needs the Kubernetes API.
+            automount_service_account_token=False,
+            node_selector=dict(args.gpu_scheduling.node_selector),
+            tolerations=_tolerations(args.gpu_scheduling),
+            topology_spread_constraints=[
+                k8s.core.v1.TopologySpreadConstraintArgs(
+                    max_skew=1,
+                    topology_key="topology.kubernetes.io/zone",
+                    when_unsatisfiable="ScheduleAnyway",
+                    label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector),
+                )
+            ],
+            security_context=k8s.core.v1.PodSecurityContextArgs(
+                run_as_non_root=True,
+                run_as_user=USER_ID,
+                run_as_group=USER_ID,
+                fs_group=USER_ID,
+                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+            ),
+            termination_grace_period_seconds=60,
+            init_containers=init_containers,
+            containers=containers,
+            volumes=volumes,
+        )
+
+    def _service(self) -> k8s.core.v1.Service:
+        """HTTPS only, to the edge: a load balancer (on the static address when the cluster
+        reserved one), or kube-proxy on the site's external IPs."""
+        args = self._args
         address = args.public_address
-        external_ips = list(address.external_ips) if address else []
-        service = k8s.core.v1.Service(
-            f"{name}-service",
+        external_ips = _external_ips(args)
+        return k8s.core.v1.Service(
+            f"{self._stem}-service",
             k8s.core.v1.ServiceInitArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=SERVER_NAME,
-                    namespace=namespace_name,
-                    labels=common,
+                metadata=self._metadata(
+                    SERVER_NAME,
                     annotations={
                         **load_balancer_annotations(args.cloud),
                         **(dict(address.service_annotations) if address else {}),
@@ -735,7 +796,7 @@ class InferenceWorkload(pulumi.ComponentResource):
                     type="ClusterIP" if external_ips else "LoadBalancer",
                     external_ips=external_ips or None,
                     load_balancer_class=address.load_balancer_class if address else None,
-                    selector=labels,
+                    selector=self._selector,
                     external_traffic_policy="Cluster",
                     load_balancer_source_ranges=None if external_ips else source_ranges(args),
                     # HTTPS only: no port 80, not even a redirect (API clients do not follow
@@ -747,7 +808,7 @@ class InferenceWorkload(pulumi.ComponentResource):
                     ],
                 ),
             ),
-            opts=in_namespace.merge(
+            opts=self._in_namespace.merge(
                 pulumi.ResourceOptions(
                     depends_on=list(address.ready) if address else [],
                     # loadBalancerClass is immutable: a change (e.g. a stack created before static
@@ -756,47 +817,37 @@ class InferenceWorkload(pulumi.ComponentResource):
                     delete_before_replace=True,
                     # Waiting for ready endpoints takes as long as the Deployment's rollout, not
                     # the provider's default 10 minutes.
-                    custom_timeouts=rollout_timeouts if args.wait_for_ready else None,
+                    custom_timeouts=_rollout_timeouts(args) if args.wait_for_ready else None,
                 )
             ),
         )
 
+    def _disruption_budget(self) -> k8s.policy.v1.PodDisruptionBudget:
         # maxUnavailable 1 (not minAvailable = replicas, not maxUnavailable 0): with one warm
         # replica anything stricter blocks every node drain, so node upgrades and repairs would
         # hang forever. With N replicas it still keeps N-1 serving. AlwaysAllow lets a pod that
         # never became ready (model still loading, bad node) be evicted too.
-        pdb = k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
+        return k8s.policy.v1.PodDisruptionBudget(
+            f"{self._stem}-pdb",
             k8s.policy.v1.PodDisruptionBudgetInitArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=SERVER_NAME, namespace=namespace_name, labels=common
-                ),
+                metadata=self._metadata(SERVER_NAME),
                 spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
                     max_unavailable=1,
-                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+                    selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector),
                     unhealthy_pod_eviction_policy="AlwaysAllow",
                 ),
             ),
-            opts=in_namespace,
+            opts=self._in_namespace,
         )
 
-        # DNS to the cluster DNS only, HTTPS to public addresses (bucket, vault, STS / Entra ID),
-        # the GKE metadata server on gcp: see components/k8s_egress.py.
-        egress = (
-            onprem_workload.site_egress(args.egress_ports)
-            if args.cloud == "onprem"
-            else cloud_api_egress(args.cloud)
-        )
-        if args.vault_login is not None:
-            egress.append(vault_secrets.vault_egress(args.vault_login.address))
-        network_policy = k8s.networking.v1.NetworkPolicy(
-            f"{name}-network-policy",
+    def _network_policy(self) -> k8s.networking.v1.NetworkPolicy:
+        """In: the edge's port only. Out: see _egress_rules."""
+        return k8s.networking.v1.NetworkPolicy(
+            f"{self._stem}-network-policy",
             k8s.networking.v1.NetworkPolicyInitArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=SERVER_NAME, namespace=namespace_name, labels=common
-                ),
+                metadata=self._metadata(SERVER_NAME),
                 spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector),
                     policy_types=["Ingress", "Egress"],
                     ingress=[
                         k8s.networking.v1.NetworkPolicyIngressRuleArgs(
@@ -807,44 +858,195 @@ class InferenceWorkload(pulumi.ComponentResource):
                             ]
                         )
                     ],
-                    egress=egress,
+                    egress=_egress_rules(self._args),
                 ),
             ),
-            opts=in_namespace,
+            opts=self._in_namespace,
         )
 
-        bound: pulumi.Output[str] | None = None
-        if address is not None:
+    def _endpoint(self) -> pulumi.Output[str] | None:
+        """Sets endpoint_host, endpoint_addresses and endpoint_url. Returns the address the load
+        balancer is bound to where it is checked against the static one (gcp, azure), else None."""
+        args = self._args
+        address = args.public_address
+        if address is None:
+            self.endpoint_host = self.service.status.apply(lambda status: lb_host(status, SERVER_NAME))
+            self.endpoint_addresses = self.endpoint_host.apply(lambda host: [host])
+        else:
             # The static address, known before the Service exists and kept across its re-creation.
             self.endpoint_addresses = address.addresses
             self.endpoint_host = address.addresses.apply(lambda ips: _first_address(ips, args.cloud))
-            # An NLB reports its host name, not its Elastic IPs; an external IP has no LB status.
-            if args.cloud != "aws" and not external_ips:
-                # Fails the apply if the cloud put another address on the load balancer than the
-                # one DNS answers (an unsupported annotation, the address used elsewhere).
-                addresses = address.addresses
-                # Chained, not Output.all: `status` is typed (ServiceStatus) only through its own apply.
-                bound = service.status.apply(
-                    lambda status: addresses.apply(lambda ips: check_bound_address(ips, status, args.cloud))
-                )
-        else:
-            self.endpoint_host = service.status.apply(lambda status: lb_host(status, SERVER_NAME))
-            self.endpoint_addresses = self.endpoint_host.apply(lambda host: [host])
         self.endpoint_url = self.endpoint_host.apply(lambda host: f"https://{host}:{args.service_port}")
-        self.namespace = namespace
-        self.deployment = deployment
-        self.service = service
-        self.register_outputs(
-            {
-                "endpointHost": self.endpoint_host,
-                "boundAddress": bound,
-                "endpointUrl": self.endpoint_url,
-                "namespace": namespace_name,
-                "deployment": deployment.metadata.name,
-                "podDisruptionBudget": pdb.metadata.name,
-                "networkPolicy": network_policy.metadata.name,
-            }
+        # An NLB reports its host name, not its Elastic IPs; an external IP has no LB status.
+        if address is None or args.cloud == "aws" or _external_ips(args):
+            return None
+        # Fails the apply if the cloud put another address on the load balancer than the
+        # one DNS answers (an unsupported annotation, the address used elsewhere).
+        addresses = address.addresses
+        # Chained, not Output.all: `status` is typed (ServiceStatus) only through its own apply.
+        return self.service.status.apply(
+            lambda status: addresses.apply(lambda ips: check_bound_address(ips, status, args.cloud))
         )
+
+
+def _external_ips(args: InferenceWorkloadArgs) -> list[str]:
+    """onprem externalIp: the addresses kube-proxy answers on (no load balancer)."""
+    return list(args.public_address.external_ips) if args.public_address else []
+
+
+def _scripts(
+    args: InferenceWorkloadArgs, secrets: _PodSecrets
+) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    """The init container's fetch script and the server's start script, both from the model URI."""
+    source = pulumi.Output.from_input(args.model_uri).apply(lambda uri: parse_model_uri(args.cloud, uri))
+    fetch = pulumi.Output.all(source, secrets.refs).apply(
+        lambda a: fetch_script(
+            a[0], a[1], args.api_key_secret, secrets.edge_files, skip=edge_proxy.API_KEY_SECRETS
+        )
+    )
+    serve = source.apply(
+        lambda s: server_script(
+            model_dir=s.serve_from,
+            model_name=args.model_name,
+            port=args.server_port,
+            tensor_parallel=args.tensor_parallel_size or args.gpus_per_replica,
+            extra_args=args.extra_server_args,
+            stream=s.streams,
+            max_model_len=args.max_model_len,
+            gpu_memory_utilization=args.gpu_memory_utilization,
+            prelude=_server_prelude(args),
+        )
+    )
+    return fetch, serve
+
+
+def _pod_labels(args: InferenceWorkloadArgs, labels: Mapping[str, str]) -> dict[str, str]:
+    pod_labels = dict(labels)
+    if args.cloud == "azure":
+        # The AKS workload identity webhook injects the federated token only into labelled pods.
+        pod_labels["azure.workload.identity/use"] = "true"
+    return pod_labels
+
+
+def _pod_annotations(
+    args: InferenceWorkloadArgs, edge_config: edge_proxy.EdgeProxyConfig
+) -> dict[str, pulumi.Input[str]]:
+    """Digests of what the pods read only at start, so a change rolls them."""
+    annotations: dict[str, pulumi.Input[str]] = {
+        "inference-failover/edge-config-sha256": edge_proxy.config_digest(edge_config)
+    }
+    if args.tls_source == "provided" and args.provided_certificate_sha256 is not None:
+        annotations["inference-failover/tls-certificate-sha256"] = args.provided_certificate_sha256
+    return annotations
+
+
+def _pod_volumes(
+    args: InferenceWorkloadArgs, edge: _Edge, reader: vault_secrets.VaultReader | None
+) -> list[k8s.core.v1.VolumeArgs]:
+    copies = args.cloud not in STREAMING_CLOUDS
+    return [
+        *edge.volumes,
+        *(reader.volumes if reader else []),
+        *([_empty_dir("model", f"{args.model_volume_size_gib}Gi")] if copies else []),
+        _empty_dir("secrets", "1Mi", memory=True),
+        _empty_dir("server-tmp", SERVER_TMP_SIZE),
+        _empty_dir("fetch-tmp", "1Gi"),
+        _empty_dir("shm", SHM_SIZE, memory=True),
+    ]
+
+
+def _server_container(args: InferenceWorkloadArgs, serve: pulumi.Output[str]) -> k8s.core.v1.ContainerArgs:
+    """vLLM on 127.0.0.1 with the replica's GPUs; probed through the edge."""
+    copies = args.cloud not in STREAMING_CLOUDS
+    gpu = str(args.gpus_per_replica)
+    startup_failures = math.ceil(args.model_load_budget_seconds / STARTUP_PERIOD_SECONDS)
+    return k8s.core.v1.ContainerArgs(
+        name="server",
+        image=args.image,
+        command=["/bin/sh", "-ec"],
+        args=[serve],
+        env=_env(
+            {
+                **_OFFLINE_ENV,
+                "HOME": "/tmp",
+                "USER": "vllm",
+                "XDG_CACHE_HOME": "/tmp/.cache",
+                **(onprem_workload.streamer_env(args.model_endpoint or "") if args.cloud == "onprem" else {}),
+            }
+        ),
+        resources=k8s.core.v1.ResourceRequirementsArgs(
+            requests={
+                "cpu": f"{args.cpu_request_millicores}m",
+                "memory": f"{args.memory_request_gib}Gi",
+                "ephemeral-storage": f"{args.model_volume_size_gib}Gi" if copies else SERVER_TMP_SIZE,
+                args.gpu_scheduling.resource_name: gpu,
+            },
+            limits={args.gpu_scheduling.resource_name: gpu},
+        ),
+        # Startup allows the full model load; liveness/readiness only start after it passes.
+        startup_probe=_health_probe(STARTUP_PERIOD_SECONDS, 5, startup_failures),
+        readiness_probe=_health_probe(10, 5, 3),
+        liveness_probe=_health_probe(15, 10, 4),
+        # Let the load balancer stop sending new requests before the server stops.
+        lifecycle=k8s.core.v1.LifecycleArgs(
+            pre_stop=k8s.core.v1.LifecycleHandlerArgs(
+                exec_=k8s.core.v1.ExecActionArgs(command=["/bin/sh", "-c", "sleep 10"])
+            )
+        ),
+        security_context=_locked_down(),
+        volume_mounts=[
+            *(
+                [k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_ROOT, read_only=True)]
+                if copies
+                else []
+            ),
+            k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR, read_only=True),
+            k8s.core.v1.VolumeMountArgs(name="server-tmp", mount_path="/tmp"),
+            k8s.core.v1.VolumeMountArgs(name="shm", mount_path="/dev/shm"),
+        ],
+    )
+
+
+def _fetch_container(args: InferenceWorkloadArgs, fetch: pulumi.Output[str]) -> k8s.core.v1.ContainerArgs:
+    """The init container that reads the secrets and (where the server does not stream) copies the
+    model, as the workload identity."""
+    copies = args.cloud not in STREAMING_CLOUDS
+    return k8s.core.v1.ContainerArgs(
+        name="fetch-model",
+        # onprem: the serving image (python3 reads the vault); nothing else to mirror.
+        image=args.fetch_image or FETCH_IMAGES.get(args.cloud) or args.image,
+        command=["/bin/sh", "-ec"],
+        args=[fetch],
+        env=_env({"HOME": "/tmp", **_FETCH_ENV.get(args.cloud, {})}),
+        resources=k8s.core.v1.ResourceRequirementsArgs(
+            requests={"cpu": "1", "memory": "2Gi"}, limits={"memory": "4Gi"}
+        ),
+        security_context=_locked_down(),
+        volume_mounts=[
+            *([k8s.core.v1.VolumeMountArgs(name="model", mount_path=MODEL_ROOT)] if copies else []),
+            k8s.core.v1.VolumeMountArgs(name="secrets", mount_path=SECRETS_DIR),
+            # Separate scratch space: the CLI's token cache never reaches the server's /tmp.
+            k8s.core.v1.VolumeMountArgs(name="fetch-tmp", mount_path="/tmp"),
+            *(
+                [k8s.core.v1.VolumeMountArgs(name="edge-tls", mount_path=edge_proxy.PROVIDED_TLS_DIR)]
+                if args.tls_source == "provided"
+                else []
+            ),
+        ],
+    )
+
+
+def _egress_rules(args: InferenceWorkloadArgs) -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]:
+    """DNS to the cluster DNS only, HTTPS to public addresses (bucket, vault, STS / Entra ID), the
+    GKE metadata server on gcp (components/k8s_egress.py); a site's own ports; the site's vault."""
+    egress = (
+        onprem_workload.site_egress(args.egress_ports)
+        if args.cloud == "onprem"
+        else cloud_api_egress(args.cloud)
+    )
+    if args.vault_login is not None:
+        egress.append(vault_secrets.vault_egress(args.vault_login.address))
+    return egress
 
 
 def _vault_reader(
@@ -897,98 +1099,20 @@ class _Edge:
     resources: list[pulumi.Resource]
 
 
-def _edge_objects(
-    name: str,
-    args: InferenceWorkloadArgs,
-    config: edge_proxy.EdgeProxyConfig,
-    labels: Mapping[str, str],
-    opts: pulumi.ResourceOptions,
-) -> _Edge:
-    """ConfigMap (nginx.conf, njs), Secret (key digests), the certificate (acme) and the proxy
-    container with its volumes."""
-    namespace = args.identity.namespace
-    config_map = k8s.core.v1.ConfigMap(
-        f"{name}-edge-config",
-        k8s.core.v1.ConfigMapInitArgs(
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=edge_proxy.EDGE_CONFIG_NAME, namespace=namespace, labels=dict(labels)
-            ),
-            data=edge_proxy.config_files(config),
-            immutable=False,
-        ),
-        opts=opts,
-    )
-    keys = k8s.core.v1.Secret(
-        f"{name}-edge-api-keys",
-        k8s.core.v1.SecretInitArgs(
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=edge_proxy.EDGE_KEYS_NAME, namespace=namespace, labels=dict(labels)
-            ),
-            type="Opaque",
-            string_data={
-                edge_proxy.KEY_DIGESTS_FILE: pulumi.Output.secret(
-                    pulumi.Output.from_input(args.api_key_digests or "")
-                )
-            },
-        ),
-        opts=opts,
-    )
-    resources: list[pulumi.Resource] = [config_map, keys]
-    volumes = [
-        k8s.core.v1.VolumeArgs(
-            name="edge-config",
-            config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=edge_proxy.EDGE_CONFIG_NAME),
-        ),
-        k8s.core.v1.VolumeArgs(
-            name="edge-keys",
-            secret=k8s.core.v1.SecretVolumeSourceArgs(
-                secret_name=edge_proxy.EDGE_KEYS_NAME, default_mode=0o440
-            ),
-        ),
-        _empty_dir("edge-tmp", "64Mi"),
-        # The request counters, rewritten on every answer: memory, not the node's disk.
-        _empty_dir("edge-counters", "1Mi", memory=True),
-    ]
-    mounts = [
-        k8s.core.v1.VolumeMountArgs(name="edge-config", mount_path=edge_proxy.CONFIG_DIR, read_only=True),
-        k8s.core.v1.VolumeMountArgs(name="edge-keys", mount_path=edge_proxy.KEYS_DIR, read_only=True),
-        k8s.core.v1.VolumeMountArgs(name="edge-tmp", mount_path="/tmp"),
-        k8s.core.v1.VolumeMountArgs(name="edge-counters", mount_path=config.counters_dir),
-    ]
-    if args.tls_source in ("acme", "internal-ca"):
-        certificate = k8s.apiextensions.CustomResource(
-            f"{name}-certificate",
-            api_version=cert_manager.API_VERSION,
-            kind="Certificate",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=edge_proxy.TLS_SECRET_NAME, namespace=namespace, labels=dict(labels)
-            ),
-            spec=cert_manager.certificate_spec(
-                args.service_name, edge_proxy.TLS_SECRET_NAME, args.certificate_issuer or ""
-            ),
-            opts=opts,
-        )
-        resources.append(certificate)
-        volumes.append(
-            k8s.core.v1.VolumeArgs(
-                name="edge-tls",
-                secret=k8s.core.v1.SecretVolumeSourceArgs(
-                    secret_name=edge_proxy.TLS_SECRET_NAME, default_mode=0o440
-                ),
-            )
-        )
-        mounts.append(
-            k8s.core.v1.VolumeMountArgs(name="edge-tls", mount_path=edge_proxy.TLS_DIR, read_only=True)
-        )
-    else:
-        # Written by the init container from the vault; memory-backed, never on a disk.
-        volumes.append(_empty_dir("edge-tls", "1Mi", memory=True))
-        mounts.append(
-            k8s.core.v1.VolumeMountArgs(
-                name="edge-tls", mount_path=edge_proxy.PROVIDED_TLS_DIR, read_only=True
-            )
-        )
-    container = k8s.core.v1.ContainerArgs(
+@dataclass(frozen=True)
+class _EdgeTls:
+    """Where the edge's certificate comes from: its volume, mount and (acme) the Certificate."""
+
+    volume: k8s.core.v1.VolumeArgs
+    mount: k8s.core.v1.VolumeMountArgs
+    resources: list[pulumi.Resource]
+
+
+def _edge_container(
+    args: InferenceWorkloadArgs, config: edge_proxy.EdgeProxyConfig, tls: k8s.core.v1.VolumeMountArgs
+) -> k8s.core.v1.ContainerArgs:
+    """NGINX terminating TLS on the pod's address; metrics on a port the Service never publishes."""
+    return k8s.core.v1.ContainerArgs(
         name="edge",
         image=(
             onprem_workload.relocate(edge_proxy.EDGE_PROXY_IMAGE, args.mirror_registry)
@@ -1016,6 +1140,11 @@ def _edge_objects(
             failure_threshold=4,
         ),
         security_context=_locked_down(),
-        volume_mounts=mounts,
+        volume_mounts=[
+            k8s.core.v1.VolumeMountArgs(name="edge-config", mount_path=edge_proxy.CONFIG_DIR, read_only=True),
+            k8s.core.v1.VolumeMountArgs(name="edge-keys", mount_path=edge_proxy.KEYS_DIR, read_only=True),
+            k8s.core.v1.VolumeMountArgs(name="edge-tmp", mount_path="/tmp"),
+            k8s.core.v1.VolumeMountArgs(name="edge-counters", mount_path=config.counters_dir),
+            tls,
+        ],
     )
-    return _Edge(container=container, volumes=volumes, resources=resources)

@@ -12,17 +12,15 @@ gcp: GCS dual-region (versioning, CMEK, uniform access, public access prevention
 azure: Blob Storage RA-GZRS (versioning, soft delete, no public or shared-key access).
 Cross-cloud replication is keyless and read-only on the primary; see `replication`.
 
-Cloud SDKs are imported only for the clouds a stack uses. `verify` (the parity verifier) is a
-separate module of this package and is not imported here.
+Cloud SDKs are imported only for the clouds a stack uses. The parity verifier that compares two
+stores is the CLI's (`cutover/verify.py`).
 """
 
 from __future__ import annotations
 
-from typing import cast
-
 import pulumi
 
-from components.common import create_for_cloud
+from components.common import unsupported_cloud
 from components.object_store.args import (
     CrossCloudReplicationArgs,
     ModelStore,
@@ -57,21 +55,29 @@ __all__ = [
 def create_model_store(
     name: str, args: ModelStoreArgs, opts: pulumi.ResourceOptions | None = None
 ) -> ModelStore:
-    """The model store for `args.placement.cloud`; `name` prefixes every child resource's name."""
-    component = create_for_cloud(
-        __name__,
-        {
-            "aws": "AwsModelStore",
-            "gcp": "GcpModelStore",
-            "azure": "AzureModelStore",
-            "onprem": "OnpremModelStore",
-        },
-        cloud=args.placement.cloud,
-        name=name,
-        args=args,
-        opts=opts,
-    )
-    return cast(ModelStore, component)
+    """The model store for `args.placement.cloud`; `name` prefixes every child resource's name.
+
+    Each cloud's module (and so its Pulumi SDK) is imported only when a stack uses that cloud.
+    """
+    match args.placement.cloud:
+        case "aws":
+            from components.object_store.aws import AwsModelStore
+
+            return AwsModelStore(name, args, opts)
+        case "gcp":
+            from components.object_store.gcp import GcpModelStore
+
+            return GcpModelStore(name, args, opts)
+        case "azure":
+            from components.object_store.azure import AzureModelStore
+
+            return AzureModelStore(name, args, opts)
+        case "onprem":
+            from components.object_store.onprem import OnpremModelStore
+
+            return OnpremModelStore(name, args, opts)
+        case _:
+            raise unsupported_cloud(args.placement.cloud, ("aws", "gcp", "azure", "onprem"))
 
 
 def create_cross_cloud_replication(

@@ -5,7 +5,7 @@ A store without versioning or SSE-S3 (Garage) is declared with `s3Capabilities`
 is fine on Garage: pulumi-minio 0.17.1 bundles terraform-provider-minio v1.20.1, whose create is
 HeadBucket + CreateBucket (acl `private` sends no policy call; the DeleteBucketPolicy of
 provider v3.x, which tolerates 501 since v3.11.2, is not in it), read is HeadBucket and delete is
-DeleteBucket, all of which Garage implements (tests/test_garage_store_servers.py replays them).
+DeleteBucket, all of which Garage implements (tests/components/test_garage_store_servers.py replays them).
 
 The access key never enters the stack config: it is read from the site's OpenBao/Vault (KV v2,
 `S3CompatibleStore.credentials_path`) with pulumi-vault's data source, and both store providers

@@ -11,7 +11,7 @@ obs = create_observability("primary", ObservabilityArgs(placement=..., k8s_provi
   add-on), a custom scrape job for ama-metrics, prometheusRuleGroups to an action group, a
   consumption budget on the stack's resource group.
 
-The rules are data (rules.py), the same on every cloud; tests/test_alert_rules.py runs them in
+The rules are data (rules.py), the same on every cloud; tests/components/test_alert_rules.py runs them in
 promtool.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.common import create_for_cloud
+from components.common import unsupported_cloud
 from components.observability.args import (
     COLLECTORS,
     METRICS_PORT,
@@ -28,6 +28,7 @@ from components.observability.args import (
     ObservabilityArgsError,
 )
 from components.observability.rules import RULES, AlertThresholds
+from components.observability.shared import Observability
 
 __all__ = [
     "COLLECTORS",
@@ -35,6 +36,7 @@ __all__ = [
     "METRICS_PORT_NAME",
     "RULES",
     "AlertThresholds",
+    "Observability",
     "ObservabilityArgs",
     "ObservabilityArgsError",
     "create_observability",
@@ -43,14 +45,20 @@ __all__ = [
 
 def create_observability(
     name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
-) -> pulumi.ComponentResource:
+) -> Observability:
     """The observability component for `args.placement.cloud`, importing only that cloud's SDK."""
-    component: pulumi.ComponentResource = create_for_cloud(
-        __name__,
-        {"aws": "AwsObservability", "gcp": "GcpObservability", "azure": "AzureObservability"},
-        cloud=args.placement.cloud,
-        name=name,
-        args=args,
-        opts=opts,
-    )
-    return component
+    match args.placement.cloud:
+        case "aws":
+            from components.observability.aws import AwsObservability
+
+            return AwsObservability(name, args, opts)
+        case "gcp":
+            from components.observability.gcp import GcpObservability
+
+            return GcpObservability(name, args, opts)
+        case "azure":
+            from components.observability.azure import AzureObservability
+
+            return AzureObservability(name, args, opts)
+        case _:
+            raise unsupported_cloud(args.placement.cloud, ("aws", "gcp", "azure"))

@@ -22,7 +22,7 @@ from components.common import physical_name, type_token
 from components.inference_cluster.aws import irsa_trust_policy
 from components.observability.args import COLLECTORS, MODULE, TARGET_NAMESPACE, ObservabilityArgs
 from components.observability.rules import GROUP_NAME, render_rule_groups
-from components.observability.shared import metrics_network_policy, pod_scrape_jobs
+from components.observability.shared import Observability, metrics_network_policy, pod_scrape_jobs
 
 # Digest as pinned for quay.io/prometheus/prometheus:v3.5.0 in a public CI script and, identically,
 # for prom/prometheus:v3.5.0 in many public scripts and Dockerfiles (one multi-arch index).
@@ -140,8 +140,31 @@ def agent_config(args: ObservabilityArgs, remote_write_url: str) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
-class AwsObservability(pulumi.ComponentResource):
+class AwsObservability(Observability):
     """See module docstring and ObservabilityArgs."""
+
+    key: aws.kms.Key
+    """Customer-managed key of the metrics workspace and the alert topic."""
+    workspace: aws.amp.Workspace
+    """The Amazon Managed Service for Prometheus workspace the collector writes to."""
+    topic: aws.sns.Topic
+    """Where every alert, budget and cost-anomaly notification goes (email and webhook subscribers)."""
+    rules: aws.amp.RuleGroupNamespace
+    """The alert rules (rules.py) in the workspace."""
+    alertmanager: aws.amp.AlertManagerDefinition
+    """Routes the workspace's alerts to `topic`."""
+    collector_role: aws.iam.Role
+    """IRSA role of the Prometheus agent: remote write to this workspace only."""
+    collector: k8s.apps.v1.Deployment
+    """The Prometheus agent scraping the inference pods."""
+    dns_health_alarm: aws.cloudwatch.MetricAlarm | None
+    """Route 53 health-check alarm, when this stack's record has a check and metrics are here."""
+    budget: aws.budgets.Budget
+    """Monthly cost budget (only when `budget_monthly_usd` is set)."""
+    anomaly_monitor: aws.costexplorer.AnomalyMonitor
+    """Per-service cost anomaly monitor (only with a budget)."""
+    anomaly_subscription: aws.costexplorer.AnomalySubscription
+    """Sends cost spikes over `spike_threshold_usd` to `topic` (only with a budget)."""
 
     def __init__(
         self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
@@ -150,15 +173,34 @@ class AwsObservability(pulumi.ComponentResource):
         placement = args.placement
         child = pulumi.ResourceOptions(parent=self, provider=placement.provider)
         base = physical_name(placement.stack, name, "obs", max_length=40)
-        account = aws.get_caller_identity_output(
+        account_id = aws.get_caller_identity_output(
             opts=pulumi.InvokeOptions(parent=self, provider=placement.provider)
-        )
-        account_id = account.account_id
+        ).account_id
 
+        self._workspace(name, args, base, account_id, child)
+        self._notifications(name, args, base, account_id, child)
+        self._alerts(name, args, child)
+        self._collector_identity(name, args, base, child)
+        self._collector(name, args, self.workspace.prometheus_endpoint, self.collector_role.arn)
+        self.dns_health_alarm = self._dns_health_alert(name, args, base, child)
+        if args.budget_monthly_usd is not None:
+            self._budget(name, args, base, args.budget_monthly_usd)
+        self.register_outputs(
+            {"workspaceArn": self.workspace.arn, "topicArn": self.topic.arn, "rules": self.rules.name}
+        )
+
+    def _workspace(
+        self,
+        name: str,
+        args: ObservabilityArgs,
+        base: str,
+        account_id: pulumi.Output[str],
+        child: pulumi.ResourceOptions,
+    ) -> None:
         self.key = aws.kms.Key(
             f"{name}-obs-key",
             aws.kms.KeyArgs(
-                description=f"Metrics workspace and alert topic of {placement.stack}",
+                description=f"Metrics workspace and alert topic of {args.placement.stack}",
                 enable_key_rotation=True,
                 deletion_window_in_days=30,
                 policy=account_id.apply(key_policy),
@@ -170,6 +212,15 @@ class AwsObservability(pulumi.ComponentResource):
             aws.amp.WorkspaceArgs(alias=base, kms_key_arn=self.key.arn),
             opts=child,
         )
+
+    def _notifications(
+        self,
+        name: str,
+        args: ObservabilityArgs,
+        base: str,
+        account_id: pulumi.Output[str],
+        child: pulumi.ResourceOptions,
+    ) -> None:
         self.topic = aws.sns.Topic(
             f"{name}-alerts",
             aws.sns.TopicArgs(name=f"{base}-alerts", kms_master_key_id=self.key.arn),
@@ -193,6 +244,7 @@ class AwsObservability(pulumi.ComponentResource):
                 opts=child,
             )
 
+    def _alerts(self, name: str, args: ObservabilityArgs, child: pulumi.ResourceOptions) -> None:
         self.rules = aws.amp.RuleGroupNamespace(
             f"{name}-rules",
             aws.amp.RuleGroupNamespaceArgs(
@@ -202,15 +254,19 @@ class AwsObservability(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        region = args.placement.region
         self.alertmanager = aws.amp.AlertManagerDefinition(
             f"{name}-alertmanager",
             aws.amp.AlertManagerDefinitionArgs(
                 workspace_id=self.workspace.id,
-                definition=self.topic.arn.apply(lambda arn: alertmanager_definition(arn, placement.region)),
+                definition=self.topic.arn.apply(lambda arn: alertmanager_definition(arn, region)),
             ),
             opts=child,
         )
 
+    def _collector_identity(
+        self, name: str, args: ObservabilityArgs, base: str, child: pulumi.ResourceOptions
+    ) -> None:
         collector = COLLECTORS["aws"]
         self.collector_role = aws.iam.Role(
             f"{name}-collector",
@@ -230,34 +286,33 @@ class AwsObservability(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self._collector(name, args, self.workspace.prometheus_endpoint, self.collector_role.arn)
-        self.dns_health_alarm: aws.cloudwatch.MetricAlarm | None = None
-        if args.route53_health_check_id is not None and placement.region == ROUTE53_METRICS_REGION:
-            self.dns_health_alarm = aws.cloudwatch.MetricAlarm(
-                f"{name}-dns-health",
-                aws.cloudwatch.MetricAlarmArgs(
-                    name=f"{base}-dns-health",
-                    alarm_description=f"Route 53 health check of {placement.stack} failing",
-                    namespace="AWS/Route53",
-                    metric_name="HealthCheckStatus",
-                    dimensions={"HealthCheckId": args.route53_health_check_id},
-                    statistic="Minimum",
-                    period=60,
-                    evaluation_periods=2,
-                    datapoints_to_alarm=2,
-                    threshold=1,
-                    comparison_operator="LessThanThreshold",
-                    # No data means the check or its metric is gone: that is an alarm too.
-                    treat_missing_data="breaching",
-                    alarm_actions=[self.topic.arn],
-                    ok_actions=[self.topic.arn],
-                ),
-                opts=child,
-            )
-        if args.budget_monthly_usd is not None:
-            self._budget(name, args, base, args.budget_monthly_usd)
-        self.register_outputs(
-            {"workspaceArn": self.workspace.arn, "topicArn": self.topic.arn, "rules": self.rules.name}
+
+    def _dns_health_alert(
+        self, name: str, args: ObservabilityArgs, base: str, child: pulumi.ResourceOptions
+    ) -> aws.cloudwatch.MetricAlarm | None:
+        """Alarm on the Route 53 health check this stack's record uses (metrics only in us-east-1)."""
+        if args.route53_health_check_id is None or args.placement.region != ROUTE53_METRICS_REGION:
+            return None
+        return aws.cloudwatch.MetricAlarm(
+            f"{name}-dns-health",
+            aws.cloudwatch.MetricAlarmArgs(
+                name=f"{base}-dns-health",
+                alarm_description=f"Route 53 health check of {args.placement.stack} failing",
+                namespace="AWS/Route53",
+                metric_name="HealthCheckStatus",
+                dimensions={"HealthCheckId": args.route53_health_check_id},
+                statistic="Minimum",
+                period=60,
+                evaluation_periods=2,
+                datapoints_to_alarm=2,
+                threshold=1,
+                comparison_operator="LessThanThreshold",
+                # No data means the check or its metric is gone: that is an alarm too.
+                treat_missing_data="breaching",
+                alarm_actions=[self.topic.arn],
+                ok_actions=[self.topic.arn],
+            ),
+            opts=child,
         )
 
     def _collector(

@@ -29,11 +29,17 @@ import yaml
 from components.common import physical_name, type_token
 from components.observability.args import MODULE, ObservabilityArgs
 from components.observability.rules import GROUP_NAME, azure_rules
-from components.observability.shared import metrics_network_policy, pod_scrape_jobs
+from components.observability.shared import Observability, metrics_network_policy, pod_scrape_jobs
 
 monitor = azure_native.monitor
 STREAM: Final = "Microsoft-PrometheusMetrics"
 SCRAPE_CONFIGMAP: Final = "ama-metrics-prometheus-config"
+
+
+def resource_group(args: ObservabilityArgs) -> pulumi.Input[str]:
+    group = args.placement.azure_resource_group
+    assert group is not None, "placement.azure_resource_group is required on azure"
+    return group
 
 
 def first_of_month(today: datetime.date | None = None) -> str:
@@ -41,16 +47,30 @@ def first_of_month(today: datetime.date | None = None) -> str:
     return f"{day.isoformat()}T00:00:00Z"
 
 
-class AzureObservability(pulumi.ComponentResource):
+class AzureObservability(Observability):
     """See module docstring and ObservabilityArgs."""
+
+    workspace: monitor.AzureMonitorWorkspace
+    """The Azure Monitor workspace the AKS metrics add-on writes to."""
+    endpoint: monitor.DataCollectionEndpoint
+    """The add-on's data collection endpoint (ingestion and configuration access)."""
+    rule: monitor.DataCollectionRule
+    """Forwards the add-on's Prometheus stream to `workspace`."""
+    action_group: monitor.ActionGroup
+    """Email and webhook receivers of every alert and budget notification."""
+    rule_group: azure_native.alertsmanagement.PrometheusRuleGroup
+    """The alert rules (rules.py) on the workspace and cluster."""
+    dns_health_alert: monitor.MetricAlert | None
+    """Traffic Manager endpoint alert, when this stack's endpoint is in the stack's subscription."""
+    budget: azure_native.consumption.Budget
+    """Monthly consumption budget on the stack's resource group (only with a budget)."""
 
     def __init__(
         self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(type_token(MODULE, "AzureObservability"), name, None, opts)
         placement = args.placement
-        group = placement.azure_resource_group
-        assert group is not None, "placement.azure_resource_group is required on azure"
+        group = resource_group(args)
         child = pulumi.ResourceOptions(parent=self, provider=placement.provider)
         base = physical_name(placement.stack, name, "metrics", max_length=44)
         client = azure_native.authorization.get_client_config_output(
@@ -60,8 +80,23 @@ class AzureObservability(pulumi.ComponentResource):
         cluster_id = pulumi.Output.concat(
             group_id, "/providers/Microsoft.ContainerService/managedClusters/", args.cluster_name
         )
-        tags = dict(placement.tags)
 
+        self._workspace(name, args, base, child)
+        self._collector(name, args, base, cluster_id, child)
+        self._notifications(name, args, base, child)
+        self._alerts(name, args, base, cluster_id, child)
+        self.dns_health_alert = self._dns_health_alert(name, args, base)
+        if args.budget_monthly_usd is not None:
+            self._budget(name, args, base, group_id, args.budget_monthly_usd)
+        self.register_outputs({"workspaceId": self.workspace.id, "ruleGroupId": self.rule_group.id})
+
+    def _workspace(
+        self, name: str, args: ObservabilityArgs, base: str, child: pulumi.ResourceOptions
+    ) -> None:
+        """The workspace, and the endpoint and rule through which the add-on writes to it."""
+        placement = args.placement
+        group = resource_group(args)
+        tags = dict(placement.tags)
         self.workspace = monitor.AzureMonitorWorkspace(
             f"{name}-metrics",
             monitor.AzureMonitorWorkspaceArgs(
@@ -110,6 +145,17 @@ class AzureObservability(pulumi.ComponentResource):
             ),
             opts=child,
         )
+
+    def _collector(
+        self,
+        name: str,
+        args: ObservabilityArgs,
+        base: str,
+        cluster_id: pulumi.Output[str],
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """The cluster's metrics add-on: associated with the rule and endpoint, scraping the pods
+        through a custom scrape job; only its pods may reach the metrics port."""
         monitor.DataCollectionRuleAssociation(
             f"{name}-dcra",
             monitor.DataCollectionRuleAssociationArgs(
@@ -130,7 +176,6 @@ class AzureObservability(pulumi.ComponentResource):
             ),
             opts=child,
         )
-
         k8s_opts = pulumi.ResourceOptions(
             parent=self, provider=args.k8s_provider, depends_on=list(args.depends_on)
         )
@@ -147,10 +192,13 @@ class AzureObservability(pulumi.ComponentResource):
         )
         self.network_policy = metrics_network_policy(name, args, k8s_opts)
 
+    def _notifications(
+        self, name: str, args: ObservabilityArgs, base: str, child: pulumi.ResourceOptions
+    ) -> None:
         self.action_group = monitor.ActionGroup(
             f"{name}-alerts",
             monitor.ActionGroupInitArgs(
-                resource_group_name=group,
+                resource_group_name=resource_group(args),
                 action_group_name=f"{base}-alerts",
                 group_short_name=f"inf-{args.role}"[:12],
                 enabled=True,
@@ -167,19 +215,28 @@ class AzureObservability(pulumi.ComponentResource):
                     )
                     for i, u in enumerate(args.webhooks)
                 ],
-                tags=tags,
+                tags=dict(args.placement.tags),
             ),
             opts=child,
         )
+
+    def _alerts(
+        self,
+        name: str,
+        args: ObservabilityArgs,
+        base: str,
+        cluster_id: pulumi.Output[str],
+        child: pulumi.ResourceOptions,
+    ) -> None:
         action = azure_native.alertsmanagement.PrometheusRuleGroupActionArgs(
             action_group_id=self.action_group.id
         )
         self.rule_group = azure_native.alertsmanagement.PrometheusRuleGroup(
             f"{name}-rules",
             azure_native.alertsmanagement.PrometheusRuleGroupArgs(
-                resource_group_name=group,
+                resource_group_name=resource_group(args),
                 rule_group_name=f"{base}-{GROUP_NAME}",
-                location=placement.region,
+                location=args.placement.region,
                 scopes=[self.workspace.id, cluster_id],
                 cluster_name=args.cluster_name,
                 interval="PT1M",
@@ -200,57 +257,53 @@ class AzureObservability(pulumi.ComponentResource):
                     )
                     for r in azure_rules(args.thresholds, args.series_labels)
                 ],
-                tags=tags,
+                tags=dict(args.placement.tags),
             ),
             opts=child,
         )
-        self.dns_health_alert: monitor.MetricAlert | None = None
-        if args.traffic_manager_endpoint_id is not None:
-            self.dns_health_alert = self._endpoint_alert(
-                name, args, group, base, args.traffic_manager_endpoint_id
-            )
-        if args.budget_monthly_usd is not None:
-            self.budget = azure_native.consumption.Budget(
-                f"{name}-budget",
-                azure_native.consumption.BudgetArgs(
-                    scope=group_id,
-                    budget_name=f"{base}-monthly",
-                    amount=args.budget_monthly_usd,
-                    category="Cost",
-                    time_grain="Monthly",
-                    time_period=azure_native.consumption.BudgetTimePeriodArgs(start_date=first_of_month()),
-                    notifications={
-                        f"{kind}{percent}": azure_native.consumption.NotificationArgs(
-                            enabled=True,
-                            operator="GreaterThan",
-                            threshold=percent,
-                            threshold_type=kind,
-                            contact_emails=list(args.emails),
-                            contact_groups=[self.action_group.id],
-                        )
-                        for kind, percent in (("Actual", 80), ("Forecasted", 100))
-                    },
-                ),
-                opts=pulumi.ResourceOptions.merge(
-                    child, pulumi.ResourceOptions(ignore_changes=["timePeriod"])
-                ),
-            )
-        self.register_outputs({"workspaceId": self.workspace.id, "ruleGroupId": self.rule_group.id})
 
-    def _endpoint_alert(
+    def _budget(
         self,
         name: str,
         args: ObservabilityArgs,
-        group: pulumi.Input[str],
         base: str,
-        endpoint_id: pulumi.Input[str],
-    ) -> monitor.MetricAlert:
+        group_id: pulumi.Output[str],
+        amount: float,
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self, provider=args.placement.provider)
+        self.budget = azure_native.consumption.Budget(
+            f"{name}-budget",
+            azure_native.consumption.BudgetArgs(
+                scope=group_id,
+                budget_name=f"{base}-monthly",
+                amount=amount,
+                category="Cost",
+                time_grain="Monthly",
+                time_period=azure_native.consumption.BudgetTimePeriodArgs(start_date=first_of_month()),
+                notifications={
+                    f"{kind}{percent}": azure_native.consumption.NotificationArgs(
+                        enabled=True,
+                        operator="GreaterThan",
+                        threshold=percent,
+                        threshold_type=kind,
+                        contact_emails=list(args.emails),
+                        contact_groups=[self.action_group.id],
+                    )
+                    for kind, percent in (("Actual", 80), ("Forecasted", 100))
+                },
+            ),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["timePeriod"])),
+        )
+
+    def _dns_health_alert(self, name: str, args: ObservabilityArgs, base: str) -> monitor.MetricAlert | None:
         """Traffic Manager reports each endpoint's probe state (1 online, 0 degraded) per profile."""
-        endpoint = pulumi.Output.from_input(endpoint_id)
+        if args.traffic_manager_endpoint_id is None:
+            return None
+        endpoint = pulumi.Output.from_input(args.traffic_manager_endpoint_id)
         return monitor.MetricAlert(
             f"{name}-dns-health",
             monitor.MetricAlertArgs(
-                resource_group_name=group,
+                resource_group_name=resource_group(args),
                 rule_name=f"{base}-dns-health",
                 location="global",
                 description=f"Traffic Manager probes of {args.placement.stack} failing",

@@ -4,7 +4,7 @@ Each row is one alert on the serving path. `render_rule_groups` turns the table 
 thresholds into a Prometheus rule file (the `groups:` document), which is exactly what Amazon
 Managed Service for Prometheus takes as a rule groups namespace, what Google Cloud Managed
 Service for Prometheus takes as the `spec.groups` of a Rules CR, and what an Azure Monitor
-`prometheusRuleGroups` resource is built from (`azure_rule_groups`). `tests/test_alert_rules.py`
+`prometheusRuleGroups` resource is built from (`azure_rule_groups`). `tests/components/test_alert_rules.py`
 evaluates the rendered file with promtool against synthetic series.
 
 Metric names are vLLM v0.11's (vllm/v1/metrics/loggers.py; source: vLLM repository, 2025-10):

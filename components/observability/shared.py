@@ -26,6 +26,13 @@ SCRAPE_PATHS: dict[str, str] = {SCRAPE_JOB: METRICS_PATH, EDGE_SCRAPE_JOB: EDGE_
 """Job -> path on the metrics port: the model server's metrics and the edge proxy's counts."""
 
 
+class Observability(pulumi.ComponentResource):
+    """What every cloud's observability component exposes (the classes in aws.py, gcp.py, azure.py)."""
+
+    network_policy: k8s.networking.v1.NetworkPolicy
+    """Admits only the cloud's collector pods to the serving pods' metrics port."""
+
+
 def metrics_network_policy(
     name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions
 ) -> k8s.networking.v1.NetworkPolicy:

@@ -10,11 +10,9 @@ through Kubernetes auth (openbao.py). Each stack provisions the same secret name
 
 from __future__ import annotations
 
-from typing import cast
-
 import pulumi
 
-from components.common import create_for_cloud
+from components.common import unsupported_cloud
 from components.secrets_vault.args import OpenBaoArgs, SecretsVault, SecretsVaultArgs
 
 __all__ = ["OpenBaoArgs", "SecretsVault", "SecretsVaultArgs", "create_secrets_vault"]
@@ -27,17 +25,22 @@ def create_secrets_vault(
 
     Each cloud's module (and so its Pulumi SDK) is imported only when a stack uses that cloud.
     """
-    component = create_for_cloud(
-        __name__,
-        {
-            "aws": "AwsSecretsVault",
-            "gcp": "GcpSecretsVault",
-            "azure": "AzureSecretsVault",
-            "onprem": "OpenBaoSecretsVault",
-        },
-        cloud=args.placement.cloud,
-        name=name,
-        args=args,
-        opts=opts,
-    )
-    return cast(SecretsVault, component)
+    match args.placement.cloud:
+        case "aws":
+            from components.secrets_vault.aws import AwsSecretsVault
+
+            return AwsSecretsVault(name, args, opts)
+        case "gcp":
+            from components.secrets_vault.gcp import GcpSecretsVault
+
+            return GcpSecretsVault(name, args, opts)
+        case "azure":
+            from components.secrets_vault.azure import AzureSecretsVault
+
+            return AzureSecretsVault(name, args, opts)
+        case "onprem":
+            from components.secrets_vault.onprem import OpenBaoSecretsVault
+
+            return OpenBaoSecretsVault(name, args, opts)
+        case _:
+            raise unsupported_cloud(args.placement.cloud, ("aws", "gcp", "azure", "onprem"))

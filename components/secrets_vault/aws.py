@@ -31,16 +31,43 @@ def secret_name(stack: str, secret: str, suffix: pulumi.Input[str] | None = None
 
 
 class AwsSecretsVault(SecretsVault):
+    """Secrets Manager secrets under a customer-managed KMS key, readable by the workload's role only."""
+
+    key: aws.kms.Key
+    """The customer-managed, auto-rotating key every secret is encrypted with (also `vault_id`)."""
+    secrets: dict[str, aws.secretsmanager.Secret]
+    """Secret config name -> its Secrets Manager secret."""
+    versions: dict[str, aws.secretsmanager.SecretVersion]
+    """Secret config name -> the version holding the value from the stack config."""
+    read_policy: aws.iam.RolePolicy
+    """Inline policy on the workload's role: read exactly these secrets, decrypt only through them."""
+
     def __init__(self, name: str, args: SecretsVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token(MODULE, "AwsSecretsVault"), name, None, opts)
-        placement = args.placement
-        child = pulumi.ResourceOptions(parent=self, provider=placement.provider)
+        child = pulumi.ResourceOptions(parent=self, provider=args.placement.provider)
         guarded = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(protect=args.deletion_protection)
         )
-        tags = dict(placement.tags)
+        self.key = self._key(name, args, child, guarded)
+        self.secrets, self.versions = self._secrets(name, args, child, guarded)
+        self.read_policy = self._read_access(name, args, child)
 
-        self.key = aws.kms.Key(
+        self.secret_refs = collect_refs({s: r.arn for s, r in self.secrets.items()})
+        self.vault_id = self.key.arn
+        self.key_id = self.key.arn
+        self.register_outputs(
+            {"secret_refs": self.secret_refs, "vault_id": self.vault_id, "key_id": self.key_id}
+        )
+
+    def _key(
+        self,
+        name: str,
+        args: SecretsVaultArgs,
+        child: pulumi.ResourceOptions,
+        guarded: pulumi.ResourceOptions,
+    ) -> aws.kms.Key:
+        placement = args.placement
+        key = aws.kms.Key(
             f"{name}-secrets-key",
             aws.kms.KeyArgs(
                 description=f"Encrypts the {TYPE_PREFIX} secrets of stack {placement.stack}",
@@ -50,7 +77,7 @@ class AwsSecretsVault(SecretsVault):
                 rotation_period_in_days=args.key_rotation_period_days,
                 deletion_window_in_days=args.recovery_window_days,
                 multi_region=False,
-                tags=tags,
+                tags=dict(placement.tags),
             ),
             opts=guarded,
         )
@@ -58,13 +85,22 @@ class AwsSecretsVault(SecretsVault):
             f"{name}-secrets-key-alias",
             aws.kms.AliasArgs(
                 name=f"alias/{TYPE_PREFIX}/{placement.stack}/secrets",
-                target_key_id=self.key.key_id,
+                target_key_id=key.key_id,
             ),
             opts=child,
         )
+        return key
 
-        self.secrets: dict[str, aws.secretsmanager.Secret] = {}
-        self.versions: dict[str, aws.secretsmanager.SecretVersion] = {}
+    def _secrets(
+        self,
+        name: str,
+        args: SecretsVaultArgs,
+        child: pulumi.ResourceOptions,
+        guarded: pulumi.ResourceOptions,
+    ) -> tuple[dict[str, aws.secretsmanager.Secret], dict[str, aws.secretsmanager.SecretVersion]]:
+        placement = args.placement
+        secrets: dict[str, aws.secretsmanager.Secret] = {}
+        versions: dict[str, aws.secretsmanager.SecretVersion] = {}
         for secret in sorted_names(args):
             resource = aws.secretsmanager.Secret(
                 f"{name}-{secret}",
@@ -73,12 +109,12 @@ class AwsSecretsVault(SecretsVault):
                     description=f"{secret} of the {TYPE_PREFIX} stack {placement.stack}",
                     kms_key_id=self.key.arn,
                     recovery_window_in_days=args.recovery_window_days,
-                    tags=tags,
+                    tags=dict(placement.tags),
                 ),
                 opts=guarded,
             )
-            self.secrets[secret] = resource
-            self.versions[secret] = aws.secretsmanager.SecretVersion(
+            secrets[secret] = resource
+            versions[secret] = aws.secretsmanager.SecretVersion(
                 f"{name}-{secret}-version",
                 aws.secretsmanager.SecretVersionArgs(
                     secret_id=resource.arn,
@@ -86,7 +122,12 @@ class AwsSecretsVault(SecretsVault):
                 ),
                 opts=child,
             )
+        return secrets, versions
 
+    def _read_access(
+        self, name: str, args: SecretsVaultArgs, child: pulumi.ResourceOptions
+    ) -> aws.iam.RolePolicy:
+        placement = args.placement
         # One statement per secret with a single action and resource: exact grants that read well
         # in the console, and the shape the typed PolicyStatementArgs serialises reliably (its
         # str-or-list fields reject lists in the Python SDK).
@@ -114,7 +155,7 @@ class AwsSecretsVault(SecretsVault):
                 },
             )
         )
-        self.read_policy = aws.iam.RolePolicy(
+        return aws.iam.RolePolicy(
             f"{name}-secrets-read",
             aws.iam.RolePolicyArgs(
                 role=args.reader.name,
@@ -125,11 +166,4 @@ class AwsSecretsVault(SecretsVault):
                 ),
             ),
             opts=child,
-        )
-
-        self.secret_refs = collect_refs({s: r.arn for s, r in self.secrets.items()})
-        self.vault_id = self.key.arn
-        self.key_id = self.key.arn
-        self.register_outputs(
-            {"secret_refs": self.secret_refs, "vault_id": self.vault_id, "key_id": self.key_id}
         )

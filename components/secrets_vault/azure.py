@@ -70,30 +70,64 @@ def secrets_user_role(subscription_id: str) -> str:
     )
 
 
+def resource_group(args: SecretsVaultArgs) -> pulumi.Input[str]:
+    group = args.placement.azure_resource_group
+    assert group is not None  # SecretsVaultArgs validation guarantees it on azure
+    return group
+
+
 class AzureSecretsVault(SecretsVault):
+    """A Key Vault (RBAC, soft delete, purge protection, firewall) holding the stack's secrets."""
+
+    vault_name: pulumi.Output[str]
+    """`kv-<stack>-<hash>`, global and new per stack instance (see `key_vault_name`)."""
+    vault: azure_native.keyvault.Vault
+    """The Key Vault (`vault_id`)."""
+    secrets: dict[str, azure_native.keyvault.Secret]
+    """Secret config name -> its Key Vault secret."""
+    read_grants: dict[str, azure_native.authorization.RoleAssignment]
+    """Secret config name -> Key Vault Secrets User for the workload's identity on that secret only."""
+
     def __init__(self, name: str, args: SecretsVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token(MODULE, "AzureSecretsVault"), name, None, opts)
         placement = args.placement
-        resource_group = placement.azure_resource_group
-        assert resource_group is not None  # SecretsVaultArgs validation guarantees it on azure
         child = pulumi.ResourceOptions(parent=self, provider=placement.provider)
         guarded = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(protect=args.deletion_protection)
         )
-        tags = dict(placement.tags)
-
         client = azure_native.authorization.get_client_config_output(
             opts=pulumi.InvokeOutputOptions(parent=self, provider=placement.provider)
         )
         self.vault_name = pulumi.Output.all(client.subscription_id, placement.name_suffix or "").apply(
             lambda values: key_vault_name(placement.stack, placement.region, values[0], values[1])
         )
+        self.vault = self._vault(name, args, client, guarded)
+        self.secrets = self._secrets(name, args, guarded)
+        self.read_grants = self._read_access(name, args, client, child)
 
-        self.vault = azure_native.keyvault.Vault(
+        vault_uri = self.vault.properties.apply(lambda p: p.vault_uri.rstrip("/"))
+        self.secret_refs = collect_refs(
+            {s: pulumi.Output.concat(vault_uri, "/secrets/", s) for s in sorted_names(args)}
+        )
+        self.vault_id = self.vault.id
+        self.key_id = None
+        self.register_outputs(
+            {"secret_refs": self.secret_refs, "vault_id": self.vault_id, "vault_name": self.vault_name}
+        )
+
+    def _vault(
+        self,
+        name: str,
+        args: SecretsVaultArgs,
+        client: pulumi.Output[azure_native.authorization.GetClientConfigResult],
+        guarded: pulumi.ResourceOptions,
+    ) -> azure_native.keyvault.Vault:
+        placement = args.placement
+        return azure_native.keyvault.Vault(
             f"{name}-vault",
             azure_native.keyvault.VaultArgs(
                 vault_name=self.vault_name,
-                resource_group_name=resource_group,
+                resource_group_name=resource_group(args),
                 location=placement.region,
                 properties=azure_native.keyvault.VaultPropertiesArgs(
                     tenant_id=client.tenant_id,
@@ -112,18 +146,19 @@ class AzureSecretsVault(SecretsVault):
                     public_network_access="Enabled",
                     network_acls=key_vault_network_rules(args.network_access),
                 ),
-                tags=tags,
+                tags=dict(placement.tags),
             ),
             opts=guarded,
         )
 
-        self.secrets: dict[str, azure_native.keyvault.Secret] = {}
-        self.read_grants: dict[str, azure_native.authorization.RoleAssignment] = {}
-        for secret in sorted_names(args):
-            resource = azure_native.keyvault.Secret(
+    def _secrets(
+        self, name: str, args: SecretsVaultArgs, guarded: pulumi.ResourceOptions
+    ) -> dict[str, azure_native.keyvault.Secret]:
+        return {
+            secret: azure_native.keyvault.Secret(
                 f"{name}-{secret}",
                 azure_native.keyvault.SecretArgs(
-                    resource_group_name=resource_group,
+                    resource_group_name=resource_group(args),
                     vault_name=self.vault.name,
                     secret_name=secret,
                     # The whole properties object is secret: the value sits inside it, and Pulumi
@@ -135,14 +170,24 @@ class AzureSecretsVault(SecretsVault):
                             attributes=azure_native.keyvault.SecretAttributesArgs(enabled=True),
                         )
                     ),
-                    tags=tags,
+                    tags=dict(args.placement.tags),
                 ),
                 opts=pulumi.ResourceOptions.merge(
                     guarded, pulumi.ResourceOptions(additional_secret_outputs=["properties"])
                 ),
             )
-            self.secrets[secret] = resource
-            self.read_grants[secret] = azure_native.authorization.RoleAssignment(
+            for secret in sorted_names(args)
+        }
+
+    def _read_access(
+        self,
+        name: str,
+        args: SecretsVaultArgs,
+        client: pulumi.Output[azure_native.authorization.GetClientConfigResult],
+        child: pulumi.ResourceOptions,
+    ) -> dict[str, azure_native.authorization.RoleAssignment]:
+        return {
+            secret: azure_native.authorization.RoleAssignment(
                 f"{name}-{secret}-read",
                 azure_native.authorization.RoleAssignmentArgs(
                     scope=resource.id,
@@ -153,13 +198,5 @@ class AzureSecretsVault(SecretsVault):
                 ),
                 opts=child,
             )
-
-        vault_uri = self.vault.properties.apply(lambda p: p.vault_uri.rstrip("/"))
-        self.secret_refs = collect_refs(
-            {s: pulumi.Output.concat(vault_uri, "/secrets/", s) for s in sorted_names(args)}
-        )
-        self.vault_id = self.vault.id
-        self.key_id = None
-        self.register_outputs(
-            {"secret_refs": self.secret_refs, "vault_id": self.vault_id, "vault_name": self.vault_name}
-        )
+            for secret, resource in self.secrets.items()
+        }

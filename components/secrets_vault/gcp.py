@@ -43,11 +43,23 @@ def _seconds(days: int) -> str:
 
 
 class GcpSecretsVault(SecretsVault):
+    """Secret Manager secrets in the stack's region under a Cloud KMS key, readable by the workload only."""
+
+    key_ring: gcp.kms.KeyRing
+    """Auto-named key ring (`vault_id`): GCP never deletes one, so a re-created stack gets a new ring."""
+    key: gcp.kms.CryptoKey
+    """The rotating CMEK key every secret is encrypted with (`key_id`)."""
+    secrets: dict[str, gcp.secretmanager.Secret]
+    """Secret config name -> its Secret Manager secret."""
+    versions: dict[str, gcp.secretmanager.SecretVersion]
+    """Secret config name -> the version holding the value from the stack config."""
+    read_grants: dict[str, gcp.secretmanager.SecretIamMember]
+    """Secret config name -> secretAccessor for the workload's service account on that secret only."""
+
     def __init__(self, name: str, args: SecretsVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token(MODULE, "GcpSecretsVault"), name, None, opts)
         placement = args.placement
-        project = placement.gcp_project
-        assert project is not None  # SecretsVaultArgs validation guarantees it on gcp
+        assert placement.gcp_project is not None  # SecretsVaultArgs validation guarantees it on gcp
         # A fresh project has neither API on: every child waits for both (enabled once per
         # project by the stack's GcpApis).
         apis = apis_of(placement.gcp_apis, placement.stack, "the secrets vault").enable(
@@ -58,27 +70,50 @@ class GcpSecretsVault(SecretsVault):
         guarded = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(protect=args.deletion_protection)
         )
-        labels = dict(placement.tags)
+        self.key_ring, self.key, self.key_ready = self._key(name, args, child, guarded)
+        self.secrets, self.versions = self._secrets(name, args, child, guarded)
+        self.read_grants = self._read_access(name, args, child)
 
+        self.secret_refs = collect_refs(
+            {
+                s: pulumi.Output.concat("projects/", placement.gcp_project, "/secrets/", r.secret_id)
+                for s, r in self.secrets.items()
+            }
+        )
+        self.vault_id = self.key_ring.id
+        self.key_id = self.key.id
+        self.register_outputs(
+            {"secret_refs": self.secret_refs, "vault_id": self.vault_id, "key_id": self.key_id}
+        )
+
+    def _key(
+        self,
+        name: str,
+        args: SecretsVaultArgs,
+        child: pulumi.ResourceOptions,
+        guarded: pulumi.ResourceOptions,
+    ) -> tuple[gcp.kms.KeyRing, gcp.kms.CryptoKey, list[pulumi.Resource]]:
+        """The key ring, the key, and the Secret Manager agent's grant on it (the `key_ready`)."""
+        placement = args.placement
+        project = placement.gcp_project
         # The agent only exists once asked for; it must exist before it can be granted the key.
         agent = gcp.projects.ServiceIdentity(
             f"{name}-secretmanager-agent",
             gcp.projects.ServiceIdentityArgs(service=SECRET_MANAGER_API, project=project),
             opts=child,
         )
-
         # Key rings can never be deleted in GCP, so the ring is auto-named: a re-created stack
         # gets a fresh ring instead of colliding with the old one.
-        self.key_ring = gcp.kms.KeyRing(
+        key_ring = gcp.kms.KeyRing(
             f"{name}-secrets",
             gcp.kms.KeyRingArgs(location=placement.region, project=project),
             opts=guarded,
         )
-        self.key = gcp.kms.CryptoKey(
+        key = gcp.kms.CryptoKey(
             f"{name}-secrets-key",
             gcp.kms.CryptoKeyArgs(
                 name="secrets",
-                key_ring=self.key_ring.id,
+                key_ring=key_ring.id,
                 purpose="ENCRYPT_DECRYPT",
                 rotation_period=_seconds(args.key_rotation_period_days),
                 destroy_scheduled_duration=_seconds(args.recovery_window_days),
@@ -87,30 +122,37 @@ class GcpSecretsVault(SecretsVault):
                     algorithm="GOOGLE_SYMMETRIC_ENCRYPTION",
                     protection_level="SOFTWARE",
                 ),
-                labels=labels,
+                labels=dict(placement.tags),
             ),
             opts=guarded,
         )
         agent_can_use_key = gcp.kms.CryptoKeyIAMMember(
             f"{name}-secretmanager-agent-key-user",
             gcp.kms.CryptoKeyIAMMemberArgs(
-                crypto_key_id=self.key.id,
+                crypto_key_id=key.id,
                 role=KMS_ENCRYPTER_DECRYPTER,
                 member=agent.member,
             ),
             opts=child,
         )
+        return key_ring, key, [agent_can_use_key]
 
-        self.key_ready = [agent_can_use_key]
-        self.secrets: dict[str, gcp.secretmanager.Secret] = {}
-        self.versions: dict[str, gcp.secretmanager.SecretVersion] = {}
-        self.read_grants: dict[str, gcp.secretmanager.SecretIamMember] = {}
+    def _secrets(
+        self,
+        name: str,
+        args: SecretsVaultArgs,
+        child: pulumi.ResourceOptions,
+        guarded: pulumi.ResourceOptions,
+    ) -> tuple[dict[str, gcp.secretmanager.Secret], dict[str, gcp.secretmanager.SecretVersion]]:
+        placement = args.placement
+        secrets: dict[str, gcp.secretmanager.Secret] = {}
+        versions: dict[str, gcp.secretmanager.SecretVersion] = {}
         for secret in sorted_names(args):
             resource = gcp.secretmanager.Secret(
                 f"{name}-{secret}",
                 gcp.secretmanager.SecretArgs(
                     secret_id=secret_id(placement.stack, secret),
-                    project=project,
+                    project=placement.gcp_project,
                     replication=gcp.secretmanager.SecretReplicationArgs(
                         user_managed=gcp.secretmanager.SecretReplicationUserManagedArgs(
                             replicas=[
@@ -125,15 +167,13 @@ class GcpSecretsVault(SecretsVault):
                     ),
                     version_destroy_ttl=_seconds(args.recovery_window_days),
                     deletion_protection=args.deletion_protection,
-                    labels=labels,
+                    labels=dict(placement.tags),
                 ),
                 # Secret Manager checks the key grant when the secret is created.
-                opts=pulumi.ResourceOptions.merge(
-                    guarded, pulumi.ResourceOptions(depends_on=[agent_can_use_key])
-                ),
+                opts=pulumi.ResourceOptions.merge(guarded, pulumi.ResourceOptions(depends_on=self.key_ready)),
             )
-            self.secrets[secret] = resource
-            self.versions[secret] = gcp.secretmanager.SecretVersion(
+            secrets[secret] = resource
+            versions[secret] = gcp.secretmanager.SecretVersion(
                 f"{name}-{secret}-version",
                 gcp.secretmanager.SecretVersionArgs(
                     secret=resource.id,
@@ -142,25 +182,22 @@ class GcpSecretsVault(SecretsVault):
                 ),
                 opts=child,
             )
-            self.read_grants[secret] = gcp.secretmanager.SecretIamMember(
+        return secrets, versions
+
+    def _read_access(
+        self, name: str, args: SecretsVaultArgs, child: pulumi.ResourceOptions
+    ) -> dict[str, gcp.secretmanager.SecretIamMember]:
+        member = args.reader.principal.apply(lambda email: f"serviceAccount:{email}")
+        return {
+            secret: gcp.secretmanager.SecretIamMember(
                 f"{name}-{secret}-read",
                 gcp.secretmanager.SecretIamMemberArgs(
-                    project=project,
+                    project=args.placement.gcp_project,
                     secret_id=resource.secret_id,
                     role=SECRET_ACCESSOR,
-                    member=args.reader.principal.apply(lambda email: f"serviceAccount:{email}"),
+                    member=member,
                 ),
                 opts=child,
             )
-
-        self.secret_refs = collect_refs(
-            {
-                s: pulumi.Output.concat("projects/", project, "/secrets/", r.secret_id)
-                for s, r in self.secrets.items()
-            }
-        )
-        self.vault_id = self.key_ring.id
-        self.key_id = self.key.id
-        self.register_outputs(
-            {"secret_refs": self.secret_refs, "vault_id": self.vault_id, "key_id": self.key_id}
-        )
+            for secret, resource in self.secrets.items()
+        }

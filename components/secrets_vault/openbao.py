@@ -144,11 +144,21 @@ def _check_auth_backend(path: str, backend_type: str) -> str:
 
 
 class OpenBaoSecretsVault(SecretsVault):
+    """The stack's secrets in a site's existing OpenBao / Vault KV v2 mount, read through Kubernetes auth."""
+
+    vault_provider: vault.Provider
+    """Explicit vault provider at `vaultAddress`; the deployer's token comes from VAULT_TOKEN."""
+    secrets: dict[str, vault.kv.SecretV2]
+    """Secret config name -> its KV v2 secret `<stack>/<name>` in the mount."""
+    policy: vault.Policy
+    """`read` on exactly the secrets the workload reads (and `extra_reads`), nothing else."""
+    role: vault.kubernetes.AuthBackendRole
+    """The workload's Kubernetes auth role: its service account only, short non-renewable tokens."""
+
     def __init__(self, name: str, args: SecretsVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token(MODULE, "OpenBaoSecretsVault"), name, None, opts)
         bao: OpenBaoArgs | None = args.openbao
         assert bao is not None  # SecretsVaultArgs validation guarantees it on onprem
-        stack = args.placement.stack
         # The token stays out of the provider's inputs (and so out of state): the provider reads
         # VAULT_TOKEN itself. No child token: it would need `auth/token/create` on top of the
         # grants below, and a deploy waiting for the model can outlive its 20-minute default TTL.
@@ -161,63 +171,9 @@ class OpenBaoSecretsVault(SecretsVault):
         guarded = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(protect=args.deletion_protection)
         )
-
-        auth_path = vault.get_auth_backend_output(
-            path=bao.kubernetes_auth_path, opts=pulumi.InvokeOutputOptions(provider=self.vault_provider)
-        ).apply(lambda found: _check_auth_backend(bao.kubernetes_auth_path, found.type))
-
-        mount = vault.generic.get_secret_output(
-            path=f"sys/mounts/{bao.kv_mount}", opts=pulumi.InvokeOutputOptions(provider=self.vault_provider)
-        ).apply(lambda found: _check_kv_mount(bao.kv_mount, found.data_json))
-        self.secrets: dict[str, vault.kv.SecretV2] = {}
-        for secret in sorted_names(args):
-            self.secrets[secret] = vault.kv.SecretV2(
-                f"{name}-{secret}",
-                vault.kv.SecretV2Args(
-                    mount=mount,
-                    name=secret_path(stack, secret),
-                    data_json=pulumi.Output.secret(
-                        # Compact, as the provider re-encodes what it reads back: a second
-                        # `pulumi up` sees no diff.
-                        pulumi.Output.from_input(args.secrets[secret]).apply(
-                            lambda value: json.dumps({VALUE_FIELD: value}, separators=(",", ":"))
-                        )
-                    ),
-                    # A destroy (without deletion protection) removes every version, not just the
-                    # latest: no old value of a secret outlives the stack.
-                    delete_all_versions=True,
-                ),
-                opts=guarded,
-            )
-
-        readable = [s for s in sorted_names(args) if s not in bao.unread]
-        self.policy = vault.Policy(
-            f"{name}-read-policy",
-            vault.PolicyArgs(
-                name=f"{role_name(bao.kv_mount, stack)}-read",
-                policy=read_policy(bao.kv_mount, stack, readable, [path for _, path, _ in bao.extra_reads]),
-            ),
-            opts=child,
-        )
-        reader = args.reader
-        self.role = vault.kubernetes.AuthBackendRole(
-            f"{name}-workload-role",
-            vault.kubernetes.AuthBackendRoleArgs(
-                backend=auth_path,
-                role_name=role_name(bao.kv_mount, stack),
-                bound_service_account_names=[reader.service_account],
-                bound_service_account_namespaces=[reader.namespace],
-                # A token the cluster minted for another audience (the API server's own, another
-                # vault's) is refused.
-                audience=bao.address,
-                token_policies=[self.policy.name],
-                token_no_default_policy=True,
-                token_ttl=bao.token_ttl_seconds,
-                token_max_ttl=bao.token_ttl_seconds,
-                token_type="service",
-            ),
-            opts=child,
-        )
+        mount, auth_path = self._checked_paths(bao)
+        self.secrets = self._secrets(name, args, mount, guarded)
+        self.policy, self.role = self._read_access(name, args, bao, auth_path, child)
 
         self.workload_login = VaultLogin(
             address=bao.address,
@@ -240,3 +196,79 @@ class OpenBaoSecretsVault(SecretsVault):
                 "policy": self.policy.name,
             }
         )
+
+    def _checked_paths(self, bao: OpenBaoArgs) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """The KV mount and the auth method path, each resolving only once the vault confirms its kind
+        (at plan time: a missing one fails the preview naming the path, before anything is written)."""
+        invoke = pulumi.InvokeOutputOptions(provider=self.vault_provider)
+        mount = vault.generic.get_secret_output(path=f"sys/mounts/{bao.kv_mount}", opts=invoke).apply(
+            lambda found: _check_kv_mount(bao.kv_mount, found.data_json)
+        )
+        auth_path = vault.get_auth_backend_output(path=bao.kubernetes_auth_path, opts=invoke).apply(
+            lambda found: _check_auth_backend(bao.kubernetes_auth_path, found.type)
+        )
+        return mount, auth_path
+
+    def _secrets(
+        self, name: str, args: SecretsVaultArgs, mount: pulumi.Output[str], guarded: pulumi.ResourceOptions
+    ) -> dict[str, vault.kv.SecretV2]:
+        return {
+            secret: vault.kv.SecretV2(
+                f"{name}-{secret}",
+                vault.kv.SecretV2Args(
+                    mount=mount,
+                    name=secret_path(args.placement.stack, secret),
+                    data_json=pulumi.Output.secret(
+                        # Compact, as the provider re-encodes what it reads back: a second
+                        # `pulumi up` sees no diff.
+                        pulumi.Output.from_input(args.secrets[secret]).apply(
+                            lambda value: json.dumps({VALUE_FIELD: value}, separators=(",", ":"))
+                        )
+                    ),
+                    # A destroy (without deletion protection) removes every version, not just the
+                    # latest: no old value of a secret outlives the stack.
+                    delete_all_versions=True,
+                ),
+                opts=guarded,
+            )
+            for secret in sorted_names(args)
+        }
+
+    def _read_access(
+        self,
+        name: str,
+        args: SecretsVaultArgs,
+        bao: OpenBaoArgs,
+        auth_path: pulumi.Output[str],
+        child: pulumi.ResourceOptions,
+    ) -> tuple[vault.Policy, vault.kubernetes.AuthBackendRole]:
+        stack = args.placement.stack
+        readable = [s for s in sorted_names(args) if s not in bao.unread]
+        policy = vault.Policy(
+            f"{name}-read-policy",
+            vault.PolicyArgs(
+                name=f"{role_name(bao.kv_mount, stack)}-read",
+                policy=read_policy(bao.kv_mount, stack, readable, [path for _, path, _ in bao.extra_reads]),
+            ),
+            opts=child,
+        )
+        reader = args.reader
+        role = vault.kubernetes.AuthBackendRole(
+            f"{name}-workload-role",
+            vault.kubernetes.AuthBackendRoleArgs(
+                backend=auth_path,
+                role_name=role_name(bao.kv_mount, stack),
+                bound_service_account_names=[reader.service_account],
+                bound_service_account_namespaces=[reader.namespace],
+                # A token the cluster minted for another audience (the API server's own, another
+                # vault's) is refused.
+                audience=bao.address,
+                token_policies=[policy.name],
+                token_no_default_policy=True,
+                token_ttl=bao.token_ttl_seconds,
+                token_max_ttl=bao.token_ttl_seconds,
+                token_type="service",
+            ),
+            opts=child,
+        )
+        return policy, role
