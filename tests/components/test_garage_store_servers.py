@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from components.object_store.verify import ONPREM_KEY_ENV, SHA256_METADATA_KEY, StoreLocation, verify_parity
 
+from cutover.verify import ONPREM_KEY_ENV, SHA256_METADATA_KEY, StoreLocation, verify_parity
 from infra import outputs
 from tests.components.garage_proxy import GARAGE_REGION, GarageProxy, garage_in_front_of
 from tests.components.test_replication_emulators import Bucket, copied, emulator_env, rclone_binary

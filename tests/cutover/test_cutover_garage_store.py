@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from components.object_store.verify import ONPREM_KEY_ENV, SHA256_METADATA_KEY
 
 from cutover.errors import ExitCode
+from cutover.verify import ONPREM_KEY_ENV, SHA256_METADATA_KEY
 from infra import outputs
 from tests.components.garage_proxy import GARAGE_REGION, GarageProxy, garage_in_front_of
 from tests.components.test_garage_store_servers import garage_client
