@@ -109,7 +109,8 @@ def vault_provider_for(
 
 
 class OnpremModelStore(ModelStore):
-    """A versioned, encrypted bucket on an S3-compatible store; see the module docstring."""
+    """A bucket on an S3-compatible store, versioned and encrypted where the store supports it
+    (`S3CompatibleStore.capabilities`); see the module docstring."""
 
     def __init__(self, name: str, args: ModelStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token(MODULE, "OnpremModelStore"), name, None, opts)
