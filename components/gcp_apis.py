@@ -7,7 +7,7 @@ APIs they need and depend on what it returns. Asking twice returns the same reso
 is enabled exactly once however many components use it.
 
 To use a new API: add one line to `GCP_APIS`, then `placement.gcp_apis.enable("<name>")` where it
-is needed (tests/test_gcp_apis.py checks that every GCP resource depends on its API).
+is needed (tests/infra/test_pulumi_hygiene.py checks that every GCP resource depends on its API).
 
 APIs are never disabled on destroy (`disable_on_destroy=False`): other workloads in the project
 may use them, and disabling one takes every resource of it down. `serviceusage.googleapis.com`

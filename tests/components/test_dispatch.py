@@ -20,7 +20,7 @@ from components.inference_cluster import create_inference_cluster
 from components.object_store import create_model_store
 from components.observability import create_observability
 from components.secrets_vault import create_secrets_vault
-from tests.test_dns_args import make
+from tests.components.test_dns_args import make
 
 EVERY_TARGET = "aws, gcp, azure, onprem"
 CLOUDS_ONLY = "aws, gcp, azure"
