@@ -16,6 +16,7 @@ from typing import Final
 import pulumi
 
 from components.common import Cloud, Placement
+from components.problems import ArgsValueError
 
 MODULE: Final = "image_registry"
 
@@ -25,12 +26,11 @@ _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DOCKER_HUB_HOSTS: Final = ("docker.io", "index.docker.io", "registry-1.docker.io")
 
 
-class ImageRegistryArgsError(ValueError):
+class ImageRegistryArgsError(ArgsValueError):
     """Every problem found in one ImageRegistryArgs, reported at once."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("invalid ImageRegistryArgs:\n" + "\n".join(f"  - {p}" for p in problems))
+        super().__init__("ImageRegistryArgs", problems)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.common import Cloud, Placement, WorkloadIdentity
 from components.inference_cluster.public_address import PublicAddress
+from components.problems import ArgsValueError
 from components.vault_login import VaultLogin
 
 MODULE: Final = "inference_cluster"
@@ -94,13 +95,9 @@ class OnpremSite:
     anywhere (a primary site; replication into a standby logs in with these tokens)."""
 
 
-class InferenceClusterArgsError(ValueError):
-    """Every problem found in one InferenceClusterArgs / InferenceWorkloadArgs, reported at once."""
-
-    def __init__(self, what: str, problems: list[str]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid {what}:\n{lines}")
+class InferenceClusterArgsError(ArgsValueError):
+    """Every problem found in one InferenceClusterArgs / InferenceWorkloadArgs (or the Args of a
+    workload part: InternalCaArgs, CertManagerArgs), reported at once with its code."""
 
 
 @dataclass(frozen=True)
@@ -156,56 +153,65 @@ class InferenceClusterArgs:
     """Required on onprem (and only there): the cluster exists, the stack describes it."""
 
     def __post_init__(self) -> None:
-        problems: list[str] = []
-        cloud = self.placement.cloud
-        problems += _onprem_problems(self)
-        if len(set(self.gpu_zones)) != len(self.gpu_zones):
-            problems.append(f"gpu_zones must not repeat a zone (got {list(self.gpu_zones)})")
-        for field_name in ("gpus_per_node", "gpu_node_count", "gpu_max_node_count", "system_node_count"):
-            value = getattr(self, field_name)
-            if value < 1:
-                problems.append(f"{field_name} must be at least 1 (got {value}): pass a positive count")
-        if self.gpus_per_node > 8:
-            problems.append(f"gpus_per_node must be at most 8 (got {self.gpus_per_node}): no node sells more")
-        if self.gpu_max_node_count < self.gpu_node_count:
-            problems.append(
-                f"gpu_max_node_count must be at least gpu_node_count ({self.gpu_node_count}) "
-                f"(got {self.gpu_max_node_count}): raise maxNodeCount in the stack config"
-            )
-        if not self.gpu_machine_type:
-            problems.append("gpu_machine_type must be set (got ''): pick a shape from infra.catalog")
-        if cloud == "gcp":
-            if not self.gpu_accelerator:
-                problems.append(
-                    f"gpu_accelerator is required on gcp (got {self.gpu_accelerator!r}): pass the "
-                    "catalogue shape's accelerator, e.g. nvidia-l4 for g2-standard-8"
-                )
-            if not self.placement.gcp_project:
-                problems.append("placement.gcp_project is required on gcp (got nothing): set gcpProject")
-        if cloud == "azure" and self.placement.azure_resource_group is None:
-            problems.append(
-                "placement.azure_resource_group is required on azure (got nothing): "
-                "use Providers.placement('azure'), which creates the stack's resource group"
-            )
-        if not _K8S_MINOR.match(self.kubernetes_version):
-            problems.append(
-                f"kubernetes_version must be a minor version such as {KUBERNETES_VERSION} "
-                f"(got {self.kubernetes_version!r}): patch versions are managed by the cloud"
-            )
-        if self.gpu_node_disk_size_gib < 100:
-            problems.append(
-                f"gpu_node_disk_size_gib must be at least 100 (got {self.gpu_node_disk_size_gib}): "
-                "the serving image and the model copy live on it"
-            )
-        for cidr in self.api_allowed_cidrs:
-            try:
-                ipaddress.ip_network(cidr)
-            except ValueError:
-                problems.append(
-                    f"api_allowed_cidrs entry must be a CIDR such as 203.0.113.0/24 (got {cidr!r})"
-                )
+        problems = [*_onprem_problems(self), *_gpu_pool_problems(self), *_cluster_problems(self)]
         if problems:
             raise InferenceClusterArgsError("InferenceClusterArgs", problems)
+
+
+def _gpu_pool_problems(args: InferenceClusterArgs) -> list[str]:
+    """The GPU pool: distinct zones, positive counts, at most 8 GPUs a node, a machine type."""
+    problems: list[str] = []
+    if len(set(args.gpu_zones)) != len(args.gpu_zones):
+        problems.append(f"gpu_zones must not repeat a zone (got {list(args.gpu_zones)})")
+    for field_name in ("gpus_per_node", "gpu_node_count", "gpu_max_node_count", "system_node_count"):
+        value = getattr(args, field_name)
+        if value < 1:
+            problems.append(f"{field_name} must be at least 1 (got {value}): pass a positive count")
+    if args.gpus_per_node > 8:
+        problems.append(f"gpus_per_node must be at most 8 (got {args.gpus_per_node}): no node sells more")
+    if args.gpu_max_node_count < args.gpu_node_count:
+        problems.append(
+            f"gpu_max_node_count must be at least gpu_node_count ({args.gpu_node_count}) "
+            f"(got {args.gpu_max_node_count}): raise maxNodeCount in the stack config"
+        )
+    if not args.gpu_machine_type:
+        problems.append("gpu_machine_type must be set (got ''): pick a shape from infra.catalog")
+    return problems
+
+
+def _cluster_problems(args: InferenceClusterArgs) -> list[str]:
+    """The cloud's requirements, the Kubernetes minor version, the node disk and the API CIDRs."""
+    problems: list[str] = []
+    cloud = args.placement.cloud
+    if cloud == "gcp":
+        if not args.gpu_accelerator:
+            problems.append(
+                f"gpu_accelerator is required on gcp (got {args.gpu_accelerator!r}): pass the "
+                "catalogue shape's accelerator, e.g. nvidia-l4 for g2-standard-8"
+            )
+        if not args.placement.gcp_project:
+            problems.append("placement.gcp_project is required on gcp (got nothing): set gcpProject")
+    if cloud == "azure" and args.placement.azure_resource_group is None:
+        problems.append(
+            "placement.azure_resource_group is required on azure (got nothing): "
+            "use Providers.placement('azure'), which creates the stack's resource group"
+        )
+    if not _K8S_MINOR.match(args.kubernetes_version):
+        problems.append(
+            f"kubernetes_version must be a minor version such as {KUBERNETES_VERSION} "
+            f"(got {args.kubernetes_version!r}): patch versions are managed by the cloud"
+        )
+    if args.gpu_node_disk_size_gib < 100:
+        problems.append(
+            f"gpu_node_disk_size_gib must be at least 100 (got {args.gpu_node_disk_size_gib}): "
+            "the serving image and the model copy live on it"
+        )
+    for cidr in args.api_allowed_cidrs:
+        try:
+            ipaddress.ip_network(cidr)
+        except ValueError:
+            problems.append(f"api_allowed_cidrs entry must be a CIDR such as 203.0.113.0/24 (got {cidr!r})")
+    return problems
 
 
 def _onprem_problems(args: InferenceClusterArgs) -> list[str]:
@@ -378,57 +384,12 @@ class InferenceWorkloadArgs:
     OpenBao / Vault (SecretsVault.workload_login); unused on the clouds (cloud identity)."""
 
     def __post_init__(self) -> None:
-        problems: list[str] = []
-        problems += _edge_problems(self)
-        problems += _onprem_workload_problems(self)
-        if isinstance(self.image, str) and not _DIGEST_PINNED.search(self.image):
-            problems.append(f"image must be pinned by digest, <image>@sha256:<64 hex> (got {self.image!r})")
-        if self.fetch_image is not None and not _is_pinned(self.fetch_image):
-            problems.append(
-                f"fetch_image must be pinned to a version tag or digest (got {self.fetch_image!r})"
-            )
-        if self.replicas < 1:
-            problems.append(f"replicas must be at least 1 (got {self.replicas}): warm capacity runs one")
-        if not 1 <= self.gpus_per_replica <= 8:
-            problems.append(f"gpus_per_replica must be between 1 and 8 (got {self.gpus_per_replica})")
-        if (
-            self.tensor_parallel_size is not None
-            and not 1 <= self.tensor_parallel_size <= self.gpus_per_replica
-        ):
-            problems.append(
-                f"tensor_parallel_size must be between 1 and gpus_per_replica ({self.gpus_per_replica}) "
-                f"(got {self.tensor_parallel_size})"
-            )
-        if self.max_model_len is not None and self.max_model_len < 1:
-            problems.append(f"max_model_len must be a positive token count (got {self.max_model_len})")
-        if self.gpu_memory_utilization is not None and not 0 < self.gpu_memory_utilization <= 1:
-            problems.append(
-                "gpu_memory_utilization must be greater than 0 and at most 1 "
-                f"(got {self.gpu_memory_utilization})"
-            )
-        if not self.model_name.strip():
-            problems.append("model_name must be set (got ''): it is what clients pass as `model`")
-        for field_name in ("server_port", "service_port"):
-            port = getattr(self, field_name)
-            if not 1 <= port <= 65535:
-                problems.append(f"{field_name} must be a TCP port 1-65535 (got {port})")
-        if self.model_load_budget_seconds < 60 or self.model_download_budget_seconds < 60:
-            problems.append(
-                "model_load_budget_seconds and model_download_budget_seconds must be at least 60 "
-                f"(got {self.model_load_budget_seconds}, {self.model_download_budget_seconds})"
-            )
-        if self.model_volume_size_gib < 1:
-            problems.append(f"model_volume_size_gib must be at least 1 (got {self.model_volume_size_gib})")
-        for cidr in self.load_balancer_source_cidrs:
-            try:
-                ipaddress.ip_network(cidr)
-            except ValueError:
-                problems.append(f"load_balancer_source_cidrs entry must be a CIDR (got {cidr!r})")
-        if self.identity.cloud != self.cloud:
-            problems.append(
-                f"identity is a {self.identity.cloud} identity but the workload runs on {self.cloud}: "
-                "pass the cluster's own identity (InferenceCluster.identity)"
-            )
+        problems = [
+            *_edge_problems(self),
+            *_onprem_workload_problems(self),
+            *_server_problems(self),
+            *_service_problems(self),
+        ]
         if problems:
             raise InferenceClusterArgsError("InferenceWorkloadArgs", problems)
 
@@ -454,6 +415,60 @@ def _onprem_workload_problems(args: InferenceWorkloadArgs) -> list[str]:
         problems.append("mirror_registry is required on onprem (got nothing): pass imageRegistry")
     if not args.egress_ports or not all(1 <= port <= 65535 for port in args.egress_ports):
         problems.append(f"egress_ports must be TCP ports 1-65535 (got {args.egress_ports})")
+    return problems
+
+
+def _server_problems(args: InferenceWorkloadArgs) -> list[str]:
+    """The model server: images pinned, replica and GPU counts, model length, memory share, name."""
+    problems: list[str] = []
+    if isinstance(args.image, str) and not _DIGEST_PINNED.search(args.image):
+        problems.append(f"image must be pinned by digest, <image>@sha256:<64 hex> (got {args.image!r})")
+    if args.fetch_image is not None and not _is_pinned(args.fetch_image):
+        problems.append(f"fetch_image must be pinned to a version tag or digest (got {args.fetch_image!r})")
+    if args.replicas < 1:
+        problems.append(f"replicas must be at least 1 (got {args.replicas}): warm capacity runs one")
+    if not 1 <= args.gpus_per_replica <= 8:
+        problems.append(f"gpus_per_replica must be between 1 and 8 (got {args.gpus_per_replica})")
+    if args.tensor_parallel_size is not None and not 1 <= args.tensor_parallel_size <= args.gpus_per_replica:
+        problems.append(
+            f"tensor_parallel_size must be between 1 and gpus_per_replica ({args.gpus_per_replica}) "
+            f"(got {args.tensor_parallel_size})"
+        )
+    if args.max_model_len is not None and args.max_model_len < 1:
+        problems.append(f"max_model_len must be a positive token count (got {args.max_model_len})")
+    if args.gpu_memory_utilization is not None and not 0 < args.gpu_memory_utilization <= 1:
+        problems.append(
+            f"gpu_memory_utilization must be greater than 0 and at most 1 (got {args.gpu_memory_utilization})"
+        )
+    if not args.model_name.strip():
+        problems.append("model_name must be set (got ''): it is what clients pass as `model`")
+    return problems
+
+
+def _service_problems(args: InferenceWorkloadArgs) -> list[str]:
+    """Ports, rollout budgets, the model volume, client CIDRs and the identity's cloud."""
+    problems: list[str] = []
+    for field_name in ("server_port", "service_port"):
+        port = getattr(args, field_name)
+        if not 1 <= port <= 65535:
+            problems.append(f"{field_name} must be a TCP port 1-65535 (got {port})")
+    if args.model_load_budget_seconds < 60 or args.model_download_budget_seconds < 60:
+        problems.append(
+            "model_load_budget_seconds and model_download_budget_seconds must be at least 60 "
+            f"(got {args.model_load_budget_seconds}, {args.model_download_budget_seconds})"
+        )
+    if args.model_volume_size_gib < 1:
+        problems.append(f"model_volume_size_gib must be at least 1 (got {args.model_volume_size_gib})")
+    for cidr in args.load_balancer_source_cidrs:
+        try:
+            ipaddress.ip_network(cidr)
+        except ValueError:
+            problems.append(f"load_balancer_source_cidrs entry must be a CIDR (got {cidr!r})")
+    if args.identity.cloud != args.cloud:
+        problems.append(
+            f"identity is a {args.identity.cloud} identity but the workload runs on {args.cloud}: "
+            "pass the cluster's own identity (InferenceCluster.identity)"
+        )
     return problems
 
 

@@ -20,6 +20,7 @@ from components.common import Cloud, Placement, WorkloadIdentity
 from components.data_plane_access import DataPlaneAccess
 from components.object_store.s3_capabilities import ALL as ALL_S3_CAPABILITIES
 from components.object_store.s3_capabilities import problems as s3_capability_problems
+from components.problems import ArgsValueError
 
 MODULE: Final = "object_store"
 
@@ -194,8 +195,8 @@ class ModelStoreArgs:
     def __post_init__(self) -> None:
         problems = validate_store_args(self) + self.network_access.problems()
         if problems:
-            lines = "\n".join(f"  - {p}" for p in problems)
-            raise ValueError(f"invalid ModelStoreArgs for stack '{self.placement.stack}':\n{lines}")
+            header = f"invalid ModelStoreArgs for stack '{self.placement.stack}':"
+            raise ArgsValueError("ModelStoreArgs", problems, header=header)
 
 
 def validate_store_args(args: ModelStoreArgs) -> list[str]:
@@ -356,5 +357,5 @@ class CrossCloudReplicationArgs:
         if self.job_timeout_minutes < 5:
             problems.append(f"job_timeout_minutes must be at least 5 (got {self.job_timeout_minutes})")
         if problems:
-            lines = "\n".join(f"  - {p}" for p in problems)
-            raise ValueError(f"invalid CrossCloudReplicationArgs for stack '{self.target.stack}':\n{lines}")
+            header = f"invalid CrossCloudReplicationArgs for stack '{self.target.stack}':"
+            raise ArgsValueError("CrossCloudReplicationArgs", problems, header=header)

@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 
 from components.common import Placement
 from components.observability.rules import AlertThresholds
+from components.problems import ArgsValueError
 
 MODULE: Final = "observability"
 
@@ -54,13 +55,11 @@ COLLECTORS: Final[Mapping[str, Collector]] = {
 _EMAIL: Final = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$")
 
 
-class ObservabilityArgsError(ValueError):
-    """Every problem found in one ObservabilityArgs, reported at once."""
+class ObservabilityArgsError(ArgsValueError):
+    """Every problem found in one ObservabilityArgs, reported at once with its code."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid ObservabilityArgs:\n{lines}")
+        super().__init__("ObservabilityArgs", problems)
 
 
 @dataclass(frozen=True)

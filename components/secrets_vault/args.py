@@ -16,6 +16,7 @@ import pulumi
 
 from components.common import Placement, WorkloadIdentity
 from components.data_plane_access import DataPlaneAccess
+from components.problems import ArgsValueError
 from components.vault_login import VaultLogin
 
 MODULE: Final = "secrets_vault"
@@ -66,8 +67,8 @@ class SecretsVaultArgs:
     def __post_init__(self) -> None:
         problems = validate(self) + self.network_access.problems()
         if problems:
-            lines = "\n".join(f"  - {p}" for p in problems)
-            raise ValueError(f"invalid SecretsVaultArgs for stack '{self.placement.stack}':\n{lines}")
+            header = f"invalid SecretsVaultArgs for stack '{self.placement.stack}':"
+            raise ArgsValueError("SecretsVaultArgs", problems, header=header)
 
 
 def validate(args: SecretsVaultArgs) -> list[str]:

@@ -41,6 +41,7 @@ from components.object_store.args import (
 )
 from components.observability.args import ObservabilityArgs, ObservabilityArgsError
 from components.observability.rules import AlertThresholds
+from components.problems import ARGS_CODES, ArgsError
 from components.secrets_vault.args import SecretsVaultArgs
 
 DIGEST = "sha256:" + "0" * 64
@@ -63,9 +64,16 @@ def identity(cloud: str = "aws") -> WorkloadIdentity:
 
 
 def refused(build: Callable[[], object], error: type[Exception] = ValueError) -> str:
+    """The error's message without the Args' code, which it checks every problem line ends with."""
     with pytest.raises(error) as caught:
         build()
-    return str(caught.value)
+    assert isinstance(caught.value, ArgsError)
+    code = caught.value.code
+    assert code in ARGS_CODES.values(), code
+    lines = str(caught.value).splitlines()
+    listed = [i for i, line in enumerate(lines) if line.startswith("  - ")] or [0]
+    assert all(lines[i].endswith(f" [{code}]") for i in listed), lines
+    return "\n".join(line.removesuffix(f" [{code}]") for line in lines)
 
 
 def problems_of(build: Callable[[], object], error: type[Exception] = ValueError) -> list[str]:
