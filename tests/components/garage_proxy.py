@@ -201,13 +201,13 @@ def _handler(proxy: GarageProxy) -> type[BaseHTTPRequestHandler]:
             return self.rfile.read(length) if length else b""
 
         def _answer(self, status: int, body: bytes, name: str, content_type: str = "application/xml") -> None:
+            proxy.record(self.command, name, status)  # before the client can read the answer
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
-            proxy.record(self.command, name, status)
 
         def _handle(self) -> None:
             parts = urlsplit(self.path)
@@ -257,6 +257,7 @@ def _handler(proxy: GarageProxy) -> type[BaseHTTPRequestHandler]:
                 connection.endheaders(body or None)
                 response = connection.getresponse()
                 data = response.read()
+                proxy.record(self.command, name, response.status)  # before the client can read the answer
                 self.send_response(response.status)
                 for key, value in response.getheaders():
                     if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
@@ -266,7 +267,6 @@ def _handler(proxy: GarageProxy) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
-                proxy.record(self.command, name, response.status)
             finally:
                 connection.close()
 
