@@ -18,6 +18,8 @@ import pulumi
 
 from components.common import Cloud, Placement, WorkloadIdentity
 from components.data_plane_access import DataPlaneAccess
+from components.object_store.s3_capabilities import ALL as ALL_S3_CAPABILITIES
+from components.object_store.s3_capabilities import problems as s3_capability_problems
 from components.problems import ArgProblem, ArgsValueError, Problem
 
 MODULE: Final = "object_store"
@@ -97,6 +99,18 @@ class S3CompatibleStore:
     vault_kubernetes_auth_path: str = "kubernetes"
     """Kubernetes auth mount of this site's cluster (`vaultKubernetesAuthPath`): an on-prem standby's
     replication CronJob logs in there for the write key."""
+    capabilities: frozenset[str] = ALL_S3_CAPABILITIES
+    """What the store implements beyond the core object API (`s3Capabilities`,
+    components/object_store/s3_capabilities.py): versioning, sse-s3, object-lock; all three by
+    default. Without `versioning` the bucket gets no versioning call (Garage answers 501)."""
+
+    audit_endpoint: S3CompatibleStore | None = None
+    """Where the stack's write-once audit bucket goes when this store has no `object-lock`
+    (`auditS3Endpoint`): another S3 API with Object Lock, its key in the same vault
+    (components/audit/onprem_endpoint.py). None: on this store."""
+
+    def supports(self, capability: str) -> bool:
+        return capability in self.capabilities
 
     def problems(self) -> list[Problem | str]:
         problems: list[Problem | str] = []
@@ -119,6 +133,9 @@ class S3CompatibleStore:
             )
         if self.encryption not in ("sse-s3", "none"):
             problems.append(ArgProblem("s3_compatible.encryption", self.encryption, "sse-s3 or none"))
+        problems += s3_capability_problems(self.capabilities, self.encryption)
+        if self.audit_endpoint is not None:
+            problems += [f"audit_endpoint: {problem}" for problem in self.audit_endpoint.problems()]
         return problems
 
 
