@@ -9,6 +9,7 @@ import pulumi
 
 from components.common import Placement
 from components.object_store.args import ModelStore
+from components.problems import ARGS_CODES, ArgsValueError, Problem
 
 MODULE: Final = "audit"
 RETENTION_DAYS_RANGE: Final = (1, 36500)
@@ -39,10 +40,14 @@ class AuditStoreArgs:
     def __post_init__(self) -> None:
         low, high = RETENTION_DAYS_RANGE
         if not low <= self.retention_days <= high:
-            raise ValueError(
-                f"stack config 'auditRetentionDays' must be between {low} and {high} "
-                f"(got {self.retention_days}): set it in Pulumi.{self.placement.stack}.yaml"
+            problem = Problem(
+                "auditRetentionDays",
+                self.retention_days,
+                f"between {low} and {high}",
+                f"set it in Pulumi.{self.placement.stack}.yaml",
+                code=ARGS_CODES["AuditStoreArgs"],
             )
+            raise ArgsValueError("AuditStoreArgs", [problem], header="")
 
 
 def descriptor(

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from components.audit.args import MODULE, AuditStore, AuditStoreArgs, descriptor
 from components.common import type_token
+from components.object_store import s3_bucket
 
 LOCK_MODE = "COMPLIANCE"
 
@@ -39,90 +40,48 @@ def object_lock(
 
 
 class AwsAuditStore(AuditStore):
+    """S3 audit bucket with Object Lock (COMPLIANCE), hardened like the model bucket."""
+
+    bucket: aws.s3.Bucket
+    """The lock-enabled audit bucket."""
+    lock: aws.s3.BucketObjectLockConfiguration
+    """Default COMPLIANCE retention of `retention_days` on every new record version."""
+
     def __init__(self, name: str, args: AuditStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token(MODULE, "AwsAuditStore"), name, None, opts)
-        placement = args.placement
-        own = pulumi.ResourceOptions(parent=self, provider=placement.provider)
+        self._own = pulumi.ResourceOptions(parent=self, provider=args.placement.provider)
+        key = self._key(args)
+        self._bucket(name, args, key)
+        self._descriptor(args)
+        self.register_outputs({"bucketName": self.bucket_name, "descriptor": self.descriptor})
+
+    def _key(self, args: AuditStoreArgs) -> Any:
+        """The model store's KMS key: the records are under the stack's own key."""
         key: Any = getattr(args.model_store, "key", None)
         if key is None:
+            stack = args.placement.stack
             raise ValueError(
-                f"the aws audit store of stack '{placement.stack}' needs an aws model store (with its key)"
+                f"the aws audit store of stack '{stack}' needs an aws model store (with its key)"
             )
+        return key
+
+    def _bucket(self, name: str, args: AuditStoreArgs, key: Any) -> None:
         # Object Lock can only be switched on when the bucket is created (or with an AWS support
         # token); it also turns versioning on for good.
         self.bucket = aws.s3.Bucket(
             f"{name}-audit",
-            aws.s3.BucketArgs(object_lock_enabled=True, force_destroy=False, tags=dict(placement.tags)),
-            opts=pulumi.ResourceOptions.merge(own, pulumi.ResourceOptions(protect=args.deletion_protection)),
-        )
-        after_bucket = pulumi.ResourceOptions.merge(own, pulumi.ResourceOptions(depends_on=[self.bucket]))
-        public_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-audit-public-access",
-            aws.s3.BucketPublicAccessBlockArgs(
-                bucket=self.bucket.id,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
+            aws.s3.BucketArgs(object_lock_enabled=True, force_destroy=False, tags=dict(args.placement.tags)),
+            opts=pulumi.ResourceOptions.merge(
+                self._own, pulumi.ResourceOptions(protect=args.deletion_protection)
             ),
-            opts=after_bucket,
         )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-audit-ownership",
-            aws.s3.BucketOwnershipControlsArgs(
-                bucket=self.bucket.id,
-                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            ),
-            opts=after_bucket,
+        hardened = s3_bucket.harden(f"{name}-audit", self.bucket, key.arn, self._own)
+        self.lock = object_lock(
+            name, self.bucket.id, args.retention_days, self._own, after=hardened.versioning
         )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-audit-versioning",
-            aws.s3.BucketVersioningInitArgs(
-                bucket=self.bucket.id,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            ),
-            opts=after_bucket,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-audit-encryption",
-            aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
-                bucket=self.bucket.id,
-                rules=[
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                        apply_server_side_encryption_by_default=(
-                            aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                                sse_algorithm="aws:kms", kms_master_key_id=key.arn
-                            )
-                        ),
-                        bucket_key_enabled=True,
-                    )
-                ],
-            ),
-            opts=after_bucket,
-        )
-        self.lock = object_lock(name, self.bucket.id, args.retention_days, own, after=versioning)
-        aws.s3.BucketPolicy(
-            f"{name}-audit-tls-only",
-            aws.s3.BucketPolicyArgs(
-                bucket=self.bucket.id,
-                policy=pulumi.Output.json_dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "DenyInsecureTransport",
-                                "Effect": "Deny",
-                                "Principal": "*",
-                                "Action": "s3:*",
-                                "Resource": [self.bucket.arn, self.bucket.arn.apply(lambda a: f"{a}/*")],
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            }
-                        ],
-                    }
-                ),
-            ),
-            opts=pulumi.ResourceOptions.merge(own, pulumi.ResourceOptions(depends_on=[public_block])),
-        )
+
+    def _descriptor(self, args: AuditStoreArgs) -> None:
+        placement = args.placement
         self.bucket_name = self.bucket.bucket
         account = aws.get_caller_identity_output(
             opts=pulumi.InvokeOutputOptions(parent=self, provider=placement.provider)
@@ -136,4 +95,3 @@ class AwsAuditStore(AuditStore):
             args=args,
             lock=f"s3-object-lock-{LOCK_MODE.lower()}",
         )
-        self.register_outputs({"bucketName": self.bucket_name, "descriptor": self.descriptor})

@@ -8,7 +8,9 @@ S3-compatible store with Object Lock implements.
 
 Whether "write-once" holds is the store's doing: Ceph RGW and MinIO refuse to delete or
 overwrite a version under a COMPLIANCE retention; SeaweedFS accepts the retention but does not
-enforce it on DELETE (seaweedfs/seaweedfs#7194, #11333), and Garage has no Object Lock. The
+enforce it on DELETE (seaweedfs/seaweedfs#7194, #11333), and Garage has no Object Lock: a site
+whose store lacks it (`s3Capabilities`) puts this bucket on `auditS3Endpoint` instead
+(components/audit/onprem_endpoint.py), never on a store that cannot lock it. The
 descriptor says which lock was asked for; `failover audit verify` still detects overwritten or
 deleted records through their versions and hash chain.
 """
@@ -24,7 +26,9 @@ import pulumi_minio as minio
 
 from components.audit.args import MODULE, AuditStore, AuditStoreArgs, descriptor
 from components.audit.aws import LOCK_MODE, object_lock
+from components.audit.onprem_endpoint import audit_target
 from components.common import physical_name, type_token
+from components.object_store import s3_bucket
 
 BUCKET_NAME_MAX = 63
 
@@ -35,18 +39,35 @@ def audit_bucket_name(stack: str, site: str) -> str:
 
 
 class OnpremAuditStore(AuditStore):
+    """Lock-enabled bucket on the site's store through the model store's providers, or on the
+    site's audit endpoint (`auditS3Endpoint`) when its store has no Object Lock."""
+
+    bucket: minio.S3Bucket
+    """The audit bucket, created with Object Lock on."""
+    lock: aws.s3.BucketObjectLockConfiguration
+    """Default COMPLIANCE retention of `retention_days` (enforced by the store, or not: above)."""
+
     def __init__(self, name: str, args: AuditStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token(MODULE, "OnpremAuditStore"), name, None, opts)
-        placement = args.placement
+        # A site store without Object Lock (Garage): the bucket goes to its audit endpoint.
+        store = audit_target(name, self._model_store(args), self, args.placement.stack)
+        self._bucket(name, args, store)
+        self._descriptor(args, store.settings)
+        self.register_outputs({"bucketName": self.bucket_name, "descriptor": self.descriptor})
+
+    def _model_store(self, args: AuditStoreArgs) -> Any:
+        """The onprem model store: its providers and settings are reused."""
         store: Any = args.model_store
-        bucket_provider = getattr(store, "bucket_provider", None)
-        s3_provider = getattr(store, "s3_provider", None)
-        settings = getattr(store, "settings", None)
-        if bucket_provider is None or s3_provider is None or settings is None:
+        if any(getattr(store, attr, None) is None for attr in ("bucket_provider", "s3_provider", "settings")):
             raise ValueError(
-                f"the onprem audit store of stack '{placement.stack}' needs the onprem model store "
+                f"the onprem audit store of stack '{args.placement.stack}' needs the onprem model store "
                 "(its S3-compatible endpoint and providers): pass the stack's OnpremModelStore"
             )
+        return store
+
+    def _bucket(self, name: str, args: AuditStoreArgs, store: Any) -> None:
+        """The bucket (Object Lock only at creation), versioning and SSE-S3, then the retention."""
+        placement = args.placement
         self.bucket = minio.S3Bucket(
             f"{name}-audit",
             minio.S3BucketArgs(
@@ -56,41 +77,20 @@ class OnpremAuditStore(AuditStore):
                 force_destroy=False,
             ),
             opts=pulumi.ResourceOptions(
-                parent=self, provider=bucket_provider, protect=args.deletion_protection
+                parent=self, provider=store.bucket_provider, protect=args.deletion_protection
             ),
         )
-        s3 = pulumi.ResourceOptions(parent=self, provider=s3_provider, depends_on=[self.bucket])
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-audit-versioning",
-            aws.s3.BucketVersioningInitArgs(
-                bucket=self.bucket.bucket,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            ),
-            opts=s3,
-        )
-        if getattr(settings, "encryption", "sse-s3") == "sse-s3":
-            aws.s3.BucketServerSideEncryptionConfiguration(
-                f"{name}-audit-encryption",
-                aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
-                    bucket=self.bucket.bucket,
-                    rules=[
-                        aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                            apply_server_side_encryption_by_default=(
-                                aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                                    sse_algorithm="AES256"
-                                )
-                            ),
-                        )
-                    ],
-                ),
-                opts=s3,
-            )
+        s3 = pulumi.ResourceOptions(parent=self, provider=store.s3_provider, depends_on=[self.bucket])
+        encryption = getattr(store.settings, "encryption", "sse-s3")
+        versioning, _ = s3_bucket.version_and_encrypt(f"{name}-audit", self.bucket.bucket, encryption, s3)
         self.lock = object_lock(name, self.bucket.bucket, args.retention_days, s3, after=versioning)
+
+    def _descriptor(self, args: AuditStoreArgs, settings: Any) -> None:
         self.bucket_name = self.bucket.bucket
         endpoint = str(settings.endpoint)
         base = descriptor(
             cloud="onprem",
-            region=placement.region,
+            region=args.placement.region,
             bucket=self.bucket_name,
             uri=self.bucket_name.apply(lambda b: f"s3://{b}"),
             account=urlsplit(endpoint).hostname or endpoint,
@@ -108,4 +108,3 @@ class OnpremAuditStore(AuditStore):
             "readCredentialsPath": str(getattr(settings, "credentials_path", "")),
         }
         self.descriptor = base.apply(lambda d: {**d, **site})
-        self.register_outputs({"bucketName": self.bucket_name, "descriptor": self.descriptor})

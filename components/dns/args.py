@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypedDict, cast
 
 import pulumi
 
 from components.common import Cloud, Placement
+from components.problems import ARGS_CODES, ArgsError, Problem
 
 Role = Literal["primary", "standby"]
 Authority = Cloud | Literal["powerdns"]
@@ -189,21 +190,22 @@ class FailoverRecord(pulumi.ComponentResource):
 
 
 @dataclass(frozen=True)
-class DnsProblem:
-    key: str
-    """Stack config key to change (or stack output, see `source`)."""
-    got: object
-    expected: str
-    fix: str
+class DnsProblem(Problem):
+    """A problem with a stack config key (`key`, see Problem) or, with source output, a value
+    another component produced (the endpoint); its code is FailoverRecordArgs'."""
+
     source: Literal["config", "output"] = "config"
     """config: a stack config key; output: a value another component produced (the endpoint)."""
 
-    def __str__(self) -> str:
-        got = "nothing" if self.got is None else repr(self.got)
-        return f"stack {self.source} '{self.key}' must be {self.expected} (got {got}): {self.fix}"
+    def __post_init__(self) -> None:
+        if not self.code:
+            object.__setattr__(self, "code", ARGS_CODES["FailoverRecordArgs"])
+
+    def _subject(self) -> str:
+        return f"stack {self.source}"
 
 
-class DnsError(Exception):
+class DnsError(ArgsError):
     """Every problem found in one stack's DNS settings, reported at once.
 
     Not a ValueError on purpose: Pulumi wraps a ValueError raised while it resolves an output
@@ -213,10 +215,10 @@ class DnsError(Exception):
 
     def __init__(self, stack: str, problems: list[DnsProblem]) -> None:
         self.stack = stack
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
         noun = "problem" if len(problems) == 1 else "problems"
-        super().__init__(f"{len(problems)} DNS {noun} in stack '{stack}':\n{lines}")
+        super().__init__(
+            "FailoverRecordArgs", problems, header=f"{len(problems)} DNS {noun} in stack '{stack}':"
+        )
 
 
 class HealthCheckDescriptor(TypedDict):
@@ -308,40 +310,8 @@ def check_args(args: FailoverRecordArgs) -> None:
         key = CONFIG_KEYS[field_name]
         problems.append(DnsProblem(key, got, expected, fix or f"set it in Pulumi.{stack}.yaml"))
 
-    if args.role not in ROLES:
-        add("role", args.role, "one of primary, standby")
-    if args.routing not in ROUTINGS:
-        add("routing", args.routing, "one of failover, weighted")
-    if not 1 <= args.ttl_seconds <= MAX_TTL_SECONDS:
-        add(
-            "ttl_seconds",
-            args.ttl_seconds,
-            f"between 1 and {MAX_TTL_SECONDS}",
-            "a longer TTL keeps resolvers on a dead endpoint after failover; lower it",
-        )
-    if args.weight is not None and not 0 <= args.weight <= 100:
-        add("weight", args.weight, "between 0 and 100 (a percentage share)")
-    if not args.health_check_path.startswith("/"):
-        add("health_check_path", args.health_check_path, "an absolute HTTP path such as /health")
-    if not 1 <= args.health_check_port <= 65535:
-        add("health_check_port", args.health_check_port, "a TCP port between 1 and 65535")
-    if args.health_check_interval_seconds not in HEALTH_CHECK_INTERVALS_SECONDS:
-        add(
-            "health_check_interval_seconds",
-            args.health_check_interval_seconds,
-            "10 or 30 (what Route 53 and Traffic Manager support)",
-        )
-    elif args.authority == "gcp" and args.health_check_interval_seconds < GCP_MIN_INTERVAL_SECONDS:
-        add(
-            "health_check_interval_seconds",
-            args.health_check_interval_seconds,
-            f"{GCP_MIN_INTERVAL_SECONDS} when dnsProvider is gcp",
-            "Cloud DNS probes external endpoints with a health check from three source regions, "
-            "and GCP only allows those every 30 s or slower; set healthCheckIntervalSeconds: 30 "
-            "in both stack files (or use dnsProvider aws/azure for 10 s probes)",
-        )
-    if not 1 <= args.health_check_failure_threshold <= 9:
-        add("health_check_failure_threshold", args.health_check_failure_threshold, "between 1 and 9")
+    _record_problems(args, add)
+    _health_check_problems(args, add)
     if args.authority == "azure" and not args.azure_resource_group:
         add(
             "azure_resource_group",
@@ -363,6 +333,52 @@ def check_args(args: FailoverRecordArgs) -> None:
         add("primary_dns", "<a stack reference>", "unset on a primary stack")
     if problems:
         raise DnsError(stack, problems)
+
+
+_Add = Callable[..., None]
+"""check_args' `add(field_name, got, expected, fix=None)`: records one problem of an Args field."""
+
+
+def _record_problems(args: FailoverRecordArgs, add: _Add) -> None:
+    """The record: role, routing, TTL and weight."""
+    if args.role not in ROLES:
+        add("role", args.role, "one of primary, standby")
+    if args.routing not in ROUTINGS:
+        add("routing", args.routing, "one of failover, weighted")
+    if not 1 <= args.ttl_seconds <= MAX_TTL_SECONDS:
+        add(
+            "ttl_seconds",
+            args.ttl_seconds,
+            f"between 1 and {MAX_TTL_SECONDS}",
+            "a longer TTL keeps resolvers on a dead endpoint after failover; lower it",
+        )
+    if args.weight is not None and not 0 <= args.weight <= 100:
+        add("weight", args.weight, "between 0 and 100 (a percentage share)")
+
+
+def _health_check_problems(args: FailoverRecordArgs, add: _Add) -> None:
+    """The health check: path, port, interval (30 s on Cloud DNS) and failure threshold."""
+    if not args.health_check_path.startswith("/"):
+        add("health_check_path", args.health_check_path, "an absolute HTTP path such as /health")
+    if not 1 <= args.health_check_port <= 65535:
+        add("health_check_port", args.health_check_port, "a TCP port between 1 and 65535")
+    if args.health_check_interval_seconds not in HEALTH_CHECK_INTERVALS_SECONDS:
+        add(
+            "health_check_interval_seconds",
+            args.health_check_interval_seconds,
+            "10 or 30 (what Route 53 and Traffic Manager support)",
+        )
+    elif args.authority == "gcp" and args.health_check_interval_seconds < GCP_MIN_INTERVAL_SECONDS:
+        add(
+            "health_check_interval_seconds",
+            args.health_check_interval_seconds,
+            f"{GCP_MIN_INTERVAL_SECONDS} when dnsProvider is gcp",
+            "Cloud DNS probes external endpoints with a health check from three source regions, "
+            "and GCP only allows those every 30 s or slower; set healthCheckIntervalSeconds: 30 "
+            "in both stack files (or use dnsProvider aws/azure for 10 s probes)",
+        )
+    if not 1 <= args.health_check_failure_threshold <= 9:
+        add("health_check_failure_threshold", args.health_check_failure_threshold, "between 1 and 9")
 
 
 def warnings_for(args: FailoverRecordArgs) -> list[str]:

@@ -27,6 +27,7 @@ from typing import Final
 import pulumi
 import pulumi_azure_native as azure_native
 
+from components.azure_key_vault import key_vault_with_key
 from components.common import Placement
 from components.inference_cluster.shared import short_name
 from components.naming import with_suffix
@@ -38,7 +39,11 @@ NODES_CIDR: Final = "10.224.0.0/20"
 """Outside AKS's default overlay pod (10.244.0.0/16) and service (10.0.0.0/16) ranges."""
 NODE_SUBNET: Final = "nodes"
 SERVICE_ENDPOINTS: Final = ("Microsoft.KeyVault", "Microsoft.Storage")
-KEY_ROTATION_AFTER: Final = "P90D"
+KMS_VAULT_NETWORK: Final = azure_native.keyvault.NetworkRuleSetArgs(
+    default_action=azure_native.keyvault.NetworkRuleAction.ALLOW,
+    bypass=azure_native.keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
+)
+"""See the module docstring: AKS KMS does not support a firewalled public vault."""
 AUDIT_LOG_CATEGORIES: Final = ("kube-audit", "guard")
 LOG_RETENTION_DAYS: Final = 365
 
@@ -66,102 +71,11 @@ def cluster_prerequisites(
     child: pulumi.ResourceOptions,
     deletion_protection: bool,
 ) -> ClusterPrerequisites:
-    from components.secrets_vault.azure import key_vault_name
-
-    group = placement.azure_resource_group
-    assert group is not None  # validated by InferenceClusterArgs
-    tags = dict(placement.tags)
-    guarded = child.merge(pulumi.ResourceOptions(protect=deletion_protection))
-
-    identity = azure_native.managedidentity.UserAssignedIdentity(
-        f"{name}-control-plane",
-        resource_group_name=group,
-        resource_name_=short_name(base, "control-plane", 128),
-        location=placement.region,
-        tags=tags,
-        opts=child,
-    )
-    vnet = azure_native.network.VirtualNetwork(
-        f"{name}-vnet",
-        azure_native.network.VirtualNetworkInitArgs(
-            resource_group_name=group,
-            virtual_network_name=short_name(base, "vnet", 64),
-            location=placement.region,
-            address_space=azure_native.network.AddressSpaceArgs(address_prefixes=[VNET_CIDR]),
-            # Inline, so an update of the network never drops the subnet the nodes live in.
-            subnets=[
-                azure_native.network.SubnetArgs(
-                    name=NODE_SUBNET,
-                    address_prefix=NODES_CIDR,
-                    service_endpoints=[
-                        azure_native.network.ServiceEndpointPropertiesFormatArgs(service=s)
-                        for s in SERVICE_ENDPOINTS
-                    ],
-                )
-            ],
-            tags=tags,
-        ),
-        opts=child,
-    )
-    node_subnet_id = vnet.id.apply(lambda vnet_id: f"{vnet_id}/subnets/{NODE_SUBNET}")
-
-    vault = azure_native.keyvault.Vault(
-        f"{name}-kms",
-        azure_native.keyvault.VaultArgs(
-            # Per stack instance (name_suffix): a re-created stack does not collide with the
-            # soft-deleted vault of its predecessor (purge protection holds it 30 days).
-            vault_name=pulumi.Output.all(client.subscription_id, placement.name_suffix or "").apply(
-                lambda a: key_vault_name(f"{placement.stack}-kms", placement.region, a[0], a[1])
-            ),
-            resource_group_name=group,
-            location=placement.region,
-            properties=azure_native.keyvault.VaultPropertiesArgs(
-                tenant_id=client.tenant_id,
-                sku=azure_native.keyvault.SkuArgs(
-                    family=azure_native.keyvault.SkuFamily.A, name=azure_native.keyvault.SkuName.STANDARD
-                ),
-                enable_rbac_authorization=True,
-                enable_soft_delete=True,
-                soft_delete_retention_in_days=30,
-                enable_purge_protection=True,
-                enabled_for_deployment=False,
-                enabled_for_disk_encryption=False,
-                enabled_for_template_deployment=False,
-                # See the module docstring: AKS KMS does not support a firewalled public vault.
-                public_network_access="Enabled",
-                network_acls=azure_native.keyvault.NetworkRuleSetArgs(
-                    default_action=azure_native.keyvault.NetworkRuleAction.ALLOW,
-                    bypass=azure_native.keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
-                ),
-            ),
-            tags={**tags, "inference-failover/public-network-reason": "aks-kms-public-vault"},
-        ),
-        opts=guarded,
-    )
-    key = azure_native.keyvault.Key(
-        f"{name}-etcd",
-        azure_native.keyvault.KeyArgs(
-            resource_group_name=group,
-            vault_name=vault.name,
-            key_name="aks-etcd",
-            properties=azure_native.keyvault.KeyPropertiesArgs(
-                kty=azure_native.keyvault.JsonWebKeyType.RSA,
-                key_size=2048,
-                attributes=azure_native.keyvault.KeyAttributesArgs(enabled=True),
-                rotation_policy=azure_native.keyvault.RotationPolicyArgs(
-                    lifetime_actions=[
-                        azure_native.keyvault.LifetimeActionArgs(
-                            action=azure_native.keyvault.ActionArgs(
-                                type=azure_native.keyvault.KeyRotationPolicyActionType.ROTATE
-                            ),
-                            trigger=azure_native.keyvault.TriggerArgs(time_after_create=KEY_ROTATION_AFTER),
-                        )
-                    ]
-                ),
-            ),
-            tags=tags,
-        ),
-        opts=guarded,
+    assert placement.azure_resource_group is not None  # validated by InferenceClusterArgs
+    identity = _control_plane_identity(name, base, placement, child)
+    node_subnet_id = _node_network(name, base, placement, child)
+    vault, key = _etcd_key(
+        name, placement, client, child.merge(pulumi.ResourceOptions(protect=deletion_protection))
     )
 
     def grant(
@@ -184,6 +98,72 @@ def cluster_prerequisites(
         grant("subnet", node_subnet_id, NETWORK_CONTRIBUTOR_ROLE, "AKS manages NICs and LBs in its subnet"),
     ]
     return ClusterPrerequisites(identity, node_subnet_id, key, vault, grants)
+
+
+def _control_plane_identity(
+    name: str, base: str, placement: Placement, child: pulumi.ResourceOptions
+) -> azure_native.managedidentity.UserAssignedIdentity:
+    """The user-assigned identity the cluster runs as (KMS needs it before the cluster exists)."""
+    return azure_native.managedidentity.UserAssignedIdentity(
+        f"{name}-control-plane",
+        resource_group_name=placement.azure_resource_group,
+        resource_name_=short_name(base, "control-plane", 128),
+        location=placement.region,
+        tags=dict(placement.tags),
+        opts=child,
+    )
+
+
+def _node_network(
+    name: str, base: str, placement: Placement, child: pulumi.ResourceOptions
+) -> pulumi.Output[str]:
+    """The VNet with the node subnet (service endpoints for Key Vault and Storage); its subnet id."""
+    group = placement.azure_resource_group
+    assert group is not None  # validated by InferenceClusterArgs
+    vnet = azure_native.network.VirtualNetwork(
+        f"{name}-vnet",
+        azure_native.network.VirtualNetworkInitArgs(
+            resource_group_name=group,
+            virtual_network_name=short_name(base, "vnet", 64),
+            location=placement.region,
+            address_space=azure_native.network.AddressSpaceArgs(address_prefixes=[VNET_CIDR]),
+            # Inline, so an update of the network never drops the subnet the nodes live in.
+            subnets=[
+                azure_native.network.SubnetArgs(
+                    name=NODE_SUBNET,
+                    address_prefix=NODES_CIDR,
+                    service_endpoints=[
+                        azure_native.network.ServiceEndpointPropertiesFormatArgs(service=s)
+                        for s in SERVICE_ENDPOINTS
+                    ],
+                )
+            ],
+            tags=dict(placement.tags),
+        ),
+        opts=child,
+    )
+    return vnet.id.apply(lambda vnet_id: f"{vnet_id}/subnets/{NODE_SUBNET}")
+
+
+def _etcd_key(
+    name: str,
+    placement: Placement,
+    client: pulumi.Output[azure_native.authorization.GetClientConfigResult],
+    guarded: pulumi.ResourceOptions,
+) -> tuple[azure_native.keyvault.Vault, azure_native.keyvault.Key]:
+    """The KMS vault and its rotating etcd key (components/azure_key_vault.py)."""
+    return key_vault_with_key(
+        f"{name}-kms",
+        f"{name}-etcd",
+        placement=placement,
+        client=client,
+        vault_name_prefix=f"{placement.stack}-kms",
+        key_name="aks-etcd",
+        key_size=2048,
+        network_acls=KMS_VAULT_NETWORK,
+        vault_tags={**placement.tags, "inference-failover/public-network-reason": "aks-kms-public-vault"},
+        opts=guarded,
+    )
 
 
 def cluster_identity(

@@ -14,16 +14,13 @@ from typing import Any, Final
 
 import pulumi
 
+from components.aws_federation import STS_AUDIENCE, web_identity_trust
+from components.azure_federation import AUTHORITY_HOST, TOKEN_EXCHANGE_AUDIENCE
 from components.common import Cloud, physical_name
 from components.inference_cluster.cert_manager import CREDENTIALS_DIR, SUBJECT, TOKEN_FILE, DnsAccess
-from components.naming import with_suffix
 
-STS_AUDIENCE: Final = "sts.amazonaws.com"
-AZURE_TOKEN_AUDIENCE: Final = "api://AzureADTokenExchange"
 DNS_ZONE_CONTRIBUTOR: Final = "befefa01-2a29-4197-83a8-272ff33ce314"
 """Azure built-in role 'DNS Zone Contributor'."""
-WIF_ID_MAX: Final = 32
-"""Workload identity pool and provider IDs: 4-32 lowercase letters, digits and dashes."""
 GCP_DNS_ROLE: Final = "roles/dns.admin"
 """Granted on the one managed zone only (Cloud DNS managed-zone IAM), not on the project."""
 
@@ -59,10 +56,6 @@ class DnsTarget:
 def dns_access(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAccess:
     builders = {"aws": _route53, "gcp": _cloud_dns, "azure": _azure_dns}
     return builders[target.cloud](parent, name, target)
-
-
-def _issuer_host(issuer_url: str) -> str:
-    return issuer_url.removeprefix("https://").rstrip("/")
 
 
 def route53_policy(zone_id: str) -> str:
@@ -116,24 +109,7 @@ def _route53(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAccess
         resources.append(oidc)
         provider_arn = oidc.arn
     trust = pulumi.Output.all(provider_arn, target.issuer_url).apply(
-        lambda parts: json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Federated": parts[0]},
-                        "Action": "sts:AssumeRoleWithWebIdentity",
-                        "Condition": {
-                            "StringEquals": {
-                                f"{_issuer_host(parts[1])}:sub": SUBJECT,
-                                f"{_issuer_host(parts[1])}:aud": STS_AUDIENCE,
-                            }
-                        },
-                    }
-                ],
-            }
-        )
+        lambda parts: web_identity_trust(parts[0], parts[1], SUBJECT)
     )
     role = aws.iam.Role(
         f"{name}-dns01",
@@ -172,6 +148,7 @@ def _cloud_dns(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAcce
     import pulumi_gcp as gcp
 
     from components.gcp_apis import apis_of
+    from components.gcp_federation import PoolNames, federate_subject
 
     project = target.gcp_project or ""
     managed_zone = target.gcp_managed_zone or target.zone.replace(".", "-")
@@ -180,95 +157,46 @@ def _cloud_dns(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAcce
         "iam", "sts", "dns"
     )
     opts = pulumi.ResourceOptions(parent=parent, provider=target.provider, depends_on=[*target.after, *apis])
-    # 4-32 characters each; the suffix keeps a re-created stack clear of the soft-deleted IDs.
-    pool_id = with_suffix(physical_name(target.stack, "dns01"), target.name_suffix, max_length=WIF_ID_MAX)
-    provider_id = with_suffix(
-        physical_name(target.stack, "cert-manager"), target.name_suffix, max_length=WIF_ID_MAX
-    )
-    pool = gcp.iam.WorkloadIdentityPool(
+    invoke = pulumi.InvokeOutputOptions(parent=parent, provider=target.provider)
+    federated = federate_subject(
         f"{name}-dns01",
-        gcp.iam.WorkloadIdentityPoolArgs(
-            workload_identity_pool_id=pool_id,
-            project=project,
-            display_name=f"{target.stack} ACME DNS-01"[:32],
+        stack=target.stack,
+        names=PoolNames(
+            pool_id="dns01",
+            pool_label="ACME DNS-01",
+            provider_id="cert-manager",
+            provider_label="cert-manager",
             description=f"cert-manager of stack {target.stack} answers ACME DNS-01 in {target.zone}",
         ),
+        project=project,
+        project_number=gcp.organizations.get_project_output(project_id=project, opts=invoke).number,
+        issuer_url=target.issuer_url,
+        subject=SUBJECT,
+        name_suffix=target.name_suffix,
         opts=opts,
-    )
-    pool_provider = gcp.iam.WorkloadIdentityPoolProvider(
-        f"{name}-dns01",
-        gcp.iam.WorkloadIdentityPoolProviderArgs(
-            workload_identity_pool_id=pool.workload_identity_pool_id,
-            workload_identity_pool_provider_id=provider_id,
-            project=project,
-            display_name=f"{target.stack} cert-manager"[:32],
-            attribute_mapping={"google.subject": "assertion.sub"},
-            attribute_condition=f"assertion.sub == '{SUBJECT}'",
-            oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(issuer_uri=target.issuer_url),
-        ),
-        opts=opts,
-    )
-    invoke = pulumi.InvokeOutputOptions(parent=parent, provider=target.provider)
-    number = gcp.organizations.get_project_output(project_id=project, opts=invoke).number
-    path = pulumi.Output.all(number, pool_id, provider_id).apply(
-        lambda a: f"projects/{a[0]}/locations/global/workloadIdentityPools/{a[1]}/providers/{a[2]}"
-    )
-    principal = pulumi.Output.all(number, pool_id).apply(
-        lambda a: (
-            f"principal://iam.googleapis.com/projects/{a[0]}/locations/global/workloadIdentityPools/"
-            f"{a[1]}/subject/{SUBJECT}"
-        )
     )
     binding = gcp.dns.DnsManagedZoneIamMember(
         f"{name}-dns01",
         gcp.dns.DnsManagedZoneIamMemberArgs(
-            project=project, managed_zone=managed_zone, role=GCP_DNS_ROLE, member=principal
+            project=project, managed_zone=managed_zone, role=GCP_DNS_ROLE, member=federated.principal
         ),
-        opts=opts.merge(pulumi.ResourceOptions(depends_on=[pool_provider])),
-    )
-    credentials = path.apply(
-        lambda p: json.dumps(
-            {
-                "type": "external_account",
-                "audience": f"//iam.googleapis.com/{p}",
-                "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
-                "token_url": "https://sts.googleapis.com/v1/token",
-                "credential_source": {"file": TOKEN_FILE, "format": {"type": "text"}},
-            },
-            indent=2,
-        )
+        opts=opts.merge(pulumi.ResourceOptions(depends_on=[federated.provider])),
     )
     return DnsAccess(
         solver={"cloudDNS": {"project": project, "hostedZoneName": managed_zone}},
         env={"GOOGLE_APPLICATION_CREDENTIALS": f"{CREDENTIALS_DIR}/gcp-credentials.json"},
-        token_audience=path.apply(lambda p: f"https://iam.googleapis.com/{p}"),
-        files={"gcp-credentials.json": credentials},
-        resources=[pool, pool_provider, binding],
+        token_audience=federated.token_audience,
+        files={"gcp-credentials.json": federated.credential_config(TOKEN_FILE)},
+        resources=[federated.pool, federated.provider, binding],
     )
 
 
 def _azure_dns(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAccess:
     import pulumi_azure_native as azure_native
 
+    from components.azure_federation import RoleGrant, federated_identity
+
     group = target.azure_resource_group or ""
-    opts = pulumi.ResourceOptions(parent=parent, provider=target.provider, depends_on=list(target.after))
-    identity = azure_native.managedidentity.UserAssignedIdentity(
-        f"{name}-dns01",
-        resource_name_=physical_name(target.stack, "cert-manager-dns01", max_length=128),
-        resource_group_name=group,
-        location=target.azure_location,
-        opts=opts,
-    )
-    credential = azure_native.managedidentity.FederatedIdentityCredential(
-        f"{name}-dns01",
-        federated_identity_credential_resource_name="cert-manager",
-        resource_name_=identity.name,
-        resource_group_name=group,
-        issuer=target.issuer_url,
-        subject=SUBJECT,
-        audiences=[AZURE_TOKEN_AUDIENCE],
-        opts=opts,
-    )
     invoke = pulumi.InvokeOutputOptions(parent=parent, provider=target.provider)
     subscription = azure_native.authorization.get_client_config_output(opts=invoke).subscription_id
     zone_id = subscription.apply(
@@ -276,22 +204,26 @@ def _azure_dns(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAcce
             f"/subscriptions/{s}/resourceGroups/{group}/providers/Microsoft.Network/dnsZones/{target.zone}"
         )
     )
-    assignment = azure_native.authorization.RoleAssignment(
+    federated = federated_identity(
         f"{name}-dns01",
-        azure_native.authorization.RoleAssignmentArgs(
+        identity_name=physical_name(target.stack, "cert-manager-dns01", max_length=128),
+        credential_name="cert-manager",
+        resource_group=group,
+        location=target.azure_location,
+        issuer=target.issuer_url,
+        subject=SUBJECT,
+        grant=RoleGrant(
             scope=zone_id,
             role_definition_id=subscription.apply(
                 lambda s: (
                     f"/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{DNS_ZONE_CONTRIBUTOR}"
                 )
             ),
-            principal_id=identity.principal_id,
-            principal_type=azure_native.authorization.PrincipalType.SERVICE_PRINCIPAL,
             description=f"cert-manager of stack {target.stack} answers ACME DNS-01 in {target.zone}",
         ),
-        opts=opts,
+        opts=pulumi.ResourceOptions(parent=parent, provider=target.provider, depends_on=list(target.after)),
     )
-    solver = pulumi.Output.all(subscription, identity.client_id, identity.tenant_id).apply(
+    solver = pulumi.Output.all(subscription, federated.client_id, federated.tenant_id).apply(
         lambda a: {
             "azureDNS": {
                 "subscriptionID": a[0],
@@ -305,12 +237,12 @@ def _azure_dns(parent: pulumi.Resource, name: str, target: DnsTarget) -> DnsAcce
     return DnsAccess(
         solver=solver,
         env={
-            "AZURE_CLIENT_ID": identity.client_id,
-            "AZURE_TENANT_ID": identity.tenant_id,
+            "AZURE_CLIENT_ID": federated.client_id,
+            "AZURE_TENANT_ID": federated.tenant_id,
             "AZURE_FEDERATED_TOKEN_FILE": TOKEN_FILE,
-            "AZURE_AUTHORITY_HOST": "https://login.microsoftonline.com/",
+            "AZURE_AUTHORITY_HOST": AUTHORITY_HOST,
         },
-        token_audience=AZURE_TOKEN_AUDIENCE,
+        token_audience=TOKEN_EXCHANGE_AUDIENCE,
         files={},
-        resources=[identity, credential, assignment],
+        resources=[federated.identity, federated.credential, federated.assignment],
     )

@@ -229,13 +229,8 @@ class GkeInferenceCluster(pulumi.ComponentResource):
     def _network(self) -> _Network:
         """One regional subnet with secondary ranges (VPC-native), Cloud NAT for egress from private
         nodes (image pulls, model bucket via Private Google Access)."""
-        name, base, project, region, child = (
-            self._stem,
-            self._base,
-            self._project,
-            self._args.placement.region,
-            self._child,
-        )
+        name, base, project, child = self._stem, self._base, self._project, self._child
+        region = self._args.placement.region
         network = gcp.compute.Network(
             f"{name}-network",
             gcp.compute.NetworkArgs(

@@ -213,22 +213,11 @@ def fetch_script(
     (the TLS key never reaches the server); `skip` names are not copied at all (the API keys: the
     edge reads their digests from a Kubernetes Secret, the server needs none).
     """
-    problems = [
-        f"secret_refs key {name!r} must be a config key name (letters, digits, - and _)"
-        for name in secret_refs
-        if not _SECRET_FILE.match(name)
-    ]
-    if api_key_secret is not None and api_key_secret not in secret_refs:
-        problems.append(
-            f"secret_refs must contain the API key secret {api_key_secret!r} (got {sorted(secret_refs)}): "
-            f"add {api_key_secret} to secretNames and set it with "
-            f"`pulumi config set --secret {api_key_secret} <value>`"
-        )
+    problems = _secret_ref_problems(secret_refs, api_key_secret)
     if problems:
         raise InferenceClusterArgsError("InferenceWorkloadArgs", problems)
 
     cloud = source.cloud
-    model_dir = shlex.quote(f"{MODEL_ROOT}/model")
     lines = ["set -eu", "umask 077"]
     if cloud == "azure":
         lines.append(
@@ -242,12 +231,33 @@ def fetch_script(
         for name, ref in sorted(secret_refs.items())
         if name not in skip and cloud != "onprem"
     ]
-    if source.streams:
-        return "\n".join(lines) + "\n"
-    lines.append(f"mkdir -p {model_dir}")
-    if cloud == "aws":
+    if not source.streams:
+        lines += _copy_commands(source)
+    return "\n".join(lines) + "\n"
+
+
+def _secret_ref_problems(secret_refs: Mapping[str, str], api_key_secret: str | None) -> list[str]:
+    problems = [
+        f"secret_refs key {name!r} must be a config key name (letters, digits, - and _)"
+        for name in secret_refs
+        if not _SECRET_FILE.match(name)
+    ]
+    if api_key_secret is not None and api_key_secret not in secret_refs:
+        problems.append(
+            f"secret_refs must contain the API key secret {api_key_secret!r} (got {sorted(secret_refs)}): "
+            f"add {api_key_secret} to secretNames and set it with "
+            f"`pulumi config set --secret {api_key_secret} <value>`"
+        )
+    return problems
+
+
+def _copy_commands(source: ModelSource) -> list[str]:
+    """Sync the model to the node (where the server does not stream it); fail without config.json."""
+    model_dir = shlex.quote(f"{MODEL_ROOT}/model")
+    lines = [f"mkdir -p {model_dir}"]
+    if source.cloud == "aws":
         lines.append(f"aws s3 sync {shlex.quote(source.uri)} {model_dir} --only-show-errors --no-progress")
-    elif cloud == "gcp":
+    elif source.cloud == "gcp":
         lines.append(f"gcloud storage rsync --recursive {shlex.quote(source.uri)} {model_dir}")
     else:
         lines.append(
@@ -258,7 +268,7 @@ def fetch_script(
     config = shlex.quote(f"{source.local_dir}/config.json")
     missing = f"no model at {source.uri} (config.json missing): copy the model into this stack's bucket"
     lines.append(f"test -s {config} || {{ echo {shlex.quote(missing)} >&2; exit 1; }}")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _server_prelude(args: InferenceWorkloadArgs) -> list[str]:

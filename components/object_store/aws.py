@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.common import physical_name, type_token
+from components.object_store import s3_bucket
 from components.object_store.args import (
     ACCOUNT,
     BUCKET,
@@ -78,7 +79,7 @@ def bucket_name_for(stack: str, account_id: str, region: str) -> str:
 
 
 class _SecureBucket:
-    """One KMS key + bucket with the full secure baseline, on one provider (region)."""
+    """One KMS key + bucket with the full secure baseline (s3_bucket.harden), on one provider."""
 
     def __init__(
         self,
@@ -117,276 +118,227 @@ class _SecureBucket:
             ),
             opts=data_opts,
         )
-        bucket_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.bucket]))
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            aws.s3.BucketPublicAccessBlockArgs(
-                bucket=self.bucket.id,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
-            ),
-            opts=bucket_opts,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            aws.s3.BucketOwnershipControlsArgs(
-                bucket=self.bucket.id,
-                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            ),
-            opts=bucket_opts,
-        )
-        self.versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            aws.s3.BucketVersioningInitArgs(
-                bucket=self.bucket.id,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            ),
-            opts=bucket_opts,
-        )
-        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
-                bucket=self.bucket.id,
-                rules=[
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                        apply_server_side_encryption_by_default=(
-                            aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                                sse_algorithm="aws:kms",
-                                kms_master_key_id=self.key.arn,
-                            )
-                        ),
-                        bucket_key_enabled=True,
-                    )
-                ],
-            ),
-            opts=bucket_opts,
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-tls-only",
-            aws.s3.BucketPolicyArgs(
-                bucket=self.bucket.id,
-                policy=pulumi.Output.json_dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "DenyInsecureTransport",
-                                "Effect": "Deny",
-                                "Principal": "*",
-                                "Action": "s3:*",
-                                "Resource": [self.bucket.arn, self.bucket.arn.apply(lambda a: f"{a}/*")],
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            }
-                        ],
-                    }
-                ),
-            ),
-            # S3 rejects a policy change racing the public access block on the same bucket.
-            opts=pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(depends_on=[self.public_access_block])
-            ),
-        )
+        self.versioning = s3_bucket.harden(name, self.bucket, self.key.arn, opts).versioning
 
 
 class AwsModelStore(ModelStore):
     """S3 model bucket + cross-region replica; see the module docstring."""
 
+    bucket: aws.s3.Bucket
+    """The model bucket, in the stack's region."""
+    key: aws.kms.Key
+    """The bucket's customer-managed KMS key (rotating); the audit store encrypts with it too."""
+    replica_bucket: aws.s3.Bucket
+    """The copy S3 replication keeps in `replica_region`."""
+    replica_region: str
+    """`ModelStoreArgs.secondary_region`, else the region's partner in `REPLICA_REGIONS`."""
+    replica_provider: aws.Provider
+    """Explicit provider for `replica_region` (the replica bucket, its key and alias)."""
+    replication: aws.s3.BucketReplicationConfig
+    """Replication of every object and delete marker into the replica (with RTC by default)."""
+    reader_policy: aws.iam.RolePolicy
+    """Read-only access for the inference workload's role: this bucket and its key only."""
+    account_id: pulumi.Output[str]
+    """The AWS account id (caller identity of the stack's provider)."""
+    bucket_arn: pulumi.Output[str]
+    """ARN of the model bucket; a standby's replication reads it from the descriptor."""
+    kms_key_arn: pulumi.Output[str]
+    """ARN of the bucket's key."""
+
     def __init__(self, name: str, args: ModelStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token(MODULE, "AwsModelStore"), name, None, opts)
         self.cloud = "aws"
-        placement = args.placement
-        replica_region = replica_region_for(placement.region, args.secondary_region)
-        own = pulumi.ResourceOptions(parent=self, provider=placement.provider)
-
-        caller = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOutputOptions(parent=self, provider=placement.provider)
+        self.replica_region = replica_region_for(args.placement.region, args.secondary_region)
+        self._own = pulumi.ResourceOptions(parent=self, provider=args.placement.provider)
+        self.account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=args.placement.provider)
+        ).account_id
+        primary, replica = self._bucket(name, args)
+        self._replication(name, args, primary, replica)
+        self._reader_access(name, args)
+        self._descriptor(args)
+        self.register_outputs(
+            {
+                "bucketName": self.bucket_name,
+                "bucketUri": self.bucket_uri,
+                "replicaBucketName": self.replica_bucket.bucket,
+                "descriptor": self.descriptor,
+            }
         )
-        account_id = caller.account_id
 
+    def _bucket(self, name: str, args: ModelStoreArgs) -> tuple[_SecureBucket, _SecureBucket]:
+        """The model bucket, and its replica through an explicit provider for the replica region."""
+        placement = args.placement
         primary = _SecureBucket(
             f"{name}-models",
             region=placement.region,
-            account_id=account_id,
+            account_id=self.account_id,
             stack=placement.stack,
             args=args,
-            opts=own,
+            opts=self._own,
         )
-
         self.replica_provider = aws.Provider(
-            f"{name}-models-replica-{replica_region}",
+            f"{name}-models-replica-{self.replica_region}",
             aws.ProviderArgs(
-                region=replica_region,
+                region=self.replica_region,
                 default_tags=aws.ProviderDefaultTagsArgs(tags=dict(placement.tags)),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         replica = _SecureBucket(
             f"{name}-models-replica",
-            region=replica_region,
-            account_id=account_id,
+            region=self.replica_region,
+            account_id=self.account_id,
             stack=placement.stack,
             args=args,
             opts=pulumi.ResourceOptions(parent=self, provider=self.replica_provider),
         )
+        self.bucket, self.key, self.replica_bucket = primary.bucket, primary.key, replica.bucket
+        return primary, replica
 
+    def _replication(
+        self, name: str, args: ModelStoreArgs, primary: _SecureBucket, replica: _SecureBucket
+    ) -> None:
+        """S3 replication into the replica: a role S3 assumes, and the replication rule."""
+        placement = args.placement
         role = aws.iam.Role(
             f"{name}-models-replication",
             aws.iam.RoleArgs(
-                description=f"S3 replication of the {placement.stack} model bucket to {replica_region}",
-                assume_role_policy=pulumi.Output.json_dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"Service": "s3.amazonaws.com"},
-                                "Action": "sts:AssumeRole",
-                            }
-                        ],
-                    }
-                ),
+                description=f"S3 replication of the {placement.stack} model bucket to {self.replica_region}",
+                assume_role_policy=pulumi.Output.json_dumps(S3_ASSUMES_ROLE),
             ),
-            opts=own,
+            opts=self._own,
         )
         role_policy = aws.iam.RolePolicy(
             f"{name}-models-replication",
             aws.iam.RolePolicyArgs(
                 role=role.id,
                 policy=pulumi.Output.json_dumps(
-                    _replication_policy(primary, replica, placement.region, replica_region)
+                    _replication_policy(primary, replica, placement.region, self.replica_region)
                 ),
             ),
-            opts=own,
-        )
-        rtc = args.fast_replication
-        minutes = REPLICATION_TIME_MINUTES
-        destination = aws.s3.BucketReplicationConfigRuleDestinationArgs(
-            bucket=replica.bucket.arn,
-            storage_class="STANDARD",
-            encryption_configuration=aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
-                replica_kms_key_id=replica.key.arn,
-            ),
-            replication_time=(
-                aws.s3.BucketReplicationConfigRuleDestinationReplicationTimeArgs(
-                    status="Enabled",
-                    time=aws.s3.BucketReplicationConfigRuleDestinationReplicationTimeTimeArgs(
-                        minutes=minutes
-                    ),
-                )
-                if rtc
-                else None
-            ),
-            metrics=(
-                aws.s3.BucketReplicationConfigRuleDestinationMetricsArgs(
-                    status="Enabled",
-                    event_threshold=aws.s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs(
-                        minutes=minutes
-                    ),
-                )
-                if rtc
-                else None
-            ),
+            opts=self._own,
         )
         self.replication = aws.s3.BucketReplicationConfig(
             f"{name}-models-replication",
             aws.s3.BucketReplicationConfigArgs(
                 bucket=primary.bucket.id,
                 role=role.arn,
-                rules=[
-                    aws.s3.BucketReplicationConfigRuleArgs(
-                        id=f"models-to-{replica_region}",
-                        status="Enabled",
-                        priority=1,
-                        filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),
-                        delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
-                            status="Enabled"
-                        ),
-                        source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
-                            sse_kms_encrypted_objects=(
-                                aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
-                                    status="Enabled"
-                                )
-                            ),
-                        ),
-                        destination=destination,
-                    )
-                ],
+                rules=[_replication_rule(self.replica_region, replica, args.fast_replication)],
             ),
             # S3 refuses a replication configuration until both buckets are versioned.
             opts=pulumi.ResourceOptions.merge(
-                own, pulumi.ResourceOptions(depends_on=[primary.versioning, replica.versioning, role_policy])
+                self._own,
+                pulumi.ResourceOptions(depends_on=[primary.versioning, replica.versioning, role_policy]),
             ),
         )
 
-        reader = args.reader
+    def _reader_access(self, name: str, args: ModelStoreArgs) -> None:
+        """The inference workload's role may list the bucket, read objects and decrypt them."""
         self.reader_policy = aws.iam.RolePolicy(
             f"{name}-models-read",
             aws.iam.RolePolicyArgs(
-                role=reader.name,
-                policy=pulumi.Output.json_dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "ListModelBucket",
-                                "Effect": "Allow",
-                                "Action": "s3:ListBucket",
-                                "Resource": primary.bucket.arn,
-                            },
-                            {
-                                "Sid": "ReadModelObjects",
-                                "Effect": "Allow",
-                                "Action": "s3:GetObject",
-                                "Resource": primary.bucket.arn.apply(lambda a: f"{a}/*"),
-                            },
-                            {
-                                "Sid": "DecryptModelObjects",
-                                "Effect": "Allow",
-                                "Action": "kms:Decrypt",
-                                "Resource": primary.key.arn,
-                            },
-                        ],
-                    }
-                ),
+                role=args.reader.name,
+                policy=pulumi.Output.json_dumps(_reader_policy(self.bucket.arn, self.key.arn)),
             ),
-            opts=own,
+            opts=self._own,
         )
 
-        self.bucket = primary.bucket
-        self.key = primary.key
-        self.replica_bucket = replica.bucket
-        self.replica_region = replica_region
-        self.account_id = account_id
-        self.bucket_name = primary.bucket.bucket
-        self.bucket_arn = primary.bucket.arn
-        self.kms_key_arn = primary.key.arn
-        self.bucket_uri = primary.bucket.bucket.apply(lambda b: f"s3://{b}")
+    def _descriptor(self, args: ModelStoreArgs) -> None:
+        self.bucket_name = self.bucket.bucket
+        self.bucket_arn = self.bucket.arn
+        self.kms_key_arn = self.key.arn
+        self.bucket_uri = self.bucket.bucket.apply(lambda b: f"s3://{b}")
         descriptor: dict[str, Any] = {
             CLOUD: "aws",
-            REGION: placement.region,
+            REGION: args.placement.region,
             BUCKET: self.bucket_name,
             URI: self.bucket_uri,
-            ACCOUNT: account_id,
+            ACCOUNT: self.account_id,
             BUCKET_ARN: self.bucket_arn,
             KMS_KEY_ARN: self.kms_key_arn,
             "replica": {
-                REGION: replica_region,
-                BUCKET: replica.bucket.bucket,
-                BUCKET_ARN: replica.bucket.arn,
-                "replicationTimeControl": rtc,
+                REGION: self.replica_region,
+                BUCKET: self.replica_bucket.bucket,
+                BUCKET_ARN: self.replica_bucket.arn,
+                "replicationTimeControl": args.fast_replication,
             },
         }
         self.descriptor = pulumi.Output.from_input(descriptor).apply(dict)
-        self.register_outputs(
+
+
+S3_ASSUMES_ROLE: Final = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+"""Trust policy of the replication role: only the S3 service assumes it."""
+
+
+def _replication_rule(
+    replica_region: str, replica: _SecureBucket, rtc: bool
+) -> aws.s3.BucketReplicationConfigRuleArgs:
+    """Every object (SSE-KMS ones included) and delete marker, re-encrypted with the replica's key;
+    with Replication Time Control and its metrics when `rtc`."""
+    s3 = aws.s3
+    minutes = REPLICATION_TIME_MINUTES
+    destination = s3.BucketReplicationConfigRuleDestinationArgs(
+        bucket=replica.bucket.arn,
+        storage_class="STANDARD",
+        encryption_configuration=s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
+            replica_kms_key_id=replica.key.arn,
+        ),
+        replication_time=(
+            s3.BucketReplicationConfigRuleDestinationReplicationTimeArgs(
+                status="Enabled",
+                time=s3.BucketReplicationConfigRuleDestinationReplicationTimeTimeArgs(minutes=minutes),
+            )
+            if rtc
+            else None
+        ),
+        metrics=(
+            s3.BucketReplicationConfigRuleDestinationMetricsArgs(
+                status="Enabled",
+                event_threshold=s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs(
+                    minutes=minutes
+                ),
+            )
+            if rtc
+            else None
+        ),
+    )
+    return s3.BucketReplicationConfigRuleArgs(
+        id=f"models-to-{replica_region}",
+        status="Enabled",
+        priority=1,
+        filter=s3.BucketReplicationConfigRuleFilterArgs(prefix=""),
+        delete_marker_replication=s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(status="Enabled"),
+        source_selection_criteria=s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
+            sse_kms_encrypted_objects=(
+                s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
+                    status="Enabled"
+                )
+            ),
+        ),
+        destination=destination,
+    )
+
+
+def _reader_policy(bucket_arn: pulumi.Output[str], key_arn: pulumi.Output[str]) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "ListModelBucket", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn},
             {
-                "bucketName": self.bucket_name,
-                "bucketUri": self.bucket_uri,
-                "replicaBucketName": replica.bucket.bucket,
-                "descriptor": self.descriptor,
-            }
-        )
+                "Sid": "ReadModelObjects",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": bucket_arn.apply(lambda a: f"{a}/*"),
+            },
+            {"Sid": "DecryptModelObjects", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn},
+        ],
+    }
 
 
 def _replication_policy(

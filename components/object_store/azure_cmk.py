@@ -18,11 +18,16 @@ from typing import Final
 import pulumi
 import pulumi_azure_native as azure_native
 
+from components.azure_key_vault import key_vault_with_key
 from components.common import Placement
 
 CRYPTO_SERVICE_ENCRYPTION_USER: Final = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 KEY_NAME: Final = "models"
-KEY_ROTATION_AFTER: Final = "P90D"
+VAULT_NETWORK: Final = azure_native.keyvault.NetworkRuleSetArgs(
+    default_action=azure_native.keyvault.NetworkRuleAction.DENY,
+    bypass=azure_native.keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
+)
+"""Every network denied; trusted Azure services (Storage, reading the key) pass."""
 
 
 @dataclass(frozen=True)
@@ -48,76 +53,27 @@ def store_key(
     `purpose` names the key and the resources ("models" for the model store, "audit" for the
     audit store); each account gets its own vault, so a retained account keeps its own key.
     """
-    from components.secrets_vault.azure import key_vault_name
-
     group = placement.azure_resource_group
     assert group is not None  # the store checks it first
-    tags = dict(placement.tags)
-    guarded = own.merge(pulumi.ResourceOptions(protect=deletion_protection))
     identity = azure_native.managedidentity.UserAssignedIdentity(
         f"{name}-{purpose}-cmk",
         resource_group_name=group,
         resource_name_=f"id-{placement.stack}-{purpose}-cmk",
         location=placement.region,
-        tags=tags,
+        tags=dict(placement.tags),
         opts=own,
     )
-    vault = azure_native.keyvault.Vault(
+    vault, key = key_vault_with_key(
         f"{name}-{purpose}-cmk",
-        azure_native.keyvault.VaultArgs(
-            # Per stack instance (name_suffix), like the secrets vault: no collision with a
-            # soft-deleted predecessor.
-            vault_name=pulumi.Output.all(client.subscription_id, placement.name_suffix or "").apply(
-                lambda a: key_vault_name(f"{placement.stack}-{purpose[0]}", placement.region, a[0], a[1])
-            ),
-            resource_group_name=group,
-            location=placement.region,
-            properties=azure_native.keyvault.VaultPropertiesArgs(
-                tenant_id=client.tenant_id,
-                sku=azure_native.keyvault.SkuArgs(
-                    family=azure_native.keyvault.SkuFamily.A, name=azure_native.keyvault.SkuName.STANDARD
-                ),
-                enable_rbac_authorization=True,
-                enable_soft_delete=True,
-                soft_delete_retention_in_days=30,
-                enable_purge_protection=True,
-                enabled_for_deployment=False,
-                enabled_for_disk_encryption=False,
-                enabled_for_template_deployment=False,
-                public_network_access="Enabled",
-                network_acls=azure_native.keyvault.NetworkRuleSetArgs(
-                    default_action=azure_native.keyvault.NetworkRuleAction.DENY,
-                    bypass=azure_native.keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
-                ),
-            ),
-            tags=tags,
-        ),
-        opts=guarded,
-    )
-    key = azure_native.keyvault.Key(
         f"{name}-{purpose}-cmk",
-        azure_native.keyvault.KeyArgs(
-            resource_group_name=group,
-            vault_name=vault.name,
-            key_name=purpose,
-            properties=azure_native.keyvault.KeyPropertiesArgs(
-                kty=azure_native.keyvault.JsonWebKeyType.RSA,
-                key_size=3072,
-                attributes=azure_native.keyvault.KeyAttributesArgs(enabled=True),
-                rotation_policy=azure_native.keyvault.RotationPolicyArgs(
-                    lifetime_actions=[
-                        azure_native.keyvault.LifetimeActionArgs(
-                            action=azure_native.keyvault.ActionArgs(
-                                type=azure_native.keyvault.KeyRotationPolicyActionType.ROTATE
-                            ),
-                            trigger=azure_native.keyvault.TriggerArgs(time_after_create=KEY_ROTATION_AFTER),
-                        )
-                    ]
-                ),
-            ),
-            tags=tags,
-        ),
-        opts=guarded,
+        placement=placement,
+        client=client,
+        vault_name_prefix=f"{placement.stack}-{purpose[0]}",
+        key_name=purpose,
+        key_size=3072,
+        network_acls=VAULT_NETWORK,
+        vault_tags=placement.tags,
+        opts=own.merge(pulumi.ResourceOptions(protect=deletion_protection)),
     )
     grant = azure_native.authorization.RoleAssignment(
         f"{name}-{purpose}-cmk",

@@ -120,6 +120,14 @@ class DualRegion:
     data_locations: tuple[str, str]
     predefined: bool
 
+    def custom_placement(self) -> gcp.storage.BucketCustomPlacementConfigArgs | None:
+        """A bucket's `custom_placement_config`: the two regions of a configurable dual-region."""
+        if self.predefined:
+            return None
+        return gcp.storage.BucketCustomPlacementConfigArgs(
+            data_locations=[r.upper() for r in self.data_locations]
+        )
+
 
 def dual_region_for(region: str, partner: str | None = None) -> DualRegion:
     """The dual-region holding `region` (and `partner`, if given); ValueError if none exists."""
@@ -149,6 +157,19 @@ def bucket_name_for(stack: str, project: str) -> str:
 class GcpModelStore(ModelStore):
     """GCS dual-region model bucket; see the module docstring."""
 
+    key: gcp.kms.CryptoKey
+    """The bucket's Cloud KMS key (90-day rotation); the audit store encrypts with it too."""
+    bucket: gcp.storage.Bucket
+    """The dual-region model bucket."""
+    reader_binding: gcp.storage.BucketIAMMember
+    """objectViewer on this bucket for the inference workload's service account."""
+    project: str
+    """The stack's GCP project (`gcpProject`)."""
+    project_number: pulumi.Output[str]
+    """Its number: a standby's replication names federated principals with it."""
+    dual_region: DualRegion
+    """Where the bucket lives (and where its key must)."""
+
     def __init__(self, name: str, args: ModelStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token(MODULE, "GcpModelStore"), name, None, opts)
         self.cloud = "gcp"
@@ -159,23 +180,35 @@ class GcpModelStore(ModelStore):
                 f"the gcp model store of stack '{placement.stack}' needs a GCP project (got none): "
                 f"set `gcpProject` in Pulumi.{placement.stack}.yaml"
             )
-        dual = dual_region_for(placement.region, args.secondary_region)
+        self.project = project
+        self.dual_region = dual_region_for(placement.region, args.secondary_region)
         # A fresh project may have Cloud KMS (and Cloud Storage) off: every child and the
         # invoke wait for them (enabled once per project by the stack's GcpApis).
         apis = apis_of(placement.gcp_apis, placement.stack, "the model store").enable(
             *STORE_APIS,
             previously={"cloudkms": pulumi.Alias(name=f"{name}-models-cloudkms-api", parent=self)},
         )
-        own = pulumi.ResourceOptions(parent=self, provider=placement.provider, depends_on=apis)
-        protect = pulumi.ResourceOptions(protect=args.deletion_protection)
-        invoke = pulumi.InvokeOutputOptions(parent=self, provider=placement.provider, depends_on=apis)
+        self._own = pulumi.ResourceOptions(parent=self, provider=placement.provider, depends_on=apis)
+        self._invoke = pulumi.InvokeOutputOptions(parent=self, provider=placement.provider, depends_on=apis)
+        key_grant = self._key(name, args)
+        self._bucket(name, args, key_grant)
+        self._reader_access(name, args)
+        self._descriptor(args)
+        self.register_outputs(
+            {"bucketName": self.bucket_name, "bucketUri": self.bucket_uri, "descriptor": self.descriptor}
+        )
 
+    def _key(self, name: str, args: ModelStoreArgs) -> gcp.kms.CryptoKeyIAMMember:
+        """Key ring and rotating key in the dual-region's KMS location, usable by Cloud Storage."""
+        protected = pulumi.ResourceOptions.merge(
+            self._own, pulumi.ResourceOptions(protect=args.deletion_protection)
+        )
         # Key rings can never be deleted in GCP: no fixed name, so a re-created stack does not
         # collide with the ring its predecessor left behind (Pulumi adds a random suffix).
         key_ring = gcp.kms.KeyRing(
             f"{name}-models",
-            gcp.kms.KeyRingArgs(location=dual.kms_location, project=project),
-            opts=pulumi.ResourceOptions.merge(own, protect),
+            gcp.kms.KeyRingArgs(location=self.dual_region.kms_location, project=self.project),
+            opts=protected,
         )
         self.key = gcp.kms.CryptoKey(
             f"{name}-models",
@@ -184,35 +217,35 @@ class GcpModelStore(ModelStore):
                 key_ring=key_ring.id,
                 purpose="ENCRYPT_DECRYPT",
                 rotation_period=KEY_ROTATION_PERIOD,
-                labels=dict(placement.tags),
+                labels=dict(args.placement.tags),
             ),
-            opts=pulumi.ResourceOptions.merge(own, protect),
+            opts=protected,
         )
         # Cloud Storage encrypts with the key as the project's service agent, not as the caller.
-        storage_agent = gcp.storage.get_project_service_account_output(project=project, opts=invoke)
-        key_grant = gcp.kms.CryptoKeyIAMMember(
+        storage_agent = gcp.storage.get_project_service_account_output(
+            project=self.project, opts=self._invoke
+        )
+        return gcp.kms.CryptoKeyIAMMember(
             f"{name}-models-storage-agent",
             gcp.kms.CryptoKeyIAMMemberArgs(
                 crypto_key_id=self.key.id,
                 role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
                 member=storage_agent.email_address.apply(lambda email: f"serviceAccount:{email}"),
             ),
-            opts=own,
+            opts=self._own,
         )
+
+    def _bucket(self, name: str, args: ModelStoreArgs, key_grant: pulumi.Resource) -> None:
+        """The bucket, once the storage agent may use the key (GCS checks CMEK at creation)."""
+        placement = args.placement
         soft_delete_days = max(args.soft_delete_retention_days, MIN_SOFT_DELETE_DAYS)
         self.bucket = gcp.storage.Bucket(
             f"{name}-models",
             gcp.storage.BucketArgs(
-                name=bucket_name_for(placement.stack, project),
-                project=project,
-                location=dual.location,
-                custom_placement_config=(
-                    None
-                    if dual.predefined
-                    else gcp.storage.BucketCustomPlacementConfigArgs(
-                        data_locations=[r.upper() for r in dual.data_locations]
-                    )
-                ),
+                name=bucket_name_for(placement.stack, self.project),
+                project=self.project,
+                location=self.dual_region.location,
+                custom_placement_config=self.dual_region.custom_placement(),
                 rpo="ASYNC_TURBO" if args.fast_replication else "DEFAULT",
                 storage_class="STANDARD",
                 versioning=gcp.storage.BucketVersioningArgs(enabled=True),
@@ -226,9 +259,12 @@ class GcpModelStore(ModelStore):
                 labels=dict(placement.tags),
             ),
             opts=pulumi.ResourceOptions.merge(
-                own, pulumi.ResourceOptions(depends_on=[key_grant], protect=args.deletion_protection)
+                self._own, pulumi.ResourceOptions(depends_on=[key_grant], protect=args.deletion_protection)
             ),
         )
+
+    def _reader_access(self, name: str, args: ModelStoreArgs) -> None:
+        """objectViewer on this bucket only, for the workload's service account."""
         self.reader_binding = gcp.storage.BucketIAMMember(
             f"{name}-models-read",
             gcp.storage.BucketIAMMemberArgs(
@@ -236,21 +272,22 @@ class GcpModelStore(ModelStore):
                 role="roles/storage.objectViewer",
                 member=args.reader.principal.apply(lambda email: f"serviceAccount:{email}"),
             ),
-            opts=own,
+            opts=self._own,
         )
 
-        project_info = gcp.organizations.get_project_output(project_id=project, opts=invoke)
-        self.project = project
-        self.project_number = project_info.number
-        self.dual_region = dual
+    def _descriptor(self, args: ModelStoreArgs) -> None:
+        dual = self.dual_region
+        self.project_number = gcp.organizations.get_project_output(
+            project_id=self.project, opts=self._invoke
+        ).number
         self.bucket_name = self.bucket.name
         self.bucket_uri = self.bucket.name.apply(lambda b: f"gs://{b}")
         descriptor: dict[str, Any] = {
             CLOUD: "gcp",
-            REGION: placement.region,
+            REGION: args.placement.region,
             BUCKET: self.bucket_name,
             URI: self.bucket_uri,
-            ACCOUNT: project,
+            ACCOUNT: self.project,
             PROJECT_NUMBER: self.project_number,
             "location": dual.location,
             "dataLocations": list(dual.data_locations),
@@ -258,6 +295,3 @@ class GcpModelStore(ModelStore):
             "turboReplication": args.fast_replication,
         }
         self.descriptor = pulumi.Output.from_input(descriptor).apply(dict)
-        self.register_outputs(
-            {"bucketName": self.bucket_name, "bucketUri": self.bucket_uri, "descriptor": self.descriptor}
-        )

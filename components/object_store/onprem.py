@@ -1,7 +1,11 @@
 """Model store on an S3-compatible endpoint (Ceph RGW, SeaweedFS, MinIO...): `cloud: onprem`.
 
-Garage is not supported as is: no versioning, no SSE-S3, no bucket policies (DeleteBucketPolicy,
-which pulumi-minio's private ACL sends, answers 501), per Garage's S3 compatibility table.
+A store without versioning or SSE-S3 (Garage) is declared with `s3Capabilities`
+(components/object_store/s3_capabilities.py): the bucket then gets neither call. The bucket itself
+is fine on Garage: pulumi-minio 0.17.1 bundles terraform-provider-minio v1.20.1, whose create is
+HeadBucket + CreateBucket (acl `private` sends no policy call; the DeleteBucketPolicy of
+provider v3.x, which tolerates 501 since v3.11.2, is not in it), read is HeadBucket and delete is
+DeleteBucket, all of which Garage implements (tests/components/test_garage_store_servers.py replays them).
 
 The access key never enters the stack config: it is read from the site's OpenBao/Vault (KV v2,
 `S3CompatibleStore.credentials_path`) with pulumi-vault's data source, and both store providers
@@ -45,6 +49,7 @@ import pulumi_minio as minio
 import pulumi_vault as vault
 
 from components.common import physical_name, type_token
+from components.object_store import s3_bucket
 from components.object_store.args import (
     ACCOUNT,
     BUCKET,
@@ -105,15 +110,39 @@ def vault_provider_for(
 
 
 class OnpremModelStore(ModelStore):
-    """A versioned, encrypted bucket on an S3-compatible store; see the module docstring."""
+    """A bucket on an S3-compatible store, versioned and encrypted where the store supports it
+    (`S3CompatibleStore.capabilities`); see the module docstring."""
+
+    settings: S3CompatibleStore
+    """The store's endpoint, region, encryption and vault paths (`ModelStoreArgs.s3_compatible`)."""
+    vault_provider: pulumi.ProviderResource
+    """The site vault's provider: the store's keys are read through it."""
+    bucket_provider: minio.Provider
+    """Creates buckets on the store (pulumi-minio; the audit store reuses it)."""
+    s3_provider: aws.Provider
+    """pulumi-aws pointed at the store's endpoint: versioning, encryption (the audit store reuses it)."""
+    bucket: minio.S3Bucket
+    """The private model bucket."""
+    versioning: aws.s3.BucketVersioning | None
+    """Versioning on the model bucket; None on a store without it (`s3Capabilities`, Garage)."""
+    encryption: aws.s3.BucketServerSideEncryptionConfiguration | None
+    """AES256 default encryption (`sse-s3`); None with `encryption="none"`."""
 
     def __init__(self, name: str, args: ModelStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token(MODULE, "OnpremModelStore"), name, None, opts)
         self.cloud = "onprem"
         store = args.s3_compatible
         assert store is not None  # ModelStoreArgs refuses an onprem store without it
-        placement = args.placement
         self.settings = store
+        self._store_providers(name, store)
+        self._bucket(name, args)
+        self._descriptor(args)
+        self.register_outputs(
+            {"bucketName": self.bucket_name, "bucketUri": self.bucket_uri, "descriptor": self.descriptor}
+        )
+
+    def _store_providers(self, name: str, store: S3CompatibleStore) -> None:
+        """The vault's provider, the deployer's key from it, and both store providers with that key."""
         self.vault_provider = vault_provider_for(name, store, self)
         secret = vault.kv.get_secret_v2_output(
             mount=store.vault_kv_mount,
@@ -123,12 +152,10 @@ class OnpremModelStore(ModelStore):
         keys = secret.data.apply(lambda d: key_fields(d, store.vault_kv_mount, store.credentials_path))
         access_key: pulumi.Output[str] = pulumi.Output.secret(keys.apply(lambda k: k[0]))
         secret_key: pulumi.Output[str] = pulumi.Output.secret(keys.apply(lambda k: k[1]))
-        endpoint = urlsplit(store.endpoint)
-
         self.bucket_provider = minio.Provider(
             f"{name}-store",
             minio.ProviderArgs(
-                minio_server=endpoint.netloc,
+                minio_server=urlsplit(store.endpoint).netloc,
                 minio_ssl=True,
                 minio_region=store.region,
                 minio_user=access_key,
@@ -152,60 +179,47 @@ class OnpremModelStore(ModelStore):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        bucket_name = bucket_name_for(placement.stack, placement.region)
+
+    def _bucket(self, name: str, args: ModelStoreArgs) -> None:
+        """The bucket (minio provider), then its versioning and encryption (aws provider)."""
+        placement = args.placement
         self.bucket = minio.S3Bucket(
             f"{name}-models",
-            minio.S3BucketArgs(bucket=bucket_name, acl="private", force_destroy=False, object_locking=False),
+            minio.S3BucketArgs(
+                bucket=bucket_name_for(placement.stack, placement.region),
+                acl="private",
+                force_destroy=False,
+                object_locking=False,
+            ),
             opts=pulumi.ResourceOptions(
                 parent=self, provider=self.bucket_provider, protect=args.deletion_protection
             ),
         )
         s3_opts = pulumi.ResourceOptions(parent=self, provider=self.s3_provider, depends_on=[self.bucket])
-        self.versioning = aws.s3.BucketVersioning(
-            f"{name}-models-versioning",
-            aws.s3.BucketVersioningInitArgs(
-                bucket=self.bucket.bucket,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            ),
-            opts=s3_opts,
+        self.versioning = None
+        if self.settings.supports("versioning"):  # Garage: PutBucketVersioning answers 501
+            self.versioning = s3_bucket.versioned(f"{name}-models", self.bucket.bucket, s3_opts)
+        self.encryption = s3_bucket.encrypt(
+            f"{name}-models", self.bucket.bucket, self.settings.encryption, s3_opts
         )
-        self.encryption: aws.s3.BucketServerSideEncryptionConfiguration | None = None
-        if store.encryption == "sse-s3":
-            self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-                f"{name}-models-encryption",
-                aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
-                    bucket=self.bucket.bucket,
-                    rules=[
-                        aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                            apply_server_side_encryption_by_default=(
-                                aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                                    sse_algorithm="AES256"
-                                )
-                            ),
-                        )
-                    ],
-                ),
-                opts=s3_opts,
-            )
 
+    def _descriptor(self, args: ModelStoreArgs) -> None:
+        store = self.settings
         self.bucket_name = self.bucket.bucket
         self.bucket_uri = self.bucket.bucket.apply(lambda b: f"s3://{b}")
         descriptor: dict[str, Any] = {
             CLOUD: "onprem",
-            REGION: placement.region,
+            REGION: args.placement.region,
             BUCKET: self.bucket_name,
             URI: self.bucket_uri,
-            ACCOUNT: endpoint.hostname,
+            ACCOUNT: urlsplit(store.endpoint).hostname,
             ENDPOINT: store.endpoint,
             S3_REGION: store.region,
             VAULT_ADDRESS: store.vault_address,
             VAULT_KV_MOUNT: store.vault_kv_mount,
-            "versioning": True,
+            "versioning": store.supports("versioning"),
             "encryption": store.encryption,
         }
         if store.read_credentials_path is not None:
             descriptor[READ_CREDENTIALS_PATH] = store.read_credentials_path
         self.descriptor = pulumi.Output.from_input(descriptor).apply(dict)
-        self.register_outputs(
-            {"bucketName": self.bucket_name, "bucketUri": self.bucket_uri, "descriptor": self.descriptor}
-        )

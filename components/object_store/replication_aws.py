@@ -10,25 +10,18 @@ issuer). Write side (the standby's own bucket): an IRSA role for the replication
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_federation import STS_AUDIENCE, issuer_host, web_identity_trust
 from components.object_store.args import BUCKET_ARN, KMS_KEY_ARN
 
-STS_AUDIENCE: Final = "sts.amazonaws.com"
 GOOGLE_ISSUER: Final = "accounts.google.com"
 READ_ACTIONS: Final = ("s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "kms:Decrypt")
 """Everything the read side may do; asserted by the tests."""
-
-
-def _issuer_host(issuer_url: str) -> str:
-    # IAM keys web-identity conditions by the issuer without scheme or trailing slash (AKS issuers
-    # end in '/').
-    return issuer_url.removeprefix("https://").rstrip("/")
 
 
 def read_policy(bucket_arn: pulumi.Input[str], kms_key_arn: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -138,7 +131,7 @@ def read_role_for_cluster(
         opts=pulumi.ResourceOptions(parent=parent, provider=provider),
     )
     trust = pulumi.Output.all(oidc.arn, issuer_url).apply(
-        lambda parts: _web_identity_trust(parts[0], _issuer_host(parts[1]), subject)
+        lambda parts: web_identity_trust(parts[0], parts[1], subject)
     )
     role, policy = _read_role(
         parent,
@@ -170,8 +163,8 @@ def write_role_for_cluster(
     for IRSA; its ARN follows from the account and the issuer.
     """
     trust = pulumi.Output.all(account_id, issuer_url).apply(
-        lambda parts: _web_identity_trust(
-            f"arn:aws:iam::{parts[0]}:oidc-provider/{_issuer_host(parts[1])}", _issuer_host(parts[1]), subject
+        lambda parts: web_identity_trust(
+            f"arn:aws:iam::{parts[0]}:oidc-provider/{issuer_host(parts[1])}", parts[1], subject
         )
     )
     opts = pulumi.ResourceOptions(parent=parent, provider=provider)
@@ -218,21 +211,3 @@ def write_role_for_cluster(
         opts=opts,
     )
     return role, policy
-
-
-def _web_identity_trust(provider_arn: str, issuer_host: str, subject: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {f"{issuer_host}:sub": subject, f"{issuer_host}:aud": STS_AUDIENCE}
-                    },
-                }
-            ],
-        }
-    )

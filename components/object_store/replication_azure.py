@@ -12,12 +12,11 @@ key, no SAS: the storage accounts refuse shared keys anyway.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
 import pulumi
-import pulumi_azure_native as azure_native
 
+from components.azure_federation import FederatedIdentity, RoleGrant, federated_identity
 from components.common import physical_name
 from components.object_store.args import CONTAINER_ID, REGION, RESOURCE_GROUP
 from components.object_store.azure import (
@@ -26,19 +25,11 @@ from components.object_store.azure import (
     role_definition_id,
 )
 
-TOKEN_EXCHANGE_AUDIENCE: Final = "api://AzureADTokenExchange"
 GOOGLE_ISSUER_URL: Final = "https://accounts.google.com"
-AUTHORITY_HOST: Final = "https://login.microsoftonline.com/"
 
 
-@dataclass(frozen=True)
-class FederatedBlobAccess:
-    identity: azure_native.managedidentity.UserAssignedIdentity
-    credential: azure_native.managedidentity.FederatedIdentityCredential
-    assignment: azure_native.authorization.RoleAssignment
-    client_id: pulumi.Output[str]
-    tenant_id: pulumi.Output[str]
-    principal_id: pulumi.Output[str]
+FederatedBlobAccess = FederatedIdentity
+"""Identity, federated credential and blob role assignment (components/azure_federation.py)."""
 
 
 def subscription_of(resource_id: str) -> str:
@@ -66,47 +57,22 @@ def _federated_access(
     role_guid: str,
     description: str,
 ) -> FederatedBlobAccess:
-    opts = pulumi.ResourceOptions(parent=parent, provider=provider)
-    # Both resources have an API property called `resource_name`, which their *Args classes cannot
-    # carry in this SDK (it collides with the Pulumi resource name); the typed keyword overload
-    # (`resource_name_`) is used instead.
-    identity = azure_native.managedidentity.UserAssignedIdentity(
+    return federated_identity(
         name,
-        resource_name_=identity_name,
-        resource_group_name=resource_group,
+        identity_name=identity_name,
+        credential_name="model-replication",
+        resource_group=resource_group,
         location=location,
-        opts=opts,
-    )
-    credential = azure_native.managedidentity.FederatedIdentityCredential(
-        name,
-        federated_identity_credential_resource_name="model-replication",
-        resource_name_=identity.name,
-        resource_group_name=resource_group,
         issuer=issuer,
         subject=subject,
-        audiences=[TOKEN_EXCHANGE_AUDIENCE],
-        opts=opts,
-    )
-    assignment = azure_native.authorization.RoleAssignment(
-        name,
-        azure_native.authorization.RoleAssignmentArgs(
+        grant=RoleGrant(
             scope=container_id,
             role_definition_id=pulumi.Output.from_input(container_id).apply(
                 lambda cid: role_definition_id(subscription_of(cid), role_guid)
             ),
-            principal_id=identity.principal_id,
-            principal_type=azure_native.authorization.PrincipalType.SERVICE_PRINCIPAL,
             description=description,
         ),
-        opts=opts,
-    )
-    return FederatedBlobAccess(
-        identity=identity,
-        credential=credential,
-        assignment=assignment,
-        client_id=identity.client_id,
-        tenant_id=identity.tenant_id,
-        principal_id=identity.principal_id,
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider),
     )
 
 

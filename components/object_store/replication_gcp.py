@@ -11,7 +11,6 @@ or, for Storage Transfer Service, the transfer service agent's sink roles on tha
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -21,7 +20,7 @@ import pulumi_gcp as gcp
 
 from components.common import physical_name
 from components.gcp_apis import GcpApis
-from components.naming import with_suffix
+from components.gcp_federation import PoolNames, federate_subject
 from components.object_store.args import ACCOUNT, BUCKET, PROJECT_NUMBER
 
 READ_ROLE: Final = "roles/storage.objectViewer"
@@ -29,8 +28,6 @@ WRITE_ROLE: Final = "roles/storage.objectUser"
 TRANSFER_SINK_ROLES: Final = ("roles/storage.legacyBucketWriter", "roles/storage.objectViewer")
 """What Storage Transfer Service's agent needs on the sink bucket (list, get, create, overwrite)."""
 TRANSFER_API: Final = "storagetransfer"
-WIF_ID_MAX: Final = 32
-"""Workload identity pool and provider IDs: 4-32 lowercase letters, digits and dashes."""
 TRANSFER_START_DATE: Final = (2025, 1, 1)
 """Fixed so the job does not change on every `pulumi up`; past dates start on the next day."""
 
@@ -59,73 +56,39 @@ def read_access_for_cluster(
     stack: str,
     name_suffix: pulumi.Input[str] | None = None,
 ) -> FederatedGcsRead:
-    """objectViewer on the primary bucket for one service account of the standby cluster.
-
-    Pool and provider IDs carry the stack instance's suffix: a deleted pool stays soft-deleted
-    for 30 days and its ID cannot be reused (components/naming.py)."""
-    opts = pulumi.ResourceOptions(parent=parent, provider=provider)
-    project = source.apply(lambda d: str(d[ACCOUNT]))
-    number = source.apply(lambda d: str(d[PROJECT_NUMBER]))
-    pool_id = with_suffix(physical_name(stack, "replication"), name_suffix, max_length=WIF_ID_MAX)
-    provider_id = with_suffix(physical_name(stack, "cluster"), name_suffix, max_length=WIF_ID_MAX)
-    pool = gcp.iam.WorkloadIdentityPool(
+    """objectViewer on the primary bucket for one service account of the standby cluster, through
+    a workload identity pool in the primary's project (components/gcp_federation.py)."""
+    federated = federate_subject(
         f"{name}-standby-cluster",
-        gcp.iam.WorkloadIdentityPoolArgs(
-            workload_identity_pool_id=pool_id,
-            project=project,
-            display_name=f"{stack} model replication"[:32],
+        stack=stack,
+        names=PoolNames(
+            pool_id="replication",
+            pool_label="model replication",
+            provider_id="cluster",
+            provider_label="cluster",
             description=f"Standby stack {stack}: its cluster reads the model bucket (read-only)",
         ),
-        opts=opts,
-    )
-    pool_provider = gcp.iam.WorkloadIdentityPoolProvider(
-        f"{name}-standby-cluster",
-        gcp.iam.WorkloadIdentityPoolProviderArgs(
-            workload_identity_pool_id=pool.workload_identity_pool_id,
-            workload_identity_pool_provider_id=provider_id,
-            project=project,
-            display_name=f"{stack} cluster"[:32],
-            attribute_mapping={"google.subject": "assertion.sub"},
-            attribute_condition=f"assertion.sub == '{subject}'",
-            oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(issuer_uri=issuer_url),
-        ),
-        opts=opts,
-    )
-    provider_path = pulumi.Output.format(
-        "projects/{0}/locations/global/workloadIdentityPools/{1}/providers/{2}", number, pool_id, provider_id
-    )
-    principal = pulumi.Output.format(
-        "principal://iam.googleapis.com/projects/{0}/locations/global/workloadIdentityPools/{1}/subject/{2}",
-        number,
-        pool_id,
-        subject,
+        project=source.apply(lambda d: str(d[ACCOUNT])),
+        project_number=source.apply(lambda d: str(d[PROJECT_NUMBER])),
+        issuer_url=issuer_url,
+        subject=subject,
+        name_suffix=name_suffix,
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider),
     )
     binding = gcp.storage.BucketIAMMember(
         f"{name}-source-read",
         gcp.storage.BucketIAMMemberArgs(
-            bucket=source.apply(lambda d: str(d[BUCKET])), role=READ_ROLE, member=principal
+            bucket=source.apply(lambda d: str(d[BUCKET])), role=READ_ROLE, member=federated.principal
         ),
-        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[pool_provider]),
-    )
-    credential_config = provider_path.apply(
-        lambda path: json.dumps(
-            {
-                "type": "external_account",
-                "audience": f"//iam.googleapis.com/{path}",
-                "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
-                "token_url": "https://sts.googleapis.com/v1/token",
-                "credential_source": {"file": token_path, "format": {"type": "text"}},
-            },
-            indent=2,
-        )
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[federated.provider]),
     )
     return FederatedGcsRead(
-        pool=pool,
-        provider=pool_provider,
+        pool=federated.pool,
+        provider=federated.provider,
         binding=binding,
-        principal=principal,
-        token_audience=provider_path.apply(lambda path: f"https://iam.googleapis.com/{path}"),
-        credential_config=credential_config,
+        principal=federated.principal,
+        token_audience=federated.token_audience,
+        credential_config=federated.credential_config(token_path),
     )
 
 

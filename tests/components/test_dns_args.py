@@ -246,7 +246,8 @@ def test_every_problem_is_reported_at_once_in_one_error() -> None:
     single = DnsError("standby", [DnsProblem("dnsZone", "x", "a zone", "fix it")])
     assert (
         str(single)
-        == "1 DNS problem in stack 'standby':\n  - stack config 'dnsZone' must be a zone (got 'x'): fix it"
+        == "1 DNS problem in stack 'standby':\n  - stack config 'dnsZone' must be a zone (got 'x'): fix it "
+        "[IF-ARG-004]"
     )
 
 
@@ -606,9 +607,21 @@ def test_several_problems_are_listed_one_per_line() -> None:
     error = DnsError("s", [DnsProblem("a", 1, "x", "f"), DnsProblem("b", 2, "y", "g")])
     assert str(error) == (
         "2 DNS problems in stack 's':\n"
-        "  - stack config 'a' must be x (got 1): f\n"
-        "  - stack config 'b' must be y (got 2): g"
+        "  - stack config 'a' must be x (got 1): f [IF-ARG-004]\n"
+        "  - stack config 'b' must be y (got 2): g [IF-ARG-004]"
     )
+    assert (error.code, error.stack, [p.code for p in error.problems]) == (
+        "IF-ARG-004",
+        "s",
+        ["IF-ARG-004"] * 2,
+    )
+    assert not isinstance(error, ValueError)  # see DnsError: Pulumi would bury a ValueError's text
+
+
+def test_a_problem_about_an_output_says_so_and_keeps_a_code_it_was_given() -> None:
+    problem = DnsProblem("endpoint", "x", "an IPv4 address", "fix", source="output", code="IF-ARG-999")
+    assert problem.line == "stack output 'endpoint' must be an IPv4 address (got 'x'): fix [IF-ARG-999]"
+    assert (problem.value, problem.allowed) == ("x", "an IPv4 address")
 
 
 @pytest.mark.parametrize(

@@ -220,3 +220,15 @@ def test_sides_show_their_cloud_and_monthly_cost_next_to_the_hourly_one(
     text = console.export_text()
     assert "$/month" in text and "1,825.00" in text and "9,679.80" in text
     assert "primary (aws)" in text and "standby (onprem)" in text
+
+
+def test_the_default_prompts_are_package_data_so_an_installed_cli_has_them() -> None:
+    # `failover compare` without --prompts reads DEFAULT_PROMPTS from next to the module.
+    import tomllib
+
+    from cutover import compare as compare_module
+
+    package = compare_module.DEFAULT_PROMPTS.parents[1]
+    pyproject = tomllib.loads((package.parent / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["cutover"]
+    assert compare_module.DEFAULT_PROMPTS in {p for pattern in patterns for p in package.glob(pattern)}

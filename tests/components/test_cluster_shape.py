@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "components" / "inference_cluster"
+PACKAGE = Path(__file__).resolve().parents[2] / "components" / "inference_cluster"
 CLUSTERS = {
     "aws": "EksInferenceCluster",
     "gcp": "GkeInferenceCluster",
