@@ -52,6 +52,24 @@ class Problem:
         return f"{self} [{self.code}]" if self.code else str(self)
 
 
+@dataclass(frozen=True)
+class ArgProblem(Problem):
+    """A problem with one Args field, worded "<field> <verb> <allowed> (got <value>): <fix>".
+
+    The code is the Args' (ArgsError fills it in); `fix` may be empty where the rule is its own fix.
+    """
+
+    fix: str = ""
+    verb: str = "must be"
+    shown: str | None = None
+    """How the message shows the value where repr() is not it (e.g. a dataclass, or None as 'None')."""
+
+    def __str__(self) -> str:
+        got = self.shown if self.shown is not None else "nothing" if self.got is None else repr(self.got)
+        fix = f": {self.fix}" if self.fix else ""
+        return f"{self.key} {self.verb} {self.expected} (got {got}){fix}"
+
+
 def listing(problems: Iterable[object]) -> str:
     """One problem a line, indented, each with its code where it has one."""
     return "\n".join(f"  - {p.line if isinstance(p, Problem) else p}" for p in problems)
@@ -106,7 +124,7 @@ class ArgsError(Exception):
         self.what = what
         self.code = ARGS_CODES.get(what, UNLISTED)
         self.problems = list(problems)
-        lines = [p.line if isinstance(p, Problem) else f"{p} [{self.code}]" for p in self.problems]
+        lines = [f"{p} [{p.code if isinstance(p, Problem) and p.code else self.code}]" for p in self.problems]
         if header == "" and len(lines) == 1:
             message = lines[0]
         else:

@@ -233,8 +233,43 @@ def status(
     tls: ProbeTls | None = None,
 ) -> StatusReport:
     """Probe both sides, the stores and DNS at once: a hung side costs one timeout, not one per check."""
-    problems: list[str] = []
     fqdn = service_fqdn(sides)
+    probes, store, dns = _observe_all(
+        sides,
+        fqdn,
+        dns_server=dns_server,
+        skip_store_parity=skip_store_parity,
+        probe_timeout_seconds=probe_timeout_seconds,
+        dns_samples=dns_samples,
+        tls=tls or ProbeTls(),
+    )
+    serving = serving_side({side: info.state for side, info in sides.items()})
+    down = expected_down(journal, serving)
+    problems, expected = _side_findings(sides, probes, down)
+    model_parity, differ = _model_parity(sides, probes)
+    problems += differ
+    if store is not None and not store.in_parity:
+        # With the primary down on purpose its store may be unreachable too: that is not news.
+        if down is not None and down[0] == "primary" and not store.checked:
+            expected.append(f"object stores: {store.summary}")
+        else:
+            problems.append(f"object stores: {store.summary}")
+    problems += _dns_findings(fqdn, dns, probes)
+    headline = _headline(serving, probes, down)
+    return StatusReport(sides, probes, model_parity, store, dns, problems, expected, serving, headline)
+
+
+def _observe_all(
+    sides: Mapping[Side, SideInfo],
+    fqdn: str | None,
+    *,
+    dns_server: str | None,
+    skip_store_parity: bool,
+    probe_timeout_seconds: float,
+    dns_samples: int,
+    tls: ProbeTls,
+) -> tuple[dict[Side, SideProbe], ParityResult | None, DnsObservation | None]:
+    """Both sides' probes, store parity (None when skipped) and DNS (None without a name), in parallel."""
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="status") as pool:
         probing = {
             side: pool.submit(
@@ -243,7 +278,7 @@ def status(
                 info.model_name,
                 probe_timeout_seconds,
                 service_name=info.fqdn,
-                tls=tls or ProbeTls(),
+                tls=tls,
             )
             for side, info in sides.items()
         }
@@ -263,9 +298,14 @@ def status(
         probes = {side: future.result() for side, future in probing.items()}
         store = parity.result() if parity is not None else None
         dns = observing.result() if observing is not None else None
+    return probes, store, dns
 
-    serving = serving_side({side: info.state for side, info in sides.items()})
-    down = expected_down(journal, serving)
+
+def _side_findings(
+    sides: Mapping[Side, SideInfo], probes: Mapping[Side, SideProbe], down: tuple[Side, str, str] | None
+) -> tuple[list[str], list[str]]:
+    """(problems, expected) of the probes: a failing side that a completed run left down is expected."""
+    problems: list[str] = []
     expected: list[str] = []
     for side, probe in probes.items():
         found = [f"{side} ({sides[side].stack}): {p}" for p in probe.problems]
@@ -277,35 +317,38 @@ def status(
             problems.append(
                 f"{side} ({sides[side].stack}): no modelName in the stack config to compare against"
             )
+    return problems, expected
 
+
+def _model_parity(sides: Mapping[Side, SideInfo], probes: Mapping[Side, SideProbe]) -> tuple[bool, list[str]]:
+    """Whether both stacks configure one model that both serve, and the problem when they differ."""
     names = {info.model_name for info in sides.values()}
     served = [set(p.models) for p in probes.values()]
-    model_parity = len(names) == 1 and None not in names and all(names <= s for s in served)
-    if len(names) != 1:
-        problems.append(
-            "the stacks configure different models: "
-            + ", ".join(f"{i.stack}={i.model_name}" for i in sides.values())
-        )
+    parity = len(names) == 1 and None not in names and all(names <= s for s in served)
+    if len(names) == 1:
+        return parity, []
+    return parity, [
+        "the stacks configure different models: "
+        + ", ".join(f"{i.stack}={i.model_name}" for i in sides.values())
+    ]
 
-    if store is not None and not store.in_parity:
-        # With the primary down on purpose its store may be unreachable too: that is not news.
-        if down is not None and down[0] == "primary" and not store.checked:
-            expected.append(f"object stores: {store.summary}")
-        else:
-            problems.append(f"object stores: {store.summary}")
 
+def _dns_findings(
+    fqdn: str | None, dns: DnsObservation | None, probes: Mapping[Side, SideProbe]
+) -> list[str]:
+    """DNS problems: no service name, an answer the routing does not explain, traffic to a dead side."""
     if fqdn is None:
-        problems.append("no serviceFqdn output on either stack")
-    elif dns is not None:
-        issue = dns.check(frozenset(SIDES))
-        if issue:
-            problems.append(f"DNS: {issue}")
-        else:
-            for side in sorted(dns.sides_seen):
-                if not probes[side].ok:
-                    problems.append(f"DNS: {fqdn} sends traffic to {side}, which is not serving")
-    headline = _headline(serving, probes, down)
-    return StatusReport(sides, probes, model_parity, store, dns, problems, expected, serving, headline)
+        return ["no serviceFqdn output on either stack"]
+    if dns is None:
+        return []
+    issue = dns.check(frozenset(SIDES))
+    if issue:
+        return [f"DNS: {issue}"]
+    return [
+        f"DNS: {fqdn} sends traffic to {side}, which is not serving"
+        for side in sorted(dns.sides_seen)
+        if not probes[side].ok
+    ]
 
 
 def _headline(

@@ -227,6 +227,18 @@ def _sse_events(buffer: bytearray, data: bytes) -> list[bytes]:
 
 async def _exchange(conn: _Connection, request: bytes) -> Sample:
     started = time.perf_counter()
+    reader, status, headers = await _send(conn, request)
+    first, pieces, usage_tokens = await _read_stream(reader, headers, status, started)
+    if headers.get("connection", "").lower() == "close":
+        conn.close()
+    if status != 200:
+        return Sample(False, time.perf_counter() - started, error=f"HTTP {status}")
+    tokens = usage_tokens if usage_tokens is not None else len(pieces)
+    return Sample(True, time.perf_counter() - started, first, tokens, "".join(pieces))
+
+
+async def _send(conn: _Connection, request: bytes) -> tuple[asyncio.StreamReader, int, dict[str, str]]:
+    """Write `request` and read the response head: (reader, status, headers)."""
     reused = conn.writer is not None
     reader, writer = await conn.open()
     writer.write(request)
@@ -239,6 +251,14 @@ async def _exchange(conn: _Connection, request: bytes) -> Sample:
         reader, writer = await conn.open()
         writer.write(request)
         status, headers = await _read_head(reader)
+    return reader, status, headers
+
+
+async def _read_stream(
+    reader: asyncio.StreamReader, headers: Mapping[str, str], status: int, started: float
+) -> tuple[float | None, list[str], int | None]:
+    """(seconds to the first token, the text pieces, completion tokens from `usage`) of an event
+    stream; the body of a response that is not 200 is read and dropped (the connection stays usable)."""
     first: float | None = None
     pieces: list[str] = []
     usage_tokens: int | None = None
@@ -250,20 +270,19 @@ async def _exchange(conn: _Connection, request: bytes) -> Sample:
             if payload == b"[DONE]":
                 continue
             event = json.loads(payload)
-            for choice in event.get("choices") or ():
-                content = (choice.get("delta") or {}).get("content")
-                if content:
-                    if first is None:
-                        first = time.perf_counter() - started
-                    pieces.append(content)
+            for content in _contents(event):
+                if first is None:
+                    first = time.perf_counter() - started
+                pieces.append(content)
             if event.get("usage"):
                 usage_tokens = int(event["usage"].get("completion_tokens") or 0)
-    if headers.get("connection", "").lower() == "close":
-        conn.close()
-    if status != 200:
-        return Sample(False, time.perf_counter() - started, error=f"HTTP {status}")
-    tokens = usage_tokens if usage_tokens is not None else len(pieces)
-    return Sample(True, time.perf_counter() - started, first, tokens, "".join(pieces))
+    return first, pieces, usage_tokens
+
+
+def _contents(event: Mapping[str, Any]) -> list[str]:
+    """The non-empty text deltas of one streamed chat-completion chunk."""
+    deltas = ((choice.get("delta") or {}).get("content") for choice in event.get("choices") or ())
+    return [content for content in deltas if content]
 
 
 def _request_bytes(target: Target, path: str, body: bytes | None, api_key: str | None) -> bytes:

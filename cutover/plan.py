@@ -348,126 +348,122 @@ def plan_cutover(
 
     When `to` already serves all traffic by config, only capacity steps remain (if any).
     `record_owner`: the stack that writes the whole DNS record (see `record_owner`), applied last.
+    Each part below plans against the states the parts before it leave (`now`, updated in place).
     """
-    source = other(to)
     now: dict[Side, StackState] = dict(states)
-    steps: list[Step] = [
+    steps = [_precheck(now, to, prefix), *_scale_up(now, to, prefix)]
+    if serving_side(now) != to:
+        steps += _routing(now, to, prefix, record_owner)
+        steps += _shifts(now, to, percents, prefix, record_owner)
+    steps += _restore_routing(now, to, prefix)
+    steps += _demote(now, to, prefix)
+    return steps, now
+
+
+def _precheck(now: dict[Side, StackState], to: Side, prefix: str) -> Step:
+    title = f"pre-checks: {to} healthy and serving the model, stores in parity"
+    return Step(f"{prefix}precheck", "precheck", title, to, weights=_weights(now))
+
+
+def _scale_up(now: dict[Side, StackState], to: Side, prefix: str) -> list[Step]:
+    # Compared by effective value: an unset capacity on the primary already means full.
+    scale = _changes(now, [(to, CAPACITY, "full")]) if now[to].effective_capacity != "full" else []
+    if not scale:
+        return []
+    title = f"scale {to} ({now[to].stack}) to full capacity"
+    return [Step(f"{prefix}scale-up", "scale-up", title, to, tuple(scale), (to,), _weights(now))]
+
+
+def _routing(now: dict[Side, StackState], to: Side, prefix: str, owner: Side | None) -> list[Step]:
+    """Both sides to weighted routing, the weights pinned to the side being left: nothing moves yet."""
+    source = other(to)
+    if now[source].effective_routing == "weighted" and now[to].effective_routing == "weighted":
+        return []
+    wanted: list[tuple[Side, str, str | None]] = [(to, ROUTING, "weighted"), (source, ROUTING, "weighted")]
+    if now[source].effective_weight != 100:
+        wanted.append((source, WEIGHT, "100"))
+    if now[to].effective_weight != 0:
+        wanted.append((to, WEIGHT, "0"))
+    pinned = _changes(now, wanted)
+    return [
         Step(
-            f"{prefix}precheck",
-            "precheck",
-            f"pre-checks: {to} healthy and serving the model, stores in parity",
+            f"{prefix}routing",
+            "routing",
+            "switch DNS to weighted routing (no traffic moves yet)",
             to,
-            weights=_weights(now),
+            tuple(pinned),
+            _rising_first(pinned, (to, source), owner),
+            _weights(now),
         )
     ]
 
-    # Compared by effective value: an unset capacity on the primary already means full.
-    scale = _changes(now, [(to, CAPACITY, "full")]) if now[to].effective_capacity != "full" else []
-    if scale:
-        steps.append(
-            Step(
-                f"{prefix}scale-up",
-                "scale-up",
-                f"scale {to} ({now[to].stack}) to full capacity",
-                to,
-                tuple(scale),
-                (to,),
-                _weights(now),
-            )
-        )
 
-    if serving_side(now) != to:
-        if now[source].effective_routing != "weighted" or now[to].effective_routing != "weighted":
-            # Pin the weights to the side being left, so switching the policy moves nothing yet.
-            wanted: list[tuple[Side, str, str | None]] = [
-                (to, ROUTING, "weighted"),
-                (source, ROUTING, "weighted"),
-            ]
-            if now[source].effective_weight != 100:
-                wanted.append((source, WEIGHT, "100"))
-            if now[to].effective_weight != 0:
-                wanted.append((to, WEIGHT, "0"))
-            pinned = _changes(now, wanted)
+def _shifts(
+    now: dict[Side, StackState], to: Side, percents: Sequence[int], prefix: str, owner: Side | None
+) -> list[Step]:
+    """One step per percentage not reached yet: `to` at that weight, the source at the rest."""
+    source = other(to)
+    steps: list[Step] = []
+    for percent in percents:
+        if percent != 100 and _share_at_least(now, to, percent):
+            continue
+        # By effective value: an unset weight already means 100 on the primary, 0 on the standby.
+        targets = ((to, percent), (source, 100 - percent))
+        # Both weights can move the same way when they did not sum to 100: then the apply
+        # that moves share towards `to` goes first (raise `to`, or else lower `source`), so
+        # the source never gains share, however warm it is.
+        first = (to, source) if percent > now[to].effective_weight else (source, to)
+        shift = _changes(
+            now,
+            [(side, WEIGHT, str(value)) for side, value in targets if now[side].effective_weight != value],
+        )
+        if shift:
             steps.append(
                 Step(
-                    f"{prefix}routing",
-                    "routing",
-                    "switch DNS to weighted routing (no traffic moves yet)",
+                    f"{prefix}shift-{percent}",
+                    "shift",
+                    f"shift {percent}% of traffic to {to}",
                     to,
-                    tuple(pinned),
-                    _rising_first(pinned, (to, source), record_owner),
+                    tuple(shift),
+                    _rising_first(shift, first, owner),
                     _weights(now),
                 )
             )
+    return steps
 
-        for percent in percents:
-            if percent != 100 and _share_at_least(now, to, percent):
-                continue
-            # By effective value: an unset weight already means 100 on the primary, 0 on the standby.
-            targets = ((to, percent), (source, 100 - percent))
-            # Both weights can move the same way when they did not sum to 100: then the apply
-            # that moves share towards `to` goes first (raise `to`, or else lower `source`), so
-            # the source never gains share, however warm it is.
-            first = (to, source) if percent > now[to].effective_weight else (source, to)
-            shift = _changes(
-                now,
-                [
-                    (side, WEIGHT, str(value))
-                    for side, value in targets
-                    if now[side].effective_weight != value
-                ],
-            )
-            if shift:
-                steps.append(
-                    Step(
-                        f"{prefix}shift-{percent}",
-                        "shift",
-                        f"shift {percent}% of traffic to {to}",
-                        to,
-                        tuple(shift),
-                        _rising_first(shift, first, record_owner),
-                        _weights(now),
-                    )
-                )
 
-    if (
-        to == "primary"
-        and serving_side(now) == "primary"
-        and (now["primary"].effective_routing == "weighted" or now["standby"].effective_routing == "weighted")
-    ):
-        # Back home: return to health-checked failover routing, the stack files' normal state.
-        # Only weighted sides change (a side already on failover would be applied for nothing),
-        # the primary first: on failover it weighs 100, which the standby's check accepts whatever
-        # the standby's mode and weight (0 here), while a standby switched first is rejected
-        # unless the primary happens to weigh exactly 100.
-        weighted = [side for side in SIDES if now[side].effective_routing == "weighted"]
-        restore = _changes(now, [(side, key, None) for side in weighted for key in (ROUTING, WEIGHT)])
-        steps.append(
-            Step(
-                f"{prefix}restore-routing",
-                "routing",
-                "return DNS to failover routing (primary serves, standby takes over on failure)",
-                to,
-                tuple(restore),
-                tuple(s for s in (to, source) if any(c.side == s for c in restore)),
-                _weights(now),
-            )
+def _restore_routing(now: dict[Side, StackState], to: Side, prefix: str) -> list[Step]:
+    """Back home: return to health-checked failover routing, the stack files' normal state.
+
+    Only weighted sides change (a side already on failover would be applied for nothing), the
+    primary first: on failover it weighs 100, which the standby's check accepts whatever the
+    standby's mode and weight (0 here), while a standby switched first is rejected unless the
+    primary happens to weigh exactly 100.
+    """
+    weighted = [side for side in SIDES if now[side].effective_routing == "weighted"]
+    if to != "primary" or serving_side(now) != "primary" or not weighted:
+        return []
+    restore = _changes(now, [(side, key, None) for side in weighted for key in (ROUTING, WEIGHT)])
+    return [
+        Step(
+            f"{prefix}restore-routing",
+            "routing",
+            "return DNS to failover routing (primary serves, standby takes over on failure)",
+            to,
+            tuple(restore),
+            tuple(s for s in (to, other(to)) if any(c.side == s for c in restore)),
+            _weights(now),
         )
+    ]
 
+
+def _demote(now: dict[Side, StackState], to: Side, prefix: str) -> list[Step]:
+    source = other(to)
     demote = _changes(now, [(source, CAPACITY, "warm")]) if now[source].effective_capacity != "warm" else []
-    if demote:
-        steps.append(
-            Step(
-                f"{prefix}demote",
-                "demote",
-                f"demote {source} ({now[source].stack}) to warm capacity",
-                to,
-                tuple(demote),
-                (source,),
-                _weights(now),
-            )
-        )
-    return steps, now
+    if not demote:
+        return []
+    title = f"demote {source} ({now[source].stack}) to warm capacity"
+    return [Step(f"{prefix}demote", "demote", title, to, tuple(demote), (source,), _weights(now))]
 
 
 def phase(step_id: str) -> str:
@@ -506,25 +502,27 @@ def plan_undo(
     the first of them: on the way back there is no reason to stop at 50 %.
     """
     done = set(done_actions)
-    undone: list[tuple[Step, list[Change], list[Side]]] = []
+    # Per step: (step, changes set, stacks applied, changes deployed by an apply after them).
+    undone: list[tuple[Step, list[Change], list[Side], list[Change]]] = []
     for step in plan:
         actions = step.actions()
         changed = [a.change for a in actions if a.kind == "set" and a.id in done and a.change is not None]
         applied = [a.side for a in actions if a.kind == "up" and a.id in done]
         if changed:
-            undone.append((step, changed, applied))
+            undone.append((step, changed, applied, [c for c in changed if c.side in applied]))
 
-    groups: list[tuple[list[Step], list[Change], list[Side]]] = []
-    for step, changed, applied in undone:
+    groups: list[tuple[list[Step], list[Change], list[Side], list[Change]]] = []
+    for step, changed, applied, deployed in undone:
         if groups and step.kind == "shift" and groups[-1][0][-1].kind == "shift":
             groups[-1][0].append(step)
             groups[-1][1].extend(changed)
             groups[-1][2].extend(applied)
+            groups[-1][3].extend(deployed)
         else:
-            groups.append(([step], list(changed), list(applied)))
+            groups.append(([step], list(changed), list(applied), list(deployed)))
 
     result: list[Step] = []
-    for steps, changed, applied in reversed(groups):
+    for steps, changed, applied, deployed in reversed(groups):
         first_before: dict[tuple[Side, str], Change] = {}
         last_after: dict[tuple[Side, str], str | None] = {}
         for change in changed:
@@ -534,9 +532,13 @@ def plan_undo(
             Change(c.side, c.stack, c.key, last_after[(c.side, c.key)], c.before)
             for c in first_before.values()
         )
+        # Ordered by what each stack runs now: a change no apply followed (its `up` never ran, or
+        # the run stopped with it in flight) moved no traffic, so it says nothing about direction.
+        live = {(c.side, c.key): c.after for c in deployed}
+        moves = [Change(c.side, c.stack, c.key, live.get((c.side, c.key), c.after), c.after) for c in inverse]
         names = "+".join(s.id for s in steps)
         applied_sides = [side for side in dict.fromkeys(applied) if any(c.side == side for c in inverse)]
-        order = _rising_first(inverse, list(reversed(applied_sides)), record_owner)
+        order = _rising_first(moves, list(reversed(applied_sides)), record_owner)
         order = tuple(side for side in order if side in applied_sides)
         title = f"undo {names}: " + ", ".join(c.describe() for c in inverse)
         result.append(Step(f"undo/{names}", "undo", title, steps[0].target, inverse, order, {}))

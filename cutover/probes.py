@@ -122,45 +122,16 @@ def probe_side(
         # Connect to this side's address, but speak to (and verify) the service name.
         headers["Host"] = service_name
         extensions["sni_hostname"] = service_name
-    problems: list[str] = []
-    health_status: int | None = None
-    latency_ms: float | None = None
-    models: list[str] = []
     with httpx.Client(
         timeout=timeout_seconds, headers=headers, follow_redirects=False, verify=tls_context(tls.ca_bundle)
     ) as client:
-        started = time.monotonic()
         try:
-            response = client.get(f"{base}/health", extensions=extensions)
-            latency_ms = round((time.monotonic() - started) * 1000, 1)
-            health_status = response.status_code
-            if response.status_code != 200:
-                problems.append(f"GET {base}/health answered {response.status_code}, expected 200")
+            health_status, latency_ms, problems = _health(client, base, extensions)
         except httpx.TimeoutException as exc:
             # A hung side: asking it a second question would double the wait for nothing.
-            problems.append(f"GET {base}/health timed out after {timeout_seconds:g}s: {_error_text(exc)}")
-            return SideProbe(base, False, None, expected_model=expected_model, problems=tuple(problems))
-        except httpx.HTTPError as exc:
-            problems.append(f"GET {base}/health failed: {_error_text(exc)}")
-        try:
-            response = client.get(f"{base}/v1/models", extensions=extensions)
-            if response.status_code == 401:
-                problems.append(
-                    f"GET {base}/v1/models answered 401: set {API_KEY_ENV} to the server's API key"
-                )
-            elif response.status_code != 200:
-                problems.append(f"GET {base}/v1/models answered {response.status_code}, expected 200")
-            else:
-                models = _model_ids(response)
-                if expected_model is None:
-                    problems.append("the stack config has no modelName to look for on /v1/models")
-                elif expected_model not in models:
-                    shown = ", ".join(models) or "nothing"
-                    problems.append(f"{base}/v1/models lists {shown}, not {expected_model}")
-        except httpx.HTTPError as exc:
-            problems.append(f"GET {base}/v1/models failed: {_error_text(exc)}")
-        except ValueError as exc:
-            problems.append(f"{base}/v1/models did not answer an OpenAI model list: {exc}")
+            hung = f"GET {base}/health timed out after {timeout_seconds:g}s: {_error_text(exc)}"
+            return SideProbe(base, False, None, expected_model=expected_model, problems=(hung,))
+        models, found = _models(client, base, extensions, expected_model)
     return SideProbe(
         url=base,
         healthy=health_status == 200,
@@ -168,8 +139,53 @@ def probe_side(
         models=tuple(models),
         expected_model=expected_model,
         latency_ms=latency_ms,
-        problems=tuple(problems),
+        problems=(*problems, *found),
     )
+
+
+def _health(
+    client: httpx.Client, base: str, extensions: dict[str, Any]
+) -> tuple[int | None, float | None, list[str]]:
+    """(status, latency in ms, problems) of GET /health; no status when it failed. A timeout raises."""
+    started = time.monotonic()
+    try:
+        response = client.get(f"{base}/health", extensions=extensions)
+    except httpx.TimeoutException:
+        raise
+    except httpx.HTTPError as exc:
+        return None, None, [f"GET {base}/health failed: {_error_text(exc)}"]
+    latency_ms = round((time.monotonic() - started) * 1000, 1)
+    if response.status_code != 200:
+        return (
+            response.status_code,
+            latency_ms,
+            [f"GET {base}/health answered {response.status_code}, expected 200"],
+        )
+    return response.status_code, latency_ms, []
+
+
+def _models(
+    client: httpx.Client, base: str, extensions: dict[str, Any], expected_model: str | None
+) -> tuple[list[str], list[str]]:
+    """(model ids, problems) of GET /v1/models: the key accepted, `expected_model` listed."""
+    try:
+        response = client.get(f"{base}/v1/models", extensions=extensions)
+        if response.status_code == 401:
+            return [], [f"GET {base}/v1/models answered 401: set {API_KEY_ENV} to the server's API key"]
+        if response.status_code != 200:
+            return [], [f"GET {base}/v1/models answered {response.status_code}, expected 200"]
+        models = _model_ids(response)
+    except httpx.HTTPError as exc:
+        return [], [f"GET {base}/v1/models failed: {_error_text(exc)}"]
+    except ValueError as exc:
+        return [], [f"{base}/v1/models did not answer an OpenAI model list: {exc}"]
+    if expected_model is None:
+        problem = "the stack config has no modelName to look for on /v1/models"
+    elif expected_model not in models:
+        problem = f"{base}/v1/models lists {', '.join(models) or 'nothing'}, not {expected_model}"
+    else:
+        return models, []
+    return models, [problem]
 
 
 def _model_ids(response: httpx.Response) -> list[str]:

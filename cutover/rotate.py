@@ -32,19 +32,16 @@ from typing import Any
 
 import httpx
 
-from cutover.checks import SideInfo, load_sides
 from cutover.errors import (
-    CutoverError,
     PrecheckFailed,
-    RollbackFailed,
     Unhealthy,
     UsageError,
     VerifyFailedRolledBack,
 )
-from cutover.journal import Journal, RunSpec, now_iso
-from cutover.plan import SIDES, Action, Change, Side, Step, plan_undo
+from cutover.journal import Journal, RunSpec
+from cutover.plan import SIDES, Action, Change, Step, plan_undo
 from cutover.probes import API_KEY_ENV, tls_context
-from cutover.runner import Check, Settings
+from cutover.runner import Check, Settings, StackRun
 from cutover.stack_ops import StackOps
 
 KEY = "apiKey"
@@ -170,7 +167,7 @@ def key_status(
     return f"answered {response.status_code}"
 
 
-class KeyRotation:
+class KeyRotation(StackRun):
     def __init__(
         self,
         ops: StackOps,
@@ -182,29 +179,15 @@ class KeyRotation:
         audit: Callable[[Mapping[str, Any]], object] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.ops = ops
-        self.stacks = dict(stacks)
+        super().__init__(ops, stacks, settings=settings, say=say, sleep=sleep, audit=audit)
         self.keys = keys
-        self.settings = settings or Settings()
-        self.say = say
-        self.audit = audit
-        self.sleep = sleep
-        self._sides: dict[Side, SideInfo] | None = None
-
-    @property
-    def sides(self) -> dict[Side, SideInfo]:
-        if self._sides is None:
-            self._sides = load_sides(self.ops, self.stacks)
-        return self._sides
 
     # --- verification ----------------------------------------------------------------------
 
     def _checks(self, wanted: Mapping[str, str]) -> list[Check]:
         """One check per side and key: wanted maps 'old'/'new' to 'accepted' or 'refused'."""
         checks = []
-        # The CLI's TLS settings for the edges (CA bundle, plain HTTP for local tests only), when
-        # this version of Settings carries them.
-        tls = getattr(self.settings, "probe_tls", None)
+        tls = self.settings.probe_tls
         for side in SIDES:
             info = self.sides[side]
             for which, expected in wanted.items():
@@ -214,28 +197,23 @@ class KeyRotation:
                     key,
                     self.settings.probe_timeout_seconds,
                     service_name=info.fqdn,
-                    ca_bundle=getattr(tls, "ca_bundle", None),
-                    allow_http=tls is None or bool(getattr(tls, "insecure_http", True)),
+                    ca_bundle=tls.ca_bundle,
+                    allow_http=tls.insecure_http,
                 )
                 checks.append(
                     Check(f"{side} {which} key", got == expected, f"{which} key {got} (want {expected})")
                 )
         return checks
 
-    def _poll(self, wanted: Mapping[str, str]) -> list[Check]:
-        deadline = time.monotonic() + self.settings.verify_timeout_seconds
-        while True:
-            checks = self._checks(wanted)
-            if all(c.ok for c in checks) or time.monotonic() >= deadline:
-                return checks
-            self.sleep(self.settings.poll_interval_seconds)
+    def _poll_keys(self, wanted: Mapping[str, str]) -> list[Check]:
+        return self._poll(lambda: self._checks(wanted), self.settings.verify_timeout_seconds)
 
     def verify(self, step: Step) -> list[Check]:
         if step.kind == "precheck":
             return self._checks({"old": "accepted"})
         if step.kind == "stage-key":
-            return self._poll({"old": "accepted", "new": "accepted"})
-        return self._poll({"new": "accepted", "old": "refused"})
+            return self._poll_keys({"old": "accepted", "new": "accepted"})
+        return self._poll_keys({"new": "accepted", "old": "refused"})
 
     # --- running ---------------------------------------------------------------------------
 
@@ -259,14 +237,11 @@ class KeyRotation:
                 continue
             self.say(f"> {step.id}: {step.title}")
             journal.step_started(step.id)
-            for action in step.actions():
-                if action.id not in journal.done_actions:
-                    self._act(action)
-                    journal.action_done(action.id)
+            self._do_actions(journal, step, self._act)
             checks = self.verify(step)
             for check in checks:
                 self.say(f"  {'ok ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
-            self._audit(journal, step, "completed" if all(c.ok for c in checks) else "failed", checks)
+            self._audit_step(journal, step, "completed" if all(c.ok for c in checks) else "failed", checks)
             if not all(c.ok for c in checks):
                 self._fail(journal, step, checks)
             journal.step_completed(step.id, {"checks": [c.to_dict() for c in checks]})
@@ -303,23 +278,6 @@ class KeyRotation:
                 found.append(int(value))
         return min(found) if found else None
 
-    def _audit(self, journal: Journal, step: Step, outcome: str, checks: list[Check]) -> None:
-        if self.audit is not None:
-            record = journal.step_record(step.id)
-            self.audit(
-                {
-                    "event": "step",
-                    "run_id": journal.run_id,
-                    "step": step.id,
-                    "title": step.title,
-                    "outcome": outcome,
-                    "started_at": record.get("started_at"),
-                    "finished_at": now_iso(),
-                    "changes": [c.describe() for c in step.changes],
-                    "checks": [c.to_dict() for c in checks],
-                }
-            )
-
     def _fail(self, journal: Journal, step: Step, checks: list[Check]) -> None:
         reason = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok)
         journal.data["failure"] = {"step": step.id, "reason": reason}
@@ -345,21 +303,8 @@ class KeyRotation:
         )
 
     def rollback(self, journal: Journal, reason: str) -> list[Step]:
-        undo = journal.rollback_plan or plan_undo(journal.plan, journal.done_actions)
-        journal.start_rollback(undo, reason)
-        self.say(f"rolling back run {journal.run_id}: {reason}")
-        try:
-            for step in undo:
-                for action in step.actions():
-                    if action.id not in journal.rollback_done:
-                        self._act(action)
-                        journal.rollback_action_done(action.id)
-        except CutoverError as exc:
-            raise RollbackFailed(
-                f"rollback of run {journal.run_id} stopped: {exc.message}",
-                "fix the cause, then `failover rollback` continues where it stopped",
-            ) from exc
-        journal.rollback_finished()
+        undo = journal.rollback_plan or plan_undo(journal.plan, journal.attempted_actions)
+        self._undo(journal, undo, reason, self._act)
         if self.audit is not None:
             self.audit(
                 {"event": "rollback", "run_id": journal.run_id, "outcome": "rolled-back", "why": reason}

@@ -116,7 +116,98 @@ def _quiet(_: str) -> None:
     pass
 
 
-class Runner:
+class StackRun:
+    """What a journaled run of stack changes needs, whatever it changes (a cutover, a key rotation).
+
+    The stacks and how to reach them, the settings, where messages and audit events go, the sides
+    as the stacks describe them (read once), polling a verification, and undoing the run's actions.
+    """
+
+    def __init__(
+        self,
+        ops: StackOps,
+        stacks: Mapping[str, str],
+        *,
+        settings: Settings | None = None,
+        say: Say = _quiet,
+        sleep: Callable[[float], None] = time.sleep,
+        audit: Callable[[Mapping[str, Any]], object] | None = None,
+    ) -> None:
+        self.audit = audit
+        """Called with one event per completed or failed step and per rollback (cutover.audit)."""
+        self.ops = ops
+        self.stacks = dict(stacks)
+        self.settings = settings or Settings()
+        self.say = say
+        self.sleep = sleep
+        self._sides: dict[Side, SideInfo] | None = None
+
+    @property
+    def sides(self) -> dict[Side, SideInfo]:
+        if self._sides is None:
+            self._sides = load_sides(self.ops, self.stacks, self.settings.store_endpoints)
+        return self._sides
+
+    def _poll(self, check: Callable[[], list[Check]], timeout_seconds: float) -> list[Check]:
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            checks = check()
+            if all(c.ok for c in checks) or time.monotonic() >= deadline:
+                return checks
+            self.sleep(self.settings.poll_interval_seconds)
+
+    def _audit_step(self, journal: Journal, step: Step, outcome: str, checks: Sequence[Check]) -> None:
+        if self.audit is None:
+            return
+        record = journal.step_record(step.id)
+        self.audit(
+            {
+                "event": "step",
+                "run_id": journal.run_id,
+                "step": step.id,
+                "title": step.title,
+                "outcome": outcome,
+                "started_at": record.get("started_at"),
+                "finished_at": record.get("completed_at") or now_iso(),
+                "changes": [c.describe() for c in step.changes],
+                "checks": [c.to_dict() for c in checks],
+            }
+        )
+
+    def _do_actions(
+        self, journal: Journal, step: Step, act: Callable[[Action], Mapping[str, Any] | None]
+    ) -> None:
+        """Carry out the step's actions not yet done. Each is journaled as started before the stack
+        call and done after it: one that took effect but was never recorded done stays in flight,
+        and a rollback undoes it too (`Journal.attempted_actions`)."""
+        for action in step.actions():
+            if action.id in journal.done_actions:
+                continue
+            journal.action_started(action.id)
+            detail = act(action)
+            journal.action_done(action.id, detail)
+
+    def _undo(self, journal: Journal, undo: list[Step], reason: str, act: Callable[[Action], object]) -> None:
+        """Run the undo steps' actions not yet done, recording each; a failure leaves it resumable."""
+        journal.start_rollback(undo, reason)
+        self.say(f"rolling back run {journal.run_id}: {reason}")
+        try:
+            for step in undo:
+                self.say(f"< {step.title}")
+                for action in step.actions():
+                    if action.id in journal.rollback_done:
+                        continue
+                    act(action)
+                    journal.rollback_action_done(action.id)
+        except CutoverError as exc:
+            raise RollbackFailed(
+                f"rollback of run {journal.run_id} stopped: {exc.message}",
+                "fix the cause, then `failover rollback` continues where it stopped",
+            ) from exc
+        journal.rollback_finished()
+
+
+class Runner(StackRun):
     def __init__(
         self,
         ops: StackOps,
@@ -128,23 +219,10 @@ class Runner:
         sleep: Callable[[float], None] = time.sleep,
         audit: Callable[[Mapping[str, Any]], object] | None = None,
     ) -> None:
-        self.audit = audit
-        """Called with one event per completed or failed step and per rollback (cutover.audit)."""
-        self.ops = ops
-        self.stacks = dict(stacks)
+        super().__init__(ops, stacks, settings=settings, say=say, sleep=sleep, audit=audit)
         self.journal_path = journal_path
-        self.settings = settings or Settings()
-        self.say = say
-        self.sleep = sleep
-        self._sides: dict[Side, SideInfo] | None = None
 
     # --- planning --------------------------------------------------------------------------
-
-    @property
-    def sides(self) -> dict[Side, SideInfo]:
-        if self._sides is None:
-            self._sides = load_sides(self.ops, self.stacks, self.settings.store_endpoints)
-        return self._sides
 
     def plan(self, spec: RunSpec, hold_seconds: float = 0.0) -> list[Step]:
         states = read_states(self.ops, self.stacks)
@@ -241,7 +319,7 @@ class Runner:
                 continue
             self.say(f"> {step.id}: {step.title}")
             journal.step_started(step.id)
-            self._do_actions(journal, step)
+            self._do_actions(journal, step, lambda action: self._act(action, check_drift=True))
             checks = self.verify(step)
             failed = [c for c in checks if not c.ok]
             if failed:
@@ -253,14 +331,6 @@ class Runner:
         journal.set_status("completed")
         self.say(f"run {journal.run_id} completed")
         return result
-
-    def _do_actions(self, journal: Journal, step: Step) -> None:
-        for action in step.actions():
-            if action.id in journal.done_actions:
-                continue
-            journal.action_started(action.id)
-            detail = self._act(action, check_drift=True)
-            journal.action_done(action.id, detail)
 
     def _act(self, action: Action, check_drift: bool) -> dict[str, Any] | None:
         self.say(f"  {action.describe()}")
@@ -340,14 +410,6 @@ class Runner:
             checks.append(Check("store parity", parity.in_parity, parity.summary))
         return checks
 
-    def _poll(self, check: Callable[[], list[Check]], timeout_seconds: float) -> list[Check]:
-        deadline = time.monotonic() + timeout_seconds
-        while True:
-            checks = check()
-            if all(c.ok for c in checks) or time.monotonic() >= deadline:
-                return checks
-            self.sleep(self.settings.poll_interval_seconds)
-
     def _watch(self, check: Callable[[], list[Check]], seconds: float) -> list[Check]:
         """Keep checking for `seconds`; return the first failing result, or the last passing one."""
         deadline = time.monotonic() + seconds
@@ -400,24 +462,6 @@ class Runner:
 
     # --- failure and rollback --------------------------------------------------------------
 
-    def _audit_step(self, journal: Journal, step: Step, outcome: str, checks: Sequence[Check]) -> None:
-        if self.audit is None:
-            return
-        record = journal.step_record(step.id)
-        self.audit(
-            {
-                "event": "step",
-                "run_id": journal.run_id,
-                "step": step.id,
-                "title": step.title,
-                "outcome": outcome,
-                "started_at": record.get("started_at"),
-                "finished_at": record.get("completed_at") or now_iso(),
-                "changes": [c.describe() for c in step.changes],
-                "checks": [c.to_dict() for c in checks],
-            }
-        )
-
     def _fail(self, journal: Journal, step: Step, failed: Sequence[Check]) -> None:
         self._audit_step(journal, step, "failed", failed)
         reason = "; ".join(f"{c.name}: {c.detail}" for c in failed)
@@ -469,22 +513,7 @@ class Runner:
         """Undo the run (or the given undo steps), recording progress; resumable."""
         if journal.rollback_plan is not None or undo is None:
             undo = self.undo_plan(journal)
-        journal.start_rollback(undo, reason)
-        self.say(f"rolling back run {journal.run_id}: {reason}")
-        try:
-            for step in undo:
-                self.say(f"< {step.title}")
-                for action in step.actions():
-                    if action.id in journal.rollback_done:
-                        continue
-                    self._act(action, check_drift=False)
-                    journal.rollback_action_done(action.id)
-        except CutoverError as exc:
-            raise RollbackFailed(
-                f"rollback of run {journal.run_id} stopped: {exc.message}",
-                "fix the cause, then `failover rollback` continues where it stopped",
-            ) from exc
-        journal.rollback_finished()
+        self._undo(journal, undo, reason, lambda action: self._act(action, check_drift=False))
         self.say(f"run {journal.run_id} rolled back")
         if self.audit is not None:
             self.audit(

@@ -148,7 +148,7 @@ def _defaults(schema: Mapping[str, Any]) -> dict[str, str]:
     return {key: _config_string(spec["default"]) for key, spec in schema.items() if "default" in spec}
 
 
-def read_stack_file(root: Path, stack: str, schema: Mapping[str, Any]) -> StackFile:  # noqa: PLR0911 - one return per file-shape problem
+def read_stack_file(root: Path, stack: str, schema: Mapping[str, Any]) -> StackFile:
     """Read Pulumi.<stack>.yaml into a StackFile; file-shape problems are recorded, never raised."""
     result = StackFile(stack, root / f"Pulumi.{stack}.yaml", raw=_defaults(schema))
     if not result.path.is_file():
@@ -159,41 +159,12 @@ def read_stack_file(root: Path, stack: str, schema: Mapping[str, Any]) -> StackF
             f"create it with `pulumi stack init {stack}` or check the stack name",
         )
         return result
-    text = ""
-    try:
-        text = result.path.read_text()
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        result.problems.append(_yaml_problem(result.name, exc, text))
-        result.broken = True
+    loaded = _load(result)
+    if loaded is None:
         return result
-    except (OSError, UnicodeDecodeError) as exc:
-        result.broken = True
-        result.add("", f"cannot be read ({type(exc).__name__}: {exc}); check its permissions and encoding")
-        return result
-    if doc is None:
-        doc, node = {}, None
-    if not isinstance(doc, dict) or not isinstance(node, yaml.MappingNode):
-        result.add(
-            "",
-            f"must be a YAML mapping with a 'config:' key (got {_kind(doc)}); see Pulumi.primary.yaml",
-            line=1,
-        )
-        result.broken = True
-        return result
+    doc, node = loaded
     top = {str(k.value): (k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
-    stray = [k for k in doc if str(k) not in ("config", "secretsprovider", "encryptedkey", "encryptionsalt")]
-    for key in stray:
-        bare = str(key).removeprefix(PREFIX)
-        if bare in KNOWN_KEYS or str(key).startswith(PREFIX):
-            result.broken = True
-            result.add(
-                bare,
-                f"'{key}' is at the top level of the file: stack settings go under 'config:' "
-                f"(indent it under a 'config:' line as `{PREFIX}{bare}: ...`)",
-                line=top[str(key)][0].start_mark.line + 1 if str(key) in top else 0,
-            )
+    _stray_top_level_keys(result, doc, top)
     config = doc.get("config")
     config_node = top.get("config", (None, None))[1]
     result.config_line = top["config"][0].start_mark.line + 1 if "config" in top else 0
@@ -207,6 +178,56 @@ def read_stack_file(root: Path, stack: str, schema: Mapping[str, Any]) -> StackF
         )
         result.broken = True
         return result
+    _read_config(result, config, config_node, schema)
+    return result
+
+
+def _load(result: StackFile) -> tuple[dict[Any, Any], yaml.MappingNode] | None:
+    """The file's document and its node, or None with the problem recorded (the file is broken)."""
+    text = ""
+    try:
+        text = result.path.read_text()
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        result.problems.append(_yaml_problem(result.name, exc, text))
+        result.broken = True
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        result.broken = True
+        result.add("", f"cannot be read ({type(exc).__name__}: {exc}); check its permissions and encoding")
+        return None
+    if doc is None:
+        doc, node = {}, None
+    if not isinstance(doc, dict) or not isinstance(node, yaml.MappingNode):
+        result.add(
+            "",
+            f"must be a YAML mapping with a 'config:' key (got {_kind(doc)}); see Pulumi.primary.yaml",
+            line=1,
+        )
+        result.broken = True
+        return None
+    return doc, node
+
+
+def _stray_top_level_keys(result: StackFile, doc: dict[Any, Any], top: dict[str, Any]) -> None:
+    """Our keys written at the top level instead of under 'config:' (Pulumi would ignore them)."""
+    stray = [k for k in doc if str(k) not in ("config", "secretsprovider", "encryptedkey", "encryptionsalt")]
+    for key in stray:
+        bare = str(key).removeprefix(PREFIX)
+        if bare in KNOWN_KEYS or str(key).startswith(PREFIX):
+            result.broken = True
+            result.add(
+                bare,
+                f"'{key}' is at the top level of the file: stack settings go under 'config:' "
+                f"(indent it under a 'config:' line as `{PREFIX}{bare}: ...`)",
+                line=top[str(key)][0].start_mark.line + 1 if str(key) in top else 0,
+            )
+
+
+def _read_config(
+    result: StackFile, config: dict[Any, Any], config_node: yaml.MappingNode, schema: Mapping[str, Any]
+) -> None:
     key_lines = {
         str(k.value): k.start_mark.line + 1 for k, _ in config_node.value if isinstance(k, yaml.ScalarNode)
     }
@@ -217,7 +238,6 @@ def read_stack_file(root: Path, stack: str, schema: Mapping[str, Any]) -> StackF
         key = full.removeprefix(PREFIX)
         result.lines[key] = key_lines.get(full, 0)
         _read_value(result, key, value, schema.get(key, {}))
-    return result
 
 
 def _kind(value: Any) -> str:
@@ -330,11 +350,35 @@ def check_pair(standby: StackFile, files: Mapping[str, StackFile]) -> None:
     cfg = standby.parsed
     if cfg is None or cfg.primary_stack is None:
         return
-    name = cfg.primary_stack.rsplit("/", 1)[-1]
+    found = _primary_of(standby, cfg.primary_stack, files)
+    if found is None:
+        return
+    primary, theirs = found
+    _check_placement(standby, cfg, primary, theirs)
+    ours, other = _agreed(cfg), _agreed(theirs)
+    for key in ours:
+        if ours[key] != other.get(key):
+            standby.add(
+                key,
+                f"stack config '{key}' must be the same in both stacks (got {ours[key]!r} here, "
+                f"{other.get(key)!r} in {primary.name}): set one value in both files",
+            )
+    shared_vault = config_vault.pair_problem(cfg.vault, theirs.vault, primary.name)
+    if shared_vault:
+        standby.add("vaultAddress", shared_vault)
+    _check_replication(standby, cfg)
+
+
+def _primary_of(
+    standby: StackFile, reference: str, files: Mapping[str, StackFile]
+) -> tuple[StackFile, StackConfig] | None:
+    """The file and config primaryStack names, or None with the reason recorded (or reported on
+    the primary's own file when it does not parse)."""
+    name = reference.rsplit("/", 1)[-1]
     fix = f"point primaryStack in {standby.name} at the primary stack (org/{PROJECT}/<primary stack>)"
     if name == standby.stack:
         standby.add("primaryStack", f"stack config 'primaryStack' names this stack itself ({name}): {fix}")
-        return
+        return None
     primary = files.get(name)
     if primary is None:
         standby.add(
@@ -342,17 +386,22 @@ def check_pair(standby: StackFile, files: Mapping[str, StackFile]) -> None:
             f"stack config 'primaryStack' names stack '{name}', but there is no Pulumi.{name}.yaml "
             f"(stacks checked: {', '.join(sorted(files))}): {fix}",
         )
-        return
+        return None
     theirs = primary.parsed
     if theirs is None:
-        return  # its own problems are reported on its file
+        return None  # its own problems are reported on its file
     if theirs.role != "primary":
         standby.add(
             "primaryStack",
             f"stack config 'primaryStack' names stack '{name}', whose role is {theirs.role}, "
             f"not primary: {fix}",
         )
-        return
+        return None
+    return primary, theirs
+
+
+def _check_placement(standby: StackFile, cfg: StackConfig, primary: StackFile, theirs: StackConfig) -> None:
+    """The standby names the primary's cloud, and a site standby is on another site."""
     if cfg.primary_cloud is not None and cfg.primary_cloud != theirs.cloud:
         standby.add(
             "primaryCloud",
@@ -367,18 +416,6 @@ def check_pair(standby: StackFile, files: Mapping[str, StackFile]) -> None:
             f"{primary.name}) (got {cfg.region!r}): a standby on the primary's own site shares its "
             f"failure domain; set region to the standby site's name in {standby.name}",
         )
-    ours, other = _agreed(cfg), _agreed(theirs)
-    for key in ours:
-        if ours[key] != other.get(key):
-            standby.add(
-                key,
-                f"stack config '{key}' must be the same in both stacks (got {ours[key]!r} here, "
-                f"{other.get(key)!r} in {primary.name}): set one value in both files",
-            )
-    shared_vault = config_vault.pair_problem(cfg.vault, theirs.vault, primary.name)
-    if shared_vault:
-        standby.add("vaultAddress", shared_vault)
-    _check_replication(standby, cfg)
 
 
 def _check_replication(standby: StackFile, cfg: StackConfig) -> None:

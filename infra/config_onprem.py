@@ -119,7 +119,7 @@ def onprem_shape(gpu_type: str, gpus_per_node: int, declared_gib: float | None) 
     return GpuShape(f"onprem:{gpu_type}", gpus_per_node, gib)
 
 
-def kubeconfig_problem(text: str, context: str | None) -> str | None:  # noqa: PLR0911 - one return per kubeconfig problem
+def kubeconfig_problem(text: str, context: str | None) -> str | None:  # noqa: PLR0911  one return per rule, in order
     """What is wrong with a kubeconfig for `context` (None: its current-context), or None."""
     try:
         doc = yaml.safe_load(text)
@@ -604,10 +604,11 @@ def air_gap_problems(a: AirGapInputs) -> list[tuple[str, object, str, str]]:
             "pair an air-gapped standby with a primary on another on-prem site (primaryCloud: onprem), "
             "or unset airGapped",
         )
-    for key in ("s3Endpoint", "vaultAddress", "powerdnsApiUrl", "acmeServer"):
+    for key in ("s3Endpoint", "auditS3Endpoint", "vaultAddress", "powerdnsApiUrl", "acmeServer"):
         value = (a.raw.get(key) or "").strip()
         if value and _public_host(_host(value), PUBLIC_MODEL_HOSTS):
-            what = "a model hub or public-cloud store" if key == "s3Endpoint" else "a public service"
+            store = key in ("s3Endpoint", "auditS3Endpoint")
+            what = "a model hub or public-cloud store" if store else "a public service"
             refuse(key, value, f"{_host(value)} is {what}", f"point {key} at a server inside the site")
     model_path = a.model_path or ""
     if "://" in model_path or _public_host(model_path.split("/", 1)[0].lower(), PUBLIC_MODEL_HOSTS):

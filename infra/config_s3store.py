@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, cast
 from urllib.parse import urlsplit
 
-from infra import settings
+from infra import config_s3_capabilities, settings
+from infra.config_s3_capabilities import AuditEndpointSettings
 
 if TYPE_CHECKING:
     from infra.config import _Reader
@@ -53,10 +54,14 @@ class S3StoreSettings:
     """The site cluster's `--service-account-issuer` (https): the primary's side (IAM OIDC
     provider, workload identity pool, federated credential, vault JWT mount) trusts the tokens
     of the standby's replication job through it. Required on an on-prem standby."""
+    capabilities: frozenset[str] = config_s3_capabilities.ALL
+    """s3Capabilities: what the store implements of versioning, sse-s3, object-lock (default all)."""
+    audit: AuditEndpointSettings | None = None
+    """auditS3Endpoint: where the audit bucket goes when the store has no Object Lock."""
 
 
-def _endpoint(r: _Reader) -> str | None:
-    value = r.text("s3Endpoint", example="https://s3.site-a.example.internal")
+def _endpoint(r: _Reader, key: str = "s3Endpoint") -> str | None:
+    value = r.text(key, example="https://s3.site-a.example.internal")
     if value is None:
         return None
     parts = urlsplit(value)
@@ -67,21 +72,21 @@ def _endpoint(r: _Reader) -> str | None:
     host = parts.hostname or ""
     if parts.scheme != "https" or not _HOST.match(host) or not port_ok:
         r.problem(
-            "s3Endpoint",
+            key,
             value,
             "an https:// URL of the S3 API, such as https://s3.site-a.example.internal or "
             "https://10.0.40.10:9000",
-            f"set it with `pulumi config set s3Endpoint https://<host>[:port] -s {r.stack}` (plain http "
+            f"set it with `pulumi config set {key} https://<host>[:port] -s {r.stack}` (plain http "
             "would send the access key's signatures and the model in clear text)",
         )
         return None
     if parts.path.strip("/") or parts.query or parts.fragment or parts.username or parts.password:
         r.problem(
-            "s3Endpoint",
+            key,
             value,
             "the endpoint only, without a path, bucket, query or user (requests are path-style: "
             "https://<host>/<bucket>/<key>)",
-            f"set it with `pulumi config set s3Endpoint {parts.scheme}://{parts.netloc} -s {r.stack}`",
+            f"set it with `pulumi config set {key} {parts.scheme}://{parts.netloc} -s {r.stack}`",
         )
         return None
     return f"https://{parts.netloc}"
@@ -110,7 +115,8 @@ def _kv_path(r: _Reader, key: str, *, required: bool) -> str | None:
 def read_s3_store(r: _Reader, cloud: str | None, role: str | None) -> S3StoreSettings | None:
     """The S3-compatible store of an `onprem` stack; None (and a problem per key set) elsewhere."""
     if cloud != ONPREM:
-        for key in sorted(KEYS & set(r.raw)):
+        # With the store's capabilities and audit endpoint keys (infra/config_s3_capabilities.py).
+        for key in sorted((KEYS | config_s3_capabilities.KEYS) & set(r.raw)):
             if cloud is not None:
                 r.problem(
                     key,
@@ -142,7 +148,10 @@ def read_s3_store(r: _Reader, cloud: str | None, role: str | None) -> S3StoreSet
             read_credentials,
             "a different path than s3CredentialsPath (a read-only key, not the deployer's)",
         )
-    encryption = r.choice("s3Encryption", ENCRYPTIONS, required=False) or "sse-s3"
+    capabilities = config_s3_capabilities.read_capabilities(r)
+    chosen = r.choice("s3Encryption", ENCRYPTIONS, required=False)
+    encryption = config_s3_capabilities.check_encryption(r, capabilities, chosen)
+    audit = config_s3_capabilities.read_audit_endpoint(r, capabilities, endpoint, _endpoint, _kv_path)
     issuer = _issuer(r, role)
     if endpoint is None or credentials is None or not _REGION.match(region):
         return None
@@ -153,6 +162,8 @@ def read_s3_store(r: _Reader, cloud: str | None, role: str | None) -> S3StoreSet
         read_credentials_path=read_credentials if read_credentials != credentials else None,
         encryption=cast(Encryption, encryption),
         service_account_issuer=issuer,
+        capabilities=capabilities,
+        audit=audit,
     )
 
 
@@ -176,10 +187,13 @@ def _issuer(r: _Reader, role: str | None) -> str | None:
 
 
 def warnings_for(settings: S3StoreSettings | None) -> list[str]:
-    """Loosened defaults worth a line at `pulumi up`."""
-    if settings is not None and settings.encryption == "none":
-        return [
+    """Loosened defaults worth a line at `pulumi up`, and what a store without a capability loses."""
+    if settings is None:
+        return []
+    lines = config_s3_capabilities.warnings(settings.capabilities, settings.endpoint, settings.audit)
+    if settings.encryption == "none" and "sse-s3" in settings.capabilities:
+        lines.append(
             "s3Encryption is none: the model bucket has no default server-side encryption; make sure "
             f"the store at {settings.endpoint} encrypts its disks"
-        ]
-    return []
+        )
+    return lines

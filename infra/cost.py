@@ -389,30 +389,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _price_stacks(stacks: Sequence[str], workdir: Path) -> tuple[list[CostReport], int]:
-    """Each stack's report, warning on stderr where it exceeds its budget; exit code 2 for a config
-    or price problem, 1 when the program itself fails (that wins), 0 when all were priced."""
-    from infra.cost_budget import budget_warning, configured_budget
-
-    reports: list[CostReport] = []
-    code = 0
-    for stack in stacks:
-        try:
-            report = price_stack(stack, workdir)
-        except (ConfigError, CostError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            code = code or 2
-            continue
-        except ProgramError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            code = 1
-            continue
-        reports.append(report)
-        if warning := budget_warning(report, configured_budget(stack, workdir)):
-            print(f"warning: {warning}", file=sys.stderr)
-    return reports, code
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from infra import side_by_side
 
@@ -440,6 +416,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(reports) > 1 or tokens:
         sys.stdout.write("\n" + side_by_side.render(reports, tokens))
     return 0
+
+
+def _price_stacks(stacks: Sequence[str], workdir: Path) -> tuple[list[CostReport], int]:
+    """Each stack's report (budget warnings on stderr) and the exit code: 2 for a config or price
+    problem, 1 when the program fails, 0 when every stack priced."""
+    from infra.cost_budget import budget_warning, configured_budget
+
+    reports: list[CostReport] = []
+    code = 0
+    for stack in stacks:
+        try:
+            report = price_stack(stack, workdir)
+        except (ConfigError, CostError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            code = code or 2
+            continue
+        except ProgramError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            code = 1
+            continue
+        reports.append(report)
+        if warning := budget_warning(report, configured_budget(stack, workdir)):
+            print(f"warning: {warning}", file=sys.stderr)
+    return reports, code
 
 
 __all__ = [

@@ -18,6 +18,7 @@ import pulumi
 from components.common import WorkloadIdentity
 from components.object_store.args import VAULT_ADDRESS, S3CompatibleStore
 from infra.config import StackConfig
+from infra.config_s3_capabilities import AuditEndpointSettings
 
 PRIMARY_VAULT_TOKEN_FILE: Final = "PRIMARY_VAULT_TOKEN_FILE"
 """A standby on a site reading an on-prem primary talks to two vaults: its own with VAULT_TOKEN
@@ -44,6 +45,22 @@ def s3_compatible_store(cfg: StackConfig) -> S3CompatibleStore | None:
         credentials_path=store.credentials_path,
         read_credentials_path=store.read_credentials_path,
         encryption=store.encryption,
+        vault_address=site_vault.address,
+        vault_kv_mount=site_vault.kv_mount,
+        vault_kubernetes_auth_path=site_vault.kubernetes_auth_path,
+        capabilities=store.capabilities,
+        audit_endpoint=_audit_endpoint(store.audit, site_vault),
+    )
+
+
+def _audit_endpoint(audit: AuditEndpointSettings | None, site_vault: Any) -> S3CompatibleStore | None:
+    """The auditS3Endpoint store (Object Lock, SSE-S3), its key in the site's vault."""
+    if audit is None:
+        return None
+    return S3CompatibleStore(
+        endpoint=audit.endpoint,
+        region=audit.region,
+        credentials_path=audit.credentials_path,
         vault_address=site_vault.address,
         vault_kv_mount=site_vault.kv_mount,
         vault_kubernetes_auth_path=site_vault.kubernetes_auth_path,

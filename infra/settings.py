@@ -985,8 +985,9 @@ AREAS: Final[dict[str, tuple[Setting, ...]]] = {
             "IF-CFG-093",
             type="string",
             description=(
-                "onprem only (default sse-s3): sse-s3 (bucket default encryption AES256; the store needs its"
-                " SSE-S3 key configured) or none (the store has no SSE-S3: encrypt its disks instead)."
+                "onprem only (default sse-s3, or none when s3Capabilities lacks sse-s3): sse-s3 (bucket "
+                "default encryption AES256; the store needs its SSE-S3 key configured) or none (the store "
+                "has no SSE-S3: encrypt its disks instead)."
             ),
         ),
         Setting(
@@ -997,6 +998,47 @@ AREAS: Final[dict[str, tuple[Setting, ...]]] = {
                 "onprem standby, required: the site cluster's --service-account-issuer (https URL whose "
                 "/.well-known/openid-configuration and JWKS the primary's cloud or vault can fetch); the "
                 "primary side trusts the replication job's tokens through it."
+            ),
+        ),
+    ),
+    # What the site's S3 store implements, and the audit endpoint (issue 12; infra/config_s3_capabilities.py).
+    "s3capabilities": (
+        Setting(
+            "s3Capabilities",
+            "IF-CFG-096",
+            type="array",
+            items="string",
+            description=(
+                "onprem only (default [versioning, sse-s3, object-lock]: Ceph RGW, MinIO, SeaweedFS): what "
+                "the store implements; the bucket gets only those calls. Garage: [] (no versioning: an "
+                "overwritten model cannot be restored; no SSE-S3; no Object Lock: set auditS3Endpoint)."
+            ),
+        ),
+        Setting(
+            "auditS3Endpoint",
+            "IF-CFG-097",
+            type="string",
+            description=(
+                "onprem, required when s3Capabilities lacks object-lock: https URL of another S3 API with "
+                "Object Lock (MinIO, Ceph RGW, a cloud's S3) for the write-once audit bucket."
+            ),
+        ),
+        Setting(
+            "auditS3CredentialsPath",
+            "IF-CFG-098",
+            type="string",
+            description=(
+                "onprem, with auditS3Endpoint: KV v2 path (in vaultKvMount) of the key that creates and "
+                "writes the audit bucket there (fields access_key_id, secret_access_key)."
+            ),
+        ),
+        Setting(
+            "auditS3Region",
+            "IF-CFG-099",
+            type="string",
+            description=(
+                "onprem, with auditS3Endpoint (default us-east-1): the region the audit endpoint signs "
+                "requests for."
             ),
         ),
     ),

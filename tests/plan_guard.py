@@ -31,6 +31,21 @@ CASES: list[tuple[str, str, str]] = sorted(
 )
 """Every cloud pair and site pair with every DNS authority (cloud and self-hosted)."""
 CASE_IDS = [f"{p}-to-{s}-dns-{a}" for p, s, a in CASES]
+EXTRA: dict[str, tuple[tuple[str, str, str], dict[str, Any]]] = {
+    # What the combinations leave out: Storage Transfer Service (hourly or slower into gcp), a
+    # paused copy, and a site store without SSE-S3. The overrides apply to the standby.
+    "aws-to-gcp-dns-aws-sts-hourly": (("aws", "gcp", "aws"), {"replicationIntervalMinutes": 60}),
+    "azure-to-gcp-dns-gcp-sts-paused": (
+        ("azure", "gcp", "gcp"),
+        {"replicationIntervalMinutes": 120, "replicationPaused": True},
+    ),
+    "gcp-to-aws-dns-aws-paused": (("gcp", "aws", "aws"), {"replicationPaused": True}),
+    "azure-to-onprem-dns-powerdns-hourly": (
+        ("azure", "onprem", "powerdns"),
+        {"replicationIntervalMinutes": 60},
+    ),
+}
+"""Named variants of a combination, saved and checked like the others."""
 SHIPPED = ("primary", "standby")
 """The stack files exactly as shipped (`python -m infra.plan <stack> --json`)."""
 
@@ -83,6 +98,15 @@ def case_plan(case: tuple[str, str, str]) -> dict[str, Any]:
     primary, standby, authority = case
     with randomness.seeded():
         p, s = support.combination.__wrapped__(primary, standby, authority)
+    secrets = _secret_values(authority)
+    return {"primary": describe(p, secrets), "standby": describe(s, secrets)}
+
+
+def extra_plan(name: str) -> dict[str, Any]:
+    """A combination with EXTRA[name]'s standby overrides, fresh and seeded like case_plan."""
+    (primary, standby, authority), extra = EXTRA[name]
+    with randomness.seeded():
+        p, s = support.combination.__wrapped__(primary, standby, authority, tuple(extra.items()))
     secrets = _secret_values(authority)
     return {"primary": describe(p, secrets), "standby": describe(s, secrets)}
 

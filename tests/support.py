@@ -181,13 +181,16 @@ ONPREM_COMBINATION_IDS = [f"{p}-to-{s}-dns-{a}" for p, s, a in ONPREM_COMBINATIO
 
 
 @cache
-def combination(primary: str, standby: str, authority: str) -> tuple[ProgramRun, ProgramRun]:
-    """Mocked runs of both shipped stacks on (primary, standby) with `authority` as DNS authority."""
+def combination(
+    primary: str, standby: str, authority: str, standby_extra: tuple[tuple[str, Any], ...] = ()
+) -> tuple[ProgramRun, ProgramRun]:
+    """Mocked runs of both shipped stacks on (primary, standby) with `authority` as DNS authority
+    (and `standby_extra` key/value pairs on top of the standby's overrides)."""
     extra = AUTHORITY_OVERRIDES[authority]
     with _site_pair_env(primary, standby):
         return run_pair(
             _with_authority(primary_overrides(primary, standby), extra),
-            _with_authority(standby_overrides(primary, standby), extra),
+            {**_with_authority(standby_overrides(primary, standby), extra), **dict(standby_extra)},
             {**TEST_SECRETS, **authority_secrets(authority)},
         )
 

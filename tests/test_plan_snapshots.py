@@ -25,6 +25,11 @@ def test_every_combination_plans_what_was_saved(case: tuple[str, str, str]) -> N
     assert plan_guard.differences(plan_guard.read(name), plan_guard.case_plan(case)) == []
 
 
+@pytest.mark.parametrize("name", list(plan_guard.EXTRA))
+def test_every_named_variant_plans_what_was_saved(name: str) -> None:
+    assert plan_guard.differences(plan_guard.read(name), plan_guard.extra_plan(name)) == []
+
+
 # --- the guard itself notices what a refactor could break ------------------------------------------
 
 

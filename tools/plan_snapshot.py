@@ -25,6 +25,7 @@ def main() -> int:
         (name, lambda c=case: plan_guard.case_plan(c))
         for name, case in zip(plan_guard.CASE_IDS, plan_guard.CASES, strict=True)
     ]
+    plans += [(name, lambda n=name: plan_guard.extra_plan(n)) for name in plan_guard.EXTRA]
     moved = 0
     for name, make in plans:
         plan = make()

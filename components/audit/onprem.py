@@ -8,7 +8,9 @@ S3-compatible store with Object Lock implements.
 
 Whether "write-once" holds is the store's doing: Ceph RGW and MinIO refuse to delete or
 overwrite a version under a COMPLIANCE retention; SeaweedFS accepts the retention but does not
-enforce it on DELETE (seaweedfs/seaweedfs#7194, #11333), and Garage has no Object Lock. The
+enforce it on DELETE (seaweedfs/seaweedfs#7194, #11333), and Garage has no Object Lock: a site
+whose store lacks it (`s3Capabilities`) puts this bucket on `auditS3Endpoint` instead
+(components/audit/onprem_endpoint.py), never on a store that cannot lock it. The
 descriptor says which lock was asked for; `failover audit verify` still detects overwritten or
 deleted records through their versions and hash chain.
 """
@@ -24,6 +26,7 @@ import pulumi_minio as minio
 
 from components.audit.args import MODULE, AuditStore, AuditStoreArgs, descriptor
 from components.audit.aws import LOCK_MODE, object_lock
+from components.audit.onprem_endpoint import audit_target
 from components.common import physical_name, type_token
 from components.object_store import s3_bucket
 
@@ -36,7 +39,8 @@ def audit_bucket_name(stack: str, site: str) -> str:
 
 
 class OnpremAuditStore(AuditStore):
-    """Lock-enabled bucket on the site's store, through the model store's providers."""
+    """Lock-enabled bucket on the site's store through the model store's providers, or on the
+    site's audit endpoint (`auditS3Endpoint`) when its store has no Object Lock."""
 
     bucket: minio.S3Bucket
     """The audit bucket, created with Object Lock on."""
@@ -45,7 +49,8 @@ class OnpremAuditStore(AuditStore):
 
     def __init__(self, name: str, args: AuditStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(type_token(MODULE, "OnpremAuditStore"), name, None, opts)
-        store = self._model_store(args)
+        # A site store without Object Lock (Garage): the bucket goes to its audit endpoint.
+        store = audit_target(name, self._model_store(args), self, args.placement.stack)
         self._bucket(name, args, store)
         self._descriptor(args, store.settings)
         self.register_outputs({"bucketName": self.bucket_name, "descriptor": self.descriptor})

@@ -16,7 +16,7 @@ from typing import Final
 import pulumi
 
 from components.common import Cloud, Placement
-from components.problems import ArgsValueError
+from components.problems import ArgProblem, ArgsValueError, Problem
 
 MODULE: Final = "image_registry"
 
@@ -29,7 +29,7 @@ _DOCKER_HUB_HOSTS: Final = ("docker.io", "index.docker.io", "registry-1.docker.i
 class ImageRegistryArgsError(ArgsValueError):
     """Every problem found in one ImageRegistryArgs, reported at once."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: Sequence[Problem | str]) -> None:
         super().__init__("ImageRegistryArgs", problems)
 
 
@@ -167,16 +167,16 @@ class ImageRegistryArgs:
     (SecretsVault.key_ready)."""
 
     def __post_init__(self) -> None:
-        problems: list[str] = []
+        problems: list[Problem | str] = []
         try:
             ref = parse_image(self.image)
         except ValueError as exc:
-            problems.append(f"image must be {exc} (got {self.image!r})")
+            problems.append(ArgProblem("image", self.image, str(exc)))
         else:
             cloud = self.placement.cloud
             why = cache_problem(cloud, ref)
             if why:
-                problems.append(f"image must be {why} (got {self.image!r})")
+                problems.append(ArgProblem("image", self.image, why))
             elif (
                 cloud == "aws"
                 and ref.upstream

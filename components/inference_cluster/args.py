@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.common import Cloud, Placement, WorkloadIdentity
 from components.inference_cluster.public_address import PublicAddress
-from components.problems import ArgsValueError
+from components.problems import ArgProblem, ArgsValueError, Problem
 from components.vault_login import VaultLogin
 
 MODULE: Final = "inference_cluster"
@@ -158,79 +158,134 @@ class InferenceClusterArgs:
             raise InferenceClusterArgsError("InferenceClusterArgs", problems)
 
 
-def _gpu_pool_problems(args: InferenceClusterArgs) -> list[str]:
+def _gpu_pool_problems(args: InferenceClusterArgs) -> list[Problem | str]:
     """The GPU pool: distinct zones, positive counts, at most 8 GPUs a node, a machine type."""
-    problems: list[str] = []
+    problems: list[Problem | str] = []
     if len(set(args.gpu_zones)) != len(args.gpu_zones):
-        problems.append(f"gpu_zones must not repeat a zone (got {list(args.gpu_zones)})")
+        problems.append(ArgProblem("gpu_zones", list(args.gpu_zones), "repeat a zone", verb="must not"))
     for field_name in ("gpus_per_node", "gpu_node_count", "gpu_max_node_count", "system_node_count"):
         value = getattr(args, field_name)
         if value < 1:
-            problems.append(f"{field_name} must be at least 1 (got {value}): pass a positive count")
+            problems.append(ArgProblem(field_name, value, "at least 1", "pass a positive count"))
     if args.gpus_per_node > 8:
-        problems.append(f"gpus_per_node must be at most 8 (got {args.gpus_per_node}): no node sells more")
+        problems.append(ArgProblem("gpus_per_node", args.gpus_per_node, "at most 8", "no node sells more"))
     if args.gpu_max_node_count < args.gpu_node_count:
         problems.append(
-            f"gpu_max_node_count must be at least gpu_node_count ({args.gpu_node_count}) "
-            f"(got {args.gpu_max_node_count}): raise maxNodeCount in the stack config"
+            ArgProblem(
+                "gpu_max_node_count",
+                args.gpu_max_node_count,
+                f"at least gpu_node_count ({args.gpu_node_count})",
+                "raise maxNodeCount in the stack config",
+            )
         )
     if not args.gpu_machine_type:
-        problems.append("gpu_machine_type must be set (got ''): pick a shape from infra.catalog")
+        problems.append(
+            ArgProblem(
+                "gpu_machine_type",
+                args.gpu_machine_type,
+                "set",
+                "pick a shape from infra.catalog",
+                shown="''",
+            )
+        )
     return problems
 
 
-def _cluster_problems(args: InferenceClusterArgs) -> list[str]:
+def _cluster_problems(args: InferenceClusterArgs) -> list[Problem | str]:
     """The cloud's requirements, the Kubernetes minor version, the node disk and the API CIDRs."""
-    problems: list[str] = []
+    problems: list[Problem | str] = []
     cloud = args.placement.cloud
     if cloud == "gcp":
         if not args.gpu_accelerator:
             problems.append(
-                f"gpu_accelerator is required on gcp (got {args.gpu_accelerator!r}): pass the "
-                "catalogue shape's accelerator, e.g. nvidia-l4 for g2-standard-8"
+                ArgProblem(
+                    "gpu_accelerator",
+                    args.gpu_accelerator,
+                    "required on gcp",
+                    "pass the catalogue shape's accelerator, e.g. nvidia-l4 for g2-standard-8",
+                    verb="is",
+                    shown=repr(args.gpu_accelerator),
+                )
             )
         if not args.placement.gcp_project:
-            problems.append("placement.gcp_project is required on gcp (got nothing): set gcpProject")
+            problems.append(
+                ArgProblem("placement.gcp_project", None, "required on gcp", "set gcpProject", verb="is")
+            )
     if cloud == "azure" and args.placement.azure_resource_group is None:
         problems.append(
-            "placement.azure_resource_group is required on azure (got nothing): "
-            "use Providers.placement('azure'), which creates the stack's resource group"
+            ArgProblem(
+                "placement.azure_resource_group",
+                None,
+                "required on azure",
+                "use Providers.placement('azure'), which creates the stack's resource group",
+                verb="is",
+            )
         )
     if not _K8S_MINOR.match(args.kubernetes_version):
         problems.append(
-            f"kubernetes_version must be a minor version such as {KUBERNETES_VERSION} "
-            f"(got {args.kubernetes_version!r}): patch versions are managed by the cloud"
+            ArgProblem(
+                "kubernetes_version",
+                args.kubernetes_version,
+                f"a minor version such as {KUBERNETES_VERSION}",
+                "patch versions are managed by the cloud",
+            )
         )
     if args.gpu_node_disk_size_gib < 100:
         problems.append(
-            f"gpu_node_disk_size_gib must be at least 100 (got {args.gpu_node_disk_size_gib}): "
-            "the serving image and the model copy live on it"
+            ArgProblem(
+                "gpu_node_disk_size_gib",
+                args.gpu_node_disk_size_gib,
+                "at least 100",
+                "the serving image and the model copy live on it",
+            )
         )
     for cidr in args.api_allowed_cidrs:
         try:
             ipaddress.ip_network(cidr)
         except ValueError:
-            problems.append(f"api_allowed_cidrs entry must be a CIDR such as 203.0.113.0/24 (got {cidr!r})")
+            problems.append(
+                ArgProblem("api_allowed_cidrs", cidr, "a CIDR such as 203.0.113.0/24", verb="entry must be")
+            )
     return problems
 
 
-def _onprem_problems(args: InferenceClusterArgs) -> list[str]:
+def _onprem_problems(args: InferenceClusterArgs) -> list[Problem | str]:
     onprem, cloud = args.onprem, args.placement.cloud
     if cloud != "onprem":
-        return [f"onprem must be unset on {cloud} (got {onprem})"] if onprem is not None else []
-    if onprem is None:
-        return ["onprem is required on onprem (got None): pass the site's OnpremSite (GPU nodes, exposure)"]
-    problems = []
-    if onprem.exposure not in ("loadBalancerAddress", "externalIp"):
-        problems.append(
-            f"onprem.exposure must be loadBalancerAddress or externalIp (got {onprem.exposure!r})"
+        return (
+            [ArgProblem("onprem", onprem, f"unset on {cloud}", shown=str(onprem))]
+            if onprem is not None
+            else []
         )
+    if onprem is None:
+        return [
+            ArgProblem(
+                "onprem",
+                None,
+                "required on onprem",
+                "pass the site's OnpremSite (GPU nodes, exposure)",
+                verb="is",
+                shown="None",
+            )
+        ]
+    problems: list[Problem | str] = []
+    if onprem.exposure not in ("loadBalancerAddress", "externalIp"):
+        problems.append(ArgProblem("onprem.exposure", onprem.exposure, "loadBalancerAddress or externalIp"))
     try:
         ipaddress.IPv4Address(onprem.exposure_address)
     except ValueError:
-        problems.append(f"onprem.exposure_address must be an IPv4 address (got {onprem.exposure_address!r})")
+        problems.append(ArgProblem("onprem.exposure_address", onprem.exposure_address, "an IPv4 address"))
     if not onprem.gpu.node_selector:
-        problems.append("onprem.gpu.node_selector must select the GPU nodes (got {}): set gpuNodeSelector")
+        problems.append(
+            ArgProblem(
+                "onprem.gpu.node_selector",
+                onprem.gpu.node_selector,
+                "the GPU nodes",
+                "set gpuNodeSelector",
+                verb="must select",
+                shown="{}",
+            )
+        )
     return problems
 
 
@@ -394,7 +449,7 @@ class InferenceWorkloadArgs:
             raise InferenceClusterArgsError("InferenceWorkloadArgs", problems)
 
 
-def _onprem_workload_problems(args: InferenceWorkloadArgs) -> list[str]:
+def _onprem_workload_problems(args: InferenceWorkloadArgs) -> list[Problem | str]:
     if args.cloud != "onprem":
         extra = [
             name
@@ -404,66 +459,102 @@ def _onprem_workload_problems(args: InferenceWorkloadArgs) -> list[str]:
             )
             if value is not None
         ]
-        return [f"{name} is for onprem only (got it on {args.cloud}): remove it" for name in extra]
-    problems = []
+        return [
+            ArgProblem(
+                name,
+                getattr(args, name),
+                "for onprem only",
+                "remove it",
+                verb="is",
+                shown=f"it on {args.cloud}",
+            )
+            for name in extra
+        ]
+    problems: list[Problem | str] = []
     if not (args.model_endpoint or "").startswith("https://"):
         problems.append(
-            f"model_endpoint must be the https:// URL of the site's S3-compatible store on onprem "
-            f"(got {args.model_endpoint!r}): pass the model store's endpoint"
+            ArgProblem(
+                "model_endpoint",
+                args.model_endpoint,
+                "the https:// URL of the site's S3-compatible store on onprem",
+                "pass the model store's endpoint",
+                shown=repr(args.model_endpoint),
+            )
         )
     if not args.mirror_registry:
-        problems.append("mirror_registry is required on onprem (got nothing): pass imageRegistry")
+        problems.append(
+            ArgProblem(
+                "mirror_registry",
+                args.mirror_registry,
+                "required on onprem",
+                "pass imageRegistry",
+                verb="is",
+                shown="nothing",
+            )
+        )
     if not args.egress_ports or not all(1 <= port <= 65535 for port in args.egress_ports):
-        problems.append(f"egress_ports must be TCP ports 1-65535 (got {args.egress_ports})")
+        problems.append(
+            ArgProblem("egress_ports", args.egress_ports, "TCP ports 1-65535", shown=str(args.egress_ports))
+        )
     return problems
 
 
-def _server_problems(args: InferenceWorkloadArgs) -> list[str]:
+def _server_problems(args: InferenceWorkloadArgs) -> list[Problem | str]:
     """The model server: images pinned, replica and GPU counts, model length, memory share, name."""
-    problems: list[str] = []
+    problems: list[Problem | str] = []
     if isinstance(args.image, str) and not _DIGEST_PINNED.search(args.image):
-        problems.append(f"image must be pinned by digest, <image>@sha256:<64 hex> (got {args.image!r})")
+        problems.append(ArgProblem("image", args.image, "pinned by digest, <image>@sha256:<64 hex>"))
     if args.fetch_image is not None and not _is_pinned(args.fetch_image):
-        problems.append(f"fetch_image must be pinned to a version tag or digest (got {args.fetch_image!r})")
+        problems.append(ArgProblem("fetch_image", args.fetch_image, "pinned to a version tag or digest"))
     if args.replicas < 1:
-        problems.append(f"replicas must be at least 1 (got {args.replicas}): warm capacity runs one")
+        problems.append(ArgProblem("replicas", args.replicas, "at least 1", "warm capacity runs one"))
     if not 1 <= args.gpus_per_replica <= 8:
-        problems.append(f"gpus_per_replica must be between 1 and 8 (got {args.gpus_per_replica})")
+        problems.append(ArgProblem("gpus_per_replica", args.gpus_per_replica, "between 1 and 8"))
     if args.tensor_parallel_size is not None and not 1 <= args.tensor_parallel_size <= args.gpus_per_replica:
         problems.append(
-            f"tensor_parallel_size must be between 1 and gpus_per_replica ({args.gpus_per_replica}) "
-            f"(got {args.tensor_parallel_size})"
+            ArgProblem(
+                "tensor_parallel_size",
+                args.tensor_parallel_size,
+                f"between 1 and gpus_per_replica ({args.gpus_per_replica})",
+            )
         )
     if args.max_model_len is not None and args.max_model_len < 1:
-        problems.append(f"max_model_len must be a positive token count (got {args.max_model_len})")
+        problems.append(ArgProblem("max_model_len", args.max_model_len, "a positive token count"))
     if args.gpu_memory_utilization is not None and not 0 < args.gpu_memory_utilization <= 1:
         problems.append(
-            f"gpu_memory_utilization must be greater than 0 and at most 1 (got {args.gpu_memory_utilization})"
+            ArgProblem("gpu_memory_utilization", args.gpu_memory_utilization, "greater than 0 and at most 1")
         )
     if not args.model_name.strip():
-        problems.append("model_name must be set (got ''): it is what clients pass as `model`")
+        problems.append(
+            ArgProblem("model_name", args.model_name, "set", "it is what clients pass as `model`", shown="''")
+        )
     return problems
 
 
-def _service_problems(args: InferenceWorkloadArgs) -> list[str]:
+def _service_problems(args: InferenceWorkloadArgs) -> list[Problem | str]:
     """Ports, rollout budgets, the model volume, client CIDRs and the identity's cloud."""
-    problems: list[str] = []
+    problems: list[Problem | str] = []
     for field_name in ("server_port", "service_port"):
         port = getattr(args, field_name)
         if not 1 <= port <= 65535:
-            problems.append(f"{field_name} must be a TCP port 1-65535 (got {port})")
+            problems.append(ArgProblem(field_name, port, "a TCP port 1-65535"))
     if args.model_load_budget_seconds < 60 or args.model_download_budget_seconds < 60:
+        budgets = (args.model_load_budget_seconds, args.model_download_budget_seconds)
         problems.append(
-            "model_load_budget_seconds and model_download_budget_seconds must be at least 60 "
-            f"(got {args.model_load_budget_seconds}, {args.model_download_budget_seconds})"
+            ArgProblem(
+                "model_load_budget_seconds and model_download_budget_seconds",
+                budgets,
+                "at least 60",
+                shown=f"{budgets[0]}, {budgets[1]}",
+            )
         )
     if args.model_volume_size_gib < 1:
-        problems.append(f"model_volume_size_gib must be at least 1 (got {args.model_volume_size_gib})")
+        problems.append(ArgProblem("model_volume_size_gib", args.model_volume_size_gib, "at least 1"))
     for cidr in args.load_balancer_source_cidrs:
         try:
             ipaddress.ip_network(cidr)
         except ValueError:
-            problems.append(f"load_balancer_source_cidrs entry must be a CIDR (got {cidr!r})")
+            problems.append(ArgProblem("load_balancer_source_cidrs", cidr, "a CIDR", verb="entry must be"))
     if args.identity.cloud != args.cloud:
         problems.append(
             f"identity is a {args.identity.cloud} identity but the workload runs on {args.cloud}: "
@@ -472,23 +563,40 @@ def _service_problems(args: InferenceWorkloadArgs) -> list[str]:
     return problems
 
 
-def _edge_problems(args: InferenceWorkloadArgs) -> list[str]:
-    problems: list[str] = []
+def _edge_problems(args: InferenceWorkloadArgs) -> list[Problem | str]:
+    problems: list[Problem | str] = []
     if not args.service_name:
         problems.append(
-            "service_name must be the service's DNS name, e.g. api.example.com (got ''): "
-            "the edge serves a certificate for it"
+            ArgProblem(
+                "service_name",
+                args.service_name,
+                "the service's DNS name, e.g. api.example.com",
+                "the edge serves a certificate for it",
+                shown="''",
+            )
         )
     if args.api_key_digests is None:
         problems.append(
-            "api_key_digests must be set (got None): pass edge_proxy.render_key_digests([apiKey, apiKeyNext])"
+            ArgProblem(
+                "api_key_digests",
+                None,
+                "set",
+                "pass edge_proxy.render_key_digests([apiKey, apiKeyNext])",
+                shown="None",
+            )
         )
     if args.tls_source not in ("acme", "provided", "internal-ca"):
-        problems.append(f"tls_source must be acme, provided or internal-ca (got {args.tls_source!r})")
+        problems.append(ArgProblem("tls_source", args.tls_source, "acme, provided or internal-ca"))
     if args.tls_source in ("acme", "internal-ca") and not args.certificate_issuer:
         problems.append(
-            f"certificate_issuer is required with tls_source {args.tls_source} (got nothing): "
-            "pass the issuer name of CertManager or InternalCa, or use tls_source provided"
+            ArgProblem(
+                "certificate_issuer",
+                args.certificate_issuer,
+                f"required with tls_source {args.tls_source}",
+                "pass the issuer name of CertManager or InternalCa, or use tls_source provided",
+                verb="is",
+                shown="nothing",
+            )
         )
     if (args.cloud == "onprem") != (args.vault_login is not None):
         problems.append(
@@ -497,7 +605,7 @@ def _edge_problems(args: InferenceWorkloadArgs) -> list[str]:
             "pass SecretsVault.workload_login"
         )
     if args.service_port != 443:
-        problems.append(f"service_port must be 443 (got {args.service_port}): the edge serves HTTPS only")
+        problems.append(ArgProblem("service_port", args.service_port, "443", "the edge serves HTTPS only"))
     return problems
 
 

@@ -18,7 +18,9 @@ import pulumi
 
 from components.common import Cloud, Placement, WorkloadIdentity
 from components.data_plane_access import DataPlaneAccess
-from components.problems import ArgsValueError
+from components.object_store.s3_capabilities import ALL as ALL_S3_CAPABILITIES
+from components.object_store.s3_capabilities import problems as s3_capability_problems
+from components.problems import ArgProblem, ArgsValueError, Problem
 
 MODULE: Final = "object_store"
 
@@ -97,16 +99,32 @@ class S3CompatibleStore:
     vault_kubernetes_auth_path: str = "kubernetes"
     """Kubernetes auth mount of this site's cluster (`vaultKubernetesAuthPath`): an on-prem standby's
     replication CronJob logs in there for the write key."""
+    capabilities: frozenset[str] = ALL_S3_CAPABILITIES
+    """What the store implements beyond the core object API (`s3Capabilities`,
+    components/object_store/s3_capabilities.py): versioning, sse-s3, object-lock; all three by
+    default. Without `versioning` the bucket gets no versioning call (Garage answers 501)."""
 
-    def problems(self) -> list[str]:
-        problems: list[str] = []
+    audit_endpoint: S3CompatibleStore | None = None
+    """Where the stack's write-once audit bucket goes when this store has no `object-lock`
+    (`auditS3Endpoint`): another S3 API with Object Lock, its key in the same vault
+    (components/audit/onprem_endpoint.py). None: on this store."""
+
+    def supports(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    def problems(self) -> list[Problem | str]:
+        problems: list[Problem | str] = []
         for name in ("endpoint", "vault_address"):
             value = getattr(self, name)
             parts = urlsplit(value)
             if parts.scheme != "https" or not parts.hostname or parts.path.strip("/"):
                 problems.append(
-                    f"s3_compatible.{name} must be an https:// URL without a path (got {value!r}): e.g. "
-                    "https://s3.site-a.example.internal"
+                    ArgProblem(
+                        f"s3_compatible.{name}",
+                        value,
+                        "an https:// URL without a path",
+                        "e.g. https://s3.site-a.example.internal",
+                    )
                 )
         if self.read_credentials_path is not None and self.read_credentials_path == self.credentials_path:
             problems.append(
@@ -114,7 +132,10 @@ class S3CompatibleStore:
                 f"{self.read_credentials_path!r} for both): a standby reads with a read-only key"
             )
         if self.encryption not in ("sse-s3", "none"):
-            problems.append(f"s3_compatible.encryption must be sse-s3 or none (got {self.encryption!r})")
+            problems.append(ArgProblem("s3_compatible.encryption", self.encryption, "sse-s3 or none"))
+        problems += s3_capability_problems(self.capabilities, self.encryption)
+        if self.audit_endpoint is not None:
+            problems += [f"audit_endpoint: {problem}" for problem in self.audit_endpoint.problems()]
         return problems
 
 
@@ -182,9 +203,9 @@ class ModelStoreArgs:
             raise ArgsValueError("ModelStoreArgs", problems, header=header)
 
 
-def validate_store_args(args: ModelStoreArgs) -> list[str]:
+def validate_store_args(args: ModelStoreArgs) -> list[Problem | str]:
     """Every problem with `args`, each saying what was given, what is expected and how to fix it."""
-    problems: list[str] = []
+    problems: list[Problem | str] = []
     if args.reader.cloud != args.placement.cloud:
         problems.append(
             f"reader identity is on {args.reader.cloud} but the store is on {args.placement.cloud}: "
@@ -193,21 +214,33 @@ def validate_store_args(args: ModelStoreArgs) -> list[str]:
     low, high = SOFT_DELETE_RETENTION_DAYS_RANGE
     if not low <= args.soft_delete_retention_days <= high:
         problems.append(
-            f"soft_delete_retention_days must be between {low} and {high} "
-            f"(got {args.soft_delete_retention_days}): pick a value in that range"
+            ArgProblem(
+                "soft_delete_retention_days",
+                args.soft_delete_retention_days,
+                f"between {low} and {high}",
+                "pick a value in that range",
+            )
         )
     low, high = KMS_DELETION_WINDOW_DAYS_RANGE
     if not low <= args.kms_deletion_window_days <= high:
         problems.append(
-            f"kms_deletion_window_days must be between {low} and {high} (what AWS KMS accepts) "
-            f"(got {args.kms_deletion_window_days})"
+            ArgProblem(
+                "kms_deletion_window_days",
+                args.kms_deletion_window_days,
+                f"between {low} and {high} (what AWS KMS accepts)",
+            )
         )
     if args.placement.cloud == "onprem":
         if args.s3_compatible is None:
             problems.append(
-                "s3_compatible must be set for an onprem store (got None): pass "
-                "S3CompatibleStore(endpoint=..., credentials_path=..., vault_address=...) from the "
-                "stack config s3Endpoint, s3CredentialsPath and vaultAddress"
+                ArgProblem(
+                    "s3_compatible",
+                    None,
+                    "set for an onprem store",
+                    "pass S3CompatibleStore(endpoint=..., credentials_path=..., vault_address=...) from the "
+                    "stack config s3Endpoint, s3CredentialsPath and vaultAddress",
+                    shown="None",
+                )
             )
         else:
             problems += args.s3_compatible.problems()
@@ -318,7 +351,7 @@ class CrossCloudReplicationArgs:
     """onprem side: the init container that fetches the S3 key from the vault, pinned."""
 
     def __post_init__(self) -> None:
-        problems: list[str] = []
+        problems: list[Problem | str] = []
         # Two on-prem sites are two failure domains; two stacks on one cloud are not.
         if self.source_cloud == self.target.cloud and self.source_cloud != "onprem":
             problems.append(
@@ -334,11 +367,9 @@ class CrossCloudReplicationArgs:
             image = getattr(self, field_name)
             image_tag = image.rsplit("/", 1)[-1]
             if "@sha256:" not in image and (":" not in image_tag or image_tag.endswith(":latest")):
-                problems.append(
-                    f"{field_name} must be pinned to a version tag or @sha256 digest (got {image!r})"
-                )
+                problems.append(ArgProblem(field_name, image, "pinned to a version tag or @sha256 digest"))
         if self.job_timeout_minutes < 5:
-            problems.append(f"job_timeout_minutes must be at least 5 (got {self.job_timeout_minutes})")
+            problems.append(ArgProblem("job_timeout_minutes", self.job_timeout_minutes, "at least 5"))
         if problems:
             header = f"invalid CrossCloudReplicationArgs for stack '{self.target.stack}':"
             raise ArgsValueError("CrossCloudReplicationArgs", problems, header=header)

@@ -1,7 +1,11 @@
 """Model store on an S3-compatible endpoint (Ceph RGW, SeaweedFS, MinIO...): `cloud: onprem`.
 
-Garage is not supported as is: no versioning, no SSE-S3, no bucket policies (DeleteBucketPolicy,
-which pulumi-minio's private ACL sends, answers 501), per Garage's S3 compatibility table.
+A store without versioning or SSE-S3 (Garage) is declared with `s3Capabilities`
+(components/object_store/s3_capabilities.py): the bucket then gets neither call. The bucket itself
+is fine on Garage: pulumi-minio 0.17.1 bundles terraform-provider-minio v1.20.1, whose create is
+HeadBucket + CreateBucket (acl `private` sends no policy call; the DeleteBucketPolicy of
+provider v3.x, which tolerates 501 since v3.11.2, is not in it), read is HeadBucket and delete is
+DeleteBucket, all of which Garage implements (tests/components/test_garage_store_servers.py replays them).
 
 The access key never enters the stack config: it is read from the site's OpenBao/Vault (KV v2,
 `S3CompatibleStore.credentials_path`) with pulumi-vault's data source, and both store providers
@@ -106,7 +110,8 @@ def vault_provider_for(
 
 
 class OnpremModelStore(ModelStore):
-    """A versioned, encrypted bucket on an S3-compatible store; see the module docstring."""
+    """A bucket on an S3-compatible store, versioned and encrypted where the store supports it
+    (`S3CompatibleStore.capabilities`); see the module docstring."""
 
     settings: S3CompatibleStore
     """The store's endpoint, region, encryption and vault paths (`ModelStoreArgs.s3_compatible`)."""
@@ -118,8 +123,8 @@ class OnpremModelStore(ModelStore):
     """pulumi-aws pointed at the store's endpoint: versioning, encryption (the audit store reuses it)."""
     bucket: minio.S3Bucket
     """The private model bucket."""
-    versioning: aws.s3.BucketVersioning
-    """Versioning on the model bucket (always on)."""
+    versioning: aws.s3.BucketVersioning | None
+    """Versioning on the model bucket; None on a store without it (`s3Capabilities`, Garage)."""
     encryption: aws.s3.BucketServerSideEncryptionConfiguration | None
     """AES256 default encryption (`sse-s3`); None with `encryption="none"`."""
 
@@ -191,7 +196,10 @@ class OnpremModelStore(ModelStore):
             ),
         )
         s3_opts = pulumi.ResourceOptions(parent=self, provider=self.s3_provider, depends_on=[self.bucket])
-        self.versioning, self.encryption = s3_bucket.version_and_encrypt(
+        self.versioning = None
+        if self.settings.supports("versioning"):  # Garage: PutBucketVersioning answers 501
+            self.versioning = s3_bucket.versioned(f"{name}-models", self.bucket.bucket, s3_opts)
+        self.encryption = s3_bucket.encrypt(
             f"{name}-models", self.bucket.bucket, self.settings.encryption, s3_opts
         )
 
@@ -209,7 +217,7 @@ class OnpremModelStore(ModelStore):
             S3_REGION: store.region,
             VAULT_ADDRESS: store.vault_address,
             VAULT_KV_MOUNT: store.vault_kv_mount,
-            "versioning": True,
+            "versioning": store.supports("versioning"),
             "encryption": store.encryption,
         }
         if store.read_credentials_path is not None:

@@ -71,6 +71,7 @@ from components.object_store.args import (
     Mechanism,
 )
 from components.object_store.replication_network import replication_network_policy
+from components.object_store.replication_onprem import VaultLogin
 from components.object_store.replication_sides import (
     CRONJOB_NAME,
     GCP_CREDENTIALS_DIR,
@@ -518,7 +519,9 @@ class CrossCloudReplication(pulumi.ComponentResource):
             )
         )
 
-    def _vault_login(self, args: CrossCloudReplicationArgs, logins: list[Any], files: _PodFiles) -> None:
+    def _vault_login(
+        self, args: CrossCloudReplicationArgs, logins: list[VaultLogin], files: _PodFiles
+    ) -> None:
         """An on-prem side: the init container writes the S3 keys into a memory-backed rclone.conf."""
         if not logins:
             return

@@ -79,10 +79,16 @@ def version_and_encrypt(
 ) -> tuple[aws.s3.BucketVersioning, aws.s3.BucketServerSideEncryptionConfiguration | None]:
     """Versioning and (`sse-s3`) AES256 default encryption of a bucket on an S3-compatible store;
     `opts` already waits for the bucket."""
-    versioning = versioned(name, bucket_name, opts)
+    return versioned(name, bucket_name, opts), encrypt(name, bucket_name, encryption, opts)
+
+
+def encrypt(
+    name: str, bucket_name: pulumi.Input[str], encryption: str, opts: pulumi.ResourceOptions
+) -> aws.s3.BucketServerSideEncryptionConfiguration | None:
+    """`sse-s3`: AES256 default encryption of a bucket on an S3-compatible store; else None."""
     if encryption != "sse-s3":
-        return versioning, None
-    return versioning, default_encryption(name, bucket_name, _SSE_BY_DEFAULT(sse_algorithm="AES256"), opts)
+        return None
+    return default_encryption(name, bucket_name, _SSE_BY_DEFAULT(sse_algorithm="AES256"), opts)
 
 
 def versioned(name: str, bucket: pulumi.Input[str], opts: pulumi.ResourceOptions) -> aws.s3.BucketVersioning:

@@ -11,7 +11,7 @@ collector's namespace and pods (NetworkPolicies add up, so this opens nothing el
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -20,7 +20,7 @@ import pulumi_kubernetes as k8s
 
 from components.common import Placement
 from components.observability.rules import AlertThresholds
-from components.problems import ArgsValueError
+from components.problems import ArgProblem, ArgsValueError, Problem
 
 MODULE: Final = "observability"
 
@@ -58,7 +58,7 @@ _EMAIL: Final = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\
 class ObservabilityArgsError(ArgsValueError):
     """Every problem found in one ObservabilityArgs, reported at once with its code."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: Sequence[Problem | str]) -> None:
         super().__init__("ObservabilityArgs", problems)
 
 
@@ -112,28 +112,45 @@ class ObservabilityArgs:
     """In-cluster objects wait for these (the cluster's node pools, the workload namespace)."""
 
     def __post_init__(self) -> None:
-        problems: list[str] = []
+        problems: list[Problem | str] = []
         cloud = self.placement.cloud
         for email in self.emails:
             if not _EMAIL.match(email):
-                problems.append(f"emails entry must be an email address (got {email!r})")
+                problems.append(ArgProblem("emails", email, "an email address", verb="entry must be"))
         for url in self.webhooks:
             if not url.startswith("https://"):
                 problems.append(
-                    f"webhooks entry must be an https:// URL (got {url!r}): plain http is refused"
+                    ArgProblem(
+                        "webhooks", url, "an https:// URL", "plain http is refused", verb="entry must be"
+                    )
                 )
         if self.budget_monthly_usd is not None and not self.budget_monthly_usd > 0:
             problems.append(
-                f"budget_monthly_usd must be greater than 0 (got {self.budget_monthly_usd}): "
-                "pass None for no budget"
+                ArgProblem(
+                    "budget_monthly_usd", self.budget_monthly_usd, "greater than 0", "pass None for no budget"
+                )
             )
         if cloud == "aws" and self.oidc_provider_arn is None:
             problems.append(
-                "oidc_provider_arn is required on aws (got None): pass the cluster's OIDC provider"
+                ArgProblem(
+                    "oidc_provider_arn",
+                    None,
+                    "required on aws",
+                    "pass the cluster's OIDC provider",
+                    verb="is",
+                    shown="None",
+                )
             )
         if cloud == "gcp" and self.budget_monthly_usd is not None and not self.gcp_billing_account:
             problems.append(
-                "gcp_billing_account is required on gcp with a budget (got None): set gcpBillingAccount"
+                ArgProblem(
+                    "gcp_billing_account",
+                    self.gcp_billing_account,
+                    "required on gcp with a budget",
+                    "set gcpBillingAccount",
+                    verb="is",
+                    shown="None",
+                )
             )
         if problems:
             raise ObservabilityArgsError(problems)

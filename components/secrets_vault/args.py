@@ -16,7 +16,7 @@ import pulumi
 
 from components.common import Placement, WorkloadIdentity
 from components.data_plane_access import DataPlaneAccess
-from components.problems import ArgsValueError
+from components.problems import ArgProblem, ArgsValueError, Problem
 from components.vault_login import VaultLogin
 
 MODULE: Final = "secrets_vault"
@@ -71,9 +71,9 @@ class SecretsVaultArgs:
             raise ArgsValueError("SecretsVaultArgs", problems, header=header)
 
 
-def validate(args: SecretsVaultArgs) -> list[str]:
+def validate(args: SecretsVaultArgs) -> list[Problem | str]:
     """Every problem with `args`, each saying what was given, what is expected and how to fix it."""
-    problems: list[str] = []
+    problems: list[Problem | str] = []
     stack = args.placement.stack
     if not args.secrets:
         problems.append(
@@ -102,25 +102,45 @@ def validate(args: SecretsVaultArgs) -> list[str]:
     low, high = KEY_ROTATION_DAYS_RANGE
     if not low <= args.key_rotation_period_days <= high:
         problems.append(
-            f"key_rotation_period_days must be between {low} and {high} "
-            f"(got {args.key_rotation_period_days}): AWS KMS rejects anything else"
+            ArgProblem(
+                "key_rotation_period_days",
+                args.key_rotation_period_days,
+                f"between {low} and {high}",
+                "AWS KMS rejects anything else",
+            )
         )
     low, high = RECOVERY_WINDOW_DAYS_RANGE
     if not low <= args.recovery_window_days <= high:
         problems.append(
-            f"recovery_window_days must be between {low} and {high} (got {args.recovery_window_days}): "
-            "AWS allows no longer window, and a shorter one (or 0, force delete) is not offered"
+            ArgProblem(
+                "recovery_window_days",
+                args.recovery_window_days,
+                f"between {low} and {high}",
+                "AWS allows no longer window, and a shorter one (or 0, force delete) is not offered",
+            )
         )
     problems += _openbao_problems(args)
     if args.placement.cloud == "gcp" and not args.placement.gcp_project:
         problems.append(
-            f"placement.gcp_project is required on gcp (got {args.placement.gcp_project!r}): "
-            f"set `gcpProject` in Pulumi.{stack}.yaml"
+            ArgProblem(
+                "placement.gcp_project",
+                args.placement.gcp_project,
+                "required on gcp",
+                f"set `gcpProject` in Pulumi.{stack}.yaml",
+                verb="is",
+                shown=repr(args.placement.gcp_project),
+            )
         )
     if args.placement.cloud == "azure" and args.placement.azure_resource_group is None:
         problems.append(
-            "placement.azure_resource_group is required on azure (got None): "
-            "build the placement with infra.providers.Providers.placement('azure')"
+            ArgProblem(
+                "placement.azure_resource_group",
+                None,
+                "required on azure",
+                "build the placement with infra.providers.Providers.placement('azure')",
+                verb="is",
+                shown="None",
+            )
         )
     return problems
 
@@ -155,7 +175,7 @@ class OpenBaoArgs:
     container reads the secrets within seconds; must be 60-3600."""
 
 
-def _openbao_problems(args: SecretsVaultArgs) -> list[str]:
+def _openbao_problems(args: SecretsVaultArgs) -> list[Problem | str]:
     bao = args.openbao
     stack = args.placement.stack
     if args.placement.cloud != "onprem":
@@ -172,17 +192,20 @@ def _openbao_problems(args: SecretsVaultArgs) -> list[str]:
             "openbao is required on onprem (got None): set `vaultAddress` in "
             f"Pulumi.{stack}.yaml (the stack's OpenBao / Vault)"
         ]
-    problems: list[str] = []
+    problems: list[Problem | str] = []
     if not bao.address.startswith("https://") or "/" in bao.address.removeprefix("https://"):
         problems.append(
-            f"openbao.address must be https://<host>[:<port>] (got {bao.address!r}): set `vaultAddress`"
+            ArgProblem("openbao.address", bao.address, "https://<host>[:<port>]", "set `vaultAddress`")
         )
     for field_name in ("kv_mount", "kubernetes_auth_path"):
         value = getattr(bao, field_name)
         if not _VAULT_PATH.match(value):
             problems.append(
-                f"openbao.{field_name} must be a vault path of letters, digits, - and _ segments joined "
-                f"by / (got {value!r})"
+                ArgProblem(
+                    f"openbao.{field_name}",
+                    value,
+                    "a vault path of letters, digits, - and _ segments joined by /",
+                )
             )
     for secret, path, field_name in bao.extra_reads:
         if secret in args.secrets or not SECRET_NAME.match(secret):
@@ -198,8 +221,12 @@ def _openbao_problems(args: SecretsVaultArgs) -> list[str]:
     low, high = VAULT_TOKEN_TTL_RANGE
     if not low <= bao.token_ttl_seconds <= high:
         problems.append(
-            f"openbao.token_ttl_seconds must be between {low} and {high} (got {bao.token_ttl_seconds}): "
-            "the workload's token only has to outlive its init container"
+            ArgProblem(
+                "openbao.token_ttl_seconds",
+                bao.token_ttl_seconds,
+                f"between {low} and {high}",
+                "the workload's token only has to outlive its init container",
+            )
         )
     return problems
 

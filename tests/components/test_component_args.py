@@ -41,7 +41,7 @@ from components.object_store.args import (
 )
 from components.observability.args import ObservabilityArgs, ObservabilityArgsError
 from components.observability.rules import AlertThresholds
-from components.problems import ARGS_CODES, ArgsError
+from components.problems import ARGS_CODES, ArgProblem, ArgsError, Problem
 from components.secrets_vault.args import SecretsVaultArgs
 
 DIGEST = "sha256:" + "0" * 64
@@ -361,6 +361,25 @@ def test_inference_cluster_cloud_rules() -> None:
     # Only gcp needs an accelerator; aws and azure sell GPUs with the instance type.
     assert cluster("aws", gpu_accelerator=None).gpu_accelerator is None
     assert cluster("azure", gpu_accelerator=None).placement.cloud == "azure"
+
+
+def test_inference_cluster_and_workload_problems_name_their_field_and_value() -> None:
+    with pytest.raises(InferenceClusterArgsError) as caught:
+        cluster(gpus_per_node=9, gpu_node_disk_size_gib=99)
+    found = [(p.key, p.value, p.allowed) for p in caught.value.problems if isinstance(p, Problem)]
+    assert found == [("gpus_per_node", 9, "at most 8"), ("gpu_node_disk_size_gib", 99, "at least 100")]
+    assert {p.code for p in caught.value.problems if isinstance(p, Problem)} == {""}  # the error's code
+    assert caught.value.code == "IF-ARG-001"
+    with pytest.raises(InferenceClusterArgsError) as caught:
+        workload(replicas=0)
+    (problem,) = caught.value.problems
+    assert isinstance(problem, ArgProblem)
+    assert (problem.key, problem.value, problem.fix, caught.value.code) == (
+        "replicas",
+        0,
+        "warm capacity runs one",
+        "IF-ARG-002",
+    )
 
 
 # --- inference workload -----------------------------------------------------------------------

@@ -642,3 +642,117 @@ def test_the_primarys_addresses_from_its_descriptor(descriptor: dict[str, Any], 
     from components.dns.args import primary_addresses
 
     assert primary_addresses(descriptor) == addresses
+
+
+# --- PowerDNS: both stacks must write through one API -------------------------------------------
+
+PDNS_URL = "https://pdns.example.internal:8081/api/v1"
+
+
+def powerdns_descriptor(api_url: str = PDNS_URL, server_id: str = "localhost") -> dict[str, Any]:
+    """The primary's `dns` output with the PowerDNS authority (components/dns/powerdns.py adds the API)."""
+    from components.dns.args import PowerDnsApi
+
+    primary = make(powerdns=PowerDnsApi(PDNS_URL, "key"))
+    return {**base_descriptor(primary), "powerdns": {"apiUrl": api_url, "serverId": server_id}}
+
+
+def powerdns_standby(api_url: str = PDNS_URL, server_id: str = "localhost") -> FailoverRecordArgs:
+    from components.dns.args import PowerDnsApi
+
+    return make(role="standby", powerdns=PowerDnsApi(api_url, "key", server_id))
+
+
+def test_a_powerdns_standby_writing_through_the_primarys_api_passes() -> None:
+    assert powerdns_descriptor()["provider"] == "powerdns"
+    assert against(powerdns_standby(), powerdns_descriptor()) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("standby", "primary", "key", "theirs", "ours"),
+    [
+        (
+            {"api_url": "https://pdns-b.example.internal:8081/api/v1"},
+            {},
+            "powerdnsApiUrl",
+            PDNS_URL,
+            "https://pdns-b.example.internal:8081/api/v1",
+        ),
+        ({"server_id": "pdns-b"}, {}, "powerdnsServerId", "localhost", "pdns-b"),
+        ({}, {"server_id": "pdns-a"}, "powerdnsServerId", "pdns-a", "localhost"),
+    ],
+    ids=["api-url", "server-id", "primary-server-id"],
+)
+def test_a_powerdns_standby_on_another_api_or_server_is_refused_naming_the_key(
+    standby: dict[str, str], primary: dict[str, str], key: str, theirs: str, ours: str
+) -> None:
+    found, _ = against(powerdns_standby(**standby), powerdns_descriptor(**primary))
+
+    assert found == [
+        f"stack config '{key}' must be the same as in the primary stack 'primary' ('{theirs}') "
+        f"(got '{ours}'): set {key} to one value in Pulumi.primary.yaml and Pulumi.standby.yaml, "
+        "apply the primary first, then the standby"
+    ]
+
+
+def test_only_a_powerdns_standby_compares_the_powerdns_api() -> None:
+    # A cloud authority's standby ignores a PowerDNS block it has no setting for; the provider
+    # mismatch is the one problem.
+    found, _ = against(make(role="standby"), powerdns_descriptor(api_url="https://elsewhere/api/v1"))
+
+    assert [p.split(" (got")[0] for p in found] == [
+        "stack config 'dnsProvider' must be the same as in the primary stack 'primary' ('powerdns')"
+    ]
+
+
+def test_the_shared_settings_per_authority_are_exactly_these() -> None:
+    from components.dns.args import _agreement
+
+    common = {"provider", "fqdn", "ttlSeconds"} | {
+        f"healthCheck.{key}" for key in ("path", "port", "intervalSeconds", "failureThreshold")
+    }
+    assert set(_agreement(make(role="standby"))) == common
+    assert set(_agreement(make(role="standby", cloud="azure"))) == common | {"trafficManager.resourceGroup"}
+    assert set(_agreement(make(role="standby", cloud="gcp"))) == common | {"managedZone", "project"}
+    assert set(_agreement(powerdns_standby())) == common | {"powerdns.apiUrl", "powerdns.serverId"}
+    gcp = _agreement(make(role="standby", cloud="gcp", gcp_managed_zone="zone-b"))
+    assert (gcp["managedZone"], gcp["project"]) == (("dnsManagedZone", "zone-b"), ("gcpProject", "acme-dns"))
+    assert _agreement(make(role="standby", cloud="azure"))["trafficManager.resourceGroup"] == (
+        "dnsResourceGroup",
+        "dns-rg",
+    )
+
+
+# --- the addresses a stack answers on ------------------------------------------------------------
+
+
+def addresses_of(args: FailoverRecordArgs) -> list[str]:
+    """`endpoint_addresses` resolved, as the program resolves it (the Output is built in the loop)."""
+    import asyncio
+
+    from components.dns.args import endpoint_addresses
+
+    async def resolve() -> list[str]:
+        return await endpoint_addresses(args).future()  # type: ignore[return-value]
+
+    return asyncio.run(resolve())
+
+
+@pytest.mark.parametrize(
+    ("host", "extra", "expected"),
+    [
+        ("198.51.100.10", None, ["198.51.100.10"]),
+        ("198.51.100.10", [], ["198.51.100.10"]),
+        (
+            " 198.51.100.10 ",
+            ["198.51.100.11 ", "198.51.100.10", " 198.51.100.12"],
+            ["198.51.100.10", "198.51.100.11", "198.51.100.12"],
+        ),
+        ("lb.example.com", ["198.51.100.11"], ["lb.example.com", "198.51.100.11"]),
+    ],
+    ids=["none", "empty", "host-first-trimmed-once", "name-and-address"],
+)
+def test_the_endpoint_host_comes_first_then_each_other_address_once(
+    host: str, extra: list[str] | None, expected: list[str]
+) -> None:
+    assert addresses_of(make(endpoint_host=host, endpoint_addresses=extra)) == expected

@@ -466,7 +466,7 @@ def test_args_refuse_bad_targets_and_budget_naming_each_field() -> None:
             budget_monthly_usd=0.0,
             oidc_provider_arn=None,
         )
-    assert caught.value.problems == [
+    assert [str(p) for p in caught.value.problems] == [
         "emails entry must be an email address (got 'not-an-email')",
         "webhooks entry must be an https:// URL (got 'http://hooks.example.com'): plain http is refused",
         "budget_monthly_usd must be greater than 0 (got 0.0): pass None for no budget",

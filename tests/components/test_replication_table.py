@@ -8,6 +8,7 @@ import itertools
 
 import pytest
 
+from components.common import Cloud
 from components.object_store.args import KUBERNETES_CRONJOB, STORAGE_TRANSFER_SERVICE
 from components.object_store.replication import ReplicationScheduleError, plan_replication
 from components.object_store.replication_table import (
@@ -19,13 +20,15 @@ from components.object_store.replication_table import (
     routes_for,
 )
 
-TARGETS = ("aws", "gcp", "azure", "onprem")
+TARGETS: tuple[Cloud, ...] = ("aws", "gcp", "azure", "onprem")
 PAIRS = [(s, t) for s, t in itertools.product(TARGETS, repeat=2) if s != t or s == "onprem"]
 
 
 @pytest.mark.parametrize(("source", "target"), PAIRS, ids=[f"{s}-to-{t}" for s, t in PAIRS])
-def test_every_pair_ends_in_a_cronjob_row_with_identities_on_its_own_clouds(source: str, target: str) -> None:
-    routes = routes_for(source, target)  # type: ignore[arg-type]
+def test_every_pair_ends_in_a_cronjob_row_with_identities_on_its_own_clouds(
+    source: Cloud, target: Cloud
+) -> None:
+    routes = routes_for(source, target)
     assert routes, f"no row for {source} -> {target}"
     assert isinstance(routes[-1], CronJobRoute)  # a CronJob can always copy; it is the fallback
     for route in routes:
@@ -51,14 +54,14 @@ def test_no_row_copies_between_two_stacks_on_one_cloud() -> None:
 @pytest.mark.parametrize("interval", [5, 30, 60, 90, 120, 1440])
 @pytest.mark.parametrize(("source", "target"), PAIRS, ids=[f"{s}-to-{t}" for s, t in PAIRS])
 def test_the_plan_is_the_first_row_whose_schedule_accepts_the_interval(
-    source: str, target: str, interval: int
+    source: Cloud, target: Cloud, interval: int
 ) -> None:
-    fitting = [r for r in routes_for(source, target) if r.schedule.accepts(interval)]  # type: ignore[arg-type]
+    fitting = [r for r in routes_for(source, target) if r.schedule.accepts(interval)]
     if not fitting:
         with pytest.raises(ReplicationScheduleError, match=rf"\(got {interval}\)"):
-            plan_replication(source, target, interval, "standby")  # type: ignore[arg-type]
+            plan_replication(source, target, interval, "standby")
         return
-    plan = plan_replication(source, target, interval, "standby")  # type: ignore[arg-type]
+    plan = plan_replication(source, target, interval, "standby")
     assert plan.route is fitting[0]
     managed = (source, target) in {("aws", "gcp"), ("azure", "gcp")} and interval >= 60
     assert plan.mechanism == (STORAGE_TRANSFER_SERVICE if managed else KUBERNETES_CRONJOB)

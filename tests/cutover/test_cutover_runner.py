@@ -20,7 +20,7 @@ from cutover.errors import (
     VerifyFailedRolledBack,
 )
 from cutover.journal import Journal, RunSpec
-from cutover.plan import SIDES, StackState, Step
+from cutover.plan import SIDES, Side, StackState, Step, plan_undo
 from cutover.runner import Check, Runner, RunResult, Settings, timings
 from cutover.stack_ops import ApplySummary
 from tests.cutover.cutover_model import InjectedCrash, ModelStacks, shipped_cutover_config
@@ -130,7 +130,10 @@ def test_a_change_made_outside_the_run_stops_it_naming_both_values(tmp_path: Pat
         "stack 'standby' has capacity='huge', but this run expected 'warm' (before) or 'full' (after): "
         "it was changed outside the run"
     )
-    assert caught.value.fix.startswith("check why (`pulumi config get capacity -s standby`)")
+    assert caught.value.fix == (
+        "check why (`pulumi config get capacity -s standby`), set it back, then `failover resume`; "
+        "or undo the run with `failover rollback`"
+    )
     assert model.calls == []
 
 
@@ -176,6 +179,7 @@ def test_a_drill_needs_the_primary_serving(tmp_path: Path) -> None:
         "a drill starts with the primary serving all traffic, but the stacks' config says "
         "primary trafficWeight=0, standby trafficWeight=100"
     )
+    assert caught.value.fix == "finish moving traffic first (`failover failback`), then run the drill"
 
 
 def test_an_unfinished_run_of_another_spec_conflicts_and_the_same_spec_resumes(tmp_path: Path) -> None:
@@ -322,12 +326,14 @@ def verifying_runner(
     ) -> FakeProbe:
         side = "primary" if "primary" in str(url) else "standby"
         state["probed"].append((side, model, timeout))
+        state["probed_as"] = (service_name, tls)
         state["urls"] = [*state.get("urls", []), url]
         healthy = state["healthy"][side]
         return FakeProbe(healthy, "healthy, serving m" if healthy else "/health answered 503")
 
     def observe(fqdn: str, hosts: Any, server: Any, samples: int, *, addresses: Any = None) -> FakeSeen:
         state["observed"] = (fqdn, dict(hosts), server, samples)
+        state["observed_addresses"] = addresses
         seen: FakeSeen = state["seen"]
         return seen
 
@@ -350,6 +356,7 @@ def verifying_runner(
                 "endpointUrl": f"http://{side}.test",
                 "endpointHost": f"{side}.test",
                 "serviceFqdn": "api.example.com",
+                "endpointAddresses": [f"{side}.test", f"{side}-b.test"],
             },
             "m",
             "models/m/",
@@ -384,6 +391,13 @@ def test_a_shift_checks_the_target_and_dns_and_retries_until_the_timeout(
         7,
     )
     assert state["seen"].asked[0] == (frozenset({"primary", "standby"}), None)
+    # The probe reaches the side's own address with the service name (SNI, Host) and the run's TLS.
+    assert state["probed_as"] == ("api.example.com", runner.settings.probe_tls)
+    # A record may answer any address of a side (one per AZ): DNS is judged against all of them.
+    assert state["observed_addresses"] == {
+        "primary": ["primary.test", "primary-b.test"],
+        "standby": ["standby.test", "standby-b.test"],
+    }
 
 
 def test_a_full_shift_expects_only_the_target_in_dns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -737,3 +751,431 @@ def test_the_canary_refuses_plain_http_and_sends_to_the_side_gaining_traffic(
             tls_context(None),
         )
     ]
+
+
+# --- what a run says, records and sends to the audit trail --------------------------------------
+
+
+class Recorded(FailingRunner):
+    """A FailingRunner whose messages and audit events are kept for the test to read."""
+
+    def __init__(self, model: ModelStacks, path: Path, fail: set[str]) -> None:
+        super().__init__(model, path, fail)
+        self.said: list[str] = []
+        self.events: list[dict[str, Any]] = []
+        self.say = self.said.append
+        self.audit = self.events.append
+
+
+class Reporting(ModelStacks):
+    """The model, with the resource changes and duration a real `pulumi up` reports."""
+
+    summary = ApplySummary("", "succeeded", {"create": 2, "same": 40, "update": 1}, 12.3456)
+
+    def up(self, stack: str) -> ApplySummary:
+        super().up(stack)
+        return self.summary
+
+
+def test_each_step_is_audited_when_it_completes_with_its_times_changes_and_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cutover import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "now_iso", lambda: "when the event was sent")
+    runner = Recorded(shipped(), tmp_path / "j.json", set())
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    runner.run(journal, resumed=False)
+
+    saved = Journal.load(journal.path)
+    assert saved is not None
+    assert [e["step"] for e in runner.events] == [s.id for s in saved.plan]
+    record = saved.step_record("shift-100")
+    assert runner.events[4] == {
+        "event": "step",
+        "run_id": journal.run_id,
+        "step": "shift-100",
+        "title": "shift 100% of traffic to standby",
+        "outcome": "completed",
+        "started_at": record["started_at"],
+        "finished_at": record["completed_at"],
+        "changes": ["standby: trafficWeight 50 -> 100", "primary: trafficWeight 50 -> 0"],
+        "checks": [{"name": "model", "ok": True, "detail": "served {'primary': 0, 'standby': 100}"}],
+    }
+    for event, step in zip(runner.events, saved.plan, strict=True):
+        step_record = saved.step_record(step.id)
+        assert event["started_at"] == step_record["started_at"]
+        assert (event["outcome"], event["finished_at"]) == ("completed", step_record["completed_at"])
+        assert event["checks"] == step_record["verification"]["checks"]
+
+
+def test_a_failed_step_and_the_rollback_it_causes_are_audited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cutover import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "now_iso", lambda: "when the event was sent")
+    runner = Recorded(shipped(), tmp_path / "j.json", {"shift-100"})
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    with pytest.raises(VerifyFailedRolledBack):
+        runner.run(journal, resumed=False)
+
+    saved = Journal.load(journal.path)
+    assert saved is not None and saved.rollback_plan is not None
+    failed, rollback = runner.events[-2:]
+    assert failed == {
+        "event": "step",
+        "run_id": journal.run_id,
+        "step": "shift-100",
+        "title": "shift 100% of traffic to standby",
+        "outcome": "failed",
+        "started_at": saved.step_record("shift-100")["started_at"],
+        "finished_at": "when the event was sent",
+        "changes": ["standby: trafficWeight 50 -> 100", "primary: trafficWeight 50 -> 0"],
+        "checks": [{"name": "probe", "ok": False, "detail": "standby answered 503"}],
+    }
+    assert rollback == {
+        "event": "rollback",
+        "run_id": journal.run_id,
+        "outcome": "rolled-back",
+        "why": "verification of shift-100 failed",
+        "undone": [s.title for s in saved.rollback_plan],
+    }
+    assert [s.id for s in saved.rollback_plan] == ["undo/shift-50+shift-100", "undo/routing", "undo/scale-up"]
+    assert [e["outcome"] for e in runner.events[:-2]] == ["completed"] * 4
+
+
+def test_a_run_says_each_step_action_and_check_and_records_what_each_apply_did(tmp_path: Path) -> None:
+    deployed = shipped()
+    model = Reporting(deployed.config, deployed.applied)
+    runner = Recorded(model, tmp_path / "j.json", set())
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    runner.run(journal, resumed=False)
+
+    assert runner.said[:6] == [
+        "> precheck: pre-checks: standby healthy and serving the model, stores in parity",
+        "  ok  model: served {'primary': 100, 'standby': 0}",
+        "> scale-up: scale standby (standby) to full capacity",
+        "  pulumi config set standby: capacity warm -> full",
+        "  pulumi up -s standby",
+        "    succeeded in 12.3s (create 2, update 1)",
+    ]
+    saved = Journal.load(journal.path)
+    assert saved is not None
+    assert saved.data["action_details"]["scale-up#1"] == {
+        "result": "succeeded",
+        "resource_changes": {"create": 2, "same": 40, "update": 1},
+        "duration_seconds": 12.346,
+    }
+    assert "scale-up#0" not in saved.data["action_details"]  # a config change reports nothing
+    assert saved.step_record("scale-up")["verification"] == {
+        "checks": [{"name": "model", "ok": True, "detail": "served {'primary': 100, 'standby': 0}"}]
+    }
+
+
+def test_an_apply_that_changed_nothing_says_so(tmp_path: Path) -> None:
+    deployed = shipped()
+    model = Reporting(deployed.config, deployed.applied)
+    model.summary = ApplySummary("", "succeeded", {"same": 40}, 0.04)
+    runner = Recorded(model, tmp_path / "j.json", set())
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    runner.run(journal, resumed=False)
+
+    assert "    succeeded in 0.0s (no changes)" in runner.said
+
+
+def test_a_failed_run_says_what_failed_each_undo_step_and_that_it_rolled_back(tmp_path: Path) -> None:
+    runner = Recorded(shipped(), tmp_path / "j.json", {"shift-50"})
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    with pytest.raises(VerifyFailedRolledBack) as caught:
+        runner.run(journal, resumed=False)
+
+    saved = Journal.load(journal.path)
+    assert saved is not None and saved.rollback_plan is not None
+    fail_at = runner.said.index("  FAIL probe: standby answered 503")
+    assert runner.said[fail_at + 1] == f"rolling back run {journal.run_id}: verification of shift-50 failed"
+    assert [line for line in runner.said if line.startswith("< ")] == [
+        f"< {s.title}" for s in saved.rollback_plan
+    ]
+    assert runner.said[-1] == f"run {journal.run_id} rolled back"
+    assert caught.value.message.endswith(
+        "rolled back automatically: "
+        + "; ".join(s.title for s in saved.rollback_plan)
+        + "; traffic is on primary"
+    )
+
+
+def test_a_failed_first_precheck_records_why_and_audits_the_failure(tmp_path: Path) -> None:
+    runner = Recorded(shipped(), tmp_path / "j.json", {"precheck"})
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    with pytest.raises(PrecheckFailed):
+        runner.run(journal, resumed=False)
+
+    assert [(e["step"], e["outcome"]) for e in runner.events] == [("precheck", "failed")]
+    assert "  FAIL probe: standby answered 503" in runner.said
+    saved = Journal.load(journal.path)
+    assert saved is not None and saved.rollback_plan is None and saved.done_actions == {}
+
+
+def test_a_rollback_in_progress_continues_its_own_plan_whatever_undo_is_passed(tmp_path: Path) -> None:
+    model = shipped()
+    runner, journal = start(model, tmp_path / "j.json", EXECUTE, set())
+    runner.run(journal, resumed=False)
+    model.crash_at = len(model.calls) + 1
+    with pytest.raises(InjectedCrash):
+        ModelRunner(model, journal.path).rollback(Journal.load(journal.path) or journal, "undo")
+
+    stored = Journal.load(journal.path)
+    assert stored is not None and stored.rollback_plan is not None
+    undone = ModelRunner(model, journal.path).rollback(stored, "again", undo=[])
+
+    assert [s.id for s in undone] == [s.id for s in stored.rollback_plan]
+    start_state = {s: shipped_cutover_config(s) for s in SIDES}
+    assert model.snapshot() == (start_state, start_state)
+
+
+def test_a_rollback_with_no_undo_given_plans_from_every_action_the_run_attempted(tmp_path: Path) -> None:
+    model = shipped()
+    runner, journal = start(model, tmp_path / "j.json", EXECUTE, set())
+    # The fourth call (the routing step's second change) takes effect, then the crash: the journal
+    # has it in flight, not done, and the rollback must undo it too.
+    model.crash_at, model.crash_after = 3, True
+    with pytest.raises(InjectedCrash):
+        runner.run(journal, resumed=False)
+    stored = Journal.load(journal.path)
+    assert stored is not None and stored.data["in_flight"] == "routing#1"
+
+    undone = ModelRunner(model, journal.path).rollback(stored, "undo")
+
+    assert [s.id for s in undone] == ["undo/routing", "undo/scale-up"]
+    assert runner.undo_plan(stored) == undone  # stored with the rollback, read back as is
+    start_state = {s: shipped_cutover_config(s) for s in SIDES}
+    assert model.snapshot() == (start_state, start_state)
+
+
+@pytest.mark.parametrize(("provider", "owner"), [("powerdns", "standby"), ("gcp", "standby"), ("aws", None)])
+def test_the_record_owner_comes_from_the_standbys_dns_provider_and_orders_every_plan(
+    tmp_path: Path, provider: str, owner: str | None
+) -> None:
+    from cutover.checks import read_states
+    from cutover.plan import plan_cutover, plan_drill
+
+    model = shipped()
+    model.config["standby"]["dnsProvider"] = provider  # not applied: plans are read from the files
+    runner = ModelRunner(model, tmp_path / "j.json")
+    states = read_states(model, STACKS)
+
+    assert runner.record_owner() == owner
+    assert runner.plan(EXECUTE) == plan_cutover(states, "standby", (50, 100), record_owner=owner)[0]  # type: ignore[arg-type]
+    assert runner.plan(DRILL) == plan_drill(states, (100,), 0.0, record_owner=owner)  # type: ignore[arg-type]
+    back = RunSpec("execute", "primary", (100,), STACKS)
+    assert runner.plan(back) == plan_cutover(states, "primary", (100,), record_owner=owner)[0]  # type: ignore[arg-type]
+    if owner is not None:  # the owner applies last, where the default order would apply it first
+        routing = next(s for s in runner.plan(EXECUTE) if s.id == "routing")
+        assert routing.applies == ("primary", "standby")
+        assert plan_cutover(states, "standby", (50, 100))[0][2].applies == ("standby", "primary")
+
+
+def test_the_primarys_dns_provider_does_not_decide_the_record_owner(tmp_path: Path) -> None:
+    model = shipped()
+    model.config["primary"]["dnsProvider"] = "powerdns"
+    model.config["standby"]["dnsProvider"] = "aws"
+
+    assert ModelRunner(model, tmp_path / "j.json").record_owner() is None
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # (step kind, target healthy, canary requests) -> canaried
+        (("shift", True, 1), True),
+        (("shift", False, 3), False),
+        (("shift", True, 0), False),
+        (("routing", True, 3), False),
+        (("hold", True, 3), False),
+    ],
+)
+def test_the_canary_runs_only_after_a_shift_that_verified_and_only_when_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: tuple[tuple[str, bool, int], bool]
+) -> None:
+    (kind, healthy, requests), canaried = case
+    runner, _, state = verifying_runner(
+        tmp_path, monkeypatch, soak_seconds=0.0, canary_requests=requests, verify_timeout_seconds=0.0
+    )
+    state["healthy"]["standby"] = healthy
+    asked: list[str] = []
+
+    def canary_check(side: str) -> Check:
+        asked.append(side)
+        return Check(f"{side} canary", False, "error rate 100 %")
+
+    monkeypatch.setattr(runner, "canary_check", canary_check)
+
+    checks = runner.verify(shift({"primary": 50, "standby": 50}, kind))
+
+    assert asked == (["standby"] if canaried else [])
+    assert [c.name for c in checks] == ["standby serving", "dns"] + (["standby canary"] if canaried else [])
+
+
+def test_the_canary_reads_the_target_stacks_thresholds_and_trusts_the_runs_ca(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import certifi
+
+    from cutover import canary
+    from cutover.canary import CanaryResult
+    from cutover.errors import UsageError
+    from cutover.probes import ProbeTls, tls_context
+
+    runner, _, _ = verifying_runner(tmp_path, monkeypatch, canary_requests=3)
+    runner.settings = Settings(canary_requests=3, probe_tls=ProbeTls(certifi.where(), insecure_http=True))
+    contexts: list[Any] = []
+
+    def fake_canary(*args: Any, requests: int, tls: Any) -> CanaryResult:
+        contexts.append(tls)
+        return CanaryResult(True, "3 canary requests to standby: all answered")
+
+    monkeypatch.setattr(canary, "run_canary", fake_canary)
+
+    assert runner.canary_check("standby").ok
+    assert contexts == [tls_context(certifi.where())] and contexts[0] is not tls_context(None)
+    runner.ops.config["standby"]["canaryMaxErrorRatePercent"] = "0"  # type: ignore[attr-defined]
+    with pytest.raises(UsageError) as caught:
+        runner.canary_check("standby")
+    assert caught.value.fix == (
+        "set it with `pulumi config set canaryMaxErrorRatePercent 5 -s standby` (or remove it for 5)"
+    )
+
+
+def test_a_rollback_past_an_in_flight_weight_change_gives_a_warm_side_no_extra_share(tmp_path: Path) -> None:
+    # Found by test_rollback_after_any_prefix_returns_the_exact_start_state: the rollback ordered
+    # its applies by the journal's values, and the standby's in-flight 51 -> 100 (never applied)
+    # made its undo look like a fall, so the warm primary went first and gained share.
+    from tests.cutover.test_cutover_properties import check_traffic
+
+    config = {
+        "primary": {"capacity": "warm", "dnsRouting": "weighted", "trafficWeight": "50"},
+        "standby": {"capacity": "full", "dnsRouting": "weighted", "trafficWeight": "52"},
+    }
+    model = ModelStacks.deployed(config)
+    start = dict(model.applied)
+    spec = RunSpec("execute", "standby", (51, 100), STACKS)
+    runner = ModelRunner(model, tmp_path / "j.json")
+    journal, _ = runner.open_run(spec, lambda: runner.plan(spec))
+    model.crash_at = 4  # before the standby's `config set trafficWeight 100`: in flight, never done
+    with pytest.raises(InjectedCrash):
+        runner.run(journal, resumed=False)
+
+    ModelRunner(model, journal.path).rollback(Journal.load(journal.path) or journal, "undo")
+
+    assert model.snapshot() == (config, config)
+    assert check_traffic(model, start, "standby") == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "known, found by test_rollback_after_any_prefix_returns_the_exact_start_state (present before "
+        "issue 13): an apply in flight when the run stopped may or may not have deployed, and plan_undo "
+        "assumes it did; ordering by the stacks' deployed `dns` weights (read at rollback time) fixes it"
+    ),
+)
+def test_a_rollback_past_an_in_flight_apply_gives_a_warm_side_no_extra_share(tmp_path: Path) -> None:
+    from tests.cutover.test_cutover_properties import check_traffic
+
+    config = {
+        "primary": {"capacity": "warm", "dnsRouting": "weighted", "trafficWeight": "54"},
+        "standby": {"capacity": "full", "dnsRouting": "weighted", "trafficWeight": "49"},
+    }
+    model = ModelStacks.deployed(config)
+    start = dict(model.applied)
+    spec = RunSpec("execute", "standby", (48, 100), STACKS)
+    runner = ModelRunner(model, tmp_path / "j.json")
+    journal, _ = runner.open_run(spec, lambda: runner.plan(spec))
+    model.crash_at = 5  # before the standby's apply of trafficWeight 100: in flight, never deployed
+    with pytest.raises(InjectedCrash):
+        runner.run(journal, resumed=False)
+
+    ModelRunner(model, journal.path).rollback(Journal.load(journal.path) or journal, "undo")
+
+    assert model.snapshot() == (config, config)
+    assert check_traffic(model, start, "standby") == []
+
+
+class OwnedRecord(FailingRunner):
+    """DNS whose one record the standby writes (Cloud DNS, PowerDNS): it applies last, undo too."""
+
+    def record_owner(self) -> Side | None:
+        return "standby"
+
+
+def test_an_automatic_rollback_applies_the_record_owner_last(tmp_path: Path) -> None:
+    model = shipped()
+    runner = OwnedRecord(model, tmp_path / "j.json", {"routing"})
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    with pytest.raises(VerifyFailedRolledBack):
+        runner.run(journal, resumed=False)
+
+    saved = Journal.load(journal.path)
+    assert saved is not None and saved.rollback_plan is not None
+    assert [(s.id, s.applies) for s in saved.rollback_plan] == [
+        ("undo/routing", ("primary", "standby")),
+        ("undo/scale-up", ("standby",)),
+    ]
+    # Without an owner the undo would apply in reverse order of the run: the standby first.
+    assert plan_undo(saved.plan, saved.attempted_actions)[0].applies == ("standby", "primary")
+
+
+def test_a_requested_rollback_applies_the_record_owner_last(tmp_path: Path) -> None:
+    model = shipped()
+    runner = OwnedRecord(model, tmp_path / "j.json", set())
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+    model.crash_at = 6  # the routing step applied, the first shift's first change in flight
+    with pytest.raises(InjectedCrash):
+        runner.run(journal, resumed=False)
+    stopped = Journal.load(journal.path)
+    assert stopped is not None
+
+    undo = runner.undo_plan(stopped)
+
+    assert undo == plan_undo(stopped.plan, stopped.attempted_actions, record_owner="standby")
+    assert [s.id for s in undo] == ["undo/shift-50", "undo/routing", "undo/scale-up"]
+    assert undo[1].applies == ("primary", "standby")
+    assert plan_undo(stopped.plan, stopped.attempted_actions)[1].applies == ("standby", "primary")
+
+
+def test_stack_files_that_differ_from_what_is_deployed_are_refused_naming_each_difference(
+    tmp_path: Path,
+) -> None:
+    files = {s: shipped_cutover_config(s) for s in SIDES}
+    files["standby"] = {
+        **files["standby"],
+        "capacity": "full",
+        "dnsRouting": "weighted",
+        "trafficWeight": "0",
+    }
+    files["primary"] = {**files["primary"], "dnsRouting": "weighted", "trafficWeight": "100"}
+    deployed = {s: shipped_cutover_config(s) for s in SIDES}
+    runner = ModelRunner(ModelStacks.deployed(files, deployed), tmp_path / "j.json")
+
+    with pytest.raises(PrecheckFailed) as caught:
+        runner.plan(EXECUTE)
+
+    assert caught.value.message == (
+        "the stack files say something the stacks do not run (primary: dnsRouting weighted in the stack "
+        "file, failover deployed; standby: capacity full in the stack file, warm deployed; standby: "
+        "dnsRouting weighted in the stack file, failover deployed): a run stopped between `pulumi config "
+        "set` and `pulumi up`, or a file was edited; nothing was changed"
+    )
+    assert caught.value.fix == (
+        "if that run's journal exists, finish it with `failover resume` or undo it with `failover "
+        "rollback` (--journal FILE); otherwise apply the stack (`pulumi up -s <stack>`) or set the "
+        "value back, then run again"
+    )

@@ -112,6 +112,29 @@ def test_a_rotation_killed_mid_way_resumes_without_repeating_an_action(keyed: Si
     assert not any(accepted(keyed, OLD).values()) and all(accepted(keyed, NEW).values())
 
 
+def test_a_rotation_killed_as_the_new_key_is_staged_rolls_back_without_leaving_it_behind(
+    keyed: Sides, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal_path = tmp_path / "j.json"
+    stage = keyed.stacks.set_secret_config
+
+    def staged_then_killed(stack: str, key: str, value: str) -> None:
+        stage(stack, key, value)
+        raise InjectedCrash("killed after `pulumi config set --secret`, before the journal heard of it")
+
+    monkeypatch.setattr(keyed.stacks, "set_secret_config", staged_then_killed)
+    with pytest.raises(InjectedCrash):
+        run(keyed, journal_path, *ROTATE)
+    monkeypatch.setattr(keyed.stacks, "set_secret_config", stage)
+    assert keyed.stacks.config["primary"]["apiKeyNext"] == NEW  # in the stack file, not yet applied
+
+    assert run(keyed, journal_path, "rollback", "--reason", "abandon the rotation") == ExitCode.OK
+
+    # Left in the file, the next `pulumi up` of the primary would make the new key live.
+    assert "apiKeyNext" not in keyed.stacks.config["primary"]
+    assert all(accepted(keyed, OLD).values()) and not any(accepted(keyed, NEW).values())
+
+
 def test_resume_with_other_keys_is_refused(
     keyed: Sides, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
