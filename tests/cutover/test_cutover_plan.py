@@ -694,3 +694,25 @@ def test_the_routing_step_runs_while_either_side_is_not_weighted_and_pins_leftov
         "standby: trafficWeight 100 -> 0",
     ]
     assert dict(routing.weights) == {"primary": 100, "standby": 0}
+
+
+def test_a_rollback_is_ordered_by_what_the_stacks_run_not_by_a_change_no_apply_followed() -> None:
+    # A hand-edited split with a warm primary: shift-51 applied both stacks (primary 49, standby
+    # 51); shift-100's first change (standby 51 -> 100) was set but never applied. Both stacks run
+    # below their start weights, so both rise on the way back, and the undo keeps the run's
+    # reverse order: had the unapplied 100 counted, the standby would seem to fall and the warm
+    # primary would go first and gain share.
+    states = {
+        "primary": StackState("primary", "primary", "primary", "warm", "weighted", "50"),
+        "standby": StackState("standby", "standby", "standby", "full", "weighted", "52"),
+    }
+    plan, _ = plan_cutover(states, "standby", (51, 100))
+    done = [a.id for s in plan if s.id == "shift-51" for a in s.actions()] + ["shift-100#0"]
+
+    undo = plan_undo(plan, done)
+
+    assert [(s.id, s.applies) for s in undo] == [("undo/shift-51+shift-100", ("standby", "primary"))]
+    assert [c.describe() for c in undo[0].changes] == [
+        "primary: trafficWeight 49 -> 50",
+        "standby: trafficWeight 100 -> 52",
+    ]

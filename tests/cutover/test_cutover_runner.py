@@ -193,7 +193,10 @@ def test_an_unfinished_run_of_another_spec_conflicts_and_the_same_spec_resumes(t
         f"journal {journal.path} holds unfinished run {journal.run_id} ({EXECUTE.describe()}), "
         f"not {other.describe()}"
     )
-    assert f"mv {journal.path} {journal.path}.old" in caught.value.fix
+    assert caught.value.fix == (
+        "continue it with `failover resume`, undo it with `failover rollback`, or, if you are sure "
+        f"nothing is in progress, move the file away (mv {journal.path} {journal.path}.old)"
+    )
     same, resumed = runner.open_run(EXECUTE, lambda: [])
     assert resumed and same.run_id == journal.run_id
 
@@ -1179,3 +1182,26 @@ def test_stack_files_that_differ_from_what_is_deployed_are_refused_naming_each_d
         "rollback` (--journal FILE); otherwise apply the stack (`pulumi up -s <stack>`) or set the "
         "value back, then run again"
     )
+
+
+def test_messages_and_audit_events_go_where_the_runner_was_told(tmp_path: Path) -> None:
+    said: list[str] = []
+    events: list[dict[str, Any]] = []
+    runner = Runner(shipped(), STACKS, tmp_path / "j.json", say=said.append, audit=events.append)
+    journal, _ = runner.open_run(EXECUTE, lambda: runner.plan(EXECUTE))
+
+    assert runner.rollback(journal, "changed my mind") == []
+
+    assert said == [
+        f"rolling back run {journal.run_id}: changed my mind",
+        f"run {journal.run_id} rolled back",
+    ]
+    assert events == [
+        {
+            "event": "rollback",
+            "run_id": journal.run_id,
+            "outcome": "rolled-back",
+            "why": "changed my mind",
+            "undone": [],
+        }
+    ]
