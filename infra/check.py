@@ -198,7 +198,9 @@ def _load(result: StackFile) -> tuple[dict[Any, Any], yaml.MappingNode] | None:
         result.add("", f"cannot be read ({type(exc).__name__}: {exc}); check its permissions and encoding")
         return None
     if doc is None:
-        doc, node = {}, None
+        # An empty file is a stack with no config yet (`pulumi stack init` writes none): the keys it
+        # lacks are reported one by one, not the file's shape.
+        doc, node = {}, yaml.MappingNode(tag="tag:yaml.org,2002:map", value=[])
     if not isinstance(doc, dict) or not isinstance(node, yaml.MappingNode):
         result.add(
             "",

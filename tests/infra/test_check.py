@@ -391,3 +391,14 @@ def test_api_key_next_is_an_optional_secret_refused_in_plain_text(tmp_path: Path
     found = messages(tmp_path)
     assert any("'apiKeyNext' must be a secret, not plain text" in m for m in found), found
     assert not any("hunter2" in m for m in found)
+
+
+def test_an_empty_stack_file_is_a_stack_with_no_config_reported_key_by_key(tmp_path: Path) -> None:
+    # `pulumi stack init` leaves no config: the file is valid YAML (nothing), so the check names the
+    # keys the stack lacks instead of calling the file's shape wrong ("got a mapping" before).
+    project(tmp_path)
+    (tmp_path / "Pulumi.primary.yaml").write_text("")
+    found = [m for m in messages(tmp_path) if "Pulumi.primary.yaml" in m or "primary" in m]
+    assert found, "an empty primary must still be refused"
+    assert not any("must be a YAML mapping" in m for m in found), found
+    assert any("'cloud'" in m or "'role'" in m for m in found), found
