@@ -37,6 +37,7 @@ from infra.config import (
     KNOWN_KEYS,
     OFFLINE_SECRET_PLACEHOLDER,
     PROJECT,
+    SECRET_NAME,
     ConfigError,
     StackConfig,
     parse_config,
@@ -293,7 +294,11 @@ def _secret_names(raw: Mapping[str, str]) -> list[str]:
         names = json.loads(raw.get("secretNames", "[]"))
     except json.JSONDecodeError:
         return []
-    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+    # Only names parse_config accepts get a placeholder: a bad one ('' or 'a b') is reported once,
+    # on secretNames' own line, not again as an unknown key with no line.
+    return (
+        [n for n in names if isinstance(n, str) and SECRET_NAME.match(n)] if isinstance(names, list) else []
+    )
 
 
 def check_stack(stack_file: StackFile) -> None:

@@ -59,7 +59,7 @@ DOCKER_HUB_TOKEN: Final = "dockerHubAccessToken"
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _STACK_REF = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_SECRET_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9]{0,62}$")
+SECRET_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9]{0,62}$")
 _GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 
 
@@ -621,7 +621,7 @@ def _secret_names(r: _Reader) -> list[str]:
     """secretNames: plain names that are no other setting, each set as a secret."""
     secret_names = r.string_list("secretNames", ["apiKey"])
     for name in secret_names:
-        if not _SECRET_NAME.match(name) or name in KNOWN_KEYS:
+        if not SECRET_NAME.match(name) or name in KNOWN_KEYS:
             r.problem(
                 "secretNames", name, "config key names (letters and digits) that are not other settings"
             )

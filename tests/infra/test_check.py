@@ -402,3 +402,13 @@ def test_an_empty_stack_file_is_a_stack_with_no_config_reported_key_by_key(tmp_p
     assert found, "an empty primary must still be refused"
     assert not any("must be a YAML mapping" in m for m in found), found
     assert any("'cloud'" in m or "'role'" in m for m in found), found
+
+
+def test_a_bad_secret_name_is_reported_once_on_secret_names_own_line(tmp_path: Path) -> None:
+    # Found by the property test above: '' in secretNames also came back as an unknown key '' with
+    # no line, because the check gave it a secret placeholder first.
+    project(tmp_path)
+    edit(tmp_path, "primary", secretNames=["apiKey", ""])
+    problems = check_stacks(tmp_path).problems
+    assert [p.key for p in problems] == ["secretNames"], [str(p) for p in problems]
+    assert problems[0].line > 0
