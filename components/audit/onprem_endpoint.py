@@ -13,15 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_minio as minio
-import pulumi_vault as vault
 
 from components.object_store.args import S3CompatibleStore
-from components.object_store.onprem import key_fields, vault_provider_for
+from components.object_store.onprem import s3_endpoint_providers, vault_provider_for
 
 
 @dataclass(frozen=True)
@@ -53,42 +49,7 @@ def endpoint_providers(
     vault_provider = getattr(model_store, "vault_provider", None) or vault_provider_for(
         f"{name}-audit", endpoint, parent
     )
-    secret = vault.kv.get_secret_v2_output(
-        mount=endpoint.vault_kv_mount,
-        name=endpoint.credentials_path,
-        opts=pulumi.InvokeOutputOptions(parent=parent, provider=vault_provider),
-    )
-    keys = secret.data.apply(lambda d: key_fields(d, endpoint.vault_kv_mount, endpoint.credentials_path))
-    access_key: pulumi.Output[str] = pulumi.Output.secret(keys.apply(lambda k: k[0]))
-    secret_key: pulumi.Output[str] = pulumi.Output.secret(keys.apply(lambda k: k[1]))
-    opts = pulumi.ResourceOptions(parent=parent)
-    bucket_provider = minio.Provider(
-        f"{name}-audit-store",
-        minio.ProviderArgs(
-            minio_server=urlsplit(endpoint.endpoint).netloc,
-            minio_ssl=True,
-            minio_region=endpoint.region,
-            minio_user=access_key,
-            minio_password=secret_key,
-        ),
-        opts=opts,
-    )
-    s3_provider = aws.Provider(
-        f"{name}-audit-store-s3",
-        aws.ProviderArgs(
-            region=endpoint.region,
-            access_key=access_key,
-            secret_key=secret_key,
-            endpoints=[aws.ProviderEndpointArgs(s3=endpoint.endpoint)],
-            s3_use_path_style=True,
-            skip_credentials_validation=True,
-            skip_requesting_account_id=True,
-            skip_metadata_api_check=True,
-            skip_region_validation=True,
-        ),
-        opts=opts,
-    )
-    return bucket_provider, s3_provider
+    return s3_endpoint_providers(f"{name}-audit-store", endpoint, vault_provider, parent)
 
 
 def require_object_lock(settings: Any, stack: str) -> None:

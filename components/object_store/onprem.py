@@ -144,40 +144,8 @@ class OnpremModelStore(ModelStore):
     def _store_providers(self, name: str, store: S3CompatibleStore) -> None:
         """The vault's provider, the deployer's key from it, and both store providers with that key."""
         self.vault_provider = vault_provider_for(name, store, self)
-        secret = vault.kv.get_secret_v2_output(
-            mount=store.vault_kv_mount,
-            name=store.credentials_path,
-            opts=pulumi.InvokeOutputOptions(parent=self, provider=self.vault_provider),
-        )
-        keys = secret.data.apply(lambda d: key_fields(d, store.vault_kv_mount, store.credentials_path))
-        access_key: pulumi.Output[str] = pulumi.Output.secret(keys.apply(lambda k: k[0]))
-        secret_key: pulumi.Output[str] = pulumi.Output.secret(keys.apply(lambda k: k[1]))
-        self.bucket_provider = minio.Provider(
-            f"{name}-store",
-            minio.ProviderArgs(
-                minio_server=urlsplit(store.endpoint).netloc,
-                minio_ssl=True,
-                minio_region=store.region,
-                minio_user=access_key,
-                minio_password=secret_key,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.s3_provider = aws.Provider(
-            f"{name}-store-s3",
-            aws.ProviderArgs(
-                region=store.region,
-                access_key=access_key,
-                secret_key=secret_key,
-                endpoints=[aws.ProviderEndpointArgs(s3=store.endpoint)],
-                s3_use_path_style=True,
-                # Only AWS has STS, an account id, the EC2 metadata API and its region list.
-                skip_credentials_validation=True,
-                skip_requesting_account_id=True,
-                skip_metadata_api_check=True,
-                skip_region_validation=True,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+        self.bucket_provider, self.s3_provider = s3_endpoint_providers(
+            f"{name}-store", store, self.vault_provider, self
         )
 
     def _bucket(self, name: str, args: ModelStoreArgs) -> None:
@@ -223,3 +191,47 @@ class OnpremModelStore(ModelStore):
         if store.read_credentials_path is not None:
             descriptor[READ_CREDENTIALS_PATH] = store.read_credentials_path
         self.descriptor = pulumi.Output.from_input(descriptor).apply(dict)
+
+
+def s3_endpoint_providers(
+    stem: str, store: S3CompatibleStore, vault_provider: pulumi.ProviderResource, parent: pulumi.Resource
+) -> tuple[minio.Provider, aws.Provider]:
+    """(minio provider `<stem>`, aws provider `<stem>-s3`) for the S3 API at `store.endpoint`,
+    both with the deployer's key read through `vault_provider`. The model store and an audit
+    endpoint of its own (components/audit/onprem_endpoint.py) are built the same way."""
+    secret = vault.kv.get_secret_v2_output(
+        mount=store.vault_kv_mount,
+        name=store.credentials_path,
+        opts=pulumi.InvokeOutputOptions(parent=parent, provider=vault_provider),
+    )
+    keys = secret.data.apply(lambda d: key_fields(d, store.vault_kv_mount, store.credentials_path))
+    access_key: pulumi.Output[str] = pulumi.Output.secret(keys.apply(lambda k: k[0]))
+    secret_key: pulumi.Output[str] = pulumi.Output.secret(keys.apply(lambda k: k[1]))
+    bucket_provider = minio.Provider(
+        stem,
+        minio.ProviderArgs(
+            minio_server=urlsplit(store.endpoint).netloc,
+            minio_ssl=True,
+            minio_region=store.region,
+            minio_user=access_key,
+            minio_password=secret_key,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    s3_provider = aws.Provider(
+        f"{stem}-s3",
+        aws.ProviderArgs(
+            region=store.region,
+            access_key=access_key,
+            secret_key=secret_key,
+            endpoints=[aws.ProviderEndpointArgs(s3=store.endpoint)],
+            s3_use_path_style=True,
+            # Only AWS has STS, an account id, the EC2 metadata API and its region list.
+            skip_credentials_validation=True,
+            skip_requesting_account_id=True,
+            skip_metadata_api_check=True,
+            skip_region_validation=True,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return bucket_provider, s3_provider
